@@ -1,0 +1,51 @@
+// swift-tools-version:6.0
+// hsdb: a log-structured storage engine for vectors. Module graph, lowest first
+// (a module imports only modules above it): CLZ4, CZlib, CCRC32C -> HSDBCore -> Compression,
+// WAL, Index -> HSDB -> hsdb. See DESIGN.md, "Modules".
+import PackageDescription
+
+let package = Package(
+    name: "hsdb",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "HSDB", targets: ["HSDB"]),
+        .executable(name: "hsdb", targets: ["hsdb"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
+    ],
+    targets: [
+        // C libraries reached through system-library shims; only Compression imports them.
+        .systemLibrary(name: "CLZ4", pkgConfig: "liblz4", providers: [.apt(["liblz4-dev"]), .brew(["lz4"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"]), .brew(["zlib"])]),
+        // CRC32C with the SSE4.2 instruction chosen at run time (Swift cannot reach the intrinsic
+        // without pinning the target CPU), and a portable slice-by-8 fallback.
+        .target(name: "CCRC32C"),
+
+        .target(name: "HSDBCore", dependencies: ["CCRC32C"]),
+        .target(name: "Compression", dependencies: ["HSDBCore", "CLZ4", "CZlib"]),
+        .target(name: "WAL", dependencies: ["HSDBCore", .product(name: "Logging", package: "swift-log")]),
+        .target(name: "Index", dependencies: ["HSDBCore"]),
+        .target(name: "HSDB", dependencies: [
+            "HSDBCore", "Compression", "WAL", "Index",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "HashTreeCollections", package: "swift-collections"),
+        ]),
+        .executableTarget(name: "hsdb", dependencies: [
+            "HSDB",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+
+        // Test support: the fault-injecting file system, the crash-test child, the README example.
+        .target(name: "HSDBTestSupport", dependencies: ["HSDBCore", "HSDB"]),
+        .executableTarget(name: "CrashChild", dependencies: ["HSDB", "HSDBTestSupport"]),
+        .executableTarget(name: "EmbeddedExample", dependencies: ["HSDB"]),
+
+        .testTarget(name: "HSDBCoreTests", dependencies: ["HSDBCore", "Compression", "HSDBTestSupport"]),
+        .testTarget(name: "WALTests", dependencies: ["WAL", "HSDBTestSupport"]),
+        .testTarget(name: "HSDBTests", dependencies: ["HSDB", "HSDBTestSupport", "CrashChild", "EmbeddedExample"]),
+    ]
+)

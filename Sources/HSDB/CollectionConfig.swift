@@ -1,0 +1,43 @@
+import Index
+
+/// A collection's fixed shape, chosen at creation.
+public struct CollectionConfig: Sendable, Equatable {
+    public var dimension: Int
+    public var metric: Metric
+    /// HNSW graph degree and build beam, kept for the segment index.
+    public var hnswM: Int
+    public var hnswEfConstruction: Int
+
+    public init(dimension: Int, metric: Metric = .cosine, hnswM: Int = 16, hnswEfConstruction: Int = 200) {
+        self.dimension = dimension
+        self.metric = metric
+        self.hnswM = hnswM
+        self.hnswEfConstruction = hnswEfConstruction
+    }
+}
+
+/// Limits on what one request may carry. A write over a limit is refused whole.
+public struct Limits: Sendable, Equatable {
+    public static let maxDimension = 65_536
+    /// Encoded payload bytes per point.
+    public var maxPayloadBytes = 1 << 20
+    /// Nesting of arrays and objects in a payload.
+    public var maxPayloadDepth = 32
+    /// Points in one upsert or delete.
+    public var maxBatchPoints = 100_000
+
+    public init() {}
+}
+
+/// How a database is opened.
+public struct DatabaseOptions: Sendable {
+    public var durability: DurabilityMode = .fsync
+    public var walFileSize = 64 << 20
+    /// Salvage: skip corrupt WAL records in the middle of the log instead of refusing to open.
+    public var skipCorruption = false
+    /// Create the directory if it does not exist.
+    public var createIfMissing = true
+    public var limits = Limits()
+
+    public init(durability: DurabilityMode = .fsync) { self.durability = durability }
+}

@@ -1,0 +1,57 @@
+import HSDBCore
+import Index
+
+/// The `collection.meta` file: a collection's name and configuration, written once at creation
+/// (atomically: temporary file, fsync, rename, directory fsync). DESIGN.md, "Collection metadata".
+///
+///     magic "HSDBCOLL" (8) | format version u16 (1) | name (varint length + UTF-8) |
+///     dimension u32 | metric u8 | hnsw m u16 | hnsw ef_construct u32 | created (ms since epoch) u64 |
+///     crc u32 = mask(crc32c(all bytes before it))
+enum CollectionMetadata {
+    static let fileName = "collection.meta"
+    static let magic: [UInt8] = Array("HSDBCOLL".utf8)
+    static let formatVersion: UInt16 = 1
+
+    static func encode(name: String, config: CollectionConfig, createdMilliseconds: UInt64) -> [UInt8] {
+        var w = ByteWriter(capacity: 64)
+        w.write(bytes: magic)
+        w.write(formatVersion)
+        w.writeString(name)
+        w.write(UInt32(config.dimension))
+        w.write(config.metric.rawValue)
+        w.write(UInt16(config.hnswM))
+        w.write(UInt32(config.hnswEfConstruction))
+        w.write(createdMilliseconds)
+        w.write(CRC32C.mask(CRC32C.checksum(w.bytes)))
+        return w.bytes
+    }
+
+    static func decode(_ bytes: [UInt8], path: String) throws -> (name: String, config: CollectionConfig) {
+        func corrupt(_ offset: Int, _ reason: String) -> HSDBError {
+            .corruption(CorruptionError(file: path, offset: Int64(offset), reason: reason))
+        }
+        guard bytes.count >= 14 else { throw corrupt(0, "file is \(bytes.count) bytes, too short for collection metadata") }
+        let stored = bytes.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: bytes.count - 4, as: UInt32.self).littleEndian }
+        guard CRC32C.mask(CRC32C.checksum(Array(bytes[..<(bytes.count - 4)]))) == stored else {
+            throw corrupt(bytes.count - 4, "collection metadata checksum mismatch")
+        }
+        guard Array(bytes[0..<8]) == magic else { throw corrupt(0, "bad magic: not collection metadata") }
+        return try bytes.withUnsafeBytes { raw in
+            var r = ByteReader(raw, offset: 8)
+            do {
+                let version: UInt16 = try r.read()
+                guard version == formatVersion else { throw corrupt(8, "metadata format version \(version) is not supported") }
+                let name = try r.readString(maxLength: Validation.maxNameBytes)
+                let dimension = Int(try r.read(UInt32.self))
+                let metricOffset = r.offset
+                guard let metric = Metric(rawValue: try r.read(UInt8.self)) else { throw corrupt(metricOffset, "unknown metric") }
+                let m = Int(try r.read(UInt16.self))
+                let ef = Int(try r.read(UInt32.self))
+                _ = try r.read(UInt64.self)
+                return (name, CollectionConfig(dimension: dimension, metric: metric, hnswM: m, hnswEfConstruction: ef))
+            } catch let e as FormatError {
+                throw corrupt(e.offset, e.description)
+            }
+        }
+    }
+}

@@ -1,0 +1,7 @@
+// What `import HSDB` brings: the engine, plus the core value types its API uses.
+@_exported import struct HSDBCore.CorruptionError
+@_exported import struct HSDBCore.IOError
+@_exported import enum HSDBCore.JSONValue
+@_exported import typealias HSDBCore.Payload
+@_exported import enum Index.Metric
+@_exported import enum WAL.DurabilityMode

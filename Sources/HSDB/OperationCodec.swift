@@ -1,0 +1,101 @@
+import Foundation
+import HSDBCore
+import WAL
+
+/// WAL record bodies of the engine's operations. DESIGN.md, "Operation records". Frozen.
+///
+///     upsert (type 1): version u8 (1) | dimension u32 | count varint |
+///                      count x (point id | dimension x f32 | payload length varint | payload)
+///     delete (type 2): version u8 (1) | count varint | count x point id
+///     point id:        kind u8 (0 = integer, 1 = UUID) | u64 or 16 UUID bytes
+///     payload:         PayloadCodec bytes of an object
+enum OperationCodec {
+    static let upsertType = WALRecordType(rawValue: 1)
+    static let deleteType = WALRecordType(rawValue: 2)
+    static let bodyVersion: UInt8 = 1
+
+    static func encodeUpsert(_ points: [Point], dimension: Int, payloads: [[UInt8]]) -> WALRecordBuffer {
+        let estimate = points.count * (dimension * 4 + 24) + payloads.reduce(0) { $0 + $1.count }
+        var record = WALRecordBuffer(type: upsertType, capacity: estimate + 16)
+        record.writer.write(bodyVersion)
+        record.writer.write(UInt32(dimension))
+        record.writer.writeVarint(UInt64(points.count))
+        for (point, payload) in zip(points, payloads) {
+            writeID(point.id, into: &record.writer)
+            record.writer.write(floats: point.vector)
+            record.writer.writeLengthPrefixed(payload)
+        }
+        return record
+    }
+
+    static func encodeDelete(_ ids: [PointID]) -> WALRecordBuffer {
+        var record = WALRecordBuffer(type: deleteType, capacity: ids.count * 17 + 8)
+        record.writer.write(bodyVersion)
+        record.writer.writeVarint(UInt64(ids.count))
+        for id in ids { writeID(id, into: &record.writer) }
+        return record
+    }
+
+    static func writeID(_ id: PointID, into w: inout ByteWriter) {
+        switch id {
+        case .integer(let n):
+            w.write(UInt8(0))
+            w.write(n)
+        case .uuid(let u):
+            w.write(UInt8(1))
+            withUnsafeBytes(of: u.uuid) { w.write(raw: $0) }
+        }
+    }
+
+    static func readID(_ r: inout ByteReader) throws(FormatError) -> PointID {
+        let at = r.offset
+        switch try r.read(UInt8.self) {
+        case 0: return .integer(try r.read(UInt64.self))
+        case 1:
+            let raw = try r.readBytes(16)
+            return .uuid(UUID(uuid: raw.loadUnaligned(as: uuid_t.self)))
+        case let kind: throw FormatError.invalid(offset: at, reason: "unknown point id kind \(kind)")
+        }
+    }
+
+    /// Decodes a record body. `dimension` is the collection's; a body with another is refused.
+    static func decode(type: WALRecordType, body: UnsafeRawBufferPointer, dimension: Int) throws(FormatError) -> Operation {
+        var r = ByteReader(body)
+        let version: UInt8 = try r.read()
+        guard version == bodyVersion else { throw FormatError.invalid(offset: 0, reason: "operation body version \(version) is not supported") }
+        let operation: Operation
+        switch type {
+        case upsertType:
+            let dim = Int(try r.read(UInt32.self))
+            guard dim == dimension else { throw FormatError.invalid(offset: 1, reason: "dimension \(dim) differs from the collection's \(dimension)") }
+            let count = try r.readVarint()
+            guard count <= UInt64(r.remaining / (9 + dim * 4 + 1)) else {
+                throw FormatError.invalid(offset: r.offset, reason: "point count \(count) exceeds what the body can hold")
+            }
+            var points: [Point] = []
+            points.reserveCapacity(Int(count))
+            for _ in 0..<count {
+                let id = try readID(&r)
+                let vector = try r.readFloats(count: dim)
+                let payloadBytes = try r.readLengthPrefixed(maxLength: r.remaining)
+                var pr = ByteReader(payloadBytes)
+                let payload = try PayloadCodec.decodePayload(&pr)
+                points.append(Point(id: id, vector: vector, payload: payload))
+            }
+            operation = .upsert(points)
+        case deleteType:
+            let count = try r.readVarint()
+            guard count <= UInt64(r.remaining / 9) else {
+                throw FormatError.invalid(offset: r.offset, reason: "id count \(count) exceeds what the body can hold")
+            }
+            var ids: [PointID] = []
+            ids.reserveCapacity(Int(count))
+            for _ in 0..<count { ids.append(try readID(&r)) }
+            operation = .delete(ids)
+        default:
+            throw FormatError.invalid(offset: 0, reason: "unknown operation record type \(type.rawValue)")
+        }
+        guard r.isAtEnd else { throw FormatError.invalid(offset: r.offset, reason: "trailing bytes after the operation") }
+        return operation
+    }
+}

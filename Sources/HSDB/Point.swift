@@ -1,0 +1,56 @@
+/// A point to write: id, vector (exactly the collection's dimension, finite values) and payload.
+public struct Point: Sendable, Equatable {
+    public var id: PointID
+    public var vector: [Float]
+    public var payload: Payload
+
+    public init(id: PointID, vector: [Float], payload: Payload = [:]) {
+        self.id = id
+        self.vector = vector
+        self.payload = payload
+    }
+}
+
+/// A point as read back: its live version (the LSN of the write that produced it) and, if
+/// asked for, its vector and payload. For cosine collections the vector is the normalised one.
+public struct Record: Sendable, Equatable {
+    public let id: PointID
+    public let version: UInt64
+    public let vector: [Float]?
+    public let payload: Payload?
+}
+
+/// A search hit: a record with its score (similarity for cosine and dot, distance for euclidean).
+public struct ScoredPoint: Sendable, Equatable {
+    public let id: PointID
+    public let version: UInt64
+    public let score: Float
+    public let vector: [Float]?
+    public let payload: Payload?
+}
+
+/// One page of a scroll: points in ascending id order, and the id to start the next page at.
+public struct ScrollPage: Sendable, Equatable {
+    public let points: [Record]
+    public let nextOffset: PointID?
+}
+
+/// What a write returns: the LSN it was logged under, which is the version of every point it wrote.
+public struct WriteResult: Sendable, Equatable {
+    public let lsn: UInt64
+}
+
+/// Which parts of a point to return.
+public struct Projection: Sendable, Equatable {
+    public var withVector: Bool
+    public var withPayload: Bool
+
+    public init(withVector: Bool = false, withPayload: Bool = true) {
+        self.withVector = withVector
+        self.withPayload = withPayload
+    }
+
+    public static let payloadOnly = Projection()
+    public static let everything = Projection(withVector: true, withPayload: true)
+    public static let idsOnly = Projection(withVector: false, withPayload: false)
+}

@@ -1,0 +1,69 @@
+import HSDBCore
+import Index
+
+/// Checks of everything a caller hands the engine. Each failure says what was wrong, never
+/// echoing vectors or payloads.
+enum Validation {
+    static let maxNameBytes = 255
+
+    /// Collection (and snapshot) names become directory names, so anything that could
+    /// escape the directory or confuse a file system is refused.
+    static func checkName(_ name: String, kind: String = "collection") throws {
+        guard !name.isEmpty else { throw HSDBError.invalidArgument("\(kind) name is empty") }
+        guard name.utf8.count <= maxNameBytes else {
+            throw HSDBError.invalidArgument("\(kind) name is \(name.utf8.count) bytes long; the limit is \(maxNameBytes)")
+        }
+        if name.contains("/") || name.contains("\\") {
+            throw HSDBError.invalidArgument("\(kind) name must not contain '/' or '\\'")
+        }
+        if name == "." || name == ".." || name.contains("..") {
+            throw HSDBError.invalidArgument("\(kind) name must not contain '..'")
+        }
+        if name.hasPrefix(".") {
+            throw HSDBError.invalidArgument("\(kind) name must not start with '.' (reserved for temporary files)")
+        }
+        if name.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F || (0x80...0x9F).contains($0.value) }) {
+            throw HSDBError.invalidArgument("\(kind) name must not contain control characters")
+        }
+    }
+
+    static func checkConfig(_ config: CollectionConfig) throws {
+        guard config.dimension >= 1, config.dimension <= Limits.maxDimension else {
+            throw HSDBError.invalidArgument("dimension must be between 1 and \(Limits.maxDimension), got \(config.dimension)")
+        }
+        guard (2...512).contains(config.hnswM) else { throw HSDBError.invalidArgument("hnsw m must be between 2 and 512, got \(config.hnswM)") }
+        guard (1...100_000).contains(config.hnswEfConstruction) else {
+            throw HSDBError.invalidArgument("hnsw ef_construct must be between 1 and 100000, got \(config.hnswEfConstruction)")
+        }
+    }
+
+    static func checkVector(_ vector: [Float], dimension: Int, context: @autoclosure () -> String) throws {
+        guard vector.count == dimension else {
+            throw HSDBError.invalidArgument("\(context()): vector has \(vector.count) values, the collection's dimension is \(dimension)")
+        }
+        if let bad = vector.firstIndex(where: { !$0.isFinite }) {
+            throw HSDBError.invalidArgument("\(context()): vector value at index \(bad) is not a finite number")
+        }
+    }
+
+    static func checkPayload(_ payload: Payload, limits: Limits, context: @autoclosure () -> String) throws -> [UInt8] {
+        let value = JSONValue.object(payload)
+        guard value.depth <= limits.maxPayloadDepth else {
+            throw HSDBError.invalidArgument("\(context()): payload nests deeper than \(limits.maxPayloadDepth) levels")
+        }
+        guard value.isFinite else {
+            throw HSDBError.invalidArgument("\(context()): payload contains a number that is not finite")
+        }
+        let bytes = PayloadCodec.encode(payload)
+        guard bytes.count <= limits.maxPayloadBytes else {
+            throw HSDBError.invalidArgument("\(context()): payload is \(bytes.count) bytes encoded; the limit is \(limits.maxPayloadBytes)")
+        }
+        return bytes
+    }
+
+    static func checkBatchSize(_ count: Int, limits: Limits) throws {
+        guard count <= limits.maxBatchPoints else {
+            throw HSDBError.invalidArgument("a batch of \(count) points exceeds the limit of \(limits.maxBatchPoints)")
+        }
+    }
+}

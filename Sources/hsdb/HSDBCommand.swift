@@ -1,0 +1,16 @@
+import ArgumentParser
+import HSDB
+
+@main
+struct HSDBCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "hsdb",
+        abstract: "hsdb: a log-structured storage engine and database for vectors.",
+        version: HSDBVersion.string,
+        subcommands: [Serve.self, Collections.self],
+        defaultSubcommand: Serve.self)
+}
+
+enum HSDBVersion {
+    static let string = "0.1.0"
+}
