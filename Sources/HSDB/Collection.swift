@@ -35,18 +35,17 @@ public final class Collection: Sendable {
         try Validation.checkBatchSize(points.count, limits: limits)
         var prepared: [Point] = []
         prepared.reserveCapacity(points.count)
-        var payloads: [[UInt8]] = []
-        payloads.reserveCapacity(points.count)
+        var record = OperationCodec.beginUpsert(count: points.count, dimension: config.dimension)
         for (index, point) in points.enumerated() {
-            let context = "point \(index) (id \(point.id))"
-            try Validation.checkVector(point.vector, dimension: config.dimension, context: context)
-            payloads.append(try Validation.checkPayload(point.payload, limits: limits, context: context))
+            let sumOfSquares = try Validation.checkVector(point.vector, dimension: config.dimension, context: "point \(index) (id \(point.id))")
+            try Validation.checkPayload(point.payload, limits: limits, context: "point \(index) (id \(point.id))")
             var p = point
-            if config.metric == .cosine { p.vector = Distance.normalized(p.vector) }
+            if config.metric == .cosine { p.vector = Distance.scaled(p.vector, by: 1 / sumOfSquares.squareRoot()) }
+            let payloadBytes = OperationCodec.appendPoint(p, to: &record)
+            try Validation.checkPayloadSize(payloadBytes, limits: limits, context: "point \(index) (id \(point.id))")
             prepared.append(p)
         }
-        let record = OperationCodec.encodeUpsert(prepared, dimension: config.dimension, payloads: payloads)
-        return try await log(record, .upsert(prepared))
+        return try await log(consume record, .upsert(prepared))
     }
 
     /// Deletes points by id; ids that do not exist are ignored.
@@ -56,9 +55,9 @@ public final class Collection: Sendable {
         return try await log(OperationCodec.encodeDelete(ids), .delete(ids))
     }
 
-    private func log(_ record: WALRecordBuffer, _ operation: Operation) async throws -> WriteResult {
+    private func log(_ record: consuming WALRecordBuffer, _ operation: Operation) async throws -> WriteResult {
         do {
-            let lsn = try await wal.append(record) { [self] lsn in
+            let lsn = try await wal.append(consume record) { [self] lsn in
                 memtable.withLock { $0.apply(operation, lsn: lsn) }
             }
             return WriteResult(lsn: lsn)
@@ -71,6 +70,10 @@ public final class Collection: Sendable {
     public func sync() async throws {
         do { try await wal.sync() } catch { throw HSDBError.wrap(error) }
     }
+
+    /// WAL counters: records, bytes, writes, fdatasyncs and their time (group-commit batch
+    /// size = records per sync).
+    public var walStatistics: WALStatistics.Snapshot { wal.statistics.snapshot }
 
     // MARK: Reads
 

@@ -5,3 +5,4 @@
 @_exported import typealias HSDBCore.Payload
 @_exported import enum Index.Metric
 @_exported import enum WAL.DurabilityMode
+@_exported import class WAL.WALStatistics

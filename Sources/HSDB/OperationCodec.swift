@@ -14,18 +14,29 @@ enum OperationCodec {
     static let deleteType = WALRecordType(rawValue: 2)
     static let bodyVersion: UInt8 = 1
 
-    static func encodeUpsert(_ points: [Point], dimension: Int, payloads: [[UInt8]]) -> WALRecordBuffer {
-        let estimate = points.count * (dimension * 4 + 24) + payloads.reduce(0) { $0 + $1.count }
-        var record = WALRecordBuffer(type: upsertType, capacity: estimate + 16)
+    /// Starts an upsert record for `count` points; add each with `appendPoint`.
+    static func beginUpsert(count: Int, dimension: Int) -> WALRecordBuffer {
+        var record = WALRecordBuffer(type: upsertType, capacity: count * (dimension * 4 + 24) + 16)
         record.writer.write(bodyVersion)
         record.writer.write(UInt32(dimension))
-        record.writer.writeVarint(UInt64(points.count))
-        for (point, payload) in zip(points, payloads) {
-            writeID(point.id, into: &record.writer)
-            record.writer.write(floats: point.vector)
-            record.writer.writeLengthPrefixed(payload)
-        }
+        record.writer.writeVarint(UInt64(count))
         return record
+    }
+
+    /// Appends one point; returns the encoded size of its payload.
+    @discardableResult
+    static func appendPoint(_ point: Point, to record: inout WALRecordBuffer) -> Int {
+        writeID(point.id, into: &record.writer)
+        record.writer.write(floats: point.vector)
+        if point.payload.isEmpty {
+            record.writer.writeVarint(2)
+            record.writer.write(PayloadCodec.Tag.object.rawValue)
+            record.writer.write(UInt8(0))
+            return 2
+        }
+        let payload = PayloadCodec.encode(point.payload)
+        record.writer.writeLengthPrefixed(payload)
+        return payload.count
     }
 
     static func encodeDelete(_ ids: [PointID]) -> WALRecordBuffer {

@@ -37,16 +37,23 @@ enum Validation {
         }
     }
 
-    static func checkVector(_ vector: [Float], dimension: Int, context: @autoclosure () -> String) throws {
+    /// Checks dimension and finiteness; returns the sum of squares (for normalisation).
+    @discardableResult
+    static func checkVector(_ vector: [Float], dimension: Int, context: @autoclosure () -> String) throws -> Float {
         guard vector.count == dimension else {
             throw HSDBError.invalidArgument("\(context()): vector has \(vector.count) values, the collection's dimension is \(dimension)")
         }
-        if let bad = vector.firstIndex(where: { !$0.isFinite }) {
+        let sumOfSquares = vector.withUnsafeBufferPointer { Distance.dot($0.baseAddress!, $0.baseAddress!, count: $0.count) }
+        // NaN and infinity make the sum non-finite, so a finite sum proves every value finite.
+        if !sumOfSquares.isFinite, let bad = vector.firstIndex(where: { !$0.isFinite }) {
             throw HSDBError.invalidArgument("\(context()): vector value at index \(bad) is not a finite number")
         }
+        return sumOfSquares
     }
 
-    static func checkPayload(_ payload: Payload, limits: Limits, context: @autoclosure () -> String) throws -> [UInt8] {
+    /// Checks nesting depth and finiteness of a payload (its size is checked once encoded).
+    static func checkPayload(_ payload: Payload, limits: Limits, context: @autoclosure () -> String) throws {
+        if payload.isEmpty { return }
         let value = JSONValue.object(payload)
         guard value.depth <= limits.maxPayloadDepth else {
             throw HSDBError.invalidArgument("\(context()): payload nests deeper than \(limits.maxPayloadDepth) levels")
@@ -54,11 +61,12 @@ enum Validation {
         guard value.isFinite else {
             throw HSDBError.invalidArgument("\(context()): payload contains a number that is not finite")
         }
-        let bytes = PayloadCodec.encode(payload)
-        guard bytes.count <= limits.maxPayloadBytes else {
-            throw HSDBError.invalidArgument("\(context()): payload is \(bytes.count) bytes encoded; the limit is \(limits.maxPayloadBytes)")
+    }
+
+    static func checkPayloadSize(_ bytes: Int, limits: Limits, context: @autoclosure () -> String) throws {
+        guard bytes <= limits.maxPayloadBytes else {
+            throw HSDBError.invalidArgument("\(context()): payload is \(bytes) bytes encoded; the limit is \(limits.maxPayloadBytes)")
         }
-        return bytes
     }
 
     static func checkBatchSize(_ count: Int, limits: Limits) throws {

@@ -64,9 +64,27 @@ public enum Distance {
 
     /// `v` scaled to unit length; a zero vector stays zero.
     public static func normalized(_ v: [Float]) -> [Float] {
-        let norm = v.withUnsafeBufferPointer { dot($0.baseAddress!, $0.baseAddress!, count: v.count) }.squareRoot()
-        guard norm > 0, norm.isFinite else { return v }
-        let inv = 1 / norm
-        return v.map { $0 * inv }
+        let sumOfSquares = v.withUnsafeBufferPointer { dot($0.baseAddress!, $0.baseAddress!, count: v.count) }
+        return scaled(v, by: 1 / sumOfSquares.squareRoot())
+    }
+
+    /// `v` times `factor` (returned unchanged if the factor is not finite, as for a zero vector).
+    public static func scaled(_ v: [Float], by factor: Float) -> [Float] {
+        guard factor.isFinite, factor != 1 else { return v }
+        return [Float](unsafeUninitializedCapacity: v.count) { out, initialised in
+            v.withUnsafeBufferPointer { src in
+                let s = UnsafeRawPointer(src.baseAddress!), d = UnsafeMutableRawPointer(out.baseAddress!)
+                var i = 0
+                while i + 8 <= v.count {
+                    d.storeBytes(of: s.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self) * factor, toByteOffset: i * 4, as: SIMD8<Float>.self)
+                    i += 8
+                }
+                while i < v.count {
+                    out[i] = src[i] * factor
+                    i += 1
+                }
+            }
+            initialised = v.count
+        }
     }
 }

@@ -97,13 +97,15 @@ public final class WALWriter: Sendable {
     /// Appends a record and returns its LSN once it is acknowledged under the durability mode.
     /// `onCommit` runs on the syncer thread, in LSN order, before any later record's handler
     /// and before this call returns; it must be quick and must not call back into the writer.
-    public func append(_ record: WALRecordBuffer, onCommit: CommitHandler? = nil) async throws -> UInt64 {
+    /// The record is consumed: its buffer is sealed in place, so a caller that kept a copy
+    /// would force a copy of the whole body.
+    public func append(_ record: consuming WALRecordBuffer, onCommit: CommitHandler? = nil) async throws -> UInt64 {
         guard record.bodySize <= WALFormat.maxBodySize else {
             throw WALError.recordTooLarge(bytes: record.bodySize, limit: WALFormat.maxBodySize)
         }
         let bodyChecksum = RecordCodec.bodyChecksum(record)
+        var sealed = consume record
         return try await withCheckedThrowingContinuation { continuation in
-            var sealed = record
             let wakeSyncer = state.withLock { s -> Bool in
                 if let failure = s.failure {
                     continuation.resume(throwing: failure)
