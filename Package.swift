@@ -10,6 +10,8 @@ let package = Package(
     products: [
         .library(name: "HSDB", targets: ["HSDB"]),
         .executable(name: "hsdb", targets: ["hsdb"]),
+        // For the libFuzzer drivers in Fuzz/ (a package of their own); not an API.
+        .library(name: "FuzzTargets", targets: ["FuzzTargets"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -43,9 +45,12 @@ let package = Package(
         .target(name: "HSDBTestSupport", dependencies: ["HSDBCore", "HSDB"]),
         .executableTarget(name: "CrashChild", dependencies: ["HSDB", "HSDBTestSupport"]),
         .executableTarget(name: "EmbeddedExample", dependencies: ["HSDB"]),
+        // Fuzz target bodies; Fuzz/ drives them with libFuzzer, the tests replay their seeds.
+        .target(name: "FuzzTargets", dependencies: ["HSDBCore", "WAL", "HSDB", "HSDBTestSupport"]),
 
         .testTarget(name: "HSDBCoreTests", dependencies: ["HSDBCore", "Compression", "HSDBTestSupport"]),
         .testTarget(name: "WALTests", dependencies: ["WAL", "HSDBTestSupport"]),
         .testTarget(name: "HSDBTests", dependencies: ["HSDB", "HSDBTestSupport", "CrashChild", "EmbeddedExample"]),
+        .testTarget(name: "FuzzTargetTests", dependencies: ["FuzzTargets"]),
     ]
 )

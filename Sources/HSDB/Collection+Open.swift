@@ -4,7 +4,7 @@ import Logging
 import WAL
 
 extension Collection {
-    static let walDirectoryName = "wal"
+    package static let walDirectoryName = "wal"
 
     /// Opens a collection directory: reads its metadata, replays its WAL into the memtable
     /// (repairing a torn tail) and starts its WAL writer. Blocking: call off the cooperative pool.
@@ -12,7 +12,7 @@ extension Collection {
         let metaPath = directory + "/" + CollectionMetadata.fileName
         let meta = try CollectionMetadata.decode(try fs.readFile(metaPath), path: metaPath)
         let walDirectory = directory + "/" + walDirectoryName
-        var memtable = Memtable()
+        var memtable = Memtable(dimension: meta.config.dimension)
         let started = Date()
         let report: WALRecoveryReport
         do {

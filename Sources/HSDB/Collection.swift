@@ -16,7 +16,7 @@ public final class Collection: Sendable {
     let memtable: Mutex<Memtable>
     let limits: Limits
 
-    init(name: String, config: CollectionConfig, directory: String, wal: WALWriter, memtable: Memtable, limits: Limits) {
+    init(name: String, config: CollectionConfig, directory: String, wal: WALWriter, memtable: consuming Memtable, limits: Limits) {
         self.name = name
         self.config = config
         self.directory = directory
@@ -122,12 +122,12 @@ public final class Collection: Sendable {
             let p = snapshot[hit.item]!
             return ScoredPoint(
                 id: hit.item, version: p.version, score: hit.score,
-                vector: projection.withVector ? p.vector : nil, payload: projection.withPayload ? p.payload : nil)
+                vector: projection.withVector ? p.vector.array : nil, payload: projection.withPayload ? p.payload : nil)
         }
     }
 
     private func record(_ id: PointID, _ p: StoredPoint, _ projection: Projection) -> Record {
-        Record(id: id, version: p.version, vector: projection.withVector ? p.vector : nil, payload: projection.withPayload ? p.payload : nil)
+        Record(id: id, version: p.version, vector: projection.withVector ? p.vector.array : nil, payload: projection.withPayload ? p.payload : nil)
     }
 
     func close() async throws {

@@ -7,12 +7,12 @@ import Index
 ///     magic "HSDBCOLL" (8) | format version u16 (1) | name (varint length + UTF-8) |
 ///     dimension u32 | metric u8 | hnsw m u16 | hnsw ef_construct u32 | created (ms since epoch) u64 |
 ///     crc u32 = mask(crc32c(all bytes before it))
-enum CollectionMetadata {
-    static let fileName = "collection.meta"
+package enum CollectionMetadata {
+    package static let fileName = "collection.meta"
     static let magic: [UInt8] = Array("HSDBCOLL".utf8)
     static let formatVersion: UInt16 = 1
 
-    static func encode(name: String, config: CollectionConfig, createdMilliseconds: UInt64) -> [UInt8] {
+    package static func encode(name: String, config: CollectionConfig, createdMilliseconds: UInt64) -> [UInt8] {
         var w = ByteWriter(capacity: 64)
         w.write(bytes: magic)
         w.write(formatVersion)

@@ -28,7 +28,7 @@ public final class Database: Sendable {
     /// The default logger of the embedded engine: silent. Pass a logger to see recovery reports.
     public static let silentLogger = Logger(label: "hsdb", factory: { _ in SwiftLogNoOpLogHandler() })
 
-    static let collectionsDirectoryName = "collections"
+    package static let collectionsDirectoryName = "collections"
     static let lockFileName = "LOCK"
     var collectionsDirectory: String { path + "/" + Self.collectionsDirectoryName }
 

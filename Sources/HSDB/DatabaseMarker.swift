@@ -6,13 +6,13 @@ import HSDBCore
 ///     magic "HSDBDATA" (8) | write format version u16 | read format version u16 | crc u32
 ///
 /// A reader refuses a database whose read version is newer than it knows.
-enum DatabaseMarker {
-    static let fileName = "HSDB"
+package enum DatabaseMarker {
+    package static let fileName = "HSDB"
     static let magic: [UInt8] = Array("HSDBDATA".utf8)
     static let writeVersion: UInt16 = 1
     static let readVersion: UInt16 = 1
 
-    static func encode() -> [UInt8] {
+    package static func encode() -> [UInt8] {
         var w = ByteWriter(capacity: 16)
         w.write(bytes: magic)
         w.write(writeVersion)

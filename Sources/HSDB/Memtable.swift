@@ -3,7 +3,7 @@ import HashTreeCollections
 /// A point as the memtable holds it: its live version and contents.
 struct StoredPoint: Sendable {
     let version: UInt64
-    let vector: [Float]
+    let vector: VectorRef
     let payload: Payload
 }
 
@@ -13,9 +13,12 @@ struct StoredPoint: Sendable {
 ///
 /// Invariant: operations are applied in LSN order (the WAL's commit order), so the entry for
 /// an id is always its highest-LSN write, and a snapshot is the state after one whole batch.
-struct Memtable: Sendable {
+struct Memtable: ~Copyable {
     private(set) var points = TreeDictionary<PointID, StoredPoint>()
     private(set) var appliedLSN: UInt64 = 0
+    private var vectors: VectorArena
+
+    init(dimension: Int) { vectors = VectorArena(dimension: dimension) }
 
     var count: Int { points.count }
 
@@ -23,7 +26,10 @@ struct Memtable: Sendable {
         precondition(lsn > appliedLSN, "operations must be applied in LSN order")
         switch operation {
         case .upsert(let batch):
-            for p in batch { points[p.id] = StoredPoint(version: lsn, vector: p.vector, payload: p.payload) }
+            for p in batch {
+                let vector = p.vector.withUnsafeBufferPointer { vectors.append($0) }
+                points[p.id] = StoredPoint(version: lsn, vector: vector, payload: p.payload)
+            }
         case .delete(let ids):
             // With no segment under the memtable yet there is no older version to mask, so a
             // delete removes the entry (segments will need tombstones here).

@@ -9,13 +9,13 @@ import WAL
 ///     delete (type 2): version u8 (1) | count varint | count x point id
 ///     point id:        kind u8 (0 = integer, 1 = UUID) | u64 or 16 UUID bytes
 ///     payload:         PayloadCodec bytes of an object
-enum OperationCodec {
-    static let upsertType = WALRecordType(rawValue: 1)
-    static let deleteType = WALRecordType(rawValue: 2)
+package enum OperationCodec {
+    package static let upsertType = WALRecordType(rawValue: 1)
+    package static let deleteType = WALRecordType(rawValue: 2)
     static let bodyVersion: UInt8 = 1
 
     /// Starts an upsert record for `count` points; add each with `appendPoint`.
-    static func beginUpsert(count: Int, dimension: Int) -> WALRecordBuffer {
+    package static func beginUpsert(count: Int, dimension: Int) -> WALRecordBuffer {
         var record = WALRecordBuffer(type: upsertType, capacity: count * (dimension * 4 + 24) + 16)
         record.writer.write(bodyVersion)
         record.writer.write(UInt32(dimension))
@@ -25,7 +25,7 @@ enum OperationCodec {
 
     /// Appends one point; returns the encoded size of its payload.
     @discardableResult
-    static func appendPoint(_ point: Point, to record: inout WALRecordBuffer) -> Int {
+    package static func appendPoint(_ point: Point, to record: inout WALRecordBuffer) -> Int {
         writeID(point.id, into: &record.writer)
         record.writer.write(floats: point.vector)
         if point.payload.isEmpty {
@@ -39,7 +39,7 @@ enum OperationCodec {
         return payload.count
     }
 
-    static func encodeDelete(_ ids: [PointID]) -> WALRecordBuffer {
+    package static func encodeDelete(_ ids: [PointID]) -> WALRecordBuffer {
         var record = WALRecordBuffer(type: deleteType, capacity: ids.count * 17 + 8)
         record.writer.write(bodyVersion)
         record.writer.writeVarint(UInt64(ids.count))

@@ -36,7 +36,8 @@ public enum WALFormat {
         return UInt64(name.prefix(16), radix: 16)
     }
 
-    static func encodeFileHeader(firstLSN: UInt64) -> [UInt8] {
+    /// The 32-byte header of a WAL file whose first record has `firstLSN`.
+    public static func encodeFileHeader(firstLSN: UInt64) -> [UInt8] {
         var w = ByteWriter(capacity: fileHeaderSize)
         w.write(bytes: magic)
         w.write(formatVersion)

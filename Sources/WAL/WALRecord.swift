@@ -31,6 +31,17 @@ public struct WALRecordBuffer: Sendable {
     public var bodySize: Int { writer.count - WALFormat.recordHeaderSize }
 }
 
+extension WALFormat {
+    /// One whole record (header and body) as the writer would write it. For tools and tests
+    /// that build WAL files directly (fuzzing, fixtures); the engine appends through `WALWriter`.
+    public static func encodeRecord(type: WALRecordType, lsn: UInt64, durableLSN: UInt64, body: some Collection<UInt8>) -> [UInt8] {
+        var record = WALRecordBuffer(internalType: type)
+        record.writer.write(bytes: body)
+        RecordCodec.seal(&record, lsn: lsn, durableLSN: durableLSN, bodyChecksum: RecordCodec.bodyChecksum(record))
+        return record.writer.bytes
+    }
+}
+
 /// The record framing codec. DESIGN.md, "Record".
 enum RecordCodec {
     /// The CRC of the body, computed before the LSN is known (outside any lock).
