@@ -1,7 +1,7 @@
 // swift-tools-version:6.0
 // hsdb: a log-structured storage engine for vectors. Module graph, lowest first
 // (a module imports only modules above it): CLZ4, CZlib, CCRC32C -> HSDBCore -> Compression,
-// WAL, Index -> HSDB -> hsdb. See DESIGN.md, "Modules".
+// WAL, Index -> Segments -> HSDB -> hsdb. See DESIGN.md, "Modules".
 import PackageDescription
 
 let package = Package(
@@ -10,6 +10,8 @@ let package = Package(
     products: [
         .library(name: "HSDB", targets: ["HSDB"]),
         .executable(name: "hsdb", targets: ["hsdb"]),
+        // The distance kernels and HNSW on their own, for the benchmarks package.
+        .library(name: "Index", targets: ["Index"]),
         // For the libFuzzer drivers in Fuzz/ (a package of their own); not an API.
         .library(name: "FuzzTargets", targets: ["FuzzTargets"]),
     ],
@@ -17,6 +19,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
+        // SHA-256 of segment files (their content ids).
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.0"..<"5.0.0"),
     ],
     targets: [
         // C libraries reached through system-library shims; only Compression imports them.
@@ -30,8 +34,11 @@ let package = Package(
         .target(name: "Compression", dependencies: ["HSDBCore", "CLZ4", "CZlib"]),
         .target(name: "WAL", dependencies: ["HSDBCore", .product(name: "Logging", package: "swift-log")]),
         .target(name: "Index", dependencies: ["HSDBCore"]),
+        .target(name: "Segments", dependencies: [
+            "HSDBCore", "Compression", "Index", .product(name: "Crypto", package: "swift-crypto"),
+        ]),
         .target(name: "HSDB", dependencies: [
-            "HSDBCore", "Compression", "WAL", "Index",
+            "HSDBCore", "Compression", "WAL", "Index", "Segments",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "HashTreeCollections", package: "swift-collections"),
         ]),
@@ -50,6 +57,8 @@ let package = Package(
 
         .testTarget(name: "HSDBCoreTests", dependencies: ["HSDBCore", "Compression", "HSDBTestSupport"]),
         .testTarget(name: "WALTests", dependencies: ["WAL", "HSDBTestSupport"]),
+        .testTarget(name: "IndexTests", dependencies: ["Index"]),
+        .testTarget(name: "SegmentsTests", dependencies: ["Segments", "HSDBTestSupport"]),
         .testTarget(name: "HSDBTests", dependencies: ["HSDB", "HSDBTestSupport", "CrashChild", "EmbeddedExample"]),
         .testTarget(name: "FuzzTargetTests", dependencies: ["FuzzTargets"]),
     ]

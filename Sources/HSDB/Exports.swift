@@ -3,6 +3,7 @@
 @_exported import struct HSDBCore.IOError
 @_exported import enum HSDBCore.JSONValue
 @_exported import typealias HSDBCore.Payload
+@_exported import enum HSDBCore.PointID
 @_exported import enum Index.Metric
 @_exported import enum WAL.DurabilityMode
 @_exported import class WAL.WALStatistics

@@ -27,6 +27,25 @@ public enum Metric: UInt8, Sendable, CaseIterable, CustomStringConvertible {
     /// Whether a larger score means nearer.
     public var higherIsBetter: Bool { self != .euclidean }
 
+    /// An ordering distance: smaller is nearer. Negated dot product for cosine and dot,
+    /// squared L2 for euclidean (monotone in the reported score, cheaper than it).
+    @inline(__always)
+    public func distance(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> Float {
+        switch self {
+        case .cosine, .dot: return -Distance.dot(a, b, count: count)
+        case .euclidean: return Distance.squaredEuclidean(a, b, count: count)
+        }
+    }
+
+    /// The reported score for an ordering distance from `distance(_:_:count:)`.
+    @inline(__always)
+    public func score(fromDistance d: Float) -> Float {
+        switch self {
+        case .cosine, .dot: return -d
+        case .euclidean: return d.squareRoot()
+        }
+    }
+
     /// The score reported for a pair: similarity for cosine and dot, distance for euclidean.
     @inline(__always)
     public func score(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> Float {

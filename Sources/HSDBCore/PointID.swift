@@ -58,7 +58,7 @@ extension PointID: ExpressibleByIntegerLiteral {
 }
 
 extension UUID {
-    func uuidBytesLexicographicallyPrecede(_ other: UUID) -> Bool {
+    public func uuidBytesLexicographicallyPrecede(_ other: UUID) -> Bool {
         withUnsafeBytes(of: uuid) { a in withUnsafeBytes(of: other.uuid) { b in a.lexicographicallyPrecedes(b) } }
     }
 }

@@ -1,0 +1,164 @@
+// Index-level experiments on ../shared/data: HNSW build, and search by float traversal,
+// binary (Hamming) traversal with exact rescoring, and a flat Hamming scan with rescoring.
+// One JSON line per setting. Used to choose the index design (DESIGN.md, "Index").
+//
+// Usage: IndexBench --data DIR [--count N] [--queries N] [--m 16] [--efc 200] [--graph float|binary]
+import Foundation
+import Index
+
+struct Options {
+    var data = "../../shared/data/dev"
+    var count = 100_000
+    var queries = 1000
+    var m = 16
+    var efc = 200
+    var graph = "float"
+
+    init(_ args: [String]) {
+        var i = 1
+        func next() -> String { i += 1; return args[i] }
+        while i < args.count {
+            switch args[i] {
+            case "--data": data = next()
+            case "--count": count = Int(next())!
+            case "--queries": queries = Int(next())!
+            case "--m": m = Int(next())!
+            case "--efc": efc = Int(next())!
+            case "--graph": graph = next()
+            default: fatalError("unknown argument \(args[i])")
+            }
+            i += 1
+        }
+    }
+}
+
+let dimension = 384
+let k = 10
+
+func readF16(_ path: String, rows: Int) throws -> [Float] {
+    let data = try Data(contentsOf: URL(fileURLWithPath: path))
+    let n = min(rows * dimension, data.count / 2)
+    return data.withUnsafeBytes { raw in (0..<n).map { Float(Float16(bitPattern: raw.loadUnaligned(fromByteOffset: $0 * 2, as: UInt16.self))) } }
+}
+
+func readGroundTruth(_ path: String, queries: Int) throws -> [[UInt32]] {
+    let data = try Data(contentsOf: URL(fileURLWithPath: path))
+    return data.withUnsafeBytes { raw in
+        (0..<queries).map { q in (0..<k).map { raw.loadUnaligned(fromByteOffset: (q * 100 + $0) * 4, as: UInt32.self) } }
+    }
+}
+
+func json(_ pairs: [(String, Any)]) -> String {
+    "{" + pairs.map { key, value in
+        let v: String
+        switch value {
+        case let s as String: v = "\"\(s)\""
+        case let d as Double: v = String(format: "%.4f", d)
+        default: v = "\(value)"
+        }
+        return "\"\(key)\":\(v)"
+    }.joined(separator: ",") + "}"
+}
+
+let o = Options(CommandLine.arguments)
+let base = try readF16(o.data + "/base.f16", rows: o.count)
+let count = base.count / dimension
+let queries = try readF16(o.data + "/query.f16", rows: o.queries)
+// Ground truth is over the full base set; with --count below 100,000 it is recomputed exactly.
+let truth: [[UInt32]]
+if count == 100_000 {
+    truth = try readGroundTruth(o.data + "/gt.i32", queries: o.queries)
+} else {
+    truth = base.withUnsafeBufferPointer { b in
+        queries.withUnsafeBufferPointer { q in
+            (0..<o.queries).map { qi in
+                var top = TopK<UInt32>(k: k, higherIsBetter: true)
+                for i in 0..<count { top.insert(Distance.dot(q.baseAddress! + qi * dimension, b.baseAddress! + i * dimension, count: dimension), UInt32(i)) }
+                return top.sorted().map(\.item)
+            }
+        }
+    }
+}
+
+let quantizer = base.withUnsafeBufferPointer { BinaryQuantizer.fit($0.baseAddress!, count: count, dimension: dimension) }
+let words = quantizer.wordsPerCode
+var codes = [UInt64](repeating: 0, count: count * words)
+base.withUnsafeBufferPointer { b in codes.withUnsafeMutableBufferPointer { c in
+    for i in 0..<count { quantizer.encode(b.baseAddress! + i * dimension, into: c.baseAddress! + i * words) }
+} }
+let queryCodes = queries.withUnsafeBufferPointer { q in (0..<o.queries).map { i -> [UInt64] in
+    var code = [UInt64](repeating: 0, count: words)
+    code.withUnsafeMutableBufferPointer { quantizer.encode(q.baseAddress! + i * dimension, into: $0.baseAddress!) }
+    return code
+} }
+
+/// One line to stdout, unbuffered (results appear as they are measured).
+func emit(_ line: String) { FileHandle.standardOutput.write((line + "\n").data(using: .utf8)!) }
+
+func recall(_ found: [[UInt32]]) -> Double {
+    Double(zip(found, truth).map { f, t in Set(f).intersection(t).count }.reduce(0, +)) / Double(found.count * k)
+}
+
+/// Times `search` over all queries, single thread.
+func measure(_ label: [(String, Any)], _ search: (Int) -> [UInt32]) {
+    var results: [[UInt32]] = []
+    var latencies: [Double] = []
+    let start = Date()
+    for q in 0..<o.queries {
+        let t = DispatchTime.now().uptimeNanoseconds
+        results.append(search(q))
+        latencies.append(Double(DispatchTime.now().uptimeNanoseconds - t) / 1e6)
+    }
+    let elapsed = Date().timeIntervalSince(start)
+    latencies.sort()
+    emit(json(label + [("recall", recall(results)), ("qps", Double(o.queries) / elapsed),
+                       ("p50_ms", latencies[latencies.count / 2]), ("p99_ms", latencies[latencies.count * 99 / 100])]))
+}
+
+/// Exact rescoring of candidate nodes: the k best by true similarity.
+func rescore(_ candidates: [Candidate], query: UnsafePointer<Float>, vectors: FloatVectors) -> [UInt32] {
+    var top = TopK<UInt32>(k: k, higherIsBetter: false)
+    for c in candidates { top.insert(vectors.query(query).distance(to: c.node), c.node) }
+    return top.sorted().map(\.item)
+}
+
+base.withUnsafeBufferPointer { b in
+codes.withUnsafeBufferPointer { c in
+queries.withUnsafeBufferPointer { q in
+    let vectors = FloatVectors(base: b.baseAddress!, dimension: dimension, metric: .cosine)
+    let binary = BinaryCodes(base: c.baseAddress!, words: words)
+    let builder = HNSWBuilder(count: count, m: o.m, efConstruction: o.efc)
+    let t = Date()
+    if o.graph == "binary" { builder.build(binary) } else { builder.build(vectors) }
+    let buildSeconds = Date().timeIntervalSince(t)
+    emit(json([("kind", "build"), ("graph", o.graph), ("count", count), ("m", o.m), ("efc", o.efc), ("build_s", buildSeconds)]))
+    builder.withGraph { g in
+        var visited = VisitedSet(count: count)
+        for ef in [16, 32, 64, 128, 256] {
+            measure([("kind", "float"), ("graph", o.graph), ("ef", ef)]) { qi in
+                g.search(vectors.query(q.baseAddress! + qi * dimension), k: k, ef: ef, visited: &visited).map(\.node)
+            }
+        }
+        for oversampling in [2, 4, 8, 16] {
+            for ef in [64, 128, 256] where ef >= k * oversampling / 2 {
+                measure([("kind", "binary+rescore"), ("graph", o.graph), ("ef", ef), ("oversampling", oversampling)]) { qi in
+                    let candidates = queryCodes[qi].withUnsafeBufferPointer { qc in
+                        g.search(binary.query(qc.baseAddress!), k: k * oversampling, ef: max(ef, k * oversampling), visited: &visited)
+                    }
+                    return rescore(candidates, query: q.baseAddress! + qi * dimension, vectors: vectors)
+                }
+            }
+        }
+    }
+    for oversampling in [8, 16, 32] {
+        measure([("kind", "flat-hamming+rescore"), ("oversampling", oversampling)]) { qi in
+            var top = TopK<UInt32>(k: k * oversampling, higherIsBetter: false)
+            queryCodes[qi].withUnsafeBufferPointer { qc in
+                for i in 0..<count { top.insert(Float(Hamming.distance(qc.baseAddress!, binary.code(UInt32(i)), words: words)), UInt32(i)) }
+            }
+            return rescore(top.sorted().map { Candidate(distance: $0.score, node: $0.item) }, query: q.baseAddress! + qi * dimension, vectors: vectors)
+        }
+    }
+}
+}
+}

@@ -1,0 +1,233 @@
+import Compression
+import Crypto
+import Foundation
+import HSDBCore
+import Index
+
+#if !_endian(little)
+#error("segment files are little-endian and read in place: a big-endian host needs byte swapping")
+#endif
+
+/// An open, immutable segment file, mapped read-only. Opening checks the header, tail and
+/// section table (their CRCs and that every section has exactly the size the header implies)
+/// and reads nothing else, so it costs the same for any size. After that every access is in
+/// bounds whatever the bytes say. Section CRCs and the content hash are checked by `verify()`
+/// (run in the background after open and by `hsdb verify`); payload blocks are checked on
+/// every read.
+public final class Segment: Sendable {
+    public let path: String
+    public let contentID: String
+    public let header: SegmentHeader
+    let region: MappedRegion
+    let sections: [SectionKind: SectionEntry]
+
+    public var count: Int { header.count }
+    public var dimension: Int { header.dimension }
+    public var metric: Metric { header.metric }
+    public var bytes: Int { region.count }
+
+    public static func open(path: String, fileSystem fs: any FileSystem) throws -> Segment {
+        let name = lastPathComponent(path)
+        guard let contentID = SegmentFormat.contentID(fromFileName: name) else {
+            throw CorruptionError(file: path, offset: 0, reason: "not a segment file name (expected <sha256 hex>.seg)")
+        }
+        let region = try fs.mapReadOnly(path)
+        return try region.withBytes { bytes in
+            let header = try SegmentHeader.decode(bytes, path: path)
+            let sections = try SegmentTail.decode(bytes, path: path)
+            try checkSizes(header, sections, path: path)
+            return Segment(path: path, contentID: contentID, header: header, region: region, sections: sections)
+        }
+    }
+
+    private init(path: String, contentID: String, header: SegmentHeader, region: MappedRegion, sections: [SectionKind: SectionEntry]) {
+        self.path = path
+        self.contentID = contentID
+        self.header = header
+        self.region = region
+        self.sections = sections
+    }
+
+    /// Every section the header implies must be there with exactly its size.
+    private static func checkSizes(_ h: SegmentHeader, _ s: [SectionKind: SectionEntry], path: String) throws(CorruptionError) {
+        var expected: [(SectionKind, Int?)] = [
+            (.integerIDs, h.integerIDCount * 8), (.uuidIDs, (h.count - h.integerIDCount) * 16), (.versions, h.count * 8),
+            (.vectors, h.count * h.dimension * 4), (.quantizerMean, h.dimension * 4), (.codes, h.count * h.codeWords * 8),
+            (.payloadIndex, nil), (.payloadData, nil),
+        ]
+        if h.hasGraph {
+            expected += [
+                (.graphLevels, h.count), (.graphLevel0, h.count * (h.m0 + 1) * 4), (.graphUpperIndex, h.count * 4), (.graphUpper, nil),
+            ]
+        }
+        for (kind, size) in expected {
+            guard let entry = s[kind] else {
+                throw CorruptionError(file: path, offset: 0, reason: "the \(kind) section is missing")
+            }
+            if let size, entry.length != size {
+                throw CorruptionError(file: path, offset: Int64(entry.offset), reason: "the \(kind) section is \(entry.length) bytes, expected \(size)")
+            }
+        }
+        if h.hasGraph, s[.graphUpper]!.length % ((h.m + 1) * 4) != 0 {
+            throw CorruptionError(file: path, offset: Int64(s[.graphUpper]!.offset), reason: "graph upper section is not whole blocks")
+        }
+        if s[.payloadIndex]!.length % PayloadBlocks.entrySize != 0 {
+            throw CorruptionError(file: path, offset: Int64(s[.payloadIndex]!.offset), reason: "payload index is not whole entries")
+        }
+    }
+
+    /// The bytes of a section. Valid while `self` is alive.
+    func section(_ kind: SectionKind) -> UnsafeRawBufferPointer {
+        guard let e = sections[kind] else { return UnsafeRawBufferPointer(start: nil, count: 0) }
+        return UnsafeRawBufferPointer(rebasing: region.bytes[e.offset..<(e.offset + e.length)])
+    }
+
+    // MARK: Points
+
+    public func id(at ordinal: Int) -> PointID {
+        precondition(ordinal >= 0 && ordinal < count)
+        if ordinal < header.integerIDCount {
+            return .integer(section(.integerIDs).loadUnaligned(fromByteOffset: ordinal * 8, as: UInt64.self).littleEndian)
+        }
+        let raw = section(.uuidIDs).loadUnaligned(fromByteOffset: (ordinal - header.integerIDCount) * 16, as: uuid_t.self)
+        return .uuid(UUID(uuid: raw))
+    }
+
+    /// The ordinal of `id`, by binary search over the sorted ids, or nil.
+    public func ordinal(of id: PointID) -> Int? {
+        var low: Int, high: Int
+        switch id {
+        case .integer: (low, high) = (0, header.integerIDCount)
+        case .uuid: (low, high) = (header.integerIDCount, count)
+        }
+        while low < high {
+            let mid = (low + high) / 2
+            let candidate = self.id(at: mid)
+            if candidate == id { return mid }
+            if candidate < id { low = mid + 1 } else { high = mid }
+        }
+        return nil
+    }
+
+    public func version(at ordinal: Int) -> UInt64 {
+        precondition(ordinal >= 0 && ordinal < count)
+        return section(.versions).loadUnaligned(fromByteOffset: ordinal * 8, as: UInt64.self).littleEndian
+    }
+
+    /// Calls `body` with the vector of `ordinal`, read in place.
+    public func withVector<R>(at ordinal: Int, _ body: (UnsafeBufferPointer<Float>) throws -> R) rethrows -> R {
+        precondition(ordinal >= 0 && ordinal < count)
+        return try withExtendedLifetime(region) {
+            let base = section(.vectors).baseAddress!.assumingMemoryBound(to: Float.self)
+            return try body(UnsafeBufferPointer(start: base + ordinal * dimension, count: dimension))
+        }
+    }
+
+    public func vector(at ordinal: Int) -> [Float] { withVector(at: ordinal) { Array($0) } }
+
+    /// The payload of `ordinal`, decoded. Its block's CRC is checked first.
+    public func payload(at ordinal: Int) throws -> Payload {
+        precondition(ordinal >= 0 && ordinal < count)
+        return try withExtendedLifetime(region) {
+            let bytes = try payloadBytes(at: ordinal)
+            do {
+                return try PayloadCodec.decodePayload(bytes)
+            } catch {
+                throw CorruptionError(file: path, offset: Int64(sections[.payloadData]!.offset), reason: "payload of ordinal \(ordinal): \(error)")
+            }
+        }
+    }
+
+    func payloadBytes(at ordinal: Int) throws -> [UInt8] {
+        let index = section(.payloadIndex)
+        let data = section(.payloadData)
+        let indexOffset = sections[.payloadIndex]!.offset
+        let blocks = index.count / PayloadBlocks.entrySize
+        var low = 0, high = blocks
+        while low < high {  // the last block whose first ordinal is <= ordinal
+            let mid = (low + high) / 2
+            if PayloadBlocks.entry(index, mid).first <= ordinal { low = mid + 1 } else { high = mid }
+        }
+        let at = Int64(indexOffset + max(low - 1, 0) * PayloadBlocks.entrySize)
+        guard low > 0 else { throw CorruptionError(file: path, offset: at, reason: "no payload block holds ordinal \(ordinal)") }
+        let e = PayloadBlocks.entry(index, low - 1)
+        guard ordinal < e.first + e.count, e.offset >= 0, e.storedLength <= data.count, e.offset <= data.count - e.storedLength else {
+            throw CorruptionError(file: path, offset: at, reason: "payload block entry is inconsistent")
+        }
+        let stored = UnsafeRawBufferPointer(rebasing: data[e.offset..<(e.offset + e.storedLength)])
+        let blockOffset = Int64(sections[.payloadData]!.offset + e.offset)
+        guard CRC32C.mask(CRC32C.checksum(stored)) == e.crc else {
+            throw CorruptionError(file: path, offset: blockOffset, reason: "payload block checksum mismatch")
+        }
+        let raw: [UInt8]
+        if e.flags & PayloadBlocks.lz4Flag != 0 {
+            do { raw = try LZ4.decompress(stored, originalSize: e.rawLength) } catch {
+                throw CorruptionError(file: path, offset: blockOffset, reason: "payload block: \(error)")
+            }
+        } else {
+            raw = Array(stored)
+        }
+        return try raw.withUnsafeBytes { r in
+            var reader = ByteReader(r)
+            do {
+                for _ in e.first..<ordinal { _ = try reader.readLengthPrefixed(maxLength: reader.remaining) }
+                return Array(try reader.readLengthPrefixed(maxLength: reader.remaining))
+            } catch {
+                throw CorruptionError(file: path, offset: blockOffset, reason: "payload block is malformed: \(error)")
+            }
+        }
+    }
+
+    // MARK: Index
+
+    /// Calls `body` with views of the vectors, codes, quantizer and graph, read in place.
+    public func withIndex<R>(_ body: (SegmentIndex) throws -> R) rethrows -> R {
+        try withExtendedLifetime(region) {
+            let vectors = FloatVectors(
+                base: section(.vectors).baseAddress!.assumingMemoryBound(to: Float.self), dimension: dimension, metric: metric)
+            let codes = BinaryCodes(base: section(.codes).baseAddress!.assumingMemoryBound(to: UInt64.self), words: header.codeWords)
+            let mean = section(.quantizerMean).baseAddress!.assumingMemoryBound(to: Float.self)
+            var graph: HNSWGraph?
+            if header.hasGraph {
+                let upperBytes = section(.graphUpper)
+                graph = HNSWGraph(
+                    count: count, m: header.m, m0: header.m0, entryPoint: header.entryPoint, maxLevel: header.maxLevel,
+                    upperBlockCount: upperBytes.count / ((header.m + 1) * 4),
+                    levels: section(.graphLevels).baseAddress!.assumingMemoryBound(to: UInt8.self),
+                    level0: section(.graphLevel0).baseAddress!.assumingMemoryBound(to: UInt32.self),
+                    upperIndex: section(.graphUpperIndex).baseAddress!.assumingMemoryBound(to: UInt32.self),
+                    upper: upperBytes.baseAddress.map { $0.assumingMemoryBound(to: UInt32.self) } ?? UnsafePointer(bitPattern: 4)!)
+            }
+            return try body(SegmentIndex(
+                vectors: vectors, codes: codes, quantizer: BinaryQuantizer(mean: Array(UnsafeBufferPointer(start: mean, count: dimension))),
+                graph: graph))
+        }
+    }
+
+    // MARK: Verification
+
+    /// Checks every section's CRC, then the SHA-256 of the whole file against the content id
+    /// in its name. Throws at the first problem, naming the file and the section's offset.
+    public func verify() throws {
+        try region.withBytes { bytes in
+            for entry in sections.values.sorted(by: { $0.offset < $1.offset }) {
+                let raw = UnsafeRawBufferPointer(rebasing: bytes[entry.offset..<(entry.offset + entry.length)])
+                guard CRC32C.mask(CRC32C.checksum(raw)) == entry.crc else {
+                    throw CorruptionError(file: path, offset: Int64(entry.offset), reason: "\(entry.kind) section checksum mismatch")
+                }
+            }
+            let digest = SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
+            guard digest == contentID else {
+                throw CorruptionError(file: path, offset: 0, reason: "content hash \(digest) does not match the file name")
+            }
+        }
+    }
+}
+
+/// In-place views of a segment's index data, valid inside `Segment.withIndex`.
+public struct SegmentIndex {
+    public let vectors: FloatVectors
+    public let codes: BinaryCodes
+    public let quantizer: BinaryQuantizer
+    public let graph: HNSWGraph?
+}

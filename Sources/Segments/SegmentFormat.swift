@@ -1,0 +1,231 @@
+import HSDBCore
+import Index
+
+/// The segment file format, version 1. DESIGN.md, "Segment files", documents every byte.
+/// Frozen: changing a value changes the format (bump `formatVersion`).
+///
+///     header (64 bytes) | section | section | ... | section table | tail (32 bytes)
+///
+/// Sections start at multiples of 64 bytes (zero padding between), so the arrays in them can
+/// be read in place from the mapped file. Opening reads the header, the tail and the table:
+/// O(1) bytes, whatever the segment's size.
+public enum SegmentFormat {
+    public static let magic: [UInt8] = Array("HSDB-SEG".utf8)
+    public static let tailMagic: [UInt8] = Array("HSDB-END".utf8)
+    public static let formatVersion: UInt16 = 1
+    public static let headerSize = 64
+    public static let tailSize = 32
+    public static let tableEntrySize = 24
+    public static let alignment = 64
+    public static let fileExtension = ".seg"
+
+    /// `<64 lowercase hex digits of the SHA-256 of the file>.seg`.
+    public static func fileName(contentID: String) -> String { contentID + fileExtension }
+
+    public static func contentID(fromFileName name: String) -> String? {
+        guard name.hasSuffix(fileExtension), name.utf8.count == 64 + fileExtension.utf8.count else { return nil }
+        let hex = name.dropLast(fileExtension.count)
+        return hex.allSatisfy({ $0.isHexDigit && !$0.isUppercase }) ? String(hex) : nil
+    }
+}
+
+/// Section kinds. Frozen raw values.
+public enum SectionKind: UInt16, CaseIterable, Sendable, CustomStringConvertible {
+    /// Integer ids, ascending, u64 each (ordinals 0..<intCount).
+    case integerIDs = 1
+    /// UUID ids, ascending bytewise, 16 bytes each (ordinals intCount..<count).
+    case uuidIDs = 2
+    /// The LSN of each point's version, u64 per ordinal.
+    case versions = 3
+    /// Full-precision vectors, dimension x f32 per ordinal.
+    case vectors = 4
+    /// The binary quantizer's per-dimension mean, dimension x f32.
+    case quantizerMean = 5
+    /// Binary codes, codeWords x u64 per ordinal.
+    case codes = 6
+    /// HNSW: top level per node, u8.
+    case graphLevels = 7
+    /// HNSW level 0: (1 + m0) x u32 per node.
+    case graphLevel0 = 8
+    /// HNSW: index of each node's first upper block, u32 per node (0xFFFFFFFF: none).
+    case graphUpperIndex = 9
+    /// HNSW upper levels: blocks of (1 + m) x u32.
+    case graphUpper = 10
+    /// Payload blocks' directory: 32 bytes per block.
+    case payloadIndex = 11
+    /// Payload blocks, LZ4-compressed or stored.
+    case payloadData = 12
+
+    public var description: String {
+        switch self {
+        case .integerIDs: return "integer ids"
+        case .uuidIDs: return "uuid ids"
+        case .versions: return "versions"
+        case .vectors: return "vectors"
+        case .quantizerMean: return "quantizer mean"
+        case .codes: return "binary codes"
+        case .graphLevels: return "graph levels"
+        case .graphLevel0: return "graph level 0"
+        case .graphUpperIndex: return "graph upper index"
+        case .graphUpper: return "graph upper levels"
+        case .payloadIndex: return "payload index"
+        case .payloadData: return "payload data"
+        }
+    }
+}
+
+/// The fixed 64-byte header.
+///
+///     0 magic "HSDB-SEG" | 8 format version u16 | 10 header size u16 (64) | 12 metric u8 |
+///     13 flags u8 (bit 0: has a graph) | 14 code words u16 | 16 dimension u32 | 20 count u32 |
+///     24 integer-id count u32 | 28 hnsw m u16 | 30 hnsw m0 u16 | 32 entry point u32 |
+///     36 max level u8 | 37 reserved (3) | 40 min LSN u64 | 48 max LSN u64 | 56 reserved u32 |
+///     60 crc u32 = mask(crc32c(bytes 0..<60))
+public struct SegmentHeader: Sendable, Equatable {
+    public var metric: Metric
+    public var hasGraph: Bool
+    public var codeWords: Int
+    public var dimension: Int
+    public var count: Int
+    public var integerIDCount: Int
+    public var m: Int
+    public var m0: Int
+    public var entryPoint: UInt32
+    public var maxLevel: Int
+    public var minLSN: UInt64
+    public var maxLSN: UInt64
+
+    func encode() -> [UInt8] {
+        var w = ByteWriter(capacity: SegmentFormat.headerSize)
+        w.write(bytes: SegmentFormat.magic)
+        w.write(SegmentFormat.formatVersion)
+        w.write(UInt16(SegmentFormat.headerSize))
+        w.write(metric.rawValue)
+        w.write(UInt8(hasGraph ? 1 : 0))
+        w.write(UInt16(codeWords))
+        w.write(UInt32(dimension))
+        w.write(UInt32(count))
+        w.write(UInt32(integerIDCount))
+        w.write(UInt16(m))
+        w.write(UInt16(m0))
+        w.write(entryPoint)
+        w.write(UInt8(maxLevel))
+        w.append(zeros: 3)
+        w.write(minLSN)
+        w.write(maxLSN)
+        w.write(UInt32(0))
+        w.write(CRC32C.mask(CRC32C.checksum(w.bytes)))
+        return w.bytes
+    }
+
+    static func decode(_ bytes: UnsafeRawBufferPointer, path: String) throws(CorruptionError) -> SegmentHeader {
+        func bad(_ offset: Int, _ reason: String) -> CorruptionError { CorruptionError(file: path, offset: Int64(offset), reason: reason) }
+        guard bytes.count >= SegmentFormat.headerSize + SegmentFormat.tailSize else {
+            throw bad(0, "file is \(bytes.count) bytes, too short for a segment")
+        }
+        let stored = bytes.loadUnaligned(fromByteOffset: 60, as: UInt32.self).littleEndian
+        guard stored == CRC32C.mask(CRC32C.checksum(UnsafeRawBufferPointer(rebasing: bytes[0..<60]))) else {
+            throw bad(0, "segment header checksum mismatch")
+        }
+        guard Array(bytes[0..<8]) == SegmentFormat.magic else { throw bad(0, "not a segment file (bad magic)") }
+        func u8(_ o: Int) -> Int { Int(bytes[o]) }
+        func u16(_ o: Int) -> Int { Int(bytes.loadUnaligned(fromByteOffset: o, as: UInt16.self).littleEndian) }
+        func u32(_ o: Int) -> Int { Int(bytes.loadUnaligned(fromByteOffset: o, as: UInt32.self).littleEndian) }
+        func u64(_ o: Int) -> UInt64 { bytes.loadUnaligned(fromByteOffset: o, as: UInt64.self).littleEndian }
+        guard u16(8) == Int(SegmentFormat.formatVersion) else {
+            throw bad(8, "segment format version \(u16(8)) is not supported (this build reads \(SegmentFormat.formatVersion))")
+        }
+        guard u16(10) == SegmentFormat.headerSize else { throw bad(10, "header size \(u16(10)) is not \(SegmentFormat.headerSize)") }
+        guard let metric = Metric(rawValue: UInt8(u8(12))) else { throw bad(12, "unknown metric \(u8(12))") }
+        let header = SegmentHeader(
+            metric: metric, hasGraph: u8(13) & 1 != 0, codeWords: u16(14), dimension: u32(16), count: u32(20),
+            integerIDCount: u32(24), m: u16(28), m0: u16(30), entryPoint: UInt32(u32(32)), maxLevel: u8(36),
+            minLSN: u64(40), maxLSN: u64(48))
+        guard header.dimension >= 1, header.codeWords == BinaryQuantizer.words(forDimension: header.dimension) else {
+            throw bad(14, "dimension \(header.dimension) and code words \(header.codeWords) disagree")
+        }
+        guard header.integerIDCount <= header.count else { throw bad(24, "more integer ids than points") }
+        if header.hasGraph {
+            guard header.m >= 2, header.m0 >= header.m, header.count > 0, Int(header.entryPoint) < header.count else {
+                throw bad(28, "graph parameters are inconsistent")
+            }
+        }
+        return header
+    }
+}
+
+/// One entry of the section table (24 bytes): kind u16 | reserved u16 | crc u32 (masked
+/// crc32c of the section's bytes) | offset u64 | length u64.
+public struct SectionEntry: Sendable, Equatable {
+    public var kind: SectionKind
+    public var crc: UInt32
+    public var offset: Int
+    public var length: Int
+}
+
+/// The fixed 32-byte tail: table offset u64 | section count u32 | table crc u32 (masked
+/// crc32c of the table) | magic "HSDB-END" | reserved u32 | crc u32 = mask(crc32c(bytes 0..<28)).
+enum SegmentTail {
+    static func encode(tableOffset: Int, sections: Int, tableCRC: UInt32) -> [UInt8] {
+        var w = ByteWriter(capacity: SegmentFormat.tailSize)
+        w.write(UInt64(tableOffset))
+        w.write(UInt32(sections))
+        w.write(tableCRC)
+        w.write(bytes: SegmentFormat.tailMagic)
+        w.write(UInt32(0))
+        w.write(CRC32C.mask(CRC32C.checksum(w.bytes)))
+        return w.bytes
+    }
+
+    static func encodeTable(_ entries: [SectionEntry]) -> [UInt8] {
+        var w = ByteWriter(capacity: entries.count * SegmentFormat.tableEntrySize)
+        for e in entries {
+            w.write(e.kind.rawValue)
+            w.write(UInt16(0))
+            w.write(e.crc)
+            w.write(UInt64(e.offset))
+            w.write(UInt64(e.length))
+        }
+        return w.bytes
+    }
+
+    /// The section table, checked: every section inside the file between header and table,
+    /// aligned, each kind at most once.
+    static func decode(_ bytes: UnsafeRawBufferPointer, path: String) throws(CorruptionError) -> [SectionKind: SectionEntry] {
+        let size = bytes.count
+        let t = size - SegmentFormat.tailSize
+        func bad(_ offset: Int, _ reason: String) -> CorruptionError { CorruptionError(file: path, offset: Int64(offset), reason: reason) }
+        let stored = bytes.loadUnaligned(fromByteOffset: t + 28, as: UInt32.self).littleEndian
+        guard stored == CRC32C.mask(CRC32C.checksum(UnsafeRawBufferPointer(rebasing: bytes[t..<(t + 28)]))) else {
+            throw bad(t, "segment tail checksum mismatch (the file may be truncated)")
+        }
+        guard Array(bytes[(t + 16)..<(t + 24)]) == SegmentFormat.tailMagic else { throw bad(t + 16, "bad tail magic") }
+        let tableOffset = Int(truncatingIfNeeded: bytes.loadUnaligned(fromByteOffset: t, as: UInt64.self).littleEndian)
+        let sections = Int(bytes.loadUnaligned(fromByteOffset: t + 8, as: UInt32.self).littleEndian)
+        let tableLength = sections * SegmentFormat.tableEntrySize
+        guard sections <= SectionKind.allCases.count, tableOffset >= SegmentFormat.headerSize, tableOffset + tableLength == t else {
+            throw bad(t, "section table position is inconsistent with the file size")
+        }
+        let table = UnsafeRawBufferPointer(rebasing: bytes[tableOffset..<(tableOffset + tableLength)])
+        guard bytes.loadUnaligned(fromByteOffset: t + 12, as: UInt32.self).littleEndian == CRC32C.mask(CRC32C.checksum(table)) else {
+            throw bad(tableOffset, "section table checksum mismatch")
+        }
+        var entries: [SectionKind: SectionEntry] = [:]
+        for i in 0..<sections {
+            let o = i * SegmentFormat.tableEntrySize
+            let at = tableOffset + o
+            let raw = table.loadUnaligned(fromByteOffset: o, as: UInt16.self).littleEndian
+            guard let kind = SectionKind(rawValue: raw) else { throw bad(at, "unknown section kind \(raw)") }
+            let offset = Int(truncatingIfNeeded: table.loadUnaligned(fromByteOffset: o + 8, as: UInt64.self).littleEndian)
+            let length = Int(truncatingIfNeeded: table.loadUnaligned(fromByteOffset: o + 16, as: UInt64.self).littleEndian)
+            guard offset >= SegmentFormat.headerSize, offset % SegmentFormat.alignment == 0, length >= 0,
+                  length <= tableOffset - offset else {
+                throw bad(at, "\(kind) section lies outside the file's data area")
+            }
+            guard entries[kind] == nil else { throw bad(at, "\(kind) section appears twice") }
+            entries[kind] = SectionEntry(
+                kind: kind, crc: table.loadUnaligned(fromByteOffset: o + 4, as: UInt32.self).littleEndian, offset: offset, length: length)
+        }
+        return entries
+    }
+}

@@ -1,0 +1,42 @@
+import HSDBCore
+import Index
+
+/// What a segment is made of: points sorted by id (integers before UUIDs, ascending), each
+/// with its version, vector and encoded payload. Vectors of cosine collections are already
+/// normalised.
+public protocol SegmentSource {
+    var count: Int { get }
+    var dimension: Int { get }
+    func id(_ ordinal: Int) -> PointID
+    func version(_ ordinal: Int) -> UInt64
+    /// Copies the vector of `ordinal` to `into` (`dimension` floats).
+    func copyVector(_ ordinal: Int, into: UnsafeMutablePointer<Float>)
+    /// The payload of `ordinal`, encoded with `PayloadCodec`.
+    func payload(_ ordinal: Int) -> [UInt8]
+}
+
+/// How a segment's index is built.
+public struct SegmentIndexOptions: Sendable, Equatable {
+    public var metric: Metric
+    public var m: Int
+    public var efConstruction: Int
+    /// Below this many points no graph is built: an exact scan of the codes is as fast.
+    public var minGraphPoints: Int
+
+    public init(metric: Metric, m: Int = 16, efConstruction: Int = 200, minGraphPoints: Int = 1024) {
+        self.metric = metric
+        self.m = m
+        self.efConstruction = efConstruction
+        self.minGraphPoints = minGraphPoints
+    }
+}
+
+/// A written segment: its content id (SHA-256 of the file, lowercase hex), file name, size.
+public struct SegmentInfo: Sendable, Equatable {
+    public let contentID: String
+    public let fileName: String
+    public let bytes: Int
+    public let count: Int
+    public let minLSN: UInt64
+    public let maxLSN: UInt64
+}

@@ -1,0 +1,215 @@
+import Foundation
+import HSDBCore
+import HSDBTestSupport
+import Index
+@testable import Segments
+import XCTest
+
+/// Points for a segment, sorted by id as the writer requires.
+struct TestPoints: SegmentSource {
+    var ids: [PointID]
+    var versions: [UInt64]
+    var vectors: [[Float]]
+    var payloads: [Payload]
+    var count: Int { ids.count }
+    var dimension: Int { vectors.first?.count ?? 1 }
+    func id(_ o: Int) -> PointID { ids[o] }
+    func version(_ o: Int) -> UInt64 { versions[o] }
+    func copyVector(_ o: Int, into p: UnsafeMutablePointer<Float>) { vectors[o].withUnsafeBufferPointer { p.initialize(from: $0.baseAddress!, count: $0.count) } }
+    func payload(_ o: Int) -> [UInt8] { PayloadCodec.encode(payloads[o]) }
+
+    /// `count` points: every third id a UUID, unit vectors, payloads of varied size.
+    static func make(count: Int, dimension: Int, seed: UInt64 = 7) -> TestPoints {
+        var rng = SplitMix64(seed: seed)
+        var ids: [PointID] = []
+        for i in 0..<count {
+            if i % 3 == 2 {
+                var bytes = [UInt8](repeating: 0, count: 16)
+                for k in 0..<16 { bytes[k] = UInt8(truncatingIfNeeded: rng.next()) }
+                ids.append(.uuid(UUID(uuid: bytes.withUnsafeBytes { $0.loadUnaligned(as: uuid_t.self) })))
+            } else {
+                ids.append(.integer(UInt64(i) * 7 + 3))
+            }
+        }
+        ids.sort()
+        let vectors = (0..<count).map { _ -> [Float] in
+            let v = (0..<dimension).map { _ in Float(Int(rng.next() % 2001) - 1000) / 1000 }
+            let n = v.reduce(0) { $0 + $1 * $1 }.squareRoot()
+            return v.map { $0 / max(n, 1e-6) }
+        }
+        let payloads: [Payload] = (0..<count).map { i in
+            i % 5 == 0 ? [:] : ["n": .int(Int64(i)), "text": .string(String(repeating: "x", count: i % 300)), "tags": .array([.string("a"), .bool(i % 2 == 0)])]
+        }
+        return TestPoints(ids: ids, versions: (0..<count).map { UInt64(100 + $0 * 3 % 997) }, vectors: vectors, payloads: payloads)
+    }
+}
+
+final class SegmentTests: XCTestCase {
+    var directory: String!
+
+    override func setUpWithError() throws {
+        directory = NSTemporaryDirectory() + "hsdb-segment-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    }
+
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: directory) }
+
+    func write(_ points: TestPoints, metric: Metric = .cosine, minGraphPoints: Int = 1024) throws -> (SegmentInfo, Segment) {
+        let fs = POSIXFileSystem()
+        let info = try SegmentWriter.write(
+            points, options: SegmentIndexOptions(metric: metric, m: 8, efConstruction: 40, minGraphPoints: minGraphPoints),
+            directory: directory, fileSystem: fs)
+        return (info, try Segment.open(path: directory + "/" + info.fileName, fileSystem: fs))
+    }
+
+    func testRoundTrip() throws {
+        let points = TestPoints.make(count: 1500, dimension: 24)
+        let (info, segment) = try write(points)
+        XCTAssertEqual(segment.count, 1500)
+        XCTAssertEqual(info.count, 1500)
+        XCTAssertEqual(info.minLSN, points.versions.min())
+        XCTAssertEqual(info.maxLSN, points.versions.max())
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: directory), [info.fileName], "no temporary file left")
+        XCTAssertTrue(segment.header.hasGraph)
+        for o in 0..<points.count {
+            XCTAssertEqual(segment.id(at: o), points.ids[o])
+            XCTAssertEqual(segment.ordinal(of: points.ids[o]), o)
+            XCTAssertEqual(segment.version(at: o), points.versions[o])
+            XCTAssertEqual(segment.vector(at: o), points.vectors[o])
+            XCTAssertEqual(try segment.payload(at: o), points.payloads[o])
+        }
+        XCTAssertNil(segment.ordinal(of: .integer(1)))
+        XCTAssertNil(segment.ordinal(of: .uuid(UUID())))
+        try segment.verify()
+    }
+
+    func testContentIDIsTheSHA256OfTheFile() throws {
+        let (info, _) = try write(TestPoints.make(count: 50, dimension: 8))
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: directory + "/" + info.fileName))
+        XCTAssertEqual(bytes.count, info.bytes)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/sha256sum")
+        process.arguments = [directory + "/" + info.fileName]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        process.waitUntilExit()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        XCTAssertEqual(String(output.prefix(64)), info.contentID)
+    }
+
+    func testGraphSearchFindsNearestNeighbours() throws {
+        let points = TestPoints.make(count: 2000, dimension: 16)
+        let (_, segment) = try write(points)
+        var hits = 0
+        segment.withIndex { index in
+            let graph = index.graph!
+            var visited = VisitedSet(count: segment.count)
+            for q in stride(from: 0, to: 2000, by: 40) {
+                let found = points.vectors[q].withUnsafeBufferPointer { graph.search(index.vectors.query($0.baseAddress!), k: 5, ef: 64, visited: &visited) }
+                XCTAssertEqual(found.first?.node, UInt32(q), "a stored vector is its own nearest neighbour")
+                var scored: [(node: UInt32, similarity: Float)] = []
+                for i in 0..<2000 {
+                    var dot: Float = 0
+                    for d in 0..<16 { dot += points.vectors[q][d] * points.vectors[i][d] }
+                    scored.append((UInt32(i), dot))
+                }
+                let exact = scored.sorted { $0.similarity > $1.similarity }.prefix(5).map(\.node)
+                hits += Set(found.map(\.node)).intersection(exact).count
+            }
+        }
+        XCTAssertGreaterThanOrEqual(Double(hits) / 250, 0.9)
+    }
+
+    func testSmallSegmentHasNoGraph() throws {
+        let (_, segment) = try write(TestPoints.make(count: 10, dimension: 4))
+        XCTAssertFalse(segment.header.hasGraph)
+        segment.withIndex { XCTAssertNil($0.graph) }
+        try segment.verify()
+    }
+
+    func testRefusesUnsortedAndEmptyInput() {
+        var points = TestPoints.make(count: 10, dimension: 4)
+        points.ids.swapAt(3, 4)
+        XCTAssertThrowsError(try write(points)) { XCTAssertEqual("\($0)", "segment input ids are not strictly ascending at ordinal 4") }
+        points.ids[4] = points.ids[3]
+        XCTAssertThrowsError(try write(points))
+        XCTAssertThrowsError(try write(TestPoints(ids: [], versions: [], vectors: [], payloads: [])))
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: directory), [], "a refused write leaves nothing")
+    }
+
+    /// Every section, corrupted in turn, is reported by verify() at that section's offset;
+    /// opening (which reads only header, table and tail) still succeeds.
+    func testEverySectionCorruptionIsDetected() throws {
+        let (info, segment) = try write(TestPoints.make(count: 1200, dimension: 8))
+        let path = directory + "/" + info.fileName
+        let original = try Data(contentsOf: URL(fileURLWithPath: path))
+        XCTAssertEqual(Set(segment.sections.keys), Set(SectionKind.allCases))
+        for entry in segment.sections.values where entry.length > 0 {
+            var bytes = original
+            bytes[entry.offset + entry.length / 2] ^= 0x10
+            try bytes.write(to: URL(fileURLWithPath: path))
+            let reopened = try Segment.open(path: path, fileSystem: POSIXFileSystem())
+            XCTAssertThrowsError(try reopened.verify(), "\(entry.kind)") { error in
+                guard let c = error as? CorruptionError else { return XCTFail("\(error)") }
+                XCTAssertEqual(c.file, path)
+                XCTAssertEqual(c.offset, Int64(entry.offset), "\(entry.kind)")
+            }
+        }
+        try original.write(to: URL(fileURLWithPath: path))
+        try Segment.open(path: path, fileSystem: POSIXFileSystem()).verify()
+    }
+
+    /// A flip in the header, the section table or the tail is caught at open, naming the offset.
+    func testHeaderTableAndTailCorruptionFailOpen() throws {
+        let (info, segment) = try write(TestPoints.make(count: 100, dimension: 8))
+        let path = directory + "/" + info.fileName
+        let original = try Data(contentsOf: URL(fileURLWithPath: path))
+        let tableOffset = original.count - SegmentFormat.tailSize - segment.sections.count * SegmentFormat.tableEntrySize
+        for (offset, expected) in [(5, 0), (20, 0), (tableOffset + 10, tableOffset), (original.count - 20, original.count - 32), (original.count - 1, original.count - 32)] {
+            var bytes = original
+            bytes[offset] ^= 0x01
+            try bytes.write(to: URL(fileURLWithPath: path))
+            XCTAssertThrowsError(try Segment.open(path: path, fileSystem: POSIXFileSystem()), "flip at \(offset)") { error in
+                XCTAssertEqual((error as? CorruptionError)?.offset, Int64(expected), "flip at \(offset): \(error)")
+            }
+        }
+        for length in [0, 40, original.count - 1] {  // truncated files
+            try original.prefix(length).write(to: URL(fileURLWithPath: path))
+            XCTAssertThrowsError(try Segment.open(path: path, fileSystem: POSIXFileSystem()), "truncated to \(length)")
+        }
+    }
+
+    func testCorruptPayloadBlockIsAnErrorOnRead() throws {
+        let points = TestPoints.make(count: 400, dimension: 4)
+        let (info, segment) = try write(points)
+        let path = directory + "/" + info.fileName
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: path))
+        bytes[segment.sections[.payloadData]!.offset + 3] ^= 0x80
+        try bytes.write(to: URL(fileURLWithPath: path))
+        let damaged = try Segment.open(path: path, fileSystem: POSIXFileSystem())
+        XCTAssertThrowsError(try damaged.payload(at: 0)) { error in
+            XCTAssertEqual((error as? CorruptionError)?.offset, Int64(segment.sections[.payloadData]!.offset))
+        }
+    }
+
+    /// The writer publishes durably: after a power loss the segment is there and whole.
+    func testSegmentSurvivesPowerLossOncePublished() throws {
+        let fs = FaultInjectingFileSystem()
+        try fs.createDirectories("/db/segments")
+        let info = try SegmentWriter.write(
+            TestPoints.make(count: 30, dimension: 4), options: SegmentIndexOptions(metric: .dot), directory: "/db/segments", fileSystem: fs)
+        fs.simulatePowerLoss()
+        XCTAssertEqual(try fs.listDirectory("/db/segments"), [info.fileName])
+        try Segment.open(path: "/db/segments/" + info.fileName, fileSystem: fs).verify()
+    }
+
+    func testFailedWriteLeavesNothing() throws {
+        let fs = FaultInjectingFileSystem()
+        try fs.createDirectories("/db/segments")
+        fs.inject(.init(.write, nth: 3, errno: ENOSPC))
+        XCTAssertThrowsError(try SegmentWriter.write(
+            TestPoints.make(count: 30, dimension: 4), options: SegmentIndexOptions(metric: .dot), directory: "/db/segments", fileSystem: fs))
+        XCTAssertEqual(try fs.listDirectory("/db/segments"), [])
+    }
+}
