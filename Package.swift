@@ -19,6 +19,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
+        .package(url: "https://github.com/apple/swift-atomics", from: "1.2.0"),
         // SHA-256 of segment files (their content ids).
         .package(url: "https://github.com/apple/swift-crypto", "3.12.0"..<"5.0.0"),
     ],
@@ -41,6 +42,7 @@ let package = Package(
             "HSDBCore", "Compression", "WAL", "Index", "Segments",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "HashTreeCollections", package: "swift-collections"),
+            .product(name: "Atomics", package: "swift-atomics"),
         ]),
         .executableTarget(name: "hsdb", dependencies: [
             "HSDB",

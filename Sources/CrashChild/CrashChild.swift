@@ -6,7 +6,8 @@ import HSDBTestSupport
 import Synchronization
 
 /// The child of the crash test: writes `CrashWorkload` batches from several concurrent tasks
-/// and reports each acknowledgement on stdout as "A <batch> <lsn>", until it is killed.
+/// and reports each acknowledgement on stdout as "A <batch> <lsn>", until it is killed. Its
+/// memtables are small, so background flushes run throughout.
 /// Usage: CrashChild DB_PATH SEED WRITERS DURABILITY FIRST_BATCH (batch numbers count up from it;
 /// the parent gives each run its own range, so a number always means the same batch).
 @main
@@ -19,13 +20,19 @@ struct CrashChild {
             report("usage: CrashChild DB_PATH SEED WRITERS DURABILITY FIRST_BATCH\n", fd: 2)
             exit(2)
         }
-        let db = try await Database.open(at: args[1], options: DatabaseOptions(durability: durability))
+        // Small memtables, so flushes (segment writes, manifest switches) run all the time and
+        // kills land inside them too.
+        var options = DatabaseOptions(durability: durability)
+        options.memtableFlushBytes = 64 << 10
+        options.minGraphPoints = 64
+        let db = try await Database.open(at: args[1], options: options)
         let collection: Collection
         if let existing = try? db.collection(CrashWorkload.collection) {
             collection = existing
         } else {
             collection = try await db.createCollection(
-                CrashWorkload.collection, config: CollectionConfig(dimension: CrashWorkload.dimension, metric: .dot))
+                CrashWorkload.collection,
+                config: CollectionConfig(dimension: CrashWorkload.dimension, metric: .dot, hnswM: 8, hnswEfConstruction: 32))
         }
         report("READY\n", fd: 1)
         await runWriters(collection, seed: seed, writers: writers, firstBatch: first)

@@ -1,24 +1,31 @@
 import Foundation
 import HSDBCore
 import Logging
+import Segments
 import WAL
 
 extension Collection {
     package static let walDirectoryName = "wal"
 
-    /// Opens a collection directory: reads its metadata, replays its WAL into the memtable
-    /// (repairing a torn tail) and starts its WAL writer. Blocking: call off the cooperative pool.
+    /// Opens a collection directory: reads its metadata and manifest, removes segment files
+    /// the manifest does not list (left by an interrupted flush or compaction), maps the live
+    /// segments, replays the WAL after the flushed LSN into the memtable (repairing a torn
+    /// tail) and starts its WAL writer. Blocking: call off the cooperative pool.
     static func open(directory: String, fileSystem fs: any FileSystem, options: DatabaseOptions, logger: Logger) throws -> Collection {
         let metaPath = directory + "/" + CollectionMetadata.fileName
         let meta = try CollectionMetadata.decode(try fs.readFile(metaPath), path: metaPath)
+        let manifestPath = directory + "/" + Manifest.fileName
+        let manifest = fs.fileExists(manifestPath) ? try Manifest.decode(try fs.readFile(manifestPath), path: manifestPath) : Manifest()
+        let handles = try openSegments(directory: directory, manifest: manifest, fs: fs, logger: logger)
+        var state = CollectionState(dimension: meta.config.dimension, manifest: manifest, segments: handles.reversed())
+
         let walDirectory = directory + "/" + walDirectoryName
-        var memtable = Memtable(dimension: meta.config.dimension)
         let started = Date()
         let report: WALRecoveryReport
         do {
             report = try WALRecovery.recover(
-                fileSystem: fs, directory: walDirectory, options: WALRecoveryOptions(skipCorruption: options.skipCorruption),
-                logger: logger
+                fileSystem: fs, directory: walDirectory, afterLSN: manifest.flushedLSN,
+                options: WALRecoveryOptions(skipCorruption: options.skipCorruption), logger: logger
             ) { record, location in
                 let operation: Operation
                 do {
@@ -27,18 +34,71 @@ extension Collection {
                     throw HSDBError.corruption(CorruptionError(
                         file: location.file, offset: location.offset, reason: "record LSN \(record.lsn): \(error)"))
                 }
-                memtable.apply(operation, lsn: record.lsn)
+                state.apply(operation, lsn: record.lsn, recordBytes: record.body.count)
             }
         } catch {
             throw HSDBError.wrap(error)
         }
+        guard report.lastLSN >= manifest.flushedLSN else {
+            throw HSDBError.corruption(CorruptionError(
+                file: walDirectory, offset: 0,
+                reason: "the WAL ends at LSN \(report.lastLSN) but the manifest says LSN \(manifest.flushedLSN) was flushed (WAL files are missing)"))
+        }
         let elapsed = Date().timeIntervalSince(started)
         logger.info(
-            "collection '\(meta.name)': recovered \(report.recordsVisited) WAL records (last LSN \(report.lastLSN), \(report.bytesScanned) bytes, \(report.files.count) files) in \(String(format: "%.3f", elapsed)) s; \(memtable.count) points")
+            "collection '\(meta.name)': \(handles.count) segment(s) up to LSN \(manifest.flushedLSN); replayed \(report.recordsVisited) WAL records (last LSN \(report.lastLSN), \(report.bytesScanned) bytes, \(report.files.count) files) in \(String(format: "%.3f", elapsed)) s")
         for skipped in report.skipped { logger.error("collection '\(meta.name)': skipped corrupt WAL data: \(skipped)") }
         let walOptions = WALWriterOptions(durability: options.durability, maxFileSize: options.walFileSize)
         let wal = try WALWriter(fileSystem: fs, directory: walDirectory, recovered: report, options: walOptions, logger: logger)
-        return Collection(name: meta.name, config: meta.config, directory: directory, wal: wal, memtable: memtable, limits: options.limits)
+        let collection = Collection(
+            name: meta.name, config: meta.config, directory: directory, wal: wal, state: state, options: options, fileSystem: fs, logger: logger)
+        // A WAL replayed past the threshold is flushed now rather than at the next write.
+        if collection.state.withLock({ $0.active.bytes >= options.memtableFlushBytes }) { collection.scheduleFlush() }
+        if options.verifySegmentsOnOpen && !handles.isEmpty {
+            Task.detached { collection.verifySegments(handles) }
+        }
+        return collection
+    }
+
+    /// The manifest's segments, oldest first, with their dead points marked.
+    private static func openSegments(directory: String, manifest: Manifest, fs: any FileSystem, logger: Logger) throws -> [SegmentHandle] {
+        let segmentsDirectory = directory + "/" + segmentsDirectoryName
+        try fs.createDirectory(segmentsDirectory)
+        let live = Set(manifest.segments.map { SegmentFormat.fileName(contentID: $0.contentID) })
+        var removed = false
+        for name in try fs.listDirectory(segmentsDirectory) where !live.contains(name) {
+            logger.info("removing \(segmentsDirectory)/\(name): not in the manifest (left by an interrupted flush or compaction)")
+            try fs.remove(segmentsDirectory + "/" + name)
+            removed = true
+        }
+        if removed { try fs.syncDirectory(segmentsDirectory) }
+        return try manifest.segments.map { entry in
+            let path = segmentsDirectory + "/" + SegmentFormat.fileName(contentID: entry.contentID)
+            guard fs.fileExists(path) else {
+                throw HSDBError.corruption(CorruptionError(file: path, offset: 0, reason: "segment listed in the manifest is missing"))
+            }
+            let segment: Segment
+            do { segment = try Segment.open(path: path, fileSystem: fs) } catch { throw HSDBError.wrap(error) }
+            guard segment.count == entry.count, segment.bytes == entry.bytes else {
+                throw HSDBError.corruption(CorruptionError(
+                    file: path, offset: 0, reason: "segment has \(segment.count) points in \(segment.bytes) bytes; the manifest says \(entry.count) in \(entry.bytes)"))
+            }
+            let handle = SegmentHandle(segment: segment, fileSystem: fs, logger: logger)
+            // Deaths the manifest recorded happened at or before the flushed LSN, which every
+            // snapshot from now on is at or after.
+            for o in entry.dead { handle.shadow(o, at: max(manifest.flushedLSN, 1)) }
+            return handle
+        }
+    }
+
+    /// Checks every segment's checksums and content hash; a failure is logged as critical
+    /// (it names the file and offset; `hsdb verify` reports the same).
+    func verifySegments(_ handles: [SegmentHandle]) {
+        for h in handles {
+            do { try h.segment.verify() } catch {
+                logger.critical("collection '\(name)': segment failed verification: \(error)")
+            }
+        }
     }
 
     /// Creates a collection directory under `parent`, durably, and returns its path. The
@@ -50,6 +110,7 @@ extension Collection {
         let temporary = parent + "/.tmp-" + UUID().uuidString.lowercased()
         try fs.createDirectory(temporary)
         try fs.createDirectory(temporary + "/" + walDirectoryName)
+        try fs.createDirectory(temporary + "/" + segmentsDirectoryName)
         let created = UInt64(Date().timeIntervalSince1970 * 1000)
         let meta = CollectionMetadata.encode(name: name, config: config, createdMilliseconds: created)
         let file = try fs.open(temporary + "/" + CollectionMetadata.fileName, mode: .createNew)
@@ -57,6 +118,7 @@ extension Collection {
         try meta.withUnsafeBytes { try file.write($0, at: 0) }
         try file.sync()
         try fs.syncDirectory(temporary + "/" + walDirectoryName)
+        try fs.syncDirectory(temporary + "/" + segmentsDirectoryName)
         try fs.syncDirectory(temporary)
         try fs.rename(temporary, to: final)
         try fs.syncDirectory(parent)

@@ -4,25 +4,41 @@ import Logging
 import Synchronization
 import WAL
 
-/// A named set of points of one dimension and metric, with its own WAL and LSN sequence.
-/// Safe to use from many tasks at once. Writes are `async`: they wait for the WAL's group
-/// commit without blocking a thread. Reads are synchronous: they never wait for I/O or for
-/// writers (they search an O(1) snapshot of the memtable).
+/// A named set of points of one dimension and metric, with its own WAL, LSN sequence,
+/// memtable and segments. Safe to use from many tasks at once. Writes are `async`: they wait
+/// for the WAL's group commit without blocking a thread. Reads are synchronous: they never
+/// wait for writers or for I/O calls (they read an O(1) snapshot: the memtable as a
+/// persistent tree, and mapped segment files).
 public final class Collection: Sendable {
     public let name: String
     public let config: CollectionConfig
     let directory: String
     let wal: WALWriter
-    let memtable: Mutex<Memtable>
+    let state: Mutex<CollectionState>
     let limits: Limits
+    let options: DatabaseOptions
+    let fs: any FileSystem
+    let logger: Logger
+    /// One flush or compaction at a time, in order.
+    let maintenance = AsyncMutex()
+    let flushScheduled = Atomic<Bool>(false)
+    let closed = Atomic<Bool>(false)
+    /// Scratch space for graph searches (see `withVisitedSet`).
+    let visitedPool = Mutex<[VisitedSet]>([])
 
-    init(name: String, config: CollectionConfig, directory: String, wal: WALWriter, memtable: consuming Memtable, limits: Limits) {
+    init(
+        name: String, config: CollectionConfig, directory: String, wal: WALWriter, state: consuming CollectionState,
+        options: DatabaseOptions, fileSystem: any FileSystem, logger: Logger
+    ) {
         self.name = name
         self.config = config
         self.directory = directory
         self.wal = wal
-        self.memtable = Mutex(memtable)
-        self.limits = limits
+        self.state = Mutex(state)
+        self.limits = options.limits
+        self.options = options
+        self.fs = fileSystem
+        self.logger = logger
     }
 
     // MARK: Writes
@@ -56,9 +72,14 @@ public final class Collection: Sendable {
     }
 
     private func log(_ record: consuming WALRecordBuffer, _ operation: Operation) async throws -> WriteResult {
+        let size = record.bodySize
         do {
             let lsn = try await wal.append(consume record) { [self] lsn in
-                memtable.withLock { $0.apply(operation, lsn: lsn) }
+                let full = state.withLock { s in
+                    s.apply(operation, lsn: lsn, recordBytes: size)
+                    return s.active.bytes >= options.memtableFlushBytes
+                }
+                if full { scheduleFlush() }
             }
             return WriteResult(lsn: lsn)
         } catch {
@@ -77,60 +98,80 @@ public final class Collection: Sendable {
 
     // MARK: Reads
 
+    var snapshot: Snapshot { state.withLock { $0.snapshot() } }
+
     /// The highest LSN applied: every write up to it is visible to reads.
-    public var appliedLSN: UInt64 { memtable.withLock { $0.appliedLSN } }
+    public var appliedLSN: UInt64 { state.withLock { $0.appliedLSN } }
 
     /// Exact number of live points.
-    public func count() -> Int { memtable.withLock { $0.count } }
+    public func count() -> Int {
+        let s = snapshot
+        var n = 0
+        s.forEachLiveMemtablePoint { _, _ in n += 1 }
+        for segment in s.segments { n += segment.liveCount(at: s.lsn) }
+        return n
+    }
 
     /// The points with these ids, in the order asked, skipping ids that do not exist.
-    public func get(ids: [PointID], projection: Projection = .payloadOnly) -> [Record] {
-        let snapshot = memtable.withLock { $0.points }
-        return ids.compactMap { id in snapshot[id].map { record(id, $0, projection) } }
+    public func get(ids: [PointID], projection: Projection = .payloadOnly) throws -> [Record] {
+        let s = snapshot
+        return try ids.compactMap { id in try s.find(id).map { try record(id, $0, projection) } }
     }
 
     /// Points in ascending id order (integers before UUIDs), starting at `offset` inclusive.
     public func scroll(from offset: PointID? = nil, limit: Int = 10, projection: Projection = .payloadOnly) throws -> ScrollPage {
         guard limit >= 1 else { throw HSDBError.invalidArgument("scroll limit must be at least 1, got \(limit)") }
-        let snapshot = memtable.withLock { $0.points }
-        var ids = snapshot.keys.filter { offset == nil || $0 >= offset! }
-        ids.sort()
-        let page = ids.prefix(limit).map { record($0, snapshot[$0]!, projection) }
-        return ScrollPage(points: page, nextOffset: ids.count > limit ? ids[limit] : nil)
-    }
-
-    /// The `limit` nearest points to `vector` by the collection's metric, exactly (a scan of
-    /// the memtable). Scores: similarity for cosine and dot (descending), distance for
-    /// euclidean (ascending). `scoreThreshold` drops hits worse than it.
-    public func search(
-        _ vector: [Float], limit: Int = 10, projection: Projection = .payloadOnly, scoreThreshold: Float? = nil
-    ) throws -> [ScoredPoint] {
-        guard limit >= 1 else { throw HSDBError.invalidArgument("search limit must be at least 1, got \(limit)") }
-        try Validation.checkVector(vector, dimension: config.dimension, context: "query")
-        let query = config.metric == .cosine ? Distance.normalized(vector) : vector
-        let snapshot = memtable.withLock { $0.points }
-        let metric = config.metric
-        var top = TopK<PointID>(k: limit, higherIsBetter: metric.higherIsBetter)
-        query.withUnsafeBufferPointer { q in
-            for (id, point) in snapshot {
-                let score = point.vector.withUnsafeBufferPointer { metric.score(q.baseAddress!, $0.baseAddress!, count: q.count) }
-                if let t = scoreThreshold, metric.higherIsBetter ? score < t : score > t { continue }
-                top.insert(score, id)
+        let s = snapshot
+        var memtableIDs: [PointID] = []
+        s.forEachLiveMemtablePoint { id, _ in if offset == nil || id >= offset! { memtableIDs.append(id) } }
+        memtableIDs.sort()
+        // A k-way merge of the sorted memtable ids and each segment's live ids from `offset`.
+        var cursors = s.segments.map { seg in offset.map { seg.segment.lowerBound($0) } ?? 0 }
+        var memtableCursor = 0
+        var page: [(PointID, Snapshot.Found)] = []
+        while page.count <= limit {
+            var best: (id: PointID, source: Int)?  // source -1: memtable
+            if memtableCursor < memtableIDs.count { best = (memtableIDs[memtableCursor], -1) }
+            for (i, seg) in s.segments.enumerated() {
+                while cursors[i] < seg.count && !seg.isAlive(cursors[i], at: s.lsn) { cursors[i] += 1 }
+                guard cursors[i] < seg.count else { continue }
+                let id = seg.segment.id(at: cursors[i])
+                if best == nil || id < best!.id { best = (id, i) }
+            }
+            guard let (id, source) = best else { break }
+            if source < 0 {
+                page.append((id, s.find(id)!))
+                memtableCursor += 1
+            } else {
+                page.append((id, .segment(s.segments[source], cursors[source])))
+                cursors[source] += 1
             }
         }
-        return top.sorted().map { hit in
-            let p = snapshot[hit.item]!
-            return ScoredPoint(
-                id: hit.item, version: p.version, score: hit.score,
-                vector: projection.withVector ? p.vector.array : nil, payload: projection.withPayload ? p.payload : nil)
-        }
+        let records = try page.prefix(limit).map { try record($0.0, $0.1, projection) }
+        return ScrollPage(points: records, nextOffset: page.count > limit ? page[limit].0 : nil)
     }
 
-    private func record(_ id: PointID, _ p: StoredPoint, _ projection: Projection) -> Record {
-        Record(id: id, version: p.version, vector: projection.withVector ? p.vector.array : nil, payload: projection.withPayload ? p.payload : nil)
+    func record(_ id: PointID, _ found: Snapshot.Found, _ projection: Projection) throws -> Record {
+        switch found {
+        case .memtable(_, let p):
+            return Record(
+                id: id, version: p.version, vector: projection.withVector ? p.vector!.array : nil,
+                payload: projection.withPayload ? p.payload : nil)
+        case .segment(let handle, let ordinal):
+            do {
+                return Record(
+                    id: id, version: handle.segment.version(at: ordinal),
+                    vector: projection.withVector ? handle.segment.vector(at: ordinal) : nil,
+                    payload: projection.withPayload ? try handle.segment.payload(at: ordinal) : nil)
+            } catch {
+                throw HSDBError.wrap(error)
+            }
+        }
     }
 
     func close() async throws {
+        closed.store(true, ordering: .sequentiallyConsistent)
+        await maintenance.withLock {}  // let a running flush finish
         do { try await wal.close() } catch { throw HSDBError.wrap(error) }
     }
 }

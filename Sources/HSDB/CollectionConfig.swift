@@ -1,3 +1,4 @@
+import WAL
 import Index
 
 /// A collection's fixed shape, chosen at creation.
@@ -38,6 +39,14 @@ public struct DatabaseOptions: Sendable {
     /// Create the directory if it does not exist.
     public var createIfMissing = true
     public var limits = Limits()
+    /// The memtable is written to a segment once this many bytes of writes have gone into it.
+    public var memtableFlushBytes = 64 << 20
+    /// Segments with fewer points carry no graph (an exact scan is as fast).
+    public var minGraphPoints = 1024
+    /// Which flushed WAL files to keep (for replication and point-in-time restore).
+    public var walRetention = WALRetentionPolicy()
+    /// Check every segment's checksums and content hash in the background after open.
+    public var verifySegmentsOnOpen = true
 
     public init(durability: DurabilityMode = .fsync) { self.durability = durability }
 }

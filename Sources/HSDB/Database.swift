@@ -90,11 +90,14 @@ public final class Database: Sendable {
             try DatabaseMarker.check(try fs.readFile(markerPath), root: path)
             return
         }
-        let others = try fs.listDirectory(path).filter { $0 != lockFileName }
+        // A new database. The marker is published first and everything else is created after
+        // it, so a crash during creation leaves at most the lock and the marker's temporary
+        // file, and the next open starts over.
+        let leftovers: Set<String> = [lockFileName, DatabaseMarker.fileName + ".tmp"]
+        let others = try fs.listDirectory(path).filter { !leftovers.contains($0) }
         guard others.isEmpty else {
             throw HSDBError.notADatabase(path: path, reason: "the directory is not empty and has no \(DatabaseMarker.fileName) file")
         }
-        try fs.createDirectory(path + "/" + collectionsDirectoryName)
         try fs.writeFileAtomically(markerPath, bytes: DatabaseMarker.encode())
     }
 
@@ -102,7 +105,7 @@ public final class Database: Sendable {
     /// (names starting with '.', which collection names never do).
     private static func openCollections(_ path: String, _ fs: any FileSystem, _ options: DatabaseOptions, _ logger: Logger) throws -> [String: Collection] {
         let parent = path + "/" + collectionsDirectoryName
-        try fs.createDirectory(parent)
+        try fs.createDirectories(parent)
         var result: [String: Collection] = [:]
         for name in try fs.listDirectory(parent) {
             let directory = parent + "/" + name

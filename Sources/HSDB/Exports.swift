@@ -7,3 +7,4 @@
 @_exported import enum Index.Metric
 @_exported import enum WAL.DurabilityMode
 @_exported import class WAL.WALStatistics
+@_exported import struct WAL.WALRetentionPolicy

@@ -97,7 +97,7 @@ public final class HNSWBuilder {
         }
         for l in stride(from: min(level, maxLevel), through: 0, by: -1) {
             visited.reset(count: count)
-            let found = withGraph { g in g.searchLevel(query, entries: entries, ef: efConstruction, level: l, visited: &visited) }
+            let found = withGraph { g in g.searchLevel(query, entries: entries, ef: efConstruction, level: l, filter: AcceptAll(), visited: &visited) }
             let chosen = selectNeighbors(found, max: m, d)
             setNeighbors(of: q, level: l, chosen.map(\.node))
             for c in chosen { link(c.node, to: q, distance: c.distance, level: l, d) }

@@ -68,18 +68,36 @@ public protocol NodeDistance {
     func distance(to node: UInt32) -> Float
 }
 
+/// Which nodes may be returned (the rest are still walked through): live points, points
+/// matching a filter.
+public protocol NodeFilter {
+    func accepts(_ node: UInt32) -> Bool
+}
+
+public struct AcceptAll: NodeFilter {
+    public init() {}
+    @inline(__always) public func accepts(_ node: UInt32) -> Bool { true }
+}
+
 extension HNSWGraph {
-    /// The `k` nearest nodes to the query `d` measures, nearest first, exploring with a beam
-    /// of `ef` (at least k) on level 0. `visited` is scratch space reused across searches.
-    public func search<D: NodeDistance>(_ d: D, k: Int, ef: Int, visited: inout VisitedSet) -> [Candidate] {
+    /// The `k` nearest nodes to the query `d` measures that `filter` accepts, nearest first,
+    /// exploring with a beam of `ef` (at least k) on level 0. Rejected nodes are walked
+    /// through but never returned. `visited` is scratch space reused across searches.
+    public func search<D: NodeDistance, F: NodeFilter>(
+        _ d: D, k: Int, ef: Int, filter: F, visited: inout VisitedSet
+    ) -> [Candidate] {
         guard count > 0 else { return [] }
         var entry = Candidate(distance: d.distance(to: entryPoint), node: entryPoint)
         if maxLevel > 0 {
             for level in stride(from: maxLevel, to: 0, by: -1) { entry = greedy(d, from: entry, level: level) }
         }
         visited.reset(count: count)
-        let found = searchLevel(d, entries: [entry], ef: max(ef, k), level: 0, visited: &visited)
+        let found = searchLevel(d, entries: [entry], ef: max(ef, k), level: 0, filter: filter, visited: &visited)
         return Array(found.prefix(k))
+    }
+
+    public func search<D: NodeDistance>(_ d: D, k: Int, ef: Int, visited: inout VisitedSet) -> [Candidate] {
+        search(d, k: k, ef: ef, filter: AcceptAll(), visited: &visited)
     }
 
     /// Moves to a nearer neighbour until none is nearer (beam of one), on one upper level.
@@ -100,28 +118,31 @@ extension HNSWGraph {
         return best
     }
 
-    /// Beam search on one level from `entries` (already marked visited or not): up to `ef`
-    /// nearest nodes found, nearest first.
-    func searchLevel<D: NodeDistance>(
-        _ d: D, entries: [Candidate], ef: Int, level: Int, visited: inout VisitedSet
+    /// Beam search on one level from `entries`: up to `ef` nearest accepted nodes, nearest
+    /// first. The walk continues while a queued node could still beat the worst kept result.
+    func searchLevel<D: NodeDistance, F: NodeFilter>(
+        _ d: D, entries: [Candidate], ef: Int, level: Int, filter: F, visited: inout VisitedSet
     ) -> [Candidate] {
         var queue = CandidateHeap(capacity: ef * 2)  // negated distances: top is the nearest
         var results = CandidateHeap(capacity: ef + 1)  // top is the farthest kept
-        for e in entries {
-            _ = visited.insert(e.node)
+        for e in entries where visited.insert(e.node) {
             queue.push(Candidate(distance: -e.distance, node: e.node))
-            results.push(e)
-            if results.count > ef { results.pop() }
+            if filter.accepts(e.node) {
+                results.push(e)
+                if results.count > ef { results.pop() }
+            }
         }
         while !queue.isEmpty {
             let current = queue.pop()
-            if -current.distance > results.top.distance && results.count >= ef { break }
+            if results.count >= ef && -current.distance > results.top.distance { break }
             for n in neighbors(of: current.node, level: level) where Int(n) < count && visited.insert(n) {
                 let dn = d.distance(to: n)
                 if results.count < ef || dn < results.top.distance {
                     queue.push(Candidate(distance: -dn, node: n))
-                    results.push(Candidate(distance: dn, node: n))
-                    if results.count > ef { results.pop() }
+                    if filter.accepts(n) {
+                        results.push(Candidate(distance: dn, node: n))
+                        if results.count > ef { results.pop() }
+                    }
                 }
             }
         }

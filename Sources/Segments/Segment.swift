@@ -109,6 +109,17 @@ public final class Segment: Sendable {
         return nil
     }
 
+    /// The first ordinal whose id is at or after `id` (`count` if none): where a scroll from
+    /// `id` starts.
+    public func lowerBound(_ id: PointID) -> Int {
+        var low = 0, high = count
+        while low < high {
+            let mid = (low + high) / 2
+            if self.id(at: mid) < id { low = mid + 1 } else { high = mid }
+        }
+        return low
+    }
+
     public func version(at ordinal: Int) -> UInt64 {
         precondition(ordinal >= 0 && ordinal < count)
         return section(.versions).loadUnaligned(fromByteOffset: ordinal * 8, as: UInt64.self).littleEndian

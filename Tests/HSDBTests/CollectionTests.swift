@@ -39,7 +39,7 @@ final class CollectionTests: XCTestCase {
 
     func checkAgainstModel(_ c: HSDB.Collection, _ model: [PointID: (UInt64, [Float], Payload)]) async throws {
         let ids = Array(model.keys) + [.integer(9_999)]
-        let got = c.get(ids: ids, projection: .everything)
+        let got = try c.get(ids: ids, projection: .everything)
         XCTAssertEqual(got.count, model.count, "missing ids are skipped")
         for r in got {
             let (version, vector, payload) = model[r.id]!
@@ -106,7 +106,7 @@ final class CollectionTests: XCTestCase {
         let db = try await Database.open(at: temporaryDatabasePath(self))
         let c = try await db.createCollection("c", config: CollectionConfig(dimension: 2, metric: .cosine))
         try await c.upsert([Point(id: 1, vector: [3, 4]), Point(id: 2, vector: [-1, 0])])
-        XCTAssertEqual(c.get(ids: [1], projection: .everything)[0].vector, [0.6, 0.8])
+        XCTAssertEqual(try c.get(ids: [1], projection: .everything)[0].vector, [0.6, 0.8])
         let hits = try c.search([1, 0], limit: 5, scoreThreshold: 0)
         XCTAssertEqual(hits.map(\.id), [1])
         XCTAssertEqual(hits[0].score, 0.6, accuracy: 1e-6)
@@ -117,10 +117,10 @@ final class CollectionTests: XCTestCase {
         let db = try await Database.open(at: temporaryDatabasePath(self))
         let c = try await db.createCollection("v", config: CollectionConfig(dimension: 1, metric: .dot))
         let first = try await c.upsert([Point(id: 7, vector: [1]), Point(id: 7, vector: [2])])
-        XCTAssertEqual(c.get(ids: [7], projection: .everything)[0].vector, [2])
+        XCTAssertEqual(try c.get(ids: [7], projection: .everything)[0].vector, [2])
         let second = try await c.upsert([Point(id: 7, vector: [3])])
         XCTAssertGreaterThan(second.lsn, first.lsn)
-        let r = c.get(ids: [7], projection: .everything)[0]
+        let r = try c.get(ids: [7], projection: .everything)[0]
         XCTAssertEqual(r.version, second.lsn)
         XCTAssertEqual(r.vector, [3])
         try await db.close()

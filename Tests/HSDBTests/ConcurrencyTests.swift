@@ -26,7 +26,7 @@ final class ConcurrencyTests: XCTestCase {
                     var checks = 0
                     while c.appliedLSN < UInt64(writers * rounds) {
                         for w in 0..<writers {
-                            let got = c.get(ids: (0..<10).map { .integer(UInt64(w * 10 + $0)) }, projection: .everything)
+                            let got = try c.get(ids: (0..<10).map { .integer(UInt64(w * 10 + $0)) }, projection: .everything)
                             guard !got.isEmpty else { continue }
                             XCTAssertEqual(got.count, 10, "writer \(w): \(got.count) of 10 points visible")
                             XCTAssertEqual(Set(got.map(\.version)).count, 1, "writer \(w): mixed versions")
@@ -43,7 +43,7 @@ final class ConcurrencyTests: XCTestCase {
             XCTAssertGreaterThan(total, 0)
         }
         XCTAssertEqual(c.count(), writers * 10)
-        let versions = c.get(ids: (0..<UInt64(writers * 10)).map { .integer($0) }).map(\.version)
+        let versions = try c.get(ids: (0..<UInt64(writers * 10)).map { .integer($0) }).map(\.version)
         XCTAssertEqual(Set(versions).count, writers, "each writer's last batch has one LSN")
         try await db.close()
     }

@@ -26,6 +26,7 @@ final class CrashTests: XCTestCase {
         let path = temporaryDatabasePath(self)
         var allAcked: [(Int, UInt64)] = []
         var killedBeforeReady = 0
+        var segmentsSeen = 0
         for round in 0..<rounds {
             let durability = round % 5 == 4 ? "none" : "fsync"  // kill -9 keeps the page cache: none survives too
             let child = try ChildProcess(
@@ -38,7 +39,7 @@ final class CrashTests: XCTestCase {
                     child.kill()
                     return XCTFail("seed \(seed) round \(round): child never became ready: \(child.output)")
                 }
-                usleep(UInt32(5_000 + rng.next() % 200_000))
+                usleep(UInt32(5_000 + rng.next() % 400_000))  // long enough for flushes to complete in some rounds
             }
             child.kill()
             if !child.output.contains("READY") { killedBeforeReady += 1 }
@@ -47,12 +48,15 @@ final class CrashTests: XCTestCase {
             let db = try await Database.open(at: path)
             if let c = try? db.collection(CrashWorkload.collection) {
                 try CrashVerifier.verify(c, seed: seed, acknowledged: allAcked, context: "seed \(seed) round \(round)")
+                let files = try FileManager.default.contentsOfDirectory(atPath: path + "/collections/\(CrashWorkload.collection)/segments")
+                XCTAssertEqual(files.count, c.statistics().segments, "seed \(seed) round \(round): segment files not in the manifest were left: \(files)")
+                segmentsSeen = max(segmentsSeen, c.statistics().segments)
             } else {
                 XCTAssertTrue(allAcked.isEmpty, "seed \(seed) round \(round): acknowledged writes but no collection")
             }
             try await db.close()
         }
-        print("crash test: \(rounds) kills (\(killedBeforeReady) before the child was ready), \(allAcked.count) acknowledged batches verified")
+        print("crash test: \(rounds) kills (\(killedBeforeReady) before the child was ready), \(allAcked.count) acknowledged batches verified, up to \(segmentsSeen) segments")
         XCTAssertGreaterThan(allAcked.count, rounds, "the children acknowledged too little to test anything")
     }
 }

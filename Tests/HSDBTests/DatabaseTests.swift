@@ -20,7 +20,7 @@ final class DatabaseTests: XCTestCase {
         XCTAssertEqual(try db.listCollections().map(\.name), ["a"])
         let reopened = try db.collection("a")
         XCTAssertEqual(reopened.config, CollectionConfig(dimension: 2, metric: .euclidean))
-        XCTAssertEqual(reopened.get(ids: [1], projection: .everything).first?.vector, [1, 2])
+        XCTAssertEqual(try reopened.get(ids: [1], projection: .everything).first?.vector, [1, 2])
         XCTAssertThrowsError(try db.collection("b")) { XCTAssertEqual($0 as? HSDBError, .collectionNotFound("b")) }
         try await db.close()
     }
@@ -90,6 +90,27 @@ final class DatabaseTests: XCTestCase {
             _ = try await Database.open(at: path + "/missing", options: options)
             XCTFail("created although createIfMissing is false")
         } catch HSDBError.notADatabase {}
+    }
+
+    /// Found by the crash test: a kill between creating `collections/` and publishing the marker
+    /// left a directory no open would accept. Now a creation interrupted at any step (a failed
+    /// operation, then a process crash or a power loss) leaves a directory the next open completes.
+    func testAnInterruptedDatabaseCreationCanBeOpenedAgain() async throws {
+        for operation in [FaultInjectingFileSystem.Operation.write, .sync, .rename, .syncDirectory, .createDirectory, .open] {
+            for nth in 1...4 {
+                for powerLoss in [false, true] {
+                    let fs = FaultInjectingFileSystem()
+                    fs.inject(.init(operation, nth: nth))
+                    if let db = try? await Database.open(at: "/db", fileSystem: fs) { try await db.close() }
+                    if powerLoss { fs.simulatePowerLoss() } else { fs.simulateProcessCrash() }
+                    fs.clearFaults()
+                    fs.restart()
+                    let db = try await Database.open(at: "/db", fileSystem: fs)
+                    try await db.createCollection("c", config: CollectionConfig(dimension: 2))
+                    try await db.close()
+                }
+            }
+        }
     }
 
     func testLeftoversOfAnInterruptedCreateAreRemovedAtOpen() async throws {

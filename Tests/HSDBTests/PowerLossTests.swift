@@ -102,7 +102,7 @@ final class PowerLossTests: XCTestCase {
         fs.simulatePowerLoss()
         let reopened = try await Database.open(at: "/db", fileSystem: fs)
         let r = try reopened.collection("c")
-        XCTAssertEqual(r.get(ids: [1, 2, 3]).map(\.id), [1])
+        XCTAssertEqual(try r.get(ids: [1, 2, 3]).map(\.id), [1])
         try await r.upsert([Point(id: 4, vector: [1, 1])])
         try await reopened.close()
     }
@@ -123,7 +123,7 @@ final class PowerLossTests: XCTestCase {
         }
         fs.clearFaults()
         try await c.upsert([Point(id: 5, vector: [1, 1])])
-        XCTAssertEqual(c.get(ids: [1, 2, 3, 4, 5]).map(\.id), [1, 5])
+        XCTAssertEqual(try c.get(ids: [1, 2, 3, 4, 5]).map(\.id), [1, 5])
         fs.simulatePowerLoss()
         let reopened = try await Database.open(at: "/db", fileSystem: fs)
         XCTAssertEqual(try reopened.collection("c").get(ids: [1, 2, 3, 4, 5]).map(\.id), [1, 5])

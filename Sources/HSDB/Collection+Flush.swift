@@ -1,0 +1,147 @@
+import HashTreeCollections
+import HSDBCore
+import Segments
+import WAL
+
+extension Collection {
+    static let segmentsDirectoryName = "segments"
+    var segmentsDirectory: String { directory + "/" + Self.segmentsDirectoryName }
+
+    /// Writes everything in the memtable to a segment and waits for it. Writes go on while
+    /// the segment is built (into a new memtable); reads see the frozen memtable until the
+    /// segment replaces it, so a flush is invisible to them.
+    public func flush() async throws {
+        try await maintenance.withLock { try await flushFrozenAndActive() }
+    }
+
+    /// Starts a background flush unless one is already scheduled (the memtable is full).
+    func scheduleFlush() {
+        guard !closed.load(ordering: .relaxed), flushScheduled.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged else {
+            return
+        }
+        Task.detached { [self] in
+            defer { flushScheduled.store(false, ordering: .releasing) }
+            guard !closed.load(ordering: .relaxed) else { return }
+            do {
+                try await flush()
+            } catch {
+                logger.error("collection '\(name)': flush failed: \(error); the memtable stays in memory and the WAL keeps every write; retrying at the next threshold")
+            }
+        }
+    }
+
+    /// Freezes the active memtable, then flushes frozen memtables oldest first (one left by a
+    /// failed flush goes before newer ones, so shadows are always set by newer layers).
+    private func flushFrozenAndActive() async throws {
+        state.withLock { s in
+            guard !s.active.isEmpty else { return }
+            s.frozen.insert(FrozenMemtable(points: s.active.points, lastLSN: s.appliedLSN), at: 0)
+            s.active = Memtable(dimension: s.dimension)
+        }
+        while let oldest = state.withLock({ $0.frozen.last }) {
+            try await flush(oldest)
+        }
+    }
+
+    private func flush(_ frozen: FrozenMemtable) async throws {
+        let started = ContinuousClock.now
+        let (fs, config, dimension, directory, logger) = (self.fs, self.config, config.dimension, segmentsDirectory, logger)
+        let minGraphPoints = options.minGraphPoints
+        let handle: SegmentHandle? = try await runBlocking("hsdb.flush") {
+            let live = frozen.points.filter { !$0.value.isTombstone }
+            guard !live.isEmpty else { return nil }
+            let source = MemtableSegmentSource(points: live, dimension: dimension)
+            do {
+                let info = try SegmentWriter.write(
+                    source,
+                    options: SegmentIndexOptions(
+                        metric: config.metric, m: config.hnswM, efConstruction: config.hnswEfConstruction, minGraphPoints: minGraphPoints),
+                    directory: directory, fileSystem: fs)
+                let segment = try Segment.open(path: directory + "/" + info.fileName, fileSystem: fs)
+                return SegmentHandle(segment: segment, fileSystem: fs, logger: logger)
+            } catch {
+                throw HSDBError.wrap(error)
+            }
+        }
+        let segments: [SegmentHandle] = state.withLock { s in
+            if let handle {
+                // Writes that arrived after the freeze replace some of the new segment's points.
+                let position = s.frozen.firstIndex { $0 === frozen } ?? 0
+                for (id, p) in s.active.points { handle.shadow(id: id, at: p.version) }
+                for newer in s.frozen[..<position] { for (id, p) in newer.points { handle.shadow(id: id, at: p.version) } }
+                s.segments.insert(handle, at: 0)
+            }
+            s.frozen.removeAll { $0 === frozen }
+            return s.segments
+        }
+        try await publishManifest(segments: segments, flushedLSN: frozen.lastLSN)
+        logger.info(
+            "collection '\(name)': flushed \(handle?.count ?? 0) points up to LSN \(frozen.lastLSN) into \(handle.map { lastPathComponent($0.segment.path) } ?? "no segment") in \(ContinuousClock.now - started)")
+    }
+
+    /// Writes the manifest for `segments` (newest first) with `flushedLSN`, after making the
+    /// WAL durable up to it (in `none` mode the flushed records might not be on disk yet, and
+    /// the log must never end before the manifest's LSN). Then applies WAL retention.
+    func publishManifest(segments: [SegmentHandle], flushedLSN: UInt64) async throws {
+        do { try await wal.sync() } catch { throw HSDBError.wrap(error) }
+        var manifest = state.withLock { $0.manifest }
+        manifest.version += 1
+        manifest.flushedLSN = flushedLSN
+        manifest.segments = segments.reversed().map { h in
+            Manifest.SegmentEntry(
+                contentID: h.segment.contentID, count: h.count, minLSN: h.segment.header.minLSN, maxLSN: h.segment.header.maxLSN,
+                bytes: h.segment.bytes, dead: h.dead(upTo: flushedLSN))
+        }
+        let (fs, path, bytes) = (fs, directory + "/" + Manifest.fileName, manifest.encode())
+        try await runBlocking("hsdb.manifest") {
+            do { try fs.writeFileAtomically(path, bytes: bytes) } catch { throw HSDBError.wrap(error) }
+        }
+        state.withLock { $0.manifest = manifest }
+        applyWALRetention(flushedLSN: flushedLSN)
+    }
+
+    /// Deletes flushed WAL files the retention policy no longer wants (oldest first, never the
+    /// active file, never one holding records after the flushed LSN).
+    func applyWALRetention(flushedLSN: UInt64) {
+        let walDirectory = directory + "/" + Self.walDirectoryName
+        do {
+            let files = try WALRecovery.listWALFiles(fs, walDirectory)
+            var infos: [WALFileInfo] = []
+            for (i, (name, first)) in files.enumerated() {
+                let last = i + 1 < files.count ? files[i + 1].1 - 1 : UInt64.max
+                let file = try fs.open(walDirectory + "/" + name, mode: .readOnly)
+                defer { try? file.close() }
+                infos.append(WALFileInfo(name: name, firstLSN: first, lastLSN: last, bytes: try file.size(), ageSeconds: 0))
+            }
+            let doomed = WALRetention.filesToDelete(infos, flushedLSN: flushedLSN, policy: options.walRetention)
+            for name in doomed { try fs.remove(walDirectory + "/" + name) }
+            if !doomed.isEmpty {
+                try fs.syncDirectory(walDirectory)
+                logger.info("collection '\(name)': removed \(doomed.count) flushed WAL file(s) beyond the retention policy")
+            }
+        } catch {
+            logger.warning("collection '\(name)': WAL retention skipped: \(error)")
+        }
+    }
+}
+
+/// A frozen memtable's live points as a segment's input, sorted by id.
+struct MemtableSegmentSource: SegmentSource {
+    let ids: [PointID]
+    let points: TreeDictionary<PointID, StoredPoint>
+    let dimension: Int
+
+    init(points: TreeDictionary<PointID, StoredPoint>, dimension: Int) {
+        self.points = points
+        self.dimension = dimension
+        ids = points.keys.sorted()
+    }
+
+    var count: Int { ids.count }
+    func id(_ ordinal: Int) -> PointID { ids[ordinal] }
+    func version(_ ordinal: Int) -> UInt64 { points[ids[ordinal]]!.version }
+    func copyVector(_ ordinal: Int, into p: UnsafeMutablePointer<Float>) {
+        points[ids[ordinal]]!.vector!.withUnsafeBufferPointer { p.initialize(from: $0.baseAddress!, count: $0.count) }
+    }
+    func payload(_ ordinal: Int) -> [UInt8] { PayloadCodec.encode(points[ids[ordinal]]!.payload) }
+}

@@ -1,0 +1,29 @@
+/// What a collection holds, for `hsdb stats`, metrics and tests.
+public struct CollectionStatistics: Sendable, Equatable {
+    /// Live points.
+    public let points: Int
+    public let segments: Int
+    /// Points stored in segments, live or not (dead ones go at compaction).
+    public let segmentPoints: Int
+    public let segmentBytes: Int
+    /// Memtables frozen and waiting to be (or being) written to a segment.
+    public let frozenMemtables: Int
+    /// WAL bytes applied to the active memtable since its last flush.
+    public let memtableBytes: Int
+    public let appliedLSN: UInt64
+    /// WAL records up to here are in segments.
+    public let flushedLSN: UInt64
+}
+
+extension Collection {
+    public func statistics() -> CollectionStatistics {
+        let (s, bytes, flushed) = state.withLock { ($0.snapshot(), $0.active.bytes, $0.manifest.flushedLSN) }
+        var points = 0
+        s.forEachLiveMemtablePoint { _, _ in points += 1 }
+        for h in s.segments { points += h.liveCount(at: s.lsn) }
+        return CollectionStatistics(
+            points: points, segments: s.segments.count, segmentPoints: s.segments.reduce(0) { $0 + $1.count },
+            segmentBytes: s.segments.reduce(0) { $0 + $1.segment.bytes }, frozenMemtables: s.frozen.count,
+            memtableBytes: bytes, appliedLSN: s.lsn, flushedLSN: flushed)
+    }
+}

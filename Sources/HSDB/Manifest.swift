@@ -1,0 +1,119 @@
+import HSDBCore
+
+/// The `MANIFEST` file of a collection: which segments are live, which of their points are
+/// dead, and up to which LSN the WAL has been folded into them. Replaced atomically (temporary
+/// file, fsync, rename, directory fsync) after every flush and compaction. DESIGN.md, "Manifest".
+///
+///     magic "HSDBMANI" (8) | format version u16 (1) | manifest version u64 | flushed LSN u64 |
+///     segment count varint | segments, oldest first:
+///         content id (32 bytes: the SHA-256) | point count u32 | min LSN u64 | max LSN u64 |
+///         file bytes u64 | dead count varint | dead ordinals (ascending; the first as is,
+///         then each as the difference from the previous, varints)
+///     crc u32 = mask(crc32c(every byte before it))
+struct Manifest: Equatable {
+    struct SegmentEntry: Equatable {
+        var contentID: String
+        var count: Int
+        var minLSN: UInt64
+        var maxLSN: UInt64
+        var bytes: Int
+        /// Ordinals whose point was overwritten or deleted at or before `flushedLSN`.
+        var dead: [Int]
+    }
+
+    static let fileName = "MANIFEST"
+    static let magic: [UInt8] = Array("HSDBMANI".utf8)
+    static let formatVersion: UInt16 = 1
+
+    var version: UInt64 = 0
+    /// Every WAL record up to this LSN is in the segments; recovery replays only later ones.
+    var flushedLSN: UInt64 = 0
+    var segments: [SegmentEntry] = []
+
+    func encode() -> [UInt8] {
+        var w = ByteWriter(capacity: 64 + segments.count * 64)
+        w.write(bytes: Self.magic)
+        w.write(Self.formatVersion)
+        w.write(version)
+        w.write(flushedLSN)
+        w.writeVarint(UInt64(segments.count))
+        for s in segments {
+            w.write(bytes: Self.bytes(fromHex: s.contentID))
+            w.write(UInt32(s.count))
+            w.write(s.minLSN)
+            w.write(s.maxLSN)
+            w.write(UInt64(s.bytes))
+            w.writeVarint(UInt64(s.dead.count))
+            var previous = 0
+            for (i, o) in s.dead.enumerated() {
+                w.writeVarint(UInt64(i == 0 ? o : o - previous))
+                previous = o
+            }
+        }
+        w.write(CRC32C.mask(CRC32C.checksum(w.bytes)))
+        return w.bytes
+    }
+
+    static func decode(_ bytes: [UInt8], path: String) throws(CorruptionError) -> Manifest {
+        func bad(_ offset: Int, _ reason: String) -> CorruptionError { CorruptionError(file: path, offset: Int64(offset), reason: reason) }
+        guard bytes.count >= 8 + 2 + 16 + 1 + 4 else { throw bad(0, "file is \(bytes.count) bytes, too short for a manifest") }
+        let stored = bytes.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: bytes.count - 4, as: UInt32.self).littleEndian }
+        guard stored == CRC32C.mask(CRC32C.checksum(Array(bytes[..<(bytes.count - 4)]))) else {
+            throw bad(bytes.count - 4, "manifest checksum mismatch")
+        }
+        guard Array(bytes[0..<8]) == magic else { throw bad(0, "not a manifest (bad magic)") }
+        let result = bytes.withUnsafeBytes { raw -> Result<Manifest, FormatError> in
+            var r = ByteReader(UnsafeRawBufferPointer(rebasing: raw[..<(raw.count - 4)]), offset: 8)
+            do throws(FormatError) {
+                let format: UInt16 = try r.read()
+                guard format == formatVersion else { throw FormatError.invalid(offset: 8, reason: "manifest format \(format) is not supported") }
+                var m = Manifest(version: try r.read(), flushedLSN: try r.read())
+                let segmentCount = try r.readVarint()
+                guard segmentCount <= UInt64(r.remaining / 60) else { throw FormatError.invalid(offset: r.offset, reason: "segment count exceeds the file") }
+                for _ in 0..<segmentCount {
+                    let id = try r.readBytes(32)
+                    var entry = SegmentEntry(
+                        contentID: id.map { hexDigits[Int($0 >> 4)] + hexDigits[Int($0 & 15)] }.joined(),
+                        count: Int(try r.read(UInt32.self)), minLSN: try r.read(), maxLSN: try r.read(),
+                        bytes: Int(truncatingIfNeeded: try r.read(UInt64.self)), dead: [])
+                    let deadCount = try r.readVarint()
+                    guard deadCount <= UInt64(entry.count), deadCount <= UInt64(r.remaining) else {
+                        throw FormatError.invalid(offset: r.offset, reason: "dead count \(deadCount) exceeds the segment")
+                    }
+                    var previous = 0
+                    for i in 0..<Int(deadCount) {
+                        let at = r.offset
+                        let delta = Int(truncatingIfNeeded: try r.readVarint())
+                        let ordinal = i == 0 ? delta : previous + delta
+                        guard (i == 0 || delta > 0), ordinal >= 0, ordinal < entry.count else {
+                            throw FormatError.invalid(offset: at, reason: "dead ordinal out of order or range")
+                        }
+                        entry.dead.append(ordinal)
+                        previous = ordinal
+                    }
+                    m.segments.append(entry)
+                }
+                guard r.isAtEnd else { throw FormatError.invalid(offset: r.offset, reason: "trailing bytes") }
+                return .success(m)
+            } catch {
+                return .failure(error)
+            }
+        }
+        switch result {
+        case .success(let m): return m
+        case .failure(let e): throw bad(e.offset, e.description)
+        }
+    }
+
+    private static let hexDigits = (0..<16).map { String($0, radix: 16) }
+
+    static func bytes(fromHex hex: String) -> [UInt8] {
+        var out: [UInt8] = []
+        var high: UInt8?
+        for c in hex.utf8 {
+            let v = c <= 57 ? c - 48 : c - 87
+            if let h = high { out.append(h << 4 | v); high = nil } else { high = v }
+        }
+        return out
+    }
+}

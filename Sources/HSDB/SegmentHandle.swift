@@ -1,0 +1,86 @@
+import Atomics
+import HSDBCore
+import Logging
+import Segments
+
+/// A live segment of a collection: the mapped file, plus for each of its points the LSN of the
+/// write that overwrote or deleted it (0 while it is the live version).
+///
+/// Shadow LSNs are set once, under the collection's state lock, in the same critical section
+/// that applies the shadowing write to the memtable; readers check them without a lock
+/// against their snapshot's LSN, so a reader never sees a point vanish before the write that
+/// replaces it is visible to it. Each slot is an atomic, so those lock-free reads are not
+/// data races.
+///
+/// Reference counting is the snapshot mechanism: readers hold the handle while they search;
+/// when compaction replaces a segment it marks the handle obsolete, and the file is deleted
+/// when the last reference goes.
+final class SegmentHandle: @unchecked Sendable {
+    // @unchecked Sendable: `segment`, `slots` and `fs` are immutable references; the shadow
+    // slots are accessed only through UnsafeAtomic; `obsolete` is a ManagedAtomic.
+    let segment: Segment
+    private let slots: UnsafeMutablePointer<UnsafeAtomic<UInt64>.Storage>
+    private let obsolete = ManagedAtomic<Bool>(false)
+    private let fs: any FileSystem
+    private let logger: Logger
+
+    init(segment: Segment, fileSystem: any FileSystem, logger: Logger) {
+        self.segment = segment
+        self.fs = fileSystem
+        self.logger = logger
+        slots = .allocate(capacity: max(segment.count, 1))
+        for i in 0..<max(segment.count, 1) { (slots + i).initialize(to: .init(0)) }
+    }
+
+    deinit {
+        slots.deallocate()
+        if obsolete.load(ordering: .acquiring) {
+            do {
+                try fs.remove(segment.path)
+                logger.debug("removed compacted segment \(segment.path)")
+            } catch {
+                logger.warning("could not remove compacted segment \(segment.path): \(error); it is removed at the next open")
+            }
+        }
+    }
+
+    var count: Int { segment.count }
+
+    /// The LSN that shadowed `ordinal`, or 0.
+    @inline(__always)
+    func shadowedAt(_ ordinal: Int) -> UInt64 { UnsafeAtomic<UInt64>(at: slots + ordinal).load(ordering: .relaxed) }
+
+    /// Whether `ordinal` is the live version of its point as of `lsn`.
+    @inline(__always)
+    func isAlive(_ ordinal: Int, at lsn: UInt64) -> Bool {
+        let s = shadowedAt(ordinal)
+        return s == 0 || s > lsn
+    }
+
+    /// Records that the write at `lsn` replaced or deleted `ordinal` (keeps the earliest).
+    /// Call under the collection's state lock.
+    func shadow(_ ordinal: Int, at lsn: UInt64) {
+        let slot = UnsafeAtomic<UInt64>(at: slots + ordinal)
+        let current = slot.load(ordering: .relaxed)
+        if current == 0 || lsn < current { slot.store(lsn, ordering: .relaxed) }
+    }
+
+    /// Shadows the point with `id`, if this segment has it.
+    func shadow(id: PointID, at lsn: UInt64) {
+        if let o = segment.ordinal(of: id) { shadow(o, at: lsn) }
+    }
+
+    /// Ordinals shadowed at or before `lsn`, ascending (what the manifest persists).
+    func dead(upTo lsn: UInt64) -> [Int] {
+        (0..<count).filter { let s = shadowedAt($0); return s != 0 && s <= lsn }
+    }
+
+    func liveCount(at lsn: UInt64) -> Int {
+        var n = 0
+        for o in 0..<count where isAlive(o, at: lsn) { n += 1 }
+        return n
+    }
+
+    /// The file is to be deleted once no snapshot holds this handle.
+    func markObsolete() { obsolete.store(true, ordering: .releasing) }
+}
