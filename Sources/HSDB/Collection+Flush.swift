@@ -21,11 +21,20 @@ extension Collection {
         }
         Task.detached { [self] in
             defer { flushScheduled.store(false, ordering: .releasing) }
-            guard !closed.load(ordering: .relaxed) else { return }
-            do {
-                try await flush()
-            } catch {
-                logger.error("collection '\(name)': flush failed: \(error); the memtable stays in memory and the WAL keeps every write; retrying at the next threshold")
+            while !closed.load(ordering: .relaxed) {
+                do {
+                    try await flush()
+                } catch {
+                    logger.error("collection '\(name)': flush failed: \(error); the memtable stays in memory and the WAL keeps every write; retrying at the next threshold")
+                    return
+                }
+                do {
+                    try await maintenance.withLock { try await compactByPolicy() }
+                } catch {
+                    logger.error("collection '\(name)': compaction failed: \(error); the segments stay as they are")
+                }
+                // Writes that filled the memtable meanwhile found this task scheduled: go again.
+                guard state.withLock({ $0.active.bytes >= options.memtableFlushBytes }) else { return }
             }
         }
     }
@@ -75,6 +84,7 @@ extension Collection {
             return s.segments
         }
         try await publishManifest(segments: segments, flushedLSN: frozen.lastLSN)
+        flushCount.add(1, ordering: .relaxed)
         logger.info(
             "collection '\(name)': flushed \(handle?.count ?? 0) points up to LSN \(frozen.lastLSN) into \(handle.map { lastPathComponent($0.segment.path) } ?? "no segment") in \(ContinuousClock.now - started)")
     }

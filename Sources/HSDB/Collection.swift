@@ -23,6 +23,8 @@ public final class Collection: Sendable {
     let maintenance = AsyncMutex()
     let flushScheduled = Atomic<Bool>(false)
     let closed = Atomic<Bool>(false)
+    let flushCount = Atomic<Int>(0)
+    let compactionCount = Atomic<Int>(0)
     /// Scratch space for graph searches (see `withVisitedSet`).
     let visitedPool = Mutex<[VisitedSet]>([])
 

@@ -47,6 +47,8 @@ public struct DatabaseOptions: Sendable {
     public var walRetention = WALRetentionPolicy()
     /// Check every segment's checksums and content hash in the background after open.
     public var verifySegmentsOnOpen = true
+    /// When segments are merged in the background (after flushes).
+    public var compaction = CompactionPolicy()
 
     public init(durability: DurabilityMode = .fsync) { self.durability = durability }
 }

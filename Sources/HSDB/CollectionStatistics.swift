@@ -13,6 +13,9 @@ public struct CollectionStatistics: Sendable, Equatable {
     public let appliedLSN: UInt64
     /// WAL records up to here are in segments.
     public let flushedLSN: UInt64
+    /// Flushes and compactions completed since the collection was opened.
+    public let flushes: Int
+    public let compactions: Int
 }
 
 extension Collection {
@@ -24,6 +27,7 @@ extension Collection {
         return CollectionStatistics(
             points: points, segments: s.segments.count, segmentPoints: s.segments.reduce(0) { $0 + $1.count },
             segmentBytes: s.segments.reduce(0) { $0 + $1.segment.bytes }, frozenMemtables: s.frozen.count,
-            memtableBytes: bytes, appliedLSN: s.lsn, flushedLSN: flushed)
+            memtableBytes: bytes, appliedLSN: s.lsn, flushedLSN: flushed,
+            flushes: flushCount.load(ordering: .relaxed), compactions: compactionCount.load(ordering: .relaxed))
     }
 }

@@ -22,7 +22,7 @@ enum PayloadBlocks {
     }
 
     /// Packs `payloads` (encoded payloads in ordinal order).
-    static func build(_ count: Int, payload: (Int) -> [UInt8]) throws -> Built {
+    static func build(_ count: Int, payload: (Int) throws -> [UInt8]) throws -> Built {
         var index = ByteWriter(capacity: (count / 64 + 1) * entrySize)
         var data: [UInt8] = []
         var raw = ByteWriter(capacity: targetBlockBytes + 1024)
@@ -44,7 +44,7 @@ enum PayloadBlocks {
             first = end
         }
         for ordinal in 0..<count {
-            raw.writeLengthPrefixed(payload(ordinal))
+            raw.writeLengthPrefixed(try payload(ordinal))
             if raw.count >= targetBlockBytes { try flush(upTo: ordinal + 1) }
         }
         try flush(upTo: count)

@@ -149,7 +149,8 @@ public final class Segment: Sendable {
         }
     }
 
-    func payloadBytes(at ordinal: Int) throws -> [UInt8] {
+    /// The payload of `ordinal` as stored (its `PayloadCodec` bytes), block CRC checked.
+    public func payloadBytes(at ordinal: Int) throws -> [UInt8] {
         let index = section(.payloadIndex)
         let data = section(.payloadData)
         let indexOffset = sections[.payloadIndex]!.offset

@@ -12,7 +12,7 @@ public protocol SegmentSource {
     /// Copies the vector of `ordinal` to `into` (`dimension` floats).
     func copyVector(_ ordinal: Int, into: UnsafeMutablePointer<Float>)
     /// The payload of `ordinal`, encoded with `PayloadCodec`.
-    func payload(_ ordinal: Int) -> [UInt8]
+    func payload(_ ordinal: Int) throws -> [UInt8]
 }
 
 /// How a segment's index is built.

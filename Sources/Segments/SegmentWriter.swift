@@ -58,7 +58,7 @@ public enum SegmentWriter {
             }
             graph = builder
         }
-        let payloads = try PayloadBlocks.build(count) { source.payload($0) }
+        let payloads = try PayloadBlocks.build(count) { try source.payload($0) }
         let header = SegmentHeader(
             metric: options.metric, hasGraph: graph != nil, codeWords: words, dimension: dimension, count: count,
             integerIDCount: integerIDs.count, m: graph?.m ?? 0, m0: graph?.m0 ?? 0, entryPoint: graph?.entryPoint ?? 0,

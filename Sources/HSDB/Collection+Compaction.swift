@@ -1,0 +1,119 @@
+import HSDBCore
+import Segments
+
+extension Collection {
+    /// Merges every segment into one (dropping dead points) and waits for it. For operators
+    /// (`hsdb compact`) and tests; the engine compacts by tiers on its own after flushes.
+    public func compact() async throws {
+        try await maintenance.withLock {
+            let all = state.withLock { $0.segments }
+            if all.count > 1 || all.contains(where: { $0.liveCount(at: appliedLSN) < $0.count }) {
+                try await merge(all)
+            }
+        }
+    }
+
+    /// Runs the tiered policy until it has nothing to merge, or (after one merge) a full
+    /// memtable needs the maintenance turn. Sizes are judged at the flushed LSN: deaths still in the memtable may
+    /// be undone by nothing, but counting them would let a busy writer keep one segment in
+    /// endless rewrites. Call holding `maintenance`.
+    func compactByPolicy() async throws {
+        for round in 0..<16 {
+            let (segments, lsn, full) = state.withLock {
+                ($0.segments, $0.manifest.flushedLSN, $0.active.bytes >= options.memtableFlushBytes)
+            }
+            if full && round > 0 { return }  // one merge per flush at least, so merging keeps up
+            let candidates = segments.enumerated().map { i, h in
+                CompactionPolicy.Candidate(index: i, live: h.liveCount(at: lsn), total: h.count)
+            }
+            let picked = options.compaction.pick(candidates)
+            guard !picked.isEmpty else { return }
+            try await merge(picked.map { segments[$0] })
+        }
+    }
+
+    /// Replaces `inputs` by one segment of their points live now. Writes keep going: a point
+    /// replaced while the merge runs has its shadow carried over to the merged segment when it
+    /// is installed, so the swap is a pointer switch under the state lock. Call holding
+    /// `maintenance`.
+    func merge(_ inputs: [SegmentHandle]) async throws {
+        let started = ContinuousClock.now
+        let lsn = state.withLock { $0.appliedLSN }
+        let source = MergeSource(inputs: inputs, lsn: lsn, dimension: config.dimension)
+        let (fs, config, directory, logger, minGraphPoints) = (fs, config, segmentsDirectory, logger, options.minGraphPoints)
+        let merged: SegmentHandle? = try await runBlocking("hsdb.compact") {
+            guard source.count > 0 else { return nil }
+            do {
+                let info = try SegmentWriter.write(
+                    source,
+                    options: SegmentIndexOptions(
+                        metric: config.metric, m: config.hnswM, efConstruction: config.hnswEfConstruction, minGraphPoints: minGraphPoints),
+                    directory: directory, fileSystem: fs)
+                return SegmentHandle(segment: try Segment.open(path: directory + "/" + info.fileName, fileSystem: fs), fileSystem: fs, logger: logger)
+            } catch {
+                throw HSDBError.wrap(error)
+            }
+        }
+        let (segments, flushedLSN) = state.withLock { s -> ([SegmentHandle], UInt64) in
+            if let merged {
+                for o in 0..<merged.count {
+                    let (input, ordinal) = source.origin[o]
+                    let shadow = inputs[input].shadowedAt(ordinal)
+                    if shadow != 0 { merged.shadow(o, at: shadow) }
+                }
+            }
+            let doomed = Set(inputs.map { ObjectIdentifier($0) })
+            let at = s.segments.firstIndex { doomed.contains(ObjectIdentifier($0)) } ?? 0
+            s.segments.removeAll { doomed.contains(ObjectIdentifier($0)) }
+            if let merged { s.segments.insert(merged, at: min(at, s.segments.count)) }
+            return (s.segments, s.manifest.flushedLSN)
+        }
+        try await publishManifest(segments: segments, flushedLSN: flushedLSN)
+        // Only now that the manifest no longer lists them may the inputs' files go; each goes
+        // when the last snapshot holding it is dropped.
+        for h in inputs { h.markObsolete() }
+        compactionCount.add(1, ordering: .relaxed)
+        logger.info(
+            "collection '\(name)': compacted \(inputs.count) segment(s) (\(inputs.reduce(0) { $0 + $1.count }) points) into \(merged?.count ?? 0) live points in \(ContinuousClock.now - started)")
+    }
+}
+
+/// The points of several segments live at one LSN, merged in id order. Live points of
+/// different segments never share an id (a newer write shadows every older version).
+struct MergeSource: SegmentSource {
+    let inputs: [SegmentHandle]
+    /// For each output ordinal: (input index, input ordinal).
+    let origin: [(Int, Int)]
+    let dimension: Int
+
+    init(inputs: [SegmentHandle], lsn: UInt64, dimension: Int) {
+        self.inputs = inputs
+        self.dimension = dimension
+        var cursors = [Int](repeating: 0, count: inputs.count)
+        var origin: [(Int, Int)] = []
+        origin.reserveCapacity(inputs.reduce(0) { $0 + $1.count })
+        while true {
+            var best: (PointID, Int)?
+            for (i, h) in inputs.enumerated() {
+                while cursors[i] < h.count && !h.isAlive(cursors[i], at: lsn) { cursors[i] += 1 }
+                guard cursors[i] < h.count else { continue }
+                let id = h.segment.id(at: cursors[i])
+                if best == nil || id < best!.0 { best = (id, i) }
+            }
+            guard let (_, i) = best else { break }
+            origin.append((i, cursors[i]))
+            cursors[i] += 1
+        }
+        self.origin = origin
+    }
+
+    var count: Int { origin.count }
+    func id(_ o: Int) -> PointID { inputs[origin[o].0].segment.id(at: origin[o].1) }
+    func version(_ o: Int) -> UInt64 { inputs[origin[o].0].segment.version(at: origin[o].1) }
+    func copyVector(_ o: Int, into p: UnsafeMutablePointer<Float>) {
+        inputs[origin[o].0].segment.withVector(at: origin[o].1) { p.initialize(from: $0.baseAddress!, count: $0.count) }
+    }
+    /// Copied as stored; a damaged block fails the merge (the inputs stay as they are) rather
+    /// than being carried into a new, valid-looking file.
+    func payload(_ o: Int) throws -> [UInt8] { try inputs[origin[o].0].segment.payloadBytes(at: origin[o].1) }
+}
