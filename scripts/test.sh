@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# The whole test suite: unit, recovery, fault-injection, SIGKILL crash and example tests.
+# The whole test suite: unit, recovery, fault-injection, model, SIGKILL crash and example
+# tests, then the recall test on the real data set (release build).
 # HSDB_CRASH_ROUNDS=N raises the number of SIGKILL rounds of the crash test (default 50).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh
 swift build --build-tests
 swift test --skip-build
+scripts/recall-test.sh

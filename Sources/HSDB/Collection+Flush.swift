@@ -55,7 +55,7 @@ extension Collection {
     private func flush(_ frozen: FrozenMemtable) async throws {
         let started = ContinuousClock.now
         let (fs, config, dimension, directory, logger) = (self.fs, self.config, config.dimension, segmentsDirectory, logger)
-        let minGraphPoints = options.minGraphPoints
+        let (minGraphPoints, threads) = (options.minGraphPoints, options.indexThreads)
         let handle: SegmentHandle? = try await runBlocking("hsdb.flush") {
             let live = frozen.points.filter { !$0.value.isTombstone }
             guard !live.isEmpty else { return nil }
@@ -64,7 +64,8 @@ extension Collection {
                 let info = try SegmentWriter.write(
                     source,
                     options: SegmentIndexOptions(
-                        metric: config.metric, m: config.hnswM, efConstruction: config.hnswEfConstruction, minGraphPoints: minGraphPoints),
+                        metric: config.metric, m: config.hnswM, efConstruction: config.hnswEfConstruction, minGraphPoints: minGraphPoints,
+                        buildThreads: threads),
                     directory: directory, fileSystem: fs)
                 let segment = try Segment.open(path: directory + "/" + info.fileName, fileSystem: fs)
                 return SegmentHandle(segment: segment, fileSystem: fs, logger: logger)

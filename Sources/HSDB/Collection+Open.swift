@@ -15,6 +15,10 @@ extension Collection {
         let metaPath = directory + "/" + CollectionMetadata.fileName
         let meta = try CollectionMetadata.decode(try fs.readFile(metaPath), path: metaPath)
         let manifestPath = directory + "/" + Manifest.fileName
+        if fs.fileExists(manifestPath + ".tmp") {  // a manifest switch cut short: the old one stands
+            logger.info("removing \(manifestPath).tmp, left by an interrupted manifest switch")
+            try fs.remove(manifestPath + ".tmp")
+        }
         let manifest = fs.fileExists(manifestPath) ? try Manifest.decode(try fs.readFile(manifestPath), path: manifestPath) : Manifest()
         let handles = try openSegments(directory: directory, manifest: manifest, fs: fs, logger: logger)
         var state = CollectionState(dimension: meta.config.dimension, manifest: manifest, segments: handles.reversed())

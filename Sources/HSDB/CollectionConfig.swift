@@ -1,3 +1,4 @@
+import Foundation
 import WAL
 import Index
 
@@ -47,6 +48,8 @@ public struct DatabaseOptions: Sendable {
     public var walRetention = WALRetentionPolicy()
     /// Check every segment's checksums and content hash in the background after open.
     public var verifySegmentsOnOpen = true
+    /// Threads that build a segment's graph (flush, compaction); by default every core.
+    public var indexThreads = ProcessInfo.processInfo.activeProcessorCount
     /// When segments are merged in the background (after flushes).
     public var compaction = CompactionPolicy()
 

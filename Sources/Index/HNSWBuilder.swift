@@ -3,6 +3,8 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Dispatch
+import Synchronization
 
 /// The distance between two nodes being indexed (smaller is nearer), for building.
 public protocol PairDistance {
@@ -12,21 +14,31 @@ public protocol PairDistance {
 /// Builds an HNSW graph (Malkov & Yashunin) over nodes 0..<count, in the flat layout of
 /// `HNSWGraph`. Neighbours are chosen with the paper's heuristic (a candidate is kept only if
 /// it is nearer to the new node than to every neighbour already kept), which keeps links
-/// spread across clusters. Levels are drawn from a seeded generator, so a build is
-/// reproducible. Level 0 keeps up to 2·M links, upper levels M.
-public final class HNSWBuilder {
+/// spread across clusters. Levels are drawn from a seeded generator. Level 0 keeps up to 2·M
+/// links, upper levels M.
+///
+/// Several threads insert at once, as hnswlib does: each node's lists are guarded by a
+/// striped lock (read under it as a copy, written under it), the entry point by a global
+/// lock, held through the whole insertion of a node that raises the top level. With one
+/// thread a build is reproducible; with more, the graph depends on the interleaving.
+public final class HNSWBuilder: @unchecked Sendable {
+    // @unchecked Sendable: `level0` and `upper` are written only under the lock of the node
+    // whose block it is (`nodeLocks`), and read under it by concurrent inserts; `entryPoint`
+    // and `maxLevel` only under `global`; `levels` and `upperIndex` are immutable after init;
+    // `next` is atomic. After `build` returns no one writes, so `withGraph` reads lock-free.
     public let count: Int
     public let m: Int
     public let m0: Int
     public let efConstruction: Int
-    public private(set) var levels: [UInt8]
-    public private(set) var level0: [UInt32]
-    public private(set) var upperIndex: [UInt32]
-    public private(set) var upper: [UInt32]
-    public private(set) var entryPoint: UInt32 = 0
-    public private(set) var maxLevel = 0
-    private var inserted = 0
-    private var visited: VisitedSet
+    public let levels: [UInt8]
+    public let upperIndex: [UInt32]
+    private let level0Storage: UnsafeMutablePointer<UInt32>
+    private let upperStorage: UnsafeMutablePointer<UInt32>
+    private let upperBlocks: Int
+    private let nodeLocks: UnsafeMutablePointer<pthread_mutex_t>
+    private static let lockStripes = 4096
+    private let global = Mutex<(entryPoint: UInt32, maxLevel: Int)>((0, 0))
+    private let next = Atomic<Int>(0)
 
     public init(count: Int, m: Int = 16, efConstruction: Int = 200, seed: UInt64 = 0x4853_4442) {
         precondition(m >= 2 && count < Int(UInt32.max))
@@ -46,68 +58,102 @@ public final class HNSWBuilder {
             defer { blocks += Int(level) }
             return UInt32(blocks)
         }
-        level0 = [UInt32](repeating: 0, count: count * (m0 + 1))
-        upper = [UInt32](repeating: 0, count: blocks * (m + 1))
-        visited = VisitedSet(count: count)
+        upperBlocks = blocks
+        level0Storage = .allocate(capacity: max(count * (2 * m + 1), 1))
+        level0Storage.initialize(repeating: 0, count: max(count * (2 * m + 1), 1))
+        upperStorage = .allocate(capacity: max(blocks * (m + 1), 1))
+        upperStorage.initialize(repeating: 0, count: max(blocks * (m + 1), 1))
+        nodeLocks = .allocate(capacity: Self.lockStripes)
+        for i in 0..<Self.lockStripes { pthread_mutex_init(nodeLocks + i, nil) }
     }
 
-    /// Inserts every node in order.
-    public func build<D: PairDistance>(_ d: D) {
-        while inserted < count { insertNext(d) }
+    deinit {
+        for i in 0..<Self.lockStripes { pthread_mutex_destroy(nodeLocks + i) }
+        nodeLocks.deallocate()
+        pthread_mutex_destroy(raiseLock)
+        raiseLock.deallocate()
+        level0Storage.deallocate()
+        upperStorage.deallocate()
     }
 
-    /// Reads the graph built so far. The view is valid inside `body` only.
+    public var entryPoint: UInt32 { global.withLock { $0.entryPoint } }
+    public var maxLevel: Int { global.withLock { $0.maxLevel } }
+    public var level0: [UInt32] { Array(UnsafeBufferPointer(start: level0Storage, count: count * (m0 + 1))) }
+    public var upper: [UInt32] { Array(UnsafeBufferPointer(start: upperStorage, count: upperBlocks * (m + 1))) }
+
+    /// Inserts every node, on `threads` threads.
+    public func build<D: PairDistance & Sendable>(_ d: D, threads: Int = 1) {
+        guard count > 0 else { return }
+        global.withLock { $0 = (0, Int(levels[0])) }  // the first node is the entry point
+        next.store(1, ordering: .relaxed)
+        let workers = max(1, min(threads, count / 256 + 1))
+        DispatchQueue.concurrentPerform(iterations: workers) { _ in
+            var visited = VisitedSet(count: count)
+            while true {
+                let node = next.add(1, ordering: .relaxed).oldValue
+                guard node < count else { return }
+                insert(UInt32(node), d, &visited)
+            }
+        }
+    }
+
+    /// Reads the graph once `build` has returned. The view is valid inside `body` only.
     public func withGraph<R>(_ body: (HNSWGraph) throws -> R) rethrows -> R {
-        try levels.withUnsafeBufferPointer { lv in
-            try level0.withUnsafeBufferPointer { l0 in
-                try upperIndex.withUnsafeBufferPointer { ui in
-                    try upper.withUnsafeBufferPointer { up in
-                        try body(HNSWGraph(
-                            count: inserted, m: m, m0: m0, entryPoint: entryPoint, maxLevel: maxLevel,
-                            upperBlockCount: upper.count / (m + 1), levels: lv.baseAddress!, level0: l0.baseAddress!, upperIndex: ui.baseAddress!,
-                            upper: up.baseAddress ?? UnsafePointer(bitPattern: 4)!))
-                    }
-                }
+        let (entry, top) = global.withLock { ($0.entryPoint, $0.maxLevel) }
+        return try levels.withUnsafeBufferPointer { lv in
+            try upperIndex.withUnsafeBufferPointer { ui in
+                try body(HNSWGraph(
+                    count: count, m: m, m0: m0, entryPoint: entry, maxLevel: top, upperBlockCount: upperBlocks,
+                    levels: lv.baseAddress ?? UnsafePointer(bitPattern: 1)!, level0: level0Storage,
+                    upperIndex: ui.baseAddress ?? UnsafePointer(bitPattern: 4)!, upper: upperStorage))
             }
         }
     }
 
-    private struct FromNode<D: PairDistance>: NodeDistance {
-        let d: D
-        let node: UInt32
-        @inline(__always) func distance(to other: UInt32) -> Float { d.distance(node, other) }
-    }
+    // MARK: Insertion
 
-    func insertNext<D: PairDistance>(_ d: D) {
-        let q = UInt32(inserted)
-        let level = Int(levels[inserted])
-        defer { inserted += 1 }
-        if inserted == 0 {
-            entryPoint = q
-            maxLevel = level
-            return
+    private func insert<D: PairDistance>(_ q: UInt32, _ d: D, _ visited: inout VisitedSet) {
+        let level = Int(levels[Int(q)])
+        var state = global.withLock { $0 }
+        // A node that raises the top level holds the raise lock through its insertion and
+        // becomes the entry point only once linked, so no one enters through it half-linked.
+        var raises = level > state.maxLevel
+        if raises {
+            pthread_mutex_lock(raiseLock)
+            state = global.withLock { $0 }
+            raises = level > state.maxLevel
+            if !raises { pthread_mutex_unlock(raiseLock) }
         }
+        defer {
+            if raises {
+                global.withLock { s in if level > s.maxLevel { s = (q, level) } }
+                pthread_mutex_unlock(raiseLock)
+            }
+        }
+        let source = LockedNeighbors(builder: self)
         let query = FromNode(d: d, node: q)
-        var entries: [Candidate] = withGraph { g in
-            var e = Candidate(distance: d.distance(q, entryPoint), node: entryPoint)
-            if maxLevel > level {
-                for l in stride(from: maxLevel, to: level, by: -1) { e = g.greedy(query, from: e, level: l) }
-            }
-            return [e]
+        var entry = Candidate(distance: d.distance(q, state.entryPoint), node: state.entryPoint)
+        if state.maxLevel > level {
+            for l in stride(from: state.maxLevel, to: level, by: -1) { entry = source.greedy(query, from: entry, level: l) }
         }
-        for l in stride(from: min(level, maxLevel), through: 0, by: -1) {
+        var entries = [entry]
+        for l in stride(from: min(level, state.maxLevel), through: 0, by: -1) {
             visited.reset(count: count)
-            let found = withGraph { g in g.searchLevel(query, entries: entries, ef: efConstruction, level: l, filter: AcceptAll(), visited: &visited) }
-            let chosen = selectNeighbors(found, max: m, d)
-            setNeighbors(of: q, level: l, chosen.map(\.node))
+            let found = source.searchLevel(query, entries: entries, ef: efConstruction, level: l, filter: AcceptAll(), visited: &visited)
+            let chosen = selectNeighbors(found.filter { $0.node != q }, max: m, d)
+            withLock(q) { setNeighbors(of: q, level: l, chosen.map(\.node)) }
             for c in chosen { link(c.node, to: q, distance: c.distance, level: l, d) }
             entries = found
         }
-        if level > maxLevel {
-            maxLevel = level
-            entryPoint = q
-        }
     }
+
+    /// Held through the insertion of a node that raises the top level (a pthread mutex: it is
+    /// held across a long stretch of code, not a closure).
+    private let raiseLock: UnsafeMutablePointer<pthread_mutex_t> = {
+        let p = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+        pthread_mutex_init(p, nil)
+        return p
+    }()
 
     /// The heuristic: walk candidates nearest first; keep one if no kept neighbour is nearer
     /// to it than the new node is.
@@ -130,35 +176,70 @@ public final class HNSWBuilder {
     /// Adds `q` to `node`'s list on `level`, shrinking the list with the heuristic when full.
     func link<D: PairDistance>(_ node: UInt32, to q: UInt32, distance: Float, level: Int, _ d: D) {
         let limit = level == 0 ? m0 : m
-        let start = slotStart(node, level)
-        let n = Int(slot(start, level))
-        if n < limit {
-            setSlot(node, level, index: 1 + n, q)
-            setSlot(node, level, index: 0, UInt32(n + 1))
-            return
+        withLock(node) {
+            let block = self.block(node, level)
+            let n = Int(block[0])
+            if (0..<n).contains(where: { block[1 + $0] == q }) { return }
+            if n < limit {
+                block[1 + n] = q
+                block[0] = UInt32(n + 1)
+                return
+            }
+            var candidates = [Candidate(distance: distance, node: q)]
+            for i in 0..<n { candidates.append(Candidate(distance: d.distance(node, block[1 + i]), node: block[1 + i])) }
+            candidates.sort { $0.distance < $1.distance }
+            setNeighbors(of: node, level: level, selectNeighbors(candidates, max: limit, d).map(\.node))
         }
-        var candidates = [Candidate(distance: distance, node: q)]
-        for i in 0..<n {
-            let other = slot(start + 1 + i, level)
-            candidates.append(Candidate(distance: d.distance(node, other), node: other))
-        }
-        candidates.sort { $0.distance < $1.distance }
-        setNeighbors(of: node, level: level, selectNeighbors(candidates, max: limit, d).map(\.node))
     }
 
-    private func slotStart(_ node: UInt32, _ level: Int) -> Int {
-        level == 0 ? Int(node) * (m0 + 1) : (Int(upperIndex[Int(node)]) + level - 1) * (m + 1)
+    @inline(__always)
+    func block(_ node: UInt32, _ level: Int) -> UnsafeMutablePointer<UInt32> {
+        level == 0
+            ? level0Storage + Int(node) * (m0 + 1)
+            : upperStorage + (Int(upperIndex[Int(node)]) + level - 1) * (m + 1)
     }
 
-    private func slot(_ index: Int, _ level: Int) -> UInt32 { level == 0 ? level0[index] : upper[index] }
-
-    private func setSlot(_ node: UInt32, _ level: Int, index: Int, _ value: UInt32) {
-        if level == 0 { level0[slotStart(node, 0) + index] = value } else { upper[slotStart(node, level) + index] = value }
-    }
-
+    /// Call holding `node`'s lock.
     private func setNeighbors(of node: UInt32, level: Int, _ neighbors: [UInt32]) {
-        setSlot(node, level, index: 0, UInt32(neighbors.count))
-        for (i, n) in neighbors.enumerated() { setSlot(node, level, index: 1 + i, n) }
+        let b = block(node, level)
+        for (i, n) in neighbors.enumerated() { b[1 + i] = n }
+        b[0] = UInt32(neighbors.count)
+    }
+
+    @inline(__always)
+    func withLock<R>(_ node: UInt32, _ body: () -> R) -> R {
+        let lock = nodeLocks + Int(node) % Self.lockStripes
+        pthread_mutex_lock(lock)
+        defer { pthread_mutex_unlock(lock) }
+        return body()
+    }
+
+    private struct FromNode<D: PairDistance>: NodeDistance {
+        let d: D
+        let node: UInt32
+        @inline(__always) func distance(to other: UInt32) -> Float { d.distance(node, other) }
+    }
+}
+
+/// The builder's lists read under their node's lock (copied out), for inserts running
+/// beside other inserts.
+struct LockedNeighbors: NeighborSource {
+    let builder: HNSWBuilder
+    var nodeCount: Int { builder.count }
+
+    @inline(__always)
+    func withNeighbors<R>(of node: UInt32, level: Int, _ body: (UnsafeBufferPointer<UInt32>) -> R) -> R {
+        let capacity = level == 0 ? builder.m0 : builder.m
+        return withUnsafeTemporaryAllocation(of: UInt32.self, capacity: capacity) { buffer in
+            let n = builder.withLock(node) { () -> Int in
+                if level > 0 && builder.upperIndex[Int(node)] == HNSWGraph.noUpperBlock { return 0 }
+                let block = builder.block(node, level)
+                let n = min(Int(block[0]), capacity)
+                for i in 0..<n { buffer[i] = block[1 + i] }
+                return n
+            }
+            return body(UnsafeBufferPointer(rebasing: buffer[0..<n]))
+        }
     }
 }
 

@@ -79,7 +79,21 @@ public struct AcceptAll: NodeFilter {
     @inline(__always) public func accepts(_ node: UInt32) -> Bool { true }
 }
 
-extension HNSWGraph {
+/// Where a search reads neighbour lists: a finished graph (in place) or a graph being built
+/// (under its locks).
+public protocol NeighborSource {
+    var nodeCount: Int { get }
+    func withNeighbors<R>(of node: UInt32, level: Int, _ body: (UnsafeBufferPointer<UInt32>) -> R) -> R
+}
+
+extension HNSWGraph: NeighborSource {
+    public var nodeCount: Int { count }
+
+    @inline(__always)
+    public func withNeighbors<R>(of node: UInt32, level: Int, _ body: (UnsafeBufferPointer<UInt32>) -> R) -> R {
+        body(neighbors(of: node, level: level))
+    }
+
     /// The `k` nearest nodes to the query `d` measures that `filter` accepts, nearest first,
     /// exploring with a beam of `ef` (at least k) on level 0. Rejected nodes are walked
     /// through but never returned. `visited` is scratch space reused across searches.
@@ -99,7 +113,9 @@ extension HNSWGraph {
     public func search<D: NodeDistance>(_ d: D, k: Int, ef: Int, visited: inout VisitedSet) -> [Candidate] {
         search(d, k: k, ef: ef, filter: AcceptAll(), visited: &visited)
     }
+}
 
+extension NeighborSource {
     /// Moves to a nearer neighbour until none is nearer (beam of one), on one upper level.
     @inline(__always)
     func greedy<D: NodeDistance>(_ d: D, from start: Candidate, level: Int) -> Candidate {
@@ -107,11 +123,14 @@ extension HNSWGraph {
         var improved = true
         while improved {
             improved = false
-            for n in neighbors(of: best.node, level: level) where Int(n) < count {
-                let dn = d.distance(to: n)
-                if dn < best.distance {
-                    best = Candidate(distance: dn, node: n)
-                    improved = true
+            let from = best.node
+            withNeighbors(of: from, level: level) { neighbors in
+                for n in neighbors where Int(n) < nodeCount {
+                    let dn = d.distance(to: n)
+                    if dn < best.distance {
+                        best = Candidate(distance: dn, node: n)
+                        improved = true
+                    }
                 }
             }
         }
@@ -132,16 +151,19 @@ extension HNSWGraph {
                 if results.count > ef { results.pop() }
             }
         }
+        let limit = nodeCount
         while !queue.isEmpty {
             let current = queue.pop()
             if results.count >= ef && -current.distance > results.top.distance { break }
-            for n in neighbors(of: current.node, level: level) where Int(n) < count && visited.insert(n) {
-                let dn = d.distance(to: n)
-                if results.count < ef || dn < results.top.distance {
-                    queue.push(Candidate(distance: -dn, node: n))
-                    if filter.accepts(n) {
-                        results.push(Candidate(distance: dn, node: n))
-                        if results.count > ef { results.pop() }
+            withNeighbors(of: current.node, level: level) { neighbors in
+                for n in neighbors where Int(n) < limit && visited.insert(n) {
+                    let dn = d.distance(to: n)
+                    if results.count < ef || dn < results.top.distance {
+                        queue.push(Candidate(distance: -dn, node: n))
+                        if filter.accepts(n) {
+                            results.push(Candidate(distance: dn, node: n))
+                            if results.count > ef { results.pop() }
+                        }
                     }
                 }
             }

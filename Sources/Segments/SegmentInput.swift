@@ -22,12 +22,15 @@ public struct SegmentIndexOptions: Sendable, Equatable {
     public var efConstruction: Int
     /// Below this many points no graph is built: an exact scan of the codes is as fast.
     public var minGraphPoints: Int
+    /// Threads that insert into the graph at once.
+    public var buildThreads: Int
 
-    public init(metric: Metric, m: Int = 16, efConstruction: Int = 200, minGraphPoints: Int = 1024) {
+    public init(metric: Metric, m: Int = 16, efConstruction: Int = 200, minGraphPoints: Int = 1024, buildThreads: Int = 1) {
         self.metric = metric
         self.m = m
         self.efConstruction = efConstruction
         self.minGraphPoints = minGraphPoints
+        self.buildThreads = buildThreads
     }
 }
 

@@ -54,7 +54,7 @@ public enum SegmentWriter {
         if count >= options.minGraphPoints {
             let builder = HNSWBuilder(count: count, m: options.m, efConstruction: options.efConstruction)
             vectors.withUnsafeBufferPointer { v in
-                builder.build(FloatVectors(base: v.baseAddress!, dimension: dimension, metric: options.metric))
+                builder.build(FloatVectors(base: v.baseAddress!, dimension: dimension, metric: options.metric), threads: options.buildThreads)
             }
             graph = builder
         }

@@ -37,7 +37,7 @@ final class HNSWTests: XCTestCase {
         base.withUnsafeBufferPointer { b in
             let vectors = FloatVectors(base: b.baseAddress!, dimension: dimension, metric: .cosine)
             let builder = HNSWBuilder(count: count, m: 8, efConstruction: 64)
-            builder.build(vectors)
+            builder.build(vectors, threads: 2)
             builder.withGraph { g in
                 XCTAssertEqual(g.count, count)
                 XCTAssertEqual(g.level(of: g.entryPoint), g.maxLevel)
@@ -64,14 +64,19 @@ final class HNSWTests: XCTestCase {
         }
     }
 
-    func testRecallOfFloatSearch() {
+    func testRecallOfFloatSearch() { recallOfFloatSearch(threads: 1) }
+
+    /// Two threads inserting at once (the locked build) give a graph as good.
+    func testRecallOfAGraphBuiltByTwoThreads() { recallOfFloatSearch(threads: 2) }
+
+    func recallOfFloatSearch(threads: Int) {
         let dimension = 32, count = 3000, queries = 100, k = 10
         let all = Self.clusteredVectors(count: count + queries, dimension: dimension, clusters: 20, seed: 2)
         let base = Array(all.prefix(count * dimension))
         let recall = base.withUnsafeBufferPointer { b -> Double in
             let vectors = FloatVectors(base: b.baseAddress!, dimension: dimension, metric: .cosine)
             let builder = HNSWBuilder(count: count, m: 16, efConstruction: 100)
-            builder.build(vectors)
+            builder.build(vectors, threads: threads)
             return builder.withGraph { g in
                 var visited = VisitedSet(count: count)
                 var hits = 0

@@ -2,7 +2,7 @@
 // binary (Hamming) traversal with exact rescoring, and a flat Hamming scan with rescoring.
 // One JSON line per setting. Used to choose the index design (DESIGN.md, "Index").
 //
-// Usage: IndexBench --data DIR [--count N] [--queries N] [--m 16] [--efc 200] [--graph float|binary]
+// Usage: IndexBench --data DIR [--count N] [--queries N] [--m 16] [--efc 200] [--graph float|binary] [--threads 1]
 import Foundation
 import Index
 
@@ -13,6 +13,7 @@ struct Options {
     var m = 16
     var efc = 200
     var graph = "float"
+    var threads = 1
 
     init(_ args: [String]) {
         var i = 1
@@ -25,6 +26,7 @@ struct Options {
             case "--m": m = Int(next())!
             case "--efc": efc = Int(next())!
             case "--graph": graph = next()
+            case "--threads": threads = Int(next())!
             default: fatalError("unknown argument \(args[i])")
             }
             i += 1
@@ -129,9 +131,9 @@ queries.withUnsafeBufferPointer { q in
     let binary = BinaryCodes(base: c.baseAddress!, words: words)
     let builder = HNSWBuilder(count: count, m: o.m, efConstruction: o.efc)
     let t = Date()
-    if o.graph == "binary" { builder.build(binary) } else { builder.build(vectors) }
+    if o.graph == "binary" { builder.build(binary, threads: o.threads) } else { builder.build(vectors, threads: o.threads) }
     let buildSeconds = Date().timeIntervalSince(t)
-    emit(json([("kind", "build"), ("graph", o.graph), ("count", count), ("m", o.m), ("efc", o.efc), ("build_s", buildSeconds)]))
+    emit(json([("kind", "build"), ("graph", o.graph), ("count", count), ("m", o.m), ("efc", o.efc), ("threads", o.threads), ("build_s", buildSeconds)]))
     builder.withGraph { g in
         var visited = VisitedSet(count: count)
         for ef in [16, 32, 64, 128, 256] {

@@ -1,0 +1,240 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import HSDB
+import Synchronization
+
+/// `hsdb bench search`: loads a data set through the real engine into a temporary database
+/// (upserts, flushes, compactions as the engine does them), reopens it so searches run from
+/// mapped segments, and measures recall@k, QPS and latency for each search setting.
+struct BenchSearch: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "search", abstract: "Measure search recall, speed and memory on a data set with ground truth.")
+
+    @Option(help: "Base vectors (.fvecs or .f16).") var base: String
+    @Option(help: "Query vectors (.fvecs or .f16).") var queries: String
+    @Option(help: "Ground truth: ids of each query's nearest neighbours, nearest first (.ivecs).") var truth: String
+    @Option(help: "Dimension (needed for .f16 files).") var dim: Int?
+    @Option(help: "cosine, dot or euclid.") var metric = "cosine"
+    @Option(help: "Neighbours per query (recall@k).") var k = 10
+    @Option(help: "Graph beam widths to try, comma-separated; 0 = the engine's default.") var ef = "16,32,64,128,256"
+    @Option(help: "Binary-code traversal with exact rescoring of k x F candidates, comma-separated factors; 0 = exact traversal, auto = the engine's default.")
+    var oversampling = "auto"
+    @Option(help: "Search threads.") var threads = 1
+    @Option(help: "Use only the first N base vectors (0: all).") var limitBase = 0
+    @Option(help: "HNSW M.") var m = 16
+    @Option(help: "HNSW ef_construction.") var efConstruction = 200
+    @Flag(help: "Merge everything into one segment before searching (one graph, as single-index peers).")
+    var singleSegment = false
+    @Option(help: "Scratch directory (a fresh database is made inside and removed after).") var work = NSTemporaryDirectory()
+    @Flag(help: "One JSON object per setting per line.") var json = false
+
+    func run() async throws {
+        guard let metric = Metric(name: metric) else { throw ValidationError("unknown metric '\(self.metric)'") }
+        let efs = try parseList(ef, "ef")
+        let factors: [Int?] = try oversampling.split(separator: ",").map { item in
+            if item == "auto" { return nil }
+            guard let f = Int(item), f >= 0 else { throw ValidationError("--oversampling must list integers or auto") }
+            return f
+        }
+        guard k >= 1, threads >= 1 else { throw ValidationError("--k and --threads must be at least 1") }
+        let queryFile: VectorFile
+        let evaluator: RecallEvaluator
+        let directory = work + "/hsdb-bench-\(UUID().uuidString.lowercased())"
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let buildSeconds: Double
+        do {  // the base set lives only in this scope, so it is not counted in RssAnon below
+            var baseFile = try VectorFile.load(base, dimension: dim)
+            if limitBase > 0 && limitBase < baseFile.rows {
+                baseFile = VectorFile(rows: limitBase, dimension: baseFile.dimension, values: Array(baseFile.values.prefix(limitBase * baseFile.dimension)))
+                progress("note: --limit-base makes the ground truth approximate unless it was computed on the same prefix")
+            }
+            queryFile = try VectorFile.load(queries, dimension: baseFile.dimension)
+            let truthFile = try VectorFile.load(truth, dimension: nil)
+            guard truthFile.rows >= queryFile.rows, truthFile.dimension >= k else {
+                throw ValidationError("the ground truth has \(truthFile.rows) rows of \(truthFile.dimension); need \(queryFile.rows) of at least \(k)")
+            }
+            evaluator = RecallEvaluator(base: baseFile, truth: truthFile, queries: queryFile, k: k, metric: metric)
+            let config = CollectionConfig(dimension: baseFile.dimension, metric: metric, hnswM: m, hnswEfConstruction: efConstruction)
+            var loadOptions = DatabaseOptions(durability: .none)
+            loadOptions.verifySegmentsOnOpen = false
+            let started = ContinuousClock.now
+            try await load(baseFile, into: directory, config: config, options: loadOptions)
+            buildSeconds = seconds(ContinuousClock.now - started)
+        }
+
+        var searchOptions = DatabaseOptions()
+        searchOptions.verifySegmentsOnOpen = false
+        searchOptions.compaction.enabled = false
+        let db = try await Database.open(at: directory, options: searchOptions)
+        let collection = try db.collection("bench")
+        let stats = collection.statistics()
+        let diskBytes = directorySize(directory)
+        progress("reopened: \(stats.points) points in \(stats.segments) segment(s) of \(stats.segmentBytes / 1_000_000) MB (\(diskBytes / 1_000_000) MB on disk with the retained WAL), build \(String(format: "%.1f", buildSeconds)) s")
+        if !json {
+            print("ef\toversampling\trecall@\(k)\tQPS\tp50 ms\tp99 ms")
+        }
+        for factor in factors {
+            for e in efs {
+                let parameters = SearchParameters(ef: e == 0 ? nil : e, binaryOversampling: factor)
+                let factorText = factor.map(String.init) ?? "auto"
+                let result = try measure(collection, queryFile, parameters, evaluator)
+                let rss = anonymousResidentBytes()
+                if json {
+                    print(
+                        "{\"ef\":\(e),\"oversampling\":\"\(factorText)\",\"recall\":\(format(result.recall, 4)),\"qps\":\(format(result.qps, 1)),\"p50_ms\":\(format(result.p50, 3)),\"p99_ms\":\(format(result.p99, 3)),\"build_s\":\(format(buildSeconds, 2)),\"disk_bytes\":\(diskBytes),\"segment_bytes\":\(stats.segmentBytes),\"rss_anon_bytes\":\(rss),\"segments\":\(stats.segments),\"threads\":\(threads)}")
+                } else {
+                    print("\(e)\t\(factorText)\t\(format(result.recall, 4))\t\(format(result.qps, 0))\t\(format(result.p50, 3))\t\(format(result.p99, 3))")
+                }
+            }
+        }
+        try await db.close()
+    }
+
+    private func load(_ file: VectorFile, into directory: String, config: CollectionConfig, options: DatabaseOptions) async throws {
+        let db = try await Database.open(at: directory, options: options)
+        let collection = try await db.createCollection("bench", config: config)
+        let batch = 1024
+        var next = 0
+        var reported = 0
+        let started = ContinuousClock.now
+        while next < file.rows {
+            let end = min(next + batch, file.rows)
+            try await collection.upsert((next..<end).map { Point(id: .integer(UInt64($0)), vector: Array(file.row($0))) })
+            next = end
+            if next * 10 / file.rows > reported {
+                reported = next * 10 / file.rows
+                progress("loaded \(next)/\(file.rows) points (\(String(format: "%.1f", seconds(ContinuousClock.now - started))) s)")
+            }
+        }
+        progress("flushing the memtable and waiting for background flushes and compactions")
+        try await collection.flush()
+        if singleSegment {
+            progress("merging into one segment")
+            try await collection.compact()
+        }
+        try await db.close()
+    }
+
+    struct Result {
+        var recall: Double
+        var qps: Double
+        var p50: Double
+        var p99: Double
+    }
+
+    private func measure(_ c: HSDB.Collection, _ queries: VectorFile, _ parameters: SearchParameters, _ evaluator: RecallEvaluator) throws -> Result {
+        let n = queries.rows
+        let vectors = (0..<n).map { Array(queries.row($0)) }
+        for q in vectors.prefix(50) { _ = try c.search(q, limit: k, projection: .idsOnly, parameters: parameters) }  // warm-up
+        let found = Mutex([[UInt64]](repeating: [], count: n))
+        let latencies = Mutex([Double](repeating: 0, count: n))
+        let failure = Mutex<(any Error)?>(nil)
+        let (k, threads) = (k, threads)
+        let start = ContinuousClock.now
+        DispatchQueue.concurrentPerform(iterations: threads) { t in
+            for i in stride(from: t, to: n, by: threads) {
+                let s = ContinuousClock.now
+                do {
+                    let hits = try c.search(vectors[i], limit: k, projection: .idsOnly, parameters: parameters)
+                    let elapsed = ContinuousClock.now - s
+                    let ids = hits.map { hit -> UInt64 in if case .integer(let v) = hit.id { return v } else { return .max } }
+                    found.withLock { $0[i] = ids }
+                    latencies.withLock { $0[i] = seconds(elapsed) * 1000 }
+                } catch {
+                    failure.withLock { $0 = error }
+                }
+            }
+        }
+        let wall = seconds(ContinuousClock.now - start)
+        if let error = failure.withLock({ $0 }) { throw error }
+        let sorted = latencies.withLock { $0 }.sorted()
+        return Result(
+            recall: try evaluator.recall(found.withLock { $0 }, collection: c), qps: Double(n) / wall,
+            p50: sorted[n / 2], p99: sorted[min(n - 1, n * 99 / 100)])
+    }
+
+    private func parseList(_ text: String, _ name: String) throws -> [Int] {
+        let values = text.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard !values.isEmpty, values.allSatisfy({ ($0 ?? -1) >= 0 }) else { throw ValidationError("--\(name) must be a comma-separated list of integers") }
+        return values.map { $0! }
+    }
+}
+
+/// Recall@k as ann-benchmarks and ../shared/bench/peers.py count it: a returned id counts if it
+/// is among the true k nearest, or if it is exactly as near as the k-th (ties). Built from the
+/// base vectors, it keeps only each query's true ids and k-th similarity, so the base set can
+/// be dropped before memory is measured; ties are checked against the engine's stored vectors.
+struct RecallEvaluator: Sendable {
+    let k: Int
+    let metric: Metric
+    let trueIDs: [Set<UInt64>]
+    let kthSimilarity: [Float]
+    let queries: [[Float]]
+
+    init(base: VectorFile, truth: VectorFile, queries: VectorFile, k: Int, metric: Metric) {
+        self.k = k
+        self.metric = metric
+        let prepared = (0..<queries.rows).map { Self.prepare(Array(queries.row($0)), metric) }
+        self.queries = prepared
+        trueIDs = (0..<queries.rows).map { i in Set((0..<k).map { UInt64(truth.values[i * truth.dimension + $0]) }) }
+        kthSimilarity = (0..<queries.rows).map { i in
+            let row = Int(truth.values[i * truth.dimension + k - 1])
+            return Self.similarity(prepared[i], Self.prepare(Array(base.row(row)), metric), metric)
+        }
+    }
+
+    func recall(_ found: [[UInt64]], collection: HSDB.Collection) throws -> Double {
+        var hits = 0
+        for (i, ids) in found.enumerated() {
+            let returned = ids.prefix(k).filter { $0 != .max }
+            let misses = returned.filter { !trueIDs[i].contains($0) }
+            hits += returned.count - misses.count
+            if !misses.isEmpty {
+                for r in try collection.get(ids: misses.map { .integer($0) }, projection: Projection(withVector: true, withPayload: false)) {
+                    if Self.similarity(queries[i], r.vector!, metric) >= kthSimilarity[i] - 1e-6 { hits += 1 }
+                }
+            }
+        }
+        return Double(hits) / Double(found.count * k)
+    }
+
+    /// Cosine collections store unit vectors; compare the query the same way.
+    static func prepare(_ v: [Float], _ metric: Metric) -> [Float] {
+        guard metric == .cosine else { return v }
+        let n = v.reduce(0) { $0 + $1 * $1 }.squareRoot()
+        return n > 0 ? v.map { $0 / n } : v
+    }
+
+    /// Larger is nearer, for every metric.
+    static func similarity(_ q: [Float], _ v: [Float], _ metric: Metric) -> Float {
+        switch metric {
+        case .cosine, .dot: return zip(q, v).reduce(0) { $0 + $1.0 * $1.1 }
+        case .euclidean: return -zip(q, v).reduce(0) { $0 + ($1.0 - $1.1) * ($1.0 - $1.1) }
+        }
+    }
+}
+
+func progress(_ line: String) { FileHandle.standardError.write((line + "\n").data(using: .utf8)!) }
+
+func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18 }
+
+func format(_ x: Double, _ digits: Int) -> String { String(format: "%.\(digits)f", x) }
+
+/// RssAnon from /proc/self/status: anonymous resident memory (not the mapped files).
+func anonymousResidentBytes() -> Int {
+    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
+    for line in status.split(separator: "\n") where line.hasPrefix("RssAnon:") {
+        return (Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "0") ?? 0) * 1024
+    }
+    return 0
+}
+
+func directorySize(_ path: String) -> Int {
+    guard let e = FileManager.default.enumerator(atPath: path) else { return 0 }
+    var total = 0
+    while let name = e.nextObject() as? String {
+        total += (try? FileManager.default.attributesOfItem(atPath: path + "/" + name)[.size] as? Int) ?? 0
+    }
+    return total
+}
