@@ -43,7 +43,7 @@ extension Collection {
     /// `scoreThreshold` drops hits worse than it.
     public func search(
         _ vector: [Float], limit: Int = 10, projection: Projection = .payloadOnly, scoreThreshold: Float? = nil,
-        parameters: SearchParameters = SearchParameters()
+        filter: Filter? = nil, parameters: SearchParameters = SearchParameters()
     ) throws -> [ScoredPoint] {
         guard limit >= 1 else { throw HSDBError.invalidArgument("search limit must be at least 1, got \(limit)") }
         if let ef = parameters.ef, ef < 1 { throw HSDBError.invalidArgument("ef must be at least 1, got \(ef)") }
@@ -54,12 +54,16 @@ extension Collection {
         try Validation.checkVector(vector, dimension: config.dimension, context: "query")
         let query = config.metric == .cosine ? Distance.normalized(vector) : vector
         let s = snapshot
+        // With a filter, each segment's matching live points are found first; how many there
+        // are picks the strategy per segment (below).
+        let masks: [OrdinalMask]? = try filter.map { f in try s.segments.map { try matching($0, f, lsn: s.lsn) } }
         let metric = config.metric
         let ef = max(parameters.ef ?? 64, limit)
         var top = TopK<Snapshot.Found>(k: limit, higherIsBetter: false)
         query.withUnsafeBufferPointer { q in
             let qp = q.baseAddress!
             s.forEachLiveMemtablePoint { id, p in
+                if let filter, !filter.matches(id: id, payload: p.payload) { return }
                 let d = p.vector!.withUnsafeBufferPointer { metric.distance(qp, $0.baseAddress!, count: q.count) }
                 top.insert(d, .memtable(id, p))
             }
@@ -70,15 +74,16 @@ extension Collection {
                 DispatchQueue.concurrentPerform(iterations: s.segments.count) { i in
                     var local = TopK<Snapshot.Found>(k: limit, higherIsBetter: false)
                     query.withUnsafeBufferPointer { q in
-                        searchSegment(s.segments[i], q.baseAddress!, limit: limit, ef: ef, lsn: s.lsn, parameters: parameters, into: &local)
+                        searchSegment(
+                            s.segments[i], mask: masks?[i], q.baseAddress!, limit: limit, ef: ef, lsn: s.lsn, parameters: parameters, into: &local)
                     }
                     let found = local.sorted()
                     partial.withLock { $0 += found }
                 }
                 for hit in partial.withLock({ $0 }) { top.insert(hit.score, hit.item) }
             } else {
-                for handle in s.segments {
-                    searchSegment(handle, qp, limit: limit, ef: ef, lsn: s.lsn, parameters: parameters, into: &top)
+                for (i, handle) in s.segments.enumerated() {
+                    searchSegment(handle, mask: masks?[i], qp, limit: limit, ef: ef, lsn: s.lsn, parameters: parameters, into: &top)
                 }
             }
         }
@@ -91,30 +96,50 @@ extension Collection {
         return results
     }
 
+    /// Searches one segment: an exact scan of its live (and matching) points when the segment
+    /// has no graph, the query asks for exact results, or a filter leaves few points (a graph
+    /// walk through mostly rejected nodes costs more than scoring the few directly); a graph
+    /// search otherwise, which walks through dead and rejected points without returning them.
     private func searchSegment(
-        _ handle: SegmentHandle, _ q: UnsafePointer<Float>, limit: Int, ef: Int, lsn: UInt64,
+        _ handle: SegmentHandle, mask: OrdinalMask?, _ q: UnsafePointer<Float>, limit: Int, ef: Int, lsn: UInt64,
         parameters: SearchParameters, into top: inout TopK<Snapshot.Found>
     ) {
-        let live = LiveOrdinals(handle: handle, lsn: lsn)
         handle.segment.withIndex { index in
-            guard let graph = index.graph, !parameters.exact else {
-                for o in 0..<handle.count where live.accepts(UInt32(o)) {
-                    top.insert(index.vectors.query(q).distance(to: UInt32(o)), .segment(handle, o))
+            let exactQuery = index.vectors.query(q)
+            let fewMatches = mask.map { $0.count <= max(options.filterExactScanPoints, handle.count / 10) } ?? false
+            guard let graph = index.graph, !parameters.exact, !fewMatches else {
+                if let mask {
+                    mask.forEach { o in top.insert(exactQuery.distance(to: UInt32(o)), .segment(handle, o)) }
+                } else {
+                    for o in 0..<handle.count where handle.isAlive(o, at: lsn) {
+                        top.insert(exactQuery.distance(to: UInt32(o)), .segment(handle, o))
+                    }
                 }
                 return
             }
-            withVisitedSet(count: handle.count) { visited in
-                if let oversampling = parameters.binaryOversampling, oversampling > 0 {
-                    let code = index.quantizer.encode(Array(UnsafeBufferPointer(start: q, count: config.dimension)))
-                    let candidates = code.withUnsafeBufferPointer { c in
-                        graph.search(index.codes.query(c.baseAddress!), k: limit * oversampling, ef: max(ef, limit * oversampling), filter: live, visited: &visited)
-                    }
-                    let exact = index.vectors.query(q)
-                    for c in candidates { top.insert(exact.distance(to: c.node), .segment(handle, Int(c.node))) }
-                } else {
-                    for c in graph.search(index.vectors.query(q), k: limit, ef: ef, filter: live, visited: &visited) {
-                        top.insert(c.distance, .segment(handle, Int(c.node)))
-                    }
+            if let mask {
+                graphSearch(handle, index, graph, q, limit: limit, ef: ef, parameters: parameters, filter: mask, into: &top)
+            } else {
+                graphSearch(handle, index, graph, q, limit: limit, ef: ef, parameters: parameters, filter: LiveOrdinals(handle: handle, lsn: lsn), into: &top)
+            }
+        }
+    }
+
+    private func graphSearch<F: NodeFilter>(
+        _ handle: SegmentHandle, _ index: SegmentIndex, _ graph: HNSWGraph, _ q: UnsafePointer<Float>, limit: Int, ef: Int,
+        parameters: SearchParameters, filter: F, into top: inout TopK<Snapshot.Found>
+    ) {
+        withVisitedSet(count: handle.count) { visited in
+            if let oversampling = parameters.binaryOversampling, oversampling > 0 {
+                let code = index.quantizer.encode(Array(UnsafeBufferPointer(start: q, count: config.dimension)))
+                let candidates = code.withUnsafeBufferPointer { c in
+                    graph.search(index.codes.query(c.baseAddress!), k: limit * oversampling, ef: max(ef, limit * oversampling), filter: filter, visited: &visited)
+                }
+                let exact = index.vectors.query(q)
+                for c in candidates { top.insert(exact.distance(to: c.node), .segment(handle, Int(c.node))) }
+            } else {
+                for c in graph.search(index.vectors.query(q), k: limit, ef: ef, filter: filter, visited: &visited) {
+                    top.insert(c.distance, .segment(handle, Int(c.node)))
                 }
             }
         }

@@ -120,12 +120,18 @@ public final class Collection: Sendable {
         return try ids.compactMap { id in try s.find(id).map { try record(id, $0, projection) } }
     }
 
-    /// Points in ascending id order (integers before UUIDs), starting at `offset` inclusive.
-    public func scroll(from offset: PointID? = nil, limit: Int = 10, projection: Projection = .payloadOnly) throws -> ScrollPage {
+    /// Points in ascending id order (integers before UUIDs), starting at `offset` inclusive,
+    /// only those matching `filter` if one is given.
+    public func scroll(
+        from offset: PointID? = nil, limit: Int = 10, projection: Projection = .payloadOnly, filter: Filter? = nil
+    ) throws -> ScrollPage {
         guard limit >= 1 else { throw HSDBError.invalidArgument("scroll limit must be at least 1, got \(limit)") }
         let s = snapshot
         var memtableIDs: [PointID] = []
-        s.forEachLiveMemtablePoint { id, _ in if offset == nil || id >= offset! { memtableIDs.append(id) } }
+        s.forEachLiveMemtablePoint { id, p in
+            if (offset == nil || id >= offset!) && (filter?.matches(id: id, payload: p.payload) ?? true) { memtableIDs.append(id) }
+        }
+        let masks = try filter.map { f in try s.segments.map { try matching($0, f, lsn: s.lsn) } }
         memtableIDs.sort()
         // A k-way merge of the sorted memtable ids and each segment's live ids from `offset`.
         var cursors = s.segments.map { seg in offset.map { seg.segment.lowerBound($0) } ?? 0 }
@@ -135,7 +141,8 @@ public final class Collection: Sendable {
             var best: (id: PointID, source: Int)?  // source -1: memtable
             if memtableCursor < memtableIDs.count { best = (memtableIDs[memtableCursor], -1) }
             for (i, seg) in s.segments.enumerated() {
-                while cursors[i] < seg.count && !seg.isAlive(cursors[i], at: s.lsn) { cursors[i] += 1 }
+                while cursors[i] < seg.count
+                    && !(masks?[i].accepts(UInt32(cursors[i])) ?? seg.isAlive(cursors[i], at: s.lsn)) { cursors[i] += 1 }
                 guard cursors[i] < seg.count else { continue }
                 let id = seg.segment.id(at: cursors[i])
                 if best == nil || id < best!.id { best = (id, i) }

@@ -50,6 +50,9 @@ public struct DatabaseOptions: Sendable {
     public var verifySegmentsOnOpen = true
     /// Threads that build a segment's graph (flush, compaction); by default every core.
     public var indexThreads = ProcessInfo.processInfo.activeProcessorCount
+    /// With a filter, a segment with at most this many matching points (or a tenth of its
+    /// points) is scored exactly instead of searched through its graph.
+    public var filterExactScanPoints = 2_000
     /// When segments are merged in the background (after flushes).
     public var compaction = CompactionPolicy()
 

@@ -149,10 +149,52 @@ public final class Segment: Sendable {
         }
     }
 
+    /// Calls `body` with every ordinal's payload, in order, decompressing each block once
+    /// (a filter's scan over the whole segment).
+    public func forEachPayload(_ body: (Int, Payload) throws -> Void) throws {
+        try withExtendedLifetime(region) {
+            let index = section(.payloadIndex)
+            for b in 0..<(index.count / PayloadBlocks.entrySize) {
+                let e = PayloadBlocks.entry(index, b)
+                let raw = try decodedBlock(e, entryOffset: Int64(sections[.payloadIndex]!.offset + b * PayloadBlocks.entrySize))
+                let blockOffset = Int64(sections[.payloadData]!.offset + e.offset)
+                try raw.withUnsafeBytes { r in
+                    var reader = ByteReader(r)
+                    for ordinal in e.first..<min(e.first + e.count, count) {
+                        let payload: Payload
+                        do {
+                            var pr = ByteReader(try reader.readLengthPrefixed(maxLength: reader.remaining))
+                            payload = try PayloadCodec.decodePayload(&pr)
+                        } catch {
+                            throw CorruptionError(file: path, offset: blockOffset, reason: "payload of ordinal \(ordinal): \(error)")
+                        }
+                        try body(ordinal, payload)
+                    }
+                }
+            }
+        }
+    }
+
+    /// A payload block's raw bytes, its CRC checked.
+    func decodedBlock(_ e: PayloadBlocks.Entry, entryOffset: Int64) throws -> [UInt8] {
+        let data = section(.payloadData)
+        guard e.first >= 0, e.count >= 0, e.offset >= 0, e.storedLength <= data.count, e.offset <= data.count - e.storedLength else {
+            throw CorruptionError(file: path, offset: entryOffset, reason: "payload block entry is inconsistent")
+        }
+        let stored = UnsafeRawBufferPointer(rebasing: data[e.offset..<(e.offset + e.storedLength)])
+        let blockOffset = Int64(sections[.payloadData]!.offset + e.offset)
+        guard CRC32C.mask(CRC32C.checksum(stored)) == e.crc else {
+            throw CorruptionError(file: path, offset: blockOffset, reason: "payload block checksum mismatch")
+        }
+        guard e.flags & PayloadBlocks.lz4Flag != 0 else { return Array(stored) }
+        do { return try LZ4.decompress(stored, originalSize: e.rawLength) } catch {
+            throw CorruptionError(file: path, offset: blockOffset, reason: "payload block: \(error)")
+        }
+    }
+
     /// The payload of `ordinal` as stored (its `PayloadCodec` bytes), block CRC checked.
     public func payloadBytes(at ordinal: Int) throws -> [UInt8] {
         let index = section(.payloadIndex)
-        let data = section(.payloadData)
         let indexOffset = sections[.payloadIndex]!.offset
         let blocks = index.count / PayloadBlocks.entrySize
         var low = 0, high = blocks
@@ -163,22 +205,11 @@ public final class Segment: Sendable {
         let at = Int64(indexOffset + max(low - 1, 0) * PayloadBlocks.entrySize)
         guard low > 0 else { throw CorruptionError(file: path, offset: at, reason: "no payload block holds ordinal \(ordinal)") }
         let e = PayloadBlocks.entry(index, low - 1)
-        guard ordinal < e.first + e.count, e.offset >= 0, e.storedLength <= data.count, e.offset <= data.count - e.storedLength else {
+        guard ordinal < e.first + e.count else {
             throw CorruptionError(file: path, offset: at, reason: "payload block entry is inconsistent")
         }
-        let stored = UnsafeRawBufferPointer(rebasing: data[e.offset..<(e.offset + e.storedLength)])
+        let raw = try decodedBlock(e, entryOffset: at)
         let blockOffset = Int64(sections[.payloadData]!.offset + e.offset)
-        guard CRC32C.mask(CRC32C.checksum(stored)) == e.crc else {
-            throw CorruptionError(file: path, offset: blockOffset, reason: "payload block checksum mismatch")
-        }
-        let raw: [UInt8]
-        if e.flags & PayloadBlocks.lz4Flag != 0 {
-            do { raw = try LZ4.decompress(stored, originalSize: e.rawLength) } catch {
-                throw CorruptionError(file: path, offset: blockOffset, reason: "payload block: \(error)")
-            }
-        } else {
-            raw = Array(stored)
-        }
         return try raw.withUnsafeBytes { r in
             var reader = ByteReader(r)
             do {

@@ -1,0 +1,104 @@
+import HSDBCore
+
+extension Filter {
+    /// Whether the point with `id` and `payload` satisfies the filter.
+    public func matches(id: PointID, payload: Payload) -> Bool {
+        for c in must where !c.holds(id: id, payload: payload) { return false }
+        for c in mustNot where c.holds(id: id, payload: payload) { return false }
+        if !should.isEmpty && !should.contains(where: { $0.holds(id: id, payload: payload) }) { return false }
+        if let m = minShould, m.conditions.filter({ $0.holds(id: id, payload: payload) }).count < m.minCount { return false }
+        return true
+    }
+
+    /// Whether the filter can be decided from the id alone (only `has_id` conditions), so
+    /// payloads need not be read.
+    var needsPayload: Bool {
+        func needs(_ c: Condition) -> Bool {
+            switch c {
+            case .hasID: return false
+            case .filter(let f): return f.needsPayload
+            default: return true
+            }
+        }
+        return (must + should + mustNot + (minShould?.conditions ?? [])).contains(where: needs)
+    }
+}
+
+extension Condition {
+    func holds(id: PointID, payload: Payload) -> Bool {
+        switch self {
+        case .match(let key, let value):
+            return FieldPath.values(key, in: payload).contains { $0.matches(value) }
+        case .matchAny(let key, let values):
+            return FieldPath.values(key, in: payload).contains { v in values.contains { v.matches($0) } }
+        case .matchExcept(let key, let values):
+            return FieldPath.values(key, in: payload).contains { v in !values.contains { v.matches($0) } }
+        case .matchText(let key, let text):
+            return FieldPath.values(key, in: payload).contains { if case .string(let s) = $0 { return s.contains(text) } else { return false } }
+        case .range(let key, let range):
+            return FieldPath.values(key, in: payload).contains { $0.number.map(range.contains) ?? false }
+        case .valuesCount(let key, let range):
+            return range.contains(Double(FieldPath.values(key, in: payload).count))
+        case .isEmpty(let key):
+            return FieldPath.values(key, in: payload).allSatisfy { $0 == .null }
+        case .isNull(let key):
+            return FieldPath.raw(key, in: payload).contains { $0 == .null }
+        case .hasID(let ids):
+            return ids.contains(id)
+        case .nested(let key, let filter):
+            return FieldPath.values(key, in: payload).contains { v in
+                if case .object(let o) = v { return filter.matches(id: id, payload: o) }
+                return false
+            }
+        case .filter(let filter):
+            return filter.matches(id: id, payload: payload)
+        }
+    }
+}
+
+/// Dotted-path lookup into payloads.
+enum FieldPath {
+    /// The values at `key`, with arrays (on the way and at the end) entered: `a.b` on
+    /// `{"a": [{"b": 1}, {"b": [2, 3]}]}` gives 1, 2, 3.
+    static func values(_ key: String, in payload: Payload) -> [JSONValue] {
+        raw(key, in: payload).flatMap { v -> [JSONValue] in
+            if case .array(let a) = v { return a } else { return [v] }
+        }
+    }
+
+    /// The values at `key` as stored (a final array is one value).
+    static func raw(_ key: String, in payload: Payload) -> [JSONValue] {
+        var current: [JSONValue] = [.object(payload)]
+        for part in key.split(separator: ".", omittingEmptySubsequences: false) {
+            let name = part.hasSuffix("[]") ? String(part.dropLast(2)) : String(part)
+            var next: [JSONValue] = []
+            for v in current {
+                switch v {
+                case .object(let o): if let x = o[name] { next.append(x) }
+                case .array(let a):
+                    for case .object(let o) in a { if let x = o[name] { next.append(x) } }
+                default: break
+                }
+            }
+            current = next
+            if current.isEmpty { break }
+        }
+        return current
+    }
+}
+
+extension JSONValue {
+    /// Equality for matching: integers and doubles compare by value.
+    func matches(_ other: JSONValue) -> Bool {
+        if let a = number, let b = other.number { return a == b }
+        return self == other
+    }
+
+    var number: Double? {
+        switch self {
+        case .int(let i): return Double(i)
+        case .double(let d): return d
+        default: return nil
+        }
+    }
+}
