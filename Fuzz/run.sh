@@ -6,7 +6,7 @@
 # written to Fuzz/findings/. Run for hours: Fuzz/run.sh wal-recovery 36000
 set -euo pipefail
 cd "$(dirname "$0")"
-targets=(payload-codec wal-recovery)
+targets=(payload-codec segment-reader wal-recovery)
 if [ $# -eq 0 ]; then printf '%s\n' "${targets[@]}"; exit 0; fi
 name=$1 seconds=${2:?usage: Fuzz/run.sh NAME SECONDS}
 [[ " ${targets[*]} " == *" $name "* ]] || { echo "unknown target '$name'; targets: ${targets[*]}" >&2; exit 2; }
@@ -17,6 +17,7 @@ swift build -c debug --product FuzzDriver -Xswiftc -sanitize=fuzzer,address 2>&1
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cp -r "corpus/$name/." "$work/"   # new inputs go to a scratch copy, so a run leaves the tree clean
+HSDB_FUZZ_TARGET=$name HSDB_FUZZ_WRITE_SEEDS=$work .build/debug/FuzzDriver  # seeds made by the real writers
 HSDB_FUZZ_TARGET=$name ASAN_OPTIONS=detect_leaks=0 .build/debug/FuzzDriver \
   -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 \
   -artifact_prefix="findings/$name-" "$work" "corpus/$name"

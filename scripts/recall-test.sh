@@ -5,9 +5,17 @@
 # Skipped, saying why, when the data set is not there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-data=${HSDB_DATA_SET:-../shared/data/dev}
-if [ ! -f "$data/base.f16" ] || [ ! -f "$data/query.fvecs" ] || [ ! -f "$data/gt.ivecs" ]; then
-  echo "recall test SKIPPED: the data set is not at $data (set HSDB_DATA_SET to its folder)" >&2
+# The data set: $HSDB_DATA_SET, else beside the checkout (../shared/data/dev), else where these
+# machines keep it (/work/shared/data/dev).
+data=""
+for candidate in "${HSDB_DATA_SET:-}" ../shared/data/dev /work/shared/data/dev; do
+  if [ -n "$candidate" ] && [ -f "$candidate/base.f16" ] && [ -f "$candidate/query.fvecs" ] && [ -f "$candidate/gt.ivecs" ]; then
+    data=$candidate
+    break
+  fi
+done
+if [ -z "$data" ]; then
+  echo "recall test SKIPPED: the data set is not in \$HSDB_DATA_SET, ../shared/data/dev or /work/shared/data/dev" >&2
   exit 0
 fi
 swift build -c release --product hsdb 2>&1 | tail -1

@@ -17,7 +17,7 @@ final class FuzzSeedTests: XCTestCase {
     }
 
     func replay(_ name: String, mutations: Int) throws {
-        let corpus = try seeds(name)
+        let corpus = try seeds(name) + FuzzTargets.generatedSeeds(name)
         XCTAssertFalse(corpus.isEmpty, "no seeds for \(name) in \(Self.corpusRoot.path)")
         for seed in corpus { seed.withUnsafeBytes { FuzzTargets.run(name, $0) } }
         var rng = SeededRandom(seed: 0x5eed)
@@ -37,9 +37,10 @@ final class FuzzSeedTests: XCTestCase {
 
     func testPayloadCodecSeeds() throws { try replay("payload-codec", mutations: 2000) }
     func testWALRecoverySeeds() throws { try replay("wal-recovery", mutations: 300) }
+    func testSegmentReaderSeeds() throws { try replay("segment-reader", mutations: 300) }
 
     func testEveryTargetHasSeeds() throws {
-        for name in FuzzTargets.names { XCTAssertFalse(try seeds(name).isEmpty, name) }
+        for name in FuzzTargets.names { XCTAssertFalse(try seeds(name).isEmpty && FuzzTargets.generatedSeeds(name).isEmpty, name) }
     }
 }
 

@@ -28,6 +28,16 @@ func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     return 0
 }
 
+// HSDB_FUZZ_WRITE_SEEDS=DIR: write the target's generated seeds into DIR and exit (run.sh).
+if let dir = getenv("HSDB_FUZZ_WRITE_SEEDS").map({ String(cString: $0) }) {
+    for (i, seed) in FuzzTargets.generatedSeeds(name).enumerated() {
+        let path = dir + "/generated-\(i)"
+        guard let f = fopen(path, "wb") else { exit(1) }
+        _ = seed.withUnsafeBytes { fwrite($0.baseAddress, 1, $0.count, f) }
+        fclose(f)
+    }
+    exit(0)
+}
 var argc = CommandLine.argc
 var argv = CommandLine.unsafeArgv
 exit(LLVMFuzzerRunDriver(&argc, &argv) { data, size in fuzzOneInput(data, size) })

@@ -1,0 +1,96 @@
+import Foundation
+import HSDBCore
+import HSDBTestSupport
+import Index
+import Segments
+
+/// Arbitrary bytes as a segment file. Properties: opening either succeeds or throws a
+/// corruption error naming the file; an opened segment can be read whole (ids, versions,
+/// vectors, payloads, a graph search) without crashing or reading out of bounds, whatever its
+/// bytes; `verify()` either passes or throws a corruption error.
+enum SegmentReaderTarget {
+    static let path = "/s/" + String(repeating: "0", count: 64) + SegmentFormat.fileExtension
+
+    static func run(_ data: UnsafeRawBufferPointer) {
+        let fs = FaultInjectingFileSystem()
+        do {
+            try fs.createDirectories("/s")
+            let file = try fs.open(path, mode: .createOrTruncate)
+            try file.write(data, at: 0)
+            try file.close()
+        } catch {
+            fatalError("segment-reader: building the file failed: \(error)")
+        }
+        let segment: Segment
+        do {
+            segment = try Segment.open(path: path, fileSystem: fs)
+        } catch let c as CorruptionError {
+            precondition(c.file == path, "segment-reader: corruption names another file")
+            return
+        } catch {
+            fatalError("segment-reader: open failed with an unexpected error: \(error)")
+        }
+        for o in 0..<min(segment.count, 10_000) {
+            _ = segment.id(at: o)
+            _ = segment.version(at: o)
+            _ = segment.withVector(at: o) { $0.reduce(0, +) }
+            do { _ = try segment.payload(at: o) } catch is CorruptionError {} catch {
+                fatalError("segment-reader: payload read failed with an unexpected error: \(error)")
+            }
+        }
+        if segment.count > 0 { _ = segment.ordinal(of: segment.id(at: segment.count - 1)) }
+        segment.withIndex { index in
+            guard let graph = index.graph else { return }
+            var visited = VisitedSet(count: segment.count)
+            let query = [Float](repeating: 0.5, count: segment.dimension)
+            _ = query.withUnsafeBufferPointer { graph.search(index.vectors.query($0.baseAddress!), k: 5, ef: 16, visited: &visited) }
+        }
+        do { try segment.verify() } catch is CorruptionError {} catch {
+            fatalError("segment-reader: verify failed with an unexpected error: \(error)")
+        }
+    }
+}
+
+extension SegmentReaderTarget {
+    /// Two small, valid segment files (one with a graph, one without), as seeds: written by
+    /// the real writer, so the fuzzer starts from every section present and well-formed.
+    static func seeds() -> [[UInt8]] {
+        struct Points: SegmentSource {
+            let count: Int
+            let dimension = 8
+            func id(_ o: Int) -> PointID { o % 5 == 4 ? .uuid(UUID(uuid: (UInt8(o), 0, 0, 0, 0, 0, 0x40, 0, 0x80, 0, 0, 0, 0, 0, 0, 1))) : .integer(UInt64(o)) }
+            func version(_ o: Int) -> UInt64 { UInt64(o + 1) }
+            func copyVector(_ o: Int, into p: UnsafeMutablePointer<Float>) { for d in 0..<dimension { p[d] = Float((o * 7 + d * 3) % 11) - 5 } }
+            func payload(_ o: Int) throws -> [UInt8] { PayloadCodec.encode(["n": .int(Int64(o)), "s": .string(String(repeating: "x", count: o % 7))]) }
+        }
+        return [40, 3].map { count in
+            let fs = FaultInjectingFileSystem()
+            do {
+                try fs.createDirectories("/seed")
+                // Ids must be ascending: integers first, then UUIDs; sort by building in that order.
+                let info = try SegmentWriter.write(
+                    SortedPoints(base: Points(count: count)), options: SegmentIndexOptions(metric: .dot, m: 4, efConstruction: 8, minGraphPoints: 16),
+                    directory: "/seed", fileSystem: fs)
+                return try fs.contents("/seed/" + info.fileName)
+            } catch {
+                fatalError("segment-reader: writing a seed failed: \(error)")
+            }
+        }
+    }
+}
+
+/// A source reordered by id.
+private struct SortedPoints<Base: SegmentSource>: SegmentSource {
+    let base: Base
+    let order: [Int]
+    init(base: Base) {
+        self.base = base
+        order = (0..<base.count).sorted { base.id($0) < base.id($1) }
+    }
+    var count: Int { base.count }
+    var dimension: Int { base.dimension }
+    func id(_ o: Int) -> PointID { base.id(order[o]) }
+    func version(_ o: Int) -> UInt64 { base.version(order[o]) }
+    func copyVector(_ o: Int, into p: UnsafeMutablePointer<Float>) { base.copyVector(order[o], into: p) }
+    func payload(_ o: Int) throws -> [UInt8] { try base.payload(order[o]) }
+}
