@@ -26,6 +26,10 @@ extension Collection {
                     try await flush()
                 } catch {
                     logger.error("collection '\(name)': flush failed: \(error); the memtable stays in memory and the WAL keeps every write; retrying at the next threshold")
+                    // Stalled writers retry the flush; a pause keeps a persistent failure
+                    // (a full disk) from turning into a busy loop.
+                    try? await Task.sleep(for: .milliseconds(200))
+                    releaseStalledWriters()
                     return
                 }
                 do {
@@ -44,7 +48,7 @@ extension Collection {
     private func flushFrozenAndActive() async throws {
         state.withLock { s in
             guard !s.active.isEmpty else { return }
-            s.frozen.insert(FrozenMemtable(points: s.active.points, lastLSN: s.appliedLSN), at: 0)
+            s.frozen.insert(FrozenMemtable(points: s.active.points, lastLSN: s.appliedLSN, bytes: s.active.bytes), at: 0)
             s.active = Memtable(dimension: s.dimension)
         }
         while let oldest = state.withLock({ $0.frozen.last }) {
@@ -84,6 +88,7 @@ extension Collection {
             s.frozen.removeAll { $0 === frozen }
             return s.segments
         }
+        releaseStalledWriters()
         try await publishManifest(segments: segments, flushedLSN: frozen.lastLSN)
         flushCount.add(1, ordering: .relaxed)
         logger.info(

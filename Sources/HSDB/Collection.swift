@@ -25,6 +25,7 @@ public final class Collection: Sendable {
     let closed = Atomic<Bool>(false)
     let flushCount = Atomic<Int>(0)
     let compactionCount = Atomic<Int>(0)
+    let stallCount = Atomic<Int>(0)
     /// Scratch space for graph searches (see `withVisitedSet`).
     let visitedPool = Mutex<[VisitedSet]>([])
 
@@ -74,6 +75,7 @@ public final class Collection: Sendable {
     }
 
     private func log(_ record: consuming WALRecordBuffer, _ operation: Operation) async throws -> WriteResult {
+        await waitWhileStalled()
         let size = record.bodySize
         do {
             let lsn = try await wal.append(consume record) { [self] lsn in
@@ -180,6 +182,7 @@ public final class Collection: Sendable {
 
     func close() async throws {
         closed.store(true, ordering: .sequentiallyConsistent)
+        releaseStalledWriters()
         await maintenance.withLock {}  // let a running flush finish
         do { try await wal.close() } catch { throw HSDBError.wrap(error) }
     }

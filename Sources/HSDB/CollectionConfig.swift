@@ -42,6 +42,9 @@ public struct DatabaseOptions: Sendable {
     public var limits = Limits()
     /// The memtable is written to a segment once this many bytes of writes have gone into it.
     public var memtableFlushBytes = 64 << 20
+    /// Writers wait (a write stall) while this many bytes of writes are not yet in segments;
+    /// by default four memtables.
+    public var memtableStallBytes = 256 << 20
     /// Segments with fewer points carry no graph (an exact scan is as fast).
     public var minGraphPoints = 1024
     /// Which flushed WAL files to keep (for replication and point-in-time restore).

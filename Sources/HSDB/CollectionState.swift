@@ -16,6 +16,11 @@ struct CollectionState: ~Copyable {
     var appliedLSN: UInt64
     var manifest: Manifest
     let dimension: Int
+    /// Writers waiting for flushes to bring unflushed data under the stall limit.
+    var stalledWriters: [CheckedContinuation<Void, Never>] = []
+
+    /// Bytes of writes not yet in segments: the active and the frozen memtables.
+    var unflushedBytes: Int { active.bytes + frozen.reduce(0) { $0 + $1.bytes } }
 
     init(dimension: Int, manifest: Manifest, segments: [SegmentHandle]) {
         self.dimension = dimension

@@ -10,24 +10,29 @@ public struct CollectionStatistics: Sendable, Equatable {
     public let frozenMemtables: Int
     /// WAL bytes applied to the active memtable since its last flush.
     public let memtableBytes: Int
+    /// WAL bytes in the active and frozen memtables: what the write stall bounds.
+    public let unflushedBytes: Int
     public let appliedLSN: UInt64
     /// WAL records up to here are in segments.
     public let flushedLSN: UInt64
     /// Flushes and compactions completed since the collection was opened.
     public let flushes: Int
     public let compactions: Int
+    /// Writer waits released by flushes (how often writes outran indexing).
+    public let stalledWrites: Int
 }
 
 extension Collection {
     public func statistics() -> CollectionStatistics {
-        let (s, bytes, flushed) = state.withLock { ($0.snapshot(), $0.active.bytes, $0.manifest.flushedLSN) }
+        let (s, bytes, unflushed, flushed) = state.withLock { ($0.snapshot(), $0.active.bytes, $0.unflushedBytes, $0.manifest.flushedLSN) }
         var points = 0
         s.forEachLiveMemtablePoint { _, _ in points += 1 }
         for h in s.segments { points += h.liveCount(at: s.lsn) }
         return CollectionStatistics(
             points: points, segments: s.segments.count, segmentPoints: s.segments.reduce(0) { $0 + $1.count },
             segmentBytes: s.segments.reduce(0) { $0 + $1.segment.bytes }, frozenMemtables: s.frozen.count,
-            memtableBytes: bytes, appliedLSN: s.lsn, flushedLSN: flushed,
-            flushes: flushCount.load(ordering: .relaxed), compactions: compactionCount.load(ordering: .relaxed))
+            memtableBytes: bytes, unflushedBytes: unflushed, appliedLSN: s.lsn, flushedLSN: flushed,
+            flushes: flushCount.load(ordering: .relaxed), compactions: compactionCount.load(ordering: .relaxed),
+            stalledWrites: stallCount.load(ordering: .relaxed))
     }
 }

@@ -51,9 +51,12 @@ final class FrozenMemtable: Sendable {
     let points: TreeDictionary<PointID, StoredPoint>
     /// Every write up to this LSN is in this memtable or below it.
     let lastLSN: UInt64
+    /// WAL body bytes it took (for the write stall's bound on unflushed data).
+    let bytes: Int
 
-    init(points: TreeDictionary<PointID, StoredPoint>, lastLSN: UInt64) {
+    init(points: TreeDictionary<PointID, StoredPoint>, lastLSN: UInt64, bytes: Int) {
         self.points = points
         self.lastLSN = lastLSN
+        self.bytes = bytes
     }
 }

@@ -178,3 +178,32 @@ final class FlushConcurrencyTests: XCTestCase {
         try await reopened.close()
     }
 }
+
+/// When writes come faster than flushes can index them, writers wait: the data not yet in
+/// segments stays bounded, and every write still lands.
+final class WriteStallTests: XCTestCase {
+    func testWritersWaitForFlushesInsteadOfGrowingMemory() async throws {
+        let path = temporaryDatabasePath(self)
+        var o = DatabaseOptions(durability: .none)
+        o.memtableFlushBytes = 32 << 10
+        o.memtableStallBytes = 96 << 10
+        o.minGraphPoints = 50
+        o.compaction.enabled = false
+        let db = try await Database.open(at: path, options: o)
+        let c = try await db.createCollection("c", config: CollectionConfig(dimension: 32, hnswM: 16, hnswEfConstruction: 400))
+        var rng = SplitMix64(seed: 8)
+        var model = EngineModel(metric: .cosine)
+        var maxUnflushed = 0
+        let batchBytes = 100 * (32 * 4 + 12)
+        for i in 0..<60 {
+            let batch = (0..<100).map { Point(id: .integer(UInt64(i * 100 + $0)), vector: randomVector(32, &rng)) }
+            model.upsert(batch, lsn: try await c.upsert(batch).lsn)
+            maxUnflushed = max(maxUnflushed, c.statistics().unflushedBytes)
+        }
+        let stats = c.statistics()
+        XCTAssertGreaterThan(stats.stalledWrites, 0, "writes outran the (slow) graph builds and were held")
+        XCTAssertLessThanOrEqual(maxUnflushed, o.memtableStallBytes + batchBytes * 2, "unflushed data stays bounded")
+        try model.check(c, queries: [randomVector(32, &rng)])
+        try await db.close()
+    }
+}
