@@ -29,12 +29,23 @@ struct OrdinalMask: NodeFilter {
 }
 
 extension Collection {
-    /// Which of `handle`'s points are live at `lsn` and match `filter`. Reads every payload
-    /// of the segment (block by block); payload field indexes will narrow this.
+    /// Which of `handle`'s points are live at `lsn` and match `filter`. When `must` holds
+    /// conditions on indexed fields, their indexes give the candidates and only those payloads
+    /// are read; otherwise every payload of the segment is read (block by block).
     func matching(_ handle: SegmentHandle, _ filter: Filter, lsn: UInt64) throws -> OrdinalMask {
         var mask = OrdinalMask(capacity: handle.count)
         let segment = handle.segment
-        if filter.needsPayload {
+        if filter.needsPayload, let candidates = try indexedCandidates(handle, filter) {
+            indexedFilters.add(1, ordering: .relaxed)
+            do {
+                try segment.forEachPayload(of: candidates.filter { handle.isAlive($0, at: lsn) }.sorted()) { o, payload in
+                    if filter.matches(id: segment.id(at: o), payload: payload) { mask.insert(o) }
+                }
+            } catch {
+                throw HSDBError.wrap(error)
+            }
+        } else if filter.needsPayload {
+            payloadScans.add(1, ordering: .relaxed)
             do {
                 try segment.forEachPayload { o, payload in
                     if handle.isAlive(o, at: lsn) && filter.matches(id: segment.id(at: o), payload: payload) { mask.insert(o) }
@@ -48,6 +59,45 @@ extension Collection {
             }
         }
         return mask
+    }
+
+    /// The intersection of what the declared indexes say about `filter.must`'s conditions, or
+    /// nil when no index applies.
+    private func indexedCandidates(_ handle: SegmentHandle, _ filter: Filter) throws -> Set<Int>? {
+        let declared = state.withLock { $0.manifest.payloadIndexes }
+        guard !declared.isEmpty else { return nil }
+        var result: Set<Int>?
+        for c in filter.must {
+            guard let key = c.fieldKey, let type = declared[key] else { continue }
+            guard let found = try handle.fieldIndex(key, type).candidates(c, type: type) else { continue }
+            result = result.map { $0.intersection(found) } ?? found
+        }
+        return result
+    }
+
+    /// Declares an index of the payload field `key` (dotted path), persisted in the manifest.
+    /// Filters whose `must` conditions test indexed fields read only the candidates' payloads.
+    /// Each segment builds its part on first use.
+    public func createPayloadIndex(_ key: String, type: PayloadIndexType) async throws {
+        guard !key.isEmpty, key.utf8.count <= 1024 else { throw HSDBError.invalidArgument("payload index key must be 1-1024 bytes") }
+        try await changePayloadIndexes { $0[key] = type }
+    }
+
+    public func deletePayloadIndex(_ key: String) async throws {
+        try await changePayloadIndexes { $0[key] = nil }
+    }
+
+    /// The declared payload field indexes.
+    public var payloadIndexes: [String: PayloadIndexType] { state.withLock { $0.manifest.payloadIndexes } }
+
+    private func changePayloadIndexes(_ change: @Sendable (inout [String: PayloadIndexType]) -> Void) async throws {
+        try await maintenance.withLock {
+            let (segments, flushed) = state.withLock { s -> ([SegmentHandle], UInt64) in
+                change(&s.manifest.payloadIndexes)
+                return (s.segments, s.manifest.flushedLSN)
+            }
+            try await publishManifest(segments: segments, flushedLSN: flushed)
+        }
     }
 
     /// Exact number of live points matching `filter`.

@@ -26,6 +26,9 @@ public final class Collection: Sendable {
     let flushCount = Atomic<Int>(0)
     let compactionCount = Atomic<Int>(0)
     let stallCount = Atomic<Int>(0)
+    /// Filtered segment reads that scanned every payload, and that used field indexes.
+    let payloadScans = Atomic<Int>(0)
+    let indexedFilters = Atomic<Int>(0)
     /// Scratch space for graph searches (see `withVisitedSet`).
     let visitedPool = Mutex<[VisitedSet]>([])
 

@@ -20,6 +20,9 @@ public struct CollectionStatistics: Sendable, Equatable {
     public let compactions: Int
     /// Writer waits released by flushes (how often writes outran indexing).
     public let stalledWrites: Int
+    /// Filtered reads of a segment that scanned all its payloads, and that used field indexes.
+    public let payloadScans: Int
+    public let indexedFilters: Int
 }
 
 extension Collection {
@@ -33,6 +36,7 @@ extension Collection {
             segmentBytes: s.segments.reduce(0) { $0 + $1.segment.bytes }, frozenMemtables: s.frozen.count,
             memtableBytes: bytes, unflushedBytes: unflushed, appliedLSN: s.lsn, flushedLSN: flushed,
             flushes: flushCount.load(ordering: .relaxed), compactions: compactionCount.load(ordering: .relaxed),
-            stalledWrites: stallCount.load(ordering: .relaxed))
+            stalledWrites: stallCount.load(ordering: .relaxed), payloadScans: payloadScans.load(ordering: .relaxed),
+            indexedFilters: indexedFilters.load(ordering: .relaxed))
     }
 }

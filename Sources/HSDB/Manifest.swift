@@ -9,6 +9,7 @@ import HSDBCore
 ///         content id (32 bytes: the SHA-256) | point count u32 | min LSN u64 | max LSN u64 |
 ///         file bytes u64 | dead count varint | dead ordinals (ascending; the first as is,
 ///         then each as the difference from the previous, varints)
+///     payload index count varint | indexes, by key: key (string) | type u8
 ///     crc u32 = mask(crc32c(every byte before it))
 struct Manifest: Equatable {
     struct SegmentEntry: Equatable {
@@ -29,6 +30,8 @@ struct Manifest: Equatable {
     /// Every WAL record up to this LSN is in the segments; recovery replays only later ones.
     var flushedLSN: UInt64 = 0
     var segments: [SegmentEntry] = []
+    /// Declared payload field indexes.
+    var payloadIndexes: [String: PayloadIndexType] = [:]
 
     func encode() -> [UInt8] {
         var w = ByteWriter(capacity: 64 + segments.count * 64)
@@ -49,6 +52,11 @@ struct Manifest: Equatable {
                 w.writeVarint(UInt64(i == 0 ? o : o - previous))
                 previous = o
             }
+        }
+        w.writeVarint(UInt64(payloadIndexes.count))
+        for key in payloadIndexes.keys.sorted() {
+            w.writeString(key)
+            w.write(payloadIndexes[key]!.rawValue)
         }
         w.write(CRC32C.mask(CRC32C.checksum(w.bytes)))
         return w.bytes
@@ -92,6 +100,16 @@ struct Manifest: Equatable {
                         previous = ordinal
                     }
                     m.segments.append(entry)
+                }
+                let indexCount = try r.readVarint()
+                guard indexCount <= UInt64(r.remaining) else { throw FormatError.invalid(offset: r.offset, reason: "index count exceeds the file") }
+                for _ in 0..<indexCount {
+                    let key = try r.readString(maxLength: r.remaining)
+                    let at = r.offset
+                    guard let type = PayloadIndexType(rawValue: try r.read(UInt8.self)) else {
+                        throw FormatError.invalid(offset: at, reason: "unknown payload index type")
+                    }
+                    m.payloadIndexes[key] = type
                 }
                 guard r.isAtEnd else { throw FormatError.invalid(offset: r.offset, reason: "trailing bytes") }
                 return .success(m)

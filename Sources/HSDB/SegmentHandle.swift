@@ -2,6 +2,7 @@ import Atomics
 import HSDBCore
 import Logging
 import Segments
+import Synchronization
 
 /// A live segment of a collection: the mapped file, plus for each of its points the LSN of the
 /// write that overwrote or deleted it (0 while it is the live version).
@@ -21,6 +22,8 @@ final class SegmentHandle: @unchecked Sendable {
     let segment: Segment
     private let slots: UnsafeMutablePointer<UnsafeAtomic<UInt64>.Storage>
     private let obsolete = ManagedAtomic<Bool>(false)
+    /// Payload field indexes built for this segment so far, by key and type.
+    private let fieldIndexes = Mutex<[String: FieldIndex]>([:])
     private let fs: any FileSystem
     private let logger: Logger
 
@@ -79,6 +82,15 @@ final class SegmentHandle: @unchecked Sendable {
         var n = 0
         for o in 0..<count where isAlive(o, at: lsn) { n += 1 }
         return n
+    }
+
+    /// The index of `key` for this segment, built on first use (one scan of its payloads).
+    func fieldIndex(_ key: String, _ type: PayloadIndexType) throws -> FieldIndex {
+        let name = key + "\u{0}" + String(type.rawValue)
+        if let built = fieldIndexes.withLock({ $0[name] }) { return built }
+        let index = try FieldIndex(segment: self, key: key, type: type)
+        fieldIndexes.withLock { $0[name] = index }
+        return index
     }
 
     /// The file is to be deleted once no snapshot holds this handle.

@@ -175,6 +175,39 @@ public final class Segment: Sendable {
         }
     }
 
+    /// Calls `body` with the payloads of `ordinals` (ascending), decompressing only the blocks
+    /// that hold them, each once.
+    public func forEachPayload(of ordinals: [Int], _ body: (Int, Payload) throws -> Void) throws {
+        guard !ordinals.isEmpty else { return }
+        try withExtendedLifetime(region) {
+            let index = section(.payloadIndex)
+            var next = 0
+            for b in 0..<(index.count / PayloadBlocks.entrySize) where next < ordinals.count {
+                let e = PayloadBlocks.entry(index, b)
+                guard ordinals[next] < e.first + e.count else { continue }
+                let raw = try decodedBlock(e, entryOffset: Int64(sections[.payloadIndex]!.offset + b * PayloadBlocks.entrySize))
+                let blockOffset = Int64(sections[.payloadData]!.offset + e.offset)
+                try raw.withUnsafeBytes { r in
+                    var reader = ByteReader(r)
+                    for ordinal in e.first..<min(e.first + e.count, count) {
+                        let bytes: UnsafeRawBufferPointer
+                        do { bytes = try reader.readLengthPrefixed(maxLength: reader.remaining) } catch {
+                            throw CorruptionError(file: path, offset: blockOffset, reason: "payload of ordinal \(ordinal): \(error)")
+                        }
+                        guard next < ordinals.count, ordinals[next] == ordinal else { continue }
+                        next += 1
+                        var pr = ByteReader(bytes)
+                        let payload: Payload
+                        do { payload = try PayloadCodec.decodePayload(&pr) } catch {
+                            throw CorruptionError(file: path, offset: blockOffset, reason: "payload of ordinal \(ordinal): \(error)")
+                        }
+                        try body(ordinal, payload)
+                    }
+                }
+            }
+        }
+    }
+
     /// A payload block's raw bytes, its CRC checked.
     func decodedBlock(_ e: PayloadBlocks.Entry, entryOffset: Int64) throws -> [UInt8] {
         let data = section(.payloadData)

@@ -72,17 +72,28 @@ final class FilterSemanticsTests: XCTestCase {
     }
 }
 
-/// Filtered scroll, count, search and delete across memtable and segments, against the model.
+/// Filtered scroll, count, search and delete across memtable and segments, against the model;
+/// with and without payload field indexes.
 final class FilteredReadTests: XCTestCase {
-    func testFilteredReadsAcrossLayers() async throws {
+    func testFilteredReadsAcrossLayers() async throws { try await filteredReads(indexed: false) }
+
+    /// The same results through field indexes, which read only the candidates' payloads.
+    func testFilteredReadsThroughFieldIndexes() async throws { try await filteredReads(indexed: true) }
+
+    func filteredReads(indexed: Bool) async throws {
         let path = temporaryDatabasePath(self)
         var o = DatabaseOptions()
         o.memtableFlushBytes = 1 << 30
         o.minGraphPoints = 100
         o.compaction.enabled = false
         o.filterExactScanPoints = 0  // so a tenth of a segment decides: broad filters take the graph, selective ones the scan
-        let db = try await Database.open(at: path, options: o)
-        let c = try await db.createCollection("c", config: CollectionConfig(dimension: 8, hnswM: 8, hnswEfConstruction: 64))
+        var db = try await Database.open(at: path, options: o)
+        var c = try await db.createCollection("c", config: CollectionConfig(dimension: 8, hnswM: 8, hnswEfConstruction: 64))
+        if indexed {
+            try await c.createPayloadIndex("city", type: .keyword)
+            try await c.createPayloadIndex("n", type: .integer)
+            try await c.createPayloadIndex("meta.w", type: .float)
+        }
         var rng = SplitMix64(seed: 77)
         var model = EngineModel(metric: .cosine)
         let cities: [JSONValue] = ["Berlin", "Paris", "Rome", "Oslo", "Lima"]
@@ -102,12 +113,20 @@ final class FilteredReadTests: XCTestCase {
             model.delete(doomed)
             if round < 3 { try await c.flush() }  // three segments and a memtable
         }
+        if indexed {  // declarations survive a reopen
+            try await db.close()
+            db = try await Database.open(at: path, options: o)
+            c = try db.collection("c")
+            XCTAssertEqual(c.payloadIndexes, ["city": .keyword, "n": .integer, "meta.w": .float])
+        }
         let filters: [Filter] = [
             Filter(must: [.match(key: "city", value: "Oslo")]),  // broad: graph search
             Filter(must: [.match(key: "city", value: "Oslo"), .range(key: "n", NumericRange(lt: 3))]),  // selective: exact scan
             Filter(should: [.match(key: "tags", value: "Lima"), .range(key: "meta.w", NumericRange(gte: 90))], mustNot: [.match(key: "city", value: "Rome")]),
             Filter(must: [.hasID((0..<300).map { .integer(UInt64($0 * 7)) })]),
             Filter(must: [.isEmpty(key: "tags")]),
+            Filter(must: [.range(key: "meta.w", NumericRange(gt: 20, lte: 30)), .matchAny(key: "city", values: ["Rome", "Lima"])]),
+            Filter(must: [.match(key: "n", value: 42)]),
         ]
         for filter in filters {
             let expected = model.points.filter { filter.matches(id: $0.key, payload: $0.value.payload) }
@@ -132,6 +151,12 @@ final class FilteredReadTests: XCTestCase {
                 for hit in approximate { XCTAssertTrue(filter.matches(id: hit.id, payload: hit.payload!), "every hit matches the filter") }
                 XCTAssertGreaterThanOrEqual(Set(approximate.map(\.id)).intersection(truth).count, min(8, truth.count), "filtered recall")
             }
+        }
+        if indexed {
+            let before = c.statistics().payloadScans
+            _ = try c.count(filter: Filter(must: [.match(key: "city", value: "Lima"), .range(key: "n", NumericRange(lt: 50))]))
+            XCTAssertEqual(c.statistics().payloadScans, before, "an indexed filter reads no segment whole")
+            XCTAssertGreaterThan(c.statistics().indexedFilters, 0)
         }
         let doomed = Filter(must: [.match(key: "city", value: "Paris")])
         try await c.delete(filter: doomed)

@@ -1,0 +1,98 @@
+import HSDBCore
+import Synchronization
+
+/// The kinds of payload field index, as Qdrant's `field_schema`. Frozen raw values (stored in
+/// the manifest).
+public enum PayloadIndexType: UInt8, Sendable, CaseIterable {
+    /// Exact string values (`match` on strings, `matchAny`).
+    case keyword = 1
+    /// Integer values (`match` on integers, `matchAny`, `range`).
+    case integer = 2
+    /// Numbers (`range`).
+    case float = 3
+}
+
+/// One segment's index of one payload field: which ordinals hold which values. Built from the
+/// segment's payloads the first time a query can use it, then kept with the segment (segments
+/// never change, so it never goes stale). Ordinals are all the segment's, live or not: the
+/// caller intersects with liveness.
+struct FieldIndex: Sendable {
+    private var keywords: [String: [Int]] = [:]
+    /// (value, ordinal), sorted by value.
+    private var numbers: [(Double, Int)] = []
+
+    init(segment: SegmentHandle, key: String, type: PayloadIndexType) throws {
+        var numbers: [(Double, Int)] = []
+        var keywords: [String: [Int]] = [:]
+        do {
+            try segment.segment.forEachPayload { o, payload in
+                for v in FieldPath.values(key, in: payload) {
+                    switch (type, v) {
+                    case (.keyword, .string(let s)): keywords[s, default: []].append(o)
+                    case (.integer, .int(let i)): numbers.append((Double(i), o))
+                    case (.float, .int(let i)): numbers.append((Double(i), o))
+                    case (.float, .double(let d)): numbers.append((d, o))
+                    default: break
+                    }
+                }
+            }
+        } catch {
+            throw HSDBError.wrap(error)
+        }
+        numbers.sort { $0.0 < $1.0 }
+        self.numbers = numbers
+        self.keywords = keywords
+    }
+
+    /// The ordinals whose field satisfies `condition`, or nil if this index cannot answer it.
+    func candidates(_ condition: Condition, type: PayloadIndexType) -> Set<Int>? {
+        switch (condition, type) {
+        case (.match(_, .string(let s)), .keyword): return Set(keywords[s] ?? [])
+        case (.matchAny(_, let values), .keyword):
+            guard values.allSatisfy({ if case .string = $0 { return true } else { return false } }) else { return nil }
+            return Set(values.flatMap { v -> [Int] in if case .string(let s) = v { return keywords[s] ?? [] } else { return [] } })
+        case (.match(_, let v), .integer), (.match(_, let v), .float):
+            guard let x = v.number else { return nil }
+            return Set(range(NumericRange(gte: x, lte: x)))
+        case (.matchAny(_, let values), .integer):
+            guard values.allSatisfy({ $0.number != nil }) else { return nil }
+            return Set(values.flatMap { range(NumericRange(gte: $0.number!, lte: $0.number!)) })
+        case (.range(_, let r), .integer), (.range(_, let r), .float):
+            return Set(range(r))
+        default:
+            return nil
+        }
+    }
+
+    private func range(_ r: NumericRange) -> [Int] {
+        let lower = r.gte ?? r.gt ?? -.infinity
+        var i = firstIndex { $0 >= lower }
+        var out: [Int] = []
+        while i < numbers.count, numbers[i].0 <= (r.lte ?? r.lt ?? .infinity) {
+            if r.contains(numbers[i].0) { out.append(numbers[i].1) }
+            i += 1
+        }
+        return out
+    }
+
+    private func firstIndex(_ atLeast: (Double) -> Bool) -> Int {
+        var low = 0, high = numbers.count
+        while low < high {
+            let mid = (low + high) / 2
+            if atLeast(numbers[mid].0) { high = mid } else { low = mid + 1 }
+        }
+        return low
+    }
+}
+
+extension Condition {
+    /// The payload key a field condition tests (nil for has_id, nested filters and groups).
+    var fieldKey: String? {
+        switch self {
+        case .match(let k, _), .matchAny(let k, _), .matchExcept(let k, _), .matchText(let k, _), .range(let k, _),
+            .valuesCount(let k, _), .isEmpty(let k), .isNull(let k):
+            return k
+        case .hasID, .nested, .filter: return nil
+        }
+    }
+}
