@@ -14,6 +14,8 @@ struct Options {
     var efc = 200
     var graph = "float"
     var threads = 1
+    /// Bit threshold: "mean" (per-dimension mean of the base set) or "zero" (sign).
+    var threshold = "mean"
 
     init(_ args: [String]) {
         var i = 1
@@ -27,6 +29,7 @@ struct Options {
             case "--efc": efc = Int(next())!
             case "--graph": graph = next()
             case "--threads": threads = Int(next())!
+            case "--threshold": threshold = next()
             default: fatalError("unknown argument \(args[i])")
             }
             i += 1
@@ -82,7 +85,9 @@ if count == 100_000 {
     }
 }
 
-let quantizer = base.withUnsafeBufferPointer { BinaryQuantizer.fit($0.baseAddress!, count: count, dimension: dimension) }
+let quantizer = o.threshold == "zero"
+    ? BinaryQuantizer(mean: [Float](repeating: 0, count: dimension))
+    : base.withUnsafeBufferPointer { BinaryQuantizer.fit($0.baseAddress!, count: count, dimension: dimension) }
 let words = quantizer.wordsPerCode
 var codes = [UInt64](repeating: 0, count: count * words)
 base.withUnsafeBufferPointer { b in codes.withUnsafeMutableBufferPointer { c in
@@ -115,6 +120,49 @@ func measure(_ label: [(String, Any)], _ search: (Int) -> [UInt32]) {
     latencies.sort()
     emit(json(label + [("recall", recall(results)), ("qps", Double(o.queries) / elapsed),
                        ("p50_ms", latencies[latencies.count / 2]), ("p99_ms", latencies[latencies.count * 99 / 100])]))
+}
+
+/// The asymmetric distance: the float query (centred like the codes) against a binary code,
+/// as minus the sum of +q_i for set bits and -q_i for clear ones, through one 256-entry table
+/// per code byte (built once per query).
+struct AsymmetricQuery: NodeDistance {
+    let table: [Float]
+    let codes: BinaryCodes
+
+    init(query: UnsafePointer<Float>, mean: [Float], codes: BinaryCodes) {
+        let bytes = codes.words * 8
+        var table = [Float](repeating: 0, count: bytes * 256)
+        for j in 0..<bytes {
+            for v in 0..<256 {
+                var sum: Float = 0
+                for b in 0..<8 {
+                    let i = j * 8 + b
+                    guard i < mean.count else { break }
+                    let x = query[i] - mean[i]
+                    sum += (v >> b) & 1 == 1 ? x : -x
+                }
+                table[j * 256 + v] = sum
+            }
+        }
+        self.table = table
+        self.codes = codes
+    }
+
+    @inline(__always)
+    func distance(to node: UInt32) -> Float {
+        let raw = UnsafeRawPointer(codes.code(node))
+        return table.withUnsafeBufferPointer { t in
+            var s0: Float = 0, s1: Float = 0
+            var j = 0
+            let n = codes.words * 8
+            while j + 2 <= n {
+                s0 += t[j * 256 + Int(raw.load(fromByteOffset: j, as: UInt8.self))]
+                s1 += t[(j + 1) * 256 + Int(raw.load(fromByteOffset: j + 1, as: UInt8.self))]
+                j += 2
+            }
+            return -(s0 + s1)
+        }
+    }
 }
 
 /// Exact rescoring of candidate nodes: the k best by true similarity.
@@ -152,8 +200,18 @@ queries.withUnsafeBufferPointer { q in
             }
         }
     }
+    builder.withGraph { g in
+        var visited = VisitedSet(count: count)
+        for oversampling in [2, 4, 8] {
+            measure([("kind", "asymmetric+rescore"), ("graph", o.graph), ("threshold", o.threshold), ("oversampling", oversampling)]) { qi in
+                let aq = AsymmetricQuery(query: q.baseAddress! + qi * dimension, mean: quantizer.mean, codes: binary)
+                let candidates = g.search(aq, k: k * oversampling, ef: max(64, k * oversampling), visited: &visited)
+                return rescore(candidates, query: q.baseAddress! + qi * dimension, vectors: vectors)
+            }
+        }
+    }
     for oversampling in [8, 16, 32] {
-        measure([("kind", "flat-hamming+rescore"), ("oversampling", oversampling)]) { qi in
+        measure([("kind", "flat-hamming+rescore"), ("threshold", o.threshold), ("oversampling", oversampling)]) { qi in
             var top = TopK<UInt32>(k: k * oversampling, higherIsBetter: false)
             queryCodes[qi].withUnsafeBufferPointer { qc in
                 for i in 0..<count { top.insert(Float(Hamming.distance(qc.baseAddress!, binary.code(UInt32(i)), words: words)), UInt32(i)) }
