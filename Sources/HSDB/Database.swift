@@ -74,7 +74,7 @@ public final class Database: Sendable {
         }
     }
 
-    private static func takeLock(_ path: String, _ fs: any FileSystem) throws -> any FileLock {
+    static func takeLock(_ path: String, _ fs: any FileSystem) throws -> any FileLock {
         let lockPath = path + "/" + lockFileName
         do {
             return try fs.lockExclusive(lockPath)

@@ -13,8 +13,14 @@ public struct WALRecoveryOptions: Sendable {
     /// going, instead of refusing to open. The skipped records' writes are lost; each skip is
     /// reported. Off by default: corruption is never skipped silently.
     public var skipCorruption = false
+    /// Check only: report a torn tail or an incomplete last file but change nothing on disk
+    /// (`hsdb verify`).
+    public var readOnly = false
 
-    public init(skipCorruption: Bool = false) { self.skipCorruption = skipCorruption }
+    public init(skipCorruption: Bool = false, readOnly: Bool = false) {
+        self.skipCorruption = skipCorruption
+        self.readOnly = readOnly
+    }
 }
 
 /// What recovery found and did.
@@ -80,8 +86,10 @@ public enum WALRecovery {
             }
             switch outcome {
             case .incompleteHeader(let reason):
-                try fs.remove(path)
-                try fs.syncDirectory(directory)
+                if !options.readOnly {
+                    try fs.remove(path)
+                    try fs.syncDirectory(directory)
+                }
                 report.removedIncompleteFiles.append(name)
                 logger?.warning("WAL file \(path) removed at recovery: \(reason); it held no record")
             case .scanned(let summary, let truncateAt, let tailReason, let size):
@@ -90,7 +98,7 @@ public enum WALRecovery {
                 report.lastLSN = summary.lastLSN
                 expectedLSN = summary.lastLSN &+ 1
                 if let truncateAt {
-                    try truncate(fs, path, to: truncateAt)
+                    if !options.readOnly { try truncate(fs, path, to: truncateAt) }
                     let tail = WALRecoveryReport.TruncatedTail(
                         file: path, offset: truncateAt, droppedBytes: size - truncateAt, reason: tailReason)
                     report.truncatedTail = tail
@@ -99,7 +107,7 @@ public enum WALRecovery {
                 }
             }
         }
-        if let last = report.files.last {  // what we replay must be durable before we build on it
+        if !options.readOnly, let last = report.files.last {  // what we replay must be durable before we build on it
             let file = try openOrThrow(fs, directory + "/" + last.name, .readWrite)
             defer { try? file.close() }
             do { try file.sync() } catch let e as IOError { throw WALError.io(e) }
