@@ -59,9 +59,9 @@ let package = Package(
 
         .testTarget(name: "HSDBCoreTests", dependencies: ["HSDBCore", "Compression", "HSDBTestSupport"]),
         .testTarget(name: "WALTests", dependencies: ["WAL", "HSDBTestSupport"]),
-        .testTarget(name: "IndexTests", dependencies: ["Index"]),
+        .testTarget(name: "IndexTests", dependencies: ["Index", "HSDBCore"]),
         .testTarget(name: "SegmentsTests", dependencies: ["Segments", "HSDBTestSupport"]),
         .testTarget(name: "HSDBTests", dependencies: ["HSDB", "HSDBTestSupport", "CrashChild", "EmbeddedExample"]),
-        .testTarget(name: "FuzzTargetTests", dependencies: ["FuzzTargets"]),
+        .testTarget(name: "FuzzTargetTests", dependencies: ["FuzzTargets", "HSDBCore"]),
     ]
 )

@@ -40,21 +40,7 @@ extension Collection {
         let started = ContinuousClock.now
         let lsn = state.withLock { $0.appliedLSN }
         let source = MergeSource(inputs: inputs, lsn: lsn, dimension: config.dimension)
-        let (fs, config, directory, logger, minGraphPoints, threads) = (fs, config, segmentsDirectory, logger, options.minGraphPoints, options.indexThreads)
-        let merged: SegmentHandle? = try await runBlocking("hsdb.compact") {
-            guard source.count > 0 else { return nil }
-            do {
-                let info = try SegmentWriter.write(
-                    source,
-                    options: SegmentIndexOptions(
-                        metric: config.metric, m: config.hnswM, efConstruction: config.hnswEfConstruction, minGraphPoints: minGraphPoints,
-                        buildThreads: threads),
-                    directory: directory, fileSystem: fs)
-                return SegmentHandle(segment: try Segment.open(path: directory + "/" + info.fileName, fileSystem: fs), fileSystem: fs, logger: logger)
-            } catch {
-                throw HSDBError.wrap(error)
-            }
-        }
+        let merged = try await writeSegment("hsdb.compact") { source }
         let (segments, flushedLSN) = state.withLock { s -> ([SegmentHandle], UInt64) in
             if let merged {
                 for o in 0..<merged.count {

@@ -58,24 +58,9 @@ extension Collection {
 
     private func flush(_ frozen: FrozenMemtable) async throws {
         let started = ContinuousClock.now
-        let (fs, config, dimension, directory, logger) = (self.fs, self.config, config.dimension, segmentsDirectory, logger)
-        let (minGraphPoints, threads) = (options.minGraphPoints, options.indexThreads)
-        let handle: SegmentHandle? = try await runBlocking("hsdb.flush") {
-            let live = frozen.points.filter { !$0.value.isTombstone }
-            guard !live.isEmpty else { return nil }
-            let source = MemtableSegmentSource(points: live, dimension: dimension)
-            do {
-                let info = try SegmentWriter.write(
-                    source,
-                    options: SegmentIndexOptions(
-                        metric: config.metric, m: config.hnswM, efConstruction: config.hnswEfConstruction, minGraphPoints: minGraphPoints,
-                        buildThreads: threads),
-                    directory: directory, fileSystem: fs)
-                let segment = try Segment.open(path: directory + "/" + info.fileName, fileSystem: fs)
-                return SegmentHandle(segment: segment, fileSystem: fs, logger: logger)
-            } catch {
-                throw HSDBError.wrap(error)
-            }
+        let dimension = config.dimension
+        let handle = try await writeSegment("hsdb.flush") {
+            MemtableSegmentSource(points: frozen.points.filter { !$0.value.isTombstone }, dimension: dimension)
         }
         let segments: [SegmentHandle] = state.withLock { s in
             if let handle {
@@ -93,6 +78,26 @@ extension Collection {
         flushCount.add(1, ordering: .relaxed)
         logger.info(
             "collection '\(name)': flushed \(handle?.count ?? 0) points up to LSN \(frozen.lastLSN) into \(handle.map { lastPathComponent($0.segment.path) } ?? "no segment") in \(ContinuousClock.now - started)")
+    }
+
+    /// Builds a segment of this collection from the source `make` returns (on a thread of its
+    /// own: sorting, quantizing and graph building are long), publishes and opens it; nil for
+    /// an empty source. Flush and compaction both make their segments here.
+    func writeSegment<S: SegmentSource & Sendable>(_ label: String, _ make: @escaping @Sendable () -> S) async throws -> SegmentHandle? {
+        let (fs, directory, logger) = (fs, segmentsDirectory, logger)
+        let index = SegmentIndexOptions(
+            metric: config.metric, m: config.hnswM, efConstruction: config.hnswEfConstruction,
+            minGraphPoints: options.minGraphPoints, buildThreads: options.indexThreads)
+        return try await runBlocking(label) {
+            let source = make()
+            guard source.count > 0 else { return nil }
+            do {
+                let info = try SegmentWriter.write(source, options: index, directory: directory, fileSystem: fs)
+                return SegmentHandle(segment: try Segment.open(path: directory + "/" + info.fileName, fileSystem: fs), fileSystem: fs, logger: logger)
+            } catch {
+                throw HSDBError.wrap(error)
+            }
+        }
     }
 
     /// Writes the manifest for `segments` (newest first) with `flushedLSN`, after making the

@@ -4,6 +4,7 @@ import Glibc
 import Darwin
 #endif
 import Dispatch
+import HSDBCore
 import Synchronization
 
 /// The distance between two nodes being indexed (smaller is nearer), for building.
@@ -46,7 +47,7 @@ public final class HNSWBuilder: @unchecked Sendable {
         self.m = m
         m0 = 2 * m
         self.efConstruction = max(efConstruction, m)
-        var rng = SplitMix(seed: seed)
+        var rng = SplitMix64(seed: seed)
         let scale = 1 / log(Double(m))
         levels = (0..<count).map { _ in
             let u = max(Double(rng.next() >> 11) / Double(1 << 53), 1e-12)
@@ -240,18 +241,5 @@ struct LockedNeighbors: NeighborSource {
             }
             return body(UnsafeBufferPointer(rebasing: buffer[0..<n]))
         }
-    }
-}
-
-/// SplitMix64: a small, good, seedable generator for level draws.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -152,10 +152,27 @@ public final class Segment: Sendable {
     /// Calls `body` with every ordinal's payload, in order, decompressing each block once
     /// (a filter's scan over the whole segment).
     public func forEachPayload(_ body: (Int, Payload) throws -> Void) throws {
+        try forEachPayload(only: nil, body)
+    }
+
+    /// Calls `body` with the payloads of `ordinals` (ascending), decompressing only the blocks
+    /// that hold them, each once.
+    public func forEachPayload(of ordinals: [Int], _ body: (Int, Payload) throws -> Void) throws {
+        guard !ordinals.isEmpty else { return }
+        try forEachPayload(only: ordinals, body)
+    }
+
+    /// The block walk behind both: every ordinal when `only` is nil.
+    private func forEachPayload(only ordinals: [Int]?, _ body: (Int, Payload) throws -> Void) throws {
         try withExtendedLifetime(region) {
             let index = section(.payloadIndex)
+            var next = 0
             for b in 0..<(index.count / PayloadBlocks.entrySize) {
                 let e = PayloadBlocks.entry(index, b)
+                if let ordinals {
+                    guard next < ordinals.count else { return }
+                    guard ordinals[next] < e.first + e.count else { continue }
+                }
                 let raw = try decodedBlock(e, entryOffset: Int64(sections[.payloadIndex]!.offset + b * PayloadBlocks.entrySize))
                 let blockOffset = Int64(sections[.payloadData]!.offset + e.offset)
                 try raw.withUnsafeBytes { r in
@@ -163,42 +180,14 @@ public final class Segment: Sendable {
                     for ordinal in e.first..<min(e.first + e.count, count) {
                         let payload: Payload
                         do {
-                            var pr = ByteReader(try reader.readLengthPrefixed(maxLength: reader.remaining))
+                            let bytes = try reader.readLengthPrefixed(maxLength: reader.remaining)
+                            if let ordinals {
+                                guard next < ordinals.count, ordinals[next] == ordinal else { continue }
+                                next += 1
+                            }
+                            var pr = ByteReader(bytes)
                             payload = try PayloadCodec.decodePayload(&pr)
                         } catch {
-                            throw CorruptionError(file: path, offset: blockOffset, reason: "payload of ordinal \(ordinal): \(error)")
-                        }
-                        try body(ordinal, payload)
-                    }
-                }
-            }
-        }
-    }
-
-    /// Calls `body` with the payloads of `ordinals` (ascending), decompressing only the blocks
-    /// that hold them, each once.
-    public func forEachPayload(of ordinals: [Int], _ body: (Int, Payload) throws -> Void) throws {
-        guard !ordinals.isEmpty else { return }
-        try withExtendedLifetime(region) {
-            let index = section(.payloadIndex)
-            var next = 0
-            for b in 0..<(index.count / PayloadBlocks.entrySize) where next < ordinals.count {
-                let e = PayloadBlocks.entry(index, b)
-                guard ordinals[next] < e.first + e.count else { continue }
-                let raw = try decodedBlock(e, entryOffset: Int64(sections[.payloadIndex]!.offset + b * PayloadBlocks.entrySize))
-                let blockOffset = Int64(sections[.payloadData]!.offset + e.offset)
-                try raw.withUnsafeBytes { r in
-                    var reader = ByteReader(r)
-                    for ordinal in e.first..<min(e.first + e.count, count) {
-                        let bytes: UnsafeRawBufferPointer
-                        do { bytes = try reader.readLengthPrefixed(maxLength: reader.remaining) } catch {
-                            throw CorruptionError(file: path, offset: blockOffset, reason: "payload of ordinal \(ordinal): \(error)")
-                        }
-                        guard next < ordinals.count, ordinals[next] == ordinal else { continue }
-                        next += 1
-                        var pr = ByteReader(bytes)
-                        let payload: Payload
-                        do { payload = try PayloadCodec.decodePayload(&pr) } catch {
                             throw CorruptionError(file: path, offset: blockOffset, reason: "payload of ordinal \(ordinal): \(error)")
                         }
                         try body(ordinal, payload)

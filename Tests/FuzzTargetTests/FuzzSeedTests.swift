@@ -1,5 +1,6 @@
 import Foundation
 import FuzzTargets
+import HSDBCore
 import XCTest
 
 /// Replays the committed seed corpora through the fuzz target bodies, and a bounded number of
@@ -20,7 +21,7 @@ final class FuzzSeedTests: XCTestCase {
         let corpus = try seeds(name) + FuzzTargets.generatedSeeds(name)
         XCTAssertFalse(corpus.isEmpty, "no seeds for \(name) in \(Self.corpusRoot.path)")
         for seed in corpus { seed.withUnsafeBytes { FuzzTargets.run(name, $0) } }
-        var rng = SeededRandom(seed: 0x5eed)
+        var rng = SplitMix64(seed: 0x5eed)
         for _ in 0..<mutations {
             var input = corpus[Int(rng.next() % UInt64(corpus.count))]
             for _ in 0...(rng.next() % 4) {
@@ -41,18 +42,5 @@ final class FuzzSeedTests: XCTestCase {
 
     func testEveryTargetHasSeeds() throws {
         for name in FuzzTargets.names { XCTAssertFalse(try seeds(name).isEmpty && FuzzTargets.generatedSeeds(name).isEmpty, name) }
-    }
-}
-
-/// SplitMix64, so a failure reproduces.
-struct SeededRandom {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

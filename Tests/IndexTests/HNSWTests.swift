@@ -1,4 +1,5 @@
 import Foundation
+import HSDBCore
 import Index
 import XCTest
 
@@ -6,7 +7,7 @@ import XCTest
 final class HNSWTests: XCTestCase {
     /// Unit vectors from a mixture of Gaussian clusters (like embeddings: clustered, not uniform).
     static func clusteredVectors(count: Int, dimension: Int, clusters: Int, seed: UInt64) -> [Float] {
-        var rng = Seeded(seed)
+        var rng = SplitMix64(seed: seed)
         let centres = (0..<clusters).map { _ in (0..<dimension).map { _ in rng.gaussian() } }
         var out: [Float] = []
         out.reserveCapacity(count * dimension)
@@ -113,17 +114,8 @@ final class HNSWTests: XCTestCase {
     }
 }
 
-/// SplitMix64 with a Box-Muller Gaussian, so data sets are reproducible.
-struct Seeded {
-    var state: UInt64
-    init(_ seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+/// A Box-Muller Gaussian over the seeded generator, so data sets are reproducible.
+extension SplitMix64 {
     mutating func uniform() -> Double { Double(next() >> 11) / Double(1 << 53) }
     mutating func gaussian() -> Float {
         Float((-2 * log(max(uniform(), 1e-300))).squareRoot() * cos(2 * .pi * uniform()))

@@ -1,0 +1,2 @@
+// Tests that import the test support get the seeded generator with it.
+@_exported import struct HSDBCore.SplitMix64
