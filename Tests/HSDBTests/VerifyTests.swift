@@ -1,28 +1,15 @@
 import Foundation
 import HSDB
+import Logging
 import HSDBTestSupport
 import XCTest
 
 /// `Database.verify` (behind `hsdb verify`): every file checked, nothing changed, the first
 /// problem named by file and offset, refused while the database is open.
 final class VerifyTests: XCTestCase {
-    func makeDatabase(_ path: String) async throws {
-        var o = DatabaseOptions()
-        o.minGraphPoints = 50
-        o.compaction.enabled = false
-        let db = try await Database.open(at: path, options: o)
-        let c = try await db.createCollection("c", config: CollectionConfig(dimension: 8))
-        var rng = SplitMix64(seed: 1)
-        for round in 0..<3 {
-            try await c.upsert((0..<200).map { Point(id: .integer(UInt64(round * 200 + $0)), vector: randomVector(8, &rng), payload: ["r": .int(Int64(round))]) })
-            if round < 2 { try await c.flush() }
-        }
-        try await db.close()
-    }
-
     func testCleanDatabaseVerifies() async throws {
         let path = temporaryDatabasePath(self)
-        try await makeDatabase(path)
+        try await makeVerifyDatabase(path)
         let report = try await Database.verify(at: path)
         XCTAssertEqual(report.collections, 1)
         XCTAssertEqual(report.segments, 2)
@@ -33,7 +20,7 @@ final class VerifyTests: XCTestCase {
     func testCorruptSegmentAndWALAreNamed() async throws {
         for target in ["segments", "wal"] {
             let path = temporaryDatabasePath(self)
-            try await makeDatabase(path)
+            try await makeVerifyDatabase(path)
             let dir = path + "/collections/c/" + target
             let file = dir + "/" + (try FileManager.default.contentsOfDirectory(atPath: dir).sorted().first!)
             var bytes = try Data(contentsOf: URL(fileURLWithPath: file))
@@ -52,7 +39,7 @@ final class VerifyTests: XCTestCase {
 
     func testVerifyRefusesAnOpenDatabase() async throws {
         let path = temporaryDatabasePath(self)
-        try await makeDatabase(path)
+        try await makeVerifyDatabase(path)
         let db = try await Database.open(at: path)
         do {
             _ = try await Database.verify(at: path)
@@ -60,4 +47,58 @@ final class VerifyTests: XCTestCase {
         } catch HSDBError.databaseLocked {}
         try await db.close()
     }
+}
+
+/// Opening a database checks its segments in the background and reports a damaged one.
+final class BackgroundVerificationTests: XCTestCase {
+    final class Collected: LogHandler, @unchecked Sendable {
+        // @unchecked Sendable: `lines` is only touched under `lock`.
+        let lock = NSLock()
+        var lines: [String] = []
+        var metadata: Logger.Metadata = [:]
+        var logLevel: Logger.Level = .info
+        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+            get { metadata[key] }
+            set { metadata[key] = newValue }
+        }
+        func log(level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata?, source: String, file: String, function: String, line: UInt) {
+            lock.lock()
+            defer { lock.unlock() }
+            lines.append("\(level) \(message)")
+        }
+        var snapshot: [String] { lock.lock(); defer { lock.unlock() }; return lines }
+    }
+
+    func testADamagedSegmentIsReportedAfterOpen() async throws {
+        let path = temporaryDatabasePath(self)
+        try await makeVerifyDatabase(path)
+        let dir = path + "/collections/c/segments"
+        let file = dir + "/" + (try FileManager.default.contentsOfDirectory(atPath: dir).sorted().first!)
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: file))
+        bytes[bytes.count / 2] ^= 0x01
+        try bytes.write(to: URL(fileURLWithPath: file))
+        let collected = Collected()
+        let db = try await Database.open(at: path, logger: Logger(label: "test", factory: { _ in collected }))
+        let deadline = Date().addingTimeInterval(30)
+        while !collected.snapshot.contains(where: { $0.hasPrefix("critical") }) && Date() < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        let report = collected.snapshot.first { $0.hasPrefix("critical") }
+        XCTAssertNotNil(report, "no critical report of the damaged segment")
+        XCTAssertTrue(report?.contains(file) ?? false, "the report names the file: \(report ?? "")")
+        try await db.close()
+    }
+}
+
+/// A database with two flushed segments and writes in its WAL.
+func makeVerifyDatabase(_ path: String) async throws {
+    var o = DatabaseOptions()
+    o.minGraphPoints = 50
+    o.compaction.enabled = false
+    let db = try await Database.open(at: path, options: o)
+    let c = try await db.createCollection("c", config: CollectionConfig(dimension: 8))
+    var rng = SplitMix64(seed: 1)
+    for round in 0..<3 {
+        try await c.upsert((0..<200).map { Point(id: .integer(UInt64(round * 200 + $0)), vector: randomVector(8, &rng), payload: ["r": .int(Int64(round))]) })
+        if round < 2 { try await c.flush() }
+    }
+    try await db.close()
 }
