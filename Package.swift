@@ -1,7 +1,7 @@
 // swift-tools-version:6.0
 // hsdb: a log-structured storage engine for vectors. Module graph, lowest first
 // (a module imports only modules above it): CLZ4, CZlib, CCRC32C -> HSDBCore -> Compression,
-// WAL, Index -> Segments -> HSDB -> hsdb. See DESIGN.md, "Modules".
+// WAL, Index -> Segments -> HSDB -> HSDBServer -> hsdb. See DESIGN.md, "Modules".
 import PackageDescription
 
 let package = Package(
@@ -22,6 +22,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-atomics", from: "1.2.0"),
         // SHA-256 of segment files (their content ids).
         .package(url: "https://github.com/apple/swift-crypto", "3.12.0"..<"5.0.0"),
+        // The HTTP server (SwiftNIO underneath) and its Prometheus metrics.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.0"),
     ],
     targets: [
         // C libraries reached through system-library shims; only Compression imports them.
@@ -44,8 +48,16 @@ let package = Package(
             .product(name: "HashTreeCollections", package: "swift-collections"),
             .product(name: "Atomics", package: "swift-atomics"),
         ]),
+        // The Qdrant-compatible REST API over the engine.
+        .target(name: "HSDBServer", dependencies: [
+            "HSDB", "HSDBCore",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+        ]),
         .executableTarget(name: "hsdb", dependencies: [
-            "HSDB",
+            "HSDB", "HSDBServer",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -63,5 +75,6 @@ let package = Package(
         .testTarget(name: "SegmentsTests", dependencies: ["Segments", "HSDBTestSupport"]),
         .testTarget(name: "HSDBTests", dependencies: ["HSDB", "HSDBTestSupport", "CrashChild", "EmbeddedExample"]),
         .testTarget(name: "FuzzTargetTests", dependencies: ["FuzzTargets", "HSDBCore"]),
+        .testTarget(name: "HSDBServerTests", dependencies: ["HSDBServer", "HSDB", "HSDBTestSupport"]),
     ]
 )

@@ -21,6 +21,8 @@ public final class Collection: Sendable {
     let logger: Logger
     /// One flush or compaction at a time, in order.
     let maintenance = AsyncMutex()
+    /// One payload update (a read-modify-write) at a time.
+    let payloadUpdates = AsyncMutex()
     let flushScheduled = Atomic<Bool>(false)
     let closed = Atomic<Bool>(false)
     let flushCount = Atomic<Int>(0)

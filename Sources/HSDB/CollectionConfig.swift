@@ -9,12 +9,16 @@ public struct CollectionConfig: Sendable, Equatable {
     /// HNSW graph degree and build beam, kept for the segment index.
     public var hnswM: Int
     public var hnswEfConstruction: Int
+    /// Settings the engine keeps but does not interpret (the HTTP API keeps the collection's
+    /// Qdrant-style configuration here, to report it back as it was given).
+    public var attributes: Payload
 
-    public init(dimension: Int, metric: Metric = .cosine, hnswM: Int = 16, hnswEfConstruction: Int = 200) {
+    public init(dimension: Int, metric: Metric = .cosine, hnswM: Int = 16, hnswEfConstruction: Int = 200, attributes: Payload = [:]) {
         self.dimension = dimension
         self.metric = metric
         self.hnswM = hnswM
         self.hnswEfConstruction = hnswEfConstruction
+        self.attributes = attributes
     }
 }
 

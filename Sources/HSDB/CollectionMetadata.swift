@@ -6,11 +6,14 @@ import Index
 ///
 ///     magic "HSDBCOLL" (8) | format version u16 (1) | name (varint length + UTF-8) |
 ///     dimension u32 | metric u8 | hnsw m u16 | hnsw ef_construct u32 | created (ms since epoch) u64 |
+///     [version 2: attributes (varint length + payload encoding of a JSON object)] |
 ///     crc u32 = mask(crc32c(all bytes before it))
+///
+/// Version 1 files (no attributes) are still read.
 package enum CollectionMetadata {
     package static let fileName = "collection.meta"
     static let magic: [UInt8] = Array("HSDBCOLL".utf8)
-    static let formatVersion: UInt16 = 1
+    static let formatVersion: UInt16 = 2
 
     package static func encode(name: String, config: CollectionConfig, createdMilliseconds: UInt64) -> [UInt8] {
         var w = ByteWriter(capacity: 64)
@@ -22,6 +25,9 @@ package enum CollectionMetadata {
         w.write(UInt16(config.hnswM))
         w.write(UInt32(config.hnswEfConstruction))
         w.write(createdMilliseconds)
+        let attributes = PayloadCodec.encode(config.attributes)
+        w.writeVarint(UInt64(attributes.count))
+        w.write(bytes: attributes)
         w.write(CRC32C.mask(CRC32C.checksum(w.bytes)))
         return w.bytes
     }
@@ -40,7 +46,7 @@ package enum CollectionMetadata {
             var r = ByteReader(raw, offset: 8)
             do {
                 let version: UInt16 = try r.read()
-                guard version == formatVersion else { throw corrupt(8, "metadata format version \(version) is not supported") }
+                guard version == 1 || version == formatVersion else { throw corrupt(8, "metadata format version \(version) is not supported") }
                 let name = try r.readString(maxLength: Validation.maxNameBytes)
                 let dimension = Int(try r.read(UInt32.self))
                 let metricOffset = r.offset
@@ -48,7 +54,16 @@ package enum CollectionMetadata {
                 let m = Int(try r.read(UInt16.self))
                 let ef = Int(try r.read(UInt32.self))
                 _ = try r.read(UInt64.self)
-                return (name, CollectionConfig(dimension: dimension, metric: metric, hnswM: m, hnswEfConstruction: ef))
+                var attributes: Payload = [:]
+                if version >= 2 {
+                    let length = Int(try r.readVarint())
+                    let start = r.offset
+                    guard length <= bytes.count - 4 - start else { throw corrupt(start, "attributes length \(length) runs past the file") }
+                    var inner = ByteReader(UnsafeRawBufferPointer(rebasing: raw[..<(start + length)]), offset: start)
+                    guard case .object(let o) = try PayloadCodec.decodeValue(&inner) else { throw corrupt(start, "attributes are not an object") }
+                    attributes = o
+                }
+                return (name, CollectionConfig(dimension: dimension, metric: metric, hnswM: m, hnswEfConstruction: ef, attributes: attributes))
             } catch let e as FormatError {
                 throw corrupt(e.offset, e.description)
             }

@@ -27,6 +27,14 @@ public struct ScoredPoint: Sendable, Equatable {
     public let score: Float
     public let vector: [Float]?
     public let payload: Payload?
+
+    public init(id: PointID, version: UInt64, score: Float, vector: [Float]?, payload: Payload?) {
+        self.id = id
+        self.version = version
+        self.score = score
+        self.vector = vector
+        self.payload = payload
+    }
 }
 
 /// One page of a scroll: points in ascending id order, and the id to start the next page at.

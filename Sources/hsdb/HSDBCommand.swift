@@ -1,5 +1,6 @@
 import ArgumentParser
 import HSDB
+import HSDBServer
 
 @main
 struct HSDBCommand: AsyncParsableCommand {
@@ -11,6 +12,3 @@ struct HSDBCommand: AsyncParsableCommand {
         defaultSubcommand: Serve.self)
 }
 
-enum HSDBVersion {
-    static let string = "0.1.0"
-}

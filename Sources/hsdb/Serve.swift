@@ -2,25 +2,37 @@ import ArgumentParser
 import Dispatch
 import Foundation
 import HSDB
+import HSDBServer
 import Logging
 
-/// `hsdb serve`: opens the database and serves it. The Qdrant-compatible HTTP API is not
-/// built yet (issue 4); until then the command opens and recovers the database, reports what
-/// it found, holds the directory lock, and closes cleanly on SIGINT or SIGTERM.
+/// `hsdb serve`: opens (and recovers) the database and serves the Qdrant-compatible REST API
+/// until SIGINT or SIGTERM; then stops accepting, finishes requests in flight, syncs and exits 0.
 struct Serve: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Open the database and serve it (HTTP API: coming in the next milestone).")
+    static let configuration = CommandConfiguration(abstract: "Serve the database over the Qdrant-compatible REST API.")
 
-    @Option(name: .long, help: "Database directory.")
+    @Option(name: .long, help: "Database directory (created if missing).")
     var data = "./hsdb-data"
 
     @Option(name: .long, help: "Address to listen on.")
     var host = "127.0.0.1"
 
-    @Option(name: .long, help: "Port to listen on.")
+    @Option(name: .long, help: "Port to listen on (0: any free port; the chosen one is printed).")
     var port = 6333
+
+    @Option(name: .long, help: "API key required on every route but health checks (default: $HSDB_API_KEY; none: open).")
+    var apiKey: String?
 
     @Option(name: .long, help: "Durability: fsync (default), interval[:MS], none.")
     var durability = "fsync"
+
+    @Option(name: .long, help: "Largest request body, in bytes.")
+    var maxBodyBytes = ServerSettings().maxBodyBytes
+
+    @Option(name: .long, help: "Most points (or ids) in one request.")
+    var maxBatchPoints = ServerSettings().maxBatchPoints
+
+    @Option(name: .long, help: "Version reported at GET / (clients compare it with their own).")
+    var compatibleVersion = ServerSettings().compatibleVersion
 
     func run() async throws {
         LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
@@ -28,15 +40,35 @@ struct Serve: AsyncParsableCommand {
         guard let mode = DurabilityMode(parsing: durability) else {
             throw ValidationError("unknown durability mode '\(durability)': use fsync, interval, interval:MS or none")
         }
+        guard maxBodyBytes >= 1024, maxBatchPoints >= 1 else { throw ValidationError("--max-body-bytes must be at least 1024 and --max-batch-points at least 1") }
+        var settings = ServerSettings()
+        settings.host = host
+        settings.port = port
+        settings.apiKey = apiKey ?? ProcessInfo.processInfo.environment["HSDB_API_KEY"].flatMap { $0.isEmpty ? nil : $0 }
+        settings.maxBodyBytes = maxBodyBytes
+        settings.maxBatchPoints = maxBatchPoints
+        settings.compatibleVersion = compatibleVersion
         var options = DatabaseOptions(durability: mode)
         options.createIfMissing = true
+        options.limits.maxBatchPoints = max(options.limits.maxBatchPoints, maxBatchPoints)
         let db = try await Database.open(at: data, options: options, logger: logger)
         let collections = try db.listCollections()
-        logger.info("hsdb \(HSDBVersion.string): data in \(data), \(collections.count) collection(s), durability \(mode)")
-        logger.warning("the HTTP API (\(host):\(port)) is not implemented in this build; holding the database open until SIGINT/SIGTERM")
-        await waitForTerminationSignal()
-        logger.info("signal received: syncing and closing")
+        let points = try collections.reduce(0) { $0 + (try db.collection($1.name).count()) }
+        logger.info("hsdb \(HSDBVersion.string): data in \(data), \(collections.count) collection(s), \(points) point(s) recovered, durability \(mode)")
+        do {
+            let (host, keyed) = (host, settings.apiKey != nil)
+            try await HTTPServer.run(db: db, settings: settings, logger: logger) { bound in
+                logger.info("listening on http://\(host):\(bound)\(keyed ? " (api key required)" : "")")
+                // Unbuffered, so a parent process reading stdout learns the port at once.
+                FileHandle.standardOutput.write(Data("hsdb listening on http://\(host):\(bound)\n".utf8))
+            }
+        } catch {
+            try? await db.close()
+            throw error
+        }
+        logger.info("shutting down: syncing and closing the database")
         try await db.close()
+        logger.info("closed cleanly")
     }
 }
 

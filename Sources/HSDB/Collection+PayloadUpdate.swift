@@ -1,0 +1,72 @@
+import HSDBCore
+
+/// A change to the payloads of existing points (Qdrant's set, overwrite, delete and clear payload).
+public enum PayloadUpdate: Sendable, Equatable {
+    /// Adds or replaces these top-level keys, keeping the others.
+    case merge(Payload)
+    /// Replaces the whole payload.
+    case replace(Payload)
+    /// Removes these keys (dotted paths reach into nested objects).
+    case deleteKeys([String])
+    /// Removes every key.
+    case clear
+
+    func apply(to payload: inout Payload) {
+        switch self {
+        case .merge(let p): payload.merge(p) { _, new in new }
+        case .replace(let p): payload = p
+        case .deleteKeys(let keys):
+            for key in keys { Self.remove(key.split(separator: ".", omittingEmptySubsequences: false).map(String.init)[...], from: &payload) }
+        case .clear: payload = [:]
+        }
+    }
+
+    private static func remove(_ path: ArraySlice<String>, from payload: inout Payload) {
+        guard let head = path.first else { return }
+        if path.count == 1 {
+            payload[head] = nil
+        } else if case .object(var inner) = payload[head] {
+            remove(path.dropFirst(), from: &inner)
+            payload[head] = .object(inner)
+        }
+    }
+}
+
+extension Collection {
+    /// Changes the payloads of the points with these ids (ids that do not exist are skipped),
+    /// as one atomic write of the changed points. A read-modify-write: payload updates are
+    /// serialised with each other, but a concurrent upsert of the same id may be overwritten
+    /// by the point as it was read (DESIGN.md, "Payload updates"). Returns nil if no point matched.
+    @discardableResult
+    public func updatePayload(_ update: PayloadUpdate, ids: [PointID]) async throws -> WriteResult? {
+        try Validation.checkBatchSize(ids.count, limits: limits)
+        return try await payloadUpdates.withLock {
+            let points = try get(ids: ids, projection: .everything).map { record -> Point in
+                var payload = record.payload ?? [:]
+                update.apply(to: &payload)
+                return Point(id: record.id, vector: record.vector!, payload: payload)
+            }
+            return points.isEmpty ? nil : try await upsert(points)
+        }
+    }
+
+    /// Changes the payloads of every point matching `filter` (as of now).
+    @discardableResult
+    public func updatePayload(_ update: PayloadUpdate, filter: Filter) async throws -> WriteResult? {
+        var ids: [PointID] = []
+        var offset: PointID? = nil
+        repeat {
+            let page = try scroll(from: offset, limit: 10_000, projection: .idsOnly, filter: filter)
+            ids += page.points.map(\.id)
+            offset = page.nextOffset
+        } while offset != nil
+        var last: WriteResult?
+        var start = 0
+        while start < ids.count {
+            let end = min(start + limits.maxBatchPoints, ids.count)
+            last = try await updatePayload(update, ids: Array(ids[start..<end])) ?? last
+            start = end
+        }
+        return last
+    }
+}

@@ -1,0 +1,124 @@
+import HSDB
+import HSDBCore
+import Hummingbird
+import Logging
+import NIOCore
+
+/// The Qdrant-compatible REST API over one database. Handlers are methods of this value;
+/// `register` wires them to routes. DESIGN.md, "HTTP API", lists what is supported.
+struct API: Sendable {
+    let db: Database
+    let settings: ServerSettings
+    let metrics: ServerMetrics
+    let logger: Logger
+
+    typealias Context = BasicRequestContext
+
+    func register(on router: Router<Context>) {
+        registerService(on: router)
+        registerCollections(on: router)
+        registerPoints(on: router)
+    }
+
+    /// Adds a route whose handler gets the time the request started (for the envelope's `time`).
+    func on(
+        _ router: Router<Context>, _ method: HTTPRequest.Method, _ path: RouterPath,
+        _ handler: @escaping @Sendable (Request, Context, ContinuousClock.Instant) async throws -> Response
+    ) {
+        router.on(path, method: method) { request, context in try await handler(request, context, ContinuousClock.now) }
+    }
+
+    // MARK: Request helpers
+
+    /// The request body as JSON, refusing bodies over the size limit and anything that is not
+    /// a JSON object.
+    func body(_ request: Request) async throws -> JSONFields {
+        let value = try await jsonBody(request)
+        return try JSONFields(value, path: "")
+    }
+
+    func jsonBody(_ request: Request) async throws -> JSONValue {
+        if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > settings.maxBodyBytes {
+            throw APIError.bodyTooLarge(limit: settings.maxBodyBytes)
+        }
+        let buffer: ByteBuffer
+        do {
+            buffer = try await request.body.collect(upTo: settings.maxBodyBytes)
+        } catch is NIOTooManyBytesError {
+            throw APIError.bodyTooLarge(limit: settings.maxBodyBytes)
+        }
+        guard buffer.readableBytes > 0 else { throw APIError.format("the request body is empty; expected a JSON object") }
+        do {
+            return try buffer.withUnsafeReadableBytes { try JSONParser.parse($0) }
+        } catch let e as JSONParseError {
+            throw APIError.format(e.description)
+        }
+    }
+
+    /// The collection named in the path (percent-decoded and checked like every name).
+    func collection(_ context: Context) throws -> Collection {
+        try db.collection(try collectionName(context))
+    }
+
+    func collectionName(_ context: Context) throws -> String {
+        try Self.pathName(context.parameters.get("collection") ?? "", kind: "collection")
+    }
+
+    /// A name from the path, percent-decoded; names that decode to separators, '..' or control
+    /// characters are refused here and by the engine's own check.
+    static func pathName(_ raw: String, kind: String) throws -> String {
+        guard let decoded = raw.removingPercentEncodingStrictly() else {
+            throw APIError.wrongInput("\(kind) name is not valid percent-encoded UTF-8")
+        }
+        if decoded.isEmpty || decoded.contains("/") || decoded.contains("\\") || decoded.contains("..")
+            || decoded.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F })
+        {
+            throw APIError.wrongInput("\(kind) name must be non-empty without '/', '\\', '..' or control characters")
+        }
+        return decoded
+    }
+
+    /// `wait=true`: the write is durable and applied before the answer (`completed`);
+    /// otherwise `acknowledged` (hsdb logs and applies before answering either way).
+    static func waits(_ request: Request) -> Bool {
+        request.uri.queryParameters.get("wait").map { $0 == "true" || $0 == "1" } ?? false
+    }
+
+    static func updateResult(_ lsn: UInt64?, wait: Bool) -> (inout JSONTextWriter) -> Void {
+        { w in
+            w.beginObject()
+            w.key("operation_id")
+            w.int(lsn ?? 0)
+            w.key("status")
+            w.string(wait ? "completed" : "acknowledged")
+            w.endObject()
+        }
+    }
+}
+
+extension String {
+    /// Decodes %XX escapes; nil if an escape is malformed or the result is not UTF-8.
+    func removingPercentEncodingStrictly() -> String? {
+        guard contains("%") else { return self }
+        var bytes: [UInt8] = []
+        var it = utf8.makeIterator()
+        while let b = it.next() {
+            if b == UInt8(ascii: "%") {
+                guard let h = it.next(), let l = it.next(), let hi = Self.hexValue(h), let lo = Self.hexValue(l) else { return nil }
+                bytes.append(hi << 4 | lo)
+            } else {
+                bytes.append(b)
+            }
+        }
+        return String(validating: bytes, as: UTF8.self)
+    }
+
+    private static func hexValue(_ c: UInt8) -> UInt8? {
+        switch c {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): return c - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): return c - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): return c - UInt8(ascii: "A") + 10
+        default: return nil
+        }
+    }
+}

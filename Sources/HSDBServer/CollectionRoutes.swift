@@ -1,0 +1,76 @@
+import HSDB
+import HSDBCore
+import Hummingbird
+
+extension API {
+    func registerCollections(on router: Router<Context>) {
+        on(router, .get, "/collections") { _, _, start in
+            let names = try db.listCollections().map(\.name)
+            return Envelope.ok(since: start) { w in
+                w.beginObject()
+                w.key("collections")
+                w.beginArray()
+                for name in names {
+                    w.beginObject(); w.key("name"); w.string(name); w.endObject()
+                }
+                w.endArray()
+                w.endObject()
+            }
+        }
+
+        on(router, .get, "/collections/:collection") { _, context, start in
+            let c = try collection(context)
+            let stats = c.statistics()
+            var indexed: [String: Int] = [:]
+            for field in c.payloadIndexes.keys { indexed[field] = try c.count(filter: Filter(mustNot: [.isEmpty(key: field)])) }
+            return Envelope.ok(since: start) { w in CollectionSpec.writeInfo(c, stats, indexedPoints: indexed, to: &w) }
+        }
+
+        on(router, .get, "/collections/:collection/exists") { _, context, start in
+            let name = try collectionName(context)
+            let exists = try db.listCollections().contains { $0.name == name }
+            return Envelope.ok(since: start) { w in
+                w.beginObject(); w.key("exists"); w.bool(exists); w.endObject()
+            }
+        }
+
+        on(router, .put, "/collections/:collection") { request, context, start in
+            let name = try collectionName(context)
+            let config = try CollectionSpec.config(from: try await body(request))
+            try await db.createCollection(name, config: config)
+            return Envelope.ok(since: start) { $0.bool(true) }
+        }
+
+        on(router, .patch, "/collections/:collection") { request, context, start in
+            _ = try collection(context)
+            let fields = try await body(request)
+            // Only the no-op update (as clients send to touch optimizers) is accepted.
+            let changes = fields.values.keys.filter { fields[$0] != nil && fields[$0] != .object([:]) }
+            guard changes.isEmpty else { throw APIError.unsupported("changing a collection's parameters (\(changes.sorted().joined(separator: ", ")))") }
+            return Envelope.ok(since: start) { $0.bool(true) }
+        }
+
+        on(router, .delete, "/collections/:collection") { _, context, start in
+            let name = try collectionName(context)
+            var existed = true
+            do { try await db.dropCollection(name) } catch HSDBError.collectionNotFound { existed = false }
+            return Envelope.ok(since: start) { $0.bool(existed) }
+        }
+
+        on(router, .put, "/collections/:collection/index") { request, context, start in
+            let c = try collection(context)
+            let fields = try await body(request)
+            guard let field = try fields.string("field_name"), !field.isEmpty else { throw APIError.format("missing field `field_name`") }
+            let type = try CollectionSpec.indexType(fields["field_schema"])
+            try await c.createPayloadIndex(field, type: type)
+            return Envelope.ok(since: start, API.updateResult(c.appliedLSN, wait: API.waits(request)))
+        }
+
+        on(router, .delete, "/collections/:collection/index/:field") { request, context, start in
+            let c = try collection(context)
+            let field = try API.pathName(context.parameters.get("field") ?? "", kind: "field")
+            try await c.deletePayloadIndex(field)
+            return Envelope.ok(since: start, API.updateResult(c.appliedLSN, wait: API.waits(request)))
+        }
+    }
+}

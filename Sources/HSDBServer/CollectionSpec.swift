@@ -1,0 +1,158 @@
+import HSDB
+import HSDBCore
+import Index
+
+/// A `PUT /collections/{name}` body turned into the engine's configuration. What the engine
+/// does not use but Qdrant reports back (the vectors object as given, hnsw, quantization,
+/// metadata) is kept in the collection's attributes and echoed by `GET /collections/{name}`.
+enum CollectionSpec {
+    static let vectorParamKeys: Set<String> = ["size", "distance", "hnsw_config", "quantization_config", "on_disk", "datatype", "multivector_config", "memory"]
+
+    static func config(from body: JSONFields) throws(APIError) -> CollectionConfig {
+        guard let vectorsValue = body["vectors"] else { throw .format("missing field `vectors`") }
+        if let sparse = try body.object("sparse_vectors"), !sparse.values.isEmpty { throw .unsupported("sparse vectors") }
+        let vectors = try JSONFields(vectorsValue, path: "vectors")
+        let named = !vectors.values.keys.contains("size")
+        let params: JSONFields
+        if named {
+            guard vectors.values.count == 1, let unnamed = vectors.values[""] else {
+                throw .unsupported("named vectors other than the unnamed vector \"\"")
+            }
+            params = try JSONFields(unnamed, path: "vectors[\"\"]")
+        } else {
+            params = vectors
+        }
+        for key in params.values.keys where !vectorParamKeys.contains(key) { throw .format("\(params.path): unknown field `\(key)`") }
+        if params.has("multivector_config") { throw .unsupported("multivectors") }
+        if let datatype = try params.string("datatype"), datatype != "float32" { throw .unsupported("datatype `\(datatype)`") }
+        guard let size = try params.count("size", max: Limits.maxDimension), size >= 1 else {
+            throw .wrongInput("\(params.path).size must be between 1 and \(Limits.maxDimension)")
+        }
+        guard let distance = try params.string("distance") else { throw .format("\(params.path): missing field `distance`") }
+        let metric: Metric
+        switch distance {
+        case "Cosine": metric = .cosine
+        case "Dot": metric = .dot
+        case "Euclid": metric = .euclidean
+        case "Manhattan": throw .unsupported("distance Manhattan")
+        default: throw .format("\(params.path).distance: unknown variant `\(distance)`, expected one of `Cosine`, `Euclid`, `Dot`, `Manhattan`")
+        }
+        var config = CollectionConfig(dimension: size, metric: metric)
+        // Collection-wide hnsw_config, then the vector's own, which Qdrant lets override it.
+        for hnsw in [try body.object("hnsw_config"), try params.object("hnsw_config")].compactMap({ $0 }) {
+            if let m = try hnsw.count("m", max: 512) {
+                guard m >= 2 else { throw .wrongInput("\(hnsw.path).m must be at least 2 (hsdb always builds a graph)") }
+                config.hnswM = m
+            }
+            if let ef = try hnsw.count("ef_construct", max: 100_000) {
+                guard ef >= 4 else { throw .wrongInput("\(hnsw.path).ef_construct must be at least 4") }
+                config.hnswEfConstruction = ef
+            }
+        }
+        for q in [try body.object("quantization_config"), try params.object("quantization_config")].compactMap({ $0 }) {
+            guard q.values.count == 1, let kind = q.values.keys.first, ["binary", "scalar", "product"].contains(kind) else {
+                throw .format("\(q.path): expected one of `binary`, `scalar`, `product`")
+            }
+        }
+        var attributes: Payload = ["vectors_named": .bool(named), "vectors": .object(params.values)]
+        for key in ["hnsw_config", "quantization_config", "metadata", "on_disk_payload"] {
+            if let v = body[key] { attributes[key] = v }
+        }
+        config.attributes = attributes
+        return config
+    }
+
+    /// `CollectionInfo` as the client's model wants it. Objects the client validates strictly
+    /// (`VectorParams`, quantization configs) carry only what was given at creation.
+    static func writeInfo(_ c: Collection, _ stats: CollectionStatistics, indexedPoints: [String: Int], to w: inout JSONTextWriter) {
+        let a = c.config.attributes
+        w.beginObject()
+        w.key("status"); w.string("green")
+        w.key("optimizer_status"); w.string("ok")
+        w.key("indexed_vectors_count"); w.int(stats.segmentPoints)
+        w.key("points_count"); w.int(stats.points)
+        w.key("segments_count"); w.int(stats.segments)
+        w.key("config")
+        w.beginObject()
+        w.key("params")
+        w.beginObject()
+        w.key("vectors")
+        var vectorParams: Payload = [:]
+        if case .object(let given) = a["vectors"] { vectorParams = given }
+        vectorParams["size"] = .int(Int64(c.config.dimension))
+        vectorParams["distance"] = .string(distanceName(c.config.metric))
+        if a["vectors_named"] == .bool(true) { w.object(["": .object(vectorParams)]) } else { w.object(vectorParams) }
+        w.key("shard_number"); w.int(1)
+        w.key("replication_factor"); w.int(1)
+        w.key("write_consistency_factor"); w.int(1)
+        w.key("on_disk_payload"); w.bool(a["on_disk_payload"] != .bool(false))
+        w.endObject()
+        w.key("hnsw_config")
+        w.beginObject()
+        w.key("m"); w.int(c.config.hnswM)
+        w.key("ef_construct"); w.int(c.config.hnswEfConstruction)
+        w.key("full_scan_threshold"); w.int(10_000)
+        w.key("max_indexing_threads"); w.int(0)
+        w.key("on_disk"); w.bool(true)
+        w.endObject()
+        w.key("optimizer_config")
+        w.beginObject()
+        w.key("deleted_threshold"); w.double(0.2)
+        w.key("vacuum_min_vector_number"); w.int(1000)
+        w.key("default_segment_number"); w.int(0)
+        w.key("flush_interval_sec"); w.int(5)
+        w.endObject()
+        w.key("wal_config")
+        w.beginObject()
+        w.key("wal_capacity_mb"); w.int(64)
+        w.key("wal_segments_ahead"); w.int(0)
+        w.endObject()
+        if let q = a["quantization_config"] { w.key("quantization_config"); w.value(q) }
+        if let m = a["metadata"] { w.key("metadata"); w.value(m) }
+        w.endObject()
+        w.key("payload_schema")
+        w.beginObject()
+        for (field, type) in c.payloadIndexes.sorted(by: { $0.key < $1.key }) {
+            w.key(field)
+            w.beginObject()
+            w.key("data_type"); w.string(schemaName(type))
+            w.key("points"); w.int(indexedPoints[field] ?? 0)
+            w.endObject()
+        }
+        w.endObject()
+        w.endObject()
+    }
+
+    static func distanceName(_ m: Metric) -> String {
+        switch m {
+        case .cosine: return "Cosine"
+        case .dot: return "Dot"
+        case .euclidean: return "Euclid"
+        }
+    }
+
+    static func schemaName(_ t: PayloadIndexType) -> String {
+        switch t {
+        case .keyword: return "keyword"
+        case .integer: return "integer"
+        case .float: return "float"
+        }
+    }
+
+    /// `field_schema`: "keyword" | "integer" | "float" or `{"type": ...}`.
+    static func indexType(_ value: JSONValue?) throws(APIError) -> PayloadIndexType {
+        var name: String?
+        switch value {
+        case .string(let s): name = s
+        case .object(let o): if case .string(let s) = o["type"] { name = s }
+        default: break
+        }
+        switch name {
+        case "keyword": return .keyword
+        case "integer": return .integer
+        case "float": return .float
+        case .some(let other): throw .unsupported("payload index type `\(other)` (supported: keyword, integer, float)")
+        case .none: throw .format("field_schema: expected a schema type such as \"keyword\"")
+        }
+    }
+}

@@ -1,0 +1,62 @@
+import HSDBCore
+import HTTPTypes
+import Hummingbird
+import NIOCore
+
+/// Qdrant's response envelopes: `{"result": ..., "status": "ok", "time": seconds}` for
+/// success, `{"status": {"error": "..."}, "time": seconds}` for errors.
+enum Envelope {
+    static func ok(since start: ContinuousClock.Instant, status: HTTPResponse.Status = .ok, _ result: (inout JSONTextWriter) -> Void) -> Response {
+        var w = JSONTextWriter(capacity: 1024)
+        w.beginObject()
+        w.key("result")
+        result(&w)
+        w.key("status")
+        w.string("ok")
+        w.key("time")
+        w.double(seconds(since: start))
+        w.endObject()
+        return json(w.bytes, status: status)
+    }
+
+    /// An accepted asynchronous operation (202, no result).
+    static func accepted(since start: ContinuousClock.Instant) -> Response {
+        var w = JSONTextWriter()
+        w.beginObject()
+        w.key("status")
+        w.string("accepted")
+        w.key("time")
+        w.double(seconds(since: start))
+        w.endObject()
+        return json(w.bytes, status: .accepted)
+    }
+
+    static func error(_ error: APIError, since start: ContinuousClock.Instant) -> Response {
+        var w = JSONTextWriter()
+        w.beginObject()
+        w.key("status")
+        w.beginObject()
+        w.key("error")
+        w.string(error.message)
+        w.endObject()
+        w.key("time")
+        w.double(seconds(since: start))
+        w.endObject()
+        return json(w.bytes, status: error.status)
+    }
+
+    static func json(_ bytes: [UInt8], status: HTTPResponse.Status = .ok) -> Response {
+        Response(
+            status: status, headers: [.contentType: "application/json"],
+            body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
+    }
+
+    static func text(_ text: String, contentType: String = "text/plain; charset=utf-8") -> Response {
+        Response(status: .ok, headers: [.contentType: contentType], body: ResponseBody(byteBuffer: ByteBuffer(string: text)))
+    }
+
+    static func seconds(since start: ContinuousClock.Instant) -> Double {
+        let d = ContinuousClock.now - start
+        return Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
+    }
+}

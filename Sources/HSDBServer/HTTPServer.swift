@@ -1,0 +1,30 @@
+import HSDB
+import Hummingbird
+import Logging
+import Metrics
+import NIOCore
+import Prometheus
+
+/// The `hsdb serve` HTTP server: the REST API over an open database, until SIGINT or SIGTERM.
+public enum HTTPServer {
+    /// Serves `db` until SIGINT or SIGTERM: then stops accepting connections, lets requests in
+    /// flight finish, and returns (the caller closes the database, which syncs it).
+    /// `onListening` receives the bound port (useful with port 0).
+    public static func run(
+        db: Database, settings: ServerSettings, logger: Logger, onListening: @escaping @Sendable (Int) -> Void = { _ in }
+    ) async throws {
+        let metrics = ServerMetrics.bootstrap()
+        let api = API(db: db, settings: settings, metrics: metrics, logger: logger)
+        let router = Router(context: BasicRequestContext.self)
+        router.add(middleware: MetricsMiddleware())
+        router.add(middleware: ErrorEnvelopeMiddleware())
+        if let key = settings.apiKey { router.add(middleware: APIKeyMiddleware(key: Array(key.utf8))) }
+        api.register(on: router)
+        let app = Application(
+            router: router,
+            configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "hsdb"),
+            onServerRunning: { channel in onListening(channel.localAddress?.port ?? settings.port) },
+            logger: logger)
+        try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])
+    }
+}

@@ -1,0 +1,87 @@
+import HSDBCore
+
+/// Typed access to the fields of a JSON object in a request body. Every failure is a 400
+/// naming the field by its path (`points[3].vector`) and saying what was expected. A field
+/// that is absent or `null` counts as not given, as the clients send optional fields.
+struct JSONFields {
+    let values: [String: JSONValue]
+    let path: String
+
+    init(_ value: JSONValue, path: String) throws(APIError) {
+        guard case .object(let o) = value else { throw .format("\(path.isEmpty ? "the body" : path): expected an object, got \(value.kindName)") }
+        self.values = o
+        self.path = path
+    }
+
+    func fieldPath(_ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
+
+    subscript(key: String) -> JSONValue? {
+        guard let v = values[key], v != .null else { return nil }
+        return v
+    }
+
+    func has(_ key: String) -> Bool { self[key] != nil }
+
+    func object(_ key: String) throws(APIError) -> JSONFields? {
+        guard let v = self[key] else { return nil }
+        return try JSONFields(v, path: fieldPath(key))
+    }
+
+    func array(_ key: String) throws(APIError) -> [JSONValue]? {
+        guard let v = self[key] else { return nil }
+        guard case .array(let a) = v else { throw Self.typeError(fieldPath(key), "an array", v) }
+        return a
+    }
+
+    func string(_ key: String) throws(APIError) -> String? {
+        guard let v = self[key] else { return nil }
+        guard case .string(let s) = v else { throw Self.typeError(fieldPath(key), "a string", v) }
+        return s
+    }
+
+    func bool(_ key: String) throws(APIError) -> Bool? {
+        guard let v = self[key] else { return nil }
+        guard case .bool(let b) = v else { throw Self.typeError(fieldPath(key), "a boolean", v) }
+        return b
+    }
+
+    /// A non-negative integer no larger than `max`.
+    func count(_ key: String, max: Int = Int(Int32.max)) throws(APIError) -> Int? {
+        guard let v = self[key] else { return nil }
+        guard case .int(let i) = v, i >= 0 else { throw Self.typeError(fieldPath(key), "a non-negative integer", v) }
+        guard i <= max else { throw .wrongInput("\(fieldPath(key)) is \(i); the limit is \(max)") }
+        return Int(i)
+    }
+
+    func number(_ key: String) throws(APIError) -> Double? {
+        guard let v = self[key] else { return nil }
+        return try Self.number(v, path: fieldPath(key))
+    }
+
+    static func number(_ v: JSONValue, path: String) throws(APIError) -> Double {
+        switch v {
+        case .int(let i): return Double(i)
+        case .double(let d): return d
+        default: throw typeError(path, "a number", v)
+        }
+    }
+
+    static func typeError(_ path: String, _ expected: String, _ got: JSONValue) -> APIError {
+        .format("\(path): expected \(expected), got \(got.kindName)")
+    }
+}
+
+extension JSONValue {
+    /// What kind of value this is, for error messages (never the value itself).
+    var kindName: String {
+        switch self {
+        case .null: return "null"
+        case .bool: return "a boolean"
+        case .int(let i): return i < 0 ? "a negative integer" : "an integer"
+        case .double(let d): return d == d.rounded() ? "a number" : "a fractional number"
+        case .string: return "a string"
+        case .array: return "an array"
+        case .object: return "an object"
+        }
+    }
+}

@@ -1,0 +1,104 @@
+import HSDB
+import HSDBCore
+import Hummingbird
+
+extension API {
+    func registerPoints(on router: Router<Context>) {
+        on(router, .put, "/collections/:collection/points") { request, context, start in
+            let c = try collection(context)
+            let points = try PointDecoding.upsert(try await body(request), limit: settings.maxBatchPoints)
+            let wait = API.waits(request)
+            let result = try await c.upsert(points)
+            return Envelope.ok(since: start, API.updateResult(result.lsn, wait: wait))
+        }
+
+        on(router, .post, "/collections/:collection/points") { request, context, start in
+            let c = try collection(context)
+            let fields = try await body(request)
+            guard let idsValue = fields["ids"] else { throw APIError.format("missing field `ids`") }
+            let ids = try PointDecoding.ids(idsValue, path: "ids", limit: settings.maxBatchPoints)
+            let payload = try PayloadSelector(fields.values["with_payload"], path: "with_payload", default: true)
+            let withVector = try VectorSelector.decode(fields.values["with_vector"], path: "with_vector")
+            let records = try c.get(ids: ids, projection: Projection(withVector: withVector, withPayload: payload.wantsPayload))
+            return Envelope.ok(since: start) { w in
+                w.beginArray()
+                for r in records { RecordWriting.record(r, payload: payload, to: &w) }
+                w.endArray()
+            }
+        }
+
+        on(router, .get, "/collections/:collection/points/:id") { _, context, start in
+            let c = try collection(context)
+            let raw = try API.pathName(context.parameters.get("id") ?? "", kind: "point id")
+            let idValue: JSONValue = Int64(raw).map { .int($0) } ?? .string(raw)
+            let id = try PointDecoding.id(idValue, path: "id")
+            guard let r = try c.get(ids: [id], projection: .everything).first else { throw APIError.notFound("No point with id \(id) found") }
+            return Envelope.ok(since: start) { w in RecordWriting.record(r, payload: .all, to: &w) }
+        }
+
+        on(router, .post, "/collections/:collection/points/delete") { request, context, start in
+            let c = try collection(context)
+            let selector = try PointSelector(try await body(request), limit: settings.maxBatchPoints)
+            let wait = API.waits(request)
+            let lsn: UInt64?
+            switch selector {
+            case .ids(let ids): lsn = try await c.delete(ids: ids).lsn
+            case .filter(let f): lsn = try await c.delete(filter: f)?.lsn ?? c.appliedLSN
+            }
+            return Envelope.ok(since: start, API.updateResult(lsn, wait: wait))
+        }
+
+        on(router, .post, "/collections/:collection/points/scroll") { request, context, start in
+            let c = try collection(context)
+            let fields = try await body(request)
+            if fields.has("order_by") { throw APIError.unsupported("order_by") }
+            let offset = try fields["offset"].map { v throws(APIError) in try PointDecoding.id(v, path: "offset") }
+            let limit = try fields.count("limit", max: settings.maxResultPoints) ?? 10
+            guard limit >= 1 else { throw APIError.wrongInput("limit must be at least 1") }
+            let filter = try fields["filter"].map { v throws(APIError) in try FilterDecoding.filter(v, path: "filter") }
+            let payload = try PayloadSelector(fields.values["with_payload"], path: "with_payload", default: true)
+            let withVector = try VectorSelector.decode(fields.values["with_vector"], path: "with_vector")
+            let page = try c.scroll(
+                from: offset, limit: limit, projection: Projection(withVector: withVector, withPayload: payload.wantsPayload), filter: filter)
+            return Envelope.ok(since: start) { w in
+                w.beginObject()
+                w.key("points")
+                w.beginArray()
+                for r in page.points { RecordWriting.record(r, payload: payload, to: &w) }
+                w.endArray()
+                w.key("next_page_offset")
+                if let next = page.nextOffset { RecordWriting.id(next, to: &w) } else { w.null() }
+                w.endObject()
+            }
+        }
+
+        on(router, .post, "/collections/:collection/points/count") { request, context, start in
+            let c = try collection(context)
+            let fields = try await body(request)
+            let filter = try fields["filter"].map { v throws(APIError) in try FilterDecoding.filter(v, path: "filter") }
+            let n = try filter.map { try c.count(filter: $0) } ?? c.count()
+            return Envelope.ok(since: start) { w in
+                w.beginObject(); w.key("count"); w.int(n); w.endObject()
+            }
+        }
+
+        registerQueries(on: router)
+        registerPayloadUpdates(on: router)
+    }
+}
+
+/// Which points a delete or payload change applies to: `{"points": [ids]}` or `{"filter": ...}`.
+enum PointSelector {
+    case ids([PointID])
+    case filter(Filter)
+
+    init(_ fields: JSONFields, limit: Int) throws(APIError) {
+        if let ids = fields["points"] {
+            self = .ids(try PointDecoding.ids(ids, path: "points", limit: limit))
+        } else if let f = fields["filter"] {
+            self = .filter(try FilterDecoding.filter(f, path: "filter"))
+        } else {
+            throw .format("expected `points` (a list of ids) or `filter`")
+        }
+    }
+}

@@ -1,0 +1,31 @@
+import HSDB
+import HSDBCore
+
+/// Records and scored points as the API returns them: `payload` and `vector` only when asked
+/// for, ids hyphenated, every scored point with its `version`.
+enum RecordWriting {
+    static func id(_ id: PointID, to w: inout JSONTextWriter) {
+        switch id {
+        case .integer(let n): w.int(n)
+        case .uuid: w.string(id.description)
+        }
+    }
+
+    static func record(_ r: Record, payload: PayloadSelector, to w: inout JSONTextWriter) {
+        w.beginObject()
+        w.key("id"); id(r.id, to: &w)
+        if payload.wantsPayload, let p = r.payload { w.key("payload"); w.object(payload.apply(p)) }
+        if let v = r.vector { w.key("vector"); w.floats(v) }
+        w.endObject()
+    }
+
+    static func scored(_ s: ScoredPoint, payload: PayloadSelector, to w: inout JSONTextWriter) {
+        w.beginObject()
+        w.key("id"); id(s.id, to: &w)
+        w.key("version"); w.int(s.version)
+        w.key("score"); w.float(s.score)
+        if payload.wantsPayload, let p = s.payload { w.key("payload"); w.object(payload.apply(p)) }
+        if let v = s.vector { w.key("vector"); w.floats(v) }
+        w.endObject()
+    }
+}

@@ -1,0 +1,71 @@
+import HSDB
+import Metrics
+import Prometheus
+import Synchronization
+
+/// Prometheus metrics: HTTP requests and latencies (Hummingbird's metrics middleware through
+/// swift-metrics), and the engine's counters read at scrape time.
+final class ServerMetrics: Sendable {
+    let registry: PrometheusCollectorRegistry
+
+    /// Engine counters as last scraped, per metric and collection, so Prometheus counters
+    /// advance by the difference.
+    private let lastCounts = Mutex<[String: Int]>([:])
+
+    private init(registry: PrometheusCollectorRegistry) { self.registry = registry }
+
+    private static let shared = Mutex<ServerMetrics?>(nil)
+
+    /// The process's metrics; swift-metrics can be bootstrapped once per process.
+    static func bootstrap() -> ServerMetrics {
+        shared.withLock { current in
+            if let current { return current }
+            let registry = PrometheusCollectorRegistry()
+            var factory = PrometheusMetricsFactory(registry: registry)
+            factory.defaultDurationHistogramBuckets = [
+                .microseconds(100), .microseconds(250), .microseconds(500), .milliseconds(1), .milliseconds(2.5), .milliseconds(5),
+                .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500),
+                .seconds(1), .seconds(2.5), .seconds(5), .seconds(10),
+            ]
+            MetricsSystem.bootstrap(factory)
+            let metrics = ServerMetrics(registry: registry)
+            current = metrics
+            return metrics
+        }
+    }
+
+    /// The text exposition of every metric, after refreshing the engine gauges from `db`.
+    func exposition(_ db: Database) throws -> [UInt8] {
+        for (name, _) in try db.listCollections() {
+            guard let c = try? db.collection(name) else { continue }
+            let s = c.statistics()
+            let wal = c.walStatistics
+            let labels = [("collection", name)]
+            func gauge(_ metric: String, _ help: String, _ value: Double) {
+                registry.makeGauge(name: metric, labels: labels, help: help).set(value)
+            }
+            gauge("hsdb_points", "Live points.", Double(s.points))
+            gauge("hsdb_segments", "Segment files.", Double(s.segments))
+            gauge("hsdb_segment_bytes", "Bytes of segment files.", Double(s.segmentBytes))
+            gauge("hsdb_memtable_bytes", "Bytes of writes in the active memtable.", Double(s.memtableBytes))
+            gauge("hsdb_unflushed_bytes", "Bytes of writes not yet in segments.", Double(s.unflushedBytes))
+            func counter(_ metric: String, _ help: String, _ value: Int) {
+                let delta = lastCounts.withLock { last -> Int in
+                    let key = metric + "\u{0}" + name
+                    defer { last[key] = value }
+                    return value - (last[key] ?? 0)
+                }
+                if delta > 0 { registry.makeCounter(name: metric, labels: labels, help: help).increment(by: Int64(delta)) }
+            }
+            counter("hsdb_flushes_total", "Memtable flushes.", s.flushes)
+            counter("hsdb_compactions_total", "Segment compactions.", s.compactions)
+            counter("hsdb_stalled_writes_total", "Writes that waited for flushes (write stalls).", s.stalledWrites)
+            counter("hsdb_wal_appends_total", "Records appended to the WAL.", wal.recordsWritten)
+            counter("hsdb_wal_bytes_total", "Bytes appended to the WAL.", wal.bytesWritten)
+            counter("hsdb_wal_syncs_total", "WAL fdatasync calls (group commits).", wal.syncs)
+            counter("hsdb_wal_sync_nanoseconds_total", "Time spent in WAL fdatasync.", wal.syncNanoseconds)
+            gauge("hsdb_wal_group_commit_records", "Mean records per WAL sync (the group-commit batch size).", wal.recordsPerSync)
+        }
+        return registry.emitToBuffer()
+    }
+}

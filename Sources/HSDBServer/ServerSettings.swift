@@ -1,0 +1,29 @@
+import HSDB
+
+/// How the HTTP server runs: where it listens, who may call it, and how much one request may carry.
+public struct ServerSettings: Sendable {
+    public var host = "127.0.0.1"
+    public var port = 6333
+    /// When set, every route but `/`, the health checks and `/metrics` needs the `api-key`
+    /// header (or `Authorization: Bearer <key>`) to equal it.
+    public var apiKey: String?
+    /// Request bodies over this size are refused with 413 before they are read in full.
+    public var maxBodyBytes = 32 << 20
+    /// Points (or ids) in one request.
+    public var maxBatchPoints = 10_000
+    /// `limit` + `offset` of one search or scroll.
+    public var maxResultPoints = 10_000
+    /// The version `GET /` reports. The Python client warns unless its own major version is
+    /// equal and its minor version within one of this, so it names the Qdrant API release
+    /// hsdb follows.
+    public var compatibleVersion = "1.20.0"
+    /// Where collection snapshots are written; by default `<data>/snapshots`.
+    public var snapshotsDirectory: String?
+
+    public init() {}
+}
+
+/// hsdb's own release.
+public enum HSDBVersion {
+    public static let string = "0.1.0"
+}

@@ -1,0 +1,24 @@
+import HSDB
+import HSDBCore
+import Hummingbird
+
+extension API {
+    func registerService(on router: Router<Context>) {
+        // The client reads `version` at start and warns unless it is within one minor
+        // release of its own; no envelope, as Qdrant's.
+        on(router, .get, "/") { _, _, _ in
+            var w = JSONTextWriter()
+            w.beginObject()
+            w.key("title"); w.string("hsdb \(HSDBVersion.string) (Qdrant-compatible REST API)")
+            w.key("version"); w.string(settings.compatibleVersion)
+            w.endObject()
+            return Envelope.json(w.bytes)
+        }
+        on(router, .get, "/healthz") { _, _, _ in Envelope.text("healthz check passed") }
+        on(router, .get, "/livez") { _, _, _ in Envelope.text("healthz check passed") }
+        on(router, .get, "/readyz") { _, _, _ in Envelope.text("all shards are ready") }
+        on(router, .get, "/metrics") { _, _, _ in
+            Envelope.text(String(decoding: try metrics.exposition(db), as: UTF8.self), contentType: "text/plain; version=0.0.4")
+        }
+    }
+}

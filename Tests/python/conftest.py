@@ -1,0 +1,66 @@
+"""Fixtures: a real `hsdb serve` process on a free loopback port, over a fresh data directory."""
+import os
+import signal
+import subprocess
+import tempfile
+
+import httpx
+import pytest
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+BINARY = os.environ.get("HSDB_BINARY", os.path.join(ROOT, ".build", "debug", "hsdb"))
+
+
+class Server:
+    """One `hsdb serve` child. `stop()` sends SIGTERM and returns the exit code."""
+
+    def __init__(self, data_dir, *extra):
+        self.data_dir = data_dir
+        self.log = open(os.path.join(data_dir + ".log"), "w")
+        self.proc = subprocess.Popen(
+            [BINARY, "serve", "--data", data_dir, "--port", "0", *extra],
+            stdout=subprocess.PIPE, stderr=self.log, text=True)
+        line = self.proc.stdout.readline()
+        if not line.startswith("hsdb listening on "):
+            self.proc.kill()
+            raise RuntimeError(f"hsdb serve did not start: {line!r}; log in {data_dir}.log")
+        self.url = line.split()[-1]
+        self.port = int(self.url.rsplit(":", 1)[1])
+
+    def stop(self, sig=signal.SIGTERM, timeout=30):
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        code = self.proc.wait(timeout=timeout)
+        self.log.close()
+        return code
+
+
+@pytest.fixture(scope="session")
+def server():
+    with tempfile.TemporaryDirectory(prefix="hsdb-pytest-") as tmp:
+        s = Server(os.path.join(tmp, "data"))
+        yield s
+        assert s.stop() == 0, "hsdb serve must exit 0 on SIGTERM"
+
+
+@pytest.fixture()
+def fresh_server():
+    """A server of its own, for tests that restart or need an empty database."""
+    with tempfile.TemporaryDirectory(prefix="hsdb-pytest-") as tmp:
+        servers = []
+
+        def start(*extra, data=os.path.join(tmp, "data")):
+            s = Server(data, *extra)
+            servers.append(s)
+            return s
+
+        yield start
+        for s in servers:
+            if s.proc.poll() is None:
+                s.stop()
+
+
+@pytest.fixture()
+def http(server):
+    with httpx.Client(base_url=server.url, timeout=30) as client:
+        yield client

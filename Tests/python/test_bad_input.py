@@ -1,0 +1,185 @@
+"""Bad input over HTTP: each request gets a clear 4xx in Qdrant's error envelope and changes
+nothing (the stored data's digest is the same before and after)."""
+import hashlib
+import json
+
+import httpx
+import pytest
+
+DIM = 4
+
+
+def digest(http):
+    """Every collection, with every point's id, vector and payload."""
+    h = hashlib.sha256()
+    names = sorted(c["name"] for c in http.get("/collections").json()["result"]["collections"])
+    for name in names:
+        h.update(name.encode())
+        offset = None
+        while True:
+            body = {"limit": 100, "with_payload": True, "with_vector": True}
+            if offset is not None:
+                body["offset"] = offset
+            page = http.post(f"/collections/{name}/points/scroll", json=body).json()["result"]
+            h.update(json.dumps(page["points"], sort_keys=True).encode())
+            offset = page["next_page_offset"]
+            if offset is None:
+                break
+    return h.hexdigest()
+
+
+@pytest.fixture()
+def coll(http):
+    http.delete("/collections/bad")
+    assert http.put("/collections/bad", json={"vectors": {"size": DIM, "distance": "Dot"}}).status_code == 200
+    r = http.put("/collections/bad/points?wait=true", json={"points": [
+        {"id": 1, "vector": [1, 0, 0, 0], "payload": {"a": 1}},
+        {"id": 2, "vector": [0, 1, 0, 0]}]})
+    assert r.status_code == 200
+    yield "bad"
+    http.delete("/collections/bad")
+
+
+def refused(http, method, path, status=400, contains=None, **kwargs):
+    before = digest(http)
+    r = http.request(method, path, **kwargs)
+    assert r.status_code in (status if isinstance(status, tuple) else (status,)), r.text
+    body = r.json()
+    assert isinstance(body["status"]["error"], str) and body["status"]["error"]
+    assert "time" in body and "result" not in body
+    if contains:
+        assert contains in body["status"]["error"], body["status"]["error"]
+    assert digest(http) == before, "a refused request changed the data"
+    return body["status"]["error"]
+
+
+UPSERT = "/collections/bad/points?wait=true"
+
+
+@pytest.mark.parametrize("content", [
+    b"{", b"", b"[1, 2]", b"\"points\"", b"nul", b"{\"points\": [}", b"{\"points\": []} trailing",
+    b"{\"points\": [{\"id\": 3, \"vector\": [NaN, 0, 0, 0]}]}",
+    b"{\"points\": [{\"id\": 3, \"vector\": [Infinity, 0, 0, 0]}]}",
+    b"{\"points\": [{\"id\": 3, \"vector\": [1e400, 0, 0, 0]}]}",
+    b"\xff\xfe{}",
+    b"{\"points\": [{\"id\": 3, \"vector\": [1, 0, 0, 0], \"payload\": {\"s\": \"\xc3\x28\"}}]}",
+    b"[" * 5000 + b"]" * 5000,
+])
+def test_malformed_json(http, coll, content):
+    refused(http, "PUT", UPSERT, content=content, headers={"content-type": "application/json"})
+
+
+@pytest.mark.parametrize("point,why", [
+    ({"id": 3, "vector": "1,2,3,4"}, "expected an array"),
+    ({"id": True, "vector": [1, 0, 0, 0]}, "point id"),
+    ({"id": -1, "vector": [1, 0, 0, 0]}, "point id"),
+    ({"id": 1.5, "vector": [1, 0, 0, 0]}, "point id"),
+    ({"id": "not-a-uuid", "vector": [1, 0, 0, 0]}, "not a valid point id"),
+    ({"id": "123", "vector": [1, 0, 0, 0]}, "not a valid point id"),
+    ({"id": 3, "vector": [1, 0, 0]}, "dimension"),
+    ({"id": 3, "vector": [1, 0, 0, 0, 0]}, "dimension"),
+    ({"id": 3, "vector": [1e39, 0, 0, 0]}, "overflows"),
+    ({"id": 3, "vector": [1, "x", 0, 0]}, "expected a number"),
+    ({"id": 3, "vector": [1, 0, 0, 0], "payload": [1, 2]}, "payload"),
+    ({"id": 3, "vector": [1, 0, 0, 0], "payload": "text"}, "payload"),
+    ({"id": 3}, "missing field `vector`"),
+    ({"vector": [1, 0, 0, 0]}, "missing field `id`"),
+    ({"id": 3, "vector": {"other": [1, 0, 0, 0]}}, "Not existing vector name"),
+    ({"id": 3, "vector": {"indices": [1], "values": [0.5]}}, "sparse"),
+    ({"id": 3, "vector": [[1, 0, 0, 0]]}, "multivectors"),
+])
+def test_bad_point_refuses_whole_batch(http, coll, point, why):
+    good = {"id": 10, "vector": [0, 0, 1, 0]}
+    refused(http, "PUT", UPSERT, json={"points": [good, point, {"id": 11, "vector": [0, 0, 0, 1]}]}, contains=why)
+
+
+@pytest.mark.parametrize("body,why", [
+    ({"batch": {"ids": [5, 6], "vectors": [[1, 0, 0, 0]]}}, "same length"),
+    ({"batch": {"ids": [5], "vectors": [[1, 0, 0, 0]], "payloads": [1]}}, "payload"),
+    ({"nothing": []}, "expected `points`"),
+    ({"points": {"id": 1}}, "expected an array"),
+])
+def test_bad_upsert_shapes(http, coll, body, why):
+    refused(http, "PUT", UPSERT, json=body, contains=why)
+
+
+@pytest.mark.parametrize("path,body,why", [
+    ("/collections/bad/points/query", {"query": [1, 0]}, "dimension"),
+    ("/collections/bad/points/query", {"query": [1, 0, 0, 0], "limit": -1}, "non-negative integer"),
+    ("/collections/bad/points/query", {"query": [1, 0, 0, 0], "limit": 2.5}, "non-negative integer"),
+    ("/collections/bad/points/query", {"query": {"recommend": {"positive": [1]}}}, "not supported"),
+    ("/collections/bad/points/query", {"query": [1, 0, 0, 0], "filter": {"must": [{"key": "a", "geo_radius": {}}]}}, "not supported"),
+    ("/collections/bad/points/query", {"query": [1, 0, 0, 0], "filter": {"must": [{"key": "a"}]}}, "none of match"),
+    ("/collections/bad/points/query", {"query": [1, 0, 0, 0], "filter": {"bogus": []}}, "unknown filter clause"),
+    ("/collections/bad/points/query", {"query": [1, 0, 0, 0], "filter": {"must": [{"key": "a", "range": {"gt": "x"}}]}}, "datetime"),
+    ("/collections/bad/points/query", {"query": [1, 0, 0, 0], "using": "img"}, "Not existing vector name"),
+    ("/collections/bad/points/scroll", {"offset": -4}, "point id"),
+    ("/collections/bad/points/scroll", {"with_payload": 3}, "with_payload"),
+    ("/collections/bad/points/delete", {"points": ["nope"]}, "not a valid point id"),
+    ("/collections/bad/points/delete", {}, "expected `points`"),
+    ("/collections/bad/points/payload", {"payload": [1], "points": [1]}, "payload"),
+    ("/collections/bad/points/count", {"filter": []}, "expected an object"),
+])
+def test_bad_requests(http, coll, path, body, why):
+    refused(http, "POST", path, json=body, contains=why)
+
+
+def test_unknown_collection_is_404(http, coll):
+    for method, path, body in [("GET", "/collections/nope", None), ("PUT", "/collections/nope/points", {"points": []}),
+                               ("POST", "/collections/nope/points/query", {"query": [1, 0, 0, 0]})]:
+        refused(http, method, path, status=404, contains="Collection `nope` doesn't exist!", json=body)
+
+
+def test_duplicate_create_is_409(http, coll):
+    refused(http, "PUT", "/collections/bad", status=409, contains="already exists", json={"vectors": {"size": 8, "distance": "Cosine"}})
+
+
+@pytest.mark.parametrize("body,why", [
+    ({"vectors": {"size": 0, "distance": "Cosine"}}, "size"),
+    ({"vectors": {"size": 4, "distance": "Cosinus"}}, "unknown variant"),
+    ({"vectors": {"size": 4, "distance": "Manhattan"}}, "not supported"),
+    ({"vectors": {"size": 4, "distance": "Cosine", "extra": 1}}, "unknown field"),
+    ({"vectors": {"a": {"size": 4, "distance": "Cosine"}}}, "not supported"),
+    ({}, "missing field `vectors`"),
+    ({"vectors": {"size": 4, "distance": "Cosine"}, "hnsw_config": {"m": 1}}, "m must be"),
+])
+def test_bad_collection_configs(http, coll, body, why):
+    refused(http, "PUT", "/collections/newone", json=body, contains=why)
+
+
+@pytest.mark.parametrize("name", ["a%2Fb", "..", "%2E%2E", "a..b", "a%5Cb", "a%00b", "a%0Ab", "%2Fetc", "bad%ZZ", ".hidden", "a%7F"])
+def test_path_like_collection_names(http, coll, name):
+    # A bare ".." is resolved by the HTTP client before sending (then no route matches: 404).
+    refused(http, "PUT", f"/collections/{name}", status=(400, 404), json={"vectors": {"size": 4, "distance": "Cosine"}})
+    assert http.get("/collections").json()["result"]["collections"] == [{"name": "bad"}]
+
+
+def test_body_over_limit_is_413(fresh_server):
+    s = fresh_server("--max-body-bytes", "4096")
+    with httpx.Client(base_url=s.url) as http:
+        http.put("/collections/c", json={"vectors": {"size": 4, "distance": "Dot"}})
+        big = {"points": [{"id": i, "vector": [1, 0, 0, 0], "payload": {"pad": "x" * 100}} for i in range(100)]}
+        refused(http, "PUT", "/collections/c/points", status=413, json=big, contains="larger than the limit")
+        # A chunked body without Content-Length is cut off at the limit too.
+        data = json.dumps(big).encode()
+        refused(http, "PUT", "/collections/c/points", status=413, content=iter([data[:3000], data[3000:]]))
+
+
+def test_too_many_points_in_one_request(fresh_server):
+    s = fresh_server("--max-batch-points", "5")
+    with httpx.Client(base_url=s.url) as http:
+        http.put("/collections/c", json={"vectors": {"size": 4, "distance": "Dot"}})
+        refused(http, "PUT", "/collections/c/points", json={"points": [{"id": i, "vector": [1, 0, 0, 0]} for i in range(6)]}, contains="limit")
+        assert http.put("/collections/c/points", json={"points": [{"id": i, "vector": [1, 0, 0, 0]} for i in range(5)]}).status_code == 200
+
+
+def test_without_api_key_every_route_but_health_is_refused(fresh_server):
+    s = fresh_server("--api-key", "k")
+    with httpx.Client(base_url=s.url) as http:
+        for path in ["/healthz", "/livez", "/readyz", "/", "/metrics"]:
+            assert http.get(path).status_code == 200, path
+        for method, path in [("GET", "/collections"), ("PUT", "/collections/x"), ("GET", "/collections/x"),
+                             ("POST", "/collections/x/points/query"), ("DELETE", "/collections/x"), ("GET", "/nope")]:
+            assert http.request(method, path).status_code == 401
+            assert http.request(method, path, headers={"api-key": "wrong"}).status_code == 403
+        assert http.get("/collections", headers={"api-key": "k"}).json()["result"] == {"collections": []}
