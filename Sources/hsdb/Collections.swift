@@ -9,9 +9,7 @@ struct Collections: AsyncParsableCommand {
     var data = "./hsdb-data"
 
     func run() async throws {
-        var options = DatabaseOptions()
-        options.createIfMissing = false
-        let db = try await Database.open(at: data, options: options)
+        let db = try await OperatorCommand.open(data, command: "collections")
         for entry in try db.listCollections() {
             let collection = try db.collection(entry.name)
             print("\(entry.name)\tdimension \(entry.config.dimension)\t\(entry.config.metric)\t\(collection.count()) points")

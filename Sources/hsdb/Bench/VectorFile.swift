@@ -2,7 +2,8 @@ import Foundation
 
 /// Vector data sets on disk: TEXMEX `.fvecs` (per vector an Int32 dimension, then that many
 /// Float32) and `.ivecs` (the same with Int32 values), or `.f16` (raw little-endian half
-/// floats, row after row; the dimension must be given).
+/// floats, row after row; the dimension must be given), or NumPy `.npy` (a 2-D C-order array
+/// of little-endian float32, float16 or float64).
 struct VectorFile {
     let rows: Int
     let dimension: Int
@@ -26,6 +27,7 @@ struct VectorFile {
         do { data = try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped) } catch {
             throw Failure.unreadable(path, error.localizedDescription)
         }
+        if path.hasSuffix(".npy") { return try loadNumPy(data, path: path, dimension: dimension) }
         if path.hasSuffix(".f16") {
             guard let dimension, dimension > 0 else { throw Failure.malformed(path, ".f16 files need --dim") }
             guard data.count % (2 * dimension) == 0 else {
@@ -37,7 +39,7 @@ struct VectorFile {
             return VectorFile(rows: values.count / dimension, dimension: dimension, values: values)
         }
         guard path.hasSuffix(".fvecs") || path.hasSuffix(".ivecs") else {
-            throw Failure.malformed(path, "unknown extension (use .fvecs, .ivecs or .f16)")
+            throw Failure.malformed(path, "unknown extension (use .fvecs, .ivecs, .f16 or .npy)")
         }
         let integers = path.hasSuffix(".ivecs")
         return try data.withUnsafeBytes { raw in
@@ -64,6 +66,52 @@ struct VectorFile {
             }
             return VectorFile(rows: rows, dimension: d, values: values)
         }
+    }
+
+    /// NumPy's format: magic "\u{93}NUMPY", version (2 bytes), header length (u16 in version 1,
+    /// u32 after), a Python dict literal with descr, fortran_order and shape, then the data.
+    private static func loadNumPy(_ data: Data, path: String, dimension: Int?) throws -> VectorFile {
+        let bytes = [UInt8](data.prefix(12))
+        guard bytes.count >= 10, bytes[0] == 0x93, Array(bytes[1..<6]) == Array("NUMPY".utf8) else {
+            throw Failure.malformed(path, "missing the .npy magic")
+        }
+        let major = bytes[6]
+        let headerLength = major == 1 ? Int(bytes[8]) | Int(bytes[9]) << 8 : Int(bytes[8]) | Int(bytes[9]) << 8 | Int(bytes[10]) << 16 | Int(bytes[11]) << 24
+        let headerStart = major == 1 ? 10 : 12
+        guard data.count >= headerStart + headerLength else { throw Failure.malformed(path, "truncated header") }
+        let header = String(decoding: data[headerStart..<(headerStart + headerLength)], as: UTF8.self)
+        func field(_ key: String) -> Substring? {
+            guard let r = header.range(of: "'\(key)':") else { return nil }
+            return header[r.upperBound...].drop(while: { $0 == " " })
+        }
+        guard let descr = field("descr"), let quote = descr.dropFirst().firstIndex(of: "'") else { throw Failure.malformed(path, "no descr") }
+        let type = String(descr[descr.index(after: descr.startIndex)..<quote])
+        let width: Int
+        switch type {
+        case "<f4": width = 4
+        case "<f2": width = 2
+        case "<f8": width = 8
+        default: throw Failure.malformed(path, "dtype \(type) is not supported (use little-endian float32, float16 or float64)")
+        }
+        guard field("fortran_order")?.hasPrefix("False") == true else { throw Failure.malformed(path, "Fortran-order arrays are not supported") }
+        guard let shapeText = field("shape"), let close = shapeText.firstIndex(of: ")") else { throw Failure.malformed(path, "no shape") }
+        let shape = shapeText.dropFirst().prefix(upTo: close).split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard shape.count == 2, shape[0] >= 0, shape[1] > 0 else { throw Failure.malformed(path, "shape \(shape) is not a 2-D array of vectors") }
+        let (rows, d) = (shape[0], shape[1])
+        if let dimension, dimension != d { throw Failure.malformed(path, "dimension \(d), expected \(dimension)") }
+        let start = headerStart + headerLength
+        guard data.count - start == rows * d * width else { throw Failure.malformed(path, "data is \(data.count - start) bytes, expected \(rows * d * width)") }
+        let values: [Float] = data.withUnsafeBytes { raw in
+            (0..<(rows * d)).map { i in
+                let o = start + i * width
+                switch width {
+                case 2: return Float(Float16(bitPattern: UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: o, as: UInt16.self))))
+                case 8: return Float(Double(bitPattern: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: o, as: UInt64.self))))
+                default: return Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: o, as: UInt32.self)))
+                }
+            }
+        }
+        return VectorFile(rows: rows, dimension: d, values: values)
     }
 
     func row(_ r: Int) -> ArraySlice<Float> { values[(r * dimension)..<((r + 1) * dimension)] }

@@ -1,0 +1,86 @@
+import HSDB
+import HSDBCore
+@testable import HSDBServer
+import XCTest
+
+/// The request decoders on their own (the HTTP round trips are in Tests/python).
+final class RequestDecodingTests: XCTestCase {
+    func fields(_ json: String) throws -> JSONFields { try JSONFields(try JSONParser.parse(json), path: "") }
+
+    func testPointIDsInEveryAcceptedForm() throws {
+        let hyphenated = "550e8400-e29b-41d4-a716-446655440000"
+        for form in [hyphenated, "550E8400E29B41D4A716446655440000", "{\(hyphenated)}", "urn:uuid:\(hyphenated)"] {
+            XCTAssertEqual(try PointDecoding.id(.string(form), path: "id").description, hyphenated)
+        }
+        XCTAssertEqual(try PointDecoding.id(.int(42), path: "id"), .integer(42))
+        for bad: JSONValue in [.int(-1), .double(1.5), .string("42"), .string("550e8400-e29b-41d4-a716-44665544000g"), .bool(true), .null] {
+            XCTAssertThrowsError(try PointDecoding.id(bad, path: "id"), "\(bad)")
+        }
+    }
+
+    func testFilterGrammarMapsToEngineConditions() throws {
+        let f = try FilterDecoding.filter(try JSONParser.parse("""
+            {"must": {"key": "a", "match": {"value": "x"}},
+             "should": [{"key": "n", "range": {"gte": 1, "lt": 2.5}}, {"has_id": [1, "550e8400e29b41d4a716446655440000"]}],
+             "must_not": [{"is_empty": {"key": "e"}}, {"key": "z", "is_null": true}, {"must": [{"key": "t", "match": {"text": "w"}}]}],
+             "min_should": {"conditions": [{"nested": {"key": "arr", "filter": {"must": [{"key": "v", "values_count": {"gt": 0}}]}}}], "min_count": 1}}
+            """), path: "filter")
+        XCTAssertEqual(f.must, [.match(key: "a", value: "x")])
+        XCTAssertEqual(f.should.count, 2)
+        XCTAssertEqual(f.should[0], .range(key: "n", NumericRange(gte: 1, lt: 2.5)))
+        XCTAssertEqual(f.mustNot[0], .isEmpty(key: "e"))
+        XCTAssertEqual(f.mustNot[1], .isNull(key: "z"))
+        XCTAssertEqual(f.mustNot[2], .filter(Filter(must: [.matchText(key: "t", text: "w")])))
+        XCTAssertEqual(f.minShould?.minCount, 1)
+    }
+
+    func testFiltersNestedTooDeeplyAreRefused() throws {
+        var json = #"{"key": "a", "match": {"value": 1}}"#
+        for _ in 0..<20 { json = #"{"must": [\#(json)]}"# }
+        XCTAssertThrowsError(try FilterDecoding.filter(try JSONParser.parse(json), path: "filter")) { error in
+            XCTAssertTrue("\(error)".contains("nest deeper"), "\(error)")
+        }
+    }
+
+    func testPayloadSelectorsIncludeAndExcludeDottedPaths() throws {
+        let payload: Payload = ["a": 1, "m": ["x": 1, "y": 2], "b": "s"]
+        XCTAssertEqual(try PayloadSelector(.array(["a", "m.y"]), path: "p", default: false).apply(payload), ["a": 1, "m": ["y": 2]])
+        XCTAssertEqual(try PayloadSelector(.object(["exclude": ["m.x", "b"]]), path: "p", default: false).apply(payload), ["a": 1, "m": ["y": 2]])
+        XCTAssertEqual(try PayloadSelector(nil, path: "p", default: true), .all)
+        XCTAssertEqual(try PayloadSelector(.bool(false), path: "p", default: true), .none)
+    }
+
+    func testUpsertBatchAndListAgree() throws {
+        let list = try PointDecoding.upsert(try fields(#"{"points": [{"id": 1, "vector": [1, 2], "payload": {"k": "v"}}, {"id": 2, "vector": {"": [3, 4]}}]}"#), limit: 10)
+        let batch = try PointDecoding.upsert(try fields(#"{"batch": {"ids": [1, 2], "vectors": [[1, 2], [3, 4]], "payloads": [{"k": "v"}, null]}}"#), limit: 10)
+        XCTAssertEqual(list, batch)
+        XCTAssertThrowsError(try PointDecoding.upsert(try fields(#"{"points": [{"id": 1, "vector": [1, 2]}, {"id": 2, "vector": [1, 2]}]}"#), limit: 1))
+    }
+
+    func testQueryForms() throws {
+        let byVector = try QueryRequest.query(try fields(#"{"query": {"nearest": [1, 0], "mmr": {"diversity": 0.3}}, "limit": 3, "params": {"hnsw_ef": 99, "quantization": {"oversampling": 2.5}}}"#), maxResults: 100)
+        guard case .vector(let v) = byVector.target else { return XCTFail() }
+        XCTAssertEqual(v, [1, 0])
+        XCTAssertEqual(byVector.mmr?.diversity, 0.3)
+        XCTAssertEqual(byVector.parameters, SearchParameters(ef: 99, binaryOversampling: 3))
+        guard case .point(let id) = try QueryRequest.query(try fields(#"{"query": "550e8400e29b41d4a716446655440000"}"#), maxResults: 100).target else { return XCTFail() }
+        XCTAssertEqual(id.description, "550e8400-e29b-41d4-a716-446655440000")
+        XCTAssertThrowsError(try QueryRequest.query(try fields(#"{"query": [1], "limit": 90, "offset": 20}"#), maxResults: 100))
+        XCTAssertThrowsError(try QueryRequest.query(try fields(#"{"query": {"fusion": "rrf"}}"#), maxResults: 100))
+    }
+
+    func testPathNamesArePercentDecodedAndChecked() throws {
+        XCTAssertEqual(try API.pathName("my%20docs", kind: "collection"), "my docs")
+        for bad in ["a%2Fb", "%2e%2E", "a%00", "%zz", "a%C3", "x%5Cy", ""] {
+            XCTAssertThrowsError(try API.pathName(bad, kind: "collection"), bad)
+        }
+    }
+
+    func testMaximalMarginalRelevancePrefersDiverseHits() {
+        func hit(_ id: UInt64, _ score: Float, _ v: [Float]) -> ScoredPoint { ScoredPoint(id: .integer(id), version: 1, score: score, vector: v, payload: nil) }
+        // 1 and 2 are near duplicates; 3 is less relevant but different.
+        let hits = [hit(1, 0.99, [1, 0]), hit(2, 0.98, [0.999, 0.045]), hit(3, 0.7, [0.7, 0.714])]
+        XCTAssertEqual(MaximalMarginalRelevance.select(hits, metric: .cosine, diversity: 0, count: 2).map(\.id), [1, 2])
+        XCTAssertEqual(MaximalMarginalRelevance.select(hits, metric: .cosine, diversity: 0.8, count: 2).map(\.id), [1, 3])
+    }
+}
