@@ -2,7 +2,7 @@
 # The HTTP API tested with the real clients: creates a Python environment in
 # .build/python-venv with the pinned qdrant-client and langchain-qdrant from PyPI (once; again
 # when Tests/python/requirements.txt changes), then runs pytest against real `hsdb serve`
-# processes (HSDB_BINARY, by default the debug build). Extra arguments go to pytest.
+# processes (HSDB_BINARY, by default the debug build). Arguments go to pytest (default: Tests/python).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 venv=.build/python-venv
@@ -16,4 +16,5 @@ if [ ! -f "$stamp" ]; then
 fi
 export HSDB_BINARY="${HSDB_BINARY:-$PWD/.build/debug/hsdb}"
 [ -x "$HSDB_BINARY" ] || swift build --product hsdb
-exec "$venv/bin/python" -m pytest -q -p no:cacheprovider Tests/python "$@"
+[ $# -gt 0 ] || set -- Tests/python
+exec "$venv/bin/python" -m pytest -q -p no:cacheprovider "$@"

@@ -45,7 +45,8 @@ struct Import: AsyncParsableCommand {
         do { db = try await Database.open(at: data, options: options) } catch HSDBError.databaseLocked(_, let pid) {
             OperatorCommand.fail("hsdb import: \(data) is in use by \(pid.map { "process \($0)" } ?? "another process"); stop it first, or upsert over HTTP", code: 2)
         }
-        let target = try await db.collection(collection, creatingWith: CollectionConfig(dimension: file.dimension, metric: metricValue))
+        let exists = try db.listCollections().contains { $0.name == collection }
+        let target = exists ? try db.collection(collection) : try await db.createCollection(collection, config: CollectionConfig(dimension: file.dimension, metric: metricValue))
         guard target.config.dimension == file.dimension else {
             OperatorCommand.fail("hsdb import: \(vectors) has dimension \(file.dimension); collection '\(collection)' has \(target.config.dimension)", code: 1)
         }
