@@ -47,6 +47,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
             .product(name: "HashTreeCollections", package: "swift-collections"),
             .product(name: "Atomics", package: "swift-atomics"),
+            .product(name: "Crypto", package: "swift-crypto"),
         ]),
         // The Qdrant-compatible REST API over the engine.
         .target(name: "HSDBServer", dependencies: [

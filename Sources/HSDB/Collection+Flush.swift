@@ -45,7 +45,7 @@ extension Collection {
 
     /// Freezes the active memtable, then flushes frozen memtables oldest first (one left by a
     /// failed flush goes before newer ones, so shadows are always set by newer layers).
-    private func flushFrozenAndActive() async throws {
+    func flushFrozenAndActive() async throws {
         state.withLock { s in
             guard !s.active.isEmpty else { return }
             s.frozen.insert(FrozenMemtable(points: s.active.points, lastLSN: s.appliedLSN, bytes: s.active.bytes), at: 0)

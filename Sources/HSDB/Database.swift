@@ -18,7 +18,7 @@ public final class Database: Sendable {
     private let lock: any FileLock
     private let catalog: Mutex<Catalog>
     /// Serialises create and drop, which await I/O.
-    private let catalogChanges = AsyncMutex()
+    let catalogChanges = AsyncMutex()
 
     struct Catalog {
         var collections: [String: Collection] = [:]
@@ -213,7 +213,7 @@ public final class Database: Sendable {
         if let firstError { throw HSDBError.wrap(firstError) }
     }
 
-    private func catalogState<T>(_ body: (inout Catalog) throws -> T) throws -> T {
+    func catalogState<T>(_ body: (inout Catalog) throws -> T) throws -> T {
         try catalog.withLock { c in
             guard !c.closed else { throw HSDBError.closed }
             return try body(&c)

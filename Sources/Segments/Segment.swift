@@ -134,6 +134,11 @@ public final class Segment: Sendable {
         }
     }
 
+    /// Calls `body` with the whole file as mapped (snapshots copy segments byte for byte).
+    public func withFileBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        try region.withBytes(body)
+    }
+
     public func vector(at ordinal: Int) -> [Float] { withVector(at: ordinal) { Array($0) } }
 
     /// The payload of `ordinal`, decoded. Its block's CRC is checked first.
