@@ -130,3 +130,10 @@ enum SnapshotArchive {
         return hasher.finalize().map { String(format: "%02x", $0) }.joined()
     }
 }
+
+/// The SHA-256 of a snapshot file as the HTTP API reports it (hex), for checking a download.
+public enum SnapshotChecksum {
+    public static func sha256Hex(of file: any File) throws -> String {
+        try SnapshotArchive.sha256Hex(of: file, size: Int(file.size()))
+    }
+}

@@ -10,6 +10,7 @@ struct API: Sendable {
     let db: Database
     let settings: ServerSettings
     let metrics: ServerMetrics
+    let snapshots: SnapshotStore
     let logger: Logger
 
     typealias Context = BasicRequestContext
@@ -18,6 +19,7 @@ struct API: Sendable {
         registerService(on: router)
         registerCollections(on: router)
         registerPoints(on: router)
+        registerSnapshots(on: router)
     }
 
     /// Adds a route whose handler gets the time the request started (for the envelope's `time`).
@@ -80,8 +82,8 @@ struct API: Sendable {
 
     /// `wait=true`: the write is durable and applied before the answer (`completed`);
     /// otherwise `acknowledged` (hsdb logs and applies before answering either way).
-    static func waits(_ request: Request) -> Bool {
-        request.uri.queryParameters.get("wait").map { $0 == "true" || $0 == "1" } ?? false
+    static func waits(_ request: Request, default: Bool = false) -> Bool {
+        request.uri.queryParameters.get("wait").map { $0 == "true" || $0 == "1" } ?? `default`
     }
 
     static func updateResult(_ lsn: UInt64?, wait: Bool) -> (inout JSONTextWriter) -> Void {

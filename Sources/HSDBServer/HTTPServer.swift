@@ -14,7 +14,8 @@ public enum HTTPServer {
         db: Database, settings: ServerSettings, logger: Logger, onListening: @escaping @Sendable (Int) -> Void = { _ in }
     ) async throws {
         let metrics = ServerMetrics.bootstrap()
-        let api = API(db: db, settings: settings, metrics: metrics, logger: logger)
+        let snapshots = SnapshotStore(root: settings.snapshotsDirectory ?? db.path + "/snapshots")
+        let api = API(db: db, settings: settings, metrics: metrics, snapshots: snapshots, logger: logger)
         let router = Router(context: BasicRequestContext.self)
         router.add(middleware: MetricsMiddleware())
         router.add(middleware: ErrorEnvelopeMiddleware())

@@ -183,3 +183,21 @@ def test_without_api_key_every_route_but_health_is_refused(fresh_server):
             assert http.request(method, path).status_code == 401
             assert http.request(method, path, headers={"api-key": "wrong"}).status_code == 403
         assert http.get("/collections", headers={"api-key": "k"}).json()["result"] == {"collections": []}
+
+
+@pytest.mark.parametrize("name", ["a%2Fb.snapshot", "..%2F..%2Fetc%2Fpasswd", "%2E%2E", "x.snapshot%00", "notasnapshot", ".hidden.snapshot"])
+def test_path_like_snapshot_names(http, coll, name):
+    for method in ("GET", "DELETE"):
+        refused(http, method, f"/collections/bad/snapshots/{name}", status=(400, 404))
+
+
+def test_damaged_snapshot_is_refused_and_changes_nothing(http, coll, server):
+    snap = http.post("/collections/bad/snapshots?wait=true").json()["result"]
+    path = f"{server.data_dir}/snapshots/bad/{snap['name']}"
+    http.put("/collections/bad/points?wait=true", json={"points": [{"id": 9, "vector": [0, 0, 0, 1]}]})
+    data = bytearray(open(path, "rb").read())
+    data[len(data) // 2] ^= 0x10
+    open(path, "wb").write(bytes(data))
+    error = refused(http, "PUT", "/collections/bad/snapshots/recover", json={"location": "file://" + path})
+    assert "damaged" in error and path in error
+    assert http.delete(f"/collections/bad/snapshots/{snap['name']}").status_code == 200

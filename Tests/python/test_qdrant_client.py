@@ -268,3 +268,40 @@ def test_api_key(fresh_server):
     import httpx
     assert httpx.get(s.url + "/healthz").status_code == 200
     assert httpx.get(s.url + "/collections", headers={"Authorization": "Bearer s3cret"}).status_code == 200
+
+
+def test_snapshots_create_list_download_recover_delete(client, collection, server, tmp_path):
+    import hashlib
+    import httpx
+    vecs = random_vectors(30, seed=21)
+    client.upsert(collection, [models.PointStruct(id=i, vector=v, payload={"i": i}) for i, v in enumerate(vecs)])
+    before = client.scroll(collection, limit=100, with_vectors=True)[0]
+    snap = client.create_snapshot(collection)
+    assert snap.name.endswith(".snapshot") and snap.size > 0 and len(snap.checksum) == 64
+    assert [s.name for s in client.list_snapshots(collection)] == [snap.name]
+    body = httpx.get(f"{server.url}/collections/{collection}/snapshots/{snap.name}").content
+    assert len(body) == snap.size and hashlib.sha256(body).hexdigest() == snap.checksum
+    # Change the collection, then recover: the snapshot's state comes back.
+    client.delete(collection, points_selector=models.PointIdsList(points=list(range(10))))
+    client.upsert(collection, [models.PointStruct(id=100, vector=vecs[0])])
+    location = f"file://{server.data_dir}/snapshots/{collection}/{snap.name}"
+    assert client.recover_snapshot(collection, location=location, checksum=snap.checksum)
+    assert client.scroll(collection, limit=100, with_vectors=True)[0] == before
+    # Into a new collection, too.
+    assert client.recover_snapshot("recovered", location=location)
+    assert client.count("recovered").count == 30
+    client.delete_collection("recovered")
+    with pytest.raises(UnexpectedResponse) as e:
+        client.recover_snapshot(collection, location=location, checksum="0" * 64)
+    assert e.value.status_code == 400 and "checksum mismatch" in str(e.value)
+    with pytest.raises(UnexpectedResponse) as e:
+        client.recover_snapshot(collection, location="file:///etc/passwd")
+    assert e.value.status_code == 403
+    with pytest.raises(UnexpectedResponse) as e:
+        client.recover_snapshot(collection, location="https://example.com/x.snapshot")
+    assert e.value.status_code == 400
+    assert client.delete_snapshot(collection, snap.name)
+    assert client.list_snapshots(collection) == []
+    with pytest.raises(UnexpectedResponse) as e:
+        client.delete_snapshot(collection, snap.name)
+    assert e.value.status_code == 404
