@@ -37,7 +37,9 @@ let package = Package(
 
         .target(name: "HSDBCore", dependencies: ["CCRC32C"]),
         .target(name: "Compression", dependencies: ["HSDBCore", "CLZ4", "CZlib"]),
-        .target(name: "WAL", dependencies: ["HSDBCore", .product(name: "Logging", package: "swift-log")]),
+        .target(name: "WAL", dependencies: [
+            "HSDBCore", .product(name: "Logging", package: "swift-log"), .product(name: "CoreMetrics", package: "swift-metrics"),
+        ]),
         .target(name: "Index", dependencies: ["HSDBCore"]),
         .target(name: "Segments", dependencies: [
             "HSDBCore", "Compression", "Index", .product(name: "Crypto", package: "swift-crypto"),
@@ -48,6 +50,7 @@ let package = Package(
             .product(name: "HashTreeCollections", package: "swift-collections"),
             .product(name: "Atomics", package: "swift-atomics"),
             .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "CoreMetrics", package: "swift-metrics"),
         ]),
         // The Qdrant-compatible REST API over the engine.
         .target(name: "HSDBServer", dependencies: [

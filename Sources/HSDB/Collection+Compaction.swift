@@ -1,3 +1,4 @@
+import CoreMetrics
 import HSDBCore
 import Segments
 
@@ -60,6 +61,7 @@ extension Collection {
         // when the last snapshot holding it is dropped.
         for h in inputs { h.markObsolete() }
         compactionCount.add(1, ordering: .relaxed)
+        CoreMetrics.Timer(label: "hsdb_compaction_duration", dimensions: [("collection", name)]).recordNanoseconds((ContinuousClock.now - started).nanoseconds)
         logger.info(
             "collection '\(name)': compacted \(inputs.count) segment(s) (\(inputs.reduce(0) { $0 + $1.count }) points) into \(merged?.count ?? 0) live points in \(ContinuousClock.now - started)")
     }

@@ -1,3 +1,4 @@
+import CoreMetrics
 import HashTreeCollections
 import HSDBCore
 import Segments
@@ -76,6 +77,7 @@ extension Collection {
         releaseStalledWriters()
         try await publishManifest(segments: segments, flushedLSN: frozen.lastLSN)
         flushCount.add(1, ordering: .relaxed)
+        CoreMetrics.Timer(label: "hsdb_flush_duration", dimensions: [("collection", name)]).recordNanoseconds((ContinuousClock.now - started).nanoseconds)
         logger.info(
             "collection '\(name)': flushed \(handle?.count ?? 0) points up to LSN \(frozen.lastLSN) into \(handle.map { lastPathComponent($0.segment.path) } ?? "no segment") in \(ContinuousClock.now - started)")
     }

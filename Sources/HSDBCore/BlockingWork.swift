@@ -11,3 +11,8 @@ public func runBlocking<T: Sendable>(_ label: String = "hsdb.blocking", _ work: 
         thread.start()
     }
 }
+
+extension Duration {
+    /// Whole nanoseconds (for metrics).
+    public var nanoseconds: Int64 { components.seconds * 1_000_000_000 + components.attoseconds / 1_000_000_000 }
+}

@@ -27,6 +27,7 @@ final class ServerMetrics: Sendable {
                 .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500),
                 .seconds(1), .seconds(2.5), .seconds(5), .seconds(10),
             ]
+            factory.defaultValueHistogramBuckets = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024]
             MetricsSystem.bootstrap(factory)
             let metrics = ServerMetrics(registry: registry)
             current = metrics
@@ -64,7 +65,6 @@ final class ServerMetrics: Sendable {
             counter("hsdb_wal_bytes_total", "Bytes appended to the WAL.", wal.bytesWritten)
             counter("hsdb_wal_syncs_total", "WAL fdatasync calls (group commits).", wal.syncs)
             counter("hsdb_wal_sync_nanoseconds_total", "Time spent in WAL fdatasync.", wal.syncNanoseconds)
-            gauge("hsdb_wal_group_commit_records", "Mean records per WAL sync (the group-commit batch size).", wal.recordsPerSync)
         }
         return registry.emitToBuffer()
     }

@@ -130,13 +130,16 @@ extension WALWriter {
     private func timedSync(_ file: any File) throws {
         let start = DispatchTime.now().uptimeNanoseconds
         try file.sync()
+        let elapsed = DispatchTime.now().uptimeNanoseconds - start
         statistics.syncs.add(1, ordering: .relaxed)
-        statistics.syncNanoseconds.add(Int(DispatchTime.now().uptimeNanoseconds - start), ordering: .relaxed)
+        statistics.syncNanoseconds.add(Int(elapsed), ordering: .relaxed)
+        WALMetrics.fsyncDuration.recordNanoseconds(Int64(elapsed))
     }
 
     /// Runs commit handlers in LSN order, then resumes the writers.
     private func commit(_ chunk: ArraySlice<Entry>, durable: Bool) {
         guard let lastLSN = chunk.last?.lsn else { return }
+        if durable { WALMetrics.groupCommitRecords.record(chunk.count) }
         let waiters = state.withLock { s -> [CheckedContinuation<Void, any Error>] in
             s.committedLSN = lastLSN
             guard durable else { return [] }

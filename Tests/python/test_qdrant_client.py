@@ -305,3 +305,29 @@ def test_snapshots_create_list_download_recover_delete(client, collection, serve
     with pytest.raises(UnexpectedResponse) as e:
         client.delete_snapshot(collection, snap.name)
     assert e.value.status_code == 404
+
+
+def test_metrics_in_prometheus_format(client, collection, server):
+    import httpx
+    client.upsert(collection, [models.PointStruct(id=i, vector=v) for i, v in enumerate(random_vectors(5))], wait=True)
+    client.query_points(collection, query=random_vectors(1)[0], limit=2)
+    r = httpx.get(server.url + "/metrics")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/plain")
+    lines = r.text.splitlines()
+
+    def value(prefix):
+        found = [float(l.rsplit(" ", 1)[1]) for l in lines if l.startswith(prefix)]
+        assert found, f"no metric line starts with {prefix}"
+        return found[0]
+
+    assert value(f'hsdb_points{{collection="{collection}"}}') == 5
+    assert value(f'hsdb_segments{{collection="{collection}"}}') == 0
+    assert value("hsdb_wal_fsync_duration_count") >= 1
+    assert value("hsdb_wal_group_commit_records_count") >= 1
+    assert value(f'hsdb_wal_appends_total{{collection="{collection}"}}') >= 1
+    query_route = 'http_server_request_duration_count{http_route="/collections/{collection}/points/query",http_request_method="POST",http_response_status_code="200"}'
+    assert value(query_route) >= 1
+    # Every sample line parses as `name{labels} value`.
+    for l in lines:
+        if l and not l.startswith("#"):
+            float(l.rsplit(" ", 1)[1])
