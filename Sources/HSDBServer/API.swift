@@ -85,17 +85,6 @@ struct API: Sendable {
     static func waits(_ request: Request, default: Bool = false) -> Bool {
         request.uri.queryParameters.get("wait").map { $0 == "true" || $0 == "1" } ?? `default`
     }
-
-    static func updateResult(_ lsn: UInt64?, wait: Bool) -> (inout JSONTextWriter) -> Void {
-        { w in
-            w.beginObject()
-            w.key("operation_id")
-            w.int(lsn ?? 0)
-            w.key("status")
-            w.string(wait ? "completed" : "acknowledged")
-            w.endObject()
-        }
-    }
 }
 
 extension String {

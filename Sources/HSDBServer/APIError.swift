@@ -5,6 +5,10 @@ import Hummingbird
 /// An error answered in Qdrant's envelope: `{"status": {"error": "<message>"}, "time": ...}`
 /// with Qdrant's status code and message prefix, so clients that parse Qdrant's errors
 /// understand ours.
+///
+/// The decoders throw it untyped (`throws`, not `throws(APIError)`): with typed throws in these
+/// async handlers the Swift 6.3.1 release compiler crashed (signal 11 in LLVM's coroutine
+/// splitting, `emitSetAndGetSwiftErrorValueAround`).
 struct APIError: Error, CustomStringConvertible {
     let status: HTTPResponse.Status
     let message: String

@@ -51,26 +51,43 @@ extension API {
         }
 
         on(router, .delete, "/collections/:collection") { _, context, start in
-            let name = try collectionName(context)
-            var existed = true
-            do { try await db.dropCollection(name) } catch HSDBError.collectionNotFound { existed = false }
+            let existed = try await dropCollection(try collectionName(context))
             return Envelope.ok(since: start) { $0.bool(existed) }
         }
 
         on(router, .put, "/collections/:collection/index") { request, context, start in
-            let c = try collection(context)
-            let fields = try await body(request)
-            guard let field = try fields.string("field_name"), !field.isEmpty else { throw APIError.format("missing field `field_name`") }
-            let type = try CollectionSpec.indexType(fields["field_schema"])
-            try await c.createPayloadIndex(field, type: type)
-            return Envelope.ok(since: start, API.updateResult(c.appliedLSN, wait: API.waits(request)))
+            try await createPayloadIndex(request, context, start)
         }
 
         on(router, .delete, "/collections/:collection/index/:field") { request, context, start in
             let c = try collection(context)
             let field = try API.pathName(context.parameters.get("field") ?? "", kind: "field")
             try await c.deletePayloadIndex(field)
-            return Envelope.ok(since: start, API.updateResult(c.appliedLSN, wait: API.waits(request)))
+            return Envelope.updated(since: start, lsn: c.appliedLSN, wait: API.waits(request))
         }
+    }
+
+    /// Whether the collection existed (Qdrant answers `false`, not 404, for a missing one).
+    private func dropCollection(_ name: String) async throws -> Bool {
+        do {
+            try await db.dropCollection(name)
+            return true
+        } catch HSDBError.collectionNotFound {
+            return false
+        }
+    }
+
+    private func createPayloadIndex(_ request: Request, _ context: Context, _ start: ContinuousClock.Instant) async throws -> Response {
+        let c = try collection(context)
+        let fields = try await body(request)
+        let (field, type) = try Self.payloadIndex(fields)
+        try await c.createPayloadIndex(field, type: type)
+        return Envelope.updated(since: start, lsn: c.appliedLSN, wait: API.waits(request))
+    }
+
+    /// `{"field_name": ..., "field_schema": ...}`.
+    private static func payloadIndex(_ fields: JSONFields) throws -> (String, PayloadIndexType) {
+        guard let field = try fields.string("field_name"), !field.isEmpty else { throw APIError.format("missing field `field_name`") }
+        return (field, try CollectionSpec.indexType(fields["field_schema"]))
     }
 }

@@ -8,50 +8,50 @@ import Index
 enum CollectionSpec {
     static let vectorParamKeys: Set<String> = ["size", "distance", "hnsw_config", "quantization_config", "on_disk", "datatype", "multivector_config", "memory"]
 
-    static func config(from body: JSONFields) throws(APIError) -> CollectionConfig {
-        guard let vectorsValue = body["vectors"] else { throw .format("missing field `vectors`") }
-        if let sparse = try body.object("sparse_vectors"), !sparse.values.isEmpty { throw .unsupported("sparse vectors") }
+    static func config(from body: JSONFields) throws -> CollectionConfig {
+        guard let vectorsValue = body["vectors"] else { throw APIError.format("missing field `vectors`") }
+        if let sparse = try body.object("sparse_vectors"), !sparse.values.isEmpty { throw APIError.unsupported("sparse vectors") }
         let vectors = try JSONFields(vectorsValue, path: "vectors")
         let named = !vectors.values.keys.contains("size")
         let params: JSONFields
         if named {
             guard vectors.values.count == 1, let unnamed = vectors.values[""] else {
-                throw .unsupported("named vectors other than the unnamed vector \"\"")
+                throw APIError.unsupported("named vectors other than the unnamed vector \"\"")
             }
             params = try JSONFields(unnamed, path: "vectors[\"\"]")
         } else {
             params = vectors
         }
-        for key in params.values.keys where !vectorParamKeys.contains(key) { throw .format("\(params.path): unknown field `\(key)`") }
-        if params.has("multivector_config") { throw .unsupported("multivectors") }
-        if let datatype = try params.string("datatype"), datatype != "float32" { throw .unsupported("datatype `\(datatype)`") }
+        for key in params.values.keys where !vectorParamKeys.contains(key) { throw APIError.format("\(params.path): unknown field `\(key)`") }
+        if params.has("multivector_config") { throw APIError.unsupported("multivectors") }
+        if let datatype = try params.string("datatype"), datatype != "float32" { throw APIError.unsupported("datatype `\(datatype)`") }
         guard let size = try params.count("size", max: Limits.maxDimension), size >= 1 else {
-            throw .wrongInput("\(params.path).size must be between 1 and \(Limits.maxDimension)")
+            throw APIError.wrongInput("\(params.path).size must be between 1 and \(Limits.maxDimension)")
         }
-        guard let distance = try params.string("distance") else { throw .format("\(params.path): missing field `distance`") }
+        guard let distance = try params.string("distance") else { throw APIError.format("\(params.path): missing field `distance`") }
         let metric: Metric
         switch distance {
         case "Cosine": metric = .cosine
         case "Dot": metric = .dot
         case "Euclid": metric = .euclidean
-        case "Manhattan": throw .unsupported("distance Manhattan")
-        default: throw .format("\(params.path).distance: unknown variant `\(distance)`, expected one of `Cosine`, `Euclid`, `Dot`, `Manhattan`")
+        case "Manhattan": throw APIError.unsupported("distance Manhattan")
+        default: throw APIError.format("\(params.path).distance: unknown variant `\(distance)`, expected one of `Cosine`, `Euclid`, `Dot`, `Manhattan`")
         }
         var config = CollectionConfig(dimension: size, metric: metric)
         // Collection-wide hnsw_config, then the vector's own, which Qdrant lets override it.
         for hnsw in [try body.object("hnsw_config"), try params.object("hnsw_config")].compactMap({ $0 }) {
             if let m = try hnsw.count("m", max: 512) {
-                guard m >= 2 else { throw .wrongInput("\(hnsw.path).m must be at least 2 (hsdb always builds a graph)") }
+                guard m >= 2 else { throw APIError.wrongInput("\(hnsw.path).m must be at least 2 (hsdb always builds a graph)") }
                 config.hnswM = m
             }
             if let ef = try hnsw.count("ef_construct", max: 100_000) {
-                guard ef >= 4 else { throw .wrongInput("\(hnsw.path).ef_construct must be at least 4") }
+                guard ef >= 4 else { throw APIError.wrongInput("\(hnsw.path).ef_construct must be at least 4") }
                 config.hnswEfConstruction = ef
             }
         }
         for q in [try body.object("quantization_config"), try params.object("quantization_config")].compactMap({ $0 }) {
             guard q.values.count == 1, let kind = q.values.keys.first, ["binary", "scalar", "product"].contains(kind) else {
-                throw .format("\(q.path): expected one of `binary`, `scalar`, `product`")
+                throw APIError.format("\(q.path): expected one of `binary`, `scalar`, `product`")
             }
         }
         var attributes: Payload = ["vectors_named": .bool(named), "vectors": .object(params.values)]
@@ -140,7 +140,7 @@ enum CollectionSpec {
     }
 
     /// `field_schema`: "keyword" | "integer" | "float" or `{"type": ...}`.
-    static func indexType(_ value: JSONValue?) throws(APIError) -> PayloadIndexType {
+    static func indexType(_ value: JSONValue?) throws -> PayloadIndexType {
         var name: String?
         switch value {
         case .string(let s): name = s
@@ -151,8 +151,8 @@ enum CollectionSpec {
         case "keyword": return .keyword
         case "integer": return .integer
         case "float": return .float
-        case .some(let other): throw .unsupported("payload index type `\(other)` (supported: keyword, integer, float)")
-        case .none: throw .format("field_schema: expected a schema type such as \"keyword\"")
+        case .some(let other): throw APIError.unsupported("payload index type `\(other)` (supported: keyword, integer, float)")
+        case .none: throw APIError.format("field_schema: expected a schema type such as \"keyword\"")
         }
     }
 }

@@ -19,6 +19,19 @@ enum Envelope {
         return json(w.bytes, status: status)
     }
 
+    /// Qdrant's `UpdateResult`: the operation's id (hsdb: its LSN) and whether it was applied
+    /// and made durable (`wait=true`: `completed`) or only acknowledged.
+    static func updated(since start: ContinuousClock.Instant, lsn: UInt64?, wait: Bool) -> Response {
+        ok(since: start) { w in
+            w.beginObject()
+            w.key("operation_id")
+            w.int(lsn ?? 0)
+            w.key("status")
+            w.string(wait ? "completed" : "acknowledged")
+            w.endObject()
+        }
+    }
+
     /// An accepted asynchronous operation (202, no result).
     static func accepted(since start: ContinuousClock.Instant) -> Response {
         var w = JSONTextWriter()

@@ -8,11 +8,11 @@ import HSDBCore
 enum FilterDecoding {
     static let maxDepth = 16
 
-    static func filter(_ value: JSONValue, path: String, depth: Int = 0) throws(APIError) -> Filter {
-        guard depth < maxDepth else { throw .wrongInput("\(path): filters nest deeper than \(maxDepth) levels") }
+    static func filter(_ value: JSONValue, path: String, depth: Int = 0) throws -> Filter {
+        guard depth < maxDepth else { throw APIError.wrongInput("\(path): filters nest deeper than \(maxDepth) levels") }
         let f = try JSONFields(value, path: path)
         for key in f.values.keys where !["must", "should", "must_not", "min_should"].contains(key) {
-            throw .format("\(path): unknown filter clause `\(key)` (expected must, should, must_not or min_should)")
+            throw APIError.format("\(path): unknown filter clause `\(key)` (expected must, should, must_not or min_should)")
         }
         var filter = Filter()
         filter.must = try clause(f, "must", depth: depth)
@@ -20,14 +20,14 @@ enum FilterDecoding {
         filter.mustNot = try clause(f, "must_not", depth: depth)
         if let minShould = try f.object("min_should") {
             let conditions = try clause(minShould, "conditions", depth: depth)
-            guard let minCount = try minShould.count("min_count") else { throw .format("\(path).min_should: missing field `min_count`") }
+            guard let minCount = try minShould.count("min_count") else { throw APIError.format("\(path).min_should: missing field `min_count`") }
             filter.minShould = Filter.MinShould(conditions: conditions, minCount: minCount)
         }
         return filter
     }
 
     /// A clause holds a list of conditions or a single one.
-    private static func clause(_ f: JSONFields, _ key: String, depth: Int) throws(APIError) -> [Condition] {
+    private static func clause(_ f: JSONFields, _ key: String, depth: Int) throws -> [Condition] {
         guard let v = f[key] else { return [] }
         let path = f.fieldPath(key)
         if case .array(let items) = v {
@@ -38,7 +38,7 @@ enum FilterDecoding {
         return [try condition(v, path: path, depth: depth)]
     }
 
-    static func condition(_ value: JSONValue, path: String, depth: Int) throws(APIError) -> Condition {
+    static func condition(_ value: JSONValue, path: String, depth: Int) throws -> Condition {
         let c = try JSONFields(value, path: path)
         if let ids = c["has_id"] { return .hasID(try PointDecoding.ids(ids, path: "\(path).has_id", limit: 1_000_000)) }
         if let name = c["has_vector"] {
@@ -46,16 +46,16 @@ enum FilterDecoding {
             return s.isEmpty ? .filter(Filter()) : .hasID([])  // every point has the unnamed vector, none has another
         }
         if let nested = try c.object("nested") {
-            guard let key = try nested.string("key") else { throw .format("\(path).nested: missing field `key`") }
-            guard let inner = nested["filter"] else { throw .format("\(path).nested: missing field `filter`") }
+            guard let key = try nested.string("key") else { throw APIError.format("\(path).nested: missing field `key`") }
+            guard let inner = nested["filter"] else { throw APIError.format("\(path).nested: missing field `filter`") }
             return .nested(key: key, filter: try filter(inner, path: "\(path).nested.filter", depth: depth + 1))
         }
         if let isEmpty = c["is_empty"], case .object = isEmpty {
-            guard let key = try JSONFields(isEmpty, path: "\(path).is_empty").string("key") else { throw .format("\(path).is_empty: missing field `key`") }
+            guard let key = try JSONFields(isEmpty, path: "\(path).is_empty").string("key") else { throw APIError.format("\(path).is_empty: missing field `key`") }
             return .isEmpty(key: key)
         }
         if let isNull = c["is_null"], case .object = isNull {
-            guard let key = try JSONFields(isNull, path: "\(path).is_null").string("key") else { throw .format("\(path).is_null: missing field `key`") }
+            guard let key = try JSONFields(isNull, path: "\(path).is_null").string("key") else { throw APIError.format("\(path).is_null: missing field `key`") }
             return .isNull(key: key)
         }
         if ["must", "should", "must_not", "min_should"].contains(where: { c.values[$0] != nil }) {
@@ -63,9 +63,9 @@ enum FilterDecoding {
         }
         guard let key = try c.string("key") else {
             let given = c.values.keys.sorted().joined(separator: ", ")
-            throw .format("\(path): not a condition (fields: \(given)); expected `key` with match/range/values_count/is_empty/is_null, or has_id, nested, is_empty, is_null, or a filter")
+            throw APIError.format("\(path): not a condition (fields: \(given)); expected `key` with match/range/values_count/is_empty/is_null, or has_id, nested, is_empty, is_null, or a filter")
         }
-        for geo in ["geo_bounding_box", "geo_radius", "geo_polygon"] where c.has(geo) { throw .unsupported("\(path): \(geo) conditions") }
+        for geo in ["geo_bounding_box", "geo_radius", "geo_polygon"] where c.has(geo) { throw APIError.unsupported("\(path): \(geo) conditions") }
         if let match = try c.object("match") { return try matchCondition(key: key, match) }
         if let range = try c.object("range") { return .range(key: key, try numericRange(range)) }
         if let count = try c.object("values_count") { return .valuesCount(key: key, try numericRange(count)) }
@@ -75,10 +75,10 @@ enum FilterDecoding {
         if let isNull = try c.bool("is_null") {
             return isNull ? .isNull(key: key) : .filter(Filter(mustNot: [.isNull(key: key)]))
         }
-        throw .format("\(path): condition on `\(key)` has none of match, range, values_count, is_empty, is_null")
+        throw APIError.format("\(path): condition on `\(key)` has none of match, range, values_count, is_empty, is_null")
     }
 
-    private static func matchCondition(key: String, _ m: JSONFields) throws(APIError) -> Condition {
+    private static func matchCondition(key: String, _ m: JSONFields) throws -> Condition {
         if let v = m["value"] {
             switch v {
             case .string, .int, .bool: return .match(key: key, value: v)
@@ -88,11 +88,11 @@ enum FilterDecoding {
         if let values = try m.array("any") { return .matchAny(key: key, values: try matchValues(values, path: m.fieldPath("any"))) }
         if let values = try m.array("except") { return .matchExcept(key: key, values: try matchValues(values, path: m.fieldPath("except"))) }
         if let text = try m.string("text") { return .matchText(key: key, text: text) }
-        for other in ["phrase", "text_any"] where m.has(other) { throw .unsupported("\(m.path).\(other)") }
-        throw .format("\(m.path): expected one of value, any, except, text")
+        for other in ["phrase", "text_any"] where m.has(other) { throw APIError.unsupported("\(m.path).\(other)") }
+        throw APIError.format("\(m.path): expected one of value, any, except, text")
     }
 
-    private static func matchValues(_ values: [JSONValue], path: String) throws(APIError) -> [JSONValue] {
+    private static func matchValues(_ values: [JSONValue], path: String) throws -> [JSONValue] {
         for (i, v) in values.enumerated() {
             switch v {
             case .string, .int: continue
@@ -102,12 +102,12 @@ enum FilterDecoding {
         return values
     }
 
-    private static func numericRange(_ r: JSONFields) throws(APIError) -> NumericRange {
+    private static func numericRange(_ r: JSONFields) throws -> NumericRange {
         for key in r.values.keys where !["gt", "gte", "lt", "lte"].contains(key) {
-            throw .format("\(r.path): unknown bound `\(key)` (expected gt, gte, lt, lte)")
+            throw APIError.format("\(r.path): unknown bound `\(key)` (expected gt, gte, lt, lte)")
         }
         for key in ["gt", "gte", "lt", "lte"] {
-            if case .string = r[key] { throw .unsupported("\(r.path).\(key): datetime ranges") }
+            if case .string = r[key] { throw APIError.unsupported("\(r.path).\(key): datetime ranges") }
         }
         return NumericRange(gt: try r.number("gt"), gte: try r.number("gte"), lt: try r.number("lt"), lte: try r.number("lte"))
     }

@@ -7,8 +7,8 @@ struct JSONFields {
     let values: [String: JSONValue]
     let path: String
 
-    init(_ value: JSONValue, path: String) throws(APIError) {
-        guard case .object(let o) = value else { throw .format("\(path.isEmpty ? "the body" : path): expected an object, got \(value.kindName)") }
+    init(_ value: JSONValue, path: String) throws {
+        guard case .object(let o) = value else { throw APIError.format("\(path.isEmpty ? "the body" : path): expected an object, got \(value.kindName)") }
         self.values = o
         self.path = path
     }
@@ -22,43 +22,43 @@ struct JSONFields {
 
     func has(_ key: String) -> Bool { self[key] != nil }
 
-    func object(_ key: String) throws(APIError) -> JSONFields? {
+    func object(_ key: String) throws -> JSONFields? {
         guard let v = self[key] else { return nil }
         return try JSONFields(v, path: fieldPath(key))
     }
 
-    func array(_ key: String) throws(APIError) -> [JSONValue]? {
+    func array(_ key: String) throws -> [JSONValue]? {
         guard let v = self[key] else { return nil }
         guard case .array(let a) = v else { throw Self.typeError(fieldPath(key), "an array", v) }
         return a
     }
 
-    func string(_ key: String) throws(APIError) -> String? {
+    func string(_ key: String) throws -> String? {
         guard let v = self[key] else { return nil }
         guard case .string(let s) = v else { throw Self.typeError(fieldPath(key), "a string", v) }
         return s
     }
 
-    func bool(_ key: String) throws(APIError) -> Bool? {
+    func bool(_ key: String) throws -> Bool? {
         guard let v = self[key] else { return nil }
         guard case .bool(let b) = v else { throw Self.typeError(fieldPath(key), "a boolean", v) }
         return b
     }
 
     /// A non-negative integer no larger than `max`.
-    func count(_ key: String, max: Int = Int(Int32.max)) throws(APIError) -> Int? {
+    func count(_ key: String, max: Int = Int(Int32.max)) throws -> Int? {
         guard let v = self[key] else { return nil }
         guard case .int(let i) = v, i >= 0 else { throw Self.typeError(fieldPath(key), "a non-negative integer", v) }
-        guard i <= max else { throw .wrongInput("\(fieldPath(key)) is \(i); the limit is \(max)") }
+        guard i <= max else { throw APIError.wrongInput("\(fieldPath(key)) is \(i); the limit is \(max)") }
         return Int(i)
     }
 
-    func number(_ key: String) throws(APIError) -> Double? {
+    func number(_ key: String) throws -> Double? {
         guard let v = self[key] else { return nil }
         return try Self.number(v, path: fieldPath(key))
     }
 
-    static func number(_ v: JSONValue, path: String) throws(APIError) -> Double {
+    static func number(_ v: JSONValue, path: String) throws -> Double {
         switch v {
         case .int(let i): return Double(i)
         case .double(let d): return d

@@ -6,24 +6,24 @@ enum PointDecoding {
     /// An unsigned integer, or a UUID string in any form Qdrant accepts (hyphenated, 32 hex
     /// digits, braced, `urn:uuid:`). Integers above 2^63-1 are refused: hsdb keeps JSON
     /// integers as signed 64-bit values (DESIGN.md, "HTTP API").
-    static func id(_ value: JSONValue, path: String) throws(APIError) -> PointID {
+    static func id(_ value: JSONValue, path: String) throws -> PointID {
         switch value {
         case .int(let i) where i >= 0: return .integer(UInt64(i))
         case .string(let s):
             guard let id = PointID(uuidString: s) else {
-                throw .format("\(path): '\(s.prefix(64))' is not a valid point id: expected an unsigned integer or a UUID")
+                throw APIError.format("\(path): '\(s.prefix(64))' is not a valid point id: expected an unsigned integer or a UUID")
             }
             return id
         case .double(let d) where d >= 9.223372036854775807e18 && d == d.rounded():
-            throw .format("\(path): integer point ids above 9223372036854775807 are not supported")
+            throw APIError.format("\(path): integer point ids above 9223372036854775807 are not supported")
         default:
-            throw .format("\(path): expected an unsigned integer or a UUID string as point id, got \(value.kindName)")
+            throw APIError.format("\(path): expected an unsigned integer or a UUID string as point id, got \(value.kindName)")
         }
     }
 
-    static func ids(_ value: JSONValue, path: String, limit: Int) throws(APIError) -> [PointID] {
+    static func ids(_ value: JSONValue, path: String, limit: Int) throws -> [PointID] {
         guard case .array(let a) = value else { throw JSONFields.typeError(path, "an array of point ids", value) }
-        guard a.count <= limit else { throw .wrongInput("\(path) holds \(a.count) ids; the limit is \(limit) per request") }
+        guard a.count <= limit else { throw APIError.wrongInput("\(path) holds \(a.count) ids; the limit is \(limit) per request") }
         var ids: [PointID] = []
         ids.reserveCapacity(a.count)
         for (i, v) in a.enumerated() { ids.append(try id(v, path: "\(path)[\(i)]")) }
@@ -31,7 +31,7 @@ enum PointDecoding {
     }
 
     /// A dense vector: an array of numbers, each representable as a 32-bit float.
-    static func dense(_ value: JSONValue, path: String) throws(APIError) -> [Float] {
+    static func dense(_ value: JSONValue, path: String) throws -> [Float] {
         guard case .array(let a) = value else { throw JSONFields.typeError(path, "an array of numbers", value) }
         var vector = [Float]()
         vector.reserveCapacity(a.count)
@@ -39,10 +39,10 @@ enum PointDecoding {
             switch v {
             case .double(let d):
                 let f = Float(d)
-                guard f.isFinite else { throw .format("\(path)[\(i)]: \(d) overflows a 32-bit float") }
+                guard f.isFinite else { throw APIError.format("\(path)[\(i)]: \(d) overflows a 32-bit float") }
                 vector.append(f)
             case .int(let n): vector.append(Float(n))
-            case .array: throw .unsupported("\(path): multivectors")
+            case .array: throw APIError.unsupported("\(path): multivectors")
             default: throw JSONFields.typeError("\(path)[\(i)]", "a number", v)
             }
         }
@@ -51,36 +51,36 @@ enum PointDecoding {
 
     /// A point's vector: `[...]`, or `{"": [...]}` (the unnamed vector by name, as LangChain
     /// writes it). Other names and sparse vectors are refused.
-    static func pointVector(_ value: JSONValue, path: String) throws(APIError) -> [Float] {
+    static func pointVector(_ value: JSONValue, path: String) throws -> [Float] {
         if case .object(let named) = value {
-            if named.keys.contains("indices") || named.keys.contains("values") { throw .unsupported("\(path): sparse vectors") }
+            if named.keys.contains("indices") || named.keys.contains("values") { throw APIError.unsupported("\(path): sparse vectors") }
             guard named.count == 1, let unnamed = named[""] else {
                 let names = named.keys.filter { !$0.isEmpty }.sorted().map { "`\($0)`" }.joined(separator: ", ")
-                throw .wrongInput("Not existing vector name error: \(names)")
+                throw APIError.wrongInput("Not existing vector name error: \(names)")
             }
             return try dense(unnamed, path: "\(path)[\"\"]")
         }
         return try dense(value, path: path)
     }
 
-    static func payload(_ value: JSONValue?, path: String) throws(APIError) -> Payload {
+    static func payload(_ value: JSONValue?, path: String) throws -> Payload {
         guard let value, value != .null else { return [:] }
         guard case .object(let o) = value else { throw JSONFields.typeError(path, "an object (or null) as payload", value) }
         return o
     }
 
     /// The points of an upsert body: `{"points": [...]}` or `{"batch": {"ids", "vectors", "payloads"}}`.
-    static func upsert(_ body: JSONFields, limit: Int) throws(APIError) -> [Point] {
-        if body.has("update_filter") { throw .unsupported("update_filter") }
-        if let mode = try body.string("update_mode"), mode != "upsert" { throw .unsupported("update_mode `\(mode)`") }
+    static func upsert(_ body: JSONFields, limit: Int) throws -> [Point] {
+        if body.has("update_filter") { throw APIError.unsupported("update_filter") }
+        if let mode = try body.string("update_mode"), mode != "upsert" { throw APIError.unsupported("update_mode `\(mode)`") }
         if let list = try body.array("points") {
-            guard list.count <= limit else { throw .wrongInput("the request holds \(list.count) points; the limit is \(limit) per request") }
+            guard list.count <= limit else { throw APIError.wrongInput("the request holds \(list.count) points; the limit is \(limit) per request") }
             var points: [Point] = []
             points.reserveCapacity(list.count)
             for (i, item) in list.enumerated() {
                 let p = try JSONFields(item, path: "points[\(i)]")
-                guard let idValue = p["id"] else { throw .format("points[\(i)]: missing field `id`") }
-                guard let vectorValue = p["vector"] else { throw .format("points[\(i)]: missing field `vector`") }
+                guard let idValue = p["id"] else { throw APIError.format("points[\(i)]: missing field `id`") }
+                guard let vectorValue = p["vector"] else { throw APIError.format("points[\(i)]: missing field `vector`") }
                 points.append(Point(
                     id: try id(idValue, path: "points[\(i)].id"),
                     vector: try pointVector(vectorValue, path: "points[\(i)].vector"),
@@ -89,17 +89,17 @@ enum PointDecoding {
             return points
         }
         if let batch = try body.object("batch") {
-            guard let idsValue = batch["ids"] else { throw .format("batch: missing field `ids`") }
+            guard let idsValue = batch["ids"] else { throw APIError.format("batch: missing field `ids`") }
             let ids = try ids(idsValue, path: "batch.ids", limit: limit)
-            guard var vectorsValue = batch["vectors"] else { throw .format("batch: missing field `vectors`") }
+            guard var vectorsValue = batch["vectors"] else { throw APIError.format("batch: missing field `vectors`") }
             if case .object(let named) = vectorsValue {
-                guard named.count == 1, let unnamed = named[""] else { throw .wrongInput("Not existing vector name error: batch.vectors") }
+                guard named.count == 1, let unnamed = named[""] else { throw APIError.wrongInput("Not existing vector name error: batch.vectors") }
                 vectorsValue = unnamed
             }
             guard case .array(let vectors) = vectorsValue else { throw JSONFields.typeError("batch.vectors", "an array of vectors", vectorsValue) }
             let payloads = try batch.array("payloads")
             guard vectors.count == ids.count, payloads == nil || payloads!.count == ids.count else {
-                throw .wrongInput("batch: ids, vectors and payloads must have the same length (\(ids.count) ids, \(vectors.count) vectors\(payloads.map { ", \($0.count) payloads" } ?? ""))")
+                throw APIError.wrongInput("batch: ids, vectors and payloads must have the same length (\(ids.count) ids, \(vectors.count) vectors\(payloads.map { ", \($0.count) payloads" } ?? ""))")
             }
             var points: [Point] = []
             points.reserveCapacity(ids.count)
@@ -110,6 +110,6 @@ enum PointDecoding {
             }
             return points
         }
-        throw .format("expected `points` (a list of points) or `batch`")
+        throw APIError.format("expected `points` (a list of points) or `batch`")
     }
 }

@@ -9,7 +9,7 @@ extension API {
             let points = try PointDecoding.upsert(try await body(request), limit: settings.maxBatchPoints)
             let wait = API.waits(request)
             let result = try await c.upsert(points)
-            return Envelope.ok(since: start, API.updateResult(result.lsn, wait: wait))
+            return Envelope.updated(since: start, lsn: result.lsn, wait: wait)
         }
 
         on(router, .post, "/collections/:collection/points") { request, context, start in
@@ -45,17 +45,17 @@ extension API {
             case .ids(let ids): lsn = try await c.delete(ids: ids).lsn
             case .filter(let f): lsn = try await c.delete(filter: f)?.lsn ?? c.appliedLSN
             }
-            return Envelope.ok(since: start, API.updateResult(lsn, wait: wait))
+            return Envelope.updated(since: start, lsn: lsn, wait: wait)
         }
 
         on(router, .post, "/collections/:collection/points/scroll") { request, context, start in
             let c = try collection(context)
             let fields = try await body(request)
             if fields.has("order_by") { throw APIError.unsupported("order_by") }
-            let offset = try fields["offset"].map { v throws(APIError) in try PointDecoding.id(v, path: "offset") }
+            let offset = try fields["offset"].map { v throws in try PointDecoding.id(v, path: "offset") }
             let limit = try fields.count("limit", max: settings.maxResultPoints) ?? 10
             guard limit >= 1 else { throw APIError.wrongInput("limit must be at least 1") }
-            let filter = try fields["filter"].map { v throws(APIError) in try FilterDecoding.filter(v, path: "filter") }
+            let filter = try fields["filter"].map { v throws in try FilterDecoding.filter(v, path: "filter") }
             let payload = try PayloadSelector(fields.values["with_payload"], path: "with_payload", default: true)
             let withVector = try VectorSelector.decode(fields.values["with_vector"], path: "with_vector")
             let page = try c.scroll(
@@ -75,7 +75,7 @@ extension API {
         on(router, .post, "/collections/:collection/points/count") { request, context, start in
             let c = try collection(context)
             let fields = try await body(request)
-            let filter = try fields["filter"].map { v throws(APIError) in try FilterDecoding.filter(v, path: "filter") }
+            let filter = try fields["filter"].map { v throws in try FilterDecoding.filter(v, path: "filter") }
             let n = try filter.map { try c.count(filter: $0) } ?? c.count()
             return Envelope.ok(since: start) { w in
                 w.beginObject(); w.key("count"); w.int(n); w.endObject()
@@ -92,13 +92,13 @@ enum PointSelector {
     case ids([PointID])
     case filter(Filter)
 
-    init(_ fields: JSONFields, limit: Int) throws(APIError) {
+    init(_ fields: JSONFields, limit: Int) throws {
         if let ids = fields["points"] {
             self = .ids(try PointDecoding.ids(ids, path: "points", limit: limit))
         } else if let f = fields["filter"] {
             self = .filter(try FilterDecoding.filter(f, path: "filter"))
         } else {
-            throw .format("expected `points` (a list of ids) or `filter`")
+            throw APIError.format("expected `points` (a list of ids) or `filter`")
         }
     }
 }

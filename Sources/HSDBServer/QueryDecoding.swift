@@ -27,27 +27,27 @@ struct QueryRequest {
     var withVector = false
 
     /// `POST .../points/query`.
-    static func query(_ body: JSONFields, maxResults: Int) throws(APIError) -> QueryRequest {
+    static func query(_ body: JSONFields, maxResults: Int) throws -> QueryRequest {
         var q = try common(body, maxResults: maxResults)
-        for unsupported in ["prefetch", "lookup_from"] where body.has(unsupported) { throw .unsupported("`\(unsupported)`") }
-        if let using = try body.string("using"), !using.isEmpty { throw .wrongInput("Not existing vector name error: \(using)") }
+        for unsupported in ["prefetch", "lookup_from"] where body.has(unsupported) { throw APIError.unsupported("`\(unsupported)`") }
+        if let using = try body.string("using"), !using.isEmpty { throw APIError.wrongInput("Not existing vector name error: \(using)") }
         if let query = body["query"] { try q.decodeQuery(query) }
         return q
     }
 
     /// `POST .../points/search` (legacy): `{"vector": [...], ...}`.
-    static func search(_ body: JSONFields, maxResults: Int) throws(APIError) -> QueryRequest {
+    static func search(_ body: JSONFields, maxResults: Int) throws -> QueryRequest {
         var q = try common(body, maxResults: maxResults)
-        guard let vector = body["vector"] else { throw .format("missing field `vector`") }
+        guard let vector = body["vector"] else { throw APIError.format("missing field `vector`") }
         q.target = .vector(try PointDecoding.pointVector(vector, path: "vector"))
         return q
     }
 
-    private static func common(_ body: JSONFields, maxResults: Int) throws(APIError) -> QueryRequest {
+    private static func common(_ body: JSONFields, maxResults: Int) throws -> QueryRequest {
         var q = QueryRequest()
         q.limit = try body.count("limit", max: maxResults) ?? 10
         q.offset = try body.count("offset", max: maxResults) ?? 0
-        guard q.limit + q.offset <= maxResults else { throw .wrongInput("limit + offset is \(q.limit + q.offset); the limit is \(maxResults)") }
+        guard q.limit + q.offset <= maxResults else { throw APIError.wrongInput("limit + offset is \(q.limit + q.offset); the limit is \(maxResults)") }
         if let f = body["filter"] { q.filter = try FilterDecoding.filter(f, path: "filter") }
         if let t = try body.number("score_threshold") { q.scoreThreshold = Float(t) }
         q.payload = try PayloadSelector(body.values["with_payload"], path: "with_payload", default: false)
@@ -60,7 +60,7 @@ struct QueryRequest {
                     q.parameters.binaryOversampling = 0
                 } else if let oversampling = try quantization.number("oversampling") {
                     guard oversampling >= 1, oversampling <= 1000 else {
-                        throw .wrongInput("params.quantization.oversampling must be between 1 and 1000, got \(oversampling)")
+                        throw APIError.wrongInput("params.quantization.oversampling must be between 1 and 1000, got \(oversampling)")
                     }
                     q.parameters.binaryOversampling = Int(oversampling.rounded(.up))
                 }
@@ -70,7 +70,7 @@ struct QueryRequest {
         return q
     }
 
-    private mutating func decodeQuery(_ value: JSONValue) throws(APIError) {
+    private mutating func decodeQuery(_ value: JSONValue) throws {
         switch value {
         case .array: target = .vector(try PointDecoding.dense(value, path: "query"))
         case .int, .string: target = .point(try PointDecoding.id(value, path: "query"))
@@ -78,7 +78,7 @@ struct QueryRequest {
             let fields = try JSONFields(value, path: "query")
             guard let nearest = fields["nearest"] else {
                 let kind = o.keys.sorted().first ?? "empty"
-                throw .unsupported("query `\(kind)` (supported: nearest, a vector, or a point id)")
+                throw APIError.unsupported("query `\(kind)` (supported: nearest, a vector, or a point id)")
             }
             switch nearest {
             case .int, .string: target = .point(try PointDecoding.id(nearest, path: "query.nearest"))
@@ -86,7 +86,7 @@ struct QueryRequest {
             }
             if let m = try fields.object("mmr") {
                 let diversity = try m.number("diversity") ?? 0.5
-                guard (0...1).contains(diversity) else { throw .wrongInput("query.mmr.diversity must be between 0 and 1, got \(diversity)") }
+                guard (0...1).contains(diversity) else { throw APIError.wrongInput("query.mmr.diversity must be between 0 and 1, got \(diversity)") }
                 let candidates = try m.count("candidates_limit", max: 16_384) ?? 100
                 mmr = MMR(diversity: Float(diversity), candidates: max(candidates, limit + offset))
             }

@@ -19,7 +19,7 @@ extension API {
 
         on(router, .post, "/collections/:collection/points/query/batch") { request, context, start in
             let c = try collection(context)
-            let queries = try batch(try await body(request)) { f throws(APIError) in try QueryRequest.query(f, maxResults: settings.maxResultPoints) }
+            let queries = try batch(try await body(request)) { f throws in try QueryRequest.query(f, maxResults: settings.maxResultPoints) }
             let results = try queries.map { try run($0, on: c) }
             return Envelope.ok(since: start) { w in
                 w.beginArray()
@@ -39,7 +39,7 @@ extension API {
 
         on(router, .post, "/collections/:collection/points/search/batch") { request, context, start in
             let c = try collection(context)
-            let queries = try batch(try await body(request)) { f throws(APIError) in try QueryRequest.search(f, maxResults: settings.maxResultPoints) }
+            let queries = try batch(try await body(request)) { f throws in try QueryRequest.search(f, maxResults: settings.maxResultPoints) }
             let results = try queries.map { try run($0, on: c) }
             return Envelope.ok(since: start) { w in
                 w.beginArray()
@@ -49,9 +49,9 @@ extension API {
         }
     }
 
-    private func batch(_ body: JSONFields, _ decode: (JSONFields) throws(APIError) -> QueryRequest) throws(APIError) -> [QueryRequest] {
-        guard let searches = try body.array("searches") else { throw .format("missing field `searches`") }
-        guard searches.count <= 1000 else { throw .wrongInput("a batch holds \(searches.count) searches; the limit is 1000") }
+    private func batch(_ body: JSONFields, _ decode: (JSONFields) throws -> QueryRequest) throws -> [QueryRequest] {
+        guard let searches = try body.array("searches") else { throw APIError.format("missing field `searches`") }
+        guard searches.count <= 1000 else { throw APIError.wrongInput("a batch holds \(searches.count) searches; the limit is 1000") }
         var result: [QueryRequest] = []
         for (i, s) in searches.enumerated() { result.append(try decode(try JSONFields(s, path: "searches[\(i)]"))) }
         return result

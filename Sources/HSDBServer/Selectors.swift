@@ -9,7 +9,7 @@ enum PayloadSelector: Equatable {
     case include([[String]])
     case exclude([[String]])
 
-    init(_ value: JSONValue?, path: String, default: Bool) throws(APIError) {
+    init(_ value: JSONValue?, path: String, default: Bool) throws {
         guard let value, value != .null else {
             self = `default` ? .all : .none
             return
@@ -25,13 +25,13 @@ enum PayloadSelector: Equatable {
                 guard case .array(let a) = exc else { throw JSONFields.typeError("\(path).exclude", "an array of field names", exc) }
                 self = .exclude(try Self.paths(a, path: "\(path).exclude"))
             } else {
-                throw .format("\(path): expected `include` or `exclude`")
+                throw APIError.format("\(path): expected `include` or `exclude`")
             }
         default: throw JSONFields.typeError(path, "a boolean, a list of fields, or include/exclude", value)
         }
     }
 
-    private static func paths(_ items: [JSONValue], path: String) throws(APIError) -> [[String]] {
+    private static func paths(_ items: [JSONValue], path: String) throws -> [[String]] {
         var result: [[String]] = []
         for (i, item) in items.enumerated() {
             guard case .string(let s) = item else { throw JSONFields.typeError("\(path)[\(i)]", "a field name", item) }
@@ -82,7 +82,7 @@ enum PayloadSelector: Equatable {
 
 /// `with_vector`: true/false or a list of vector names ("" is the unnamed vector).
 enum VectorSelector {
-    static func decode(_ value: JSONValue?, path: String) throws(APIError) -> Bool {
+    static func decode(_ value: JSONValue?, path: String) throws -> Bool {
         guard let value, value != .null else { return false }
         switch value {
         case .bool(let b): return b

@@ -28,6 +28,8 @@ struct BenchSearch: AsyncParsableCommand {
     var singleSegment = false
     @Option(help: "Scratch directory (a fresh database is made inside and removed after).") var work = NSTemporaryDirectory()
     @Flag(help: "One JSON object per setting per line.") var json = false
+    @Option(help: "Keep the database in this directory: load it there if it holds no collection 'bench' yet, else search it as it is (to compare with `hsdb serve` over the same files).")
+    var database: String?
 
     func run() async throws {
         guard let metric = Metric(name: metric) else { throw ValidationError("unknown metric '\(self.metric)'") }
@@ -40,9 +42,10 @@ struct BenchSearch: AsyncParsableCommand {
         guard k >= 1, threads >= 1 else { throw ValidationError("--k and --threads must be at least 1") }
         let queryFile: VectorFile
         let evaluator: RecallEvaluator
-        let directory = work + "/hsdb-bench-\(UUID().uuidString.lowercased())"
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let buildSeconds: Double
+        let directory = database ?? work + "/hsdb-bench-\(UUID().uuidString.lowercased())"
+        defer { if database == nil { try? FileManager.default.removeItem(atPath: directory) } }
+        let reuse = database != nil && FileManager.default.fileExists(atPath: directory + "/collections/bench")
+        var buildSeconds = 0.0
         do {  // the base set lives only in this scope, so it is not counted in RssAnon below
             var baseFile = try VectorFile.load(base, dimension: dim)
             if limitBase > 0 && limitBase < baseFile.rows {
@@ -59,8 +62,12 @@ struct BenchSearch: AsyncParsableCommand {
             var loadOptions = DatabaseOptions(durability: .none)
             loadOptions.verifySegmentsOnOpen = false
             let started = ContinuousClock.now
-            try await load(baseFile, into: directory, config: config, options: loadOptions)
-            buildSeconds = seconds(ContinuousClock.now - started)
+            if reuse {
+                progress("searching the existing database in \(directory)")
+            } else {
+                try await load(baseFile, into: directory, config: config, options: loadOptions)
+                buildSeconds = seconds(ContinuousClock.now - started)
+            }
         }
 
         var searchOptions = DatabaseOptions()
