@@ -71,7 +71,7 @@ let package = Package(
         .executableTarget(name: "CrashChild", dependencies: ["HSDB", "HSDBTestSupport"]),
         .executableTarget(name: "EmbeddedExample", dependencies: ["HSDB"]),
         // Fuzz target bodies; Fuzz/ drives them with libFuzzer, the tests replay their seeds.
-        .target(name: "FuzzTargets", dependencies: ["HSDBCore", "WAL", "Index", "Segments", "HSDB", "HSDBTestSupport"]),
+        .target(name: "FuzzTargets", dependencies: ["HSDBCore", "WAL", "Index", "Segments", "HSDB", "HSDBServer", "HSDBTestSupport"]),
 
         .testTarget(name: "HSDBCoreTests", dependencies: ["HSDBCore", "Compression", "HSDBTestSupport"]),
         .testTarget(name: "WALTests", dependencies: ["WAL", "HSDBTestSupport"]),

@@ -14,5 +14,6 @@ let package = Package(
     targets: [
         .executableTarget(name: "IngestBench", dependencies: [.product(name: "HSDB", package: "hsdb")]),
         .executableTarget(name: "IndexBench", dependencies: [.product(name: "Index", package: "hsdb")]),
+        .executableTarget(name: "JSONBench", dependencies: [.product(name: "HSDB", package: "hsdb")]),
     ]
 )

@@ -10,7 +10,14 @@ stamp="$venv/.requirements-$(sha256sum Tests/python/requirements.txt | cut -c1-1
 if [ ! -f "$stamp" ]; then
   echo "creating $venv (qdrant-client, langchain-qdrant, pytest from PyPI)" >&2
   rm -rf "$venv"
-  python3 -m venv "$venv"
+  command -v python3 >/dev/null || { echo "python3 is needed for the HTTP API tests" >&2; exit 1; }
+  if ! python3 -m venv "$venv" >/dev/null 2>&1; then
+    echo "installing python3-venv with apt-get" >&2
+    sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq python3-venv >/dev/null
+    rm -rf "$venv"
+    python3 -m venv "$venv"
+  fi
   "$venv/bin/pip" install --quiet --disable-pip-version-check -r Tests/python/requirements.txt
   touch "$stamp"
 fi

@@ -3,6 +3,7 @@ qdrant-client sends them (Python floats of float32 values, 17 significant digits
 
 query.lua:  POST /collections/bench/points/query  {"query": [...], "limit": 10}, the 1,000 queries in turn
 upsert.lua: PUT  /collections/ingest/points?wait=true with one point, ids from 0 up (per wrk thread a range)
+upsert64.lua: 64 points per request (qdrant-client's upload_points batch size), 20 bodies in turn
 """
 import json
 import struct
@@ -36,7 +37,7 @@ function init(args) i = offset end
 function request()
   i = i + 1
   local body = bodies[(i % #bodies) + 1]
-  {'body = string.gsub(body, "__ID__", tostring(i), 1)' if ids else ''}
+  {'body = string.gsub(body, "__ID__", function() i = i + 1; return tostring(i) end)' if ids else ''}
   return wrk.format("{method}", "{target}", {{["Content-Type"] = "application/json"}}, body)
 end
 function done(summary, latency, requests)
@@ -53,4 +54,9 @@ lua(f"{out}/query.lua", "POST", "/collections/bench/points/query",
 base = f16(f"{data}/base.f16", 384, 2000)
 lua(f"{out}/upsert.lua", "PUT", "/collections/ingest/points?wait=true",
     [json.dumps({"points": [{"id": 0, "vector": v, "payload": {"source": "bench"}}]}).replace('"id": 0', '"id": __ID__') for v in base], ids=True)
+# Fixed ids (the 20 bodies cycle, so later requests overwrite points: still one full upsert
+# each): rewriting ids in a 470 KB body per request would make wrk's Lua the bottleneck.
+lua(f"{out}/upsert64.lua", "PUT", "/collections/ingest/points?wait=true",
+    [json.dumps({"points": [{"id": 10_000_000 + b * 64 + k, "vector": v, "payload": {"source": "bench"}}
+                            for k, v in enumerate(base[b * 64:(b + 1) * 64])]}) for b in range(20)], ids=False)
 print(f"query body {len(json.dumps({'query': queries[0], 'limit': 10}))} bytes; upsert body about {len(json.dumps({'points': [{'id': 0, 'vector': base[0]}]}))} bytes")

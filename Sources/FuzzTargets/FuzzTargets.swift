@@ -1,9 +1,11 @@
+import HSDBServer
+
 /// The bodies of hsdb's libFuzzer targets. They live in the main package so the test suite
 /// replays every committed seed through them (and they never stop compiling); `Fuzz/` holds
 /// only the libFuzzer drivers, built with `-sanitize=fuzzer,address`. Each body returns
 /// normally for any input, and traps (a finding) when a property it checks is broken.
 public enum FuzzTargets {
-    public static let names = ["payload-codec", "segment-reader", "wal-recovery"]
+    public static let names = ["payload-codec", "rest-request", "segment-reader", "wal-recovery"]
 
     /// Runs the target `name` on one input.
     public static func run(_ name: String, _ data: UnsafeRawBufferPointer) {
@@ -11,6 +13,7 @@ public enum FuzzTargets {
         case "payload-codec": PayloadCodecTarget.run(data)
         case "wal-recovery": WALRecoveryTarget.run(data)
         case "segment-reader": SegmentReaderTarget.run(data)
+        case "rest-request": RequestDecoderFuzzing.run(data)
         default: preconditionFailure("unknown fuzz target \(name); known: \(names.joined(separator: ", "))")
         }
     }

@@ -53,6 +53,8 @@ extension Collection {
         let parameters = chosen
         try Validation.checkVector(vector, dimension: config.dimension, context: "query")
         let query = config.metric == .cosine ? Distance.normalized(vector) : vector
+        let concurrentSearches = activeSearches.wrappingAdd(1, ordering: .relaxed).newValue
+        defer { activeSearches.wrappingSubtract(1, ordering: .relaxed) }
         let s = snapshot
         // With a filter, each segment's matching live points are found first; how many there
         // are picks the strategy per segment (below).
@@ -67,9 +69,11 @@ extension Collection {
                 let d = p.vector!.withUnsafeBufferPointer { metric.distance(qp, $0.baseAddress!, count: q.count) }
                 top.insert(d, .memtable(id, p))
             }
-            // Segments are searched in parallel when there is enough work to pay for the hop.
+            // Segments are searched in parallel when there is enough work to pay for the hop and
+            // no other search is running (concurrent searches already keep the cores busy; a
+            // fan-out per search would only add hand-offs, measured in the HTTP benchmark).
             let segmentPoints = s.segments.reduce(0) { $0 + $1.count }
-            if s.segments.count > 1 && segmentPoints >= Self.parallelSearchPoints {
+            if s.segments.count > 1 && segmentPoints >= Self.parallelSearchPoints && concurrentSearches == 1 {
                 let partial = Mutex<[(score: Float, item: Snapshot.Found)]>([])
                 DispatchQueue.concurrentPerform(iterations: s.segments.count) { i in
                     var local = TopK<Snapshot.Found>(k: limit, higherIsBetter: false)

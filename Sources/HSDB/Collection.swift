@@ -31,6 +31,8 @@ public final class Collection: Sendable {
     /// Filtered segment reads that scanned every payload, and that used field indexes.
     let payloadScans = Atomic<Int>(0)
     let indexedFilters = Atomic<Int>(0)
+    /// Searches running now (one alone fans out over segments; several do not).
+    let activeSearches = Atomic<Int>(0)
     /// Scratch space for graph searches (see `withVisitedSet`).
     let visitedPool = Mutex<[VisitedSet]>([])
 

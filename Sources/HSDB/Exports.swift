@@ -8,3 +8,6 @@
 @_exported import enum WAL.DurabilityMode
 @_exported import class WAL.WALStatistics
 @_exported import struct WAL.WALRetentionPolicy
+@_exported import struct HSDBCore.JSONParser
+@_exported import struct HSDBCore.JSONParseError
+@_exported import struct HSDBCore.JSONTextWriter

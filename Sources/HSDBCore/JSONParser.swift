@@ -197,10 +197,35 @@ public struct JSONParser {
 
     // MARK: Numbers
 
-    private static let exactPowersOfTen: [Double] = (0...22).map { e in
-        var p = 1.0
-        for _ in 0..<e { p *= 10 }
-        return p
+    /// 10^k for k in 0...22, all exact in a double. A literal switch rather than a static
+    /// array: no lazy-initialisation check or bounds check in the number loop.
+    @inline(__always)
+    static func exactPowerOfTen(_ k: Int) -> Double {
+        switch k {
+        case 0: return 1e0
+        case 1: return 1e1
+        case 2: return 1e2
+        case 3: return 1e3
+        case 4: return 1e4
+        case 5: return 1e5
+        case 6: return 1e6
+        case 7: return 1e7
+        case 8: return 1e8
+        case 9: return 1e9
+        case 10: return 1e10
+        case 11: return 1e11
+        case 12: return 1e12
+        case 13: return 1e13
+        case 14: return 1e14
+        case 15: return 1e15
+        case 16: return 1e16
+        case 17: return 1e17
+        case 18: return 1e18
+        case 19: return 1e19
+        case 20: return 1e20
+        case 21: return 1e21
+        default: return 1e22
+        }
     }
 
     private mutating func parseNumber() throws(JSONParseError) -> JSONValue {
@@ -221,7 +246,7 @@ public struct JSONParser {
         } else {
             while index < bytes.count, isDigit(bytes[index]) {
                 if digits < 19 {
-                    mantissa = mantissa * 10 + UInt64(bytes[index] - UInt8(ascii: "0"))
+                    mantissa = mantissa &* 10 &+ UInt64(bytes[index] &- UInt8(ascii: "0"))  // at most 19 digits: no overflow
                     if mantissa != 0 { digits += 1 }
                 } else {
                     droppedDigits += 1
@@ -236,7 +261,7 @@ public struct JSONParser {
             guard index < bytes.count, isDigit(bytes[index]) else { throw error("expected a digit after the decimal point") }
             while index < bytes.count, isDigit(bytes[index]) {
                 if digits < 19 {
-                    mantissa = mantissa * 10 + UInt64(bytes[index] - UInt8(ascii: "0"))
+                    mantissa = mantissa &* 10 &+ UInt64(bytes[index] &- UInt8(ascii: "0"))  // at most 19 digits: no overflow
                     if mantissa != 0 { digits += 1 }
                     exponent -= 1
                 } else {
@@ -268,12 +293,39 @@ public struct JSONParser {
         // Clinger's fast path: both operands exact, so one rounding gives the right double.
         if droppedDigits == 0, mantissa <= (1 << 53), (-22...22).contains(exponent) {
             var d = Double(mantissa)
-            d = exponent < 0 ? d / Self.exactPowersOfTen[-exponent] : d * Self.exactPowersOfTen[exponent]
+            d = exponent < 0 ? d / Self.exactPowerOfTen(-exponent) : d * Self.exactPowerOfTen(exponent)
+            return .double(negative ? -d : d)
+        }
+        // Up to 19 digits with a negative power of ten (every float that Python or JavaScript
+        // prints with 17 digits): one division, then an exact 128-bit check that the result is
+        // the correctly rounded one; strtod only when it is not.
+        if droppedDigits == 0, mantissa != 0, (-22 ... -1).contains(exponent), let d = Self.checkedQuotient(mantissa, -exponent) {
             return .double(negative ? -d : d)
         }
         let d = slowDouble(start..<index)
         guard d.isFinite else { throw error("number is out of range for a 64-bit float", at: start) }
         return .double(d)
+    }
+
+    /// m / 10^k as the correctly rounded double, or nil if that cannot be confirmed cheaply.
+    /// q = Double(m) / 10^k is within an ulp or so; writing q = M * 2^E, q is the correctly
+    /// rounded value exactly when m / 10^k lies strictly between the midpoints
+    /// (2M - 1) * 2^(E-1) and (2M + 1) * 2^(E-1), which multiplied by 10^k * 2^(1-E) is a
+    /// comparison of integers below 2^128.
+    @inline(__always)
+    static func checkedQuotient(_ m: UInt64, _ k: Int) -> Double? {
+        let q = Double(m) / exactPowerOfTen(k)
+        // A power of two has a closer lower neighbour; leave that rare case to strtod.
+        guard q.isNormal, q.significandBitPattern != 0 else { return nil }
+        let significand = UInt128(q.significandBitPattern | (1 << 52))
+        let e = Int(q.exponent) - 52  // q = significand * 2^e
+        let shift = 1 - e
+        guard shift >= 0, shift + (64 - m.leadingZeroBitCount) <= 127 else { return nil }
+        let scaled = UInt128(m) << shift
+        // 10^k < 2^74 and 2 * significand + 1 < 2^54: the products stay below 2^128.
+        let p = UInt128(UInt64(exactPowerOfTen(min(k, 19)))) &* (k > 19 ? UInt128(UInt64(exactPowerOfTen(k - 19))) : 1)
+        guard (2 &* significand &- 1) &* p < scaled, scaled < (2 &* significand &+ 1) &* p else { return nil }
+        return q
     }
 
     private func slowDouble(_ range: Range<Int>) -> Double {

@@ -31,6 +31,9 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .long, help: "Most points (or ids) in one request.")
     var maxBatchPoints = ServerSettings().maxBatchPoints
 
+    @Option(name: .long, help: "Memtable size in MiB: writes are indexed into a segment each time this much has arrived; writers wait at four times it.")
+    var memtableMb = DatabaseOptions().memtableFlushBytes >> 20
+
     @Option(name: .long, help: "Version reported at GET / (clients compare it with their own).")
     var compatibleVersion = ServerSettings().compatibleVersion
 
@@ -51,6 +54,9 @@ struct Serve: AsyncParsableCommand {
         var options = DatabaseOptions(durability: mode)
         options.createIfMissing = true
         options.limits.maxBatchPoints = max(options.limits.maxBatchPoints, maxBatchPoints)
+        guard (1...1 << 20).contains(memtableMb) else { throw ValidationError("--memtable-mb must be between 1 and 1048576") }
+        options.memtableFlushBytes = memtableMb << 20
+        options.memtableStallBytes = 4 * options.memtableFlushBytes
         let db = try await Database.open(at: data, options: options, logger: logger)
         let collections = try db.listCollections()
         let points = try collections.reduce(0) { $0 + (try db.collection($1.name).count()) }

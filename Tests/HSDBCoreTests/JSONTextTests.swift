@@ -36,6 +36,24 @@ final class JSONTextTests: XCTestCase {
         }
     }
 
+    /// The texts clients send for embeddings: float32 values widened to double, printed with
+    /// up to 17 significant digits (the checked-division path), and near-ties of every kind.
+    func testSeventeenDigitFractionsAreCorrectlyRounded() throws {
+        var rng = SplitMix64(seed: 9)
+        for _ in 0..<100_000 {
+            let f = Float(bitPattern: UInt32(truncatingIfNeeded: rng.next()) & 0x3FFF_FFFF)  // |f| < 2
+            for text in [Double(f).description, String(format: "%.17f", Double(f)), String(format: "%.19f", Double(rng.next() % 1_000_000) / 1e6 + 1e-13)] {
+                guard let expected = Double(text) else { continue }
+                let parsed = try JSONParser.parse(text)
+                switch parsed {
+                case .double(let d): XCTAssertEqual(d.bitPattern, expected.bitPattern, text)
+                case .int(let i): XCTAssertEqual(Double(i), expected, text)
+                default: XCTFail(text)
+                }
+            }
+        }
+    }
+
     func testRejectsWhatJSONDoesNotAllow() {
         let bad = [
             "", "{", "[1,]", "{\"a\":1,}", "01", "1.", ".5", "-", "1e", "+1", "NaN", "Infinity", "nul", "tru",
