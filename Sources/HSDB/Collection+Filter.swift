@@ -113,6 +113,11 @@ extension Collection {
     /// affected). Returns the result of the last delete, or nil if nothing matched.
     @discardableResult
     public func delete(filter: Filter) async throws -> WriteResult? {
+        try await inBatches(of: try ids(matching: filter)) { try await delete(ids: $0) }
+    }
+
+    /// The ids of every live point matching `filter`, ascending.
+    func ids(matching filter: Filter) throws -> [PointID] {
         var ids: [PointID] = []
         var offset: PointID? = nil
         repeat {
@@ -120,11 +125,16 @@ extension Collection {
             ids += page.points.map(\.id)
             offset = page.nextOffset
         } while offset != nil
+        return ids
+    }
+
+    /// Runs `write` on slices of at most `Limits.maxBatchPoints` ids; returns the last result.
+    func inBatches(of ids: [PointID], _ write: ([PointID]) async throws -> WriteResult?) async throws -> WriteResult? {
         var last: WriteResult?
         var start = 0
         while start < ids.count {
             let end = min(start + limits.maxBatchPoints, ids.count)
-            last = try await delete(ids: Array(ids[start..<end]))
+            last = try await write(Array(ids[start..<end])) ?? last
             start = end
         }
         return last

@@ -16,18 +16,8 @@ public enum PayloadUpdate: Sendable, Equatable {
         case .merge(let p): payload.merge(p) { _, new in new }
         case .replace(let p): payload = p
         case .deleteKeys(let keys):
-            for key in keys { Self.remove(key.split(separator: ".", omittingEmptySubsequences: false).map(String.init)[...], from: &payload) }
+            for key in keys { JSONValue.removeValue(atPath: key.split(separator: ".", omittingEmptySubsequences: false).map(String.init)[...], from: &payload) }
         case .clear: payload = [:]
-        }
-    }
-
-    private static func remove(_ path: ArraySlice<String>, from payload: inout Payload) {
-        guard let head = path.first else { return }
-        if path.count == 1 {
-            payload[head] = nil
-        } else if case .object(var inner) = payload[head] {
-            remove(path.dropFirst(), from: &inner)
-            payload[head] = .object(inner)
         }
     }
 }
@@ -36,7 +26,7 @@ extension Collection {
     /// Changes the payloads of the points with these ids (ids that do not exist are skipped),
     /// as one atomic write of the changed points. A read-modify-write: payload updates are
     /// serialised with each other, but a concurrent upsert of the same id may be overwritten
-    /// by the point as it was read (DESIGN.md, "Payload updates"). Returns nil if no point matched.
+    /// by the point as it was read (DESIGN.md, "HTTP API"). Returns nil if no point matched.
     @discardableResult
     public func updatePayload(_ update: PayloadUpdate, ids: [PointID]) async throws -> WriteResult? {
         try Validation.checkBatchSize(ids.count, limits: limits)
@@ -53,20 +43,6 @@ extension Collection {
     /// Changes the payloads of every point matching `filter` (as of now).
     @discardableResult
     public func updatePayload(_ update: PayloadUpdate, filter: Filter) async throws -> WriteResult? {
-        var ids: [PointID] = []
-        var offset: PointID? = nil
-        repeat {
-            let page = try scroll(from: offset, limit: 10_000, projection: .idsOnly, filter: filter)
-            ids += page.points.map(\.id)
-            offset = page.nextOffset
-        } while offset != nil
-        var last: WriteResult?
-        var start = 0
-        while start < ids.count {
-            let end = min(start + limits.maxBatchPoints, ids.count)
-            last = try await updatePayload(update, ids: Array(ids[start..<end])) ?? last
-            start = end
-        }
-        return last
+        try await inBatches(of: try ids(matching: filter)) { try await updatePayload(update, ids: $0) }
     }
 }

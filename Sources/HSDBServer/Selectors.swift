@@ -52,7 +52,7 @@ enum PayloadSelector: Equatable {
             return out
         case .exclude(let paths):
             var out = payload
-            for p in paths { Self.remove(p[...], from: &out) }
+            for p in paths { JSONValue.removeValue(atPath: p[...], from: &out) }
             return out
         }
     }
@@ -66,16 +66,6 @@ enum PayloadSelector: Equatable {
             if case .object(let existing) = out[head] { target = existing }
             copy(path.dropFirst(), from: inner, into: &target)
             if !target.isEmpty { out[head] = .object(target) }
-        }
-    }
-
-    private static func remove(_ path: ArraySlice<String>, from payload: inout Payload) {
-        guard let head = path.first else { return }
-        if path.count == 1 {
-            payload[head] = nil
-        } else if case .object(var inner) = payload[head] {
-            remove(path.dropFirst(), from: &inner)
-            payload[head] = .object(inner)
         }
     }
 }
