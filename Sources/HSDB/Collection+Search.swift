@@ -73,7 +73,7 @@ extension Collection {
             // no other search is running (concurrent searches already keep the cores busy; a
             // fan-out per search would only add hand-offs, measured in the HTTP benchmark).
             let segmentPoints = s.segments.reduce(0) { $0 + $1.count }
-            if s.segments.count > 1 && segmentPoints >= Self.parallelSearchPoints && concurrentSearches == 1 {
+            if options.parallelSegmentSearch && s.segments.count > 1 && segmentPoints >= Self.parallelSearchPoints && concurrentSearches == 1 {
                 let partial = Mutex<[(score: Float, item: Snapshot.Found)]>([])
                 DispatchQueue.concurrentPerform(iterations: s.segments.count) { i in
                     var local = TopK<Snapshot.Found>(k: limit, higherIsBetter: false)

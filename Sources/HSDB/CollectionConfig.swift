@@ -60,6 +60,10 @@ public struct DatabaseOptions: Sendable {
     /// With a filter, a segment with at most this many matching points (or a tenth of its
     /// points) is scored exactly instead of searched through its graph.
     public var filterExactScanPoints = 2_000
+    /// A search that runs alone searches the segments of a collection on several cores at
+    /// once. Servers under concurrent load may turn this off: their requests already fill the
+    /// cores, and the fan-out then only adds hand-offs (Benchmarks/RESULTS.md, "HTTP API").
+    public var parallelSegmentSearch = true
     /// When segments are merged in the background (after flushes).
     public var compaction = CompactionPolicy()
 

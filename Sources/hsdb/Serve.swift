@@ -34,6 +34,9 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .long, help: "Memtable size in MiB: writes are indexed into a segment each time this much has arrived; writers wait at four times it.")
     var memtableMb = DatabaseOptions().memtableFlushBytes >> 20
 
+    @Flag(inversion: .prefixedNo, help: "Search a collection's segments in parallel when a search runs alone.")
+    var parallelSearch = true
+
     @Option(name: .long, help: "Version reported at GET / (clients compare it with their own).")
     var compatibleVersion = ServerSettings().compatibleVersion
 
@@ -57,6 +60,7 @@ struct Serve: AsyncParsableCommand {
         guard (1...1 << 20).contains(memtableMb) else { throw ValidationError("--memtable-mb must be between 1 and 1048576") }
         options.memtableFlushBytes = memtableMb << 20
         options.memtableStallBytes = 4 * options.memtableFlushBytes
+        options.parallelSegmentSearch = parallelSearch
         let db = try await Database.open(at: data, options: options, logger: logger)
         let collections = try db.listCollections()
         let points = try collections.reduce(0) { $0 + (try db.collection($1.name).count()) }
