@@ -25,6 +25,7 @@ struct CrashChild {
         var options = DatabaseOptions(durability: durability)
         options.memtableFlushBytes = 64 << 10
         options.minGraphPoints = 64
+        options.walFileSize = 256 << 10  // WAL files rotate (and retire) every few hundred batches
         let db = try await Database.open(at: args[1], options: options)
         let collection: Collection
         if let existing = try? db.collection(CrashWorkload.collection) {

@@ -57,6 +57,7 @@ extension Collection {
             return (s.segments, s.manifest.flushedLSN)
         }
         try await publishManifest(segments: segments, flushedLSN: flushedLSN)
+        CrashPoint.reach("compaction-before-retire")
         // Only now that the manifest no longer lists them may the inputs' files go; each goes
         // when the last snapshot holding it is dropped.
         for h in inputs { h.markObsolete() }

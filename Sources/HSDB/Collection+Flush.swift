@@ -120,6 +120,7 @@ extension Collection {
             do { try fs.writeFileAtomically(path, bytes: bytes) } catch { throw HSDBError.wrap(error) }
         }
         state.withLock { $0.manifest = manifest }
+        CrashPoint.reach("manifest-after-publish")
         applyWALRetention(flushedLSN: flushedLSN)
     }
 

@@ -98,8 +98,10 @@ public enum SegmentWriter {
         }
         let contentID = output.hasher.finalize().map { String(format: "%02x", $0) }.joined()
         let name = SegmentFormat.fileName(contentID: contentID)
+        CrashPoint.reach("segment-before-rename")
         try fs.rename(temporary, to: directory + "/" + name)
         try fs.syncDirectory(directory)
+        CrashPoint.reach("segment-after-rename")
         return SegmentInfo(
             contentID: contentID, fileName: name, bytes: output.offset, count: count, minLSN: header.minLSN, maxLSN: header.maxLSN)
     }

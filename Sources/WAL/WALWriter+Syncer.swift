@@ -99,6 +99,7 @@ extension WALWriter {
                 return
             }
             cursor.offset += chunkBytes
+            CrashPoint.reach("wal-after-write")
             statistics.writes.add(1, ordering: .relaxed)
             statistics.bytesWritten.add(Int(chunkBytes), ordering: .relaxed)
             statistics.recordsWritten.add(chunk.count, ordering: .relaxed)
@@ -107,6 +108,7 @@ extension WALWriter {
                     failSync(Array(batch[i...]), error: error, cursor: &cursor, chunkStart: chunkStart)
                     return
                 }
+                CrashPoint.reach("wal-after-sync")
                 commit(chunk, durable: true)
             } else {
                 if !cursor.unsynced { cursor.unsyncedSince = .now() }
@@ -208,6 +210,7 @@ extension WALWriter {
         }
         cursor.file = file
         cursor.offset = Int64(WALFormat.fileHeaderSize)
+        CrashPoint.reach("wal-after-rotate")
     }
 
     /// A write failed: roll the file back to its last good byte and refuse the failed records

@@ -3,6 +3,7 @@ import Glibc
 #endif
 import Foundation
 import HSDB
+import HSDBCore
 import HSDBTestSupport
 import Synchronization
 import XCTest
@@ -11,28 +12,42 @@ import XCTest
 let productsDirectory = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
 
 /// The durability claim tested with real processes: a child writes batches from 8 concurrent
-/// tasks and reports each acknowledgement; the parent SIGKILLs it at a random moment,
-/// reopens the database and checks every acknowledged batch is there, whole, at its LSN, and
-/// that no batch is half there. The same database carries over from round to round.
+/// tasks and reports each acknowledgement; it dies by SIGKILL, either from the parent at a
+/// random moment or by itself at a named crash point inside the engine (`CrashPoint`: between
+/// a WAL write and its fsync, after a segment rename and before the manifest lists it, ...);
+/// the parent reopens the database and checks every acknowledged batch is there, whole, at its
+/// LSN, that no batch is half there, and that no segment file outside the manifest is left.
+/// The same database carries over from round to round.
 ///
-/// HSDB_CRASH_ROUNDS sets the number of kills (default 50); HSDB_CRASH_SEED replays a run.
+/// HSDB_CRASH_ROUNDS sets the number of random kills (default 60), HSDB_CRASH_POINT_ROUNDS
+/// the rounds per named point (default 20; 7 points); HSDB_CRASH_SEED replays a run.
 final class CrashTests: XCTestCase {
     func testAcknowledgedBatchesSurviveSIGKILL() async throws {
         let env = ProcessInfo.processInfo.environment
-        let rounds = env["HSDB_CRASH_ROUNDS"].flatMap(Int.init) ?? 50
+        let randomRounds = env["HSDB_CRASH_ROUNDS"].flatMap(Int.init) ?? 60
+        let pointRounds = env["HSDB_CRASH_POINT_ROUNDS"].flatMap(Int.init) ?? 20
+        let rounds = randomRounds + pointRounds * CrashPoint.all.count
         let seed = env["HSDB_CRASH_SEED"].flatMap(UInt64.init) ?? UInt64.random(in: 1...999_999)
-        print("crash test: \(rounds) rounds, seed \(seed) (replay with HSDB_CRASH_SEED=\(seed))")
+        print("crash test: \(rounds) rounds (\(randomRounds) random kills, \(pointRounds) at each of \(CrashPoint.all.count) crash points), seed \(seed) (replay with HSDB_CRASH_SEED=\(seed))")
         var rng = SplitMix64(seed: seed)
         let path = temporaryDatabasePath(self)
-        var allAcked: [(Int, UInt64)] = []
+        var acked = AcknowledgedWrites(seed: seed)
         var killedBeforeReady = 0
         var segmentsSeen = 0
+        var pointsReached: [String: Int] = [:]
         for round in 0..<rounds {
             let durability = round % 5 == 4 ? "none" : "fsync"  // kill -9 keeps the page cache: none survives too
+            // Rounds past the random ones arm one named point, to die at its n-th passage.
+            let point = round >= randomRounds ? CrashPoint.all[(round - randomRounds) % CrashPoint.all.count] : nil
+            let armed = point.map { "\($0):\(1 + rng.next() % ($0.hasPrefix("wal-after-") && $0 != "wal-after-rotate" ? 200 : 3))" }
             let child = try ChildProcess(
-                productsDirectory.appendingPathComponent("CrashChild").path, [path, String(seed), "8", durability, String(round * 1_000_000)])
+                productsDirectory.appendingPathComponent("CrashChild").path, [path, String(seed), "8", durability, String(round * 1_000_000)],
+                environment: armed.map { ["HSDB_CRASH_AT": $0] } ?? [:])
             let early = rng.next() % 10 == 0
-            if early {
+            if let point {
+                // The child kills itself at the point; a point not reached in time is a random kill.
+                if child.waitForExit(seconds: 5), child.output.contains("CRASH \(point)\n") { pointsReached[point, default: 0] += 1 }
+            } else if early {
                 usleep(UInt32(rng.next() % 30_000))
             } else {
                 guard child.waitFor("READY\n", seconds: 120) else {
@@ -43,21 +58,23 @@ final class CrashTests: XCTestCase {
             }
             child.kill()
             if !child.output.contains("READY") { killedBeforeReady += 1 }
-            let acks = child.acknowledgements()
-            allAcked += acks
+            acked.add(child.acknowledgements())
             let db = try await Database.open(at: path)
             if let c = try? db.collection(CrashWorkload.collection) {
-                try CrashVerifier.verify(c, seed: seed, acknowledged: allAcked, context: "seed \(seed) round \(round)")
+                try CrashVerifier.verify(c, acked, context: "seed \(seed) round \(round)")
                 let files = try FileManager.default.contentsOfDirectory(atPath: path + "/collections/\(CrashWorkload.collection)/segments")
                 XCTAssertEqual(files.count, c.statistics().segments, "seed \(seed) round \(round): segment files not in the manifest were left: \(files)")
                 segmentsSeen = max(segmentsSeen, c.statistics().segments)
             } else {
-                XCTAssertTrue(allAcked.isEmpty, "seed \(seed) round \(round): acknowledged writes but no collection")
+                XCTAssertEqual(acked.count, 0, "seed \(seed) round \(round): acknowledged writes but no collection")
             }
             try await db.close()
         }
-        print("crash test: \(rounds) kills (\(killedBeforeReady) before the child was ready), \(allAcked.count) acknowledged batches verified, up to \(segmentsSeen) segments")
-        XCTAssertGreaterThan(allAcked.count, rounds, "the children acknowledged too little to test anything")
+        print("crash test: \(rounds) kills (\(killedBeforeReady) before the child was ready; at named points: \(pointsReached.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))), \(acked.count) acknowledged batches verified, up to \(segmentsSeen) segments")
+        XCTAssertGreaterThan(acked.count, rounds, "the children acknowledged too little to test anything")
+        if pointRounds > 0 {
+            for point in CrashPoint.all { XCTAssertGreaterThan(pointsReached[point] ?? 0, 0, "seed \(seed): no child ever died at crash point \(point)") }
+        }
     }
 }
 
@@ -68,10 +85,11 @@ final class ChildProcess: Sendable {
     private let collected = OutputBuffer()
     private let finished = DispatchSemaphore(value: 0)
 
-    init(_ executable: String, _ arguments: [String]) throws {
+    init(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = FileHandle.nullDevice
@@ -102,7 +120,14 @@ final class ChildProcess: Sendable {
         return false
     }
 
-    /// SIGKILL, then wait for the process and for its output to be drained.
+    /// Waits (bounded) for the process to end by itself.
+    func waitForExit(seconds: Double) -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while process.isRunning && Date() < deadline { usleep(1_000) }
+        return !process.isRunning
+    }
+
+    /// SIGKILL (if still running), then wait for the process and for its output to be drained.
     func kill() {
         Glibc.kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
