@@ -201,3 +201,22 @@ def test_damaged_snapshot_is_refused_and_changes_nothing(http, coll, server):
     error = refused(http, "PUT", "/collections/bad/snapshots/recover", json={"location": "file://" + path})
     assert "damaged" in error and path in error
     assert http.delete(f"/collections/bad/snapshots/{snap['name']}").status_code == 200
+
+
+def test_legacy_search_batch_and_async_snapshot(http, coll, server):
+    hits = http.post("/collections/bad/points/search", json={"vector": [1, 0, 0, 0], "limit": 1, "with_payload": True}).json()["result"]
+    assert [(h["id"], h["payload"]) for h in hits] == [(1, {"a": 1})] and hits[0]["version"] >= 1
+    batch = http.post("/collections/bad/points/search/batch", json={"searches": [{"vector": [0, 1, 0, 0], "limit": 1}]}).json()["result"]
+    assert [[h["id"] for h in r] for r in batch] == [[2]]
+    r = http.post("/collections/bad/snapshots?wait=false")
+    assert r.status_code == 202 and r.json()["status"] == "accepted"
+    import time
+    for _ in range(100):
+        snaps = http.get("/collections/bad/snapshots").json()["result"]
+        if snaps:
+            break
+        time.sleep(0.1)
+    assert len(snaps) == 1 and snaps[0]["size"] > 0
+    assert http.delete(f"/collections/bad/snapshots/{snaps[0]['name']}").status_code == 200
+    assert http.patch("/collections/bad", json={}).status_code == 200
+    refused(http, "PATCH", "/collections/bad", json={"hnsw_config": {"m": 4}}, contains="not supported")
