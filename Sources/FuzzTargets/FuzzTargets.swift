@@ -1,3 +1,4 @@
+import HSDB
 import HSDBServer
 
 /// The bodies of hsdb's libFuzzer targets. They live in the main package so the test suite
@@ -5,11 +6,12 @@ import HSDBServer
 /// only the libFuzzer drivers, built with `-sanitize=fuzzer,address`. Each body returns
 /// normally for any input, and traps (a finding) when a property it checks is broken.
 public enum FuzzTargets {
-    public static let names = ["payload-codec", "rest-request", "segment-reader", "wal-recovery"]
+    public static let names = ["manifest", "payload-codec", "rest-request", "segment-reader", "wal-recovery"]
 
     /// Runs the target `name` on one input.
     public static func run(_ name: String, _ data: UnsafeRawBufferPointer) {
         switch name {
+        case "manifest": ManifestTarget.run(data)
         case "payload-codec": PayloadCodecTarget.run(data)
         case "wal-recovery": WALRecoveryTarget.run(data)
         case "segment-reader": SegmentReaderTarget.run(data)
@@ -22,6 +24,10 @@ public enum FuzzTargets {
     /// too checksummed to commit by hand): the tests replay them, `Fuzz/run.sh` adds them to
     /// the corpus.
     public static func generatedSeeds(_ name: String) -> [[UInt8]] {
-        name == "segment-reader" ? SegmentReaderTarget.seeds() : []
+        switch name {
+        case "segment-reader": SegmentReaderTarget.seeds()
+        case "manifest": ManifestFuzzing.seeds()
+        default: []
+        }
     }
 }

@@ -45,9 +45,7 @@ enum SegmentReaderTarget {
             let query = [Float](repeating: 0.5, count: segment.dimension)
             _ = query.withUnsafeBufferPointer { graph.search(index.vectors.query($0.baseAddress!), k: 5, ef: 16, visited: &visited) }
         }
-        do { try segment.verify() } catch is CorruptionError {} catch {
-            fatalError("segment-reader: verify failed with an unexpected error: \(error)")
-        }
+        _ = try? segment.verify()  // typed: only a CorruptionError can come out
     }
 }
 

@@ -26,7 +26,7 @@ package enum DatabaseMarker {
         guard bytes.count == 16 else {
             throw HSDBError.corruption(CorruptionError(file: path, offset: 0, reason: "marker file is \(bytes.count) bytes, expected 16"))
         }
-        guard Array(bytes[0..<8]) == magic else { throw HSDBError.notADatabase(path: root, reason: "\(path) has the wrong magic") }
+        guard Array(bytes[0..<8]) == magic else { throw HSDBError.notADatabase(path: root, reason: "\(path) at offset 0: wrong magic, not an hsdb marker") }
         let stored = bytes.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 12, as: UInt32.self).littleEndian }
         guard stored == CRC32C.mask(CRC32C.checksum(Array(bytes[0..<12]))) else {
             throw HSDBError.corruption(CorruptionError(file: path, offset: 12, reason: "marker checksum mismatch"))

@@ -80,10 +80,14 @@ struct Manifest: Equatable {
                 guard segmentCount <= UInt64(r.remaining / 60) else { throw FormatError.invalid(offset: r.offset, reason: "segment count exceeds the file") }
                 for _ in 0..<segmentCount {
                     let id = try r.readBytes(32)
+                    let count = Int(try r.read(UInt32.self))
+                    let (minLSN, maxLSN): (UInt64, UInt64) = (try r.read(), try r.read())
+                    let bytesAt = r.offset
+                    let fileBytes: UInt64 = try r.read()
+                    guard fileBytes <= UInt64(Int64.max) else { throw FormatError.invalid(offset: bytesAt, reason: "segment size \(fileBytes) is impossible") }
                     var entry = SegmentEntry(
                         contentID: id.map { hexDigits[Int($0 >> 4)] + hexDigits[Int($0 & 15)] }.joined(),
-                        count: Int(try r.read(UInt32.self)), minLSN: try r.read(), maxLSN: try r.read(),
-                        bytes: Int(truncatingIfNeeded: try r.read(UInt64.self)), dead: [])
+                        count: count, minLSN: minLSN, maxLSN: maxLSN, bytes: Int(fileBytes), dead: [])
                     let deadCount = try r.readVarint()
                     guard deadCount <= UInt64(entry.count), deadCount <= UInt64(r.remaining) else {
                         throw FormatError.invalid(offset: r.offset, reason: "dead count \(deadCount) exceeds the segment")

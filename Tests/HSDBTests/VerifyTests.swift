@@ -69,13 +69,30 @@ final class BackgroundVerificationTests: XCTestCase {
         var snapshot: [String] { lock.lock(); defer { lock.unlock() }; return lines }
     }
 
-    func testADamagedSegmentIsReportedAfterOpen() async throws {
+    /// A flip inside a section is refused at open (section CRCs are checked there); one in
+    /// the padding between sections, which only the content hash covers, is reported by the
+    /// background check.
+    func testADamagedSegmentIsRefusedAtOpenOrReportedAfterOpen() async throws {
         let path = temporaryDatabasePath(self)
         try await makeVerifyDatabase(path)
         let dir = path + "/collections/c/segments"
         let file = dir + "/" + (try FileManager.default.contentsOfDirectory(atPath: dir).sorted().first!)
-        var bytes = try Data(contentsOf: URL(fileURLWithPath: file))
-        bytes[bytes.count / 2] ^= 0x01
+        let original = try Data(contentsOf: URL(fileURLWithPath: file))
+        let sections = segmentSections(Array(original))
+        var bytes = original
+        let inside = sections[sections.count / 2]
+        bytes[inside.offset + inside.length / 2] ^= 0x01
+        try bytes.write(to: URL(fileURLWithPath: file))
+        do {
+            _ = try await Database.open(at: path)
+            XCTFail("opened a segment with a damaged section")
+        } catch HSDBError.corruption(let c) {
+            XCTAssertEqual(c.file, file)
+            XCTAssertEqual(c.offset, Int64(inside.offset), "names the damaged section's offset")
+        }
+        let padding = try XCTUnwrap((64..<sections.last!.offset).first { o in !sections.contains { $0.offset <= o && o < $0.offset + $0.length } })
+        bytes = original
+        bytes[padding] ^= 0x01
         try bytes.write(to: URL(fileURLWithPath: file))
         let collected = Collected()
         let db = try await Database.open(at: path, logger: Logger(label: "test", factory: { _ in collected }))
@@ -101,4 +118,15 @@ func makeVerifyDatabase(_ path: String) async throws {
         if round < 2 { try await c.flush() }
     }
     try await db.close()
+}
+
+/// A segment file's sections (offset, length), read from its section table as DESIGN.md
+/// lays it out: the tail's first 8 bytes give the table's offset, the next 4 the count;
+/// each 24-byte entry holds the offset at +8 and the length at +16.
+func segmentSections(_ bytes: [UInt8]) -> [(offset: Int, length: Int)] {
+    func u64(_ at: Int) -> Int { (0..<8).reduce(0) { $0 | Int(bytes[at + $1]) << (8 * $1) } }
+    let tail = bytes.count - 32
+    let table = u64(tail)
+    let count = (0..<4).reduce(0) { $0 | Int(bytes[tail + 8 + $1]) << (8 * $1) }
+    return (0..<count).map { (offset: u64(table + 24 * $0 + 8), length: u64(table + 24 * $0 + 16)) }.sorted { $0.offset < $1.offset }
 }

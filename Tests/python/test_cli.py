@@ -63,3 +63,26 @@ def test_import_refuses_bad_files(tmp_path):
     r = hsdb("import", "--data", data, "--collection", "c", "--vectors", str(tmp_path / "i.npy"))
     assert r.returncode == 1 and "not supported" in r.stderr
     assert not os.path.exists(os.path.join(data, "collections", "c"))
+
+
+def test_corrupt_segment_is_named_by_verify_and_serve_refuses_cleanly(tmp_path):
+    """A flipped byte in a segment: `hsdb verify` exits 1 naming the file and offset, and
+    `hsdb serve` refuses to start with the same message (no crash, no data served)."""
+    data = str(tmp_path / "db")
+    np.save(tmp_path / "v.npy", np.random.default_rng(5).standard_normal((600, 8)).astype("<f4"))
+    assert hsdb("import", "--data", data, "--collection", "c", "--vectors", str(tmp_path / "v.npy")).returncode == 0
+    assert hsdb("compact", "--data", data).returncode == 0
+    segments = os.path.join(data, "collections", "c", "segments")
+    (name,) = os.listdir(segments)
+    path = os.path.join(segments, name)
+    with open(path, "r+b") as f:
+        f.seek(os.path.getsize(path) // 2)
+        byte = f.read(1)
+        f.seek(-1, os.SEEK_CUR)
+        f.write(bytes([byte[0] ^ 0x10]))
+    r = hsdb("verify", "--data", data)
+    assert r.returncode == 1 and path in r.stderr and "offset" in r.stderr, r.stderr
+    r = subprocess.run([BINARY, "serve", "--data", data, "--port", "0"], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 1, (r.returncode, r.stderr)
+    assert path in r.stderr and "offset" in r.stderr and "hsdb listening" not in r.stdout, r.stderr
+    assert "Fatal error" not in r.stderr and "Stack dump" not in r.stderr, r.stderr
