@@ -21,7 +21,8 @@ public final class FaultInjectingFileSystem: FileSystem {
     }
 
     public struct Fault: Sendable {
-        public var operation: Operation
+        /// nil: calls of any kind (for "fail the Nth I/O call" loops).
+        public var operation: Operation?
         /// Fail the nth matching call counted from when the fault was added (1 = the next).
         /// nil = every matching call until removed.
         public var nth: Int?
@@ -31,7 +32,7 @@ public final class FaultInjectingFileSystem: FileSystem {
         /// Only calls whose path contains this.
         public var pathContains: String?
 
-        public init(_ operation: Operation, nth: Int? = 1, errno: Int32 = EIO, tornPrefixBytes: Int = 0, pathContains: String? = nil) {
+        public init(_ operation: Operation?, nth: Int? = 1, errno: Int32 = EIO, tornPrefixBytes: Int = 0, pathContains: String? = nil) {
             self.operation = operation
             self.nth = nth
             self.errno = errno
@@ -152,7 +153,7 @@ public final class FaultInjectingFileSystem: FileSystem {
     func check(_ op: Operation, _ path: String, _ s: inout State) throws -> Int? {
         s.counts[op, default: 0] += 1
         if s.down { throw IOError(op.rawValue, path: path, errno: EIO) }
-        for i in s.faults.indices where s.faults[i].fault.operation == op {
+        for i in s.faults.indices where s.faults[i].fault.operation == nil || s.faults[i].fault.operation == op {
             let f = s.faults[i].fault
             if let needle = f.pathContains, !path.contains(needle) { continue }
             s.faults[i].seen += 1
