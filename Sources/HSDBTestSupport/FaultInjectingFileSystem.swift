@@ -31,6 +31,16 @@ public final class FaultInjectingFileSystem: FileSystem {
         public var tornPrefixBytes: Int
         /// Only calls whose path contains this.
         public var pathContains: String?
+        /// Instead of an errno: the power fails just before the call (everything unsynced is
+        /// lost, and every call fails until `restart()`).
+        public var powerLoss = false
+
+        /// The power fails just before the nth call of any kind.
+        public static func powerLoss(atCall nth: Int) -> Fault {
+            var f = Fault(nil, nth: nth)
+            f.powerLoss = true
+            return f
+        }
 
         public init(_ operation: Operation?, nth: Int? = 1, errno: Int32 = EIO, tornPrefixBytes: Int = 0, pathContains: String? = nil) {
             self.operation = operation
@@ -84,16 +94,18 @@ public final class FaultInjectingFileSystem: FileSystem {
     /// `stayDown`, every call fails (EIO) until `restart()`, so threads of the "dead" process
     /// cannot write to the disk after the crash.
     public func simulatePowerLoss(stayDown: Bool = false) {
-        state.withLock { s in
-            s.down = stayDown
-            s.generation += 1
-            s.locks.removeAll()
-            for key in s.inodes.keys { s.inodes[key]!.data = s.inodes[key]!.durable }
-            for key in s.directories.keys { s.directories[key]!.entries = s.directories[key]!.durable }
-            // Directories no longer reachable from the root are gone.
-            let reachable = Set(s.directories.keys.filter { Self.isReachable($0, s.directories) })
-            s.directories = s.directories.filter { reachable.contains($0.key) }
-        }
+        state.withLock { Self.losePower(&$0, stayDown: stayDown) }
+    }
+
+    static func losePower(_ s: inout State, stayDown: Bool) {
+        s.down = stayDown
+        s.generation += 1
+        s.locks.removeAll()
+        for key in s.inodes.keys { s.inodes[key]!.data = s.inodes[key]!.durable }
+        for key in s.directories.keys { s.directories[key]!.entries = s.directories[key]!.durable }
+        // Directories no longer reachable from the root are gone.
+        let reachable = Set(s.directories.keys.filter { Self.isReachable($0, s.directories) })
+        s.directories = s.directories.filter { reachable.contains($0.key) }
     }
 
     /// Brings the machine back after `simulatePowerLoss(stayDown: true)`.
@@ -158,6 +170,10 @@ public final class FaultInjectingFileSystem: FileSystem {
             if let needle = f.pathContains, !path.contains(needle) { continue }
             s.faults[i].seen += 1
             if f.nth == nil || f.nth == s.faults[i].seen {
+                if f.powerLoss {
+                    Self.losePower(&s, stayDown: true)
+                    throw IOError(op.rawValue, path: path, errno: EIO)
+                }
                 if op == .write && f.tornPrefixBytes > 0 { return f.tornPrefixBytes }
                 throw IOError(op.rawValue, path: path, errno: f.errno)
             }
