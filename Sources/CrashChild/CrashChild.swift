@@ -10,23 +10,23 @@ import Synchronization
 /// memtables are small, so background flushes run throughout.
 /// Usage: CrashChild DB_PATH SEED WRITERS DURABILITY FIRST_BATCH (batch numbers count up from it;
 /// the parent gives each run its own range, so a number always means the same batch).
+///
+/// With `--mixed DB_PATH SEED DURABILITY FIRST_STEP` it runs `MixedCrashWorkload` instead: its
+/// steps one after another from FIRST_STEP, each acknowledged as "A <step> <lsn>" (lsn 0 for
+/// steps that write nothing), while another task searches all the time ("E <error>" on a
+/// failed search).
 @main
 struct CrashChild {
     static func main() async throws {
         let args = CommandLine.arguments
+        if args.count > 1 && args[1] == "--mixed" { return try await runMixed(Array(args.dropFirst(2))) }
         guard args.count == 6, let seed = UInt64(args[2]), let writers = Int(args[3]),
             let durability = DurabilityMode(parsing: args[4]), let first = Int(args[5])
         else {
             report("usage: CrashChild DB_PATH SEED WRITERS DURABILITY FIRST_BATCH\n", fd: 2)
             exit(2)
         }
-        // Small memtables, so flushes (segment writes, manifest switches) run all the time and
-        // kills land inside them too.
-        var options = DatabaseOptions(durability: durability)
-        options.memtableFlushBytes = 64 << 10
-        options.minGraphPoints = 64
-        options.walFileSize = 256 << 10  // WAL files rotate (and retire) every few hundred batches
-        let db = try await Database.open(at: args[1], options: options)
+        let db = try await Database.open(at: args[1], options: smallMemtableOptions(durability))
         let collection: Collection
         if let existing = try? db.collection(CrashWorkload.collection) {
             collection = existing
@@ -37,6 +37,55 @@ struct CrashChild {
         }
         report("READY\n", fd: 1)
         await runWriters(collection, seed: seed, writers: writers, firstBatch: first)
+    }
+
+    static func runMixed(_ args: [String]) async throws {
+        guard args.count == 4, let seed = UInt64(args[1]), let durability = DurabilityMode(parsing: args[2]), let first = Int(args[3]) else {
+            report("usage: CrashChild --mixed DB_PATH SEED DURABILITY FIRST_STEP\n", fd: 2)
+            exit(2)
+        }
+        let db = try await Database.open(at: args[0], options: smallMemtableOptions(durability))
+        let c: Collection
+        if let existing = try? db.collection(MixedCrashWorkload.collection) {
+            c = existing
+        } else {
+            c = try await db.createCollection(
+                MixedCrashWorkload.collection,
+                config: CollectionConfig(dimension: MixedCrashWorkload.dimension, metric: .dot, hnswM: 8, hnswEfConstruction: 32))
+            try await c.createPayloadIndex("g", type: .integer)
+        }
+        report("READY\n", fd: 1)
+        let searcher = Task.detached {
+            var rng = SplitMix64(seed: seed)
+            while !Task.isCancelled {
+                do { _ = try c.search(MixedCrashWorkload.vector(&rng), limit: 10) } catch { report("E \(error)\n", fd: 1) }
+                await Task.yield()
+            }
+        }
+        defer { searcher.cancel() }
+        for number in first... {
+            var lsn: UInt64 = 0
+            switch MixedCrashWorkload.step(seed: seed, number: number) {
+            case .upsert(let points): lsn = try await c.upsert(points).lsn
+            case .delete(let ids): lsn = try await c.delete(ids: ids).lsn
+            case .replacePayload(let payload, let ids): lsn = try await c.updatePayload(.replace(payload), ids: ids)?.lsn ?? 0
+            case .flush: try await c.flush()
+            case .compact: try await c.compact()
+            case .search(let q, let group):
+                _ = try c.search(q, limit: 10, filter: Filter(must: [.match(key: "g", value: .int(group))]))
+            }
+            report("A \(number) \(lsn)\n", fd: 1)
+        }
+    }
+
+    /// Small memtables, so flushes (segment writes, manifest switches) run all the time and
+    /// kills land inside them too.
+    static func smallMemtableOptions(_ durability: DurabilityMode) -> DatabaseOptions {
+        var options = DatabaseOptions(durability: durability)
+        options.memtableFlushBytes = 64 << 10
+        options.minGraphPoints = 64
+        options.walFileSize = 256 << 10  // WAL files rotate (and retire) every few hundred batches
+        return options
     }
 }
 

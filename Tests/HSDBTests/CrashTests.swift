@@ -78,6 +78,154 @@ final class CrashTests: XCTestCase {
     }
 }
 
+/// The crash test with every kind of operation: a child runs `MixedCrashWorkload` (upserts,
+/// deletes, payload replacements, flushes, compactions, filtered searches, and searches from
+/// another task all the time), one step after another; it dies by SIGKILL at a random moment
+/// or at a named crash point. The parent keeps an exact model of the acknowledged steps, and
+/// after every kill checks that the reopened collection is exactly the model (every point,
+/// version, vector and payload), or the model plus the one step that was in flight; that
+/// exact searches (with and without a filter) equal the model's nearest points and graph
+/// searches return only live points at their current version; and that no file outside the
+/// manifest or temporary file is left.
+///
+/// HSDB_MIXED_CRASH_ROUNDS sets the random kills (default 40), HSDB_MIXED_CRASH_POINT_ROUNDS
+/// the rounds per named point (default 6); HSDB_CRASH_SEED replays a run.
+final class MixedCrashTests: XCTestCase {
+    func testMixedWorkloadMatchesAnExactModelAfterSIGKILL() async throws {
+        let env = ProcessInfo.processInfo.environment
+        let randomRounds = env["HSDB_MIXED_CRASH_ROUNDS"].flatMap(Int.init) ?? 40
+        let pointRounds = env["HSDB_MIXED_CRASH_POINT_ROUNDS"].flatMap(Int.init) ?? 6
+        let rounds = randomRounds + pointRounds * CrashPoint.all.count
+        let seed = env["HSDB_CRASH_SEED"].flatMap(UInt64.init) ?? UInt64.random(in: 1...999_999)
+        print("mixed crash test: \(rounds) rounds (\(randomRounds) random kills, \(pointRounds) at each of \(CrashPoint.all.count) crash points), seed \(seed) (replay with HSDB_CRASH_SEED=\(seed))")
+        var rng = SplitMix64(seed: seed)
+        let path = temporaryDatabasePath(self)
+        let name = MixedCrashWorkload.collection
+        var model = EngineModel(metric: .dot)
+        var next = 0  // the first step whose outcome is not yet known
+        var inFlightApplied = 0
+        var pointsReached: [String: Int] = [:]
+        var writesChecked = 0
+        for round in 0..<rounds {
+            let context = "seed \(seed) round \(round)"
+            let durability = round % 5 == 4 ? "none" : "fsync"
+            let point = round >= randomRounds ? CrashPoint.all[(round - randomRounds) % CrashPoint.all.count] : nil
+            let armed = point.map { "\($0):\(1 + rng.next() % ($0.hasPrefix("wal-after-") && $0 != "wal-after-rotate" ? 60 : 2))" }
+            let child = try ChildProcess(
+                productsDirectory.appendingPathComponent("CrashChild").path, ["--mixed", path, String(seed), durability, String(next)],
+                environment: armed.map { ["HSDB_CRASH_AT": $0] } ?? [:])
+            if let point {
+                if child.waitForExit(seconds: 5), child.output.contains("CRASH \(point)\n") { pointsReached[point, default: 0] += 1 }
+            } else {
+                guard child.waitFor("READY\n", seconds: 120) else {
+                    child.kill()
+                    return XCTFail("\(context): child never became ready: \(child.output)")
+                }
+                usleep(UInt32(5_000 + rng.next() % 600_000))
+            }
+            child.kill()
+            let errors = child.output.split(separator: "\n").filter { $0.hasPrefix("E ") }
+            XCTAssertEqual(errors, [], "\(context): searches failed in the child")
+            let acks = child.acknowledgements()
+            for (i, (number, lsn)) in acks.enumerated() {
+                guard number == next + i else { return XCTFail("\(context): acknowledgements out of order: step \(number), expected \(next + i)") }
+                Self.apply(MixedCrashWorkload.step(seed: seed, number: number), to: &model, lsn: lsn)
+                if lsn > 0 { writesChecked += 1 }
+            }
+            next += acks.count
+
+            let db = try await Database.open(at: path)
+            guard let c = try? db.collection(name) else {
+                XCTAssertEqual(next, 0, "\(context): acknowledged steps but no collection")
+                try await db.close()
+                continue
+            }
+            let stored = try c.scroll(limit: Int(MixedCrashWorkload.idRange) + 1, projection: .everything).points
+            if let difference = Self.difference(model, stored) {
+                // The step in flight at the kill may have been made durable before its answer.
+                var applied = model
+                Self.apply(MixedCrashWorkload.step(seed: seed, number: next), to: &applied, lsn: stored.map(\.version).max() ?? 0)
+                guard Self.difference(applied, stored) == nil else {
+                    try await db.close()
+                    return XCTFail("\(context): the collection is not the acknowledged steps (\(difference)), nor those plus step \(next) in flight")
+                }
+                model = applied
+                next += 1
+                inFlightApplied += 1
+            }
+            try Self.checkSearches(c, model, &rng, context: context)
+            let dir = path + "/collections/\(name)"
+            let segmentFiles = try FileManager.default.contentsOfDirectory(atPath: dir + "/segments")
+            XCTAssertEqual(segmentFiles.count, c.statistics().segments, "\(context): segment files not in the manifest were left: \(segmentFiles)")
+            let temporary = FileManager.default.subpaths(atPath: dir)?.filter { $0.hasSuffix(".tmp") || $0.contains("/.tmp") } ?? []
+            XCTAssertEqual(temporary, [], "\(context): temporary files left")
+            try await db.close()
+        }
+        print("mixed crash test: \(rounds) kills (at named points: \(pointsReached.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))), \(next) steps settled (\(writesChecked) acknowledged writes, \(inFlightApplied) in-flight steps found applied), \(model.points.count) live points at the end")
+        XCTAssertGreaterThan(writesChecked, rounds, "the children acknowledged too little to test anything")
+        if pointRounds > 0 {
+            for point in CrashPoint.all { XCTAssertGreaterThan(pointsReached[point] ?? 0, 0, "seed \(seed): no child ever died at crash point \(point)") }
+        }
+    }
+
+    static func apply(_ step: MixedCrashWorkload.Step, to model: inout EngineModel, lsn: UInt64) {
+        switch step {
+        case .upsert(let points): model.upsert(points, lsn: lsn)
+        case .delete(let ids): model.delete(ids)
+        case .replacePayload(let payload, let ids):
+            for id in ids where model.points[id] != nil {
+                model.points[id]!.payload = payload
+                model.points[id]!.version = lsn
+            }
+        case .flush, .compact, .search: break
+        }
+    }
+
+    /// The first way `stored` differs from the model, or nil.
+    static func difference(_ model: EngineModel, _ stored: [Record]) -> String? {
+        let expected = model.points.keys.sorted()
+        guard stored.map(\.id) == expected else {
+            let got = Set(stored.map(\.id))
+            let missing = expected.filter { !got.contains($0) }.prefix(5)
+            let extra = stored.map(\.id).filter { model.points[$0] == nil }.prefix(5)
+            return "\(stored.count) points stored, \(expected.count) expected; missing \(Array(missing)), unexpected \(Array(extra))"
+        }
+        for r in stored {
+            let e = model.points[r.id]!
+            if r.version != e.version || r.vector != e.vector || r.payload != e.payload {
+                return "point \(r.id): version \(r.version), expected \(e.version)\(r.payload != e.payload ? "; payload differs" : "")\(r.vector != e.vector ? "; vector differs" : "")"
+            }
+        }
+        return nil
+    }
+
+    /// Exact searches equal the model's nearest points (with and without a filter on the
+    /// indexed group field); graph searches return only live points at their current version,
+    /// scored exactly.
+    static func checkSearches(_ c: HSDB.Collection, _ model: EngineModel, _ rng: inout SplitMix64, context: String) throws {
+        for _ in 0..<3 {
+            let q = MixedCrashWorkload.vector(&rng)
+            let group = Int64(rng.next() % 5)
+            let filter = Filter(must: [.match(key: "g", value: .int(group))])
+            var inGroup = model
+            inGroup.points = model.points.filter { $0.value.payload["g"] == .int(group) }
+            for (m, f) in [(model, nil), (inGroup, filter)] as [(EngineModel, Filter?)] {
+                let expected = m.nearest(q, k: 10)
+                let exact = try c.search(q, limit: 10, projection: .idsOnly, filter: f, parameters: SearchParameters(exact: true))
+                XCTAssertEqual(exact.count, expected.count, "\(context): exact search\(f == nil ? "" : " with a filter") found \(exact.count) points, the model \(expected.count)")
+                for (g, e) in zip(exact, expected) {
+                    XCTAssertEqual(g.score, -e.1, accuracy: 1e-4, "\(context): exact search score")
+                }
+                for hit in try c.search(q, limit: 10, projection: .idsOnly, filter: f) {
+                    guard let e = m.points[hit.id] else { XCTFail("\(context): graph search returned \(hit.id), not live\(f == nil ? "" : " or not matching")"); continue }
+                    XCTAssertEqual(hit.version, e.version, "\(context): graph search returned a stale version of \(hit.id)")
+                    XCTAssertEqual(hit.score, -m.distance(q, e.vector), accuracy: 1e-4, "\(context): graph search score of \(hit.id)")
+                }
+            }
+        }
+    }
+}
+
 /// A child process whose stdout is collected by a reader thread, so a chatty child never
 /// blocks on a full pipe before it is killed.
 final class ChildProcess: Sendable {

@@ -1,0 +1,57 @@
+import HSDB
+
+/// The sequential workload of the mixed crash test: step `number` of run `seed` is always the
+/// same operation (upsert, delete, payload replacement, flush, compaction or search), and the
+/// child runs the steps one after another, so the acknowledged steps define the collection's
+/// state exactly and at most one step (the one in flight at the kill) is in doubt.
+public enum MixedCrashWorkload {
+    public static let collection = "mixed"
+    public static let dimension = 16
+    public static let idRange: UInt64 = 300
+
+    public enum Step: Sendable {
+        case upsert([Point])
+        case delete([PointID])
+        case replacePayload(Payload, [PointID])
+        case flush
+        case compact
+        /// A search with a filter on the group field (the child also searches all the time
+        /// from another task).
+        case search([Float], group: Int64)
+
+        /// Whether the step writes (has an LSN).
+        public var writes: Bool {
+            switch self {
+            case .upsert, .delete, .replacePayload: return true
+            case .flush, .compact, .search: return false
+            }
+        }
+    }
+
+    public static func step(seed: UInt64, number: Int) -> Step {
+        var rng = SplitMix64(seed: seed ^ (UInt64(number) &* 0xD1B5_4A32_D192_ED03))
+        func ids(_ n: UInt64) -> [PointID] {
+            var out: [PointID] = []
+            for _ in 0..<(1 + rng.next() % n) {
+                let id = PointID.integer(rng.next() % idRange)
+                if !out.contains(id) { out.append(id) }
+            }
+            return out
+        }
+        if number % 97 == 96 { return .compact }
+        if number % 23 == 22 { return .flush }
+        switch rng.next() % 10 {
+        case 0..<6:
+            return .upsert(ids(16).map { id in
+                Point(id: id, vector: vector(&rng), payload: ["step": .int(Int64(number)), "g": .int(Int64(number % 5))])
+            })
+        case 6, 7: return .delete(ids(8))
+        case 8: return .replacePayload(["step": .int(Int64(number)), "g": .int(Int64(number % 5)), "replaced": .bool(true)], ids(8))
+        default: return .search(vector(&rng), group: Int64(rng.next() % 5))
+        }
+    }
+
+    public static func vector(_ rng: inout SplitMix64) -> [Float] {
+        (0..<dimension).map { _ in Float(Int(rng.next() % 2001) - 1000) / 1000 }
+    }
+}
