@@ -44,7 +44,9 @@ struct CrashChild {
             report("usage: CrashChild --mixed DB_PATH SEED DURABILITY FIRST_STEP\n", fd: 2)
             exit(2)
         }
-        let db = try await Database.open(at: args[0], options: smallMemtableOptions(durability))
+        var options = smallMemtableOptions(durability)
+        options.walFileSize = 32 << 10  // one writer writes less: rotate every few dozen steps
+        let db = try await Database.open(at: args[0], options: options)
         let c: Collection
         if let existing = try? db.collection(MixedCrashWorkload.collection) {
             c = existing
