@@ -45,8 +45,13 @@ enum Validation {
         }
         let sumOfSquares = vector.withUnsafeBufferPointer { Distance.dot($0.baseAddress!, $0.baseAddress!, count: $0.count) }
         // NaN and infinity make the sum non-finite, so a finite sum proves every value finite.
-        if !sumOfSquares.isFinite, let bad = vector.firstIndex(where: { !$0.isFinite }) {
-            throw HSDBError.invalidArgument("\(context()): vector value at index \(bad) is not a finite number")
+        if !sumOfSquares.isFinite {
+            if let bad = vector.firstIndex(where: { !$0.isFinite }) {
+                throw HSDBError.invalidArgument("\(context()): vector value at index \(bad) is not a finite number")
+            }
+            // Every value finite but the squares overflow: every distance to it would be
+            // infinite (and a cosine vector would normalize to zeros).
+            throw HSDBError.invalidArgument("\(context()): vector is too large: the sum of its squares overflows 32-bit floats")
         }
         return sumOfSquares
     }

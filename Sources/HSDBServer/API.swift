@@ -13,7 +13,7 @@ struct API: Sendable {
     let snapshots: SnapshotStore
     let logger: Logger
 
-    typealias Context = BasicRequestContext
+    typealias Context = HSDBRequestContext
 
     func register(on router: Router<Context>) {
         registerService(on: router)
@@ -48,6 +48,10 @@ struct API: Sendable {
             buffer = try await request.body.collect(upTo: settings.maxBodyBytes)
         } catch is NIOTooManyBytesError {
             throw APIError.bodyTooLarge(limit: settings.maxBodyBytes)
+        } catch {
+            // The HTTP parser refused the body's framing (a bad chunk size, a body cut short):
+            // the client's fault, and nothing was read.
+            throw APIError.format("the request body could not be read: \(error)")
         }
         guard buffer.readableBytes > 0 else { throw APIError.format("the request body is empty; expected a JSON object") }
         do {

@@ -37,3 +37,15 @@ struct APIKeyMiddleware<Context: RequestContext>: RouterMiddleware {
         return diff == 0
     }
 }
+
+/// CONNECT is refused (405) and its connection ended. SwiftNIO's response encoder sends every
+/// answer to a CONNECT without a body or a length (as if it opened a tunnel), so on a
+/// kept-alive connection the client would wait forever for a body: closing the input makes
+/// Hummingbird finish the response and close the connection, and the client reads to the end.
+struct RefuseCONNECTMiddleware: RouterMiddleware {
+    func handle(_ request: Request, context: HSDBRequestContext, next: (Request, HSDBRequestContext) async throws -> Response) async throws -> Response {
+        guard request.method == .connect else { return try await next(request, context) }
+        context.channel.close(mode: .input, promise: nil)
+        return Envelope.error(APIError(status: .methodNotAllowed, message: "Method not allowed: CONNECT is not supported"), since: .now)
+    }
+}

@@ -140,6 +140,9 @@ final class CollectionTests: XCTestCase {
         }
         await XCTAssertInvalid("index 1 is not a finite number") { try await c.upsert([Point(id: 3, vector: [1, .nan, 1])]) }
         await XCTAssertInvalid("not a finite number") { try await c.upsert([Point(id: 3, vector: [.infinity, 1, 1])]) }
+        // Found by the API abuse loop: finite values whose squares overflow scored as null (dot)
+        // or were normalized to zeros (cosine).
+        await XCTAssertInvalid("sum of its squares overflows") { try await c.upsert([Point(id: 3, vector: [1e38, 1e38, 1])]) }
         await XCTAssertInvalid("payload is") {
             try await c.upsert([good, Point(id: 3, vector: [1, 1, 1], payload: ["t": .string(String(repeating: "x", count: 2000))])])
         }

@@ -79,6 +79,7 @@ def test_malformed_json(http, coll, content):
     ({"id": 3, "vector": [1, 0, 0]}, "dimension"),
     ({"id": 3, "vector": [1, 0, 0, 0, 0]}, "dimension"),
     ({"id": 3, "vector": [1e39, 0, 0, 0]}, "overflows"),
+    ({"id": 3, "vector": [1e38, 1e38, 1e38, 1e38]}, "sum of its squares overflows"),
     ({"id": 3, "vector": [1, "x", 0, 0]}, "expected a number"),
     ({"id": 3, "vector": [1, 0, 0, 0], "payload": [1, 2]}, "payload"),
     ({"id": 3, "vector": [1, 0, 0, 0], "payload": "text"}, "payload"),
@@ -220,3 +221,44 @@ def test_legacy_search_batch_and_async_snapshot(http, coll, server):
     assert http.delete(f"/collections/bad/snapshots/{snaps[0]['name']}").status_code == 200
     assert http.patch("/collections/bad", json={}).status_code == 200
     refused(http, "PATCH", "/collections/bad", json={"hnsw_config": {"m": 4}}, contains="not supported")
+
+
+def raw_exchange(server, request, half_close=False):
+    """Sends raw bytes on a fresh connection and reads until the server closes it (bounded)."""
+    import socket
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as s:
+        s.sendall(request)
+        if half_close:
+            s.shutdown(socket.SHUT_WR)
+        data = b""
+        while chunk := s.recv(65536):
+            data += chunk
+            if not half_close and b"\r\n\r\n" in data and b"Content-Length: " in data:
+                head, _, body = data.partition(b"\r\n\r\n")
+                length = int(head.split(b"Content-Length: ")[1].split(b"\r\n")[0])
+                if len(body) >= length:
+                    break
+        return data
+
+
+@pytest.mark.parametrize("request_bytes, half_close", [
+    (b"PUT /collections/framing HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nZZ\r\n", False),
+    (b"PUT /collections/framing HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n{}", True),
+])
+def test_broken_body_framing_is_a_400_not_a_500(server, http, request_bytes, half_close):
+    """Found by the abuse loop: a body the HTTP parser refuses (bad chunk size, cut short)
+    answered 500; it is the client's fault and changes nothing."""
+    before = digest(http)
+    answer = raw_exchange(server, request_bytes, half_close)
+    assert answer.startswith(b"HTTP/1.1 400 "), answer[:300]
+    assert b"the request body could not be read" in answer, answer[:300]
+    assert digest(http) == before
+    assert http.get("/collections/framing").status_code == 404
+
+
+def test_connect_is_refused_and_the_connection_closed(server, http):
+    """Found by the abuse loop: SwiftNIO sends any answer to CONNECT without a body or length,
+    so a kept-alive connection hung the client; hsdb answers 405 and closes the connection."""
+    answer = raw_exchange(server, b"CONNECT / HTTP/1.1\r\nHost: x\r\n\r\n")  # returns only when the server closes
+    assert answer.startswith(b"HTTP/1.1 405 "), answer[:300]
+    assert http.get("/").status_code == 200

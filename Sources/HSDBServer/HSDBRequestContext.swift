@@ -1,0 +1,14 @@
+import Hummingbird
+import NIOCore
+
+/// The request context of hsdb's routes: Hummingbird's basic one plus the connection's
+/// channel, which `RefuseCONNECTMiddleware` needs to end a connection.
+struct HSDBRequestContext: RequestContext {
+    var coreContext: CoreRequestContextStorage
+    let channel: any Channel
+
+    init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+        channel = source.channel
+    }
+}
