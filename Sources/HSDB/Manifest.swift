@@ -95,11 +95,12 @@ struct Manifest: Equatable {
                     var previous = 0
                     for i in 0..<Int(deadCount) {
                         let at = r.offset
-                        let delta = Int(truncatingIfNeeded: try r.readVarint())
-                        let ordinal = i == 0 ? delta : previous + delta
-                        guard (i == 0 || delta > 0), ordinal >= 0, ordinal < entry.count else {
+                        let delta = try r.readVarint()
+                        // Both below the count (< 2^32), so the sum cannot overflow.
+                        guard delta < UInt64(entry.count), i == 0 || delta > 0, (i == 0 ? 0 : previous) + Int(delta) < entry.count else {
                             throw FormatError.invalid(offset: at, reason: "dead ordinal out of order or range")
                         }
+                        let ordinal = (i == 0 ? 0 : previous) + Int(delta)
                         entry.dead.append(ordinal)
                         previous = ordinal
                     }
