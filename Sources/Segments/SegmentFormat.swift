@@ -203,7 +203,7 @@ enum SegmentTail {
         let tableOffset = Int(truncatingIfNeeded: bytes.loadUnaligned(fromByteOffset: t, as: UInt64.self).littleEndian)
         let sections = Int(bytes.loadUnaligned(fromByteOffset: t + 8, as: UInt32.self).littleEndian)
         let tableLength = sections * SegmentFormat.tableEntrySize
-        guard sections <= SectionKind.allCases.count, tableOffset >= SegmentFormat.headerSize, tableOffset + tableLength == t else {
+        guard sections <= SectionKind.allCases.count, tableOffset >= SegmentFormat.headerSize, tableOffset == t - tableLength else {  // no sum: the offset may be huge
             throw bad(t, "section table position is inconsistent with the file size")
         }
         let table = UnsafeRawBufferPointer(rebasing: bytes[tableOffset..<(tableOffset + tableLength)])
