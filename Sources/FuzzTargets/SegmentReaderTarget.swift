@@ -4,19 +4,28 @@ import HSDBTestSupport
 import Index
 import Segments
 
-/// Arbitrary bytes as a segment file. Properties: opening either succeeds or throws a
-/// corruption error naming the file; an opened segment can be read whole (ids, versions,
-/// vectors, payloads, a graph search) without crashing or reading out of bounds, whatever its
-/// bytes; `verify()` either passes or throws a corruption error.
+/// Arbitrary bytes as a segment file, as they are and again with the header, section table
+/// and tail checksums made valid (so mutations get past them to the structure behind).
+/// Properties: opening either succeeds or throws a corruption error naming the file; an opened
+/// segment can be read whole (ids, versions, vectors, payloads, a graph search) without
+/// crashing or reading out of bounds, whatever its bytes; `verify()` either passes or throws a
+/// corruption error.
 enum SegmentReaderTarget {
     static let path = "/s/" + String(repeating: "0", count: 64) + SegmentFormat.fileExtension
 
     static func run(_ data: UnsafeRawBufferPointer) {
+        let bytes = Array(data)
+        check(bytes)
+        let resealed = resealed(bytes)
+        if resealed != bytes { check(resealed) }
+    }
+
+    static func check(_ bytes: [UInt8]) {
         let fs = FaultInjectingFileSystem()
         do {
             try fs.createDirectories("/s")
             let file = try fs.open(path, mode: .createOrTruncate)
-            try file.write(data, at: 0)
+            try bytes.withUnsafeBytes { try file.write($0, at: 0) }
             try file.close()
         } catch {
             fatalError("segment-reader: building the file failed: \(error)")
@@ -46,6 +55,25 @@ enum SegmentReaderTarget {
             _ = query.withUnsafeBufferPointer { graph.search(index.vectors.query($0.baseAddress!), k: 5, ef: 16, visited: &visited) }
         }
         _ = try? segment.verify()  // typed: only a CorruptionError can come out
+    }
+
+    /// The bytes with valid checksums where DESIGN.md's layout puts them: the header's (bytes
+    /// 60..<64, over 0..<60), the table's (tail + 12, over the table the tail points to, when
+    /// it lies inside the file) and the tail's (tail + 28, over its first 28 bytes).
+    static func resealed(_ input: [UInt8]) -> [UInt8] {
+        var b = input
+        func store(_ value: UInt32, at offset: Int) { for k in 0..<4 { b[offset + k] = UInt8(truncatingIfNeeded: value >> (8 * k)) } }
+        func crc(_ range: Range<Int>) -> UInt32 { CRC32C.mask(b[range].withUnsafeBytes { CRC32C.checksum($0) }) }
+        if b.count >= 64 { store(crc(0..<60), at: 60) }
+        guard b.count >= 64 + 32 else { return b }
+        let t = b.count - 32
+        let tableOffset = (0..<8).reduce(UInt64(0)) { $0 | UInt64(b[t + $1]) << (8 * $1) }
+        let sections = (0..<4).reduce(0) { $0 | Int(b[t + 8 + $1]) << (8 * $1) }
+        if sections <= 16, tableOffset <= UInt64(t), Int(tableOffset) + sections * 24 <= t {
+            store(crc(Int(tableOffset)..<(Int(tableOffset) + sections * 24)), at: t + 12)
+        }
+        store(crc(t..<(t + 28)), at: t + 28)
+        return b
     }
 }
 
