@@ -35,7 +35,9 @@ public enum LZ4 {
 
     /// Decompresses a block that must expand to exactly `originalSize` bytes.
     public static func decompress(_ input: UnsafeRawBufferPointer, originalSize: Int) throws -> [UInt8] {
-        guard originalSize >= 0, originalSize <= Int(LZ4_MAX_INPUT_SIZE) else {
+        // LZ4 expands at most ~255 times (a match length grows by 255 per extra byte), so a
+        // larger claimed size is damage, refused before it is allocated.
+        guard originalSize >= 0, originalSize <= Int(LZ4_MAX_INPUT_SIZE), originalSize <= input.count * 255 + 64 else {
             throw Failure.malformed(compressedSize: input.count, expectedSize: originalSize)
         }
         if originalSize == 0 {

@@ -18,6 +18,18 @@ final class CompressionTests: XCTestCase {
         XCTAssertThrowsError(try [0xFF, 0xFF, 0xFF].withUnsafeBytes { try LZ4.decompress($0, originalSize: 1 << 20) })
     }
 
+    /// Found by the segment-reader fuzzer: a damaged block claiming a 1.8 GB original size
+    /// was allocated before LZ4 refused it. The claim is now bounded by LZ4's maximum ratio,
+    /// and the most compressible input still round-trips.
+    func testLZ4RefusesSizesBeyondItsMaximumRatio() throws {
+        for size in [1, 100, 1 << 20, 4 << 20] {
+            let zeros = [UInt8](repeating: 0, count: size)
+            let compressed = try LZ4.compress(zeros)
+            XCTAssertEqual(try compressed.withUnsafeBytes { try LZ4.decompress($0, originalSize: size) }, zeros, "\(size) zeros")
+        }
+        XCTAssertThrowsError(try [0x1F, 0x00, 0x01, 0x00].withUnsafeBytes { try LZ4.decompress($0, originalSize: 1_800_000_000) })
+    }
+
     func testGzipDecompress() throws {
         // `printf 'hello hsdb\n' | gzip -n | xxd -i`
         let gz: [UInt8] = [0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x03, 0xcb, 0x48, 0xcd, 0xc9, 0xc9,
