@@ -27,14 +27,7 @@ struct CrashChild {
             exit(2)
         }
         let db = try await Database.open(at: args[1], options: smallMemtableOptions(durability))
-        let collection: Collection
-        if let existing = try? db.collection(CrashWorkload.collection) {
-            collection = existing
-        } else {
-            collection = try await db.createCollection(
-                CrashWorkload.collection,
-                config: CollectionConfig(dimension: CrashWorkload.dimension, metric: .dot, hnswM: 8, hnswEfConstruction: 32))
-        }
+        let collection = try await openOrCreate(db, CrashWorkload.collection, dimension: CrashWorkload.dimension) { _ in }
         report("READY\n", fd: 1)
         await runWriters(collection, seed: seed, writers: writers, firstBatch: first)
     }
@@ -47,14 +40,8 @@ struct CrashChild {
         var options = smallMemtableOptions(durability)
         options.walFileSize = 32 << 10  // one writer writes less: rotate every few dozen steps
         let db = try await Database.open(at: args[0], options: options)
-        let c: Collection
-        if let existing = try? db.collection(MixedCrashWorkload.collection) {
-            c = existing
-        } else {
-            c = try await db.createCollection(
-                MixedCrashWorkload.collection,
-                config: CollectionConfig(dimension: MixedCrashWorkload.dimension, metric: .dot, hnswM: 8, hnswEfConstruction: 32))
-            try await c.createPayloadIndex("g", type: .integer)
+        let c = try await openOrCreate(db, MixedCrashWorkload.collection, dimension: MixedCrashWorkload.dimension) {
+            try await $0.createPayloadIndex("g", type: .integer)
         }
         report("READY\n", fd: 1)
         let searcher = Task.detached {
@@ -78,6 +65,15 @@ struct CrashChild {
             }
             report("A \(number) \(lsn)\n", fd: 1)
         }
+    }
+
+    /// The workload's collection: the one an earlier child left, or a new one (dot metric, a
+    /// small graph), set up by `prepare`.
+    static func openOrCreate(_ db: Database, _ name: String, dimension: Int, prepare: @Sendable (Collection) async throws -> Void) async throws -> Collection {
+        if let existing = try? db.collection(name) { return existing }
+        let c = try await db.createCollection(name, config: CollectionConfig(dimension: dimension, metric: .dot, hnswM: 8, hnswEfConstruction: 32))
+        try await prepare(c)
+        return c
     }
 
     /// Small memtables, so flushes (segment writes, manifest switches) run all the time and

@@ -24,12 +24,9 @@ let productsDirectory = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinks
 /// `MixedCrashTests` below, the suite kills 220 times by default.
 final class CrashTests: XCTestCase {
     func testAcknowledgedBatchesSurviveSIGKILL() async throws {
-        let env = ProcessInfo.processInfo.environment
-        let randomRounds = env["HSDB_CRASH_ROUNDS"].flatMap(Int.init) ?? 40
-        let pointRounds = env["HSDB_CRASH_POINT_ROUNDS"].flatMap(Int.init) ?? 14
-        let rounds = randomRounds + pointRounds * CrashPoint.all.count
-        let seed = env["HSDB_CRASH_SEED"].flatMap(UInt64.init) ?? UInt64.random(in: 1...999_999)
-        print("crash test: \(rounds) rounds (\(randomRounds) random kills, \(pointRounds) at each of \(CrashPoint.all.count) crash points), seed \(seed) (replay with HSDB_CRASH_SEED=\(seed))")
+        let schedule = CrashSchedule(randomVariable: "HSDB_CRASH_ROUNDS", 40, pointVariable: "HSDB_CRASH_POINT_ROUNDS", 14)
+        let (rounds, pointRounds, seed) = (schedule.rounds, schedule.pointRounds, schedule.seed)
+        print("crash test: \(schedule)")
         var rng = SplitMix64(seed: seed)
         let path = temporaryDatabasePath(self)
         var acked = AcknowledgedWrites(seed: seed)
@@ -37,10 +34,9 @@ final class CrashTests: XCTestCase {
         var segmentsSeen = 0
         var pointsReached: [String: Int] = [:]
         for round in 0..<rounds {
-            let durability = round % 5 == 4 ? "none" : "fsync"  // kill -9 keeps the page cache: none survives too
-            // Rounds past the random ones arm one named point, to die at its n-th passage.
-            let point = round >= randomRounds ? CrashPoint.all[(round - randomRounds) % CrashPoint.all.count] : nil
-            let armed = point.map { "\($0):\(1 + rng.next() % ($0.hasPrefix("wal-after-") && $0 != "wal-after-rotate" ? 200 : 3))" }
+            let durability = schedule.durability(round)
+            let point = schedule.point(round)
+            let armed = point.map { schedule.arm($0, &rng, walPassages: 200, otherPassages: 3) }
             let child = try ChildProcess(
                 productsDirectory.appendingPathComponent("CrashChild").path, [path, String(seed), "8", durability, String(round * 1_000_000)],
                 environment: armed.map { ["HSDB_CRASH_AT": $0] } ?? [:])
@@ -93,12 +89,9 @@ final class CrashTests: XCTestCase {
 /// the rounds per named point (default 6); HSDB_CRASH_SEED replays a run.
 final class MixedCrashTests: XCTestCase {
     func testMixedWorkloadMatchesAnExactModelAfterSIGKILL() async throws {
-        let env = ProcessInfo.processInfo.environment
-        let randomRounds = env["HSDB_MIXED_CRASH_ROUNDS"].flatMap(Int.init) ?? 40
-        let pointRounds = env["HSDB_MIXED_CRASH_POINT_ROUNDS"].flatMap(Int.init) ?? 6
-        let rounds = randomRounds + pointRounds * CrashPoint.all.count
-        let seed = env["HSDB_CRASH_SEED"].flatMap(UInt64.init) ?? UInt64.random(in: 1...999_999)
-        print("mixed crash test: \(rounds) rounds (\(randomRounds) random kills, \(pointRounds) at each of \(CrashPoint.all.count) crash points), seed \(seed) (replay with HSDB_CRASH_SEED=\(seed))")
+        let schedule = CrashSchedule(randomVariable: "HSDB_MIXED_CRASH_ROUNDS", 40, pointVariable: "HSDB_MIXED_CRASH_POINT_ROUNDS", 6)
+        let (rounds, pointRounds, seed) = (schedule.rounds, schedule.pointRounds, schedule.seed)
+        print("mixed crash test: \(schedule)")
         var rng = SplitMix64(seed: seed)
         let path = temporaryDatabasePath(self)
         let name = MixedCrashWorkload.collection
@@ -109,9 +102,9 @@ final class MixedCrashTests: XCTestCase {
         var writesChecked = 0
         for round in 0..<rounds {
             let context = "seed \(seed) round \(round)"
-            let durability = round % 5 == 4 ? "none" : "fsync"
-            let point = round >= randomRounds ? CrashPoint.all[(round - randomRounds) % CrashPoint.all.count] : nil
-            let armed = point.map { "\($0):\(1 + rng.next() % ($0.hasPrefix("wal-after-") && $0 != "wal-after-rotate" ? 60 : 2))" }
+            let durability = schedule.durability(round)
+            let point = schedule.point(round)
+            let armed = point.map { schedule.arm($0, &rng, walPassages: 60, otherPassages: 2) }
             let child = try ChildProcess(
                 productsDirectory.appendingPathComponent("CrashChild").path, ["--mixed", path, String(seed), durability, String(next)],
                 environment: armed.map { ["HSDB_CRASH_AT": $0] } ?? [:])
@@ -224,6 +217,41 @@ final class MixedCrashTests: XCTestCase {
                 }
             }
         }
+    }
+}
+
+/// The kill plan both crash tests follow: random kills first, then rounds that each arm one
+/// named point (in turn) for the child to die at. The counts come from the environment
+/// variables named, the seed from HSDB_CRASH_SEED (random otherwise, and printed).
+struct CrashSchedule: CustomStringConvertible {
+    let randomRounds: Int
+    let pointRounds: Int
+    let seed: UInt64
+    var rounds: Int { randomRounds + pointRounds * CrashPoint.all.count }
+
+    init(randomVariable: String, _ randomDefault: Int, pointVariable: String, _ pointDefault: Int) {
+        let env = ProcessInfo.processInfo.environment
+        randomRounds = env[randomVariable].flatMap(Int.init) ?? randomDefault
+        pointRounds = env[pointVariable].flatMap(Int.init) ?? pointDefault
+        seed = env["HSDB_CRASH_SEED"].flatMap(UInt64.init) ?? UInt64.random(in: 1...999_999)
+    }
+
+    var description: String {
+        "\(rounds) rounds (\(randomRounds) random kills, \(pointRounds) at each of \(CrashPoint.all.count) crash points), seed \(seed) (replay with HSDB_CRASH_SEED=\(seed))"
+    }
+
+    /// Every fifth round runs without fsync (kill -9 keeps the page cache: `none` survives too).
+    func durability(_ round: Int) -> String { round % 5 == 4 ? "none" : "fsync" }
+
+    /// The named point this round arms, if it is past the random ones.
+    func point(_ round: Int) -> String? {
+        round >= randomRounds ? CrashPoint.all[(round - randomRounds) % CrashPoint.all.count] : nil
+    }
+
+    /// `HSDB_CRASH_AT` for dying at a random passage of `point`: WAL write and sync points
+    /// are passed once per write, the others once per flush, rotation or compaction.
+    func arm(_ point: String, _ rng: inout SplitMix64, walPassages: UInt64, otherPassages: UInt64) -> String {
+        "\(point):\(1 + rng.next() % (point.hasPrefix("wal-after-") && point != "wal-after-rotate" ? walPassages : otherPassages))"
     }
 }
 
