@@ -40,25 +40,40 @@ struct API: Sendable {
     }
 
     func jsonBody(_ request: Request) async throws -> JSONValue {
-        if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > settings.maxBodyBytes {
-            throw APIError.bodyTooLarge(limit: settings.maxBodyBytes)
-        }
-        let buffer: ByteBuffer
-        do {
-            buffer = try await request.body.collect(upTo: settings.maxBodyBytes)
-        } catch is NIOTooManyBytesError {
-            throw APIError.bodyTooLarge(limit: settings.maxBodyBytes)
-        } catch {
-            // The HTTP parser refused the body's framing (a bad chunk size, a body cut short):
-            // the client's fault, and nothing was read.
-            throw APIError.format("the request body could not be read: \(error)")
-        }
+        // A declared length over the limit was refused by `EarlyRefusalMiddleware`.
+        let buffer = try await collectBody(request)
         guard buffer.readableBytes > 0 else { throw APIError.format("the request body is empty; expected a JSON object") }
         do {
             return try buffer.withUnsafeReadableBytes { try JSONParser.parse($0) }
         } catch let e as JSONParseError {
             throw APIError.format(e.description)
         }
+    }
+
+    /// The body, up to the size limit. A longer (chunked) body is read to its end and dropped
+    /// before the 413, so that the client, which may send it all before reading, gets the
+    /// answer and the connection stays usable.
+    func collectBody(_ request: Request) async throws -> ByteBuffer {
+        var buffer = ByteBuffer()
+        var tooLarge = false
+        do {
+            for try await part in request.body {
+                if tooLarge { continue }
+                if buffer.readableBytes + part.readableBytes > settings.maxBodyBytes {
+                    tooLarge = true
+                    buffer = ByteBuffer()
+                } else {
+                    var part = part
+                    buffer.writeBuffer(&part)
+                }
+            }
+        } catch {
+            // The HTTP parser refused the body's framing (a bad chunk size, a body cut short):
+            // the client's fault, and nothing was read.
+            throw APIError.format("the request body could not be read: \(error)")
+        }
+        if tooLarge { throw APIError.bodyTooLarge(limit: settings.maxBodyBytes) }
+        return buffer
     }
 
     /// The collection named in the path (percent-decoded and checked like every name).

@@ -45,6 +45,10 @@ enum Envelope {
     }
 
     static func error(_ error: APIError, since start: ContinuousClock.Instant) -> Response {
+        json(errorBytes(error, since: start), status: error.status)
+    }
+
+    static func errorBytes(_ error: APIError, since start: ContinuousClock.Instant) -> [UInt8] {
         var w = JSONTextWriter()
         w.beginObject()
         w.key("status")
@@ -55,7 +59,7 @@ enum Envelope {
         w.key("time")
         w.double(seconds(since: start))
         w.endObject()
-        return json(w.bytes, status: error.status)
+        return w.bytes
     }
 
     static func json(_ bytes: [UInt8], status: HTTPResponse.Status = .ok) -> Response {

@@ -17,7 +17,7 @@ public enum HTTPServer {
         let snapshots = SnapshotStore(root: settings.snapshotsDirectory ?? db.path + "/snapshots")
         let api = API(db: db, settings: settings, metrics: metrics, snapshots: snapshots, logger: logger)
         let router = Router(context: HSDBRequestContext.self)
-        router.add(middleware: RefuseCONNECTMiddleware())
+        router.add(middleware: EarlyRefusalMiddleware(maxBodyBytes: settings.maxBodyBytes))
         router.add(middleware: MetricsMiddleware())
         router.add(middleware: ErrorEnvelopeMiddleware())
         if let key = settings.apiKey { router.add(middleware: APIKeyMiddleware(key: Array(key.utf8))) }

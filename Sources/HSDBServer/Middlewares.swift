@@ -38,14 +38,27 @@ struct APIKeyMiddleware<Context: RequestContext>: RouterMiddleware {
     }
 }
 
-/// CONNECT is refused (405) and its connection ended. SwiftNIO's response encoder sends every
-/// answer to a CONNECT without a body or a length (as if it opened a tunnel), so on a
-/// kept-alive connection the client would wait forever for a body: closing the input makes
-/// Hummingbird finish the response and close the connection, and the client reads to the end.
-struct RefuseCONNECTMiddleware: RouterMiddleware {
+/// Requests refused before they are read: CONNECT (405), and a body whose declared length is
+/// over the limit (413). Both answer in Qdrant's envelope through `LingeringRefusal`, which
+/// drains what the client still sends and then closes the connection. (SwiftNIO's encoder
+/// would send any answer to a CONNECT without a body or a length, as if opening a tunnel, and
+/// a body left unread would stall a client that sends it all before reading.)
+struct EarlyRefusalMiddleware: RouterMiddleware {
+    let maxBodyBytes: Int
+
     func handle(_ request: Request, context: HSDBRequestContext, next: (Request, HSDBRequestContext) async throws -> Response) async throws -> Response {
-        guard request.method == .connect else { return try await next(request, context) }
-        context.channel.close(mode: .input, promise: nil)
-        return Envelope.error(APIError(status: .methodNotAllowed, message: "Method not allowed: CONNECT is not supported"), since: .now)
+        let refusal: APIError
+        if request.method == .connect {
+            refusal = APIError(status: .methodNotAllowed, message: "Method not allowed: CONNECT is not supported")
+        } else if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > maxBodyBytes {
+            refusal = .bodyTooLarge(limit: maxBodyBytes)
+        } else {
+            return try await next(request, context)
+        }
+        try await LingeringRefusal.refuse(
+            channel: context.channel, status: refusal.status.code, reason: refusal.status.reasonPhrase,
+            body: Envelope.errorBytes(refusal, since: .now))
+        // The connection is closed: this answer is never written.
+        return Response(status: refusal.status)
     }
 }

@@ -693,19 +693,15 @@ def strict_json(text):
 def check_error_envelope(r, method, transport):
     """Qdrant's error envelope: exactly {"status": {"error": non-empty str}, "time": number}.
     The exceptions: a request the HTTP parser itself refuses (an unknown method, broken
-    framing) gets SwiftNIO's bare `400` with `Connection: close` before hsdb sees it, and a
-    CONNECT gets a bodyless 405 and the connection closed."""
+    framing) gets SwiftNIO's bare `400` with `Connection: close` before hsdb sees it. A CONNECT
+    gets its 405 envelope and the connection closed."""
     if method == "HEAD":
         return None
     bare_400 = r.status_code == 400 and r.content == b"" and r.headers.get("connection") == "close"
     if bare_400 and (method in UNPARSEABLE_METHODS or isinstance(transport, tuple)):
         return None
-    if method == "CONNECT":
-        # hsdb refuses CONNECT with 405 and ends the connection: SwiftNIO's encoder sends any
-        # answer to a CONNECT without a body (as for a tunnel), so no envelope can be sent.
-        if r.status_code == 405 and r.content == b"":
-            return None
-        return f"CONNECT answered {r.status_code} {r.content[:200]!r}, not hsdb's bodyless 405"
+    if method == "CONNECT" and r.headers.get("connection") != "close":
+        return f"CONNECT answered {r.status_code} without closing the connection"
     if method in UNPARSEABLE_METHODS:
         return f"an unknown method answered {r.status_code} {dict(r.headers)!r}, not the HTTP parser's bare 400"
     ctype = r.headers.get("content-type", "")
