@@ -90,7 +90,7 @@ enum WALRecoveryTarget {
             lsn += 1
         }
         while i + 2 <= data.count {
-            let op = data[i] % 8
+            let op = data[i] % 9
             let length = Int(data[i + 1])
             i += 2
             let chunk = Array(data[i..<min(i + length, data.count)])
@@ -106,7 +106,13 @@ enum WALRecoveryTarget {
                 let size = files[files.count - 1].1.count
                 let at = chunk.count >= 2 ? (Int(chunk[0]) << 8 | Int(chunk[1])) % size : size - 1
                 files[files.count - 1].1[at] ^= UInt8(1 << ((chunk.last ?? 0) % 8))
-            default: seal(WALRecordType.closeMarker.rawValue, [], chunk.count)
+            case 7: seal(WALRecordType.closeMarker.rawValue, [], chunk.count)
+            default:  // a clock record after the last record (its LSN repeated), time from the chunk
+                let time = chunk.prefix(8).reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+                var body = ByteWriter(capacity: 8)
+                body.write(time)
+                files[files.count - 1].1 += WALFormat.encodeRecord(
+                    type: .clock, lsn: lsn &- 1, durableLSN: lsn > 1 ? lsn - 2 : 0, body: body.bytes)
             }
         }
         return files

@@ -125,7 +125,7 @@ extension Collection {
     }
 
     /// Deletes flushed WAL files the retention policy no longer wants (oldest first, never the
-    /// active file, never one holding records after the flushed LSN).
+    /// active file, never one holding records after the flushed LSN or a pinned one).
     func applyWALRetention(flushedLSN: UInt64) {
         let walDirectory = directory + "/" + Self.walDirectoryName
         do {
@@ -137,7 +137,8 @@ extension Collection {
                 defer { try? file.close() }
                 infos.append(WALFileInfo(name: name, firstLSN: first, lastLSN: last, bytes: try file.size(), ageSeconds: 0))
             }
-            let doomed = WALRetention.filesToDelete(infos, flushedLSN: flushedLSN, policy: options.walRetention)
+            let pinned = walPins.withLock { $0.oldest }
+            let doomed = WALRetention.filesToDelete(infos, flushedLSN: flushedLSN, pinnedLSN: pinned, policy: options.walRetention)
             for name in doomed { try fs.remove(walDirectory + "/" + name) }
             if !doomed.isEmpty {
                 try fs.syncDirectory(walDirectory)

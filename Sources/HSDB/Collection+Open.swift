@@ -52,10 +52,13 @@ extension Collection {
         logger.info(
             "collection '\(meta.name)': \(handles.count) segment(s) up to LSN \(manifest.flushedLSN); replayed \(report.recordsVisited) WAL records (last LSN \(report.lastLSN), \(report.bytesScanned) bytes, \(report.files.count) files) in \(String(format: "%.3f", elapsed)) s")
         for skipped in report.skipped { logger.error("collection '\(meta.name)': skipped corrupt WAL data: \(skipped)") }
+        let pinsPath = directory + "/" + WALPins.fileName
+        let pins = fs.fileExists(pinsPath) ? try WALPins.decode(try fs.readFile(pinsPath), path: pinsPath) : WALPins()
         let walOptions = WALWriterOptions(durability: options.durability, maxFileSize: options.walFileSize)
         let wal = try WALWriter(fileSystem: fs, directory: walDirectory, recovered: report, options: walOptions, logger: logger)
         let collection = Collection(
             name: meta.name, config: meta.config, directory: directory, wal: wal, state: state, options: options, fileSystem: fs, logger: logger)
+        collection.walPins.withLock { $0 = pins }
         // A WAL replayed past the threshold is flushed now rather than at the next write.
         if collection.state.withLock({ $0.active.bytes >= options.memtableFlushBytes }) { collection.scheduleFlush() }
         if options.verifySegmentsOnOpen && !handles.isEmpty {

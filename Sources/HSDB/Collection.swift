@@ -35,6 +35,9 @@ public final class Collection: Sendable {
     let activeSearches = Atomic<Int>(0)
     /// Scratch space for graph searches (see `withVisitedSet`).
     let visitedPool = Mutex<[VisitedSet]>([])
+    /// The WAL's named readers (`WAL-PINS`), and one change of them at a time.
+    let walPins = Mutex(WALPins())
+    let pinUpdates = AsyncMutex()
 
     init(
         name: String, config: CollectionConfig, directory: String, wal: WALWriter, state: consuming CollectionState,

@@ -39,6 +39,8 @@ extension Database {
                 report.collections += 1
                 let manifestPath = directory + "/" + Manifest.fileName
                 let manifest = fs.fileExists(manifestPath) ? try Manifest.decode(try fs.readFile(manifestPath), path: manifestPath) : Manifest()
+                let pinsPath = directory + "/" + WALPins.fileName
+                if fs.fileExists(pinsPath) { _ = try WALPins.decode(try fs.readFile(pinsPath), path: pinsPath) }
                 for entry in manifest.segments {
                     let segmentPath = directory + "/" + Collection.segmentsDirectoryName + "/" + SegmentFormat.fileName(contentID: entry.contentID)
                     guard fs.fileExists(segmentPath) else {

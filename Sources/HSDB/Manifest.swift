@@ -58,73 +58,57 @@ struct Manifest: Equatable {
             w.writeString(key)
             w.write(payloadIndexes[key]!.rawValue)
         }
-        w.write(CRC32C.mask(CRC32C.checksum(w.bytes)))
+        SealedFile.seal(&w)
         return w.bytes
     }
 
     static func decode(_ bytes: [UInt8], path: String) throws(CorruptionError) -> Manifest {
-        func bad(_ offset: Int, _ reason: String) -> CorruptionError { CorruptionError(file: path, offset: Int64(offset), reason: reason) }
-        guard bytes.count >= 8 + 2 + 16 + 1 + 4 else { throw bad(0, "file is \(bytes.count) bytes, too short for a manifest") }
-        let stored = bytes.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: bytes.count - 4, as: UInt32.self).littleEndian }
-        guard stored == CRC32C.mask(CRC32C.checksum(Array(bytes[..<(bytes.count - 4)]))) else {
-            throw bad(bytes.count - 4, "manifest checksum mismatch")
-        }
-        guard Array(bytes[0..<8]) == magic else { throw bad(0, "not a manifest (bad magic)") }
-        let result = bytes.withUnsafeBytes { raw -> Result<Manifest, FormatError> in
-            var r = ByteReader(UnsafeRawBufferPointer(rebasing: raw[..<(raw.count - 4)]), offset: 8)
-            do throws(FormatError) {
-                let format: UInt16 = try r.read()
-                guard format == formatVersion else { throw FormatError.invalid(offset: 8, reason: "manifest format \(format) is not supported") }
-                var m = Manifest(version: try r.read(), flushedLSN: try r.read())
-                let segmentCount = try r.readVarint()
-                guard segmentCount <= UInt64(r.remaining / 60) else { throw FormatError.invalid(offset: r.offset, reason: "segment count exceeds the file") }
-                for _ in 0..<segmentCount {
-                    let id = try r.readBytes(32)
-                    let count = Int(try r.read(UInt32.self))
-                    let (minLSN, maxLSN): (UInt64, UInt64) = (try r.read(), try r.read())
-                    let bytesAt = r.offset
-                    let fileBytes: UInt64 = try r.read()
-                    guard fileBytes <= UInt64(Int64.max) else { throw FormatError.invalid(offset: bytesAt, reason: "segment size \(fileBytes) is impossible") }
-                    var entry = SegmentEntry(
-                        contentID: id.map { hexDigits[Int($0 >> 4)] + hexDigits[Int($0 & 15)] }.joined(),
-                        count: count, minLSN: minLSN, maxLSN: maxLSN, bytes: Int(fileBytes), dead: [])
-                    let deadCount = try r.readVarint()
-                    guard deadCount <= UInt64(entry.count), deadCount <= UInt64(r.remaining) else {
-                        throw FormatError.invalid(offset: r.offset, reason: "dead count \(deadCount) exceeds the segment")
-                    }
-                    var previous = 0
-                    for i in 0..<Int(deadCount) {
-                        let at = r.offset
-                        let delta = try r.readVarint()
-                        // Both below the count (< 2^32), so the sum cannot overflow.
-                        guard delta < UInt64(entry.count), i == 0 || delta > 0, (i == 0 ? 0 : previous) + Int(delta) < entry.count else {
-                            throw FormatError.invalid(offset: at, reason: "dead ordinal out of order or range")
-                        }
-                        let ordinal = (i == 0 ? 0 : previous) + Int(delta)
-                        entry.dead.append(ordinal)
-                        previous = ordinal
-                    }
-                    m.segments.append(entry)
+        try SealedFile.decode(bytes, path: path, magic: magic, what: "manifest", minimumSize: 8 + 2 + 16 + 1 + 4) {
+            (r: inout ByteReader) throws(FormatError) -> Manifest in
+            let format: UInt16 = try r.read()
+            guard format == formatVersion else { throw FormatError.invalid(offset: 8, reason: "manifest format \(format) is not supported") }
+            var m = Manifest(version: try r.read(), flushedLSN: try r.read())
+            let segmentCount = try r.readVarint()
+            guard segmentCount <= UInt64(r.remaining / 60) else { throw FormatError.invalid(offset: r.offset, reason: "segment count exceeds the file") }
+            for _ in 0..<segmentCount {
+                let id = try r.readBytes(32)
+                let count = Int(try r.read(UInt32.self))
+                let (minLSN, maxLSN): (UInt64, UInt64) = (try r.read(), try r.read())
+                let bytesAt = r.offset
+                let fileBytes: UInt64 = try r.read()
+                guard fileBytes <= UInt64(Int64.max) else { throw FormatError.invalid(offset: bytesAt, reason: "segment size \(fileBytes) is impossible") }
+                var entry = SegmentEntry(
+                    contentID: id.map { hexDigits[Int($0 >> 4)] + hexDigits[Int($0 & 15)] }.joined(),
+                    count: count, minLSN: minLSN, maxLSN: maxLSN, bytes: Int(fileBytes), dead: [])
+                let deadCount = try r.readVarint()
+                guard deadCount <= UInt64(entry.count), deadCount <= UInt64(r.remaining) else {
+                    throw FormatError.invalid(offset: r.offset, reason: "dead count \(deadCount) exceeds the segment")
                 }
-                let indexCount = try r.readVarint()
-                guard indexCount <= UInt64(r.remaining) else { throw FormatError.invalid(offset: r.offset, reason: "index count exceeds the file") }
-                for _ in 0..<indexCount {
-                    let key = try r.readString(maxLength: r.remaining)
+                var previous = 0
+                for i in 0..<Int(deadCount) {
                     let at = r.offset
-                    guard let type = PayloadIndexType(rawValue: try r.read(UInt8.self)) else {
-                        throw FormatError.invalid(offset: at, reason: "unknown payload index type")
+                    let delta = try r.readVarint()
+                    // Both below the count (< 2^32), so the sum cannot overflow.
+                    guard delta < UInt64(entry.count), i == 0 || delta > 0, (i == 0 ? 0 : previous) + Int(delta) < entry.count else {
+                        throw FormatError.invalid(offset: at, reason: "dead ordinal out of order or range")
                     }
-                    m.payloadIndexes[key] = type
+                    let ordinal = (i == 0 ? 0 : previous) + Int(delta)
+                    entry.dead.append(ordinal)
+                    previous = ordinal
                 }
-                guard r.isAtEnd else { throw FormatError.invalid(offset: r.offset, reason: "trailing bytes") }
-                return .success(m)
-            } catch {
-                return .failure(error)
+                m.segments.append(entry)
             }
-        }
-        switch result {
-        case .success(let m): return m
-        case .failure(let e): throw bad(e.offset, e.description)
+            let indexCount = try r.readVarint()
+            guard indexCount <= UInt64(r.remaining) else { throw FormatError.invalid(offset: r.offset, reason: "index count exceeds the file") }
+            for _ in 0..<indexCount {
+                let key = try r.readString(maxLength: r.remaining)
+                let at = r.offset
+                guard let type = PayloadIndexType(rawValue: try r.read(UInt8.self)) else {
+                    throw FormatError.invalid(offset: at, reason: "unknown payload index type")
+                }
+                m.payloadIndexes[key] = type
+            }
+            return m
         }
     }
 

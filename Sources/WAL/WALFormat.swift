@@ -12,12 +12,17 @@ import HSDBCore
 ///                  reserved u32 (0) | first LSN u64 | reserved u32 (0) | crc u32
 ///     record:      crc u32 | body length u32 | LSN u64 | durable LSN u64 |
 ///                  type u8 | flags u8 (0) | reserved u16 (0) | body
+///     clock record:  type 129, the LSN of the record before it, body = commit time u64
+///                    (nanoseconds since the Unix epoch); written after every group commit
+///                    (format version 2)
 ///
 /// All integers little-endian. Record crc = mask(crc32c(body ++ header bytes 4..<28)): the body
 /// comes first so writers can checksum it before their LSN is known.
 public enum WALFormat {
     public static let magic: [UInt8] = Array("HSDB-WAL".utf8)
-    public static let formatVersion: UInt16 = 1
+    /// Version 2 added the clock record; version 1 files (no clock records) still open.
+    public static let formatVersion: UInt16 = 2
+    public static let readableVersions: ClosedRange<UInt16> = 1...2
     public static let fileHeaderSize = 32
     public static let recordHeaderSize = 28
     /// A body larger than this is never written, so a larger length field is corruption.
@@ -49,8 +54,8 @@ public enum WALFormat {
         return w.bytes
     }
 
-    /// The first LSN from a file header, or a reason it is not valid.
-    static func decodeFileHeader(_ bytes: UnsafeRawBufferPointer) -> Result<UInt64, HeaderProblem> {
+    /// The first LSN and format version from a file header, or a reason it is not valid.
+    static func decodeFileHeader(_ bytes: UnsafeRawBufferPointer) -> Result<(firstLSN: UInt64, version: UInt16), HeaderProblem> {
         guard bytes.count >= fileHeaderSize else { return .failure(.short) }
         if bytes[0..<fileHeaderSize].allSatisfy({ $0 == 0 }) { return .failure(.zeroed) }
         let stored = bytes.loadUnaligned(fromByteOffset: 28, as: UInt32.self).littleEndian
@@ -58,8 +63,8 @@ public enum WALFormat {
         guard stored == computed else { return .failure(.checksum) }
         guard Array(bytes[0..<8]) == magic else { return .failure(.magic) }
         let version = bytes.loadUnaligned(fromByteOffset: 8, as: UInt16.self).littleEndian
-        guard version == formatVersion else { return .failure(.version(version)) }
-        return .success(bytes.loadUnaligned(fromByteOffset: 16, as: UInt64.self).littleEndian)
+        guard readableVersions.contains(version) else { return .failure(.version(version)) }
+        return .success((bytes.loadUnaligned(fromByteOffset: 16, as: UInt64.self).littleEndian, version))
     }
 
     enum HeaderProblem: Error {
@@ -71,7 +76,7 @@ public enum WALFormat {
             case .zeroed: return "file header is all zeros"
             case .checksum: return "file header checksum mismatch"
             case .magic: return "not a WAL file (bad magic)"
-            case .version(let v): return "WAL format version \(v) is not supported (this build reads version \(formatVersion))"
+            case .version(let v): return "WAL format version \(v) is not supported (this build reads versions \(readableVersions.lowerBound) to \(readableVersions.upperBound))"
             }
         }
     }
@@ -86,6 +91,10 @@ public struct WALRecordType: RawRepresentable, Hashable, Sendable {
     /// Written when a WAL is closed cleanly; no body. Its durable LSN proves every record
     /// before it reached the disk, so corruption in them is not mistaken for a torn tail.
     public static let closeMarker = WALRecordType(rawValue: 128)
+    /// The commit time of the records before it, back to the previous clock record: written
+    /// by the syncer after each group-commit write, in the same write. It repeats the LSN of
+    /// the record before it (it takes none of its own, so operation LSNs stay consecutive).
+    public static let clock = WALRecordType(rawValue: 129)
 
     public var isValid: Bool { rawValue != 0 }
 }

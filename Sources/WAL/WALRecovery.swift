@@ -32,6 +32,8 @@ public struct WALRecoveryReport: Sendable {
         public let lastLSN: UInt64
         /// Length of the valid part (header and whole records).
         public let validBytes: Int64
+        /// The file's format version (1: no clock records).
+        public let version: UInt16
     }
 
     public struct TruncatedTail: Sendable, Equatable {
@@ -44,6 +46,8 @@ public struct WALRecoveryReport: Sendable {
     public var files: [FileSummary] = []
     /// LSN of the last valid record (0 if the log is empty).
     public var lastLSN: UInt64 = 0
+    /// The time of the last clock record (nanoseconds since the Unix epoch), 0 if none.
+    public var lastCommitTime: UInt64 = 0
     public var recordsVisited = 0
     public var bytesScanned: Int64 = 0
     public var truncatedTail: TruncatedTail?
@@ -64,12 +68,14 @@ public struct WALRecoveryReport: Sendable {
 /// 3. A bad record anywhere else is corruption: recovery stops with an error naming the file
 ///    and offset, unless `skipCorruption` is set.
 public enum WALRecovery {
-    /// Scans the WAL in `directory`, calling `visit` for every record with LSN > `afterLSN`,
-    /// in LSN order. Truncates a torn tail, removes an incomplete last file, and syncs the last
-    /// file so everything it returns is durable.
+    /// Scans the WAL in `directory`, calling `visit` for every engine record with LSN >
+    /// `afterLSN`, in LSN order, and `clock` for every clock record (its LSN and time).
+    /// Truncates a torn tail, removes an incomplete last file, and syncs the last file so
+    /// everything it returns is durable.
     public static func recover(
         fileSystem fs: any FileSystem, directory: String, afterLSN: UInt64 = 0,
         options: WALRecoveryOptions = .init(), logger: Logger? = nil,
+        clock: (_ lsn: UInt64, _ time: UInt64) -> Void = { _, _ in },
         visit: (WALRecord, WALLocation) throws -> Void
     ) throws -> WALRecoveryReport {
         var report = WALRecoveryReport()
@@ -82,7 +88,7 @@ public enum WALRecovery {
             let outcome = try region.withBytes { bytes in
                 try scanFile(
                     bytes, path: path, name: name, nameLSN: nameLSN, isLast: isLast, expectedLSN: expectedLSN,
-                    afterLSN: afterLSN, options: options, report: &report, visit: visit)
+                    afterLSN: afterLSN, options: options, report: &report, clock: clock, visit: visit)
             }
             switch outcome {
             case .incompleteHeader(let reason):
@@ -131,9 +137,11 @@ public enum WALRecovery {
     static func scanFile(
         _ bytes: UnsafeRawBufferPointer, path: String, name: String, nameLSN: UInt64, isLast: Bool,
         expectedLSN: UInt64?, afterLSN: UInt64, options: WALRecoveryOptions,
-        report: inout WALRecoveryReport, visit: (WALRecord, WALLocation) throws -> Void
+        report: inout WALRecoveryReport, clock: (UInt64, UInt64) -> Void,
+        visit: (WALRecord, WALLocation) throws -> Void
     ) throws -> FileOutcome {
         let size = Int64(bytes.count)
+        let version: UInt16
         switch WALFormat.decodeFileHeader(bytes) {
         case .failure(let problem):
             // A last file whose header never became durable holds no durable record, unless
@@ -142,7 +150,8 @@ public enum WALRecovery {
                 return .incompleteHeader(problem.reason)
             }
             throw WALError.corruption(CorruptionError(file: path, offset: 0, reason: problem.reason))
-        case .success(let headerLSN):
+        case .success(let (headerLSN, headerVersion)):
+            version = headerVersion
             guard headerLSN == nameLSN else {
                 throw WALError.corruption(CorruptionError(
                     file: path, offset: 16, reason: "header first LSN \(headerLSN) does not match the file name"))
@@ -160,6 +169,15 @@ public enum WALRecovery {
         while offset < bytes.count {
             let problem: String
             switch RecordCodec.parse(bytes, at: offset) {
+            case .record(let record, let recordSize) where record.type == .clock:
+                // A clock record follows a record of its own file and repeats its LSN.
+                if version >= 2, expected > nameLSN, record.lsn == expected - 1, let time = WALClock.decode(record) {
+                    clock(record.lsn, time)
+                    report.lastCommitTime = time
+                    offset += recordSize
+                    continue
+                }
+                problem = "clock record at LSN \(record.lsn) does not follow the record before it or is malformed"
             case .record(let record, let recordSize):
                 if record.lsn == expected {
                     if record.lsn > afterLSN && record.type != .closeMarker {
@@ -179,7 +197,7 @@ public enum WALRecovery {
             let previous = expected &- 1
             if isLast, findRecord(bytes, from: offset + 1, after: previous, provingDurable: true) == nil {
                 let summary = WALRecoveryReport.FileSummary(
-                    name: name, firstLSN: nameLSN, lastLSN: previous, validBytes: Int64(offset))
+                    name: name, firstLSN: nameLSN, lastLSN: previous, validBytes: Int64(offset), version: version)
                 return .scanned(summary, truncateAt: Int64(offset), tailReason: problem, size: size)
             }
             let corruption = CorruptionError(file: path, offset: Int64(offset), reason: problem)
@@ -191,7 +209,8 @@ public enum WALRecovery {
             offset = next
             expected = lsn
         }
-        let summary = WALRecoveryReport.FileSummary(name: name, firstLSN: nameLSN, lastLSN: expected &- 1, validBytes: Int64(offset))
+        let summary = WALRecoveryReport.FileSummary(
+            name: name, firstLSN: nameLSN, lastLSN: expected &- 1, validBytes: Int64(offset), version: version)
         return .scanned(summary, truncateAt: offset < bytes.count ? Int64(offset) : nil, tailReason: "unreadable bytes after skipped corruption", size: size)
     }
 
@@ -204,7 +223,8 @@ public enum WALRecovery {
         while offset + h <= bytes.count {
             defer { offset += 1 }
             let type = bytes[offset + 24]
-            guard type != 0, bytes[offset + 25] == 0, bytes[offset + 26] == 0, bytes[offset + 27] == 0 else { continue }
+            // A clock record repeats an LSN, so it cannot be where a scan resumes.
+            guard type != 0, type != WALRecordType.clock.rawValue, bytes[offset + 25] == 0, bytes[offset + 26] == 0, bytes[offset + 27] == 0 else { continue }
             let lsn = bytes.loadUnaligned(fromByteOffset: offset + 8, as: UInt64.self).littleEndian
             guard lsn > previous, lsn - previous < (1 << 32) else { continue }
             if provingDurable {

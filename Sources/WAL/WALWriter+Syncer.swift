@@ -11,6 +11,9 @@ struct FileCursor {
     /// Bytes written since the last fdatasync (interval and none modes).
     var unsynced = false
     var unsyncedSince: DispatchTime?
+    /// The time of the last clock record written or recovered: clock records never go back,
+    /// even when the system clock does.
+    var lastCommitTime: UInt64 = 0
 }
 
 extension WALWriter {
@@ -92,8 +95,14 @@ extension WALWriter {
             }
             let chunk = batch[i..<j]
             let chunkStart = cursor.offset
+            // The chunk's commit time goes into the same write, after its last record (it may
+            // take the file 36 bytes past its size limit).
+            cursor.lastCommitTime = max(cursor.lastCommitTime, options.clock())
+            let clock = WALClock.encode(
+                time: cursor.lastCommitTime, lsn: chunk.last!.lsn, durableLSN: state.withLock { $0.durableLSN })
+            chunkBytes += Int64(clock.count)
             do {
-                try writeChunk(chunk, at: chunkStart, to: cursor.file!, &buffer)
+                try writeChunk(chunk, clock: clock, at: chunkStart, to: cursor.file!, &buffer)
             } catch {
                 failWrite(Array(batch[i...]), error: error, cursor: &cursor, chunkStart: chunkStart)
                 return
@@ -109,23 +118,28 @@ extension WALWriter {
                     return
                 }
                 CrashPoint.reach("wal-after-sync")
-                commit(chunk, durable: true)
+                commit(chunk, durable: true, time: cursor.lastCommitTime)
             } else {
                 if !cursor.unsynced { cursor.unsyncedSince = .now() }
                 cursor.unsynced = true
-                commit(chunk, durable: false)
+                commit(chunk, durable: false, time: cursor.lastCommitTime)
             }
             i = j
         }
     }
 
-    private func writeChunk(_ chunk: ArraySlice<Entry>, at offset: Int64, to file: any File, _ buffer: inout [UInt8]) throws {
-        if chunk.count == 1 {
-            try chunk.first!.record.writer.bytes.withUnsafeBytes { try file.write($0, at: offset) }
+    private func writeChunk(
+        _ chunk: ArraySlice<Entry>, clock: [UInt8], at offset: Int64, to file: any File, _ buffer: inout [UInt8]
+    ) throws {
+        if chunk.count == 1 {  // a lone (often large) record is written as it is, not copied
+            let record = chunk.first!.record.writer.bytes
+            try record.withUnsafeBytes { try file.write($0, at: offset) }
+            try clock.withUnsafeBytes { try file.write($0, at: offset + Int64(record.count)) }
             return
         }
         buffer.removeAll(keepingCapacity: true)
         for entry in chunk { buffer.append(contentsOf: entry.record.writer.bytes) }
+        buffer.append(contentsOf: clock)
         try buffer.withUnsafeBytes { try file.write($0, at: offset) }
     }
 
@@ -139,11 +153,12 @@ extension WALWriter {
     }
 
     /// Runs commit handlers in LSN order, then resumes the writers.
-    private func commit(_ chunk: ArraySlice<Entry>, durable: Bool) {
+    private func commit(_ chunk: ArraySlice<Entry>, durable: Bool, time: UInt64) {
         guard let lastLSN = chunk.last?.lsn else { return }
         if durable { WALMetrics.groupCommitRecords.record(chunk.count) }
         let waiters = state.withLock { s -> [CheckedContinuation<Void, any Error>] in
             s.committedLSN = lastLSN
+            s.lastCommitTime = time
             guard durable else { return [] }
             s.durableLSN = lastLSN
             return takeSatisfiedSyncWaiters(&s)

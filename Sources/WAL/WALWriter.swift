@@ -11,11 +11,17 @@ public struct WALWriterOptions: Sendable {
     public var maxFileSize = 64 << 20
     /// The most bytes one group-commit batch writes before its sync.
     public var maxBatchBytes = 32 << 20
+    /// The wall clock of commit times (nanoseconds since the Unix epoch); tests step it back.
+    public var clock: @Sendable () -> UInt64 = WALClock.now
 
-    public init(durability: DurabilityMode = .fsync, maxFileSize: Int = 64 << 20, maxBatchBytes: Int = 32 << 20) {
+    public init(
+        durability: DurabilityMode = .fsync, maxFileSize: Int = 64 << 20, maxBatchBytes: Int = 32 << 20,
+        clock: @escaping @Sendable () -> UInt64 = WALClock.now
+    ) {
         self.durability = durability
         self.maxFileSize = maxFileSize
         self.maxBatchBytes = maxBatchBytes
+        self.clock = clock
     }
 }
 
@@ -58,6 +64,8 @@ public final class WALWriter: Sendable {
         var durableLSN: UInt64
         /// Every record up to here was written and acknowledged.
         var committedLSN: UInt64
+        /// The commit time of the record at `committedLSN` (nanoseconds since the Unix epoch).
+        var lastCommitTime: UInt64
         var queue: [Entry] = []
         var syncerIdle = false
         var failure: WALError?
@@ -77,9 +85,10 @@ public final class WALWriter: Sendable {
         self.options = options
         self.logger = logger
         let last = recovered.lastLSN
-        state = Mutex(State(nextLSN: last + 1, durableLSN: last, committedLSN: last))
-        var cursor = FileCursor()
-        if let tail = recovered.files.last, tail.validBytes < Int64(options.maxFileSize) {
+        state = Mutex(State(nextLSN: last + 1, durableLSN: last, committedLSN: last, lastCommitTime: recovered.lastCommitTime))
+        var cursor = FileCursor(lastCommitTime: recovered.lastCommitTime)
+        // A file of an older format version is not appended to: the next record starts a new file.
+        if let tail = recovered.files.last, tail.version == WALFormat.formatVersion, tail.validBytes < Int64(options.maxFileSize) {
             cursor.file = try WALRecovery.openOrThrow(fileSystem, directory + "/" + tail.name, .readWrite)
             cursor.offset = tail.validBytes
         }
@@ -93,6 +102,9 @@ public final class WALWriter: Sendable {
     public var nextLSN: UInt64 { state.withLock { $0.nextLSN } }
     /// Every record up to this LSN is durable on disk.
     public var durableLSN: UInt64 { state.withLock { $0.durableLSN } }
+    /// The last acknowledged LSN and its commit time (nanoseconds since the Unix epoch; 0 when
+    /// no clock record was ever written, as in a log of format version 1).
+    public var lastCommit: (lsn: UInt64, time: UInt64) { state.withLock { ($0.committedLSN, $0.lastCommitTime) } }
 
     /// Appends a record and returns its LSN once it is acknowledged under the durability mode.
     /// `onCommit` runs on the syncer thread, in LSN order, before any later record's handler

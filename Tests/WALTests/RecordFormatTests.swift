@@ -17,6 +17,21 @@ final class RecordFormatTests: XCTestCase {
         XCTAssertEqual(hex, goldenHeader)
     }
 
+    func testClockRecordGoldenBytes() {
+        // 2026-12-02T00:00:00Z, after the record at LSN 7, when LSN 6 was durable.
+        let bytes = WALClock.encode(time: 1_796_169_600_000_000_000, lsn: 7, durableLSN: 6)
+        XCTAssertEqual(bytes.map { String(format: "%02x", $0) }.joined(separator: " "), goldenClock)
+    }
+
+    func testVersion1FileHeaderStillDecodes() {
+        let bytes = hexBytes(goldenHeaderVersion1)
+        bytes.withUnsafeBytes { raw in
+            guard case .success(let (lsn, version)) = WALFormat.decodeFileHeader(raw) else { return XCTFail("v1 header refused") }
+            XCTAssertEqual(lsn, 1)
+            XCTAssertEqual(version, 1)
+        }
+    }
+
     func testParseRoundTripAndEveryAnomaly() {
         var r = WALRecordBuffer(type: WALRecordType(rawValue: 2))
         r.writer.write(bytes: [1, 2, 3])
@@ -61,4 +76,8 @@ final class RecordFormatTests: XCTestCase {
 
 // The worked examples of DESIGN.md, "Write-ahead log".
 let goldenRecord = "18 5a 00 74 04 00 00 00 07 00 00 00 00 00 00 00 06 00 00 00 00 00 00 00 01 00 00 00 68 73 64 62"
-let goldenHeader = "48 53 44 42 2d 57 41 4c 01 00 20 00 00 00 00 00 01 00 00 00 00 00 00 00 00 00 00 00 51 a4 ad 19"
+let goldenHeader = "48 53 44 42 2d 57 41 4c 02 00 20 00 00 00 00 00 01 00 00 00 00 00 00 00 00 00 00 00 c9 f5 26 e9"
+let goldenHeaderVersion1 = "48 53 44 42 2d 57 41 4c 01 00 20 00 00 00 00 00 01 00 00 00 00 00 00 00 00 00 00 00 51 a4 ad 19"
+let goldenClock = "c6 d1 47 58 08 00 00 00 07 00 00 00 00 00 00 00 06 00 00 00 00 00 00 00 81 00 00 00 00 00 5b 14 bc 46 ed 18"
+
+func hexBytes(_ hex: String) -> [UInt8] { hex.split(separator: " ").map { UInt8($0, radix: 16)! } }

@@ -51,6 +51,14 @@ struct WALFixture {
         return (offsets, path)
     }
 
+    /// Writes a new file with `bytes`, durable (a WAL image built by hand).
+    func createFile(_ path: String, _ bytes: [UInt8]) throws {
+        let file = try fs.open(path, mode: .createNew)
+        try bytes.withUnsafeBytes { try file.write($0, at: 0) }
+        try file.sync()
+        try file.close()
+    }
+
     /// Cuts the trailing close marker off, as if the process had died after its last write.
     func stripCloseMarker(_ path: String) throws {
         var bytes = try fs.contents(path)
@@ -58,16 +66,23 @@ struct WALFixture {
         try fs.setContents(path, bytes)
     }
 
-    /// The start offset of every record in a file, following the length fields.
+    /// The start offset of every engine record in a file (clock records left out).
     func recordOffsets(_ path: String) throws -> [Int] {
+        try recordLayout(path).filter { !$0.isClock }.map(\.start)
+    }
+
+    /// Every record in a file, clock records included, following the length fields.
+    func recordLayout(_ path: String) throws -> [(start: Int, end: Int, isClock: Bool)] {
         let bytes = try fs.contents(path)
-        var offsets: [Int] = []
+        var layout: [(start: Int, end: Int, isClock: Bool)] = []
         var offset = WALFormat.fileHeaderSize
         while offset + WALFormat.recordHeaderSize <= bytes.count {
-            offsets.append(offset)
-            offset += WALFormat.recordHeaderSize + Int(bytes.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: offset + 4, as: UInt32.self) })
+            let length = Int(bytes.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: offset + 4, as: UInt32.self) })
+            let end = offset + WALFormat.recordHeaderSize + length
+            layout.append((offset, end, bytes[offset + 24] == WALRecordType.clock.rawValue))
+            offset = end
         }
-        return offsets
+        return layout
     }
 }
 
