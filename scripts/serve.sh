@@ -5,4 +5,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh
 swift build -c release --product hsdb
-exec .build/release/hsdb serve --data "${HSDB_DATA:-./hsdb-data}" "$@"
+# `GET /` reports the source revision as `commit`, as Qdrant does.
+HSDB_COMMIT="${HSDB_COMMIT:-$(git rev-parse HEAD 2>/dev/null || echo unknown)}" \
+  exec .build/release/hsdb serve --data "${HSDB_DATA:-./hsdb-data}" "$@"

@@ -37,7 +37,8 @@ enum CollectionSpec {
         case "Manhattan": throw APIError.unsupported("distance Manhattan")
         default: throw APIError.format("\(params.path).distance: unknown variant `\(distance)`, expected one of `Cosine`, `Euclid`, `Dot`, `Manhattan`")
         }
-        var config = CollectionConfig(dimension: size, metric: metric)
+        // Qdrant's default `ef_construct` is 100 (the embedded engine's is 200).
+        var config = CollectionConfig(dimension: size, metric: metric, hnswEfConstruction: 100)
         // Collection-wide hnsw_config, then the vector's own, which Qdrant lets override it.
         for hnsw in [try body.object("hnsw_config"), try params.object("hnsw_config")].compactMap({ $0 }) {
             if let m = try hnsw.count("m", max: 512) {
@@ -107,8 +108,14 @@ enum CollectionSpec {
         w.key("wal_capacity_mb"); w.int(64)
         w.key("wal_segments_ahead"); w.int(0)
         w.endObject()
-        if let q = a["quantization_config"] { w.key("quantization_config"); w.value(q) }
+        w.key("quantization_config")
+        if let q = a["quantization_config"] { w.value(q) } else { w.null() }
         if let m = a["metadata"] { w.key("metadata"); w.value(m) }
+        w.endObject()
+        // Writes are applied before they are acknowledged: nothing ever waits in a queue.
+        w.key("update_queue")
+        w.beginObject()
+        w.key("length"); w.int(0)
         w.endObject()
         w.key("payload_schema")
         w.beginObject()

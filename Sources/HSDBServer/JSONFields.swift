@@ -53,6 +53,29 @@ struct JSONFields {
         return Int(i)
     }
 
+    /// A result count (`limit`, `offset`): any non-negative integer, however large (one past
+    /// Int64 arrives as a double). A value over `max` is brought down to the number of points
+    /// there are (`available`, asked only then): asking for more than exists gets them all, as
+    /// in Qdrant, and nothing is sized by the number asked. Over `max` even then: 400.
+    func resultCount(_ key: String, max: Int, available: () -> Int) throws -> Int? {
+        guard let v = self[key] else { return nil }
+        let asked: Double
+        switch v {
+        case .int(let i) where i >= 0:
+            if i <= max { return Int(i) }
+            asked = Double(i)
+        case .double(let d) where d >= 0 && d.rounded() == d && d.isFinite:
+            asked = d
+        default:
+            throw Self.typeError(fieldPath(key), "a non-negative integer", v)
+        }
+        let n = available()
+        guard asked > Double(n), n <= max else {
+            throw APIError.wrongInput("\(fieldPath(key)) asks for more than \(max) results; the limit is \(max)")
+        }
+        return n
+    }
+
     func number(_ key: String) throws -> Double? {
         guard let v = self[key] else { return nil }
         return try Self.number(v, path: fieldPath(key))

@@ -18,7 +18,7 @@ extension API {
             guard let idsValue = fields["ids"] else { throw APIError.format("missing field `ids`") }
             let ids = try PointDecoding.ids(idsValue, path: "ids", limit: settings.maxBatchPoints)
             let payload = try PayloadSelector(fields.values["with_payload"], path: "with_payload", default: true)
-            let withVector = try VectorSelector.decode(fields.values["with_vector"], path: "with_vector")
+            let withVector = try VectorSelector.decode(fields, alias: "with_vectors")
             let records = try c.get(ids: ids, projection: Projection(withVector: withVector, withPayload: payload.wantsPayload))
             return Envelope.ok(since: start) { w in
                 w.beginArray()
@@ -53,11 +53,11 @@ extension API {
             let fields = try await body(request)
             if fields.has("order_by") { throw APIError.unsupported("order_by") }
             let offset = try fields["offset"].map { v throws in try PointDecoding.id(v, path: "offset") }
-            let limit = try fields.count("limit", max: settings.maxResultPoints) ?? 10
+            let limit = try fields.resultCount("limit", max: settings.maxResultPoints, available: c.count) ?? 10
             guard limit >= 1 else { throw APIError.wrongInput("limit must be at least 1") }
             let filter = try fields["filter"].map { v throws in try FilterDecoding.filter(v, path: "filter") }
             let payload = try PayloadSelector(fields.values["with_payload"], path: "with_payload", default: true)
-            let withVector = try VectorSelector.decode(fields.values["with_vector"], path: "with_vector")
+            let withVector = try VectorSelector.decode(fields, alias: "with_vectors")
             let page = try c.scroll(
                 from: offset, limit: limit, projection: Projection(withVector: withVector, withPayload: payload.wantsPayload), filter: filter)
             return Envelope.ok(since: start) { w in

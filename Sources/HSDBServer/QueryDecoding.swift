@@ -27,8 +27,8 @@ struct QueryRequest {
     var withVector = false
 
     /// `POST .../points/query`.
-    static func query(_ body: JSONFields, maxResults: Int) throws -> QueryRequest {
-        var q = try common(body, maxResults: maxResults)
+    static func query(_ body: JSONFields, maxResults: Int, available: () -> Int) throws -> QueryRequest {
+        var q = try common(body, maxResults: maxResults, available: available)
         for unsupported in ["prefetch", "lookup_from"] where body.has(unsupported) { throw APIError.unsupported("`\(unsupported)`") }
         if let using = try body.string("using"), !using.isEmpty { throw APIError.wrongInput("Not existing vector name error: \(using)") }
         if let query = body["query"] { try q.decodeQuery(query) }
@@ -36,18 +36,27 @@ struct QueryRequest {
     }
 
     /// `POST .../points/search` (legacy): `{"vector": [...], ...}`.
-    static func search(_ body: JSONFields, maxResults: Int) throws -> QueryRequest {
-        var q = try common(body, maxResults: maxResults)
+    static func search(_ body: JSONFields, maxResults: Int, available: () -> Int) throws -> QueryRequest {
+        var q = try common(body, maxResults: maxResults, available: available)
         guard let vector = body["vector"] else { throw APIError.format("missing field `vector`") }
         q.target = .vector(try PointDecoding.pointVector(vector, path: "vector"))
         return q
     }
 
-    private static func common(_ body: JSONFields, maxResults: Int) throws -> QueryRequest {
+    /// `available` counts the collection's points; it is asked only for a limit or offset
+    /// over `maxResults` (see `JSONFields.resultCount`).
+    private static func common(_ body: JSONFields, maxResults: Int, available: () -> Int) throws -> QueryRequest {
         var q = QueryRequest()
-        q.limit = try body.count("limit", max: maxResults) ?? 10
-        q.offset = try body.count("offset", max: maxResults) ?? 0
-        guard q.limit + q.offset <= maxResults else { throw APIError.wrongInput("limit + offset is \(q.limit + q.offset); the limit is \(maxResults)") }
+        q.limit = try body.resultCount("limit", max: maxResults, available: available) ?? 10
+        q.offset = try body.resultCount("offset", max: maxResults, available: available) ?? 0
+        if q.limit + q.offset > maxResults {
+            // Only the points there are can be returned.
+            let n = available()
+            q.limit = max(1, min(q.limit, n - min(q.offset, n)))
+            guard q.limit + q.offset <= maxResults else {
+                throw APIError.wrongInput("limit + offset is \(q.limit + q.offset); the limit is \(maxResults)")
+            }
+        }
         if let f = body["filter"] { q.filter = try FilterDecoding.filter(f, path: "filter") }
         if let t = try body.number("score_threshold") { q.scoreThreshold = Float(t) }
         q.payload = try PayloadSelector(body.values["with_payload"], path: "with_payload", default: false)

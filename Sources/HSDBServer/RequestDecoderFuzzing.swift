@@ -14,8 +14,8 @@ public enum RequestDecoderFuzzing {
         precondition(again == value, "rest-request: JSON text round trip changed the value")
         guard let fields = try? JSONFields(value, path: "") else { return }
         _ = try? PointDecoding.upsert(fields, limit: 1000)
-        _ = try? QueryRequest.query(fields, maxResults: 1000)
-        _ = try? QueryRequest.search(fields, maxResults: 1000)
+        _ = try? QueryRequest.query(fields, maxResults: 1000, available: { 500 })
+        _ = try? QueryRequest.search(fields, maxResults: 1000, available: { 500 })
         _ = try? PointSelector(fields, limit: 1000)
         _ = try? CollectionSpec.config(from: fields)
         if let filter = fields["filter"] { _ = try? FilterDecoding.filter(filter, path: "filter") }

@@ -80,4 +80,10 @@ enum VectorSelector {
         default: throw JSONFields.typeError(path, "a boolean or a list of vector names", value)
         }
     }
+
+    /// `with_vector` of a body, or its alias (Qdrant's scroll and retrieve take `with_vectors`).
+    static func decode(_ body: JSONFields, alias: String) throws -> Bool {
+        if body.has("with_vector") { return try decode(body.values["with_vector"], path: body.fieldPath("with_vector")) }
+        return try decode(body.values[alias], path: body.fieldPath(alias))
+    }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import HSDB
 
 /// How the HTTP server runs: where it listens, who may call it, and how much one request may carry.
@@ -26,4 +27,9 @@ public struct ServerSettings: Sendable {
 /// hsdb's own release.
 public enum HSDBVersion {
     public static let string = "0.1.0"
+    /// The source revision `GET /` reports as `commit`: SwiftPM cannot stamp it into the
+    /// binary, so scripts/serve.sh passes it in `HSDB_COMMIT` (else "unknown").
+    public static var commit: String {
+        ProcessInfo.processInfo.environment["HSDB_COMMIT"].flatMap { $0.isEmpty ? nil : $0 } ?? "unknown"
+    }
 }

@@ -11,6 +11,7 @@ extension API {
             w.beginObject()
             w.key("title"); w.string("hsdb \(HSDBVersion.string) (Qdrant-compatible REST API)")
             w.key("version"); w.string(settings.compatibleVersion)
+            w.key("commit"); w.string(HSDBVersion.commit)
             w.endObject()
             return Envelope.json(w.bytes)
         }

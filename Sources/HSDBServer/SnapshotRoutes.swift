@@ -39,6 +39,8 @@ extension API {
             let name = try collectionName(context)
             let snapshot = try snapshotName(context)
             guard try snapshots.delete(name, snapshot) else { throw APIError.notFound("Snapshot `\(snapshot)` of collection `\(name)` doesn't exist") }
+            // Deleting a file is quick, so it is done either way; `wait=false` answers as Qdrant does.
+            guard API.waits(request, default: true) else { return Envelope.accepted(since: start) }
             return Envelope.ok(since: start) { $0.bool(true) }
         }
 

@@ -58,15 +58,15 @@ final class RequestDecodingTests: XCTestCase {
     }
 
     func testQueryForms() throws {
-        let byVector = try QueryRequest.query(try fields(#"{"query": {"nearest": [1, 0], "mmr": {"diversity": 0.3}}, "limit": 3, "params": {"hnsw_ef": 99, "quantization": {"oversampling": 2.5}}}"#), maxResults: 100)
+        let byVector = try QueryRequest.query(try fields(#"{"query": {"nearest": [1, 0], "mmr": {"diversity": 0.3}}, "limit": 3, "params": {"hnsw_ef": 99, "quantization": {"oversampling": 2.5}}}"#), maxResults: 100, available: { 1_000 })
         guard case .vector(let v) = byVector.target else { return XCTFail() }
         XCTAssertEqual(v, [1, 0])
         XCTAssertEqual(byVector.mmr?.diversity, 0.3)
         XCTAssertEqual(byVector.parameters, SearchParameters(ef: 99, binaryOversampling: 3))
-        guard case .point(let id) = try QueryRequest.query(try fields(#"{"query": "550e8400e29b41d4a716446655440000"}"#), maxResults: 100).target else { return XCTFail() }
+        guard case .point(let id) = try QueryRequest.query(try fields(#"{"query": "550e8400e29b41d4a716446655440000"}"#), maxResults: 100, available: { 1_000 }).target else { return XCTFail() }
         XCTAssertEqual(id.description, "550e8400-e29b-41d4-a716-446655440000")
-        XCTAssertThrowsError(try QueryRequest.query(try fields(#"{"query": [1], "limit": 90, "offset": 20}"#), maxResults: 100))
-        XCTAssertThrowsError(try QueryRequest.query(try fields(#"{"query": {"fusion": "rrf"}}"#), maxResults: 100))
+        XCTAssertThrowsError(try QueryRequest.query(try fields(#"{"query": [1], "limit": 90, "offset": 20}"#), maxResults: 100, available: { 1_000 }))
+        XCTAssertThrowsError(try QueryRequest.query(try fields(#"{"query": {"fusion": "rrf"}}"#), maxResults: 100, available: { 1_000 }))
     }
 
     func testPathNamesArePercentDecodedAndChecked() throws {

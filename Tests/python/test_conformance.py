@@ -1,0 +1,87 @@
+"""Issue 11, point by point: requests answered as Qdrant 1.19 answers them (status,
+envelope, result), each checked against a running `hsdb serve`."""
+import httpx
+import pytest
+
+DIM = 4
+
+
+@pytest.fixture()
+def c(http):
+    http.delete("/collections/conf")
+    assert http.put("/collections/conf", json={"vectors": {"size": DIM, "distance": "Dot"}}).status_code == 200
+    points = [{"id": i, "vector": [1, i, 0, 0], "payload": {"i": i}} for i in range(1, 6)]
+    assert http.put("/collections/conf/points?wait=true", json={"points": points}).status_code == 200
+    yield "conf"
+    http.delete("/collections/conf")
+
+
+@pytest.mark.parametrize("route", ["scroll", "retrieve"])
+def test_with_vectors_is_an_alias_of_with_vector(http, c, route):
+    """Item 7: scroll and retrieve take `with_vectors` as Qdrant's serde alias."""
+    body = {"with_vectors": True, "limit": 10} if route == "scroll" else {"ids": [1, 2], "with_vectors": True}
+    path = "/collections/conf/points/scroll" if route == "scroll" else "/collections/conf/points"
+    r = http.post(path, json=body)
+    assert r.status_code == 200, r.text
+    result = r.json()["result"]
+    points = result["points"] if route == "scroll" else result
+    assert points and all(p["vector"] is not None and len(p["vector"]) == DIM for p in points)
+    body["with_vectors"] = False
+    r = http.post(path, json=body)
+    points = r.json()["result"]["points"] if route == "scroll" else r.json()["result"]
+    assert all(p.get("vector") is None for p in points)
+
+
+@pytest.mark.parametrize("limit", [10_001, 2**63 - 1, 2**64 - 1])
+def test_a_limit_beyond_the_collection_returns_every_point(http, c, limit):
+    """Item 8: a limit larger than the collection, even 2^64-1, is 200 with all points, and
+    nothing is allocated by the number asked."""
+    r = http.post("/collections/conf/points/scroll", json={"limit": limit})
+    assert r.status_code == 200, r.text
+    assert [p["id"] for p in r.json()["result"]["points"]] == [1, 2, 3, 4, 5]
+    assert r.json()["result"]["next_page_offset"] is None
+    r = http.post("/collections/conf/points/query", json={"query": [1, 0, 0, 0], "limit": limit})
+    assert r.status_code == 200, r.text
+    assert len(r.json()["result"]["points"]) == 5
+    r = http.post("/collections/conf/points/search", json={"vector": [1, 0, 0, 0], "limit": limit, "offset": 3})
+    assert r.status_code == 200, r.text
+    assert len(r.json()["result"]) == 2
+
+
+def test_negative_or_fractional_limits_are_refused(http, c):
+    for bad in [-1, 1.5, "10"]:
+        r = http.post("/collections/conf/points/scroll", json={"limit": bad})
+        assert r.status_code == 400, (bad, r.text)
+        assert "limit" in r.json()["status"]["error"]
+
+
+def test_snapshot_delete_without_waiting_answers_202(http, c):
+    """Item 9: DELETE of a snapshot with wait=false answers 202, as Qdrant does."""
+    name = http.post("/collections/conf/snapshots").json()["result"]["name"]
+    r = http.delete(f"/collections/conf/snapshots/{name}", params={"wait": "false"})
+    assert r.status_code == 202, r.text
+    assert r.json()["status"] == "accepted" and "time" in r.json()
+    assert http.get("/collections/conf/snapshots").json()["result"] == []
+    r = http.delete(f"/collections/conf/snapshots/{name}", params={"wait": "false"})
+    assert r.status_code == 404
+
+
+def test_collection_info_has_qdrant_defaults(http, c):
+    """Item 6: ef_construct 100 unless set, quantization_config null when none, update_queue."""
+    info = http.get("/collections/conf").json()["result"]
+    assert info["config"]["hnsw_config"]["ef_construct"] == 100
+    assert "quantization_config" in info["config"] and info["config"]["quantization_config"] is None
+    assert info["update_queue"] == {"length": 0}
+    http.delete("/collections/conf2")
+    assert http.put("/collections/conf2", json={"vectors": {"size": DIM, "distance": "Dot"}, "hnsw_config": {"ef_construct": 64},
+                                                "quantization_config": {"binary": {"always_ram": True}}}).status_code == 200
+    info = http.get("/collections/conf2").json()["result"]
+    assert info["config"]["hnsw_config"]["ef_construct"] == 64
+    assert info["config"]["quantization_config"] == {"binary": {"always_ram": True}}
+    http.delete("/collections/conf2")
+
+
+def test_root_reports_a_commit(http):
+    """Item 6: `GET /` carries `commit` beside title and version, without an envelope."""
+    body = http.get("/").json()
+    assert set(body) == {"title", "version", "commit"} and isinstance(body["commit"], str) and body["commit"]
