@@ -8,6 +8,8 @@ public enum HSDBError: Error, CustomStringConvertible, Equatable {
     case invalidArgument(String)
     case collectionNotFound(String)
     case collectionAlreadyExists(String)
+    /// A write that needs an existing point named one that does not exist.
+    case pointNotFound(PointID)
     /// Another process (or another open `Database`) holds the directory.
     case databaseLocked(path: String, holderPID: Int32?)
     /// The directory exists but is not an hsdb database (or is a newer format).
@@ -25,6 +27,7 @@ public enum HSDBError: Error, CustomStringConvertible, Equatable {
         case .invalidArgument(let m): return m
         case .collectionNotFound(let n): return "collection '\(n)' does not exist"
         case .collectionAlreadyExists(let n): return "collection '\(n)' already exists"
+        case .pointNotFound(let id): return "No point with id \(id) found"
         case .databaseLocked(let path, let pid):
             let holder = pid.map { "process \($0)" } ?? "another process"
             return "database \(path) is in use by \(holder); stop it or open another directory"

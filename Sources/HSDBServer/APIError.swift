@@ -49,6 +49,7 @@ struct APIError: Error, CustomStringConvertible {
         case .invalidArgument(let m): self = .wrongInput(m)
         case .collectionNotFound(let name): self = .collectionNotFound(name)
         case .collectionAlreadyExists(let name): self = .wrongInput("Collection `\(name)` already exists!").with(status: .conflict)
+        case .pointNotFound(let id): self = .notFound("No point with id \(id) found")
         case .readOnly, .closed:
             self.init(status: .serviceUnavailable, message: "Service unavailable: \(error)")
         case .databaseLocked, .notADatabase, .corruption, .io:

@@ -22,14 +22,16 @@ enum Envelope {
     /// Qdrant's `UpdateResult`: the operation's id (hsdb: its LSN) and whether it was applied
     /// and made durable (`wait=true`: `completed`) or only acknowledged.
     static func updated(since start: ContinuousClock.Instant, lsn: UInt64?, wait: Bool) -> Response {
-        ok(since: start) { w in
-            w.beginObject()
-            w.key("operation_id")
-            w.int(lsn ?? 0)
-            w.key("status")
-            w.string(wait ? "completed" : "acknowledged")
-            w.endObject()
-        }
+        ok(since: start) { w in writeUpdateResult(lsn: lsn, wait: wait, to: &w) }
+    }
+
+    static func writeUpdateResult(lsn: UInt64?, wait: Bool, to w: inout JSONTextWriter) {
+        w.beginObject()
+        w.key("operation_id")
+        w.int(lsn ?? 0)
+        w.key("status")
+        w.string(wait ? "completed" : "acknowledged")
+        w.endObject()
     }
 
     /// An accepted asynchronous operation (202, no result).

@@ -3,55 +3,56 @@ import HSDBCore
 import Hummingbird
 
 extension API {
+    /// Payload and vector updates, and `points/batch`, which runs any of the point writes in order.
     func registerPayloadUpdates(on router: Router<Context>) {
-        // Set payload: merge keys into each selected point's payload.
-        on(router, .post, "/collections/:collection/points/payload") { request, context, start in
-            try await updatePayload(request, context, start) { fields throws in
-                if fields.has("key") { throw APIError.unsupported("setting payload under a nested `key`") }
-                return .merge(try PointDecoding.payload(try required(fields, "payload"), path: "payload"))
+        let payloadRoutes: [(HTTPRequest.Method, RouterPath, WriteOperation.PayloadKind)] = [
+            (.post, "/collections/:collection/points/payload", .set),        // merge keys
+            (.put, "/collections/:collection/points/payload", .overwrite),   // replace the payload
+            (.post, "/collections/:collection/points/payload/delete", .delete),
+            (.post, "/collections/:collection/points/payload/clear", .clear),
+        ]
+        for (method, path, kind) in payloadRoutes {
+            on(router, method, path) { request, context, start in
+                try await write(request, context, start) { try .payload(kind, $0, limit: settings.maxBatchPoints) }
             }
         }
-        // Overwrite payload: replace each selected point's payload.
-        on(router, .put, "/collections/:collection/points/payload") { request, context, start in
-            try await updatePayload(request, context, start) { fields throws in
-                .replace(try PointDecoding.payload(try required(fields, "payload"), path: "payload"))
-            }
+        on(router, .put, "/collections/:collection/points/vectors") { request, context, start in
+            try await write(request, context, start) { try .updateVectors($0, limit: settings.maxBatchPoints) }
         }
-        on(router, .post, "/collections/:collection/points/payload/delete") { request, context, start in
-            try await updatePayload(request, context, start) { fields throws in
-                guard let keys = try fields.array("keys") else { throw APIError.format("missing field `keys`") }
-                var names: [String] = []
-                for (i, k) in keys.enumerated() {
-                    guard case .string(let s) = k else { throw JSONFields.typeError("keys[\(i)]", "a string", k) }
-                    names.append(s)
-                }
-                return .deleteKeys(names)
-            }
+        on(router, .post, "/collections/:collection/points/vectors/delete") { _, _, _ in
+            throw APIError.unsupported("deleting vectors (a point's only vector cannot be removed)")
         }
-        on(router, .post, "/collections/:collection/points/payload/clear") { request, context, start in
-            try await updatePayload(request, context, start) { _ throws in .clear }
+        // Every operation is decoded before the first is applied, so a malformed one changes nothing.
+        on(router, .post, "/collections/:collection/points/batch") { request, context, start in
+            let c = try collection(context)
+            let fields = try await body(request)
+            guard let entries = try fields.array("operations") else { throw APIError.format("missing field `operations`") }
+            guard entries.count <= settings.maxBatchPoints else {
+                throw APIError.wrongInput("the request holds \(entries.count) operations; the limit is \(settings.maxBatchPoints)")
+            }
+            let operations = try entries.enumerated().map { i, e in
+                try WriteOperation.batchEntry(e, path: "operations[\(i)]", limit: settings.maxBatchPoints)
+            }
+            let wait = API.waits(request)
+            var lsns: [UInt64] = []
+            for operation in operations { lsns.append(try await operation.apply(to: c) ?? c.appliedLSN) }
+            return Envelope.ok(since: start) { w in
+                w.beginArray()
+                for lsn in lsns { Envelope.writeUpdateResult(lsn: lsn, wait: wait, to: &w) }
+                w.endArray()
+            }
         }
     }
 
-    private func required(_ fields: JSONFields, _ key: String) throws -> JSONValue {
-        guard let v = fields[key] else { throw APIError.format("missing field `\(key)`") }
-        return v
-    }
-
-    private func updatePayload(
+    /// Runs the write `decode` makes of the body and answers Qdrant's `UpdateResult`.
+    func write(
         _ request: Request, _ context: Context, _ start: ContinuousClock.Instant,
-        _ decode: (JSONFields) throws -> PayloadUpdate
+        _ decode: (JSONFields) throws -> WriteOperation
     ) async throws -> Response {
         let c = try collection(context)
-        let fields = try await body(request)
-        let update = try decode(fields)
-        let selector = try PointSelector(fields, limit: settings.maxBatchPoints)
+        let operation = try decode(try await body(request))
         let wait = API.waits(request)
-        let result: WriteResult?
-        switch selector {
-        case .ids(let ids): result = try await c.updatePayload(update, ids: ids)
-        case .filter(let f): result = try await c.updatePayload(update, filter: f)
-        }
-        return Envelope.updated(since: start, lsn: result?.lsn ?? c.appliedLSN, wait: wait)
+        let lsn = try await operation.apply(to: c)
+        return Envelope.updated(since: start, lsn: lsn ?? c.appliedLSN, wait: wait)
     }
 }

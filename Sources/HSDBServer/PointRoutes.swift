@@ -5,11 +5,7 @@ import Hummingbird
 extension API {
     func registerPoints(on router: Router<Context>) {
         on(router, .put, "/collections/:collection/points") { request, context, start in
-            let c = try collection(context)
-            let points = try PointDecoding.upsert(try await body(request), limit: settings.maxBatchPoints)
-            let wait = API.waits(request)
-            let result = try await c.upsert(points)
-            return Envelope.updated(since: start, lsn: result.lsn, wait: wait)
+            try await write(request, context, start) { .upsert(try PointDecoding.upsert($0, limit: settings.maxBatchPoints)) }
         }
 
         on(router, .post, "/collections/:collection/points") { request, context, start in
@@ -37,15 +33,7 @@ extension API {
         }
 
         on(router, .post, "/collections/:collection/points/delete") { request, context, start in
-            let c = try collection(context)
-            let selector = try PointSelector(try await body(request), limit: settings.maxBatchPoints)
-            let wait = API.waits(request)
-            let lsn: UInt64?
-            switch selector {
-            case .ids(let ids): lsn = try await c.delete(ids: ids).lsn
-            case .filter(let f): lsn = try await c.delete(filter: f)?.lsn ?? c.appliedLSN
-            }
-            return Envelope.updated(since: start, lsn: lsn, wait: wait)
+            try await write(request, context, start) { .delete(try PointSelector($0, limit: settings.maxBatchPoints)) }
         }
 
         on(router, .post, "/collections/:collection/points/scroll") { request, context, start in

@@ -85,3 +85,69 @@ def test_root_reports_a_commit(http):
     """Item 6: `GET /` carries `commit` beside title and version, without an envelope."""
     body = http.get("/").json()
     assert set(body) == {"title", "version", "commit"} and isinstance(body["commit"], str) and body["commit"]
+
+
+def qdrant(server):
+    from qdrant_client import QdrantClient
+    return QdrantClient(url=server.url, timeout=30)
+
+
+def test_batch_update_points_with_the_real_client(server, http, c):
+    """Item 5: `batch_update_points` runs each operation in order and answers one
+    UpdateResult per operation."""
+    from qdrant_client import models
+    client = qdrant(server)
+    results = client.batch_update_points("conf", [
+        models.UpsertOperation(upsert=models.PointsList(points=[models.PointStruct(id=10, vector=[0, 0, 1, 0], payload={"k": "a"})])),
+        models.SetPayloadOperation(set_payload=models.SetPayload(payload={"extra": 1}, points=[10, 1])),
+        models.OverwritePayloadOperation(overwrite_payload=models.SetPayload(payload={"only": True}, points=[2])),
+        models.DeletePayloadOperation(delete_payload=models.DeletePayload(keys=["i"], points=[3])),
+        models.ClearPayloadOperation(clear_payload=models.PointIdsList(points=[4])),
+        models.UpdateVectorsOperation(update_vectors=models.UpdateVectors(points=[models.PointVectors(id=5, vector=[0, 0, 0, 1])])),
+        models.DeleteOperation(delete=models.PointIdsList(points=[1])),
+    ], wait=True)
+    assert len(results) == 7 and all(r.status == models.UpdateStatus.COMPLETED for r in results)
+    assert [r.operation_id for r in results] == sorted(r.operation_id for r in results)
+    got = {p.id: p for p in client.retrieve("conf", [1, 2, 3, 4, 5, 10], with_vectors=True)}
+    assert set(got) == {2, 3, 4, 5, 10}
+    assert got[10].payload == {"k": "a", "extra": 1}
+    assert got[2].payload == {"only": True}
+    assert got[3].payload == {} and got[4].payload == {}
+    assert got[5].vector == [0, 0, 0, 1] and got[5].payload == {"i": 5}
+
+
+def test_a_malformed_batch_operation_changes_nothing(http, c):
+    before = http.post("/collections/conf/points/scroll", json={"limit": 100, "with_vector": True}).json()["result"]
+    r = http.post("/collections/conf/points/batch", json={"operations": [
+        {"upsert": {"points": [{"id": 20, "vector": [1, 1, 1, 1]}]}},
+        {"set_payload": {"points": [1]}},  # no payload
+    ]})
+    assert r.status_code == 400 and "operations[1].set_payload.payload" in r.json()["status"]["error"], r.text
+    r = http.post("/collections/conf/points/batch", json={"operations": [{"frobnicate": {}}]})
+    assert r.status_code == 400 and "unknown operation `frobnicate`" in r.json()["status"]["error"], r.text
+    after = http.post("/collections/conf/points/scroll", json={"limit": 100, "with_vector": True}).json()["result"]
+    assert after == before
+
+
+def test_update_vectors_with_the_real_client(server, c):
+    """Item 5: `update_vectors` replaces vectors and keeps payloads; an unknown id is 404
+    and nothing changes."""
+    from qdrant_client import models
+    from qdrant_client.http.exceptions import UnexpectedResponse
+    client = qdrant(server)
+    client.update_vectors("conf", [models.PointVectors(id=1, vector=[0, 1, 0, 0]), models.PointVectors(id=2, vector=[0, 0, 2, 0])])
+    got = {p.id: p for p in client.retrieve("conf", [1, 2], with_vectors=True)}
+    assert got[1].vector == [0, 1, 0, 0] and got[1].payload == {"i": 1}
+    assert got[2].vector == [0, 0, 2, 0] and got[2].payload == {"i": 2}
+    with pytest.raises(UnexpectedResponse) as e:
+        client.update_vectors("conf", [models.PointVectors(id=3, vector=[9, 9, 9, 9]), models.PointVectors(id=99, vector=[1, 1, 1, 1])])
+    assert e.value.status_code == 404 and "No point with id 99 found" in str(e.value)
+    assert client.retrieve("conf", [3], with_vectors=True)[0].vector == [1, 3, 0, 0]
+
+
+def test_delete_vectors_is_refused_clearly(server, c):
+    from qdrant_client import models
+    from qdrant_client.http.exceptions import UnexpectedResponse
+    with pytest.raises(UnexpectedResponse) as e:
+        qdrant(server).delete_vectors("conf", vectors=[""], points=models.PointIdsList(points=[1]))
+    assert e.value.status_code == 400 and "not supported by hsdb" in str(e.value)

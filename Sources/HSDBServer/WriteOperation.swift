@@ -1,0 +1,85 @@
+import HSDB
+import HSDBCore
+
+/// One write of the points API, decoded whole before anything is written: the body of an
+/// upsert, delete, payload or vector route, or one entry of `POST .../points/batch`.
+enum WriteOperation {
+    case upsert([Point])
+    case delete(PointSelector)
+    case payload(PayloadUpdate, PointSelector)
+    case updateVectors([(id: PointID, vector: [Float])])
+
+    /// The payload operations by their names in `points/batch` (and their routes).
+    enum PayloadKind: String, CaseIterable {
+        case set = "set_payload", overwrite = "overwrite_payload", delete = "delete_payload", clear = "clear_payload"
+    }
+
+    static func payload(_ kind: PayloadKind, _ fields: JSONFields, limit: Int) throws -> WriteOperation {
+        let update: PayloadUpdate
+        switch kind {
+        case .set:
+            if fields.has("key") { throw APIError.unsupported("setting payload under a nested `key`") }
+            update = .merge(try PointDecoding.payload(try required(fields, "payload"), path: fields.fieldPath("payload")))
+        case .overwrite:
+            update = .replace(try PointDecoding.payload(try required(fields, "payload"), path: fields.fieldPath("payload")))
+        case .delete:
+            guard let keys = try fields.array("keys") else { throw APIError.format("missing field `\(fields.fieldPath("keys"))`") }
+            update = .deleteKeys(try keys.enumerated().map { i, k in
+                guard case .string(let s) = k else { throw JSONFields.typeError(fields.fieldPath("keys[\(i)]"), "a string", k) }
+                return s
+            })
+        case .clear:
+            update = .clear
+        }
+        return .payload(update, try PointSelector(fields, limit: limit))
+    }
+
+    /// `{"points": [{"id": ..., "vector": ...}, ...]}` of `PUT .../points/vectors`.
+    static func updateVectors(_ fields: JSONFields, limit: Int) throws -> WriteOperation {
+        guard let list = try fields.array("points") else { throw APIError.format("missing field `\(fields.fieldPath("points"))`") }
+        guard list.count <= limit else { throw APIError.wrongInput("the request holds \(list.count) points; the limit is \(limit) per request") }
+        return .updateVectors(try list.enumerated().map { i, item in
+            let p = try JSONFields(item, path: fields.fieldPath("points[\(i)]"))
+            return (try PointDecoding.id(try required(p, "id"), path: p.fieldPath("id")),
+                    try PointDecoding.pointVector(try required(p, "vector"), path: p.fieldPath("vector")))
+        })
+    }
+
+    /// One entry of `points/batch`: an object with exactly one operation key.
+    static func batchEntry(_ value: JSONValue, path: String, limit: Int) throws -> WriteOperation {
+        let entry = try JSONFields(value, path: path)
+        guard entry.values.count == 1, let (name, body) = entry.values.first else {
+            throw APIError.format("\(path): expected exactly one operation")
+        }
+        let fields = try JSONFields(body, path: "\(path).\(name)")
+        switch name {
+        case "upsert": return .upsert(try PointDecoding.upsert(fields, limit: limit))
+        case "delete": return .delete(try PointSelector(fields, limit: limit))
+        case "update_vectors": return try updateVectors(fields, limit: limit)
+        case "delete_vectors": throw APIError.unsupported("\(path): delete_vectors (a point's only vector cannot be removed)")
+        default:
+            guard let kind = PayloadKind(rawValue: name) else {
+                throw APIError.format("\(path): unknown operation `\(name)`, expected one of `upsert`, `delete`, `set_payload`, "
+                    + "`overwrite_payload`, `delete_payload`, `clear_payload`, `update_vectors`, `delete_vectors`")
+            }
+            return try payload(kind, fields, limit: limit)
+        }
+    }
+
+    /// Applies the operation; returns the LSN of its write, or nil when it changed nothing.
+    func apply(to c: Collection) async throws -> UInt64? {
+        switch self {
+        case .upsert(let points): return try await c.upsert(points).lsn
+        case .delete(.ids(let ids)): return try await c.delete(ids: ids).lsn
+        case .delete(.filter(let f)): return try await c.delete(filter: f)?.lsn
+        case .payload(let update, .ids(let ids)): return try await c.updatePayload(update, ids: ids)?.lsn
+        case .payload(let update, .filter(let f)): return try await c.updatePayload(update, filter: f)?.lsn
+        case .updateVectors(let vectors): return try await c.updateVectors(vectors).lsn
+        }
+    }
+
+    private static func required(_ fields: JSONFields, _ key: String) throws -> JSONValue {
+        guard let v = fields[key] else { throw APIError.format("missing field `\(fields.fieldPath(key))`") }
+        return v
+    }
+}
