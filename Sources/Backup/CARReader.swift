@@ -47,8 +47,8 @@ public struct CARReader {
         }
         let bytes = try readAt(Int64(varintSize), Int(length))
         guard bytes.count == Int(length) else {
-            throw ArchiveCodecError.car(file: name, offset: 0, cid: nil,
-                                        .carFormat(reason: "header truncated: \(length) bytes claimed, \(bytes.count) present"))
+            let reason = "header truncated: \(length) bytes claimed, \(bytes.count) present"
+            throw ArchiveCodecError.car(file: name, offset: 0, cid: nil, .carFormat(reason: reason))
         }
         do {
             header = try CARHeader(decoding: bytes)

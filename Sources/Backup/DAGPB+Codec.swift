@@ -75,7 +75,8 @@ extension DAGPBLink {
             case (DAGPBField.linkTsize, Protobuf.varintWireType):
                 tsize = try Varint.read(bytes, at: &offset)
             default:
-                throw .malformed(.dagPB, offset: keyOffset, reason: "unknown PBLink field \(field) (wire type \(wireType))")
+                let reason = "unknown PBLink field \(field) (wire type \(wireType))"
+                throw .malformed(.dagPB, offset: keyOffset, reason: reason)
             }
         }
         guard let hash else { throw .malformed(.dagPB, offset: base, reason: "link without a Hash") }

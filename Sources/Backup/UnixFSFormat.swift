@@ -4,7 +4,7 @@ public enum UnixFSFormat {
     /// kubo's fixed-size chunker, `size-262144`.
     public static let defaultChunkSizeBytes = 262_144
     /// kubo's balanced layout puts at most this many links in a DAG-PB node
-    /// (boxo's `DefaultLinksPerBlock`, sized so a node stays near 8 KiB).
+    /// (boxo's `DefaultLinksPerBlock`: 8 KiB of links at a rough 47 bytes each).
     public static let defaultMaxLinksPerNode = 174
     /// Deeper DAGs are refused by the reader (174^8 chunks is far beyond any file).
     static let maxDepth = 8
