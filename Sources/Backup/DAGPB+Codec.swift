@@ -16,7 +16,7 @@ extension DAGPBNode {
         var data: [UInt8]? = nil
         while offset < bytes.count {
             let keyOffset = offset
-            let (field, wireType) = try Protobuf.readKey(all, at: &offset, format: .dagPB)
+            let (field, wireType) = try Protobuf.readKey(all, at: &offset)
             guard wireType == Protobuf.lengthDelimitedWireType else {
                 throw .malformed(.dagPB, offset: keyOffset, reason: "PBNode field \(field) has wire type \(wireType)")
             }
@@ -57,7 +57,7 @@ extension DAGPBLink {
         var lastField: UInt64 = 0
         while offset < bytes.count {
             let keyOffset = base + offset
-            let (field, wireType) = try Protobuf.readKey(bytes, at: &offset, format: .dagPB)
+            let (field, wireType) = try Protobuf.readKey(bytes, at: &offset)
             // Invariant: fields strictly ascend (Hash, Name, Tsize), so none repeats.
             guard field > lastField else {
                 throw .nonCanonical(.dagPB, offset: keyOffset, reason: "PBLink field \(field) out of order or repeated")

@@ -18,7 +18,7 @@ enum Protobuf {
 
     /// The field number and wire type of the key at `offset`.
     static func readKey(
-        _ bytes: ArraySlice<UInt8>, at offset: inout Int, format: ArchiveFormat
+        _ bytes: ArraySlice<UInt8>, at offset: inout Int
     ) throws(ArchiveCodecError) -> (field: UInt64, wireType: UInt8) {
         let key = try Varint.read(bytes, at: &offset)
         return (key >> 3, UInt8(key & 7))

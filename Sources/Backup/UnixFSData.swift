@@ -38,7 +38,7 @@ public struct UnixFSData: Hashable, Sendable {
         var lastField: UInt64 = 0
         while offset < bytes.count {
             let keyOffset = offset
-            let (field, wireType) = try Protobuf.readKey(all, at: &offset, format: .unixFS)
+            let (field, wireType) = try Protobuf.readKey(all, at: &offset)
             // Only blocksizes repeats; every field comes in field-number order, as kubo writes.
             guard field > lastField || (field == UnixFSFormat.blockSizesField && lastField == field) else {
                 throw .nonCanonical(.unixFS, offset: keyOffset, reason: "field \(field) out of order or repeated")
