@@ -1,7 +1,7 @@
 // swift-tools-version:6.0
 // hsdb: a log-structured storage engine for vectors. Module graph, lowest first
 // (a module imports only modules above it): CLZ4, CZlib, CCRC32C -> HSDBCore -> Compression,
-// WAL, Index -> Segments -> HSDB -> HSDBServer -> hsdb. See DESIGN.md, "Modules".
+// WAL, Index -> Segments -> HSDB -> Backup, HSDBServer -> hsdb. See DESIGN.md, "Modules".
 import PackageDescription
 
 let package = Package(
@@ -52,6 +52,10 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "CoreMetrics", package: "swift-metrics"),
         ]),
+        // Backup archives: content-addressed codecs (CID, DAG-CBOR, UnixFS, CARv1) on top of HSDB.
+        .target(name: "Backup", dependencies: [
+            "HSDBCore", "HSDB", .product(name: "Crypto", package: "swift-crypto"),
+        ]),
         // The Qdrant-compatible REST API over the engine.
         .target(name: "HSDBServer", dependencies: [
             "HSDB", "HSDBCore",
@@ -79,6 +83,7 @@ let package = Package(
         .testTarget(name: "SegmentsTests", dependencies: ["Segments", "HSDBTestSupport"]),
         .testTarget(name: "HSDBTests", dependencies: ["HSDB", "HSDBTestSupport", "CrashChild", "EmbeddedExample"]),
         .testTarget(name: "FuzzTargetTests", dependencies: ["FuzzTargets", "HSDBCore"]),
+        .testTarget(name: "BackupTests", dependencies: ["Backup", "HSDBCore"]),
         .testTarget(name: "HSDBServerTests", dependencies: ["HSDBServer", "HSDB", "HSDBTestSupport"]),
     ]
 )
