@@ -19,6 +19,7 @@ public enum HTTPServer {
         let router = Router(context: HSDBRequestContext.self)
         router.add(middleware: EarlyRefusalMiddleware(maxBodyBytes: settings.maxBodyBytes))
         router.add(middleware: MetricsMiddleware())
+        router.add(middleware: QdrantMetricsMiddleware())
         router.add(middleware: ErrorEnvelopeMiddleware())
         if let key = settings.apiKey { router.add(middleware: APIKeyMiddleware(key: Array(key.utf8))) }
         api.register(on: router)

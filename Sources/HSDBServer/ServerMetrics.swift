@@ -1,3 +1,4 @@
+import Foundation
 import HSDB
 import Metrics
 import Prometheus
@@ -35,9 +36,32 @@ final class ServerMetrics: Sendable {
         }
     }
 
-    /// The text exposition of every metric, after refreshing the engine gauges from `db`.
-    func exposition(_ db: Database) throws -> [UInt8] {
-        for (name, _) in try db.listCollections() {
+    /// The text exposition of every metric, after refreshing the engine gauges from `db`,
+    /// followed by Qdrant's server families (`app_info`, `collections_total`,
+    /// `collections_vector_total`, `collection_points` by `id`), written fresh at each scrape
+    /// so a dropped collection leaves no stale line.
+    func exposition(_ db: Database, version: String) throws -> [UInt8] {
+        let collections = try db.listCollections()
+        var points: [(String, Int)] = []
+        for (name, _) in collections {
+            if let c = try? db.collection(name) { points.append((name, c.statistics().points)) }
+        }
+        var qdrant = """
+            # HELP app_info information about the server
+            # TYPE app_info gauge
+            app_info{name="hsdb",version="\(version)"} 1
+            # HELP collections_total number of collections
+            # TYPE collections_total gauge
+            collections_total \(collections.count)
+            # HELP collections_vector_total total number of vectors in all collections
+            # TYPE collections_vector_total gauge
+            collections_vector_total \(points.reduce(0) { $0 + $1.1 })
+            # HELP collection_points number of points, per collection
+            # TYPE collection_points gauge
+
+            """
+        for (name, n) in points { qdrant += "collection_points{id=\"\(Self.labelEscaped(name))\"} \(n)\n" }
+        for (name, _) in collections {
             guard let c = try? db.collection(name) else { continue }
             let s = c.statistics()
             let wal = c.walStatistics
@@ -66,6 +90,12 @@ final class ServerMetrics: Sendable {
             counter("hsdb_wal_syncs_total", "WAL fdatasync calls (group commits).", wal.syncs)
             counter("hsdb_wal_sync_nanoseconds_total", "Time spent in WAL fdatasync.", wal.syncNanoseconds)
         }
-        return registry.emitToBuffer()
+        return registry.emitToBuffer() + Array(qdrant.utf8)
+    }
+
+    /// A Prometheus label value: backslash, quote and newline escaped.
+    static func labelEscaped(_ s: String) -> String {
+        s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+            .replacingOccurrences(of: "\n", with: "\\n")
     }
 }

@@ -19,7 +19,8 @@ extension API {
         on(router, .get, "/livez") { _, _, _ in Envelope.text("healthz check passed") }
         on(router, .get, "/readyz") { _, _, _ in Envelope.text("all shards are ready") }
         on(router, .get, "/metrics") { _, _, _ in
-            Envelope.text(String(decoding: try metrics.exposition(db), as: UTF8.self), contentType: "text/plain; version=0.0.4")
+            let text = try metrics.exposition(db, version: settings.compatibleVersion)
+            return Envelope.text(String(decoding: text, as: UTF8.self), contentType: "text/plain; version=0.0.4")
         }
     }
 }

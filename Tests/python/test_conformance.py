@@ -151,3 +151,30 @@ def test_delete_vectors_is_refused_clearly(server, c):
     with pytest.raises(UnexpectedResponse) as e:
         qdrant(server).delete_vectors("conf", vectors=[""], points=models.PointIdsList(points=[1]))
     assert e.value.status_code == 400 and "not supported by hsdb" in str(e.value)
+
+
+def test_metrics_carry_qdrant_families(server, http, c):
+    """Item 10: Qdrant's metric families beside hsdb's own, as dashboards built for Qdrant
+    read them."""
+    http.post("/collections/conf/points/scroll", json={"limit": 2})
+    http.get("/collections/missing")
+    text = http.get("/metrics").text
+    lines = text.splitlines()
+
+    def sample(prefix):
+        found = [float(l.rsplit(" ", 1)[1]) for l in lines if l.startswith(prefix)]
+        assert found, f"no metric line starts with {prefix}"
+        return found[0]
+
+    assert sample('app_info{name="hsdb",version="') == 1
+    names = [n["name"] for n in http.get("/collections").json()["result"]["collections"]]
+    assert sample("collections_total ") == len(names)
+    assert sample('collection_points{id="conf"}') == 5
+    assert sample("collections_vector_total ") >= 5
+    scroll = 'rest_responses_total{method="POST",endpoint="/collections/{collection}/points/scroll",status="200"}'
+    assert sample(scroll) >= 1
+    assert sample('rest_responses_total{method="GET",endpoint="/collections/{collection}",status="404"}') >= 1
+    assert sample('rest_responses_duration_seconds_count{method="POST",endpoint="/collections/{collection}/points/scroll",status="200"}') >= 1
+    assert "# TYPE rest_responses_duration_seconds histogram" in text
+    http.delete("/collections/conf")
+    assert 'collection_points{id="conf"}' not in http.get("/metrics").text, "a dropped collection leaves no stale line"
