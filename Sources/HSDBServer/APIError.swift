@@ -32,6 +32,12 @@ struct APIError: Error, CustomStringConvertible {
 
     static func collectionNotFound(_ name: String) -> APIError { .notFound("Collection `\(name)` doesn't exist!") }
 
+    /// Qdrant's answer to a request that parses but fails validation: 422,
+    /// `Validation error in JSON body: [field: message]`.
+    static func validation(_ field: String, _ message: String) -> APIError {
+        APIError(status: .unprocessableContent, message: "Validation error in JSON body: [\(field): \(message)]")
+    }
+
     static func unsupported(_ feature: String) -> APIError {
         .wrongInput("\(feature) is not supported by hsdb (see DESIGN.md, \"HTTP API\")")
     }

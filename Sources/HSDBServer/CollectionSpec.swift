@@ -25,8 +25,12 @@ enum CollectionSpec {
         for key in params.values.keys where !vectorParamKeys.contains(key) { throw APIError.format("\(params.path): unknown field `\(key)`") }
         if params.has("multivector_config") { throw APIError.unsupported("multivectors") }
         if let datatype = try params.string("datatype"), datatype != "float32" { throw APIError.unsupported("datatype `\(datatype)`") }
-        guard let size = try params.count("size", max: Limits.maxDimension), size >= 1 else {
-            throw APIError.wrongInput("\(params.path).size must be between 1 and \(Limits.maxDimension)")
+        guard let sizeValue = params["size"] else { throw APIError.format("\(params.path): missing field `size`") }
+        guard case .int(let size) = sizeValue, (1...Int64(Limits.maxDimension)).contains(size) else {
+            if case .int(let bad) = sizeValue, bad >= 0 {
+                throw APIError.validation("\(params.path).size", "value \(bad) invalid, must be from 1 to \(Limits.maxDimension)")
+            }
+            throw JSONFields.typeError(params.fieldPath("size"), "a non-negative integer", sizeValue)
         }
         guard let distance = try params.string("distance") else { throw APIError.format("\(params.path): missing field `distance`") }
         let metric: Metric
@@ -38,7 +42,7 @@ enum CollectionSpec {
         default: throw APIError.format("\(params.path).distance: unknown variant `\(distance)`, expected one of `Cosine`, `Euclid`, `Dot`, `Manhattan`")
         }
         // Qdrant's default `ef_construct` is 100 (the embedded engine's is 200).
-        var config = CollectionConfig(dimension: size, metric: metric, hnswEfConstruction: 100)
+        var config = CollectionConfig(dimension: Int(size), metric: metric, hnswEfConstruction: 100)
         // Collection-wide hnsw_config, then the vector's own, which Qdrant lets override it.
         for hnsw in [try body.object("hnsw_config"), try params.object("hnsw_config")].compactMap({ $0 }) {
             if let m = try hnsw.count("m", max: 512) {

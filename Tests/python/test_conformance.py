@@ -178,3 +178,18 @@ def test_metrics_carry_qdrant_families(server, http, c):
     assert "# TYPE rest_responses_duration_seconds histogram" in text
     http.delete("/collections/conf")
     assert 'collection_points{id="conf"}' not in http.get("/metrics").text, "a dropped collection leaves no stale line"
+
+
+@pytest.mark.parametrize("size, status, text", [
+    (65537, 422, "Validation error in JSON body: [vectors.size: value 65537 invalid, must be from 1 to 65536]"),
+    (0, 422, "Validation error in JSON body: [vectors.size: value 0 invalid, must be from 1 to 65536]"),
+    (-1, 400, "vectors.size: expected a non-negative integer"),
+    ("4", 400, "vectors.size: expected a non-negative integer"),
+])
+def test_a_vector_size_out_of_range_is_a_422_validation_error(http, size, status, text):
+    """Item 3 (vector size): Qdrant answers a value that parses but is out of range with 422
+    and its validation text; a value of the wrong type stays a 400 format error."""
+    r = http.put("/collections/badsize", json={"vectors": {"size": size, "distance": "Dot"}})
+    assert r.status_code == status, r.text
+    assert text in r.json()["status"]["error"], r.text
+    assert http.get("/collections/badsize").status_code == 404
