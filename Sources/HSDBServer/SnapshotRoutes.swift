@@ -58,7 +58,10 @@ extension API {
             do {
                 try await db.restoreCollection(name, fromSnapshot: path)
             } catch HSDBError.corruption(let e) {
-                throw APIError.wrongInput("the snapshot is damaged: \(e)")
+                throw APIError.wrongInput(snapshots.redacted("the snapshot is damaged: \(e)"))
+            } catch let e as HSDBError {
+                let answer = APIError(e)
+                throw APIError(status: answer.status, message: snapshots.redacted(answer.message))
             }
             return Envelope.ok(since: start) { $0.bool(true) }
         }

@@ -62,8 +62,10 @@ struct SnapshotStore: Sendable {
         return true
     }
 
-    /// The local file a `recover` location names. Only `file://` locations inside the
-    /// snapshots directory are accepted, so a request cannot make the server read other files.
+    /// The local file a `recover` location names. Only absolute `file://` locations inside the
+    /// snapshots directory are accepted, so a request cannot make the server read other
+    /// files: a relative or missing path is 400, a path outside the directory 403, a file in
+    /// it that is not a snapshot 404. Messages name paths relative to the directory only.
     func resolve(location: String) throws -> String {
         guard let url = URL(string: location), let scheme = url.scheme?.lowercased() else {
             throw APIError.wrongInput("snapshot location `\(location.prefix(200))` is not a URL")
@@ -71,13 +73,29 @@ struct SnapshotStore: Sendable {
         guard scheme == "file" else {
             throw APIError.unsupported("recovering from `\(scheme)` locations (copy the file into the snapshots directory and use file://)")
         }
+        guard url.path.hasPrefix("/") else {
+            throw APIError(status: .badRequest, message: "Bad request: the snapshot location must be an absolute file:// path")
+        }
         let resolved = URL(fileURLWithPath: url.path).standardizedFileURL.resolvingSymlinksInPath().path
         let rootPath = URL(fileURLWithPath: root).standardizedFileURL.resolvingSymlinksInPath().path
         guard resolved.hasPrefix(rootPath + "/") else {
-            throw APIError(status: .forbidden, message: "Forbidden: snapshot locations must be inside the snapshots directory \(rootPath)")
+            throw APIError(status: .forbidden, message: "Forbidden: snapshot locations must be inside the snapshots directory")
         }
-        guard FileManager.default.fileExists(atPath: resolved) else { throw APIError.notFound("Snapshot file `\(url.path)` does not exist") }
+        let relative = String(resolved.dropFirst(rootPath.count + 1))
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: resolved, isDirectory: &isDirectory) else {
+            throw APIError(status: .badRequest, message: "Bad request: snapshot file `\(relative)` does not exist")
+        }
+        guard !isDirectory.boolValue, resolved.hasSuffix(Self.suffix) else {
+            throw APIError.notFound("`\(relative)` is not a snapshot")
+        }
         return resolved
+    }
+
+    /// `message` with the snapshots directory's absolute path taken out.
+    func redacted(_ message: String) -> String {
+        let rootPath = URL(fileURLWithPath: root).standardizedFileURL.resolvingSymlinksInPath().path
+        return message.replacingOccurrences(of: rootPath + "/", with: "").replacingOccurrences(of: root + "/", with: "")
     }
 
     static func sha256(ofFile path: String) throws -> String {

@@ -193,3 +193,26 @@ def test_a_vector_size_out_of_range_is_a_422_validation_error(http, size, status
     assert r.status_code == status, r.text
     assert text in r.json()["status"]["error"], r.text
     assert http.get("/collections/badsize").status_code == 404
+
+
+def test_snapshot_recovery_refusals_carry_qdrant_statuses_and_no_absolute_path(http, c, server):
+    """Item 9: 400 for a relative or missing file:// path, 403 outside the snapshots
+    directory, 404 for a file that is not a snapshot; no message names a server path."""
+    import os
+    snapshots = os.path.join(server.data_dir, "snapshots")
+    os.makedirs(os.path.join(snapshots, "conf"), exist_ok=True)
+    stray = os.path.join(snapshots, "conf", "notes.txt")
+    open(stray, "w").write("not a snapshot")
+    cases = [
+        ("file:relative/conf.snapshot", 400),
+        ("file://" + os.path.join(snapshots, "conf", "missing.snapshot"), 400),
+        ("file:///etc/passwd", 403),
+        ("file://" + os.path.join(snapshots, "..", "..", "x.snapshot"), 403),
+        ("file://" + stray, 404),
+    ]
+    for location, status in cases:
+        r = http.put("/collections/conf/snapshots/recover", json={"location": location})
+        assert r.status_code == status, (location, r.text)
+        error = r.json()["status"]["error"]
+        assert server.data_dir not in error and snapshots not in error, error
+    assert http.post("/collections/conf/points/count", json={}).json()["result"]["count"] == 5
