@@ -6,7 +6,7 @@ public enum PayloadUpdate: Sendable, Equatable {
     case merge(Payload)
     /// Replaces the whole payload.
     case replace(Payload)
-    /// Removes these keys (dotted paths reach into nested objects).
+    /// Removes these keys (key paths: `a.b` into nested objects, `a[].b` into arrays).
     case deleteKeys([String])
     /// Removes every key.
     case clear
@@ -16,7 +16,7 @@ public enum PayloadUpdate: Sendable, Equatable {
         case .merge(let p): payload.merge(p) { _, new in new }
         case .replace(let p): payload = p
         case .deleteKeys(let keys):
-            for key in keys { JSONValue.removeValue(atPath: key.split(separator: ".", omittingEmptySubsequences: false).map(String.init)[...], from: &payload) }
+            for key in keys { PayloadPath(key).remove(from: &payload) }
         case .clear: payload = [:]
         }
     }

@@ -56,10 +56,10 @@ extension Condition {
     }
 }
 
-/// Dotted-path lookup into payloads.
+/// Key-path lookup into payloads (`PayloadPath`: `a.b`, `a[].b`, `a[0]`).
 enum FieldPath {
-    /// The values at `key`, with arrays (on the way and at the end) entered: `a.b` on
-    /// `{"a": [{"b": 1}, {"b": [2, 3]}]}` gives 1, 2, 3.
+    /// The values at `key`, with a final array entered: `a[].b` on
+    /// `{"a": [{"b": 1}, {"b": [2, 3]}]}` gives 1, 2, 3. A plain dot does not enter an array.
     static func values(_ key: String, in payload: Payload) -> [JSONValue] {
         raw(key, in: payload).flatMap { v -> [JSONValue] in
             if case .array(let a) = v { return a } else { return [v] }
@@ -68,22 +68,7 @@ enum FieldPath {
 
     /// The values at `key` as stored (a final array is one value).
     static func raw(_ key: String, in payload: Payload) -> [JSONValue] {
-        var current: [JSONValue] = [.object(payload)]
-        for part in key.split(separator: ".", omittingEmptySubsequences: false) {
-            let name = part.hasSuffix("[]") ? String(part.dropLast(2)) : String(part)
-            var next: [JSONValue] = []
-            for v in current {
-                switch v {
-                case .object(let o): if let x = o[name] { next.append(x) }
-                case .array(let a):
-                    for case .object(let o) in a { if let x = o[name] { next.append(x) } }
-                default: break
-                }
-            }
-            current = next
-            if current.isEmpty { break }
-        }
-        return current
+        PayloadPath(key).values(in: payload)
     }
 }
 

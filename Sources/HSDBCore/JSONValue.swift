@@ -48,16 +48,3 @@ extension JSONValue {
     }
 }
 
-extension JSONValue {
-    /// Removes the value at a path of object keys (`["metadata", "source"]`) from a payload;
-    /// a missing key or a non-object on the way leaves it as it is.
-    public static func removeValue(atPath path: ArraySlice<String>, from payload: inout Payload) {
-        guard let head = path.first else { return }
-        if path.count == 1 {
-            payload[head] = nil
-        } else if case .object(var inner) = payload[head] {
-            removeValue(atPath: path.dropFirst(), from: &inner)
-            payload[head] = .object(inner)
-        }
-    }
-}

@@ -2,12 +2,12 @@ import HSDB
 import HSDBCore
 
 /// `with_payload`: true/false, a list of fields, `{"include": [...]}` or `{"exclude": [...]}`.
-/// Fields are dotted paths (`metadata.source`).
+/// Fields are key paths (`metadata.source`, `cities[].name`, `cities[0]`: `PayloadPath`).
 enum PayloadSelector: Equatable {
     case none
     case all
-    case include([[String]])
-    case exclude([[String]])
+    case include([PayloadPath])
+    case exclude([PayloadPath])
 
     init(_ value: JSONValue?, path: String, default: Bool) throws {
         guard let value, value != .null else {
@@ -31,13 +31,11 @@ enum PayloadSelector: Equatable {
         }
     }
 
-    private static func paths(_ items: [JSONValue], path: String) throws -> [[String]] {
-        var result: [[String]] = []
-        for (i, item) in items.enumerated() {
+    private static func paths(_ items: [JSONValue], path: String) throws -> [PayloadPath] {
+        try items.enumerated().map { i, item in
             guard case .string(let s) = item else { throw JSONFields.typeError("\(path)[\(i)]", "a field name", item) }
-            result.append(s.replacingOccurrences(of: "[]", with: "").split(separator: ".", omittingEmptySubsequences: false).map(String.init))
+            return PayloadPath(s)
         }
-        return result
     }
 
     var wantsPayload: Bool { self != .none }
@@ -47,25 +45,14 @@ enum PayloadSelector: Equatable {
         case .none: return [:]
         case .all: return payload
         case .include(let paths):
-            var out: Payload = [:]
-            for p in paths { Self.copy(p[...], from: payload, into: &out) }
-            return out
+            var out = JSONValue.object([:])
+            for p in paths { if let part = p.selected(from: payload) { out = out.merged(with: .object(part)) } }
+            guard case .object(let o) = out else { return [:] }
+            return o
         case .exclude(let paths):
             var out = payload
-            for p in paths { JSONValue.removeValue(atPath: p[...], from: &out) }
+            for p in paths { p.remove(from: &out) }
             return out
-        }
-    }
-
-    private static func copy(_ path: ArraySlice<String>, from source: Payload, into out: inout Payload) {
-        guard let head = path.first, let value = source[head] else { return }
-        if path.count == 1 {
-            out[head] = value
-        } else if case .object(let inner) = value {
-            var target: Payload = [:]
-            if case .object(let existing) = out[head] { target = existing }
-            copy(path.dropFirst(), from: inner, into: &target)
-            if !target.isEmpty { out[head] = .object(target) }
         }
     }
 }

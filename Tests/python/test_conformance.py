@@ -216,3 +216,52 @@ def test_snapshot_recovery_refusals_carry_qdrant_statuses_and_no_absolute_path(h
         error = r.json()["status"]["error"]
         assert server.data_dir not in error and snapshots not in error, error
     assert http.post("/collections/conf/points/count", json={}).json()["result"]["count"] == 5
+
+
+CITIES = {"country": {"name": "Germany", "cities": [
+    {"name": "Berlin", "population": 3.7, "sightseeing": ["Brandenburg Gate", "Reichstag"]},
+    {"name": "Munich", "population": 1.5, "sightseeing": ["Marienplatz", "Olympiapark"]},
+]}}
+
+
+@pytest.fixture()
+def nested(http):
+    http.delete("/collections/nested")
+    assert http.put("/collections/nested", json={"vectors": {"size": DIM, "distance": "Dot"}}).status_code == 200
+    assert http.put("/collections/nested/points?wait=true", json={"points": [
+        {"id": 1, "vector": [1, 0, 0, 0], "payload": CITIES},
+        {"id": 2, "vector": [0, 1, 0, 0], "payload": {"country": {"name": "Japan", "cities": [{"name": "Tokyo", "population": 9.3}]}}},
+    ]}).status_code == 200
+    yield "nested"
+    http.delete("/collections/nested")
+
+
+def count(http, condition):
+    r = http.post("/collections/nested/points/count", json={"filter": {"must": [condition]}, "exact": True})
+    assert r.status_code == 200, r.text
+    return r.json()["result"]["count"]
+
+
+def test_filter_key_paths_enter_arrays_only_with_brackets(http, nested):
+    """Item 1: a plain dotted key does not enter an array of objects; `[]` does, `[N]`
+    selects one element."""
+    assert count(http, {"key": "country.cities.population", "range": {"gte": 1}}) == 0
+    assert count(http, {"key": "country.cities[].population", "range": {"gte": 9}}) == 1
+    assert count(http, {"key": "country.cities[].population", "range": {"gte": 1}}) == 2
+    assert count(http, {"key": "country.cities[0].name", "match": {"value": "Berlin"}}) == 1
+    assert count(http, {"key": "country.cities[1].name", "match": {"value": "Berlin"}}) == 0
+    assert count(http, {"key": "country.cities[].sightseeing[1]", "match": {"value": "Olympiapark"}}) == 1
+    assert count(http, {"key": "country.cities[].sightseeing[0]", "match": {"value": "Olympiapark"}}) == 0
+
+
+def test_payload_selectors_reach_through_arrays(server, nested):
+    """Item 2: `include` of `country.cities[].name` keeps the shape of the payload."""
+    from qdrant_client import models
+    client = qdrant(server)
+    got = client.retrieve("nested", [1], with_payload=models.PayloadSelectorInclude(include=["country.cities[].name"]))
+    assert got[0].payload == {"country": {"cities": [{"name": "Berlin"}, {"name": "Munich"}]}}
+    got = client.retrieve("nested", [1], with_payload=models.PayloadSelectorExclude(exclude=["country.cities[].sightseeing"]))
+    assert got[0].payload == {"country": {"name": "Germany", "cities": [
+        {"name": "Berlin", "population": 3.7}, {"name": "Munich", "population": 1.5}]}}
+    got = client.retrieve("nested", [1], with_payload=["country.cities[0].name", "country.name"])
+    assert got[0].payload == {"country": {"name": "Germany", "cities": [{"name": "Berlin"}]}}
