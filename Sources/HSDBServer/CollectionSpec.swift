@@ -6,7 +6,7 @@ import Index
 /// does not use but Qdrant reports back (the vectors object as given, hnsw, quantization,
 /// metadata) is kept in the collection's attributes and echoed by `GET /collections/{name}`.
 enum CollectionSpec {
-    static let vectorParamKeys: Set<String> = ["size", "distance", "hnsw_config", "quantization_config", "on_disk", "datatype", "multivector_config", "memory"]
+    static let vectorParamKeys: Set<String> = ["size", "distance", "hnsw_config", "quantization_config", "on_disk", "datatype", "multivector_config"]
 
     static func config(from body: JSONFields) throws -> CollectionConfig {
         guard let vectorsValue = body["vectors"] else { throw APIError.format("missing field `vectors`") }
@@ -150,12 +150,30 @@ enum CollectionSpec {
         }
     }
 
-    /// `field_schema`: "keyword" | "integer" | "float" or `{"type": ...}`.
+    /// The parameters each index type takes in the object form of `field_schema`, beside
+    /// `type`. hsdb's indexes are in memory and serve every lookup they can (`on_disk` and
+    /// `is_tenant` are storage and placement hints that change no answer); anything else is
+    /// refused rather than ignored.
+    static let indexParamKeys: [String: Set<String>] = [
+        "keyword": ["on_disk", "is_tenant"], "integer": ["on_disk", "is_principal", "lookup", "range"], "float": ["on_disk", "is_principal"],
+    ]
+
+    /// `field_schema`: "keyword" | "integer" | "float" or `{"type": ..., params}`.
     static func indexType(_ value: JSONValue?) throws -> PayloadIndexType {
         var name: String?
         switch value {
         case .string(let s): name = s
-        case .object(let o): if case .string(let s) = o["type"] { name = s }
+        case .object(let o):
+            if case .string(let s) = o["type"] { name = s }
+            if let s = name, let allowed = indexParamKeys[s] {
+                for key in o.keys.sorted() where key != "type" && !allowed.contains(key) {
+                    throw APIError.format("field_schema: unknown field `\(key)` for a \(s) index")
+                }
+                // An integer index always answers both matches and ranges.
+                for key in ["lookup", "range"] where o[key] == .bool(false) {
+                    throw APIError.unsupported("an integer index without `\(key)`")
+                }
+            }
         default: break
         }
         switch name {

@@ -265,3 +265,24 @@ def test_payload_selectors_reach_through_arrays(server, nested):
         {"name": "Berlin", "population": 3.7}, {"name": "Munich", "population": 1.5}]}}
     got = client.retrieve("nested", [1], with_payload=["country.cities[0].name", "country.name"])
     assert got[0].payload == {"country": {"name": "Germany", "cities": [{"name": "Berlin"}]}}
+
+
+@pytest.mark.parametrize("schema, status, text", [
+    ({"type": "integer", "lookup": False, "range": True}, 400, "an integer index without `lookup` is not supported"),
+    ({"type": "integer", "lookup": True, "range": False}, 400, "an integer index without `range` is not supported"),
+    ({"type": "keyword", "prefix": True}, 400, "unknown field `prefix` for a keyword index"),
+    ({"type": "float", "lookup": True}, 400, "unknown field `lookup` for a float index"),
+])
+def test_index_parameters_hsdb_cannot_honour_are_refused(http, c, schema, status, text):
+    """Item 4: a parameter is implemented or refused, never accepted and ignored."""
+    r = http.put("/collections/conf/index", json={"field_name": "i", "field_schema": schema})
+    assert r.status_code == status and text in r.json()["status"]["error"], r.text
+    assert http.get("/collections/conf").json()["result"]["payload_schema"] == {}
+    ok = http.put("/collections/conf/index?wait=true", json={"field_name": "i", "field_schema": {"type": "integer", "lookup": True, "range": True}})
+    assert ok.status_code == 200, ok.text
+
+
+def test_unknown_vector_parameters_are_refused(http):
+    r = http.put("/collections/mem", json={"vectors": {"size": 4, "distance": "Dot", "memory": "pinned"}})
+    assert r.status_code == 400 and "unknown field `memory`" in r.json()["status"]["error"], r.text
+    assert http.get("/collections/mem").status_code == 404
