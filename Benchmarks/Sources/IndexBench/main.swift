@@ -3,7 +3,8 @@
 // One JSON line per setting. Used to choose the index design (DESIGN.md, "Index").
 //
 // Usage: IndexBench --data DIR [--count N] [--queries N] [--m 16] [--efc 200] [--graph float|binary] [--threads 1]
-//                   [--only all|scan]   (scan: only the flat scans, no graph build)
+//                   [--only all|scan|kernel]   (scan: only the flat scans, no graph build;
+//                                               kernel: only the native kernel's rows)
 import Foundation
 import Index
 
@@ -17,7 +18,8 @@ struct Options {
     var threads = 1
     /// Bit threshold: "mean" (per-dimension mean of the base set) or "zero" (sign).
     var threshold = "mean"
-    /// "all", or "scan": only the flat scans (Swift loop and native kernel), no graph.
+    /// "all"; "scan": only the flat scans (Swift loop and native kernel), no graph; "kernel":
+    /// only the native kernel's rows.
     var only = "all"
 
     init(_ args: [String]) {
@@ -206,6 +208,8 @@ func scanBenchmarks(vectors: FloatVectors, binary: BinaryCodes, queries q: Unsaf
     let blocks = CodeBlocks(binary, count: count)
     emit(json([("kind", "cpu"), ("best_path", ScanKernel.best.description), ("active_path", ScanKernel.active.description)]))
     var sink: UInt64 = 0
+    let swiftRows = o.only != "kernel"
+    if swiftRows {
     let swiftLoop = microseconds(rounds: 1) { qi in
         queryCodes[qi].withUnsafeBufferPointer { qc in
             for i in 0..<count { sink &+= UInt64(Hamming.distance(qc.baseAddress!, binary.code(UInt32(i)), words: words)) }
@@ -220,6 +224,7 @@ func scanBenchmarks(vectors: FloatVectors, binary: BinaryCodes, queries q: Unsaf
         sink &+= UInt64(top.sorted().count)
     }
     emit(json([("kind", "scan-topk160"), ("impl", "swift-loop+TopK"), ("us_p10", swiftTopK.p10), ("us_median", swiftTopK.median)]))
+    }
     let initial = ScanKernel.active
     for path in ScanKernel.allCases where path.rawValue <= ScanKernel.best.rawValue {
         ScanKernel.use(path)
@@ -234,13 +239,13 @@ func scanBenchmarks(vectors: FloatVectors, binary: BinaryCodes, queries q: Unsaf
     }
     ScanKernel.use(initial)
     for oversampling in [8, 16, 32] {
-        measure([("kind", "flat-hamming+rescore"), ("impl", "swift-loop"), ("oversampling", oversampling)]) { qi in
+        if swiftRows { measure([("kind", "flat-hamming+rescore"), ("impl", "swift-loop"), ("oversampling", oversampling)]) { qi in
             var top = TopK<UInt32>(k: k * oversampling, higherIsBetter: false)
             queryCodes[qi].withUnsafeBufferPointer { qc in
                 for i in 0..<count { top.insert(Float(Hamming.distance(qc.baseAddress!, binary.code(UInt32(i)), words: words)), UInt32(i)) }
             }
             return rescore(top.sorted().map { Candidate(distance: $0.score, node: $0.item) }, query: q + qi * dimension, vectors: vectors)
-        }
+        } }
         for ahead in [0, 4] {
             measure([("kind", "flat-hamming+rescore"), ("impl", "kernel-" + initial.description), ("prefetch", ahead), ("oversampling", oversampling)]) { qi in
                 let candidates = queryCodes[qi].withUnsafeBufferPointer { blocks.nearest(to: $0.baseAddress!, k: k * oversampling) }
@@ -258,7 +263,7 @@ codes.withUnsafeBufferPointer { c in
 queries.withUnsafeBufferPointer { q in
     let vectors = FloatVectors(base: b.baseAddress!, dimension: dimension, metric: .cosine)
     let binary = BinaryCodes(base: c.baseAddress!, words: words)
-    if o.only == "scan" {
+    if o.only == "scan" || o.only == "kernel" {
         scanBenchmarks(vectors: vectors, binary: binary, queries: q.baseAddress!)
         return
     }
