@@ -1,6 +1,6 @@
 // swift-tools-version:6.0
 // hsdb: a log-structured storage engine for vectors. Module graph, lowest first
-// (a module imports only modules above it): CLZ4, CZlib, CCRC32C -> HSDBCore -> Compression,
+// (a module imports only modules above it): CLZ4, CZlib, CCRC32C, CHamming -> HSDBCore -> Compression,
 // WAL, Index -> Segments -> HSDB -> Backup, HSDBServer -> hsdb. See DESIGN.md, "Modules".
 import PackageDescription
 
@@ -34,13 +34,16 @@ let package = Package(
         // CRC32C with the SSE4.2 instruction chosen at run time (Swift cannot reach the intrinsic
         // without pinning the target CPU), and a portable slice-by-8 fallback.
         .target(name: "CCRC32C"),
+        // The Hamming scan kernels (block layout, fused top-k) with AVX-512 / AVX2 / portable
+        // paths chosen at run time; only Index imports it.
+        .target(name: "CHamming"),
 
         .target(name: "HSDBCore", dependencies: ["CCRC32C"]),
         .target(name: "Compression", dependencies: ["HSDBCore", "CLZ4", "CZlib"]),
         .target(name: "WAL", dependencies: [
             "HSDBCore", .product(name: "Logging", package: "swift-log"), .product(name: "CoreMetrics", package: "swift-metrics"),
         ]),
-        .target(name: "Index", dependencies: ["HSDBCore"]),
+        .target(name: "Index", dependencies: ["HSDBCore", "CHamming"]),
         .target(name: "Segments", dependencies: [
             "HSDBCore", "Compression", "Index", .product(name: "Crypto", package: "swift-crypto"),
         ]),

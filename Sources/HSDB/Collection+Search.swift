@@ -102,8 +102,10 @@ extension Collection {
 
     /// Searches one segment: an exact scan of its live (and matching) points when the segment
     /// has no graph, the query asks for exact results, or a filter leaves few points (a graph
-    /// walk through mostly rejected nodes costs more than scoring the few directly); a graph
-    /// search otherwise, which walks through dead and rejected points without returning them.
+    /// walk through mostly rejected nodes costs more than scoring the few directly); when the
+    /// search traverses codes and the segment has at most `codeScanPoints` points, a flat scan
+    /// of its codes; a graph search otherwise, which walks through dead and rejected points
+    /// without returning them.
     private func searchSegment(
         _ handle: SegmentHandle, mask: OrdinalMask?, _ q: UnsafePointer<Float>, limit: Int, ef: Int, lsn: UInt64,
         parameters: SearchParameters, into top: inout TopK<Snapshot.Found>
@@ -119,6 +121,10 @@ extension Collection {
                         top.insert(exactQuery.distance(to: UInt32(o)), .segment(handle, o))
                     }
                 }
+                return
+            }
+            if let oversampling = parameters.binaryOversampling, oversampling > 0, handle.count <= options.codeScanPoints {
+                codeScan(handle, index, q, k: limit * oversampling, live: mask?.words ?? handle.liveBitmap(at: lsn), into: &top)
                 return
             }
             if let mask {
@@ -139,13 +145,39 @@ extension Collection {
                 let candidates = code.withUnsafeBufferPointer { c in
                     graph.search(index.codes.query(c.baseAddress!), k: limit * oversampling, ef: max(ef, limit * oversampling), filter: filter, visited: &visited)
                 }
-                let exact = index.vectors.query(q)
-                for c in candidates { top.insert(exact.distance(to: c.node), .segment(handle, Int(c.node))) }
+                rescore(handle, index, q, candidates, into: &top)
             } else {
                 for c in graph.search(index.vectors.query(q), k: limit, ef: ef, filter: filter, visited: &visited) {
                     top.insert(c.distance, .segment(handle, Int(c.node)))
                 }
             }
+        }
+    }
+
+    /// The `k` live (and matching) points of a segment nearest by Hamming distance over the
+    /// codes, found by the native scan kernel, then rescored exactly. `live`: the ordinals to
+    /// consider, nil for all (no point of the segment was ever shadowed).
+    private func codeScan(
+        _ handle: SegmentHandle, _ index: SegmentIndex, _ q: UnsafePointer<Float>, k: Int, live: [UInt64]?,
+        into top: inout TopK<Snapshot.Found>
+    ) {
+        let code = index.quantizer.encode(Array(UnsafeBufferPointer(start: q, count: config.dimension)))
+        let blocks = handle.blocks(index.codes)
+        let candidates = code.withUnsafeBufferPointer { c in
+            guard let live else { return blocks.nearest(to: c.baseAddress!, k: k) }
+            return live.withUnsafeBufferPointer { blocks.nearest(to: c.baseAddress!, k: k, live: $0.baseAddress!) }
+        }
+        rescore(handle, index, q, candidates, into: &top)
+    }
+
+    /// Exact distances of code-ranked candidates, with the next vectors prefetched.
+    private func rescore(
+        _ handle: SegmentHandle, _ index: SegmentIndex, _ q: UnsafePointer<Float>, _ candidates: [Candidate],
+        into top: inout TopK<Snapshot.Found>
+    ) {
+        let nodes = candidates.map(\.node)
+        for (node, distance) in zip(nodes, index.vectors.query(q).distances(to: nodes)) {
+            top.insert(distance, .segment(handle, Int(node)))
         }
     }
 

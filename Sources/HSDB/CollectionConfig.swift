@@ -60,6 +60,11 @@ public struct DatabaseOptions: Sendable {
     /// With a filter, a segment with at most this many matching points (or a tenth of its
     /// points) is scored exactly instead of searched through its graph.
     public var filterExactScanPoints = 2_000
+    /// Segments with at most this many points are searched by a flat scan of their binary
+    /// codes (native kernel, then exact rescoring) instead of their graph, whenever the search
+    /// traverses codes (binary oversampling above 0). Measured on 100K x 384 (DESIGN.md,
+    /// "Search"): the scan beats the graph at that size; 0 turns the scan off.
+    public var codeScanPoints = 200_000
     /// A search that runs alone searches the segments of a collection on several cores at
     /// once. Servers under concurrent load may turn this off: their requests already fill the
     /// cores, and the fan-out then only adds hand-offs (Benchmarks/RESULTS.md, "HTTP API").

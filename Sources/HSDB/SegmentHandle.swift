@@ -1,5 +1,6 @@
 import Atomics
 import HSDBCore
+import Index
 import Logging
 import Segments
 import Synchronization
@@ -21,6 +22,12 @@ final class SegmentHandle: @unchecked Sendable {
     // slots are accessed only through UnsafeAtomic; `obsolete` is a ManagedAtomic.
     let segment: Segment
     private let slots: UnsafeMutablePointer<UnsafeAtomic<UInt64>.Storage>
+    /// Bit o is set once ordinal o has been shadowed at any LSN (a superset of the dead
+    /// ordinals of every snapshot), so a scan needs a live bitmap only where a bit is set.
+    private let shadowedBits: UnsafeMutablePointer<UnsafeAtomic<UInt64>.Storage>
+    private let shadowedWords: Int
+    /// The codes in the scan kernel's block layout, copied on the first code scan.
+    private let codeBlocks = Mutex<CodeBlocks?>(nil)
     private let obsolete = ManagedAtomic<Bool>(false)
     /// Payload field indexes built for this segment so far, by key and type.
     private let fieldIndexes = Mutex<[String: FieldIndex]>([:])
@@ -33,10 +40,14 @@ final class SegmentHandle: @unchecked Sendable {
         self.logger = logger
         slots = .allocate(capacity: max(segment.count, 1))
         for i in 0..<max(segment.count, 1) { (slots + i).initialize(to: .init(0)) }
+        shadowedWords = max((segment.count + 63) / 64, 1)
+        shadowedBits = .allocate(capacity: shadowedWords)
+        for i in 0..<shadowedWords { (shadowedBits + i).initialize(to: .init(0)) }
     }
 
     deinit {
         slots.deallocate()
+        shadowedBits.deallocate()
         if obsolete.load(ordering: .acquiring) {
             do {
                 try fs.remove(segment.path)
@@ -66,6 +77,9 @@ final class SegmentHandle: @unchecked Sendable {
         let slot = UnsafeAtomic<UInt64>(at: slots + ordinal)
         let current = slot.load(ordering: .relaxed)
         if current == 0 || lsn < current { slot.store(lsn, ordering: .relaxed) }
+        // After the slot: a reader that sees the bit finds the LSN (or checks a snapshot
+        // published after both, under the state lock).
+        _ = UnsafeAtomic<UInt64>(at: shadowedBits + (ordinal >> 6)).loadThenBitwiseOr(with: 1 << UInt64(ordinal & 63), ordering: .releasing)
     }
 
     /// Shadows the point with `id`, if this segment has it.
@@ -82,6 +96,34 @@ final class SegmentHandle: @unchecked Sendable {
         var n = 0
         for o in 0..<count where isAlive(o, at: lsn) { n += 1 }
         return n
+    }
+
+    /// Bit o set when ordinal o is live at `lsn`, one UInt64 per 64 ordinals; nil when no
+    /// ordinal was ever shadowed (all are live). Costs one pass over count / 64 words, plus
+    /// one check per shadowed ordinal.
+    func liveBitmap(at lsn: UInt64) -> [UInt64]? {
+        var live: [UInt64]?
+        for w in 0..<shadowedWords {
+            var bits = UnsafeAtomic<UInt64>(at: shadowedBits + w).load(ordering: .acquiring)
+            guard bits != 0 else { continue }
+            if live == nil { live = [UInt64](repeating: .max, count: shadowedWords) }
+            while bits != 0 {
+                let o = w << 6 | bits.trailingZeroBitCount
+                if !isAlive(o, at: lsn) { live![w] &= ~(1 << UInt64(o & 63)) }
+                bits &= bits - 1
+            }
+        }
+        return live
+    }
+
+    /// The segment's codes in the scan kernel's layout (a heap copy, made on first use).
+    func blocks(_ codes: BinaryCodes) -> CodeBlocks {
+        codeBlocks.withLock { cached in
+            if let cached { return cached }
+            let made = CodeBlocks(codes, count: count)
+            cached = made
+            return made
+        }
     }
 
     /// The index of `key` for this segment, built on first use (one scan of its payloads).

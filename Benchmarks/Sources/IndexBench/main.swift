@@ -3,6 +3,8 @@
 // One JSON line per setting. Used to choose the index design (DESIGN.md, "Index").
 //
 // Usage: IndexBench --data DIR [--count N] [--queries N] [--m 16] [--efc 200] [--graph float|binary] [--threads 1]
+//                   [--only all|scan|kernel]   (scan: only the flat scans, no graph build;
+//                                               kernel: only the native kernel's rows)
 import Foundation
 import Index
 
@@ -16,6 +18,9 @@ struct Options {
     var threads = 1
     /// Bit threshold: "mean" (per-dimension mean of the base set) or "zero" (sign).
     var threshold = "mean"
+    /// "all"; "scan": only the flat scans (Swift loop and native kernel), no graph; "kernel":
+    /// only the native kernel's rows.
+    var only = "all"
 
     init(_ args: [String]) {
         var i = 1
@@ -30,6 +35,7 @@ struct Options {
             case "--graph": graph = next()
             case "--threads": threads = Int(next())!
             case "--threshold": threshold = next()
+            case "--only": only = next()
             default: fatalError("unknown argument \(args[i])")
             }
             i += 1
@@ -172,11 +178,95 @@ func rescore(_ candidates: [Candidate], query: UnsafePointer<Float>, vectors: Fl
     return top.sorted().map(\.item)
 }
 
+/// The same, with the vectors `ahead` candidates ahead prefetched (what the engine does).
+func rescorePrefetched(_ candidates: [Candidate], query: UnsafePointer<Float>, vectors: FloatVectors, ahead: Int = 4) -> [UInt32] {
+    var top = TopK<UInt32>(k: k, higherIsBetter: false)
+    let nodes = candidates.map(\.node)
+    for (n, d) in zip(nodes, vectors.query(query).distances(to: nodes, prefetchAhead: ahead)) { top.insert(d, n) }
+    return top.sorted().map(\.item)
+}
+
+/// Microseconds per call of `body`, each call timed on its own over `rounds` passes of all
+/// queries: the 10th percentile and the median (robust to a loaded machine's preemptions,
+/// which a mean over a pass is not).
+func microseconds(rounds: Int = 3, _ body: (Int) -> Void) -> (p10: Double, median: Double) {
+    var calls: [Double] = []
+    for _ in 0..<rounds {
+        for qi in 0..<o.queries {
+            let t = DispatchTime.now().uptimeNanoseconds
+            body(qi)
+            calls.append(Double(DispatchTime.now().uptimeNanoseconds - t) / 1e3)
+        }
+    }
+    calls.sort()
+    return (calls[calls.count / 10], calls[calls.count / 2])
+}
+
+/// The flat scans: the Swift loop the engine had (Hamming.distance + TopK), then the native
+/// kernel on each path this CPU has, alone and with rescoring (DESIGN.md, "Scan kernel").
+func scanBenchmarks(vectors: FloatVectors, binary: BinaryCodes, queries q: UnsafePointer<Float>) {
+    let blocks = CodeBlocks(binary, count: count)
+    emit(json([("kind", "cpu"), ("best_path", ScanKernel.best.description), ("active_path", ScanKernel.active.description)]))
+    var sink: UInt64 = 0
+    let swiftRows = o.only != "kernel"
+    if swiftRows {
+    let swiftLoop = microseconds(rounds: 1) { qi in
+        queryCodes[qi].withUnsafeBufferPointer { qc in
+            for i in 0..<count { sink &+= UInt64(Hamming.distance(qc.baseAddress!, binary.code(UInt32(i)), words: words)) }
+        }
+    }
+    emit(json([("kind", "scan-alone"), ("impl", "swift-loop"), ("us_p10", swiftLoop.p10), ("us_median", swiftLoop.median)]))
+    let swiftTopK = microseconds(rounds: 1) { qi in
+        var top = TopK<UInt32>(k: k * 16, higherIsBetter: false)
+        queryCodes[qi].withUnsafeBufferPointer { qc in
+            for i in 0..<count { top.insert(Float(Hamming.distance(qc.baseAddress!, binary.code(UInt32(i)), words: words)), UInt32(i)) }
+        }
+        sink &+= UInt64(top.sorted().count)
+    }
+    emit(json([("kind", "scan-topk160"), ("impl", "swift-loop+TopK"), ("us_p10", swiftTopK.p10), ("us_median", swiftTopK.median)]))
+    }
+    let initial = ScanKernel.active
+    for path in ScanKernel.allCases where path.rawValue <= ScanKernel.best.rawValue {
+        ScanKernel.use(path)
+        let alone = microseconds { qi in
+            queryCodes[qi].withUnsafeBufferPointer { qc in sink &+= UInt64(blocks.distances(to: qc.baseAddress!)[qi]) }
+        }
+        emit(json([("kind", "scan-alone"), ("impl", "kernel-" + path.description), ("us_p10", alone.p10), ("us_median", alone.median)]))
+        let fused = microseconds { qi in
+            queryCodes[qi].withUnsafeBufferPointer { qc in sink &+= UInt64(blocks.nearest(to: qc.baseAddress!, k: k * 16).count) }
+        }
+        emit(json([("kind", "scan-topk160"), ("impl", "kernel-" + path.description), ("us_p10", fused.p10), ("us_median", fused.median)]))
+    }
+    ScanKernel.use(initial)
+    for oversampling in [8, 16, 32] {
+        if swiftRows { measure([("kind", "flat-hamming+rescore"), ("impl", "swift-loop"), ("oversampling", oversampling)]) { qi in
+            var top = TopK<UInt32>(k: k * oversampling, higherIsBetter: false)
+            queryCodes[qi].withUnsafeBufferPointer { qc in
+                for i in 0..<count { top.insert(Float(Hamming.distance(qc.baseAddress!, binary.code(UInt32(i)), words: words)), UInt32(i)) }
+            }
+            return rescore(top.sorted().map { Candidate(distance: $0.score, node: $0.item) }, query: q + qi * dimension, vectors: vectors)
+        } }
+        for ahead in [0, 4] {
+            measure([("kind", "flat-hamming+rescore"), ("impl", "kernel-" + initial.description), ("prefetch", ahead), ("oversampling", oversampling)]) { qi in
+                let candidates = queryCodes[qi].withUnsafeBufferPointer { blocks.nearest(to: $0.baseAddress!, k: k * oversampling) }
+                return ahead == 0
+                    ? rescore(candidates, query: q + qi * dimension, vectors: vectors)
+                    : rescorePrefetched(candidates, query: q + qi * dimension, vectors: vectors, ahead: ahead)
+            }
+        }
+    }
+    if sink == 42 { emit("") }
+}
+
 base.withUnsafeBufferPointer { b in
 codes.withUnsafeBufferPointer { c in
 queries.withUnsafeBufferPointer { q in
     let vectors = FloatVectors(base: b.baseAddress!, dimension: dimension, metric: .cosine)
     let binary = BinaryCodes(base: c.baseAddress!, words: words)
+    if o.only == "scan" || o.only == "kernel" {
+        scanBenchmarks(vectors: vectors, binary: binary, queries: q.baseAddress!)
+        return
+    }
     let builder = HNSWBuilder(count: count, m: o.m, efConstruction: o.efc)
     let t = Date()
     if o.graph == "binary" { builder.build(binary, threads: o.threads) } else { builder.build(vectors, threads: o.threads) }
@@ -210,15 +300,7 @@ queries.withUnsafeBufferPointer { q in
             }
         }
     }
-    for oversampling in [8, 16, 32] {
-        measure([("kind", "flat-hamming+rescore"), ("threshold", o.threshold), ("oversampling", oversampling)]) { qi in
-            var top = TopK<UInt32>(k: k * oversampling, higherIsBetter: false)
-            queryCodes[qi].withUnsafeBufferPointer { qc in
-                for i in 0..<count { top.insert(Float(Hamming.distance(qc.baseAddress!, binary.code(UInt32(i)), words: words)), UInt32(i)) }
-            }
-            return rescore(top.sorted().map { Candidate(distance: $0.score, node: $0.item) }, query: q.baseAddress! + qi * dimension, vectors: vectors)
-        }
-    }
+    scanBenchmarks(vectors: vectors, binary: binary, queries: q.baseAddress!)
 }
 }
 }
