@@ -1,6 +1,7 @@
 import ArgumentParser
 import Dispatch
 import Foundation
+import Synchronization
 import HSDB
 import HSDBServer
 import Logging
@@ -37,6 +38,12 @@ struct Serve: AsyncParsableCommand {
     @Flag(inversion: .prefixedNo, help: "Search a collection's segments in parallel when a search runs alone.")
     var parallelSearch = true
 
+    @Option(name: .long, help: "Port where Qdrant's gRPC API would be: every call there is answered UNIMPLEMENTED, naming the REST port (0: any free port).")
+    var grpcPort = 6334
+
+    @Flag(name: .long, help: "Do not listen on the gRPC port at all.")
+    var noGrpc = false
+
     @Option(name: .long, help: "Version reported at GET / (clients compare it with their own).")
     var compatibleVersion = ServerSettings().compatibleVersion
 
@@ -67,11 +74,25 @@ struct Serve: AsyncParsableCommand {
         logger.info("hsdb \(HSDBVersion.string): data in \(data), \(collections.count) collection(s), \(points) point(s) recovered, durability \(mode)")
         do {
             let (host, keyed) = (host, settings.apiKey != nil)
-            try await HTTPServer.run(db: db, settings: settings, logger: logger) { bound in
+            let grpc = GRPCSlot()
+            try await HTTPServer.run(db: db, settings: settings, logger: logger) { [noGrpc, grpcPort] bound in
                 logger.info("listening on http://\(host):\(bound)\(keyed ? " (api key required)" : "")")
                 // Unbuffered, so a parent process reading stdout learns the port at once.
                 FileHandle.standardOutput.write(Data("hsdb listening on http://\(host):\(bound)\n".utf8))
+                guard !noGrpc else { return }
+                Task {
+                    do {
+                        let listener = try await GRPCRefusal.listen(host: host, port: grpcPort, restPort: bound)
+                        grpc.listener.withLock { $0 = listener }
+                        let port = listener.port ?? grpcPort
+                        logger.info("gRPC port \(port): every call is answered UNIMPLEMENTED (hsdb serves REST only)")
+                        FileHandle.standardOutput.write(Data("hsdb gRPC refusals on \(host):\(port)\n".utf8))
+                    } catch {
+                        logger.warning("could not listen on the gRPC port \(grpcPort): \(error); gRPC clients will see the connection refused (--grpc-port, --no-grpc)")
+                    }
+                }
             }
+            await grpc.listener.withLock { $0 }?.close()
         } catch {
             try? await db.close()
             throw error
@@ -80,6 +101,11 @@ struct Serve: AsyncParsableCommand {
         try await db.close()
         logger.info("closed cleanly")
     }
+}
+
+/// Where the gRPC refusal listener is kept once it is bound, to close it at shutdown.
+final class GRPCSlot: Sendable {
+    let listener = Mutex<GRPCRefusal.Listener?>(nil)
 }
 
 /// Suspends until SIGINT or SIGTERM arrives.

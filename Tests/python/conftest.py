@@ -18,7 +18,7 @@ class Server:
         self.data_dir = data_dir
         self.log = open(os.path.join(data_dir + ".log"), "w")
         self.proc = subprocess.Popen(
-            [BINARY, "serve", "--data", data_dir, "--port", "0", *extra],
+            [BINARY, "serve", "--data", data_dir, "--port", "0", "--grpc-port", "0", *extra],
             stdout=subprocess.PIPE, stderr=self.log, text=True)
         line = self.proc.stdout.readline()
         if not line.startswith("hsdb listening on "):

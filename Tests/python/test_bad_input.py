@@ -94,6 +94,47 @@ def test_bad_point_refuses_whole_batch(http, coll, point, why):
     refused(http, "PUT", UPSERT, json={"points": [good, point, {"id": 11, "vector": [0, 0, 0, 1]}]}, contains=why)
 
 
+@pytest.mark.parametrize("body,why", [
+    ({"batch": {"ids": [5, 6], "vectors": [[1, 0, 0, 0]]}}, "same length"),
+    ({"batch": {"ids": [5], "vectors": [[1, 0, 0, 0]], "payloads": [1]}}, "payload"),
+    ({"nothing": []}, "expected `points`"),
+    ({"points": {"id": 1}}, "expected an array"),
+])
+def test_bad_upsert_shapes(http, coll, body, why):
+    refused(http, "PUT", UPSERT, json=body, contains=why)
+
+
+@pytest.mark.parametrize("path,body,why", [
+    ("/collections/bad/points/query", {"query": [1, 0]}, "dimension"),
+    ("/collections/bad/points/query", {"query": [1, 0, 0, 0], "limit": -1}, "non-negative integer"),
+    ("/collections/bad/points/query", {"query": [1, 0, 0, 0], "limit": 2.5}, "non-negative integer"),
+    ("/collections/bad/points/query", {"query": {"recommend": {"positive": [1]}}}, "not supported"),
+    ("/collections/bad/points/query", {"query": [1, 0, 0, 0], "filter": {"must": [{"key": "a", "geo_radius": {}}]}}, "not supported"),
+    ("/collections/bad/points/query", {"query": [1, 0, 0, 0], "filter": {"must": [{"key": "a"}]}}, "none of match"),
+    ("/collections/bad/points/query", {"query": [1, 0, 0, 0], "filter": {"bogus": []}}, "unknown filter clause"),
+    ("/collections/bad/points/query", {"query": [1, 0, 0, 0], "filter": {"must": [{"key": "a", "range": {"gt": "x"}}]}}, "datetime"),
+    ("/collections/bad/points/query", {"query": [1, 0, 0, 0], "using": "img"}, "Not existing vector name"),
+    ("/collections/bad/points/scroll", {"offset": -4}, "point id"),
+    ("/collections/bad/points/scroll", {"with_payload": 3}, "with_payload"),
+    ("/collections/bad/points/delete", {"points": ["nope"]}, "not a valid point id"),
+    ("/collections/bad/points/delete", {}, "expected `points`"),
+    ("/collections/bad/points/payload", {"payload": [1], "points": [1]}, "payload"),
+    ("/collections/bad/points/count", {"filter": []}, "expected an object"),
+])
+def test_bad_requests(http, coll, path, body, why):
+    refused(http, "POST", path, json=body, contains=why)
+
+
+def test_unknown_collection_is_404(http, coll):
+    for method, path, body in [("GET", "/collections/nope", None), ("PUT", "/collections/nope/points", {"points": []}),
+                               ("POST", "/collections/nope/points/query", {"query": [1, 0, 0, 0]})]:
+        refused(http, method, path, status=404, contains="Collection `nope` doesn't exist!", json=body)
+
+
+def test_duplicate_create_is_409(http, coll):
+    refused(http, "PUT", "/collections/bad", status=409, contains="already exists", json={"vectors": {"size": 8, "distance": "Cosine"}})
+
+
 @pytest.mark.parametrize("body,why,status", [
     ({"vectors": {"size": 0, "distance": "Cosine"}}, "[vectors.size: value 0 invalid", 422),
     ({"vectors": {"size": 4, "distance": "Cosinus"}}, "unknown variant", 400),
