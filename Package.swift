@@ -83,7 +83,7 @@ let package = Package(
         .testTarget(name: "SegmentsTests", dependencies: ["Segments", "HSDBTestSupport"]),
         .testTarget(name: "HSDBTests", dependencies: ["HSDB", "HSDBTestSupport", "CrashChild", "EmbeddedExample"]),
         .testTarget(name: "FuzzTargetTests", dependencies: ["FuzzTargets", "HSDBCore"]),
-        .testTarget(name: "BackupTests", dependencies: ["Backup", "HSDBCore"]),
+        .testTarget(name: "BackupTests", dependencies: ["Backup", "HSDBCore", "HSDB"]),
         .testTarget(name: "HSDBServerTests", dependencies: ["HSDBServer", "HSDB", "HSDBTestSupport"]),
     ]
 )
