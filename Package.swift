@@ -65,7 +65,7 @@ let package = Package(
             .product(name: "Prometheus", package: "swift-prometheus"),
         ]),
         .executableTarget(name: "hsdb", dependencies: [
-            "HSDB", "HSDBServer",
+            "HSDB", "HSDBServer", "Backup",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
