@@ -15,7 +15,8 @@ public enum RestoreTarget: Sendable, Equatable {
 public struct RestoredCollection: Sendable, Equatable {
     public let name: String
     public let lsn: UInt64
-    /// The commit time of the record at `lsn`; nil when no clock record times it.
+    /// The commit time of the record at `lsn` (after the last clock record: the last commit
+    /// time); nil when the WAL has no clock record.
     public let commitTime: UInt64?
 }
 
@@ -92,7 +93,8 @@ struct CollectionRestorer {
         }
         try stageState(plan.segments.collection)
         let times = try DatabaseLayout.commitTimes(walDirectory: walDirectory, fileSystem: fs)
-        let commitTime = times.first { $0.lsn >= lsn }?.time
+        // The clock record timing `lsn`; past the last one (a close marker), the last commit.
+        let commitTime = times.first { $0.lsn >= lsn }?.time ?? times.last { $0.lsn <= lsn }?.time
         try DatabaseLayout.cutWAL(directory: walDirectory, after: lsn, fileSystem: fs)
         if try fs.listDirectory(walDirectory).isEmpty {
             // The log must not end before the manifest: an empty file continues after it.
