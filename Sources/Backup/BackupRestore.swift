@@ -86,7 +86,10 @@ struct CollectionRestorer {
             staged = w
             lsn = try DatabaseLayout.commitTimes(walDirectory: walDirectory, fileSystem: fs).last { $0.time <= t }!.lsn
         }
-        guard let plan = window.plan(lsn: lsn) else { throw outside("LSN \(lsn)") }
+        guard let plan = window.plan(lsn: lsn) else {
+            if case .time(let t) = goal { throw outside("\(BackupClock.format(t)) (LSN \(lsn))") }
+            throw outside("LSN \(lsn)")
+        }
         if staged?.sequence != plan.wal.sequence {
             if staged != nil { try clearWAL() }
             try stageWAL(plan.wal)

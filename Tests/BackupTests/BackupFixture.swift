@@ -15,6 +15,7 @@ final class BackupFixture {
     var random: SplitMix64
     var db: Database?
     let dimension = 4
+    var options = DatabaseOptions()
 
     init(seed: UInt64) throws {
         root = NSTemporaryDirectory() + "hsdb-backup-" + UUID().uuidString.lowercased()
@@ -26,7 +27,7 @@ final class BackupFixture {
 
     func open() async throws -> Database {
         if let db { return db }
-        let opened = try await Database.open(at: data)
+        let opened = try await Database.open(at: data, options: options)
         db = opened
         return opened
     }
