@@ -59,6 +59,27 @@ final class BackupFailureTests: XCTestCase {
         assertProblem(in: summaries[2].archive.path, f)
     }
 
+    func testMissingBlockIsNamed() async throws {
+        let (f, summaries) = try await populated(backups: 1)
+        let archive = summaries[0].archive
+        let bytes = try Array(Data(contentsOf: URL(fileURLWithPath: archive.path)))
+        var reader = try CARReader(bytes: bytes)
+        var sections: [CARSection] = []
+        while let s = try reader.next() { sections.append(s) }
+        // Drop the first segment or WAL leaf: a raw block that is neither metadata nor manifest.
+        let referenced = Set(archive.root.collections.flatMap { [$0.metadata] + ($0.manifest.map { [$0] } ?? []) })
+        let dropped = sections.first { $0.cid.codec == .raw && !referenced.contains($0.cid) }!.cid
+        var out: [UInt8] = []
+        var writer = try CARWriter(roots: reader.header.roots) { out.append(contentsOf: $0) }
+        for s in sections where s.cid != dropped { try writer.write(s.block) }
+        try Data(out).write(to: URL(fileURLWithPath: archive.path))
+        guard case .problem(let file, _, let cid, let reason) = verifyError(f) else { return XCTFail("not a located problem") }
+        XCTAssertEqual(file, archive.path)
+        XCTAssertEqual(cid, dropped)
+        XCTAssertTrue(reason.contains("in no CAR"), reason)
+        assertProblem(in: archive.path, f)
+    }
+
     func testNonEmptyTargetIsRefused() async throws {
         let (f, _) = try await populated(backups: 1)
         let target = f.target("busy")
