@@ -54,7 +54,8 @@ extension Collection {
         for skipped in report.skipped { logger.error("collection '\(meta.name)': skipped corrupt WAL data: \(skipped)") }
         let pinsPath = directory + "/" + WALPins.fileName
         let pins = fs.fileExists(pinsPath) ? try WALPins.decode(try fs.readFile(pinsPath), path: pinsPath) : WALPins()
-        let walOptions = WALWriterOptions(durability: options.durability, maxFileSize: options.walFileSize)
+        let walOptions = WALWriterOptions(
+            durability: options.durability, maxFileSize: options.walFileSize, writesCloseMarker: options.writesWALCloseMarkers)
         let wal = try WALWriter(fileSystem: fs, directory: walDirectory, recovered: report, options: walOptions, logger: logger)
         let collection = Collection(
             name: meta.name, config: meta.config, directory: directory, wal: wal, state: state, options: options, fileSystem: fs, logger: logger)

@@ -38,6 +38,8 @@ public final class Collection: Sendable {
     /// The WAL's named readers (`WAL-PINS`), and one change of them at a time.
     let walPins = Mutex(WALPins())
     let pinUpdates = AsyncMutex()
+    /// Wakes WAL readers (a leader's streams to its followers) when a write is acknowledged.
+    let commitSignal: CommitSignal
 
     init(
         name: String, config: CollectionConfig, directory: String, wal: WALWriter, state: consuming CollectionState,
@@ -52,6 +54,7 @@ public final class Collection: Sendable {
         self.options = options
         self.fs = fileSystem
         self.logger = logger
+        self.commitSignal = CommitSignal(lsn: wal.lastCommit.lsn)
     }
 
     // MARK: Writes
@@ -93,6 +96,7 @@ public final class Collection: Sendable {
                     s.apply(operation, lsn: lsn, recordBytes: size)
                     return s.active.bytes >= options.memtableFlushBytes
                 }
+                commitSignal.advance(to: lsn)
                 if full { scheduleFlush() }
             }
             return WriteResult(lsn: lsn)

@@ -53,6 +53,9 @@ public struct DatabaseOptions: Sendable {
     public var minGraphPoints = 1024
     /// Which flushed WAL files to keep (for replication and point-in-time restore).
     public var walRetention = WALRetentionPolicy()
+    /// Clean closes write a WAL close marker. A follower turns this off: its log holds its
+    /// leader's LSNs (the leader's close markers included) and must take none of its own.
+    public var writesWALCloseMarkers = true
     /// Check every segment's checksums and content hash in the background after open.
     public var verifySegmentsOnOpen = true
     /// Threads that build a segment's graph (flush, compaction); by default every core.

@@ -11,3 +11,6 @@
 @_exported import struct HSDBCore.JSONParser
 @_exported import struct HSDBCore.JSONParseError
 @_exported import struct HSDBCore.JSONTextWriter
+@_exported import struct WAL.WALEntry
+@_exported import struct WAL.WALRecordType
+@_exported import struct WAL.WALTailReader

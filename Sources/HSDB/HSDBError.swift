@@ -21,6 +21,8 @@ public enum HSDBError: Error, CustomStringConvertible, Equatable {
     case readOnly(String)
     /// The database or collection was closed or dropped.
     case closed
+    /// WAL records asked for (by a follower, from an LSN) are no longer kept.
+    case walNotRetained(String)
 
     public var description: String {
         switch self {
@@ -36,6 +38,7 @@ public enum HSDBError: Error, CustomStringConvertible, Equatable {
         case .io(let e): return e.description
         case .readOnly(let m): return m
         case .closed: return "the database or collection is closed"
+        case .walNotRetained(let m): return m
         }
     }
 
@@ -51,7 +54,8 @@ public enum HSDBError: Error, CustomStringConvertible, Equatable {
             case .io(let io): return .io(io)
             case .failed: return .readOnly(e.description)
             case .closed: return .closed
-            case .recordTooLarge: return .invalidArgument(e.description)
+            case .recordTooLarge, .lsnMismatch: return .invalidArgument(e.description)
+            case .notRetained: return .walNotRetained(e.description)
             }
         default: return .io(IOError(String(describing: error), path: "", errno: 0))
         }

@@ -13,6 +13,10 @@ public enum WALError: Error, CustomStringConvertible {
     case closed
     /// A record body over the format's limit.
     case recordTooLarge(bytes: Int, limit: Int)
+    /// A replicated record was offered at an LSN other than the log's next one.
+    case lsnMismatch(expected: UInt64, offered: UInt64)
+    /// A reader asked for records the log no longer holds (retention deleted them).
+    case notRetained(after: UInt64, firstRetained: UInt64?)
 
     public var description: String {
         switch self {
@@ -21,6 +25,9 @@ public enum WALError: Error, CustomStringConvertible {
         case .failed(let e): return "WAL is read-only after a failed sync (\(e)); reopen the database to recover from disk"
         case .closed: return "WAL is closed"
         case .recordTooLarge(let n, let limit): return "WAL record of \(n) bytes exceeds the limit of \(limit) bytes"
+        case .lsnMismatch(let expected, let offered): return "WAL's next LSN is \(expected), a replicated record came at LSN \(offered)"
+        case .notRetained(let after, let first):
+            return "WAL records after LSN \(after) are no longer retained (\(first.map { "the log starts at LSN \($0)" } ?? "the log is empty"))"
         }
     }
 }

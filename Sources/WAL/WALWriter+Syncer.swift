@@ -276,7 +276,7 @@ extension WALWriter {
     private func finishClose(_ cursor: inout FileCursor) {
         var closeError: (any Error)? = nil
         let poisoned = state.withLock { $0.failure != nil }
-        if !poisoned, cursor.file != nil || state.withLock({ $0.committedLSN > 0 }) {
+        if !poisoned, options.writesCloseMarker, cursor.file != nil || state.withLock({ $0.committedLSN > 0 }) {
             do { try writeCloseMarker(&cursor) } catch { closeError = error }
         }
         if let file = cursor.file { try? file.close() }

@@ -13,15 +13,19 @@ public struct WALWriterOptions: Sendable {
     public var maxBatchBytes = 32 << 20
     /// The wall clock of commit times (nanoseconds since the Unix epoch); tests step it back.
     public var clock: @Sendable () -> UInt64 = WALClock.now
+    /// Write a close marker at a clean close. A follower's log turns this off: its LSNs are
+    /// its leader's, close markers included, so it must not take one of its own.
+    public var writesCloseMarker = true
 
     public init(
         durability: DurabilityMode = .fsync, maxFileSize: Int = 64 << 20, maxBatchBytes: Int = 32 << 20,
-        clock: @escaping @Sendable () -> UInt64 = WALClock.now
+        clock: @escaping @Sendable () -> UInt64 = WALClock.now, writesCloseMarker: Bool = true
     ) {
         self.durability = durability
         self.maxFileSize = maxFileSize
         self.maxBatchBytes = maxBatchBytes
         self.clock = clock
+        self.writesCloseMarker = writesCloseMarker
     }
 }
 
@@ -175,7 +179,7 @@ public final class WALWriter: Sendable {
         }
     }
 
-    private func takeIdleSyncer(_ s: inout State) -> Bool {
+    func takeIdleSyncer(_ s: inout State) -> Bool {
         guard s.syncerIdle else { return false }
         s.syncerIdle = false
         return true
