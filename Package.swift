@@ -1,7 +1,7 @@
 // swift-tools-version:6.0
 // hsdb: a log-structured storage engine for vectors. Module graph, lowest first
 // (a module imports only modules above it): CLZ4, CZlib, CCRC32C, CHamming -> HSDBCore -> Compression,
-// WAL, Index -> Segments -> HSDB -> Backup, HSDBServer -> hsdb. See DESIGN.md, "Modules".
+// WAL, Index -> Segments -> HSDB -> Backup, Replication -> HSDBServer -> hsdb. See DESIGN.md, "Modules".
 import PackageDescription
 
 let package = Package(
@@ -24,10 +24,16 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", "3.12.0"..<"5.0.0"),
         // The HTTP server (SwiftNIO underneath) and its Prometheus metrics.
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.0"),
+        // SwiftNIO itself (in Hummingbird's graph; the follower names its types).
+        .package(url: "https://github.com/apple/swift-nio", from: "2.81.0"),
+        // Graceful shutdown of the server with its replication streams (in Hummingbird's graph).
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
         // HTTP/2 for the gRPC port's refusals (already in Hummingbird's graph).
         .package(url: "https://github.com/apple/swift-nio-http2", from: "1.45.0"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.0"),
+        // The follower's HTTP client (streams the leader's WAL; SwiftNIO, as the server).
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     ],
     targets: [
         // C libraries reached through system-library shims; only Compression imports them.
@@ -61,11 +67,19 @@ let package = Package(
         .target(name: "Backup", dependencies: [
             "HSDBCore", "HSDB", .product(name: "Crypto", package: "swift-crypto"),
         ]),
+        // Replication: WAL shipping with a running hash, bootstrap from snapshots, slots.
+        .target(name: "Replication", dependencies: [
+            "HSDBCore", "HSDB", .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         // The Qdrant-compatible REST API over the engine.
         .target(name: "HSDBServer", dependencies: [
-            "HSDB", "HSDBCore",
+            "HSDB", "HSDBCore", "Replication",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "NIOHTTP2", package: "swift-nio-http2"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "Prometheus", package: "swift-prometheus"),
@@ -90,6 +104,7 @@ let package = Package(
         .testTarget(name: "HSDBTests", dependencies: ["HSDB", "HSDBTestSupport", "CrashChild", "EmbeddedExample"]),
         .testTarget(name: "FuzzTargetTests", dependencies: ["FuzzTargets", "HSDBCore"]),
         .testTarget(name: "BackupTests", dependencies: ["Backup", "HSDBCore", "HSDB"]),
+        .testTarget(name: "ReplicationTests", dependencies: ["Replication", "HSDBCore", "HSDB", "HSDBTestSupport"]),
         .testTarget(name: "HSDBServerTests", dependencies: ["HSDBServer", "HSDB", "HSDBTestSupport"]),
     ]
 )

@@ -11,6 +11,7 @@ struct API: Sendable {
     let settings: ServerSettings
     let metrics: ServerMetrics
     let snapshots: SnapshotStore
+    let replication: ReplicationNode
     let logger: Logger
 
     typealias Context = HSDBRequestContext
@@ -20,6 +21,7 @@ struct API: Sendable {
         registerCollections(on: router)
         registerPoints(on: router)
         registerSnapshots(on: router)
+        registerReplication(on: router)
     }
 
     /// Adds a route whose handler gets the time the request started (for the envelope's `time`).

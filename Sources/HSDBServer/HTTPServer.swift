@@ -4,6 +4,7 @@ import Logging
 import Metrics
 import NIOCore
 import Prometheus
+import ServiceLifecycle
 
 /// The `hsdb serve` HTTP server: the REST API over an open database, until SIGINT or SIGTERM.
 public enum HTTPServer {
@@ -15,19 +16,25 @@ public enum HTTPServer {
     ) async throws {
         let metrics = ServerMetrics.bootstrap()
         let snapshots = SnapshotStore(root: settings.snapshotsDirectory ?? db.path + "/snapshots")
-        let api = API(db: db, settings: settings, metrics: metrics, snapshots: snapshots, logger: logger)
+        let replication = try ReplicationNode(db: db, settings: settings, logger: logger)
+        let api = API(db: db, settings: settings, metrics: metrics, snapshots: snapshots, replication: replication, logger: logger)
         let router = Router(context: HSDBRequestContext.self)
         router.add(middleware: EarlyRefusalMiddleware(maxBodyBytes: settings.maxBodyBytes))
         router.add(middleware: MetricsMiddleware())
         router.add(middleware: QdrantMetricsMiddleware())
         router.add(middleware: ErrorEnvelopeMiddleware())
         if let key = settings.apiKey { router.add(middleware: APIKeyMiddleware(key: Array(key.utf8))) }
+        if let follower = replication.follower { router.add(middleware: ReadOnlyFollowerMiddleware(leader: follower.leaderURL)) }
         api.register(on: router)
         let app = Application(
             router: router,
             configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "hsdb"),
             onServerRunning: { channel in onListening(channel.localAddress?.port ?? settings.port) },
             logger: logger)
-        try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])
+        // Shut down in reverse: replication streams end first, then the HTTP server drains.
+        let group = ServiceGroup(configuration: .init(
+            services: [.init(service: app), .init(service: ReplicationService(node: replication))],
+            gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
     }
 }

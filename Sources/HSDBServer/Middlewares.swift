@@ -62,3 +62,31 @@ struct EarlyRefusalMiddleware: RouterMiddleware {
         return Response(status: refusal.status)
     }
 }
+
+/// On a follower, writes are refused with 403 naming the leader (they go there, and come
+/// back through replication); reads, including the read-only POSTs (search, query, scroll,
+/// count, retrieve, recommend, discover, facet), and local snapshots are served.
+struct ReadOnlyFollowerMiddleware: RouterMiddleware {
+    let leader: String
+
+    func handle(_ request: Request, context: HSDBRequestContext, next: (Request, HSDBRequestContext) async throws -> Response) async throws -> Response {
+        guard Self.isWrite(method: request.method, path: request.uri.path) else { return try await next(request, context) }
+        throw APIError(status: .forbidden, message: "Forbidden: this server is a read-only follower of \(leader); send writes to the leader")
+    }
+
+    static let readActions: Set<String> = ["search", "query", "scroll", "count", "recommend", "discover", "facet"]
+
+    static func isWrite(method: HTTPRequest.Method, path: String) -> Bool {
+        switch method {
+        case .get, .head, .options: return false
+        case .post:
+            let parts = path.split(separator: "/", omittingEmptySubsequences: true)
+            if parts.first == "replication" { return false }
+            guard parts.count >= 3, parts[0] == "collections" else { return true }
+            // POST .../points retrieves; POST .../snapshots snapshots this copy.
+            if parts.count == 3 { return !["points", "snapshots", "facet"].contains(parts[2]) }
+            return !(parts[2] == "points" && readActions.contains(String(parts[3])))
+        default: return true
+        }
+    }
+}

@@ -20,6 +20,11 @@ public struct ServerSettings: Sendable {
     public var compatibleVersion = "1.20.0"
     /// Where collection snapshots are written; by default `<data>/snapshots`.
     public var snapshotsDirectory: String?
+    /// When set (the leader's base URL), this server follows that leader: it copies its
+    /// collections and log, answers reads, and refuses writes.
+    public var replicaOf: String?
+    /// The API key the leader asks for, if any.
+    public var leaderAPIKey: String?
 
     public init() {}
 }

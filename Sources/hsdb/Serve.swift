@@ -44,6 +44,12 @@ struct Serve: AsyncParsableCommand {
     @Flag(name: .long, help: "Do not listen on the gRPC port at all.")
     var noGrpc = false
 
+    @Option(name: .long, help: "Follow the hsdb leader at this URL (e.g. http://10.0.0.1:6333): copy its collections and log, serve reads, refuse writes.")
+    var replicaOf: String?
+
+    @Option(name: .long, help: "API key of the leader given with --replica-of (default: $HSDB_LEADER_API_KEY).")
+    var leaderApiKey: String?
+
     @Option(name: .long, help: "Version reported at GET / (clients compare it with their own).")
     var compatibleVersion = ServerSettings().compatibleVersion
 
@@ -61,6 +67,13 @@ struct Serve: AsyncParsableCommand {
         settings.maxBodyBytes = maxBodyBytes
         settings.maxBatchPoints = maxBatchPoints
         settings.compatibleVersion = compatibleVersion
+        if let replicaOf {
+            guard let url = URL(string: replicaOf), ["http", "https"].contains(url.scheme ?? ""), url.host != nil else {
+                throw ValidationError("--replica-of must be the leader's base URL, such as http://127.0.0.1:6333")
+            }
+            settings.replicaOf = replicaOf
+            settings.leaderAPIKey = leaderApiKey ?? ProcessInfo.processInfo.environment["HSDB_LEADER_API_KEY"].flatMap { $0.isEmpty ? nil : $0 }
+        }
         var options = DatabaseOptions(durability: mode)
         options.createIfMissing = true
         options.limits.maxBatchPoints = max(options.limits.maxBatchPoints, maxBatchPoints)
@@ -68,6 +81,8 @@ struct Serve: AsyncParsableCommand {
         options.memtableFlushBytes = memtableMb << 20
         options.memtableStallBytes = 4 * options.memtableFlushBytes
         options.parallelSegmentSearch = parallelSearch
+        // A follower takes every LSN from its leader, close markers included.
+        options.writesWALCloseMarkers = replicaOf == nil
         let db = try await Database.open(at: data, options: options, logger: logger)
         let collections = try db.listCollections()
         let points = try collections.reduce(0) { $0 + (try db.collection($1.name).count()) }

@@ -1,0 +1,174 @@
+import Foundation
+import HSDB
+import HSDBCore
+import Hummingbird
+import NIOCore
+import Replication
+
+/// The replication routes (DESIGN.md, "Replication"): what a follower calls on its leader,
+/// and `GET /replication`, where either side says how far it is.
+extension API {
+    func registerReplication(on router: Router<Context>) {
+        on(router, .get, "/replication") { _, _, start in
+            Envelope.ok(since: start) { w in writeReplicationStatus(to: &w) }
+        }
+
+        on(router, .get, "/replication/collections") { _, _, start in
+            let leader = try leaderRole()
+            let catalog = try ReplicationCatalog.of(db, epoch: leader.epoch)
+            return Envelope.ok(since: start) { $0.value(catalog.json()) }
+        }
+
+        on(router, .get, "/replication/collections/:collection/wal") { request, context, _ in
+            let leader = try leaderRole()
+            let c = try collection(context)
+            let node = try followerID(request)
+            let lsn = try Self.unsigned(request, "after")
+            guard let hashText = request.uri.queryParameters.get("hash"), let hash = LogHash(hex: String(hashText)) else {
+                throw APIError.wrongInput("query parameter `hash` must be 64 hex digits")
+            }
+            do {
+                _ = try await leader.checkPosition(c, lsn: lsn, hash: hash)
+            } catch ReplicationError.bootstrapNeeded(_, let reason) {
+                throw APIError(status: .conflict, message: "Bootstrap needed: \(reason)")
+            }
+            let logger = logger
+            let body = ResponseBody { writer in
+                do {
+                    try await leader.stream(c, after: lsn, hash: hash, node: node) { bytes in
+                        try await writer.write(ByteBuffer(bytes: bytes))
+                    }
+                } catch {
+                    logger.info("replication: the stream of '\(c.name)' to \(node) ended: \(error)")
+                }
+                try await writer.finish(nil)
+            }
+            return Response(status: .ok, headers: [.contentType: "application/octet-stream"], body: body)
+        }
+
+        on(router, .post, "/replication/collections/:collection/ack") { request, context, start in
+            let leader = try leaderRole()
+            let c = try collection(context)
+            let node = try followerID(request)
+            let durable = try Self.unsigned(request, "durable")
+            let applied = try Self.unsigned(request, "applied")
+            try await leader.acknowledge(c, node: node, durable: durable, applied: applied)
+            return Envelope.ok(since: start) { $0.bool(true) }
+        }
+
+        on(router, .post, "/replication/collections/:collection/snapshot") { request, context, start in
+            let leader = try leaderRole()
+            let c = try collection(context)
+            let offer = try await leader.prepareSnapshot(c, node: try followerID(request))
+            return Envelope.ok(since: start) { w in
+                w.beginObject()
+                w.key("name"); w.string(offer.name)
+                w.key("lsn"); w.int(offer.lsn)
+                w.key("hash"); w.string(offer.hash.hex)
+                w.key("sha256"); w.string(offer.sha256)
+                w.key("bytes"); w.int(offer.bytes)
+                w.endObject()
+            }
+        }
+
+        on(router, .get, "/replication/snapshots/:snapshot") { request, context, _ in
+            let leader = try leaderRole()
+            let name = try Self.pathName(context.parameters.get("snapshot") ?? "", kind: "snapshot")
+            guard let path = leader.snapshotPath(name) else { throw APIError.notFound("Replication snapshot `\(name)` doesn't exist") }
+            let size = Int((try FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.intValue ?? 0)
+            if let from = try Self.rangeStart(request), from > 0 {
+                guard from < size else {
+                    throw APIError(status: .rangeNotSatisfiable, message: "Range not satisfiable: the snapshot has \(size) bytes")
+                }
+                let body = try await FileIO().loadFile(path: path, range: from...(size - 1), context: context)
+                return Response(
+                    status: .partialContent,
+                    headers: [.contentType: "application/octet-stream", .contentRange: "bytes \(from)-\(size - 1)/\(size)"], body: body)
+            }
+            let body = try await FileIO().loadFile(path: path, context: context)
+            return Response(status: .ok, headers: [.contentType: "application/octet-stream"], body: body)
+        }
+    }
+
+    private func leaderRole() throws -> ReplicationLeader {
+        guard let leader = replication.leader else {
+            throw APIError.wrongInput("this server is a follower of \(replication.follower?.leaderURL ?? "another server"): it ships no log of its own")
+        }
+        return leader
+    }
+
+    private func followerID(_ request: Request) throws -> String {
+        guard let raw = request.uri.queryParameters.get("follower"), let id = UUID(uuidString: String(raw)) else {
+            throw APIError.wrongInput("query parameter `follower` must be the follower's node id (a UUID)")
+        }
+        return id.uuidString.lowercased()
+    }
+
+    private static func unsigned(_ request: Request, _ name: String) throws -> UInt64 {
+        guard let raw = request.uri.queryParameters.get(name), let value = UInt64(String(raw)) else {
+            throw APIError.wrongInput("query parameter `\(name)` must be an unsigned integer")
+        }
+        return value
+    }
+
+    /// The start of a `Range: bytes=N-` request (the only form a resuming follower sends).
+    private static func rangeStart(_ request: Request) throws -> Int? {
+        guard let range = request.headers[.range] else { return nil }
+        guard range.hasPrefix("bytes="), range.hasSuffix("-"), let from = Int(range.dropFirst(6).dropLast()), from >= 0 else {
+            throw APIError.wrongInput("only `Range: bytes=N-` is supported")
+        }
+        return from
+    }
+
+    private func writeReplicationStatus(to w: inout JSONTextWriter) {
+        w.beginObject()
+        w.key("role"); w.string(replication.role)
+        w.key("node_id"); w.string(replication.state.nodeID.uuidString.lowercased())
+        if let follower = replication.follower {
+            w.key("leader"); w.string(follower.leaderURL)
+            w.key("epoch"); w.int(follower.epochSeen)
+            w.key("catalog_error")
+            if let e = follower.lastCatalogError { w.string(e) } else { w.null() }
+            w.key("collections")
+            w.beginArray()
+            for s in follower.status() {
+                w.beginObject()
+                w.key("name"); w.string(s.collection)
+                w.key("state"); w.string(s.state.rawValue)
+                w.key("applied_lsn"); w.int(s.appliedLSN)
+                w.key("leader_lsn"); w.int(s.leaderLSN)
+                w.key("lag_records"); w.int(s.lagRecords)
+                w.key("lag_seconds"); w.double(s.lagSeconds)
+                w.key("bootstraps"); w.int(s.bootstraps)
+                w.key("rejected_frames"); w.int(s.rejectedFrames)
+                w.key("bytes_received"); w.int(s.bytesReceived)
+                w.key("last_error")
+                if let e = s.lastError { w.string(e) } else { w.null() }
+                w.endObject()
+            }
+            w.endArray()
+        } else if let leader = replication.leader {
+            w.key("epoch"); w.int(leader.epoch)
+            w.key("followers")
+            w.beginArray()
+            for f in leader.status() {
+                w.beginObject()
+                w.key("node_id"); w.string(f.node)
+                w.key("collection"); w.string(f.collection)
+                w.key("connected"); w.bool(f.connected)
+                w.key("sent_lsn"); w.int(f.sentLSN)
+                w.key("durable_lsn")
+                if let d = f.durableLSN { w.int(d) } else { w.null() }
+                w.key("applied_lsn")
+                if let a = f.appliedLSN { w.int(a) } else { w.null() }
+                w.key("leader_lsn"); w.int(f.leaderLSN)
+                w.key("lag_records"); w.int(f.lagRecords)
+                w.key("seconds_since_ack")
+                if let s = f.secondsSinceAck { w.double(s) } else { w.null() }
+                w.endObject()
+            }
+            w.endArray()
+        }
+        w.endObject()
+    }
+}

@@ -1,0 +1,73 @@
+import HSDB
+import HSDBCore
+
+/// The leader's collections as a follower copies them: name, config and payload indexes.
+/// One codec for `GET /replication/collections` (DESIGN.md, "Replication"):
+///
+///     {"epoch": E, "collections": [{"name": "c", "dimension": 384, "metric": 1,
+///       "hnsw_m": 16, "ef_construct": 200, "attributes": {...},
+///       "payload_indexes": {"key": 1}, "durable_lsn": N}, ...]}
+///
+/// `metric` and index types are the engine's frozen raw values (Metric, PayloadIndexType).
+public struct ReplicationCatalog: Sendable, Equatable {
+    public struct Entry: Sendable, Equatable {
+        public var name: String
+        public var config: CollectionConfig
+        public var payloadIndexes: [String: PayloadIndexType]
+        public var durableLSN: UInt64
+    }
+
+    public var epoch: UInt64
+    public var collections: [Entry]
+
+    public static func of(_ db: Database, epoch: UInt64) throws -> ReplicationCatalog {
+        let entries = try db.listCollections().map { item in
+            let c = try db.collection(item.name)
+            return Entry(name: item.name, config: item.config, payloadIndexes: c.payloadIndexes, durableLSN: c.durableLSN)
+        }
+        return ReplicationCatalog(epoch: epoch, collections: entries)
+    }
+
+    public func json() -> JSONValue {
+        .object([
+            "epoch": .int(Int64(epoch)),
+            "collections": .array(collections.map { e in
+                .object([
+                    "name": .string(e.name),
+                    "dimension": .int(Int64(e.config.dimension)),
+                    "metric": .int(Int64(e.config.metric.rawValue)),
+                    "hnsw_m": .int(Int64(e.config.hnswM)),
+                    "ef_construct": .int(Int64(e.config.hnswEfConstruction)),
+                    "attributes": .object(e.config.attributes),
+                    "payload_indexes": .object(e.payloadIndexes.mapValues { .int(Int64($0.rawValue)) }),
+                    "durable_lsn": .int(Int64(e.durableLSN)),
+                ])
+            }),
+        ])
+    }
+
+    public static func decode(_ value: JSONValue) throws(ReplicationError) -> ReplicationCatalog {
+        func bad(_ why: String) -> ReplicationError { .leader(status: 200, message: "malformed collection catalogue: \(why)") }
+        guard case .object(let top) = value, case .int(let epoch)? = top["epoch"], case .array(let list)? = top["collections"] else {
+            throw bad("expected {\"epoch\", \"collections\"}")
+        }
+        var entries: [Entry] = []
+        for item in list {
+            guard case .object(let o) = item, case .string(let name)? = o["name"],
+                case .int(let dimension)? = o["dimension"], case .int(let metricRaw)? = o["metric"],
+                let metric = Metric(rawValue: UInt8(clamping: metricRaw)),
+                case .int(let m)? = o["hnsw_m"], case .int(let ef)? = o["ef_construct"],
+                case .object(let attributes)? = o["attributes"], case .object(let indexes)? = o["payload_indexes"],
+                case .int(let durable)? = o["durable_lsn"]
+            else { throw bad("a collection entry lacks a field or has one of the wrong type") }
+            var types: [String: PayloadIndexType] = [:]
+            for (key, raw) in indexes {
+                guard case .int(let r) = raw, let t = PayloadIndexType(rawValue: UInt8(clamping: r)) else { throw bad("payload index type of '\(key)'") }
+                types[key] = t
+            }
+            let config = CollectionConfig(dimension: Int(dimension), metric: metric, hnswM: Int(m), hnswEfConstruction: Int(ef), attributes: attributes)
+            entries.append(Entry(name: name, config: config, payloadIndexes: types, durableLSN: UInt64(max(0, durable))))
+        }
+        return ReplicationCatalog(epoch: UInt64(max(0, epoch)), collections: entries)
+    }
+}

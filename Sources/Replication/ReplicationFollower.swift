@@ -1,0 +1,262 @@
+import Foundation
+import HSDB
+import HSDBCore
+import Logging
+import Synchronization
+
+/// The follower's side: it copies the leader's catalogue (collections, configs, payload
+/// indexes) and, per collection, streams the leader's log from its own position, checking
+/// every record's LSN and running hash before it applies it at the leader's LSN. When its
+/// position is not in the leader's log (new, diverged, or fallen behind what the leader
+/// keeps) it bootstraps from a snapshot. It tells the leader what it made durable, which is
+/// what the leader keeps its log for.
+public final class ReplicationFollower: Sendable {
+    /// How often the catalogue is fetched (new, dropped and changed collections).
+    static let catalogInterval: Duration = .seconds(1)
+    /// The most often a follower acknowledges (it also does on every heartbeat).
+    static let ackInterval: Duration = .milliseconds(200)
+    /// How often the follower's own chain anchor follows its tip (its log is kept after it).
+    static let anchorInterval: Duration = .seconds(10)
+
+    let db: Database
+    let node: NodeState
+    let logger: Logger
+    let leader: LeaderClient
+    let incomingDirectory: String
+    let statuses = Mutex<[String: FollowerCollectionStatus]>([:])
+    let leaderEpoch = Atomic<UInt64>(0)
+    let catalogError = Mutex<String?>(nil)
+
+    public init(db: Database, leaderURL: String, apiKey: String?, node: NodeState, logger: Logger) {
+        self.db = db
+        self.node = node
+        self.logger = logger
+        leader = LeaderClient(leader: leaderURL, apiKey: apiKey)
+        incomingDirectory = db.path + "/" + NodeState.directoryName + "/incoming"
+    }
+
+    public var leaderURL: String { leader.base }
+
+    /// Follows the leader until the task is cancelled, then closes its connections.
+    public func run() async {
+        var tasks: [String: Task<Void, Never>] = [:]
+        var reportedCatalogError = false
+        while !Task.isCancelled {
+            do {
+                let catalog = try ReplicationCatalog.decode(try await leader.json(leader.request(.GET, "/replication/collections")))
+                catalogError.withLock { $0 = nil }
+                reportedCatalogError = false
+                try await reconcile(catalog, tasks: &tasks)
+            } catch is CancellationError {
+                break
+            } catch {
+                catalogError.withLock { $0 = "\(error)" }
+                if !reportedCatalogError { logger.warning("replication: cannot read the leader's catalogue: \(error) (retrying)") }
+                reportedCatalogError = true
+            }
+            try? await Task.sleep(for: Self.catalogInterval)
+        }
+        for task in tasks.values { task.cancel() }
+        for task in tasks.values { await task.value }
+        await leader.shutdown()
+    }
+
+    /// Makes the local collections those of the catalogue and starts following each.
+    private func reconcile(_ catalog: ReplicationCatalog, tasks: inout [String: Task<Void, Never>]) async throws {
+        let seen = leaderEpoch.load(ordering: .relaxed)
+        if catalog.epoch > seen { leaderEpoch.store(catalog.epoch, ordering: .relaxed) }
+        let wanted = Dictionary(catalog.collections.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        let local = Dictionary(try db.listCollections().map { ($0.name, $0.config) }, uniquingKeysWith: { a, _ in a })
+        for (name, _) in local where wanted[name] == nil {
+            await stopFollowing(name, tasks: &tasks)
+            logger.info("replication: the leader has no collection '\(name)' any more: dropping it here")
+            try await db.dropCollection(name)
+        }
+        for entry in catalog.collections {
+            if let config = local[entry.name], config != entry.config {
+                await stopFollowing(entry.name, tasks: &tasks)
+                logger.info("replication: collection '\(entry.name)' was recreated on the leader with another configuration: recreating it here")
+                try await db.dropCollection(entry.name)
+            }
+            let collection = try await db.collection(entry.name, creatingWith: entry.config)
+            try await syncPayloadIndexes(collection, to: entry.payloadIndexes)
+            if tasks[entry.name] == nil {
+                statuses.withLock { $0[entry.name] = $0[entry.name] ?? FollowerCollectionStatus(collection: entry.name) }
+                let name = entry.name
+                tasks[name] = Task { await self.follow(name) }
+            }
+        }
+    }
+
+    private func stopFollowing(_ name: String, tasks: inout [String: Task<Void, Never>]) async {
+        guard let task = tasks.removeValue(forKey: name) else { return }
+        task.cancel()
+        await task.value
+        statuses.withLock { _ = $0.removeValue(forKey: name) }
+    }
+
+    private func syncPayloadIndexes(_ collection: Collection, to wanted: [String: PayloadIndexType]) async throws {
+        let have = collection.payloadIndexes
+        for (key, type) in wanted where have[key] != type { try await collection.createPayloadIndex(key, type: type) }
+        for key in have.keys where wanted[key] == nil { try await collection.deletePayloadIndex(key) }
+    }
+
+    // MARK: One collection
+
+    /// Streams one collection until cancelled: reconnects after errors (with backoff), and
+    /// bootstraps when the leader says this position is not in its log.
+    private func follow(_ name: String) async {
+        var backoff: Duration = .milliseconds(100)
+        var reported: String?
+        while !Task.isCancelled {
+            do {
+                try await streamOnce(name)
+                backoff = .milliseconds(100)
+            } catch is CancellationError {
+                break
+            } catch ReplicationError.bootstrapNeeded(_, let reason) {
+                logger.info("replication: '\(name)' bootstraps from a snapshot: \(reason)")
+                do {
+                    try await bootstrap(name)
+                    backoff = .milliseconds(100)
+                    continue
+                } catch is CancellationError {
+                    break
+                } catch {
+                    note(name, error: error, reported: &reported)
+                }
+            } catch {
+                note(name, error: error, reported: &reported)
+            }
+            update(name) { $0.state = .disconnected }
+            try? await Task.sleep(for: backoff)
+            backoff = min(backoff * 2, .seconds(2))
+        }
+    }
+
+    private func note(_ name: String, error: any Error, reported: inout String?) {
+        let text = "\(error)"
+        update(name) { $0.lastError = text }
+        if reported != text { logger.warning("replication: '\(name)': \(text) (retrying)") }
+        reported = text
+    }
+
+    /// One connection: from this copy's position to whenever the stream ends.
+    private func streamOnce(_ name: String) async throws {
+        let collection = try db.collection(name)
+        let chain = try await LogChain.open(collection)
+        var (lsn, hash) = try await chain.extend()
+        update(name) { $0.appliedLSN = lsn }
+        let path = "/replication/collections/\(LeaderClient.segment(name))/wal?after=\(lsn)&hash=\(hash.hex)&follower=\(nodeID)"
+        let response = try await leader.send(leader.request(.GET, path), collection: name)
+        var decoder = ReplicationFrameDecoder()
+        var lastAck = ContinuousClock.now - Self.ackInterval
+        var lastAnchorMove = ContinuousClock.now
+        var acked: UInt64?
+        for try await chunk in response.body {
+            try Task.checkCancellation()
+            decoder.append(chunk.readableBytesView)
+            update(name) { $0.bytesReceived += Int64(chunk.readableBytes) }
+            while let frame = try nextFrame(&decoder, name) {
+                if !frame.records.isEmpty {
+                    (lsn, hash) = try await apply(frame, after: (lsn, hash), to: collection, chain: chain, name: name)
+                }
+                record(frame, name: name, appliedLSN: lsn)
+                let durable = collection.durableLSN
+                if ContinuousClock.now - lastAck >= Self.ackInterval || (frame.records.isEmpty && acked != durable) {
+                    try await acknowledge(name, durable: durable, applied: lsn)
+                    acked = durable
+                    lastAck = .now
+                }
+                if ContinuousClock.now - lastAnchorMove >= Self.anchorInterval {
+                    try await chain.moveAnchor(toward: min(durable, collection.flushedLSN))
+                    lastAnchorMove = .now
+                }
+            }
+        }
+        throw ReplicationError.io("the leader ended the stream of '\(name)'")
+    }
+
+    private func nextFrame(_ decoder: inout ReplicationFrameDecoder, _ name: String) throws -> ReplicationFrame? {
+        do {
+            return try decoder.next()
+        } catch {
+            update(name) { $0.rejectedFrames += 1 }
+            throw error
+        }
+    }
+
+    /// Checks a frame's records against this copy's position (consecutive LSNs, each running
+    /// hash recomputed) and applies them; nothing of a frame that fails is applied.
+    private func apply(
+        _ frame: ReplicationFrame, after position: (UInt64, LogHash), to collection: Collection, chain: LogChain, name: String
+    ) async throws -> (UInt64, LogHash) {
+        var (lsn, hash) = position
+        var entries: [WALEntry] = []
+        var hashes: [LogHash] = []
+        entries.reserveCapacity(frame.records.count)
+        hashes.reserveCapacity(frame.records.count)
+        for r in frame.records {
+            guard r.entry.lsn == lsn + 1 else {
+                update(name) { $0.rejectedFrames += 1 }
+                throw ReplicationError.badFrame("'\(name)': record LSN \(r.entry.lsn) where \(lsn + 1) was next")
+            }
+            let computed = hash.next(r.entry)
+            guard computed == r.hash else {
+                update(name) { $0.rejectedFrames += 1 }
+                throw ReplicationError.badFrame("'\(name)': the running hash at LSN \(r.entry.lsn) is not the leader's (\(computed) here, \(r.hash) sent)")
+            }
+            (lsn, hash) = (r.entry.lsn, computed)
+            entries.append(r.entry)
+            hashes.append(computed)
+        }
+        try await collection.applyReplicated(entries)
+        await chain.appended(entries, hashes: hashes)
+        return (lsn, hash)
+    }
+
+    private func record(_ frame: ReplicationFrame, name: String, appliedLSN: UInt64) {
+        if frame.epoch > leaderEpoch.load(ordering: .relaxed) { leaderEpoch.store(frame.epoch, ordering: .relaxed) }
+        update(name) { s in
+            s.appliedLSN = appliedLSN
+            s.leaderLSN = max(frame.leaderDurableLSN, appliedLSN)
+            s.leaderCommitTime = frame.leaderCommitTime
+            s.lastFrame = Date()
+            s.lastError = nil
+            if appliedLSN >= frame.leaderDurableLSN {
+                s.state = .streaming
+                s.behindSince = nil
+            } else {
+                s.state = .catchingUp
+                if s.behindSince == nil { s.behindSince = Date() }
+            }
+        }
+    }
+
+    private func acknowledge(_ name: String, durable: UInt64, applied: UInt64) async throws {
+        let path = "/replication/collections/\(LeaderClient.segment(name))/ack?follower=\(nodeID)&durable=\(durable)&applied=\(applied)"
+        _ = try await leader.json(leader.request(.POST, path), collection: name)
+    }
+
+    var nodeID: String { node.nodeID.uuidString.lowercased() }
+
+    func update(_ name: String, _ change: (inout FollowerCollectionStatus) -> Void) {
+        statuses.withLock { all in
+            var s = all[name] ?? FollowerCollectionStatus(collection: name)
+            change(&s)
+            all[name] = s
+        }
+    }
+
+    // MARK: Status
+
+    public func status() -> [FollowerCollectionStatus] {
+        statuses.withLock { Array($0.values) }.sorted { $0.collection < $1.collection }
+    }
+
+    /// The leader's epoch as last seen (0 before the first answer).
+    public var epochSeen: UInt64 { leaderEpoch.load(ordering: .relaxed) }
+
+    /// Why the catalogue could not be read last time, if it could not.
+    public var lastCatalogError: String? { catalogError.withLock { $0 } }
+}

@@ -1,0 +1,247 @@
+import Foundation
+import HSDB
+import HSDBCore
+import Logging
+import Synchronization
+
+/// The leader's side: it checks a follower's position against its own running hash, ships
+/// its log from there, records what each follower says it made durable (its slot: a WAL pin
+/// that survives restarts), and prepares snapshots for followers that must bootstrap.
+public final class ReplicationLeader: Sendable {
+    public static let slotPrefix = "replica:"
+    /// The most record bytes in one frame.
+    static let frameBytes = 1 << 20
+    /// A stream with nothing to send says so this often (the follower's liveness check).
+    public static let heartbeat: Duration = .milliseconds(500)
+
+    let db: Database
+    /// The leader's term, carried by every frame it ships.
+    public let epoch: UInt64
+    let logger: Logger
+    let snapshotsDirectory: String
+    private let chains = Mutex<[String: (ObjectIdentifier, LogChain)]>([:])
+    private let followers = Mutex<[FollowerKey: FollowerProgress]>([:])
+    private let stopping = Atomic<Bool>(false)
+
+    struct FollowerKey: Hashable, Sendable {
+        let node: String
+        let collection: String
+    }
+
+    public init(db: Database, epoch: UInt64, logger: Logger) {
+        self.db = db
+        self.epoch = epoch
+        self.logger = logger
+        snapshotsDirectory = db.path + "/" + NodeState.directoryName + "/snapshots"
+    }
+
+    /// Ends every stream at its next heartbeat (server shutdown).
+    public func stop() { stopping.store(true, ordering: .relaxed) }
+
+    /// The chain of a collection, opened on first use and again when the collection was
+    /// replaced (dropped and created, or restored).
+    public func chain(_ collection: Collection) async throws -> LogChain {
+        let id = ObjectIdentifier(collection)
+        if let (known, chain) = chains.withLock({ $0[collection.name] }), known == id { return chain }
+        let chain = try await LogChain.open(collection)
+        chains.withLock { $0[collection.name] = (id, chain) }
+        return chain
+    }
+
+    // MARK: Streams
+
+    /// Checks that (`lsn`, `hash`) is a position in this collection's log. Throws
+    /// `ReplicationError.bootstrapNeeded` (with the reason) when it is not.
+    public func checkPosition(_ collection: Collection, lsn: UInt64, hash: LogHash) async throws -> LogChain {
+        let chain = try await chain(collection)
+        let tip = try await chain.extend()
+        if lsn > tip.lsn {
+            throw ReplicationError.bootstrapNeeded(collection: collection.name, reason: "the follower is at LSN \(lsn), past the leader's LSN \(tip.lsn) (diverged)")
+        }
+        guard let mine = try await chain.hash(at: lsn) else {
+            throw ReplicationError.bootstrapNeeded(
+                collection: collection.name, reason: "LSN \(lsn) is before the leader's retained log (it starts after LSN \(await chain.anchorLSN))")
+        }
+        guard mine == hash else {
+            throw ReplicationError.bootstrapNeeded(collection: collection.name, reason: "the logs differ at or before LSN \(lsn) (diverged)")
+        }
+        return chain
+    }
+
+    /// Ships the log after `lsn` (whose hash is `hash`, already checked) to `send`, then the
+    /// live tail, until `send` throws, the collection goes, or the leader stops.
+    public func stream(
+        _ collection: Collection, after lsn: UInt64, hash: LogHash, node: String,
+        send: ([UInt8]) async throws -> Void
+    ) async throws {
+        let key = FollowerKey(node: node, collection: collection.name)
+        update(key) { $0.connected = true; $0.sentLSN = lsn }
+        defer { update(key) { $0.connected = false } }
+        try await send(ReplicationFrame.streamMagic)
+        var reader = try collection.walReader(after: lsn)
+        var last = hash
+        while !stopping.load(ordering: .relaxed) {
+            let durable = collection.durableLSN
+            if reader.nextLSN <= durable {
+                let (moved, entries) = try await runBlocking("hsdb.ship") { [reader] in
+                    var r = reader
+                    let entries = try r.read(through: durable, maxBytes: Self.frameBytes)
+                    return (r, entries)
+                }
+                reader = moved
+                var records: [ReplicationFrame.Record] = []
+                records.reserveCapacity(entries.count)
+                for e in entries {
+                    last = last.next(e)
+                    records.append(.init(entry: e, hash: last))
+                }
+                try await send(frame(collection, records))
+                let sent = reader.nextLSN - 1
+                update(key) { $0.sentLSN = sent }
+                continue
+            }
+            try await send(frame(collection, []))
+            await collection.waitForCommit(after: durable, timeout: Self.heartbeat)
+        }
+    }
+
+    private func frame(_ collection: Collection, _ records: [ReplicationFrame.Record]) -> [UInt8] {
+        let commit = collection.lastCommit
+        return ReplicationFrame(
+            epoch: epoch, leaderDurableLSN: collection.durableLSN, leaderCommitTime: commit.time, records: records
+        ).encode()
+    }
+
+    // MARK: Slots
+
+    /// A follower made every record through `durable` of `collection` durable: its slot
+    /// moves there (the WAL after it is kept for it, across restarts).
+    public func acknowledge(_ collection: Collection, node: String, durable: UInt64, applied: UInt64) async throws {
+        let key = FollowerKey(node: node, collection: collection.name)
+        let moved = followers.withLock { all -> Bool in
+            var p = all[key] ?? FollowerProgress()
+            let moved = p.durableLSN != durable || p.durableLSN == nil
+            p.durableLSN = durable
+            p.appliedLSN = applied
+            p.lastAck = Date()
+            all[key] = p
+            return moved
+        }
+        if moved { try await collection.pinWAL(Self.slotPrefix + node, from: durable + 1) }
+    }
+
+    /// Lets the chain anchors follow the slowest slot (or the tip when no follower needs
+    /// more), so the WAL the chain pins is only what some follower may still ask for; never
+    /// past the flushed LSN, so a snapshot (which is at least there) has a hash to offer.
+    public func moveAnchors() async {
+        guard let names = try? db.listCollections().map(\.name) else { return }
+        for name in names {
+            guard let collection = try? db.collection(name), let chain = try? await chain(collection) else { continue }
+            do {
+                let tip = try await chain.extend()
+                let slots = collection.walPinLSNs.filter { $0.key.hasPrefix(Self.slotPrefix) }.values.map { $0 - 1 }
+                try await chain.moveAnchor(toward: min(tip.lsn, slots.min() ?? tip.lsn, collection.flushedLSN))
+            } catch {
+                logger.warning("replication: could not move the chain anchor of '\(name)': \(error)")
+            }
+        }
+    }
+
+    // MARK: Bootstrap
+
+    /// A snapshot of `collection` for a follower to bootstrap from: written under
+    /// `<data>/replication/snapshots`, with the running hash at its LSN. The follower's slot
+    /// is pinned at the snapshot's LSN first, so the log after it stays for the follower.
+    public func prepareSnapshot(_ collection: Collection, node: String) async throws -> SnapshotOffer {
+        let fs = POSIXFileSystem()
+        try fs.createDirectories(snapshotsDirectory)
+        let chain = try await chain(collection)
+        let name = "\(collection.name)-\(UUID().uuidString.lowercased()).snapshot"
+        let path = snapshotsDirectory + "/" + name
+        // Keep what the chain may need while the snapshot is written.
+        try await collection.pinWAL(Self.slotPrefix + node, from: await chain.anchorLSN + 1)
+        let summary = try await collection.writeSnapshot(to: path)
+        guard let hash = try await chain.hash(at: summary.lsn) else {
+            try? fs.remove(path)
+            throw ReplicationError.io("the chain of '\(collection.name)' does not reach the snapshot's LSN \(summary.lsn)")
+        }
+        try await collection.pinWAL(Self.slotPrefix + node, from: summary.lsn + 1)
+        removeOldSnapshots(of: collection.name, keeping: name)
+        logger.info("replication: snapshot \(name) of '\(collection.name)' at LSN \(summary.lsn) (\(summary.bytes) bytes) for follower \(node)")
+        return SnapshotOffer(name: name, lsn: summary.lsn, hash: hash, sha256: summary.sha256, bytes: summary.bytes)
+    }
+
+    /// The path of a prepared snapshot, or nil when there is none of that name.
+    public func snapshotPath(_ name: String) -> String? {
+        guard !name.contains("/"), !name.hasPrefix("."), name.hasSuffix(".snapshot") else { return nil }
+        let path = snapshotsDirectory + "/" + name
+        return FileManager.default.fileExists(atPath: path) ? path : nil
+    }
+
+    /// Older snapshots of a collection go once a newer one is there (one per collection at a
+    /// time: a follower downloading an older one starts over on the newer).
+    private func removeOldSnapshots(of collection: String, keeping: String) {
+        let fs = POSIXFileSystem()
+        guard let names = try? fs.listDirectory(snapshotsDirectory) else { return }
+        for n in names where n != keeping && n.hasPrefix(collection + "-") && n.hasSuffix(".snapshot")
+            && n.dropFirst(collection.count + 1).count == 36 + ".snapshot".count {
+            try? fs.remove(snapshotsDirectory + "/" + n)
+        }
+    }
+
+    // MARK: Status
+
+    public func status() -> [LeaderFollowerStatus] {
+        let all = followers.withLock { $0 }
+        var out: [LeaderFollowerStatus] = []
+        for (key, p) in all.sorted(by: { ($0.key.collection, $0.key.node) < ($1.key.collection, $1.key.node) }) {
+            guard let c = try? db.collection(key.collection) else { continue }
+            let durable = c.durableLSN
+            let acked = p.durableLSN ?? 0
+            out.append(LeaderFollowerStatus(
+                node: key.node, collection: key.collection, connected: p.connected, sentLSN: p.sentLSN,
+                durableLSN: p.durableLSN, appliedLSN: p.appliedLSN, leaderLSN: durable,
+                lagRecords: durable > acked ? durable - acked : 0,
+                secondsSinceAck: p.lastAck.map { Date().timeIntervalSince($0) }))
+        }
+        return out
+    }
+
+    private func update(_ key: FollowerKey, _ change: (inout FollowerProgress) -> Void) {
+        followers.withLock { all in
+            var p = all[key] ?? FollowerProgress()
+            change(&p)
+            all[key] = p
+        }
+    }
+}
+
+struct FollowerProgress: Sendable {
+    var connected = false
+    var sentLSN: UInt64 = 0
+    var durableLSN: UInt64?
+    var appliedLSN: UInt64?
+    var lastAck: Date?
+}
+
+/// What a follower is told to download to bootstrap.
+public struct SnapshotOffer: Sendable, Equatable {
+    public let name: String
+    public let lsn: UInt64
+    public let hash: LogHash
+    public let sha256: String
+    public let bytes: Int
+}
+
+/// One follower of one collection, as the leader sees it.
+public struct LeaderFollowerStatus: Sendable {
+    public let node: String
+    public let collection: String
+    public let connected: Bool
+    public let sentLSN: UInt64
+    public let durableLSN: UInt64?
+    public let appliedLSN: UInt64?
+    public let leaderLSN: UInt64
+    public let lagRecords: UInt64
+    public let secondsSinceAck: Double?
+}

@@ -1,0 +1,95 @@
+"""A TCP proxy on loopback between a follower and its leader, whose link the test can cut.
+
+`cut()` is a silent partition: every open connection stays open but no byte crosses in
+either direction, and new connections are accepted and then hear nothing (as when a
+switch drops the packets of a peer). `heal()` closes what was held, so both sides see the
+old connections end, and lets new ones through.
+"""
+import select
+import socket
+import threading
+import time
+
+
+class LinkProxy:
+    def __init__(self, target_port):
+        self.target = ("127.0.0.1", target_port)
+        self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(64)
+        self.port = self.listener.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.lock = threading.Lock()
+        self.is_cut = False
+        self.pairs = []
+        self.bytes_forwarded = 0
+        self.closed = False
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def retarget(self, target_port):
+        with self.lock:
+            self.target = ("127.0.0.1", target_port)
+
+    def cut(self):
+        with self.lock:
+            self.is_cut = True
+
+    def heal(self):
+        with self.lock:
+            self.is_cut = False
+            pairs, self.pairs = self.pairs, []
+        for a, b in pairs:
+            for s in (a, b):
+                try:
+                    s.close()
+                except OSError:
+                    pass
+
+    def close(self):
+        self.closed = True
+        self.heal()
+        self.listener.close()
+
+    def _accept(self):
+        while not self.closed:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            with self.lock:
+                target = self.target
+            try:
+                upstream = socket.create_connection(target, timeout=5)
+            except OSError:
+                client.close()
+                continue
+            with self.lock:
+                self.pairs.append((client, upstream))
+            threading.Thread(target=self._pump, args=(client, upstream), daemon=True).start()
+
+    def _pump(self, a, b):
+        peers = {a: b, b: a}
+        try:
+            while True:
+                ready, _, _ = select.select([a, b], [], [], 0.2)
+                with self.lock:
+                    held = self.is_cut
+                if held:
+                    time.sleep(0.05)
+                    continue  # bytes stay in the kernel buffers: nothing crosses
+                for s in ready:
+                    data = s.recv(65536)
+                    if not data:
+                        return
+                    peers[s].sendall(data)
+                    with self.lock:
+                        self.bytes_forwarded += len(data)
+        except (OSError, ValueError):
+            return
+        finally:
+            for s in (a, b):
+                try:
+                    s.close()
+                except OSError:
+                    pass

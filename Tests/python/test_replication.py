@@ -1,0 +1,312 @@
+"""Replication between real `hsdb serve` processes over loopback sockets: a follower copies
+its leader's collections and log, serves reads and refuses writes, and ends equal to the
+leader after SIGKILLs, leader restarts, a silently cut link, and a bootstrap from a snapshot
+when the log it needs is gone. The follower reaches its leader through `LinkProxy`, whose
+link the tests cut."""
+import random
+import signal
+import threading
+import time
+
+import httpx
+import pytest
+
+from link_proxy import LinkProxy
+
+DIM = 16
+CATCH_UP_SECONDS = 60
+
+
+def vector(rng):
+    return [rng.uniform(-1, 1) for _ in range(DIM)]
+
+
+def everything(http, name):
+    """Every point of a collection, ids, vectors and payloads, in id order."""
+    out, offset = [], None
+    while True:
+        body = {"limit": 1000, "with_payload": True, "with_vector": True}
+        if offset is not None:
+            body["offset"] = offset
+        r = http.post(f"/collections/{name}/points/scroll", json=body)
+        assert r.status_code == 200, r.text
+        page = r.json()["result"]
+        out += [(p["id"], [round(x, 5) for x in p["vector"]], p["payload"]) for p in page["points"]]
+        offset = page["next_page_offset"]
+        if offset is None:
+            return out
+
+
+def durable_lsns(leader):
+    catalog = leader.get("/replication/collections").json()["result"]
+    return {c["name"]: c["durable_lsn"] for c in catalog["collections"]}
+
+
+def wait_caught_up(leader, follower, timeout=CATCH_UP_SECONDS):
+    """Waits until the follower reports every collection of the leader applied to the
+    leader's durable LSN, streaming; returns its status. Fails with the last status."""
+    deadline = time.monotonic() + timeout
+    status = None
+    while time.monotonic() < deadline:
+        want = durable_lsns(leader)
+        try:
+            status = follower.get("/replication").json()["result"]
+        except httpx.HTTPError:
+            status = None
+        if status is not None:
+            have = {c["name"]: c for c in status["collections"]}
+            if set(have) == set(want) and all(
+                    have[n]["applied_lsn"] >= lsn and have[n]["state"] == "streaming" for n, lsn in want.items()):
+                return status
+        time.sleep(0.1)
+    pytest.fail(f"the follower did not catch up in {timeout} s: leader at {durable_lsns(leader)}, follower {status}")
+
+
+def assert_equal(leader, follower, names):
+    for name in names:
+        assert everything(follower, name) == everything(leader, name), f"collection {name} differs"
+
+
+class Writer(threading.Thread):
+    """Writes to the leader until stopped: upserts and deletes of random ids."""
+
+    def __init__(self, url, name, seed):
+        super().__init__(daemon=True)
+        self.url, self.name, self.rng = url, name, random.Random(seed)
+        self.stopping = threading.Event()
+        self.writes = 0
+        self.error = None
+
+    def run(self):
+        with httpx.Client(base_url=self.url, timeout=30) as http:
+            while not self.stopping.is_set():
+                try:
+                    if self.rng.random() < 0.2:
+                        ids = [self.rng.randrange(2000) for _ in range(3)]
+                        r = http.post(f"/collections/{self.name}/points/delete?wait=true", json={"points": ids})
+                    else:
+                        pts = [{"id": self.rng.randrange(2000), "vector": vector(self.rng),
+                                "payload": {"w": self.writes, "tag": self.rng.choice("abc")}} for _ in range(10)]
+                        r = http.put(f"/collections/{self.name}/points?wait=true", json={"points": pts})
+                    assert r.status_code == 200, r.text
+                    self.writes += 1
+                except Exception as e:  # noqa: BLE001 - reported by the test
+                    self.error = e
+                    return
+
+    def stop(self):
+        self.stopping.set()
+        self.join(timeout=30)
+        assert self.error is None, f"a write to the leader failed: {self.error!r}"
+
+
+@pytest.fixture()
+def cluster(fresh_server, tmp_path):
+    """start_leader(), start_follower(): servers on their own data directories; the follower
+    reaches the leader through a LinkProxy (`proxy`)."""
+    state = {}
+
+    def start_leader(*extra):
+        s = fresh_server("--memtable-mb", "1", *extra, data=str(tmp_path / "leader"))
+        if "proxy" not in state:
+            state["proxy"] = LinkProxy(s.port)
+        else:
+            state["proxy"].retarget(s.port)
+        return s
+
+    def start_follower(*extra, data=None):
+        return fresh_server("--replica-of", state["proxy"].url, *extra, data=data or str(tmp_path / "follower"))
+
+    yield state, start_leader, start_follower
+    if "proxy" in state:
+        state["proxy"].close()
+
+
+def test_follower_copies_the_leader_serves_reads_and_refuses_writes(cluster):
+    state, start_leader, start_follower = cluster
+    leader_server = start_leader()
+    rng = random.Random(1)
+    with httpx.Client(base_url=leader_server.url, timeout=30) as leader:
+        assert leader.put("/collections/docs", json={"vectors": {"size": DIM, "distance": "Cosine"}}).status_code == 200
+        assert leader.put("/collections/docs/index", json={"field_name": "tag", "field_schema": "keyword"}).status_code == 200
+        assert leader.put("/collections/other", json={"vectors": {"size": 4, "distance": "Dot"}}).status_code == 200
+        for batch in range(20):
+            pts = [{"id": batch * 50 + i, "vector": vector(rng), "payload": {"tag": rng.choice("abc"), "b": batch}}
+                   for i in range(50)]
+            assert leader.put("/collections/docs/points?wait=true", json={"points": pts}).status_code == 200
+        assert leader.put("/collections/other/points?wait=true",
+                          json={"points": [{"id": 1, "vector": [1, 2, 3, 4]}]}).status_code == 200
+        assert leader.post("/collections/docs/points/delete?wait=true", json={"points": list(range(0, 100, 3))}).status_code == 200
+        assert leader.post("/collections/docs/points/payload?wait=true",
+                           json={"payload": {"seen": True}, "points": [500, 501]}).status_code == 200
+
+        follower_server = start_follower()
+        with httpx.Client(base_url=follower_server.url, timeout=30) as follower:
+            status = wait_caught_up(leader, follower)
+            assert status["role"] == "follower" and status["leader"] == state["proxy"].url
+            assert_equal(leader, follower, ["docs", "other"])
+            info = follower.get("/collections/docs").json()["result"]
+            assert "tag" in info["payload_schema"], info
+            assert info["points_count"] == leader.get("/collections/docs").json()["result"]["points_count"]
+            # Reads, including the read-only POSTs, are served and agree with the leader's.
+            q = {"query": vector(rng), "limit": 10, "filter": {"must": [{"key": "tag", "match": {"value": "a"}}]}}
+            a, b = leader.post("/collections/docs/points/query", json=q), follower.post("/collections/docs/points/query", json=q)
+            assert a.status_code == b.status_code == 200
+            assert [p["id"] for p in a.json()["result"]["points"]] == [p["id"] for p in b.json()["result"]["points"]]
+            assert follower.post("/collections/docs/points/count", json={}).json()["result"]["count"] == len(everything(leader, "docs"))
+            assert follower.post("/collections/docs/points", json={"ids": [500]}).json()["result"][0]["payload"]["seen"] is True
+            # Writes are refused in Qdrant's envelope, naming the leader, and change nothing.
+            before = everything(follower, "docs")
+            for method, path, body in [
+                ("PUT", "/collections/docs/points", {"points": [{"id": 1, "vector": vector(rng)}]}),
+                ("POST", "/collections/docs/points/delete", {"points": [1]}),
+                ("PUT", "/collections/new", {"vectors": {"size": 4, "distance": "Dot"}}),
+                ("DELETE", "/collections/docs", None),
+                ("PUT", "/collections/docs/index", {"field_name": "b", "field_schema": "integer"}),
+            ]:
+                r = follower.request(method, path, json=body)
+                assert r.status_code == 403, (method, path, r.text)
+                assert "read-only follower" in r.json()["status"]["error"] and state["proxy"].url in r.json()["status"]["error"]
+            assert everything(follower, "docs") == before
+            # The leader's replication routes are not served by a follower.
+            assert follower.get("/replication/collections").status_code == 400
+
+            # Catalogue changes follow: a dropped collection goes, a new one comes.
+            assert leader.delete("/collections/other").status_code == 200
+            assert leader.put("/collections/third", json={"vectors": {"size": 4, "distance": "Euclid"}}).status_code == 200
+            assert leader.put("/collections/third/points?wait=true",
+                              json={"points": [{"id": 7, "vector": [0, 1, 0, 1], "payload": {"x": 1}}]}).status_code == 200
+            wait_caught_up(leader, follower)
+            names = sorted(c["name"] for c in follower.get("/collections").json()["result"]["collections"])
+            assert names == ["docs", "third"]
+            assert_equal(leader, follower, ["docs", "third"])
+
+            lead = leader.get("/replication").json()["result"]
+            assert lead["role"] == "leader"
+            slots = [f for f in lead["followers"] if f["collection"] == "docs"]
+            assert slots and slots[0]["node_id"] == status["node_id"] and slots[0]["connected"] is True
+        assert follower_server.stop() == 0
+    assert leader_server.stop() == 0
+
+
+def test_follower_ends_equal_after_sigkill_leader_restart_and_a_cut_link(cluster):
+    state, start_leader, start_follower = cluster
+    leader_server = start_leader()
+    with httpx.Client(base_url=leader_server.url, timeout=30) as leader:
+        assert leader.put("/collections/c", json={"vectors": {"size": DIM, "distance": "Cosine"}}).status_code == 200
+    follower_server = start_follower()
+    proxy = state["proxy"]
+
+    # 1. SIGKILL the follower while the leader takes writes; it restarts and catches up.
+    writer = Writer(leader_server.url, "c", seed=2)
+    writer.start()
+    time.sleep(1.0)  # let some writes stream before the kill: the kill must land mid-stream
+    follower_server.stop(signal.SIGKILL)
+    time.sleep(0.5)
+    follower_server = start_follower()
+    time.sleep(1.0)
+    writer.stop()
+    with httpx.Client(base_url=leader_server.url, timeout=30) as leader, \
+            httpx.Client(base_url=follower_server.url, timeout=30) as follower:
+        wait_caught_up(leader, follower)
+        assert_equal(leader, follower, ["c"])
+        assert writer.writes > 0
+
+    # 2. Cut the link silently while writes go on: the follower notices (no heartbeat),
+    # reports itself disconnected and behind, and after the heal catches up.
+    writer = Writer(leader_server.url, "c", seed=3)
+    writer.start()
+    proxy.cut()
+    with httpx.Client(base_url=follower_server.url, timeout=30) as follower:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            c = follower.get("/replication").json()["result"]["collections"][0]
+            if c["state"] == "disconnected":
+                break
+            time.sleep(0.2)
+        assert c["state"] == "disconnected", c
+        applied_during_cut = c["applied_lsn"]
+        time.sleep(1.0)
+        c = follower.get("/replication").json()["result"]["collections"][0]
+        assert c["applied_lsn"] == applied_during_cut, "nothing crosses a cut link"
+    writer.stop()
+    proxy.heal()
+    with httpx.Client(base_url=leader_server.url, timeout=30) as leader, \
+            httpx.Client(base_url=follower_server.url, timeout=30) as follower:
+        assert durable_lsns(leader)["c"] > applied_during_cut
+        wait_caught_up(leader, follower)
+        assert_equal(leader, follower, ["c"])
+
+    # 3. Restart the leader (SIGTERM, then a SIGKILL with writes in flight): the follower
+    # reconnects each time and ends equal.
+    assert leader_server.stop() == 0
+    leader_server = start_leader()
+    writer = Writer(leader_server.url, "c", seed=4)
+    writer.start()
+    time.sleep(1.0)
+    writer.stopping.set()
+    writer.join(timeout=30)
+    leader_server.stop(signal.SIGKILL)
+    leader_server = start_leader()
+    with httpx.Client(base_url=leader_server.url, timeout=30) as leader, \
+            httpx.Client(base_url=follower_server.url, timeout=30) as follower:
+        status = wait_caught_up(leader, follower)
+        assert_equal(leader, follower, ["c"])
+        assert status["collections"][0]["rejected_frames"] == 0
+        assert status["collections"][0]["bootstraps"] == 0, "the follower's position stayed in the leader's log"
+    assert follower_server.stop() == 0
+    assert leader_server.stop() == 0
+
+
+def test_follower_bootstraps_when_the_log_it_needs_is_gone_or_differs(cluster, tmp_path):
+    state, start_leader, start_follower = cluster
+    leader_server = start_leader()
+    rng = random.Random(5)
+    with httpx.Client(base_url=leader_server.url, timeout=30) as leader:
+        assert leader.put("/collections/c", json={"vectors": {"size": DIM, "distance": "Cosine"}}).status_code == 200
+        # 2 MB of payloads: over the 1 MiB memtable, so some of the log is flushed.
+        for batch in range(20):
+            pts = [{"id": batch * 100 + i, "vector": vector(rng), "payload": {"b": batch, "pad": "x" * 1000}}
+                   for i in range(100)]
+            assert leader.put("/collections/c/points?wait=true", json={"points": pts}).status_code == 200
+    # With no follower, a restarted leader moves its chain anchor to what is flushed: the log
+    # before it is no longer offered, so a new follower must bootstrap.
+    assert leader_server.stop() == 0
+    leader_server = start_leader()
+    follower_server = start_follower()
+    with httpx.Client(base_url=leader_server.url, timeout=30) as leader, \
+            httpx.Client(base_url=follower_server.url, timeout=30) as follower:
+        status = wait_caught_up(leader, follower)
+        assert status["collections"][0]["bootstraps"] == 1, status
+        assert_equal(leader, follower, ["c"])
+        # After the bootstrap it streams: new writes arrive without another.
+        pts = [{"id": 5000 + i, "vector": vector(rng)} for i in range(20)]
+        assert leader.put("/collections/c/points?wait=true", json={"points": pts}).status_code == 200
+        status = wait_caught_up(leader, follower)
+        assert status["collections"][0]["bootstraps"] == 1
+        assert_equal(leader, follower, ["c"])
+    assert follower_server.stop() == 0
+
+    # A follower whose copy came from another history (here: a different leader's
+    # collection of the same name) is detected as diverged and replaced, never merged.
+    other_dir = str(tmp_path / "other-leader")
+    assert leader_server.stop() == 0
+    from conftest import Server
+    other = Server(other_dir)
+    try:
+        with httpx.Client(base_url=other.url, timeout=30) as o:
+            assert o.put("/collections/c", json={"vectors": {"size": DIM, "distance": "Cosine"}}).status_code == 200
+            pts = [{"id": i, "vector": vector(rng), "payload": {"other": True}} for i in range(30)]
+            for _ in range(40):  # more records than the first leader's log, so LSNs overlap
+                assert o.put("/collections/c/points?wait=true", json={"points": pts}).status_code == 200
+        state["proxy"].retarget(other.port)
+        follower_server = start_follower()
+        with httpx.Client(base_url=other.url, timeout=30) as o, \
+                httpx.Client(base_url=follower_server.url, timeout=30) as follower:
+            status = wait_caught_up(o, follower)
+            assert status["collections"][0]["bootstraps"] >= 1, status
+            assert_equal(o, follower, ["c"])
+            assert len(everything(follower, "c")) == 30
+        assert follower_server.stop() == 0
+    finally:
+        assert other.stop() == 0
