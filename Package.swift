@@ -85,7 +85,7 @@ let package = Package(
             .product(name: "Prometheus", package: "swift-prometheus"),
         ]),
         .executableTarget(name: "hsdb", dependencies: [
-            "HSDB", "HSDBServer", "Backup",
+            "HSDB", "HSDBServer", "Backup", "Replication",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),

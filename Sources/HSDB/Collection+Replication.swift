@@ -19,6 +19,26 @@ extension Collection {
         }
     }
 
+    /// Bytes of the WAL files a reader from `lsn` on still needs (the file holding `lsn` and
+    /// every later one): what a pin at `lsn` keeps on disk.
+    public func walBytes(from lsn: UInt64) throws -> Int64 {
+        let folder = directory + "/" + Self.walDirectoryName
+        do {
+            let files = try WALRecovery.listWALFiles(fs, folder)
+            let first = files.lastIndex { $0.1 <= lsn } ?? 0
+            var total: Int64 = 0
+            for (name, _) in files[first...] {
+                // A file retention deletes meanwhile is no longer held.
+                guard let file = try? fs.open(folder + "/" + name, mode: .readOnly) else { continue }
+                defer { try? file.close() }
+                total += try file.size()
+            }
+            return total
+        } catch {
+            throw HSDBError.wrap(error)
+        }
+    }
+
     /// Returns once a record after `lsn` is acknowledged, or after `timeout`.
     public func waitForCommit(after lsn: UInt64, timeout: Duration) async {
         await commitSignal.wait(beyond: lsn, timeout: timeout)

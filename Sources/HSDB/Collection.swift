@@ -142,7 +142,23 @@ public final class Collection: Sendable {
         from offset: PointID? = nil, limit: Int = 10, projection: Projection = .payloadOnly, filter: Filter? = nil
     ) throws -> ScrollPage {
         guard limit >= 1 else { throw HSDBError.invalidArgument("scroll limit must be at least 1, got \(limit)") }
+        return try scroll(in: snapshot, from: offset, limit: limit, projection: projection, filter: filter)
+    }
+
+    /// Every live point as of one LSN (returned), in id order, `pageSize` at a time.
+    @discardableResult
+    public func forEachLivePage(pageSize: Int = 1024, projection: Projection, _ body: ([Record]) throws -> Void) throws -> UInt64 {
         let s = snapshot
+        var offset: PointID?
+        repeat {
+            let page = try scroll(in: s, from: offset, limit: max(1, pageSize), projection: projection, filter: nil)
+            try body(page.points)
+            offset = page.nextOffset
+        } while offset != nil
+        return s.lsn
+    }
+
+    private func scroll(in s: Snapshot, from offset: PointID?, limit: Int, projection: Projection, filter: Filter?) throws -> ScrollPage {
         var memtableIDs: [PointID] = []
         s.forEachLiveMemtablePoint { id, p in
             if (offset == nil || id >= offset!) && (filter?.matches(id: id, payload: p.payload) ?? true) { memtableIDs.append(id) }

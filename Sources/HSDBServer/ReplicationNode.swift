@@ -17,7 +17,7 @@ struct ReplicationNode: Sendable {
             follower = ReplicationFollower(db: db, leaderURL: upstream, apiKey: settings.leaderAPIKey, node: state, logger: logger)
             leader = nil
         } else {
-            leader = ReplicationLeader(db: db, epoch: state.epoch, logger: logger)
+            leader = ReplicationLeader(db: db, epoch: state.epoch, logger: logger, slotMaxBytes: settings.replicationSlotMaxBytes)
             follower = nil
         }
     }

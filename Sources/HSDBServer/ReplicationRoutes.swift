@@ -4,6 +4,7 @@ import HSDBCore
 import Hummingbird
 import NIOCore
 import Replication
+import Synchronization
 
 /// The replication routes (DESIGN.md, "Replication"): what a follower calls on its leader,
 /// and `GET /replication`, where either side says how far it is.
@@ -11,6 +12,20 @@ extension API {
     func registerReplication(on router: Router<Context>) {
         on(router, .get, "/replication") { _, _, start in
             Envelope.ok(since: start) { w in writeReplicationStatus(to: &w) }
+        }
+
+        // Either role: `hsdb replica verify` compares the two.
+        on(router, .get, "/replication/collections/:collection/digest") { request, context, start in
+            let c = try collection(context)
+            var bucket: Int?
+            if let raw = request.uri.queryParameters.get("bucket") {
+                guard let b = Int(String(raw)), (0..<StateDigest.bucketCount).contains(b) else {
+                    throw APIError.wrongInput("query parameter `bucket` must be a bucket number, 0-255")
+                }
+                bucket = b
+            }
+            let digest = try await StateDigest.compute(c, leavesOf: bucket)
+            return Envelope.ok(since: start) { $0.value(digest.json()) }
         }
 
         on(router, .get, "/replication/collections") { _, _, start in
@@ -28,7 +43,7 @@ extension API {
                 throw APIError.wrongInput("query parameter `hash` must be 64 hex digits")
             }
             do {
-                _ = try await leader.checkPosition(c, lsn: lsn, hash: hash)
+                _ = try await leader.checkPosition(c, lsn: lsn, hash: hash, node: node)
             } catch ReplicationError.bootstrapNeeded(_, let reason) {
                 throw APIError(status: .conflict, message: "Bootstrap needed: \(reason)")
             }
@@ -149,6 +164,8 @@ extension API {
             w.endArray()
         } else if let leader = replication.leader {
             w.key("epoch"); w.int(leader.epoch)
+            w.key("slot_max_bytes"); w.int(leader.slotMaxBytes)
+            w.key("dropped_slots"); w.int(leader.droppedSlots.load(ordering: .relaxed))
             w.key("followers")
             w.beginArray()
             for f in leader.status() {
@@ -156,6 +173,7 @@ extension API {
                 w.key("node_id"); w.string(f.node)
                 w.key("collection"); w.string(f.collection)
                 w.key("connected"); w.bool(f.connected)
+                w.key("dropped"); w.bool(f.dropped)
                 w.key("sent_lsn"); w.int(f.sentLSN)
                 w.key("durable_lsn")
                 if let d = f.durableLSN { w.int(d) } else { w.null() }

@@ -25,6 +25,8 @@ public struct ServerSettings: Sendable {
     public var replicaOf: String?
     /// The API key the leader asks for, if any.
     public var leaderAPIKey: String?
+    /// On a leader: a follower's slot holding more WAL than this is dropped (it bootstraps).
+    public var replicationSlotMaxBytes: Int64 = 1 << 30
 
     public init() {}
 }

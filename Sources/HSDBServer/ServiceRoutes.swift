@@ -19,7 +19,7 @@ extension API {
         on(router, .get, "/livez") { _, _, _ in Envelope.text("healthz check passed") }
         on(router, .get, "/readyz") { _, _, _ in Envelope.text("all shards are ready") }
         on(router, .get, "/metrics") { _, _, _ in
-            let text = try metrics.exposition(db, version: settings.compatibleVersion)
+            let text = try metrics.exposition(db, version: settings.compatibleVersion) + Array(replicationMetrics().utf8)
             return Envelope.text(String(decoding: text, as: UTF8.self), contentType: "text/plain; version=0.0.4")
         }
     }

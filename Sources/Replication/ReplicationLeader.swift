@@ -19,19 +19,27 @@ public final class ReplicationLeader: Sendable {
     public let epoch: UInt64
     let logger: Logger
     let snapshotsDirectory: String
+    /// A slot that holds more WAL than this is dropped: its follower bootstraps instead of
+    /// filling the leader's disk.
+    public let slotMaxBytes: Int64
     private let chains = Mutex<[String: (ObjectIdentifier, LogChain)]>([:])
     private let followers = Mutex<[FollowerKey: FollowerProgress]>([:])
     private let stopping = Atomic<Bool>(false)
+    /// Slots dropped for holding too much WAL, since start.
+    public let droppedSlots = Atomic<Int>(0)
+    /// Followers whose slot was dropped: they get no stream and no slot until they bootstrap.
+    private let lost = Mutex<Set<FollowerKey>>([])
 
     struct FollowerKey: Hashable, Sendable {
         let node: String
         let collection: String
     }
 
-    public init(db: Database, epoch: UInt64, logger: Logger) {
+    public init(db: Database, epoch: UInt64, logger: Logger, slotMaxBytes: Int64 = 1 << 30) {
         self.db = db
         self.epoch = epoch
         self.logger = logger
+        self.slotMaxBytes = slotMaxBytes
         snapshotsDirectory = db.path + "/" + NodeState.directoryName + "/snapshots"
     }
 
@@ -52,7 +60,11 @@ public final class ReplicationLeader: Sendable {
 
     /// Checks that (`lsn`, `hash`) is a position in this collection's log. Throws
     /// `ReplicationError.bootstrapNeeded` (with the reason) when it is not.
-    public func checkPosition(_ collection: Collection, lsn: UInt64, hash: LogHash) async throws -> LogChain {
+    public func checkPosition(_ collection: Collection, lsn: UInt64, hash: LogHash, node: String? = nil) async throws -> LogChain {
+        if let node, isLost(FollowerKey(node: node, collection: collection.name)) {
+            throw ReplicationError.bootstrapNeeded(
+                collection: collection.name, reason: "the follower's slot was dropped: it held more than \(slotMaxBytes >> 20) MiB of the leader's WAL")
+        }
         let chain = try await chain(collection)
         let tip = try await chain.extend()
         if lsn > tip.lsn {
@@ -81,6 +93,9 @@ public final class ReplicationLeader: Sendable {
         var reader = try collection.walReader(after: lsn)
         var last = hash
         while !stopping.load(ordering: .relaxed) {
+            if isLost(key) {
+                throw ReplicationError.bootstrapNeeded(collection: collection.name, reason: "the follower's slot was dropped")
+            }
             let durable = collection.durableLSN
             if reader.nextLSN <= durable {
                 let (moved, entries) = try await runBlocking("hsdb.ship") { [reader] in
@@ -118,6 +133,7 @@ public final class ReplicationLeader: Sendable {
     /// moves there (the WAL after it is kept for it, across restarts).
     public func acknowledge(_ collection: Collection, node: String, durable: UInt64, applied: UInt64) async throws {
         let key = FollowerKey(node: node, collection: collection.name)
+        guard !isLost(key) else { return }
         let moved = followers.withLock { all -> Bool in
             var p = all[key] ?? FollowerProgress()
             let moved = p.durableLSN != durable || p.durableLSN == nil
@@ -139,8 +155,16 @@ public final class ReplicationLeader: Sendable {
             guard let collection = try? db.collection(name), let chain = try? await chain(collection) else { continue }
             do {
                 let tip = try await chain.extend()
-                let slots = collection.walPinLSNs.filter { $0.key.hasPrefix(Self.slotPrefix) }.values.map { $0 - 1 }
-                try await chain.moveAnchor(toward: min(tip.lsn, slots.min() ?? tip.lsn, collection.flushedLSN))
+                var slots = collection.walPinLSNs.filter { $0.key.hasPrefix(Self.slotPrefix) }
+                for (slot, from) in slots where try collection.walBytes(from: from) > slotMaxBytes {
+                    logger.warning("replication: follower \(slot.dropFirst(Self.slotPrefix.count)) of '\(name)' holds more than \(slotMaxBytes >> 20) MiB of WAL (it is at LSN \(from - 1)): its slot is dropped, and it will bootstrap from a snapshot")
+                    _ = lost.withLock { $0.insert(FollowerKey(node: String(slot.dropFirst(Self.slotPrefix.count)), collection: name)) }
+                    try await collection.unpinWAL(slot)
+                    slots[slot] = nil
+                    droppedSlots.add(1, ordering: .relaxed)
+                }
+                let slowest = slots.values.map { $0 - 1 }.min() ?? tip.lsn
+                try await chain.moveAnchor(toward: min(tip.lsn, slowest, collection.flushedLSN))
             } catch {
                 logger.warning("replication: could not move the chain anchor of '\(name)': \(error)")
             }
@@ -157,6 +181,7 @@ public final class ReplicationLeader: Sendable {
         try fs.createDirectories(snapshotsDirectory)
         let chain = try await chain(collection)
         let name = "\(collection.name)-\(UUID().uuidString.lowercased()).snapshot"
+        _ = lost.withLock { $0.remove(FollowerKey(node: node, collection: collection.name)) }
         let path = snapshotsDirectory + "/" + name
         // Keep what the chain may need while the snapshot is written.
         try await collection.pinWAL(Self.slotPrefix + node, from: await chain.anchorLSN + 1)
@@ -199,13 +224,15 @@ public final class ReplicationLeader: Sendable {
             let durable = c.durableLSN
             let acked = p.durableLSN ?? 0
             out.append(LeaderFollowerStatus(
-                node: key.node, collection: key.collection, connected: p.connected, sentLSN: p.sentLSN,
+                node: key.node, collection: key.collection, connected: p.connected, dropped: isLost(key), sentLSN: p.sentLSN,
                 durableLSN: p.durableLSN, appliedLSN: p.appliedLSN, leaderLSN: durable,
                 lagRecords: durable > acked ? durable - acked : 0,
                 secondsSinceAck: p.lastAck.map { Date().timeIntervalSince($0) }))
         }
         return out
     }
+
+    private func isLost(_ key: FollowerKey) -> Bool { lost.withLock { $0.contains(key) } }
 
     private func update(_ key: FollowerKey, _ change: (inout FollowerProgress) -> Void) {
         followers.withLock { all in
@@ -238,6 +265,8 @@ public struct LeaderFollowerStatus: Sendable {
     public let node: String
     public let collection: String
     public let connected: Bool
+    /// Its slot was dropped at the cap: it must bootstrap.
+    public let dropped: Bool
     public let sentLSN: UInt64
     public let durableLSN: UInt64?
     public let appliedLSN: UInt64?

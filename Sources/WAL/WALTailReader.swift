@@ -19,6 +19,8 @@ public struct WALTailReader: Sendable {
         self.directory = directory
         self.nextLSN = lsn + 1
         let files = try WALRecovery.listWALFiles(fileSystem, directory)
+        // A log not written yet has no file: the reader waits for the first.
+        if files.isEmpty { return }
         guard let chosen = files.last(where: { $0.1 <= lsn + 1 }) else {
             throw WALError.notRetained(after: lsn, firstRetained: files.first?.1)
         }
@@ -42,6 +44,11 @@ public struct WALTailReader: Sendable {
         var bytes = 0
         var buffer: [UInt8] = []
         while nextLSN <= through && bytes < maxBytes {
+            if file == nil {
+                guard let first = try WALRecovery.listWALFiles(fs, directory).last(where: { $0.1 <= nextLSN }) else { break }
+                file = first
+                offset = Int64(WALFormat.fileHeaderSize)
+            }
             guard let current = file else { break }
             let path = directory + "/" + current.name
             let handle: any File

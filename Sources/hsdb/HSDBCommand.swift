@@ -8,7 +8,7 @@ struct HSDBCommand: AsyncParsableCommand {
         commandName: "hsdb",
         abstract: "hsdb: a log-structured storage engine and database for vectors.",
         version: HSDBVersion.string,
-        subcommands: [Serve.self, Collections.self, Stats.self, Verify.self, Compact.self, Import.self, BackupCommand.self, Restore.self, Bench.self],
+        subcommands: [Serve.self, Collections.self, Stats.self, Verify.self, Compact.self, Import.self, BackupCommand.self, Restore.self, Replica.self, Bench.self],
         defaultSubcommand: Serve.self)
 }
 

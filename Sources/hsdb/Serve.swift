@@ -50,6 +50,9 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .long, help: "API key of the leader given with --replica-of (default: $HSDB_LEADER_API_KEY).")
     var leaderApiKey: String?
 
+    @Option(name: .long, help: "On a leader: drop a follower's slot when it holds more than this many MiB of WAL (the follower then bootstraps from a snapshot).")
+    var replicaMaxRetainedMb = 1024
+
     @Option(name: .long, help: "Version reported at GET / (clients compare it with their own).")
     var compatibleVersion = ServerSettings().compatibleVersion
 
@@ -67,6 +70,8 @@ struct Serve: AsyncParsableCommand {
         settings.maxBodyBytes = maxBodyBytes
         settings.maxBatchPoints = maxBatchPoints
         settings.compatibleVersion = compatibleVersion
+        guard replicaMaxRetainedMb >= 1 else { throw ValidationError("--replica-max-retained-mb must be at least 1") }
+        settings.replicationSlotMaxBytes = Int64(replicaMaxRetainedMb) << 20
         if let replicaOf {
             guard let url = URL(string: replicaOf), ["http", "https"].contains(url.scheme ?? ""), url.host != nil else {
                 throw ValidationError("--replica-of must be the leader's base URL, such as http://127.0.0.1:6333")

@@ -97,6 +97,20 @@ final class LogShippingTests: XCTestCase {
             XCTAssertNotNil(a, "LSN \(lsn)")
             XCTAssertEqual(a, b, "LSN \(lsn)")
         }
+        // The state digests agree; one point changed on one side is found, in its bucket.
+        let (dl, df) = (try await StateDigest.compute(leader), try await StateDigest.compute(follower))
+        XCTAssertEqual(dl.lsn, df.lsn)
+        XCTAssertEqual(dl.points, try all(leader).count)
+        XCTAssertEqual(dl.root, df.root)
+        XCTAssertEqual(dl.buckets, df.buckets)
+        try await follower.upsert([Point(id: .integer(7), vector: [1, 0, 0, 0, 0, 0, 0, 1], payload: ["changed": true])])
+        let changed = try await StateDigest.compute(follower)
+        XCTAssertNotEqual(changed.root, dl.root)
+        let differing = (0..<StateDigest.bucketCount).filter { changed.buckets[$0] != dl.buckets[$0] }
+        XCTAssertEqual(differing.count, 1)
+        let listed = try await StateDigest.compute(follower, leavesOf: differing[0])
+        XCTAssertTrue(listed.leaves!.contains { $0.id == "7" })
+        XCTAssertEqual(try StateDigest.decode(listed.json()), listed, "the JSON codec round-trips")
         try await leaderDB.close()
         try await followerDB.close()
     }
@@ -180,6 +194,40 @@ final class LogShippingTests: XCTestCase {
         let (reopenedAnchor, reopenedTip, tipNow) = (await reopened.anchorLSN, await reopened.tip, await chain.tip)
         XCTAssertEqual(reopenedAnchor, anchor)
         XCTAssertEqual(reopenedTip.hash, tipNow.hash)
+        try await db.close()
+    }
+}
+
+extension LogShippingTests {
+    func testASlotHoldingTooMuchWALIsDroppedAndItsFollowerMustBootstrap() async throws {
+        var rng = SplitMix64(seed: 13)
+        let db = try await Database.open(at: path("leader"), options: options(follower: false))
+        let c = try await db.createCollection("c", config: Self.config)
+        let leader = ReplicationLeader(db: db, epoch: 1, logger: Logger(label: "test"), slotMaxBytes: 32 << 10)
+        try await write(c, rounds: 10, rng: &rng)
+        let (slow, fast) = (UUID().uuidString.lowercased(), UUID().uuidString.lowercased())
+        try await leader.acknowledge(c, node: slow, durable: 3, applied: 3)
+        try await write(c, rounds: 400, rng: &rng)
+        try await leader.acknowledge(c, node: fast, durable: c.durableLSN, applied: c.durableLSN)
+        XCTAssertGreaterThan(try c.walBytes(from: 4), 32 << 10)
+        await leader.moveAnchors()
+        XCTAssertEqual(leader.droppedSlots.load(ordering: .relaxed), 1)
+        XCTAssertNil(c.walPinLSNs[ReplicationLeader.slotPrefix + slow], "the slow follower's slot is gone")
+        XCTAssertEqual(c.walPinLSNs[ReplicationLeader.slotPrefix + fast], c.durableLSN + 1, "the other is kept")
+        let chain = try await leader.chain(c)
+        let h3 = try await chain.hash(at: 3)
+        do {
+            _ = try await leader.checkPosition(c, lsn: 3, hash: h3 ?? .origin, node: slow)
+            XCTFail("a follower whose slot was dropped was streamed to")
+        } catch ReplicationError.bootstrapNeeded(_, let reason) {
+            XCTAssertTrue(reason.contains("slot was dropped"), reason)
+        }
+        // Its acknowledgements pin nothing until it bootstraps; the snapshot gives it a slot again.
+        try await leader.acknowledge(c, node: slow, durable: 5, applied: 5)
+        XCTAssertNil(c.walPinLSNs[ReplicationLeader.slotPrefix + slow])
+        let offer = try await leader.prepareSnapshot(c, node: slow)
+        XCTAssertEqual(c.walPinLSNs[ReplicationLeader.slotPrefix + slow], offer.lsn + 1)
+        _ = try await leader.checkPosition(c, lsn: offer.lsn, hash: offer.hash, node: slow)
         try await db.close()
     }
 }

@@ -1,6 +1,7 @@
-import HSDB
 import HSDBCore
 import XCTest
+
+@testable import HSDB
 
 @testable import Replication
 
@@ -101,6 +102,16 @@ final class ReplicationFormatTests: XCTestCase {
         var damaged = nodeBytes
         damaged[12] ^= 1
         XCTAssertThrowsError(try NodeState.decode(damaged, path: "NODE"))
+    }
+
+    /// SHA-256(00 | 05 00.. | 06 00.. | 02 00 00 00 | 1.0f | -2.0f | 07 01 01 61 03 02),
+    /// the point 5 at version 6 with vector [1, -2] and payload {"a": 1}: Python's hashlib.
+    func testDigestLeafGolden() {
+        let id = StateDigest.idBytes(.integer(5))
+        XCTAssertEqual(hex(id), "000500000000000000")
+        let record = Record(id: .integer(5), version: 6, vector: [1, -2], payload: ["a": .int(1)])
+        XCTAssertEqual(hex(StateDigest.leafHash(id: id, record: record)), "394a244988607be2a18d418229d21234fc527ca3333b2d2f90ea94b93012e576")
+        XCTAssertEqual(hex(StateDigest.idBytes(.uuid(UUID(uuidString: "00112233-4455-6677-8899-aabbccddeeff")!))), "0100112233445566778899aabbccddeeff")
     }
 
     private func hex(_ bytes: [UInt8]) -> String { bytes.map { String(format: "%02x", $0) }.joined() }

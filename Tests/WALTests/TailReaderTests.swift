@@ -33,6 +33,16 @@ final class TailReaderTests: XCTestCase {
         XCTAssertEqual(last.first?.type, .closeMarker)
     }
 
+    func testAReaderOfALogNotWrittenYetWaitsForItsFirstFile() async throws {
+        let w = try WALFixture()
+        var reader = try WALTailReader(fileSystem: w.fs, directory: w.directory, after: 0)
+        XCTAssertEqual(try reader.read(through: 0, maxBytes: 1 << 20), [])
+        let writer = try w.openWriter()
+        for i in 0..<3 { _ = try await writer.append(w.record(w.body(i))) }
+        XCTAssertEqual(try reader.read(through: 3, maxBytes: 1 << 20).map(\.lsn), [1, 2, 3])
+        try await writer.close()
+    }
+
     func testRefusesPositionsTheLogNoLongerHolds() async throws {
         let w = try WALFixture()
         let writer = try w.openWriter(WALWriterOptions(maxFileSize: 2048))

@@ -5,12 +5,14 @@ when the log it needs is gone. The follower reaches its leader through `LinkProx
 link the tests cut."""
 import random
 import signal
+import subprocess
 import threading
 import time
 
 import httpx
 import pytest
 
+from conftest import BINARY
 from link_proxy import LinkProxy
 
 DIM = 16
@@ -65,6 +67,17 @@ def wait_caught_up(leader, follower, timeout=CATCH_UP_SECONDS):
 def assert_equal(leader, follower, names):
     for name in names:
         assert everything(follower, name) == everything(leader, name), f"collection {name} differs"
+
+
+def replica_verify(leader_url, follower_url):
+    return subprocess.run([BINARY, "replica", "verify", "--leader", leader_url, "--follower", follower_url, "--timeout", "30"],
+                          capture_output=True, text=True, timeout=120)
+
+
+def assert_verified(leader_url, follower_url, collections):
+    r = replica_verify(leader_url, follower_url)
+    assert r.returncode == 0, f"replica verify: {r.returncode}\n{r.stdout}\n{r.stderr}"
+    assert r.stdout.count("equal  ") == collections, r.stdout
 
 
 class Writer(threading.Thread):
@@ -180,11 +193,16 @@ def test_follower_copies_the_leader_serves_reads_and_refuses_writes(cluster):
             names = sorted(c["name"] for c in follower.get("/collections").json()["result"]["collections"])
             assert names == ["docs", "third"]
             assert_equal(leader, follower, ["docs", "third"])
+            assert_verified(leader_server.url, follower_server.url, 2)
 
             lead = leader.get("/replication").json()["result"]
             assert lead["role"] == "leader"
             slots = [f for f in lead["followers"] if f["collection"] == "docs"]
             assert slots and slots[0]["node_id"] == status["node_id"] and slots[0]["connected"] is True
+            # The same in Prometheus' text, on both sides.
+            assert 'hsdb_replication_lag_records{collection="docs"} 0' in follower.get("/metrics").text
+            assert f'hsdb_replication_follower_connected{{collection="docs",follower="{status["node_id"]}"}} 1' \
+                in leader.get("/metrics").text
         assert follower_server.stop() == 0
     assert leader_server.stop() == 0
 
@@ -252,6 +270,7 @@ def test_follower_ends_equal_after_sigkill_leader_restart_and_a_cut_link(cluster
             httpx.Client(base_url=follower_server.url, timeout=30) as follower:
         status = wait_caught_up(leader, follower)
         assert_equal(leader, follower, ["c"])
+        assert_verified(leader_server.url, follower_server.url, 1)
         assert status["collections"][0]["rejected_frames"] == 0
         assert status["collections"][0]["bootstraps"] == 0, "the follower's position stayed in the leader's log"
     assert follower_server.stop() == 0
@@ -269,6 +288,10 @@ def test_follower_bootstraps_when_the_log_it_needs_is_gone_or_differs(cluster, t
             pts = [{"id": batch * 100 + i, "vector": vector(rng), "payload": {"b": batch, "pad": "x" * 1000}}
                    for i in range(100)]
             assert leader.put("/collections/c/points?wait=true", json={"points": pts}).status_code == 200
+        deadline = time.monotonic() + 30
+        while leader.get("/collections/c").json()["result"]["segments_count"] == 0:
+            assert time.monotonic() < deadline, "no flush"
+            time.sleep(0.1)
     # With no follower, a restarted leader moves its chain anchor to what is flushed: the log
     # before it is no longer offered, so a new follower must bootstrap.
     assert leader_server.stop() == 0
@@ -310,3 +333,51 @@ def test_follower_bootstraps_when_the_log_it_needs_is_gone_or_differs(cluster, t
         assert follower_server.stop() == 0
     finally:
         assert other.stop() == 0
+
+
+def test_a_follower_that_holds_too_much_wal_loses_its_slot_and_bootstraps(cluster):
+    state, start_leader, start_follower = cluster
+    leader_server = start_leader("--replica-max-retained-mb", "1")
+    rng = random.Random(6)
+    with httpx.Client(base_url=leader_server.url, timeout=30) as leader:
+        assert leader.put("/collections/c", json={"vectors": {"size": DIM, "distance": "Cosine"}}).status_code == 200
+        follower_server = start_follower()
+        with httpx.Client(base_url=follower_server.url, timeout=30) as follower:
+            wait_caught_up(leader, follower)
+            state["proxy"].cut()
+            # 3 MB of writes the follower cannot receive: its slot would hold them all.
+            for batch in range(30):
+                pts = [{"id": batch * 100 + i, "vector": vector(rng), "payload": {"pad": "y" * 1000}} for i in range(100)]
+                assert leader.put("/collections/c/points?wait=true", json={"points": pts}).status_code == 200
+            deadline = time.monotonic() + 30  # the leader checks slots every 10 s
+            while leader.get("/replication").json()["result"]["dropped_slots"] == 0:
+                assert time.monotonic() < deadline, "the slot was not dropped"
+                time.sleep(0.2)
+            assert "hsdb_replication_dropped_slots_total 1" in leader.get("/metrics").text
+            state["proxy"].heal()
+            status = wait_caught_up(leader, follower)
+            assert status["collections"][0]["bootstraps"] == 1, status
+            assert_equal(leader, follower, ["c"])
+        assert follower_server.stop() == 0
+    assert leader_server.stop() == 0
+
+
+def test_replica_verify_names_the_point_that_differs(fresh_server, tmp_path):
+    """Two servers given the same writes but one payload: same LSN, different state."""
+    a, b = fresh_server(data=str(tmp_path / "a")), fresh_server(data=str(tmp_path / "b"))
+    rng = random.Random(7)
+    batches = [[{"id": i * 50 + j, "vector": vector(rng), "payload": {"n": j}} for j in range(50)] for i in range(6)]
+    for server, changed in ((a, False), (b, True)):
+        with httpx.Client(base_url=server.url, timeout=30) as http:
+            assert http.put("/collections/c", json={"vectors": {"size": DIM, "distance": "Cosine"}}).status_code == 200
+            for i, batch in enumerate(batches):
+                if changed and i == 5:
+                    batch = [dict(p, payload={"n": -1}) if p["id"] == 263 else p for p in batch]
+                assert http.put("/collections/c/points?wait=true", json={"points": batch}).status_code == 200
+    r = replica_verify(a.url, b.url)
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert "DIFFER collection 'c'" in r.stdout and "1 bucket(s) differ" in r.stdout, r.stdout
+    assert "263 (differs: version 6 on the leader, 6 on the follower)" in r.stdout, r.stdout
+    # A server that cannot be asked is exit 2, not a verdict.
+    r = replica_verify(a.url, "http://127.0.0.1:9")
+    assert r.returncode == 2, r.stdout + r.stderr

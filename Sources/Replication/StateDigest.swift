@@ -1,0 +1,130 @@
+import Crypto
+import Foundation
+import HSDB
+import HSDBCore
+
+/// A proof of a collection's content at one LSN: 256 buckets of points by the hash of their
+/// id, a hash per bucket and a root over them. Two copies with the same root at the same LSN
+/// hold the same points (ids, versions, vectors, payloads); differing roots name the buckets,
+/// and a bucket's leaves name the points. DESIGN.md, "Replication", "State digest":
+///
+///     leaf   = SHA-256(id | version u64 | dimension u32 | vector f32 x dimension | payload)
+///     id     = kind u8 (0: integer, then u64; 1: UUID, then 16 bytes)
+///     bucket = first byte of SHA-256(id); bucket hash = SHA-256(its leaves, in id order)
+///     root   = SHA-256(the 256 bucket hashes, in bucket order)
+///
+/// integers little-endian, payload in the engine's canonical encoding (sorted keys). It is
+/// computed from one snapshot of the collection on demand, reading every point.
+public struct StateDigest: Sendable, Equatable {
+    public static let bucketCount = 256
+
+    public struct Leaf: Sendable, Equatable {
+        /// The id as text (`5`, or a UUID), as `PointID` prints it.
+        public let id: String
+        public let version: UInt64
+        public let hash: [UInt8]
+    }
+
+    public let lsn: UInt64
+    public let points: Int
+    public let root: [UInt8]
+    public let buckets: [[UInt8]]
+    /// The leaves of one bucket, when asked for.
+    public let leaves: [Leaf]?
+
+    /// Computes the digest of `collection` as of its current LSN, with the leaves of
+    /// `bucket` if given.
+    public static func compute(_ collection: Collection, leavesOf bucket: Int? = nil) async throws -> StateDigest {
+        try await runBlocking("hsdb.digest") {
+            var hashers = [SHA256](repeating: SHA256(), count: bucketCount)
+            var leaves: [Leaf] = []
+            var points = 0
+            let lsn = try collection.forEachLivePage(projection: Projection(withVector: true, withPayload: true)) { page in
+                for r in page {
+                    let id = idBytes(r.id)
+                    let b = Int(Array(SHA256.hash(data: id))[0])
+                    let leaf = leafHash(id: id, record: r)
+                    hashers[b].update(data: leaf)
+                    if b == bucket { leaves.append(Leaf(id: r.id.description, version: r.version, hash: leaf)) }
+                    points += 1
+                }
+            }
+            let buckets = hashers.map { Array($0.finalize()) }
+            var root = SHA256()
+            for h in buckets { root.update(data: h) }
+            return StateDigest(lsn: lsn, points: points, root: Array(root.finalize()), buckets: buckets, leaves: bucket == nil ? nil : leaves)
+        }
+    }
+
+    static func idBytes(_ id: PointID) -> [UInt8] {
+        var w = ByteWriter(capacity: 17)
+        switch id {
+        case .integer(let n):
+            w.write(UInt8(0))
+            w.write(n)
+        case .uuid(let u):
+            w.write(UInt8(1))
+            withUnsafeBytes(of: u.uuid) { w.write(raw: $0) }
+        }
+        return w.bytes
+    }
+
+    static func leafHash(id: [UInt8], record r: Record) -> [UInt8] {
+        var w = ByteWriter(capacity: 64 + 4 * (r.vector?.count ?? 0))
+        w.write(bytes: id)
+        w.write(r.version)
+        let vector = r.vector ?? []
+        w.write(UInt32(vector.count))
+        for x in vector { w.write(x.bitPattern) }
+        PayloadCodec.encode(r.payload ?? [:], into: &w)
+        return Array(SHA256.hash(data: w.bytes))
+    }
+}
+
+// MARK: JSON (GET /replication/collections/{c}/digest)
+
+extension StateDigest {
+    /// `{"lsn", "points", "root": hex, "buckets": [256 x hex], "leaves"?: [{"id": "<id>",
+    /// "version", "hash": hex}]}`; ids as text (`5`, or a UUID), as `PointID` prints them.
+    public func json() -> JSONValue {
+        var o: [String: JSONValue] = [
+            "lsn": .int(Int64(lsn)), "points": .int(Int64(points)), "root": .string(Self.hex(root)),
+            "buckets": .array(buckets.map { .string(Self.hex($0)) }),
+        ]
+        if let leaves {
+            o["leaves"] = .array(leaves.map { .object(["id": .string($0.id), "version": .int(Int64($0.version)), "hash": .string(Self.hex($0.hash))]) })
+        }
+        return .object(o)
+    }
+
+    /// A digest as `json()` writes it.
+    public static func decode(_ value: JSONValue) throws(ReplicationError) -> StateDigest {
+        func bad(_ why: String) -> ReplicationError { .leader(status: 200, message: "malformed digest: \(why)") }
+        guard case .object(let o) = value, case .int(let lsn)? = o["lsn"], case .int(let points)? = o["points"],
+            case .string(let rootHex)? = o["root"], let root = unhex(rootHex), case .array(let list)? = o["buckets"], list.count == bucketCount
+        else { throw bad("expected lsn, points, root and 256 buckets") }
+        var buckets: [[UInt8]] = []
+        for item in list {
+            guard case .string(let h) = item, let b = unhex(h) else { throw bad("a bucket hash is not hex") }
+            buckets.append(b)
+        }
+        var leaves: [Leaf]?
+        if case .array(let items)? = o["leaves"] {
+            leaves = []
+            for item in items {
+                guard case .object(let l) = item, case .string(let id)? = l["id"], case .int(let version)? = l["version"],
+                    case .string(let h)? = l["hash"], let hash = unhex(h)
+                else { throw bad("a leaf lacks id, version or hash") }
+                leaves!.append(Leaf(id: id, version: UInt64(max(0, version)), hash: hash))
+            }
+        }
+        return StateDigest(lsn: UInt64(max(0, lsn)), points: Int(points), root: root, buckets: buckets, leaves: leaves)
+    }
+
+    public static func hex(_ bytes: [UInt8]) -> String { bytes.map { String(format: "%02x", $0) }.joined() }
+
+    static func unhex(_ text: String) -> [UInt8]? {
+        guard text.utf8.count == 64 else { return nil }
+        return LogHash(hex: text)?.bytes
+    }
+}
