@@ -1,5 +1,8 @@
 """A TCP proxy on loopback between a follower and its leader, whose link the test can cut.
 
+`flip_next(n)` changes one byte in each of the next n binary bodies the leader sends (a
+shipped WAL frame or a snapshot download), as a faulty link or NIC would.
+
 `cut()` is a silent partition: every open connection stays open but no byte crosses in
 either direction, and new connections are accepted and then hear nothing (as when a
 switch drops the packets of a peer). `heal()` closes what was held, so both sides see the
@@ -24,12 +27,18 @@ class LinkProxy:
         self.is_cut = False
         self.pairs = []
         self.bytes_forwarded = 0
+        self.flips_pending = 0
+        self.flipped = 0
         self.closed = False
         threading.Thread(target=self._accept, daemon=True).start()
 
     def retarget(self, target_port):
         with self.lock:
             self.target = ("127.0.0.1", target_port)
+
+    def flip_next(self, n=1):
+        with self.lock:
+            self.flips_pending += n
 
     def cut(self):
         with self.lock:
@@ -70,6 +79,7 @@ class LinkProxy:
 
     def _pump(self, a, b):
         peers = {a: b, b: a}
+        binary = False  # the leader's answer on this connection is octet-stream
         try:
             while True:
                 ready, _, _ = select.select([a, b], [], [], 0.2)
@@ -82,6 +92,21 @@ class LinkProxy:
                     data = s.recv(65536)
                     if not data:
                         return
+                    if s is b:
+                        if binary and len(data) > 200:
+                            with self.lock:
+                                flip = self.flips_pending > 0
+                                if flip:
+                                    self.flips_pending -= 1
+                                    self.flipped += 1
+                            if flip:
+                                data = bytearray(data)
+                                # 12 bytes from the end: past any HTTP chunk framing
+                                # (CRLF, hex size, CRLF), so it lands in the body.
+                                data[len(data) - 12] ^= 0x5A
+                                data = bytes(data)
+                        elif b"application/octet-stream" in data:
+                            binary = True  # flip only in later chunks, never in the head
                     peers[s].sendall(data)
                     with self.lock:
                         self.bytes_forwarded += len(data)

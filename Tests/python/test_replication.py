@@ -381,3 +381,43 @@ def test_replica_verify_names_the_point_that_differs(fresh_server, tmp_path):
     # A server that cannot be asked is exit 2, not a verdict.
     r = replica_verify(a.url, "http://127.0.0.1:9")
     assert r.returncode == 2, r.stdout + r.stderr
+
+
+def test_a_changed_byte_in_a_shipped_frame_or_snapshot_is_rejected_and_fetched_again(cluster):
+    state, start_leader, start_follower = cluster
+    leader_server = start_leader()
+    proxy = state["proxy"]
+    rng = random.Random(8)
+    with httpx.Client(base_url=leader_server.url, timeout=30) as leader:
+        assert leader.put("/collections/c", json={"vectors": {"size": DIM, "distance": "Cosine"}}).status_code == 200
+        for batch in range(20):
+            pts = [{"id": batch * 100 + i, "vector": vector(rng), "payload": {"pad": "z" * 1000}} for i in range(100)]
+            assert leader.put("/collections/c/points?wait=true", json={"points": pts}).status_code == 200
+        deadline = time.monotonic() + 30
+        while leader.get("/collections/c").json()["result"]["segments_count"] == 0:
+            assert time.monotonic() < deadline, "no flush"
+            time.sleep(0.1)
+    # Restarted without followers, the leader offers only a snapshot; its download is damaged.
+    assert leader_server.stop() == 0
+    leader_server = start_leader()
+    proxy.flip_next(1)
+    follower_server = start_follower()
+    with httpx.Client(base_url=leader_server.url, timeout=30) as leader, \
+            httpx.Client(base_url=follower_server.url, timeout=30) as follower:
+        status = wait_caught_up(leader, follower)
+        assert proxy.flipped == 1
+        assert status["collections"][0]["bootstraps"] == 2, "the damaged snapshot was refused and fetched again"
+        assert_equal(leader, follower, ["c"])
+        # A damaged frame of records is refused whole, and the stream resumes from before it.
+        proxy.flip_next(1)
+        for batch in range(5):
+            pts = [{"id": 9000 + batch * 10 + i, "vector": vector(rng), "payload": {"pad": "w" * 500}} for i in range(10)]
+            assert leader.put("/collections/c/points?wait=true", json={"points": pts}).status_code == 200
+        status = wait_caught_up(leader, follower)
+        assert proxy.flipped == 2
+        assert status["collections"][0]["rejected_frames"] >= 1, status
+        assert status["collections"][0]["bootstraps"] == 2
+        assert_equal(leader, follower, ["c"])
+    assert_verified(leader_server.url, follower_server.url, 1)
+    assert follower_server.stop() == 0
+    assert leader_server.stop() == 0
