@@ -84,8 +84,14 @@ let package = Package(
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "Prometheus", package: "swift-prometheus"),
         ]),
+        // `hsdb bench`: in a library of its own, so `hsdb-bench` (the recall test's release
+        // build) links the engine without the server and its HTTP client.
+        .target(name: "HSDBBench", dependencies: ["HSDB", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        .executableTarget(name: "hsdb-bench", dependencies: [
+            "HSDBBench", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
         .executableTarget(name: "hsdb", dependencies: [
-            "HSDB", "HSDBServer", "Backup", "Replication",
+            "HSDB", "HSDBServer", "Backup", "Replication", "HSDBBench",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),

@@ -1,4 +1,5 @@
 import ArgumentParser
+import HSDBBench
 import HSDB
 import HSDBServer
 

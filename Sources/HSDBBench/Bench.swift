@@ -1,7 +1,9 @@
 import ArgumentParser
 
 /// `hsdb bench`: measurements for users and for us.
-struct Bench: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
+public struct Bench: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
         abstract: "Benchmarks on your data.", subcommands: [BenchSearch.self])
+
+    public init() {}
 }

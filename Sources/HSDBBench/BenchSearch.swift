@@ -7,8 +7,8 @@ import Synchronization
 /// `hsdb bench search`: loads a data set through the real engine into a temporary database
 /// (upserts, flushes, compactions as the engine does them), reopens it so searches run from
 /// mapped segments, and measures recall@k, QPS and latency for each search setting.
-struct BenchSearch: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
+public struct BenchSearch: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
         commandName: "search", abstract: "Measure search recall, speed and memory on a data set with ground truth.")
 
     @Option(help: "Base vectors (.fvecs or .f16).") var base: String
@@ -31,7 +31,9 @@ struct BenchSearch: AsyncParsableCommand {
     @Option(help: "Keep the database in this directory: load it there if it holds no collection 'bench' yet, else search it as it is (to compare with `hsdb serve` over the same files).")
     var database: String?
 
-    func run() async throws {
+    public init() {}
+
+    public func run() async throws {
         guard let metric = Metric(name: metric) else { throw ValidationError("unknown metric '\(self.metric)'") }
         let efs = try parseList(ef, "ef")
         let factors: [Int?] = try oversampling.split(separator: ",").map { item in

@@ -4,9 +4,9 @@ import Foundation
 /// Float32) and `.ivecs` (the same with Int32 values), or `.f16` (raw little-endian half
 /// floats, row after row; the dimension must be given), or NumPy `.npy` (a 2-D C-order array
 /// of little-endian float32, float16 or float64).
-struct VectorFile {
-    let rows: Int
-    let dimension: Int
+public struct VectorFile {
+    public let rows: Int
+    public let dimension: Int
     /// Row-major values.
     let values: [Float]
 
@@ -22,7 +22,7 @@ struct VectorFile {
         }
     }
 
-    static func load(_ path: String, dimension: Int?) throws -> VectorFile {
+    public static func load(_ path: String, dimension: Int?) throws -> VectorFile {
         let data: Data
         do { data = try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped) } catch {
             throw Failure.unreadable(path, error.localizedDescription)
@@ -114,5 +114,5 @@ struct VectorFile {
         return VectorFile(rows: rows, dimension: d, values: values)
     }
 
-    func row(_ r: Int) -> ArraySlice<Float> { values[(r * dimension)..<((r + 1) * dimension)] }
+    public func row(_ r: Int) -> ArraySlice<Float> { values[(r * dimension)..<((r + 1) * dimension)] }
 }
