@@ -47,7 +47,9 @@ package enum OperationCodec {
         return record
     }
 
-    static func writeID(_ id: PointID, into w: inout ByteWriter) {
+    /// A point id as every hsdb format writes it: kind u8 (0 integer, 1 UUID), then the u64
+    /// or the UUID's 16 bytes (also the state digest's id bytes).
+    public static func writeID(_ id: PointID, into w: inout ByteWriter) {
         switch id {
         case .integer(let n):
             w.write(UInt8(0))

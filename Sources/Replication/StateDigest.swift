@@ -58,14 +58,7 @@ public struct StateDigest: Sendable, Equatable {
 
     static func idBytes(_ id: PointID) -> [UInt8] {
         var w = ByteWriter(capacity: 17)
-        switch id {
-        case .integer(let n):
-            w.write(UInt8(0))
-            w.write(n)
-        case .uuid(let u):
-            w.write(UInt8(1))
-            withUnsafeBytes(of: u.uuid) { w.write(raw: $0) }
-        }
+        OperationCodec.writeID(id, into: &w)
         return w.bytes
     }
 

@@ -69,6 +69,18 @@ def assert_equal(leader, follower, names):
         assert everything(follower, name) == everything(leader, name), f"collection {name} differs"
 
 
+def fill_past_a_flush(leader, rng, pad):
+    """2 MB of payloads, over the 1 MiB memtable, then waits until some are in a segment."""
+    for batch in range(20):
+        pts = [{"id": batch * 100 + i, "vector": vector(rng), "payload": {"b": batch, "pad": pad * 1000}}
+               for i in range(100)]
+        assert leader.put("/collections/c/points?wait=true", json={"points": pts}).status_code == 200
+    deadline = time.monotonic() + 30
+    while leader.get("/collections/c").json()["result"]["segments_count"] == 0:
+        assert time.monotonic() < deadline, "no flush"
+        time.sleep(0.1)
+
+
 def replica_verify(leader_url, follower_url):
     return subprocess.run([BINARY, "replica", "verify", "--leader", leader_url, "--follower", follower_url, "--timeout", "30"],
                           capture_output=True, text=True, timeout=120)
@@ -283,15 +295,7 @@ def test_follower_bootstraps_when_the_log_it_needs_is_gone_or_differs(cluster, t
     rng = random.Random(5)
     with httpx.Client(base_url=leader_server.url, timeout=30) as leader:
         assert leader.put("/collections/c", json={"vectors": {"size": DIM, "distance": "Cosine"}}).status_code == 200
-        # 2 MB of payloads: over the 1 MiB memtable, so some of the log is flushed.
-        for batch in range(20):
-            pts = [{"id": batch * 100 + i, "vector": vector(rng), "payload": {"b": batch, "pad": "x" * 1000}}
-                   for i in range(100)]
-            assert leader.put("/collections/c/points?wait=true", json={"points": pts}).status_code == 200
-        deadline = time.monotonic() + 30
-        while leader.get("/collections/c").json()["result"]["segments_count"] == 0:
-            assert time.monotonic() < deadline, "no flush"
-            time.sleep(0.1)
+        fill_past_a_flush(leader, rng, "x")
     # With no follower, a restarted leader moves its chain anchor to what is flushed: the log
     # before it is no longer offered, so a new follower must bootstrap.
     assert leader_server.stop() == 0
@@ -390,13 +394,7 @@ def test_a_changed_byte_in_a_shipped_frame_or_snapshot_is_rejected_and_fetched_a
     rng = random.Random(8)
     with httpx.Client(base_url=leader_server.url, timeout=30) as leader:
         assert leader.put("/collections/c", json={"vectors": {"size": DIM, "distance": "Cosine"}}).status_code == 200
-        for batch in range(20):
-            pts = [{"id": batch * 100 + i, "vector": vector(rng), "payload": {"pad": "z" * 1000}} for i in range(100)]
-            assert leader.put("/collections/c/points?wait=true", json={"points": pts}).status_code == 200
-        deadline = time.monotonic() + 30
-        while leader.get("/collections/c").json()["result"]["segments_count"] == 0:
-            assert time.monotonic() < deadline, "no flush"
-            time.sleep(0.1)
+        fill_past_a_flush(leader, rng, "z")
     # Restarted without followers, the leader offers only a snapshot; its download is damaged.
     assert leader_server.stop() == 0
     leader_server = start_leader()
