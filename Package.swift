@@ -24,7 +24,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", "3.12.0"..<"5.0.0"),
         // The HTTP server (SwiftNIO underneath) and its Prometheus metrics.
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.0"),
-        // SwiftNIO itself (in Hummingbird's graph; the follower names its types).
+        // SwiftNIO itself (in Hummingbird's graph): the follower's HTTP client to its leader.
         .package(url: "https://github.com/apple/swift-nio", from: "2.81.0"),
         // Graceful shutdown of the server with its replication streams (in Hummingbird's graph).
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
@@ -32,8 +32,6 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-http2", from: "1.45.0"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.0"),
-        // The follower's HTTP client (streams the leader's WAL; SwiftNIO, as the server).
-        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     ],
     targets: [
         // C libraries reached through system-library shims; only Compression imports them.
@@ -70,8 +68,9 @@ let package = Package(
         // Replication: WAL shipping with a running hash, bootstrap from snapshots, slots.
         .target(name: "Replication", dependencies: [
             "HSDBCore", "HSDB", .product(name: "Crypto", package: "swift-crypto"),
-            .product(name: "AsyncHTTPClient", package: "async-http-client"),
-            .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
+            // The follower's HTTP/1.1 client to its leader (SwiftNIO, as the server).
+            .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         // The Qdrant-compatible REST API over the engine.

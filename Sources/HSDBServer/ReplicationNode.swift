@@ -14,7 +14,7 @@ struct ReplicationNode: Sendable {
     init(db: Database, settings: ServerSettings, logger: Logger) throws {
         state = try NodeState.load(database: db.path)
         if let upstream = settings.replicaOf {
-            follower = ReplicationFollower(db: db, leaderURL: upstream, apiKey: settings.leaderAPIKey, node: state, logger: logger)
+            follower = try ReplicationFollower(db: db, leaderURL: upstream, apiKey: settings.leaderAPIKey, node: state, logger: logger)
             leader = nil
         } else {
             leader = ReplicationLeader(db: db, epoch: state.epoch, logger: logger, slotMaxBytes: settings.replicationSlotMaxBytes)

@@ -1,71 +1,75 @@
-import AsyncHTTPClient
 import Foundation
 import HSDBCore
 import NIOCore
 import NIOHTTP1
+import NIOPosix
 
-/// A follower's HTTP calls to its leader's replication routes (DESIGN.md, "Replication").
-/// A dead link shows as a read timeout: the leader sends a heartbeat at least every
-/// `ReplicationLeader.heartbeat`, so a stream silent for `readTimeout` is gone.
+/// A follower's HTTP/1.1 calls to its leader's replication routes (DESIGN.md, "Replication"),
+/// one connection per call (`Connection: close`): calls are few and long (a WAL stream lives
+/// until the link breaks), so pooling would buy nothing. A dead link shows as a read timeout:
+/// the leader sends a heartbeat at least every `ReplicationLeader.heartbeat`, so a connection
+/// silent for `readTimeout` is gone, and its call fails instead of hanging.
 struct LeaderClient: Sendable {
     static let connectTimeout: TimeAmount = .seconds(2)
     static let readTimeout: TimeAmount = .seconds(5)
-    /// The most a call may wait for the leader's answer to begin.
-    static let headDeadline: TimeAmount = .seconds(10)
+    /// For calls the leader answers after real work (writing a snapshot of a collection).
+    static let preparationTimeout: TimeAmount = .minutes(5)
 
-    let base: String
+    let address: LeaderAddress
     let apiKey: String?
-    let client: HTTPClient
 
-    init(leader: String, apiKey: String?) {
-        var base = leader
-        while base.hasSuffix("/") { base.removeLast() }
-        self.base = base
+    init(leader: String, apiKey: String?) throws(ReplicationError) {
+        address = try LeaderAddress(leader)
         self.apiKey = apiKey
-        var configuration = HTTPClient.Configuration(timeout: .init(connect: Self.connectTimeout, read: Self.readTimeout))
-        configuration.decompression = .disabled
-        client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }
 
-    func shutdown() async {
-        try? await client.shutdown()
-    }
+    /// The URL as given (for status pages and errors).
+    var base: String { address.url }
 
     /// Percent-encodes a path segment (collection names may hold any character but `/`).
     static func segment(_ s: String) -> String {
         s.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~"))) ?? s
     }
 
-    func request(_ method: HTTPMethod, _ path: String, headers: [(String, String)] = []) -> HTTPClientRequest {
-        var r = HTTPClientRequest(url: base + path)
-        r.method = method
-        if let apiKey { r.headers.add(name: "api-key", value: apiKey) }
-        for (name, value) in headers { r.headers.add(name: name, value: value) }
-        return r
+    struct Request: Sendable {
+        var method: HTTPMethod
+        var path: String
+        var headers: [(String, String)]
+        /// How long the leader may stay silent (longer for calls that make it work first).
+        var readTimeout: TimeAmount
     }
 
-    /// Sends `request`; returns the response when its status is one of `accepting`, else
-    /// throws `ReplicationError.leader` with the leader's status and message
-    /// (`bootstrapNeeded` for 409 on a collection route).
-    func send(_ request: HTTPClientRequest, accepting: Set<UInt> = [200], collection: String? = nil) async throws -> HTTPClientResponse {
-        let response: HTTPClientResponse
-        do {
-            response = try await client.execute(request, timeout: Self.headDeadline)
-        } catch {
-            throw ReplicationError.io("cannot reach the leader at \(base): \(error)")
+    func request(
+        _ method: HTTPMethod, _ path: String, headers: [(String, String)] = [], readTimeout: TimeAmount = Self.readTimeout
+    ) -> Request {
+        Request(method: method, path: path, headers: headers, readTimeout: readTimeout)
+    }
+
+    /// Sends `request` and, when the answer's status is one of `accepting`, hands it to `read`
+    /// while the connection is open; else throws `ReplicationError.leader` with the leader's
+    /// status and message (`bootstrapNeeded` for 409 on a collection route).
+    func send<T: Sendable>(
+        _ request: Request, accepting: Set<UInt> = [200], collection: String? = nil,
+        isolation: isolated (any Actor)? = #isolation,
+        _ read: (inout LeaderResponse) async throws -> T
+    ) async throws -> T {
+        let channel = try await connect(readTimeout: request.readTimeout)
+        return try await channel.executeThenClose { inbound, outbound in
+            try await outbound.write(.head(head(of: request)))
+            try await outbound.write(.end(nil))
+            var response = try await LeaderResponse.begin(inbound.makeAsyncIterator(), from: base)
+            if accepting.contains(response.status) { return try await read(&response) }
+            let message = Self.message(in: try await response.collect(upTo: 1 << 20))
+            if response.status == 409, let collection {
+                throw ReplicationError.bootstrapNeeded(collection: collection, reason: message)
+            }
+            throw ReplicationError.leader(status: Int(response.status), message: message)
         }
-        if accepting.contains(response.status.code) { return response }
-        let message = (try? await Self.message(of: response)) ?? "(no message)"
-        if response.status.code == 409, let collection {
-            throw ReplicationError.bootstrapNeeded(collection: collection, reason: message)
-        }
-        throw ReplicationError.leader(status: Int(response.status.code), message: message)
     }
 
     /// A JSON answer's `result`.
-    func json(_ request: HTTPClientRequest, collection: String? = nil) async throws -> JSONValue {
-        let response = try await send(request, collection: collection)
-        let body = try await response.body.collect(upTo: 64 << 20)
+    func json(_ request: Request, collection: String? = nil) async throws -> JSONValue {
+        let body = try await send(request, collection: collection) { try await $0.collect(upTo: 64 << 20) }
         let value = try body.withUnsafeReadableBytes { try JSONParser.parse($0) }
         guard case .object(let top) = value, let result = top["result"] else {
             throw ReplicationError.leader(status: 200, message: "the answer has no result")
@@ -73,13 +77,121 @@ struct LeaderClient: Sendable {
         return result
     }
 
+    private typealias Channel = NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>
+
+    private func connect(readTimeout: TimeAmount) async throws -> Channel {
+        do {
+            return try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .connectTimeout(Self.connectTimeout)
+                .connect(host: address.host, port: address.port) { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        let pipeline = channel.pipeline.syncOperations
+                        try pipeline.addHTTPClientHandlers()
+                        try pipeline.addHandler(IdleStateHandler(readTimeout: readTimeout))
+                        try pipeline.addHandler(SilenceCloser(leader: address.url, timeout: readTimeout))
+                        return try Channel(wrappingChannelSynchronously: channel)
+                    }
+                }
+        } catch {
+            throw ReplicationError.io("cannot reach the leader at \(base): \(error)")
+        }
+    }
+
+    private func head(of request: Request) -> HTTPRequestHead {
+        var head = HTTPRequestHead(version: .http1_1, method: request.method, uri: address.prefix + request.path)
+        head.headers.add(name: "Host", value: address.hostHeader)
+        head.headers.add(name: "Connection", value: "close")
+        if request.method == .POST || request.method == .PUT { head.headers.add(name: "Content-Length", value: "0") }
+        if let apiKey { head.headers.add(name: "api-key", value: apiKey) }
+        for (name, value) in request.headers { head.headers.add(name: name, value: value) }
+        return head
+    }
+
     /// The message in a Qdrant error envelope (`status.error`), or the body's text.
-    static func message(of response: HTTPClientResponse) async throws -> String {
-        let body = try await response.body.collect(upTo: 1 << 20)
+    static func message(in body: ByteBuffer) -> String {
         if let value = try? body.withUnsafeReadableBytes({ try JSONParser.parse($0) }),
             case .object(let top) = value, case .object(let status)? = top["status"], case .string(let error)? = status["error"] {
             return error
         }
-        return String(buffer: body)
+        return body.readableBytes == 0 ? "(no message)" : String(buffer: body)
+    }
+}
+
+/// An answer being read: its status, then its body chunk by chunk.
+struct LeaderResponse {
+    let status: UInt
+    let headers: HTTPHeaders
+    private var parts: NIOAsyncChannelInboundStream<HTTPClientResponsePart>.AsyncIterator
+    private var ended = false
+    private let leader: String
+
+    static func begin(
+        _ parts: NIOAsyncChannelInboundStream<HTTPClientResponsePart>.AsyncIterator, from leader: String
+    ) async throws -> LeaderResponse {
+        var parts = parts
+        while true {
+            switch try await parts.next() {
+            case .head(let head) where head.status.code >= 200:
+                return LeaderResponse(status: head.status.code, headers: head.headers, parts: parts, leader: leader)
+            case .head, .body, .end:
+                continue  // an interim 1xx answer
+            case nil:
+                throw ReplicationError.io("the leader at \(leader) closed the connection before answering")
+            }
+        }
+    }
+
+    private init(status: UInt, headers: HTTPHeaders, parts: NIOAsyncChannelInboundStream<HTTPClientResponsePart>.AsyncIterator, leader: String) {
+        self.status = status
+        self.headers = headers
+        self.parts = parts
+        self.leader = leader
+    }
+
+    /// The next piece of the body, or nil at its end.
+    mutating func next() async throws -> ByteBuffer? {
+        while !ended {
+            switch try await parts.next() {
+            case .body(let chunk): return chunk
+            case .end: ended = true
+            case .head: throw ReplicationError.io("the leader at \(leader) sent a second answer head")
+            case nil: throw ReplicationError.io("the leader at \(leader) closed the connection mid-answer")
+            }
+        }
+        return nil
+    }
+
+    /// The rest of the body, refusing more than `limit` bytes.
+    mutating func collect(upTo limit: Int) async throws -> ByteBuffer {
+        var all = ByteBuffer()
+        while var chunk = try await next() {
+            guard all.readableBytes + chunk.readableBytes <= limit else {
+                throw ReplicationError.io("the answer from \(leader) is over \(limit) bytes")
+            }
+            all.writeBuffer(&chunk)
+        }
+        return all
+    }
+}
+
+/// Turns the read timeout's silence into an error on the connection, then closes it.
+private final class SilenceCloser: ChannelInboundHandler, Sendable {
+    typealias InboundIn = HTTPClientResponsePart
+    let leader: String
+    let timeout: TimeAmount
+
+    init(leader: String, timeout: TimeAmount) {
+        self.leader = leader
+        self.timeout = timeout
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        guard let idle = event as? IdleStateHandler.IdleStateEvent, idle == .read else {
+            context.fireUserInboundEventTriggered(event)
+            return
+        }
+        let seconds = timeout.nanoseconds / 1_000_000_000
+        context.fireErrorCaught(ReplicationError.io("the leader at \(leader) sent nothing for \(seconds) s"))
+        context.close(promise: nil)
     }
 }

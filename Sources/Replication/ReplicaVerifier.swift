@@ -24,26 +24,13 @@ public struct ReplicaVerifier: Sendable {
     let follower: LeaderClient
     let timeout: Duration
 
-    public init(leaderURL: String, followerURL: String, apiKey: String?, followerAPIKey: String?, timeout: Duration) {
-        leader = LeaderClient(leader: leaderURL, apiKey: apiKey)
-        follower = LeaderClient(leader: followerURL, apiKey: followerAPIKey ?? apiKey)
+    public init(leaderURL: String, followerURL: String, apiKey: String?, followerAPIKey: String?, timeout: Duration) throws {
+        leader = try LeaderClient(leader: leaderURL, apiKey: apiKey)
+        follower = try LeaderClient(leader: followerURL, apiKey: followerAPIKey ?? apiKey)
         self.timeout = timeout
     }
 
     public func run() async throws -> Report {
-        do {
-            let report = try await compare()
-            await leader.shutdown()
-            await follower.shutdown()
-            return report
-        } catch {
-            await leader.shutdown()
-            await follower.shutdown()
-            throw error
-        }
-    }
-
-    private func compare() async throws -> Report {
         let catalog = try ReplicationCatalog.decode(try await leader.json(leader.request(.GET, "/replication/collections")))
         let theirs = try await collectionNames(follower)
         var report = Report()

@@ -1,4 +1,3 @@
-import AsyncHTTPClient
 import Crypto
 import Foundation
 import HSDB
@@ -13,7 +12,9 @@ extension ReplicationFollower {
     func bootstrap(_ name: String) async throws {
         update(name) { $0.state = .bootstrapping; $0.bootstraps += 1 }
         let path = "/replication/collections/\(LeaderClient.segment(name))/snapshot?follower=\(nodeID)"
-        let offer = try Self.decodeOffer(try await leader.json(leader.request(.POST, path), collection: name))
+        // The leader writes the snapshot before it answers: give it time.
+        let prepare = leader.request(.POST, path, readTimeout: LeaderClient.preparationTimeout)
+        let offer = try Self.decodeOffer(try await leader.json(prepare, collection: name))
         let file = try await download(offer)
         try await db.restoreCollection(name, fromSnapshot: file)
         try await LogChain.anchorRestored(try db.collection(name), at: offer.lsn, hash: offer.hash)
@@ -52,16 +53,19 @@ extension ReplicationFollower {
         }
         if have < offer.bytes {
             let headers = have > 0 ? [("Range", "bytes=\(have)-")] : []
-            let response = try await leader.send(
-                leader.request(.GET, "/replication/snapshots/\(LeaderClient.segment(offer.name))", headers: headers), accepting: [200, 206])
-            if response.status.code == 200 && have > 0 {
-                try handle.truncate(atOffset: 0)  // the leader sent it whole
-                have = 0
-            }
-            for try await chunk in response.body {
-                try Task.checkCancellation()
-                try handle.write(contentsOf: Data(chunk.readableBytesView))
-                have += chunk.readableBytes
+            let request = leader.request(.GET, "/replication/snapshots/\(LeaderClient.segment(offer.name))", headers: headers)
+            have = try await leader.send(request, accepting: [200, 206]) { response in
+                var have = have
+                if response.status == 200 && have > 0 {
+                    try handle.truncate(atOffset: 0)  // the leader sent it whole
+                    have = 0
+                }
+                while let chunk = try await response.next() {
+                    try Task.checkCancellation()
+                    try handle.write(contentsOf: Data(chunk.readableBytesView))
+                    have += chunk.readableBytes
+                }
+                return have
             }
             try handle.synchronize()
         }

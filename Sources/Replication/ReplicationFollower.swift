@@ -27,11 +27,11 @@ public final class ReplicationFollower: Sendable {
     let leaderEpoch = Atomic<UInt64>(0)
     let catalogError = Mutex<String?>(nil)
 
-    public init(db: Database, leaderURL: String, apiKey: String?, node: NodeState, logger: Logger) {
+    public init(db: Database, leaderURL: String, apiKey: String?, node: NodeState, logger: Logger) throws {
         self.db = db
         self.node = node
         self.logger = logger
-        leader = LeaderClient(leader: leaderURL, apiKey: apiKey)
+        leader = try LeaderClient(leader: leaderURL, apiKey: apiKey)
         incomingDirectory = db.path + "/" + NodeState.directoryName + "/incoming"
     }
 
@@ -58,7 +58,6 @@ public final class ReplicationFollower: Sendable {
         }
         for task in tasks.values { task.cancel() }
         for task in tasks.values { await task.value }
-        await leader.shutdown()
     }
 
     /// Makes the local collections those of the catalogue and starts following each.
@@ -148,29 +147,30 @@ public final class ReplicationFollower: Sendable {
         var (lsn, hash) = try await chain.extend()
         update(name) { $0.appliedLSN = lsn }
         let path = "/replication/collections/\(LeaderClient.segment(name))/wal?after=\(lsn)&hash=\(hash.hex)&follower=\(nodeID)"
-        let response = try await leader.send(leader.request(.GET, path), collection: name)
-        var decoder = ReplicationFrameDecoder()
-        var lastAck = ContinuousClock.now - Self.ackInterval
-        var lastAnchorMove = ContinuousClock.now
-        var acked: UInt64?
-        for try await chunk in response.body {
-            try Task.checkCancellation()
-            decoder.append(chunk.readableBytesView)
-            update(name) { $0.bytesReceived += Int64(chunk.readableBytes) }
-            while let frame = try nextFrame(&decoder, name) {
-                if !frame.records.isEmpty {
-                    (lsn, hash) = try await apply(frame, after: (lsn, hash), to: collection, chain: chain, name: name)
-                }
-                record(frame, name: name, appliedLSN: lsn)
-                let durable = collection.durableLSN
-                if ContinuousClock.now - lastAck >= Self.ackInterval || (frame.records.isEmpty && acked != durable) {
-                    try await acknowledge(name, durable: durable, applied: lsn)
-                    acked = durable
-                    lastAck = .now
-                }
-                if ContinuousClock.now - lastAnchorMove >= Self.anchorInterval {
-                    try await chain.moveAnchor(toward: min(durable, collection.flushedLSN))
-                    lastAnchorMove = .now
+        try await leader.send(leader.request(.GET, path), collection: name) { response in
+            var decoder = ReplicationFrameDecoder()
+            var lastAck = ContinuousClock.now - Self.ackInterval
+            var lastAnchorMove = ContinuousClock.now
+            var acked: UInt64?
+            while let chunk = try await response.next() {
+                try Task.checkCancellation()
+                decoder.append(chunk.readableBytesView)
+                update(name) { $0.bytesReceived += Int64(chunk.readableBytes) }
+                while let frame = try nextFrame(&decoder, name) {
+                    if !frame.records.isEmpty {
+                        (lsn, hash) = try await apply(frame, after: (lsn, hash), to: collection, chain: chain, name: name)
+                    }
+                    record(frame, name: name, appliedLSN: lsn)
+                    let durable = collection.durableLSN
+                    if ContinuousClock.now - lastAck >= Self.ackInterval || (frame.records.isEmpty && acked != durable) {
+                        try await acknowledge(name, durable: durable, applied: lsn)
+                        acked = durable
+                        lastAck = .now
+                    }
+                    if ContinuousClock.now - lastAnchorMove >= Self.anchorInterval {
+                        try await chain.moveAnchor(toward: min(durable, collection.flushedLSN))
+                        lastAnchorMove = .now
+                    }
                 }
             }
         }

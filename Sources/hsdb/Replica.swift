@@ -33,10 +33,10 @@ struct ReplicaVerify: AsyncParsableCommand {
 
     func run() async throws {
         let key = apiKey ?? ProcessInfo.processInfo.environment["HSDB_API_KEY"].flatMap { $0.isEmpty ? nil : $0 }
-        let verifier = ReplicaVerifier(
-            leaderURL: leader, followerURL: follower, apiKey: key, followerAPIKey: followerApiKey, timeout: .seconds(max(1, timeout)))
         let report: ReplicaVerifier.Report
         do {
+            let verifier = try ReplicaVerifier(
+                leaderURL: leader, followerURL: follower, apiKey: key, followerAPIKey: followerApiKey, timeout: .seconds(max(1, timeout)))
             report = try await verifier.run()
         } catch {
             FileHandle.standardError.write(Data("hsdb replica verify: \(error)\n".utf8))
