@@ -40,6 +40,9 @@ public indirect enum Condition: Sendable, Equatable {
     case matchText(key: String, text: String)
     /// A number value lies in the range.
     case range(key: String, NumericRange)
+    /// A string value that is a datetime (`PayloadDateTime`) lies in the range, whose bounds
+    /// are seconds since the Unix epoch.
+    case datetimeRange(key: String, NumericRange)
     /// The number of values (array elements count one each) lies in the range.
     case valuesCount(key: String, NumericRange)
     /// The field is missing, null, or an empty array.

@@ -37,6 +37,11 @@ extension Condition {
             return FieldPath.values(key, in: payload).contains { if case .string(let s) = $0 { return s.contains(text) } else { return false } }
         case .range(let key, let range):
             return FieldPath.values(key, in: payload).contains { $0.number.map(range.contains) ?? false }
+        case .datetimeRange(let key, let range):
+            return FieldPath.values(key, in: payload).contains { v in
+                if case .string(let s) = v, let t = PayloadDateTime.seconds(s) { return range.contains(t) }
+                return false
+            }
         case .valuesCount(let key, let range):
             return range.contains(Double(FieldPath.values(key, in: payload).count))
         case .isEmpty(let key):

@@ -89,7 +89,7 @@ extension Condition {
     /// The payload key a field condition tests (nil for has_id, nested filters and groups).
     var fieldKey: String? {
         switch self {
-        case .match(let k, _), .matchAny(let k, _), .matchExcept(let k, _), .matchText(let k, _), .range(let k, _),
+        case .match(let k, _), .matchAny(let k, _), .matchExcept(let k, _), .matchText(let k, _), .range(let k, _), .datetimeRange(let k, _),
             .valuesCount(let k, _), .isEmpty(let k), .isNull(let k):
             return k
         case .hasID, .nested, .filter: return nil

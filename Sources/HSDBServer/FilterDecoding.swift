@@ -3,8 +3,9 @@ import HSDBCore
 
 /// Qdrant's filter grammar (`must`, `should`, `must_not`, `min_should`, and the conditions
 /// match value/any/except/text, range, values_count, is_empty, is_null, has_id, has_vector,
-/// nested, and filters as conditions) into the engine's `Filter`. Geo and datetime
-/// conditions are refused with a 400 that names them.
+/// nested, and filters as conditions) into the engine's `Filter`. A range with datetime
+/// strings for bounds is Qdrant's datetime range; geo conditions are refused with a 400 that
+/// names them.
 enum FilterDecoding {
     static let maxDepth = 16
 
@@ -67,7 +68,10 @@ enum FilterDecoding {
         }
         for geo in ["geo_bounding_box", "geo_radius", "geo_polygon"] where c.has(geo) { throw APIError.unsupported("\(path): \(geo) conditions") }
         if let match = try c.object("match") { return try matchCondition(key: key, match) }
-        if let range = try c.object("range") { return .range(key: key, try numericRange(range)) }
+        if let range = try c.object("range") {
+            if let datetimes = try datetimeRange(range) { return .datetimeRange(key: key, datetimes) }
+            return .range(key: key, try numericRange(range))
+        }
         if let count = try c.object("values_count") { return .valuesCount(key: key, try numericRange(count)) }
         if let isEmpty = try c.bool("is_empty") {
             return isEmpty ? .isEmpty(key: key) : .filter(Filter(mustNot: [.isEmpty(key: key)]))
@@ -102,12 +106,33 @@ enum FilterDecoding {
         return values
     }
 
+    /// A range whose bounds are datetime strings (Qdrant's `DatetimeRange`), as seconds since
+    /// the epoch; nil when no bound is a string. Numbers and datetimes do not mix.
+    private static func datetimeRange(_ r: JSONFields) throws -> NumericRange? {
+        let bounds = ["gt", "gte", "lt", "lte"]
+        guard bounds.contains(where: { if case .string = r[$0] { true } else { false } }) else { return nil }
+        for key in r.values.keys where !bounds.contains(key) {
+            throw APIError.format("\(r.path): unknown bound `\(key)` (expected gt, gte, lt, lte)")
+        }
+        var seconds: [String: Double] = [:]
+        for key in bounds {
+            switch r[key] {
+            case nil: continue
+            case .string(let text)?:
+                guard let t = PayloadDateTime.seconds(text) else {
+                    throw APIError.format("\(r.fieldPath(key)): '\(text)' is not a datetime (expected RFC 3339, e.g. 2023-02-08T10:49:00Z)")
+                }
+                seconds[key] = t
+            case let other?:
+                throw JSONFields.typeError(r.fieldPath(key), "a datetime string, as the range's other bounds", other)
+            }
+        }
+        return NumericRange(gt: seconds["gt"], gte: seconds["gte"], lt: seconds["lt"], lte: seconds["lte"])
+    }
+
     private static func numericRange(_ r: JSONFields) throws -> NumericRange {
         for key in r.values.keys where !["gt", "gte", "lt", "lte"].contains(key) {
             throw APIError.format("\(r.path): unknown bound `\(key)` (expected gt, gte, lt, lte)")
-        }
-        for key in ["gt", "gte", "lt", "lte"] {
-            if case .string = r[key] { throw APIError.unsupported("\(r.path).\(key): datetime ranges") }
         }
         return NumericRange(gt: try r.number("gt"), gte: try r.number("gte"), lt: try r.number("lt"), lte: try r.number("lte"))
     }
