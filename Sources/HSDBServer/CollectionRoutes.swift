@@ -23,7 +23,10 @@ extension API {
             let stats = c.statistics()
             var indexed: [String: Int] = [:]
             for field in c.payloadIndexes.keys { indexed[field] = try c.count(filter: Filter(mustNot: [.isEmpty(key: field)])) }
-            return Envelope.ok(since: start) { w in CollectionSpec.writeInfo(c, stats, indexedPoints: indexed, to: &w) }
+            let factor = CollectionSpec.writeConsistencyFactor(of: c, default: settings.writeConsistencyFactor)
+            return Envelope.ok(since: start) { w in
+                CollectionSpec.writeInfo(c, stats, indexedPoints: indexed, writeConsistencyFactor: factor, to: &w)
+            }
         }
 
         on(router, .get, "/collections/:collection/exists") { _, context, start in

@@ -63,13 +63,33 @@ enum CollectionSpec {
         for key in ["hnsw_config", "quantization_config", "metadata", "on_disk_payload"] {
             if let v = body[key] { attributes[key] = v }
         }
+        if let factor = try writeConsistencyFactor(body) { attributes["write_consistency_factor"] = .int(Int64(factor)) }
         config.attributes = attributes
         return config
     }
 
+    /// `write_consistency_factor`: the copies (leader included) a write must be durable on.
+    static func writeConsistencyFactor(_ body: JSONFields) throws -> Int? {
+        guard let v = body["write_consistency_factor"] else { return nil }
+        guard case .int(let n) = v, n >= 0, n <= Int64(UInt32.max) else {
+            throw JSONFields.typeError("write_consistency_factor", "a positive integer", v)
+        }
+        guard n >= 1 else { throw APIError.validation("write_consistency_factor", "value 0 invalid, must be 1 or larger") }
+        return Int(n)
+    }
+
+    /// The factor a collection's writes are held to: its own, else the server's default.
+    static func writeConsistencyFactor(of c: Collection, default factor: Int) -> Int {
+        if case .int(let n) = c.config.attributes["write_consistency_factor"], n >= 1 { return Int(n) }
+        return factor
+    }
+
     /// `CollectionInfo` as the client's model wants it. Objects the client validates strictly
     /// (`VectorParams`, quantization configs) carry only what was given at creation.
-    static func writeInfo(_ c: Collection, _ stats: CollectionStatistics, indexedPoints: [String: Int], to w: inout JSONTextWriter) {
+    static func writeInfo(
+        _ c: Collection, _ stats: CollectionStatistics, indexedPoints: [String: Int], writeConsistencyFactor: Int,
+        to w: inout JSONTextWriter
+    ) {
         let a = c.config.attributes
         w.beginObject()
         w.key("status"); w.string("green")
@@ -89,7 +109,7 @@ enum CollectionSpec {
         if a["vectors_named"] == .bool(true) { w.object(["": .object(vectorParams)]) } else { w.object(vectorParams) }
         w.key("shard_number"); w.int(1)
         w.key("replication_factor"); w.int(1)
-        w.key("write_consistency_factor"); w.int(1)
+        w.key("write_consistency_factor"); w.int(writeConsistencyFactor)
         w.key("on_disk_payload"); w.bool(a["on_disk_payload"] != .bool(false))
         w.endObject()
         w.key("hnsw_config")

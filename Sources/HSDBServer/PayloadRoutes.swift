@@ -35,7 +35,13 @@ extension API {
             }
             let wait = API.waits(request)
             var lsns: [UInt64] = []
-            for operation in operations { lsns.append(try await operation.apply(to: c) ?? c.appliedLSN) }
+            var wrote: UInt64?
+            for operation in operations {
+                let lsn = try await operation.apply(to: c)
+                if let lsn { wrote = max(wrote ?? 0, lsn) }
+                lsns.append(lsn ?? c.appliedLSN)
+            }
+            try await awaitCopies(of: c, through: wrote)
             return Envelope.ok(since: start) { w in
                 w.beginArray()
                 for lsn in lsns { Envelope.writeUpdateResult(lsn: lsn, wait: wait, to: &w) }
@@ -53,6 +59,7 @@ extension API {
         let operation = try decode(try await body(request))
         let wait = API.waits(request)
         let lsn = try await operation.apply(to: c)
+        try await awaitCopies(of: c, through: lsn)
         return Envelope.updated(since: start, lsn: lsn ?? c.appliedLSN, wait: wait)
     }
 }

@@ -27,6 +27,11 @@ public struct ServerSettings: Sendable {
     public var leaderAPIKey: String?
     /// On a leader: a follower's slot holding more WAL than this is dropped (it bootstraps).
     public var replicationSlotMaxBytes: Int64 = 1 << 30
+    /// On a leader: the copies (leader included) a write must be durable on before it is
+    /// acknowledged, for collections whose config sets no `write_consistency_factor`.
+    public var writeConsistencyFactor = 1
+    /// How long a write waits for those copies before it fails with 503.
+    public var replicaAckTimeout: Duration = .seconds(10)
 
     public init() {}
 }

@@ -162,7 +162,10 @@ public final class ReplicationFollower: Sendable {
                     }
                     record(frame, name: name, appliedLSN: lsn)
                     let durable = collection.durableLSN
-                    if ContinuousClock.now - lastAck >= Self.ackInterval || (frame.records.isEmpty && acked != durable) {
+                    // At the leader's tip (or idle), acknowledge at once: a synchronous write
+                    // waits for it. Catching up, at most every `ackInterval`.
+                    let atTip = frame.records.isEmpty || lsn >= frame.leaderDurableLSN
+                    if ContinuousClock.now - lastAck >= Self.ackInterval || (atTip && acked != durable) {
                         try await acknowledge(name, durable: durable, applied: lsn)
                         acked = durable
                         lastAck = .now

@@ -29,6 +29,8 @@ public final class ReplicationLeader: Sendable {
     public let droppedSlots = Atomic<Int>(0)
     /// Followers whose slot was dropped: they get no stream and no slot until they bootstrap.
     private let lost = Mutex<Set<FollowerKey>>([])
+    /// Writes waiting for followers to make them durable.
+    private let copyWaiters = CopyWaiters()
 
     struct FollowerKey: Hashable, Sendable {
         let node: String
@@ -143,7 +145,30 @@ public final class ReplicationLeader: Sendable {
             all[key] = p
             return moved
         }
-        if moved { try await collection.pinWAL(Self.slotPrefix + node, from: durable + 1) }
+        if moved {
+            copyWaiters.changed(collection.name) { [self] name, lsn, n in followersDurable(name, through: lsn) >= n }
+            try await collection.pinWAL(Self.slotPrefix + node, from: durable + 1)
+        }
+    }
+
+    // MARK: Synchronous writes
+
+    /// Waits until at least `followers` followers said they made `collection` durable through
+    /// `lsn` (for a `write_consistency_factor` of `followers + 1`), or `timeout` passed;
+    /// returns how many had by then.
+    public func waitForFollowers(_ followers: Int, of collection: Collection, through lsn: UInt64, timeout: Duration) async -> Int {
+        _ = await copyWaiters.wait(collection: collection.name, lsn: lsn, followers: followers, timeout: timeout) { [self] name, lsn, n in
+            followersDurable(name, through: lsn) >= n
+        }
+        return followersDurable(collection.name, through: lsn)
+    }
+
+    /// Followers (with their slot) that made `collection` durable through `lsn`.
+    func followersDurable(_ collection: String, through lsn: UInt64) -> Int {
+        let dropped = lost.withLock { $0 }
+        return followers.withLock { all in
+            all.filter { $0.key.collection == collection && ($0.value.durableLSN ?? 0) >= lsn && !dropped.contains($0.key) }.count
+        }
     }
 
     /// Lets the chain anchors follow the slowest slot (or the tip when no follower needs

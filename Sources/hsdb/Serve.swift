@@ -53,6 +53,12 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .long, help: "On a leader: drop a follower's slot when it holds more than this many MiB of WAL (the follower then bootstraps from a snapshot).")
     var replicaMaxRetainedMb = 1024
 
+    @Option(name: .long, help: "On a leader: copies (leader included) a write must be durable on before it is acknowledged, for collections that set no write_consistency_factor.")
+    var writeConsistencyFactor = 1
+
+    @Option(name: .long, help: "On a leader: seconds a write waits for its followers (write_consistency_factor > 1) before it fails with 503.")
+    var replicaAckTimeout = 10.0
+
     @Option(name: .long, help: "Version reported at GET / (clients compare it with their own).")
     var compatibleVersion = ServerSettings().compatibleVersion
 
@@ -72,9 +78,13 @@ struct Serve: AsyncParsableCommand {
         settings.compatibleVersion = compatibleVersion
         guard replicaMaxRetainedMb >= 1 else { throw ValidationError("--replica-max-retained-mb must be at least 1") }
         settings.replicationSlotMaxBytes = Int64(replicaMaxRetainedMb) << 20
+        guard writeConsistencyFactor >= 1 else { throw ValidationError("--write-consistency-factor must be at least 1") }
+        guard replicaAckTimeout > 0, replicaAckTimeout.isFinite else { throw ValidationError("--replica-ack-timeout must be a positive number of seconds") }
+        settings.writeConsistencyFactor = writeConsistencyFactor
+        settings.replicaAckTimeout = .milliseconds(Int64(replicaAckTimeout * 1000))
         if let replicaOf {
-            guard let url = URL(string: replicaOf), ["http", "https"].contains(url.scheme ?? ""), url.host != nil else {
-                throw ValidationError("--replica-of must be the leader's base URL, such as http://127.0.0.1:6333")
+            guard let url = URL(string: replicaOf), url.scheme == "http", url.host != nil else {
+                throw ValidationError("--replica-of must be the leader's base http:// URL, such as http://127.0.0.1:6333 (replication speaks plain HTTP)")
             }
             settings.replicaOf = replicaOf
             settings.leaderAPIKey = leaderApiKey ?? ProcessInfo.processInfo.environment["HSDB_LEADER_API_KEY"].flatMap { $0.isEmpty ? nil : $0 }

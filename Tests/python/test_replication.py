@@ -419,3 +419,67 @@ def test_a_changed_byte_in_a_shipped_frame_or_snapshot_is_rejected_and_fetched_a
     assert_verified(leader_server.url, follower_server.url, 1)
     assert follower_server.stop() == 0
     assert leader_server.stop() == 0
+
+
+def test_write_consistency_factor_2_acknowledges_only_what_the_follower_holds(cluster):
+    """With write_consistency_factor 2 a write is answered once the follower made it durable:
+    every acknowledged write is on the follower when the leader is SIGKILLed right after, and
+    with the link cut a write fails with 503 after --replica-ack-timeout instead of being
+    acknowledged, while a collection with factor 1 keeps taking writes."""
+    state, start_leader, start_follower = cluster
+    leader_server = start_leader("--replica-ack-timeout", "2")
+    proxy = state["proxy"]
+    rng = random.Random(5)
+    spec = {"vectors": {"size": DIM, "distance": "Cosine"}}
+    with httpx.Client(base_url=leader_server.url, timeout=30) as leader:
+        r = leader.put("/collections/bad", json={**spec, "write_consistency_factor": 0})
+        assert r.status_code == 422 and r.json()["status"]["error"] == \
+            "Validation error in JSON body: [write_consistency_factor: value 0 invalid, must be 1 or larger]", r.text
+        assert leader.put("/collections/bad", json={**spec, "write_consistency_factor": -1}).status_code == 400
+        assert leader.put("/collections/bad", json={**spec, "write_consistency_factor": "2"}).status_code == 400
+        assert leader.put("/collections/sync", json={**spec, "write_consistency_factor": 2}).status_code == 200
+        assert leader.put("/collections/async", json=spec).status_code == 200
+        assert leader.get("/collections/sync").json()["result"]["config"]["params"]["write_consistency_factor"] == 2
+        assert leader.get("/collections/async").json()["result"]["config"]["params"]["write_consistency_factor"] == 1
+        # No follower yet: a synchronous write cannot be acknowledged.
+        started = time.monotonic()
+        r = leader.put("/collections/sync/points?wait=true", json={"points": [{"id": 1000, "vector": vector(rng)}]})
+        assert r.status_code == 503 and "durable on 1 of the 2 copies" in r.json()["status"]["error"], r.text
+        assert 1.5 < time.monotonic() - started < 10
+
+    follower_server = start_follower()
+    with httpx.Client(base_url=leader_server.url, timeout=30) as leader, \
+            httpx.Client(base_url=follower_server.url, timeout=30) as follower:
+        wait_caught_up(leader, follower)
+        acknowledged = []
+        for i in range(40):
+            pts = [{"id": i, "vector": vector(rng), "payload": {"i": i}}]
+            r = leader.put("/collections/sync/points?wait=true", json={"points": pts})
+            assert r.status_code == 200, r.text
+            acknowledged.append(i)
+    leader_server.stop(signal.SIGKILL)
+    with httpx.Client(base_url=follower_server.url, timeout=30) as follower:
+        r = follower.post("/collections/sync/points", json={"ids": acknowledged, "with_payload": True})
+        assert sorted(p["id"] for p in r.json()["result"]) == acknowledged, "an acknowledged write is not on the follower"
+
+    leader_server = start_leader("--replica-ack-timeout", "2")
+    with httpx.Client(base_url=leader_server.url, timeout=30) as leader, \
+            httpx.Client(base_url=follower_server.url, timeout=30) as follower:
+        wait_caught_up(leader, follower)
+        assert leader.put("/collections/sync/points?wait=true",
+                          json={"points": [{"id": 100, "vector": vector(rng)}]}).status_code == 200
+        proxy.cut()
+        assert leader.put("/collections/async/points?wait=true",
+                          json={"points": [{"id": 1, "vector": vector(rng)}]}).status_code == 200
+        started = time.monotonic()
+        r = leader.put("/collections/sync/points?wait=true", json={"points": [{"id": 101, "vector": vector(rng)}]})
+        assert r.status_code == 503 and "it is not acknowledged" in r.json()["status"]["error"], r.text
+        assert 1.5 < time.monotonic() - started < 10
+        proxy.heal()
+        wait_caught_up(leader, follower)
+        assert leader.put("/collections/sync/points?wait=true",
+                          json={"points": [{"id": 102, "vector": vector(rng)}]}).status_code == 200
+        wait_caught_up(leader, follower)
+        assert_equal(leader, follower, ["sync", "async"])
+    assert follower_server.stop() == 0
+    assert leader_server.stop() == 0
