@@ -24,7 +24,7 @@ public enum HTTPServer {
         router.add(middleware: QdrantMetricsMiddleware())
         router.add(middleware: ErrorEnvelopeMiddleware())
         if let key = settings.apiKey { router.add(middleware: APIKeyMiddleware(key: Array(key.utf8))) }
-        if let follower = replication.follower { router.add(middleware: ReadOnlyFollowerMiddleware(leader: follower.leaderURL)) }
+        router.add(middleware: ReadOnlyFollowerMiddleware(node: replication))
         api.register(on: router)
         let app = Application(
             router: router,

@@ -67,11 +67,21 @@ struct EarlyRefusalMiddleware: RouterMiddleware {
 /// back through replication); reads, including the read-only POSTs (search, query, scroll,
 /// count, retrieve, recommend, discover, facet), and local snapshots are served.
 struct ReadOnlyFollowerMiddleware: RouterMiddleware {
-    let leader: String
+    let node: ReplicationNode
 
     func handle(_ request: Request, context: HSDBRequestContext, next: (Request, HSDBRequestContext) async throws -> Response) async throws -> Response {
         guard Self.isWrite(method: request.method, path: request.uri.path) else { return try await next(request, context) }
-        throw APIError(status: .forbidden, message: "Forbidden: this server is a read-only follower of \(leader); send writes to the leader")
+        switch node.roleNow {
+        case .leader: return try await next(request, context)
+        case .follower(let f):
+            throw APIError(status: .forbidden, message: "Forbidden: this server is a read-only follower of \(f.leaderURL); send writes to the leader")
+        case .fenced:
+            let state = node.state
+            throw APIError(
+                status: .forbidden,
+                message: "Forbidden: this server led epoch \(state.leadingEpoch), but a leader of epoch \(state.epoch) was promoted: "
+                    + "it takes no writes (restart it with --replica-of the new leader to rejoin)")
+        }
     }
 
     static let readActions: Set<String> = ["search", "query", "scroll", "count", "recommend", "discover", "facet"]

@@ -14,6 +14,33 @@ extension API {
             Envelope.ok(since: start) { w in writeReplicationStatus(to: &w) }
         }
 
+        // Failover by hand: this node leads a new epoch (a follower stops following first).
+        on(router, .post, "/replication/promote") { _, _, start in
+            let epoch = try await replication.promote()
+            return Envelope.ok(since: start) { w in
+                w.beginObject()
+                w.key("role"); w.string("leader")
+                w.key("epoch"); w.int(epoch)
+                w.endObject()
+            }
+        }
+
+        // A newer leader's notice: a leader of an older epoch takes no more writes.
+        on(router, .post, "/replication/fence") { request, _, start in
+            let epoch = try Self.unsigned(request, "epoch")
+            let state = replication.state
+            if try !replication.fence(epoch: epoch), !replication.isFenced, replication.follower == nil, state.leadingEpoch >= epoch {
+                throw APIError(status: .conflict, message: "Conflict: this server leads epoch \(state.leadingEpoch), not older than \(epoch)")
+            }
+            let fenced = replication.isFenced
+            return Envelope.ok(since: start) { w in
+                w.beginObject()
+                w.key("fenced"); w.bool(fenced)
+                w.key("epoch"); w.int(replication.state.epoch)
+                w.endObject()
+            }
+        }
+
         // Either role: `hsdb replica verify` compares the two.
         on(router, .get, "/replication/collections/:collection/digest") { request, context, start in
             let c = try collection(context)
@@ -32,6 +59,24 @@ extension API {
             let leader = try leaderRole()
             let catalog = try ReplicationCatalog.of(db, epoch: leader.epoch)
             return Envelope.ok(since: start) { $0.value(catalog.json()) }
+        }
+
+        // The leader's running hash at an LSN: a diverged follower finds where it left.
+        on(router, .get, "/replication/collections/:collection/hash") { request, context, start in
+            let leader = try leaderRole()
+            let c = try collection(context)
+            let lsn = try Self.unsigned(request, "lsn")
+            let chain = try await leader.chain(c)
+            let tip = try await chain.extend()
+            let hash = try await chain.hash(at: lsn)
+            return Envelope.ok(since: start) { w in
+                w.beginObject()
+                w.key("lsn"); w.int(lsn)
+                w.key("hash")
+                if let hash { w.string(hash.hex) } else { w.null() }
+                w.key("tip"); w.int(tip.lsn)
+                w.endObject()
+            }
         }
 
         on(router, .get, "/replication/collections/:collection/wal") { request, context, _ in
@@ -107,6 +152,9 @@ extension API {
 
     private func leaderRole() throws -> ReplicationLeader {
         guard let leader = replication.leader else {
+            if replication.isFenced {
+                throw APIError.wrongInput("this server is a fenced former leader (epoch \(replication.state.epoch) leads elsewhere): it ships no log")
+            }
             throw APIError.wrongInput("this server is a follower of \(replication.follower?.leaderURL ?? "another server"): it ships no log of its own")
         }
         return leader
@@ -139,6 +187,10 @@ extension API {
         w.beginObject()
         w.key("role"); w.string(replication.role)
         w.key("node_id"); w.string(replication.state.nodeID.uuidString.lowercased())
+        if replication.isFenced {
+            w.key("epoch"); w.int(replication.state.epoch)
+            w.key("leading_epoch"); w.int(replication.state.leadingEpoch)
+        }
         if let follower = replication.follower {
             w.key("leader"); w.string(follower.leaderURL)
             w.key("epoch"); w.int(follower.epochSeen)

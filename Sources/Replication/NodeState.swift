@@ -2,19 +2,34 @@ import Foundation
 import HSDB
 import HSDBCore
 
-/// This server's identity in replication: a node id that names its slot on a leader, and
-/// the highest epoch it has seen (the leader's term; it travels with every shipped frame).
-/// Kept in `<data>/replication/NODE`:
+/// This server's identity in replication: a node id that names its slot on a leader, the
+/// highest epoch it has seen (the leader's term; it travels with every shipped frame), and
+/// the epoch it leads in (0: none). A leader whose leading epoch is below the highest it has
+/// seen is fenced: a newer leader exists, and it takes no writes. Kept in
+/// `<data>/replication/NODE`:
 ///
-///     magic "HSDBNODE" | version u8 (1) | node id (16 bytes, a UUID) | epoch u64 | crc u32
+///     magic "HSDBNODE" | version u8 (2) | node id (16 bytes, a UUID) | epoch u64 |
+///     leading epoch u64 | crc u32
+///
+/// Version 1 (no leading epoch) still opens, as leading in its epoch (what it did then).
 public struct NodeState: Sendable, Equatable {
     static let magic = Array("HSDBNODE".utf8)
-    static let version: UInt8 = 1
+    static let version: UInt8 = 2
     public static let directoryName = "replication"
     static let fileName = "NODE"
 
     public var nodeID: UUID
     public var epoch: UInt64
+    public var leadingEpoch: UInt64
+
+    public init(nodeID: UUID, epoch: UInt64, leadingEpoch: UInt64) {
+        self.nodeID = nodeID
+        self.epoch = epoch
+        self.leadingEpoch = leadingEpoch
+    }
+
+    /// Leads, but a newer leader has been seen.
+    public var isFenced: Bool { leadingEpoch < epoch }
 
     func encode() -> [UInt8] {
         var w = ByteWriter(capacity: 48)
@@ -22,6 +37,7 @@ public struct NodeState: Sendable, Equatable {
         w.write(Self.version)
         withUnsafeBytes(of: nodeID.uuid) { w.write(raw: $0) }
         w.write(epoch)
+        w.write(leadingEpoch)
         SealedFile.seal(&w)
         return w.bytes
     }
@@ -30,19 +46,25 @@ public struct NodeState: Sendable, Equatable {
         try SealedFile.decode(bytes, path: path, magic: magic, what: "replication node state", minimumSize: 37) { r throws(FormatError) in
             let at = r.offset
             let version: UInt8 = try r.read()
-            guard version == Self.version else { throw FormatError.invalid(offset: at, reason: "node state version \(version) is not supported") }
+            guard version == 1 || version == 2 else {
+                throw FormatError.invalid(offset: at, reason: "node state version \(version) is not supported")
+            }
             let raw = try r.readBytes(16)
             let id = UUID(uuid: raw.loadUnaligned(as: uuid_t.self))
-            return NodeState(nodeID: id, epoch: try r.read())
+            let epoch: UInt64 = try r.read()
+            return NodeState(nodeID: id, epoch: epoch, leadingEpoch: version == 1 ? epoch : try r.read())
         }
     }
 
-    /// Reads the node state of the database at `path`, creating it (a new id, epoch 1).
-    public static func load(database path: String, fileSystem fs: any FileSystem = POSIXFileSystem()) throws -> NodeState {
+    /// Reads the node state of the database at `path`, creating it (a new id, epoch 1, led
+    /// by this node when it starts as a `leader`).
+    public static func load(
+        database path: String, leader: Bool, fileSystem fs: any FileSystem = POSIXFileSystem()
+    ) throws -> NodeState {
         let directory = path + "/" + directoryName
         let file = directory + "/" + fileName
         if fs.fileExists(file) { return try decode(try fs.readFile(file), path: file) }
-        let fresh = NodeState(nodeID: UUID(), epoch: 1)
+        let fresh = NodeState(nodeID: UUID(), epoch: 1, leadingEpoch: leader ? 1 : 0)
         try fresh.save(database: path, fileSystem: fs)
         return fresh
     }

@@ -11,6 +11,7 @@ extension ReplicationFollower {
     /// at worst another bootstrap.
     func bootstrap(_ name: String) async throws {
         update(name) { $0.state = .bootstrapping; $0.bootstraps += 1 }
+        await reportDivergence(name)
         let path = "/replication/collections/\(LeaderClient.segment(name))/snapshot?follower=\(nodeID)"
         // The leader writes the snapshot before it answers: give it time.
         let prepare = leader.request(.POST, path, readTimeout: LeaderClient.preparationTimeout)

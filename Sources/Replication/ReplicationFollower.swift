@@ -27,12 +27,20 @@ public final class ReplicationFollower: Sendable {
     let leaderEpoch = Atomic<UInt64>(0)
     let catalogError = Mutex<String?>(nil)
 
-    public init(db: Database, leaderURL: String, apiKey: String?, node: NodeState, logger: Logger) throws {
+    /// Told of each higher leader epoch seen (the node persists it: a promotion must go past it).
+    let epochSeenChanged: @Sendable (UInt64) -> Void
+
+    public init(
+        db: Database, leaderURL: String, apiKey: String?, node: NodeState, logger: Logger,
+        epochSeenChanged: @escaping @Sendable (UInt64) -> Void = { _ in }
+    ) throws {
+        self.epochSeenChanged = epochSeenChanged
         self.db = db
         self.node = node
         self.logger = logger
         leader = try LeaderClient(leader: leaderURL, apiKey: apiKey)
         incomingDirectory = db.path + "/" + NodeState.directoryName + "/incoming"
+        leaderEpoch.store(node.epoch, ordering: .relaxed)
     }
 
     public var leaderURL: String { leader.base }
@@ -63,7 +71,11 @@ public final class ReplicationFollower: Sendable {
     /// Makes the local collections those of the catalogue and starts following each.
     private func reconcile(_ catalog: ReplicationCatalog, tasks: inout [String: Task<Void, Never>]) async throws {
         let seen = leaderEpoch.load(ordering: .relaxed)
-        if catalog.epoch > seen { leaderEpoch.store(catalog.epoch, ordering: .relaxed) }
+        guard catalog.epoch >= seen else {
+            throw ReplicationError.leader(
+                status: 200, message: "it leads epoch \(catalog.epoch), but epoch \(seen) has been seen: it was replaced (not followed)")
+        }
+        saw(epoch: catalog.epoch)
         let wanted = Dictionary(catalog.collections.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         let local = Dictionary(try db.listCollections().map { ($0.name, $0.config) }, uniquingKeysWith: { a, _ in a })
         for (name, _) in local where wanted[name] == nil {
@@ -219,7 +231,7 @@ public final class ReplicationFollower: Sendable {
     }
 
     private func record(_ frame: ReplicationFrame, name: String, appliedLSN: UInt64) {
-        if frame.epoch > leaderEpoch.load(ordering: .relaxed) { leaderEpoch.store(frame.epoch, ordering: .relaxed) }
+        saw(epoch: frame.epoch)
         update(name) { s in
             s.appliedLSN = appliedLSN
             s.leaderLSN = max(frame.leaderDurableLSN, appliedLSN)
@@ -242,6 +254,15 @@ public final class ReplicationFollower: Sendable {
     }
 
     var nodeID: String { node.nodeID.uuidString.lowercased() }
+
+    private func saw(epoch: UInt64) {
+        var seen = leaderEpoch.load(ordering: .relaxed)
+        while epoch > seen {
+            let (done, now) = leaderEpoch.compareExchange(expected: seen, desired: epoch, ordering: .relaxed)
+            if done { return epochSeenChanged(epoch) }
+            seen = now
+        }
+    }
 
     func update(_ name: String, _ change: (inout FollowerCollectionStatus) -> Void) {
         statuses.withLock { all in

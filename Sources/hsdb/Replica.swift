@@ -5,7 +5,8 @@ import Replication
 /// `hsdb replica`: tools for a leader and its followers.
 struct Replica: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Replication tools: prove a follower equal to its leader.", subcommands: [ReplicaVerify.self])
+        abstract: "Replication tools: prove a follower equal to its leader; promote a follower.",
+        subcommands: [ReplicaVerify.self, ReplicaPromote.self])
 }
 
 /// `hsdb replica verify`: exit 0 when every collection of the leader has the same state
@@ -50,5 +51,30 @@ struct ReplicaVerify: AsyncParsableCommand {
         }
         if !report.differences.isEmpty { throw ExitCode(1) }
         print("the follower is equal to the leader (\(report.equal.count) collection(s))")
+    }
+}
+
+/// `hsdb replica promote`: makes a server (a follower, usually) the leader of a new epoch;
+/// its former leader is told and takes no more writes.
+struct ReplicaPromote: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "promote",
+        abstract: "Make a follower the leader of a new epoch (its former leader is fenced when it can be reached).")
+
+    @Option(name: .long, help: "The server's base URL, such as http://127.0.0.1:6335.")
+    var server: String
+
+    @Option(name: .long, help: "Its API key (default: $HSDB_API_KEY).")
+    var apiKey: String?
+
+    func run() async throws {
+        let key = apiKey ?? ProcessInfo.processInfo.environment["HSDB_API_KEY"].flatMap { $0.isEmpty ? nil : $0 }
+        do {
+            let epoch = try await ReplicaAdminClient(server: server, apiKey: key).promote()
+            print("\(server) is the leader of epoch \(epoch)")
+        } catch {
+            FileHandle.standardError.write(Data("hsdb replica promote: \(error)\n".utf8))
+            throw ExitCode(1)
+        }
     }
 }

@@ -95,10 +95,18 @@ final class ReplicationFormatTests: XCTestCase {
                 XCTAssertTrue("\(error)".contains("anchor"), "\(error)")
             }
         }
-        let node = NodeState(nodeID: UUID(uuidString: "00112233-4455-6677-8899-aabbccddeeff")!, epoch: 3)
+        // Version 2: epoch 3, leading epoch 2 (fenced); its crc computed with Python.
+        let id = UUID(uuidString: "00112233-4455-6677-8899-aabbccddeeff")!
+        let node = NodeState(nodeID: id, epoch: 3, leadingEpoch: 2)
+        XCTAssertTrue(node.isFenced)
         let nodeBytes = node.encode()
-        XCTAssertEqual(hex(nodeBytes), hex(Array("HSDBNODE".utf8)) + "01" + "00112233445566778899aabbccddeeff" + "0300000000000000" + "421b0feb")
+        XCTAssertEqual(
+            hex(nodeBytes),
+            hex(Array("HSDBNODE".utf8)) + "02" + "00112233445566778899aabbccddeeff" + "0300000000000000" + "0200000000000000" + "53123243")
         XCTAssertEqual(try NodeState.decode(nodeBytes, path: "NODE"), node)
+        // Version 1, as earlier releases wrote it, opens as leading in its epoch.
+        let v1 = Array("HSDBNODE".utf8) + [1] + bytesOf(hex: "00112233445566778899aabbccddeeff0300000000000000421b0feb")
+        XCTAssertEqual(try NodeState.decode(v1, path: "NODE"), NodeState(nodeID: id, epoch: 3, leadingEpoch: 3))
         var damaged = nodeBytes
         damaged[12] ^= 1
         XCTAssertThrowsError(try NodeState.decode(damaged, path: "NODE"))
@@ -115,4 +123,9 @@ final class ReplicationFormatTests: XCTestCase {
     }
 
     private func hex(_ bytes: [UInt8]) -> String { bytes.map { String(format: "%02x", $0) }.joined() }
+
+    private func bytesOf(hex: String) -> [UInt8] {
+        let digits = Array(hex.utf8)
+        return stride(from: 0, to: digits.count, by: 2).map { UInt8(String(decoding: digits[$0..<$0 + 2], as: UTF8.self), radix: 16)! }
+    }
 }

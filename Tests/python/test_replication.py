@@ -483,3 +483,75 @@ def test_write_consistency_factor_2_acknowledges_only_what_the_follower_holds(cl
         assert_equal(leader, follower, ["sync", "async"])
     assert follower_server.stop() == 0
     assert leader_server.stop() == 0
+
+
+def wait_role(http, role, timeout=30):
+    deadline = time.monotonic() + timeout
+    status = None
+    while time.monotonic() < deadline:
+        status = http.get("/replication").json()["result"]
+        if status["role"] == role:
+            return status
+        time.sleep(0.1)
+    pytest.fail(f"the server did not become {role} in {timeout} s: {status}")
+
+
+def test_promotion_fences_the_old_leader_which_rejoins_without_its_unreplicated_tail(cluster, fresh_server, tmp_path):
+    """Failover by hand: the leader takes a write its follower never gets (the link is cut)
+    and dies; the follower is promoted (epoch 2) and takes writes; the old leader returns,
+    is told the new epoch and refuses writes; restarted as a follower of the new leader it
+    discards its unreplicated write (logged with its LSN range) and ends equal."""
+    state, start_leader, start_follower = cluster
+    old = start_leader()
+    proxy = state["proxy"]
+    rng = random.Random(8)
+    with httpx.Client(base_url=old.url, timeout=30) as a:
+        assert a.put("/collections/c", json={"vectors": {"size": DIM, "distance": "Cosine"}}).status_code == 200
+        pts = [{"id": i, "vector": vector(rng), "payload": {"i": i}} for i in range(100)]
+        assert a.put("/collections/c/points?wait=true", json={"points": pts}).status_code == 200
+        new = start_follower()
+        with httpx.Client(base_url=new.url, timeout=30) as b:
+            wait_caught_up(a, b)
+        proxy.cut()
+        r = a.put("/collections/c/points?wait=true", json={"points": [{"id": 5000, "vector": vector(rng), "payload": {"lost": True}}]})
+        assert r.status_code == 200, r.text
+    old.stop(signal.SIGKILL)
+
+    r = subprocess.run([BINARY, "replica", "promote", "--server", new.url], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0 and "leader of epoch 2" in r.stdout, r.stdout + r.stderr
+    with httpx.Client(base_url=new.url, timeout=30) as b:
+        status = b.get("/replication").json()["result"]
+        assert status["role"] == "leader" and status["epoch"] == 2, status
+        pts = [{"id": 100 + i, "vector": vector(rng), "payload": {"i": 100 + i}} for i in range(50)]
+        assert b.put("/collections/c/points?wait=true", json={"points": pts}).status_code == 200
+
+        # The old leader comes back as it was started (a leader); the new one fences it.
+        proxy.heal()
+        old = start_leader()
+        with httpx.Client(base_url=old.url, timeout=30) as a:
+            fenced = wait_role(a, "fenced")
+            assert fenced["epoch"] == 2 and fenced["leading_epoch"] == 1, fenced
+            r = a.put("/collections/c/points?wait=true", json={"points": [{"id": 6000, "vector": vector(rng)}]})
+            assert r.status_code == 403 and "takes no writes" in r.json()["status"]["error"], r.text
+            assert a.post("/collections/c/points", json={"ids": [5000]}).json()["result"] != [], "reads are still served"
+        assert old.stop() == 0
+        # Fenced across restarts, too.
+        old = start_leader()
+        with httpx.Client(base_url=old.url, timeout=30) as a:
+            assert a.get("/replication").json()["result"]["role"] == "fenced"
+        assert old.stop() == 0
+
+        # It rejoins as a follower of the new leader.
+        rejoined = fresh_server("--replica-of", new.url, data=str(tmp_path / "leader"))
+        with httpx.Client(base_url=rejoined.url, timeout=30) as a:
+            wait_caught_up(b, a)
+            assert_equal(b, a, ["c"])
+            assert a.post("/collections/c/points", json={"ids": [5000]}).json()["result"] == []
+            assert len(everything(a, "c")) == 150
+        assert_verified(new.url, rejoined.url, 1)
+        assert rejoined.stop() == 0
+        with open(str(tmp_path / "leader") + ".log") as f:
+            log = f.read()
+        # LSN 1 is the shared batch; 2 the lost write, then the fenced runs' close markers.
+        assert "LSNs 2...4 of this copy are not in the leader's history" in log, log[-3000:]
+    assert new.stop() == 0
