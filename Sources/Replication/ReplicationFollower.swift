@@ -13,8 +13,6 @@ import Synchronization
 public final class ReplicationFollower: Sendable {
     /// How often the catalogue is fetched (new, dropped and changed collections).
     static let catalogInterval: Duration = .seconds(1)
-    /// The most often a follower acknowledges (it also does on every heartbeat).
-    static let ackInterval: Duration = .milliseconds(200)
     /// How often the follower's own chain anchor follows its tip (its log is kept after it).
     static let anchorInterval: Duration = .seconds(10)
 
@@ -159,11 +157,16 @@ public final class ReplicationFollower: Sendable {
         var (lsn, hash) = try await chain.extend()
         update(name) { $0.appliedLSN = lsn }
         let path = "/replication/collections/\(LeaderClient.segment(name))/wal?after=\(lsn)&hash=\(hash.hex)&follower=\(nodeID)"
+        let acks = AckSender()
+        let sending = Task { await acks.run { [self] durable, applied in try await acknowledge(name, durable: durable, applied: applied) } }
+        defer {
+            acks.finish()
+            sending.cancel()
+        }
         try await leader.send(leader.request(.GET, path), collection: name) { response in
             var decoder = ReplicationFrameDecoder()
-            var lastAck = ContinuousClock.now - Self.ackInterval
             var lastAnchorMove = ContinuousClock.now
-            var acked: UInt64?
+            var offered: UInt64?
             while let chunk = try await response.next() {
                 try Task.checkCancellation()
                 decoder.append(chunk.readableBytesView)
@@ -173,14 +176,13 @@ public final class ReplicationFollower: Sendable {
                         (lsn, hash) = try await apply(frame, after: (lsn, hash), to: collection, chain: chain, name: name)
                     }
                     record(frame, name: name, appliedLSN: lsn)
+                    // Every new durable LSN is offered at once (a synchronous write waits for
+                    // it); the sender folds offers made while one is in flight.
                     let durable = collection.durableLSN
-                    // At the leader's tip (or idle), acknowledge at once: a synchronous write
-                    // waits for it. Catching up, at most every `ackInterval`.
-                    let atTip = frame.records.isEmpty || lsn >= frame.leaderDurableLSN
-                    if ContinuousClock.now - lastAck >= Self.ackInterval || (atTip && acked != durable) {
-                        try await acknowledge(name, durable: durable, applied: lsn)
-                        acked = durable
-                        lastAck = .now
+                    if let failure = acks.failure { throw failure }
+                    if offered != durable {
+                        acks.offer(durable: durable, applied: lsn)
+                        offered = durable
                     }
                     if ContinuousClock.now - lastAnchorMove >= Self.anchorInterval {
                         try await chain.moveAnchor(toward: min(durable, collection.flushedLSN))

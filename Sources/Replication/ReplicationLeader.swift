@@ -13,6 +13,8 @@ public final class ReplicationLeader: Sendable {
     static let frameBytes = 1 << 20
     /// A stream with nothing to send says so this often (the follower's liveness check).
     public static let heartbeat: Duration = .milliseconds(500)
+    /// The most often an acknowledgement rewrites its follower's slot pin (a durable file).
+    static let pinInterval: Duration = .seconds(1)
 
     let db: Database
     /// The leader's term, carried by every frame it ships.
@@ -136,19 +138,37 @@ public final class ReplicationLeader: Sendable {
     public func acknowledge(_ collection: Collection, node: String, durable: UInt64, applied: UInt64) async throws {
         let key = FollowerKey(node: node, collection: collection.name)
         guard !isLost(key) else { return }
-        let moved = followers.withLock { all -> Bool in
+        let (moved, pin) = followers.withLock { all -> (Bool, Bool) in
             var p = all[key] ?? FollowerProgress()
             let moved = p.durableLSN != durable || p.durableLSN == nil
             p.durableLSN = durable
             p.appliedLSN = applied
             p.lastAck = Date()
+            // The slot's pin is a durable file: written at most every `pinInterval` (and by
+            // `moveAnchors`); one behind keeps more WAL than needed, never less.
+            let pin = moved && p.pinnedAt.map { ContinuousClock.now - $0 >= Self.pinInterval } ?? true
+            if pin { p.pinnedAt = .now; p.pinnedDurableLSN = durable }
             all[key] = p
-            return moved
+            return (moved, pin)
         }
-        if moved {
-            copyWaiters.changed(collection.name) { [self] name, lsn, n in followersDurable(name, through: lsn) >= n }
-            try await collection.pinWAL(Self.slotPrefix + node, from: durable + 1)
+        if moved { copyWaiters.changed(collection.name) { [self] name, lsn, n in followersDurable(name, through: lsn) >= n } }
+        if pin { try await collection.pinWAL(Self.slotPrefix + node, from: durable + 1) }
+    }
+
+    /// Writes the slot pins that acknowledgements moved since they were last written.
+    private func writePendingPins(_ collection: Collection) async throws {
+        let dropped = lost.withLock { $0 }
+        let pending = followers.withLock { all -> [(String, UInt64)] in
+            var out: [(String, UInt64)] = []
+            for (key, p) in all where key.collection == collection.name && !dropped.contains(key) {
+                guard let durable = p.durableLSN, p.pinnedDurableLSN != durable else { continue }
+                all[key]?.pinnedAt = .now
+                all[key]?.pinnedDurableLSN = durable
+                out.append((key.node, durable))
+            }
+            return out
         }
+        for (node, durable) in pending { try await collection.pinWAL(Self.slotPrefix + node, from: durable + 1) }
     }
 
     // MARK: Synchronous writes
@@ -180,6 +200,7 @@ public final class ReplicationLeader: Sendable {
             guard let collection = try? db.collection(name), let chain = try? await chain(collection) else { continue }
             do {
                 let tip = try await chain.extend()
+                try await writePendingPins(collection)
                 var slots = collection.walPinLSNs.filter { $0.key.hasPrefix(Self.slotPrefix) }
                 for (slot, from) in slots where try collection.walBytes(from: from) > slotMaxBytes {
                     logger.warning("replication: follower \(slot.dropFirst(Self.slotPrefix.count)) of '\(name)' holds more than \(slotMaxBytes >> 20) MiB of WAL (it is at LSN \(from - 1)): its slot is dropped, and it will bootstrap from a snapshot")
@@ -274,6 +295,9 @@ struct FollowerProgress: Sendable {
     var durableLSN: UInt64?
     var appliedLSN: UInt64?
     var lastAck: Date?
+    /// When the slot's pin was last written, and at which durable LSN.
+    var pinnedAt: ContinuousClock.Instant?
+    var pinnedDurableLSN: UInt64?
 }
 
 /// What a follower is told to download to bootstrap.
