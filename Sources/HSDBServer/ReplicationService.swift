@@ -19,8 +19,12 @@ struct ReplicationService: Service {
                 let generation = node.generation
                 switch node.roleNow {
                 case .follower(let follower):
+                    // Ends when cancelled: by the shutdown, or by a promotion, which changes
+                    // the role once the follower has stopped (so wait for that).
                     await node.startFollowing(follower).value
-                    if node.generation == generation { return }  // stopped by shutdown
+                    while node.generation == generation, !Task.isShuttingDownGracefully, !Task.isCancelled {
+                        try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .milliseconds(20)) }
+                    }
                 case .leader(let leader):
                     await lead(leader, while: generation)
                 case .fenced:
