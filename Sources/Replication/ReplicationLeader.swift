@@ -31,6 +31,8 @@ public final class ReplicationLeader: Sendable {
     public let droppedSlots = Atomic<Int>(0)
     /// Followers whose slot was dropped: they get no stream and no slot until they bootstrap.
     private let lost = Mutex<Set<FollowerKey>>([])
+    /// The last snapshot prepared per collection (offered again while it is fresh enough).
+    private let offers = Mutex<[String: (ObjectIdentifier, SnapshotOffer)]>([:])
     /// Writes waiting for followers to make them durable.
     private let copyWaiters = CopyWaiters()
 
@@ -226,6 +228,16 @@ public final class ReplicationLeader: Sendable {
         let fs = POSIXFileSystem()
         try fs.createDirectories(snapshotsDirectory)
         let chain = try await chain(collection)
+        if let offer = try await reusableOffer(collection, chain: chain) {
+            _ = lost.withLock { $0.remove(FollowerKey(node: node, collection: collection.name)) }
+            try await collection.pinWAL(Self.slotPrefix + node, from: offer.lsn + 1)
+            guard try await chain.hash(at: offer.lsn) == offer.hash else {  // retired meanwhile
+                offers.withLock { $0[collection.name] = nil }
+                return try await prepareSnapshot(collection, node: node)
+            }
+            logger.info("replication: snapshot \(offer.name) of '\(collection.name)' at LSN \(offer.lsn) offered again, to follower \(node)")
+            return offer
+        }
         let name = "\(collection.name)-\(UUID().uuidString.lowercased()).snapshot"
         _ = lost.withLock { $0.remove(FollowerKey(node: node, collection: collection.name)) }
         let path = snapshotsDirectory + "/" + name
@@ -239,7 +251,20 @@ public final class ReplicationLeader: Sendable {
         try await collection.pinWAL(Self.slotPrefix + node, from: summary.lsn + 1)
         removeOldSnapshots(of: collection.name, keeping: name)
         logger.info("replication: snapshot \(name) of '\(collection.name)' at LSN \(summary.lsn) (\(summary.bytes) bytes) for follower \(node)")
-        return SnapshotOffer(name: name, lsn: summary.lsn, hash: hash, sha256: summary.sha256, bytes: summary.bytes)
+        let offer = SnapshotOffer(name: name, lsn: summary.lsn, hash: hash, sha256: summary.sha256, bytes: summary.bytes)
+        offers.withLock { $0[collection.name] = (ObjectIdentifier(collection), offer) }
+        return offer
+    }
+
+    /// The collection's last snapshot when it can be offered again: same collection, still on
+    /// disk, its LSN still in the chain, and the log after it under half a slot's cap. So a
+    /// follower killed or cut off mid-download gets the same file, and resumes it.
+    private func reusableOffer(_ collection: Collection, chain: LogChain) async throws -> SnapshotOffer? {
+        guard let (id, offer) = offers.withLock({ $0[collection.name] }), id == ObjectIdentifier(collection),
+            snapshotPath(offer.name) != nil, offer.lsn >= (await chain.anchorLSN),
+            try collection.walBytes(from: offer.lsn + 1) < slotMaxBytes / 2
+        else { return nil }
+        return offer
     }
 
     /// The path of a prepared snapshot, or nil when there is none of that name.

@@ -1,5 +1,8 @@
 """A TCP proxy on loopback between a follower and its leader, whose link the test can cut.
 
+`throttle(rate)` slows the leader's binary bodies, so a test can act mid-download;
+`binary_bytes` counts them.
+
 `flip_next(n)` changes one byte in each of the next n binary bodies the leader sends (a
 shipped WAL frame or a snapshot download), as a faulty link or NIC would.
 
@@ -29,6 +32,8 @@ class LinkProxy:
         self.bytes_forwarded = 0
         self.flips_pending = 0
         self.flipped = 0
+        self.binary_bytes_per_s = None  # a slow link for the leader's binary bodies
+        self.binary_bytes = 0
         self.closed = False
         threading.Thread(target=self._accept, daemon=True).start()
 
@@ -39,6 +44,11 @@ class LinkProxy:
     def flip_next(self, n=1):
         with self.lock:
             self.flips_pending += n
+
+    def throttle(self, bytes_per_s):
+        """Slows the leader's binary bodies (frames, snapshot downloads) to this rate (None: off)."""
+        with self.lock:
+            self.binary_bytes_per_s = bytes_per_s
 
     def cut(self):
         with self.lock:
@@ -108,6 +118,12 @@ class LinkProxy:
                         elif b"application/octet-stream" in data:
                             binary = True  # flip only in later chunks, never in the head
                     peers[s].sendall(data)
+                    if s is b and binary:
+                        with self.lock:
+                            self.binary_bytes += len(data)
+                            rate = self.binary_bytes_per_s
+                        if rate:
+                            time.sleep(len(data) / rate)
                     with self.lock:
                         self.bytes_forwarded += len(data)
         except (OSError, ValueError):

@@ -555,3 +555,54 @@ def test_promotion_fences_the_old_leader_which_rejoins_without_its_unreplicated_
         # LSN 1 is the shared batch; 2 the lost write, then the fenced runs' close markers.
         assert "LSNs 2...4 of this copy are not in the leader's history" in log, log[-3000:]
     assert new.stop() == 0
+
+
+def test_a_follower_killed_mid_bootstrap_resumes_its_download(cluster, tmp_path):
+    """SIGKILL of a follower halfway through downloading its bootstrap snapshot: restarted, it
+    is offered the same snapshot, keeps what it has, fetches the rest (206), and ends equal."""
+    state, start_leader, start_follower = cluster
+    leader_server = start_leader()
+    rng = random.Random(9)
+    with httpx.Client(base_url=leader_server.url, timeout=30) as leader:
+        assert leader.put("/collections/c", json={"vectors": {"size": DIM, "distance": "Cosine"}}).status_code == 200
+        for batch in range(20):  # random payloads: a snapshot lz4 cannot shrink much
+            pts = [{"id": batch * 100 + i, "vector": vector(rng), "payload": {"pad": "%x" % rng.getrandbits(4000)}}
+                   for i in range(100)]
+            assert leader.put("/collections/c/points?wait=true", json={"points": pts}).status_code == 200
+        deadline = time.monotonic() + 30
+        while leader.get("/collections/c").json()["result"]["segments_count"] == 0:
+            assert time.monotonic() < deadline, "no flush"
+            time.sleep(0.1)
+    assert leader_server.stop() == 0
+    leader_server = start_leader()  # the log before the flush is no longer offered: bootstrap
+    proxy = state["proxy"]
+    proxy.throttle(512 << 10)  # 512 KiB/s: the snapshot (about 1 MB) takes seconds
+    follower_dir = tmp_path / "follower"
+    follower_server = start_follower()
+    part = None
+    deadline = time.monotonic() + 60
+    while part is None or not part.exists() or part.stat().st_size < (128 << 10):
+        assert time.monotonic() < deadline, "no download in progress"
+        parts = list((follower_dir / "replication" / "incoming").glob("*.part")) if follower_dir.exists() else []
+        part = parts[0] if parts else None
+        time.sleep(0.05)
+    follower_server.stop(signal.SIGKILL)
+    kept = part.stat().st_size
+    with httpx.Client(base_url=leader_server.url, timeout=30) as leader:
+        snapshots = list((tmp_path / "leader" / "replication" / "snapshots").glob("*.snapshot"))
+        assert len(snapshots) == 1
+        total = snapshots[0].stat().st_size
+        assert kept < total, "the download finished before the kill"
+        proxy.throttle(None)
+        sent_before = proxy.binary_bytes
+        follower_server = start_follower()
+        with httpx.Client(base_url=follower_server.url, timeout=30) as follower:
+            status = wait_caught_up(leader, follower)
+            assert status["collections"][0]["bootstraps"] == 1, status
+            assert_equal(leader, follower, ["c"])
+    resent = proxy.binary_bytes - sent_before
+    assert resent < total - kept + (64 << 10), f"{resent} bytes sent again for a {total}-byte snapshot of which {kept} were kept"
+    with open(str(tmp_path / "leader") + ".log") as f:
+        assert "offered again" in f.read()
+    assert follower_server.stop() == 0
+    assert leader_server.stop() == 0
