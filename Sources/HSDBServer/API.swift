@@ -22,6 +22,7 @@ struct API: Sendable {
         registerPoints(on: router)
         registerSnapshots(on: router)
         registerReplication(on: router)
+        registerTelemetry(on: router)
     }
 
     /// Adds a route whose handler gets the time the request started (for the envelope's `time`).

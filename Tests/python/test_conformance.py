@@ -311,3 +311,16 @@ def test_no_grpc_turns_the_listener_off(fresh_server):
     assert httpx.get(s.url + "/").status_code == 200
     assert s.stop() == 0
     assert "gRPC" not in s.proc.stdout.read()
+
+
+def test_telemetry_and_issues_with_the_real_client(server, http, c):
+    """`GET /telemetry` parses as the client's TelemetryData (this node's id, hsdb's build,
+    the number of collections); `GET /issues` is an empty list and `DELETE /issues` clears it."""
+    client = qdrant(server)
+    t = client.http.service_api.telemetry(details_level=2).result
+    assert t.app.name == "hsdb" and t.app.startup is not None
+    assert t.collections.number_of_collections == len(http.get("/collections").json()["result"]["collections"])
+    assert t.id == http.get("/replication").json()["result"]["node_id"]
+    assert http.get("/issues").json()["result"] == {"issues": []}
+    assert client.http.beta_api.get_issues()["result"] == {"issues": []}  # untyped in the client
+    assert client.http.beta_api.clear_issues().result is True
