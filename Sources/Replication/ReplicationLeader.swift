@@ -93,6 +93,7 @@ public final class ReplicationLeader: Sendable {
         send: ([UInt8]) async throws -> Void
     ) async throws {
         let key = FollowerKey(node: node, collection: collection.name)
+        try await holdSlot(collection, node: node, from: lsn + 1)
         update(key) { $0.connected = true; $0.sentLSN = lsn }
         defer { update(key) { $0.connected = false } }
         try await send(ReplicationFrame.streamMagic)
@@ -155,6 +156,20 @@ public final class ReplicationLeader: Sendable {
         }
         if moved { copyWaiters.changed(collection.name) { [self] name, lsn, n in followersDurable(name, through: lsn) >= n } }
         if pin { try await collection.pinWAL(Self.slotPrefix + node, from: durable + 1) }
+    }
+
+    /// A follower that opens a stream holds its slot from where it asked, before it has
+    /// acknowledged anything: so the log it is about to be sent is kept (and counted against
+    /// the slot's cap) even if the link fails before the first acknowledgement arrives.
+    private func holdSlot(_ collection: Collection, node: String, from lsn: UInt64) async throws {
+        let key = FollowerKey(node: node, collection: collection.name)
+        try await collection.pinWAL(Self.slotPrefix + node, from: lsn)
+        // Dropped meanwhile (`moveAnchors` marks it lost, then unpins): do not bring it back.
+        if isLost(key) {
+            try await collection.unpinWAL(Self.slotPrefix + node)
+            throw ReplicationError.bootstrapNeeded(collection: collection.name, reason: "the follower's slot was dropped")
+        }
+        update(key) { $0.pinnedDurableLSN = lsn - 1 }
     }
 
     /// Writes the slot pins that acknowledgements moved since they were last written.

@@ -366,6 +366,31 @@ def test_a_follower_that_holds_too_much_wal_loses_its_slot_and_bootstraps(cluste
     assert leader_server.stop() == 0
 
 
+def test_a_stream_holds_its_slot_before_the_first_acknowledgement(fresh_server, tmp_path):
+    """A follower whose link fails right after it opened its stream, before any
+    acknowledgement reached the leader: its slot still holds the log from where it asked, so
+    the leader counts that log against the cap and drops the slot (the race that made the
+    test above flaky when the cut came first)."""
+    leader_server = fresh_server("--memtable-mb", "1", "--replica-max-retained-mb", "1", data=str(tmp_path / "leader"))
+    node = "0f0e0d0c-0b0a-4908-8706-050403020100"
+    rng = random.Random(8)
+    with httpx.Client(base_url=leader_server.url, timeout=30) as leader:
+        assert leader.put("/collections/c", json={"vectors": {"size": DIM, "distance": "Cosine"}}).status_code == 200
+        genesis = leader.get("/replication/collections/c/hash", params={"lsn": 0}).json()["result"]["hash"]
+        with leader.stream("GET", "/replication/collections/c/wal",
+                           params={"after": 0, "hash": genesis, "follower": node}) as stream:
+            assert stream.status_code == 200
+            next(stream.iter_raw())  # the stream's magic: the leader has taken the request
+        for batch in range(30):
+            pts = [{"id": batch * 100 + i, "vector": vector(rng), "payload": {"pad": "y" * 1000}} for i in range(100)]
+            assert leader.put("/collections/c/points?wait=true", json={"points": pts}).status_code == 200
+        deadline = time.monotonic() + 30  # the leader checks slots every 10 s
+        while leader.get("/replication").json()["result"]["dropped_slots"] == 0:
+            assert time.monotonic() < deadline, "the slot was not dropped: the stream did not hold it"
+            time.sleep(0.2)
+    assert leader_server.stop() == 0
+
+
 def test_replica_verify_names_the_point_that_differs(fresh_server, tmp_path):
     """Two servers given the same writes but one payload: same LSN, different state."""
     a, b = fresh_server(data=str(tmp_path / "a")), fresh_server(data=str(tmp_path / "b"))
