@@ -64,6 +64,7 @@ let package = Package(
         // Backup archives: content-addressed codecs (CID, DAG-CBOR, UnixFS, CARv1) on top of HSDB.
         .target(name: "Backup", dependencies: [
             "HSDBCore", "HSDB", .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "Logging", package: "swift-log"),
         ]),
         // Replication: WAL shipping with a running hash, bootstrap from snapshots, slots.
         .target(name: "Replication", dependencies: [
@@ -75,7 +76,7 @@ let package = Package(
         ]),
         // The Qdrant-compatible REST API over the engine.
         .target(name: "HSDBServer", dependencies: [
-            "HSDB", "HSDBCore", "Replication",
+            "HSDB", "HSDBCore", "Backup", "Replication",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "NIOHTTP2", package: "swift-nio-http2"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -108,7 +109,7 @@ let package = Package(
         .testTarget(name: "SegmentsTests", dependencies: ["Segments", "HSDBTestSupport"]),
         .testTarget(name: "HSDBTests", dependencies: ["HSDB", "HSDBTestSupport", "CrashChild", "EmbeddedExample"]),
         .testTarget(name: "FuzzTargetTests", dependencies: ["FuzzTargets", "HSDBCore"]),
-        .testTarget(name: "BackupTests", dependencies: ["Backup", "HSDBCore", "HSDB"]),
+        .testTarget(name: "BackupTests", dependencies: ["Backup", "HSDBCore", "HSDB", "HSDBTestSupport"]),
         .testTarget(name: "ReplicationTests", dependencies: ["Replication", "HSDBCore", "HSDB", "HSDBTestSupport"]),
         .testTarget(name: "HSDBServerTests", dependencies: ["HSDBServer", "HSDB", "HSDBTestSupport"]),
     ]

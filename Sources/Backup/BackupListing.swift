@@ -30,25 +30,30 @@ public struct BackupListing: Sendable {
     }
 
     public func jsonLines() -> [String] {
-        func n(_ v: UInt64) -> JSONValue { .int(Int64(clamping: v)) }
-        var lines = archives.map { a -> String in
-            let collections = a.root.collections.map { c -> JSONValue in
-                .object(["name": .string(c.name), "flushed_lsn": n(c.flushedLSN), "first_lsn": n(c.firstLSN), "last_lsn": n(c.lastLSN),
-                         "first_time": c.firstTime.map { .string(BackupClock.format($0)) } ?? .null,
-                         "last_time": c.lastTime.map { .string(BackupClock.format($0)) } ?? .null])
-            }
-            return JSONValue.object([
-                "sequence": n(a.sequence), "kind": .string(a.kind.rawValue), "root": .string(a.rootCID.text),
-                "file": .string(a.fileName), "bytes": n(UInt64(a.bytes)), "collections": .array(collections),
-            ]).description
-        }
-        lines += windows.map { w in
-            JSONValue.object([
-                "collection": .string(w.collection),
-                "restorable_lsns": .array(w.ranges.map { .array([n($0.lowerBound), n($0.upperBound)]) }),
-                "restorable_times": w.timeRange.map { .array([.string(BackupClock.format($0.lowerBound)), .string(BackupClock.format($0.upperBound))]) } ?? .null,
-            ]).description
-        }
-        return lines
+        archives.map { Self.json($0).description } + windows.map { Self.json($0).description }
     }
+
+    /// One backup: sequence, kind, root CID, file, bytes, and per collection its LSNs and times.
+    public static func json(_ a: BackupArchive) -> JSONValue {
+        let collections = a.root.collections.map { c -> JSONValue in
+            .object(["name": .string(c.name), "flushed_lsn": n(c.flushedLSN), "first_lsn": n(c.firstLSN), "last_lsn": n(c.lastLSN),
+                     "first_time": c.firstTime.map { .string(BackupClock.format($0)) } ?? .null,
+                     "last_time": c.lastTime.map { .string(BackupClock.format($0)) } ?? .null])
+        }
+        return .object([
+            "sequence": n(a.sequence), "kind": .string(a.kind.rawValue), "root": .string(a.rootCID.text),
+            "file": .string(a.fileName), "bytes": n(UInt64(a.bytes)), "collections": .array(collections),
+        ])
+    }
+
+    /// One collection's restorable window: LSN ranges and the commit-time span.
+    public static func json(_ w: RestoreWindow) -> JSONValue {
+        .object([
+            "collection": .string(w.collection),
+            "restorable_lsns": .array(w.ranges.map { .array([n($0.lowerBound), n($0.upperBound)]) }),
+            "restorable_times": w.timeRange.map { .array([.string(BackupClock.format($0.lowerBound)), .string(BackupClock.format($0.upperBound))]) } ?? .null,
+        ])
+    }
+
+    private static func n(_ v: UInt64) -> JSONValue { .int(Int64(clamping: v)) }
 }

@@ -10,7 +10,32 @@ public struct BackupSummary: Sendable {
     public let blocksReused: Int
 }
 
-/// Writes one backup CAR of a database directory held locked (offline: no writer runs).
+/// Where a backup directory's chain ends: what the next backup links to, and the blocks it
+/// need not write again (every CID of the CARs back to the last full one). A server keeps
+/// its tip in memory between backups instead of reading the whole directory each time.
+public struct BackupChainTip: Sendable {
+    /// The last backup's sequence (0: no backup yet) and root.
+    public let sequence: UInt64
+    public let rootCID: CID?
+    let known: Set<CID>
+
+    /// The tip of the chain in `directory`, every CAR read and every block checked.
+    public static func read(directory: String, fileSystem fs: any FileSystem = POSIXFileSystem()) throws(BackupError) -> BackupChainTip {
+        let catalog = try BackupCatalog.load(directory: directory, fs: fs)
+        defer { catalog.close() }
+        return BackupChainTip(sequence: catalog.archives.last?.sequence ?? 0, rootCID: catalog.archives.last?.rootCID,
+                              known: catalog.cidsSinceLastFull())
+    }
+
+    /// True while no other writer added a backup to `directory` since this tip was read.
+    func isCurrent(in directory: String, fs: any FileSystem) -> Bool {
+        let names = (try? fs.listDirectory(directory)) ?? []
+        return names.compactMap { BackupFormat.parse(fileName: $0)?.0 }.max() ?? 0 == sequence
+    }
+}
+
+/// Writes one backup CAR from collection views (captured offline from a locked directory,
+/// or online from open collections).
 ///
 /// Streaming: the CAR header must name the root, which is known only at the end, so the
 /// header is first written with a placeholder dag-cbor CID (36 bytes, like the real one: the
@@ -18,26 +43,37 @@ public struct BackupSummary: Sendable {
 /// the header is rewritten in place. The file is written under a temporary name, fsynced,
 /// renamed and its directory fsynced, so a crash leaves no half backup under a backup name.
 public enum BackupWriter {
+    /// An offline backup of a directory held locked (no writer runs).
     public static func create(
         database: LockedDatabaseDirectory, backupDirectory: String, forceFull: Bool = false,
         fileSystem fs: any FileSystem = POSIXFileSystem(), now: UInt64 = BackupClock.now()
     ) throws -> BackupSummary {
+        let tip = try BackupChainTip.read(directory: backupDirectory, fileSystem: fs)
+        let views = try database.collectionNames().map { try database.backupView(ofCollection: $0) }
+        return try write(views, to: backupDirectory, after: tip, forceFull: forceFull, fileSystem: fs, now: now).summary
+    }
+
+    /// Writes the backup after `tip` (a full one when the chain is empty or `forceFull`);
+    /// returns it and the new tip. Throws `chainMoved` when another writer added a backup
+    /// since `tip` was read (nothing is written).
+    public static func write(
+        _ views: [CollectionBackupView], to backupDirectory: String, after tip: BackupChainTip, forceFull: Bool = false,
+        fileSystem fs: any FileSystem = POSIXFileSystem(), now: UInt64 = BackupClock.now()
+    ) throws -> (summary: BackupSummary, tip: BackupChainTip) {
         do { try fs.createDirectories(backupDirectory) } catch { throw BackupError.engine("cannot create \(backupDirectory): \(error)") }
-        let catalog = try BackupCatalog.load(directory: backupDirectory, fs: fs)
-        defer { catalog.close() }
-        let previous = catalog.archives.last
-        let kind: BackupKind = previous == nil || forceFull ? .full : .incremental
-        let sequence = (previous?.sequence ?? 0) + 1
+        guard tip.isCurrent(in: backupDirectory, fs: fs) else {
+            throw BackupError.invalidArgument("another writer added a backup to \(backupDirectory) after backup \(tip.sequence): read the chain again")
+        }
+        let kind: BackupKind = tip.sequence == 0 || forceFull ? .full : .incremental
+        let sequence = tip.sequence + 1
         let name = BackupFormat.fileName(sequence: sequence, kind: kind)
         let temporary = backupDirectory + "/" + BackupFormat.temporaryPrefix + name + BackupFormat.temporarySuffix
-        let sink = try ArchiveSink(path: temporary, fs: fs, known: kind == .full ? [] : catalog.cidsSinceLastFull())
+        let known = kind == .full ? [] : tip.known
+        let sink = try ArchiveSink(path: temporary, fs: fs, known: known)
         do {
-            var collections: [BackupCollection] = []
-            for collection in try database.collectionNames() {
-                collections.append(try describe(try database.files(ofCollection: collection), into: sink, fs: fs))
-            }
+            let collections = try views.sorted { $0.name < $1.name }.map { try describe($0, into: sink) }
             let root = BackupRoot(kind: kind, sequence: sequence, createdNanoseconds: now,
-                                  previous: previous?.rootCID, collections: collections)
+                                  previous: tip.rootCID, collections: collections)
             let rootBlock = Block(codec: .dagCBOR, bytes: root.encoded())
             let rootOffset = sink.bytesWritten
             try sink.finish(root: rootBlock)
@@ -46,7 +82,8 @@ public enum BackupWriter {
             try fs.syncDirectory(backupDirectory)
             let archive = BackupArchive(fileName: name, path: path, sequence: sequence, kind: kind, rootCID: rootBlock.cid,
                                         root: root, bytes: sink.bytesWritten, rootOffset: rootOffset)
-            return BackupSummary(archive: archive, blocksWritten: sink.written.count, blocksReused: sink.reused)
+            let next = BackupChainTip(sequence: sequence, rootCID: rootBlock.cid, known: known.union(sink.written))
+            return (BackupSummary(archive: archive, blocksWritten: sink.written.count, blocksReused: sink.reused), next)
         } catch {
             sink.abandon()
             throw BackupError.wrap(error, file: temporary)
@@ -54,32 +91,30 @@ public enum BackupWriter {
     }
 
     /// Writes a collection's blocks and returns its entry in the root.
-    static func describe(_ files: CollectionFiles, into sink: ArchiveSink, fs: any FileSystem) throws -> BackupCollection {
-        let metadata = Block(codec: .raw, bytes: try fs.readFile(files.metadataPath))
+    static func describe(_ view: CollectionBackupView, into sink: ArchiveSink) throws -> BackupCollection {
+        let metadata = Block(codec: .raw, bytes: view.metadata)
         try sink.put(metadata)
         var manifest: CID?
-        if let path = files.manifestPath {
-            let block = Block(codec: .raw, bytes: try fs.readFile(path))
+        if let bytes = view.manifest {
+            let block = Block(codec: .raw, bytes: bytes)
             try sink.put(block)
             manifest = block.cid
         }
-        let segments = try files.segments.map { s in
-            let (cid, bytes) = try sink.putFile(s.path)
+        let segments = try view.segments.map { s in
+            let (cid, bytes) = try sink.putFile(s.bytes)
             return BackupCollection.SegmentFile(contentID: s.contentID, file: cid, bytes: bytes)
         }
-        let wal = try files.walFiles.map { w in
-            let (cid, bytes) = try sink.putFile(w.path)
+        let wal = try view.wal.map { w in
+            let (cid, bytes) = try sink.putFile(w.bytes)
             return BackupCollection.WALFile(name: w.name, file: cid, bytes: bytes, firstLSN: w.firstLSN, lastLSN: w.lastLSN)
         }
-        let firstLSN = files.walFiles.first?.firstLSN ?? files.flushedLSN + 1
-        let lastLSN = files.walFiles.last.map { max($0.lastLSN, $0.firstLSN - 1) } ?? files.flushedLSN
-        let t = files.commitTimes
+        let t = view.commitTimes
         let stride = BackupFormat.timeIndexStride
         let sparse = t.indices.filter { $0 % stride == 0 || $0 == t.count - 1 }
             .map { BackupCollection.TimePoint(lsn: t[$0].lsn, time: t[$0].time) }
         return BackupCollection(
-            name: files.name, metadata: metadata.cid, manifest: manifest, flushedLSN: files.flushedLSN,
-            segments: segments, wal: wal, firstLSN: firstLSN, lastLSN: lastLSN,
+            name: view.name, metadata: metadata.cid, manifest: manifest, flushedLSN: view.flushedLSN,
+            segments: segments, wal: wal, firstLSN: view.wal.first?.firstLSN ?? view.flushedLSN + 1, lastLSN: view.lastLSN,
             firstTime: t.first?.time, lastTime: t.last?.time, times: sparse)
     }
 }
@@ -116,18 +151,16 @@ final class ArchiveSink {
         try car.write(block)
     }
 
-    /// Streams a file into UnixFS blocks; returns its root and size.
-    func putFile(_ path: String) throws -> (CID, UInt64) {
-        let input = try fs.open(path, mode: .readOnly)
-        defer { try? input.close() }
+    /// Streams a file's bytes into UnixFS blocks; returns its root and size.
+    func putFile(_ file: CollectionBackupView.Bytes) throws -> (CID, UInt64) {
         var builder = UnixFSFileBuilder { [self] block in try put(block) }
-        var buffer = [UInt8](repeating: 0, count: BackupFormat.readChunkBytes)
-        var offset: Int64 = 0
-        while true {
-            let n = try buffer.withUnsafeMutableBytes { try input.read(into: $0, at: offset) }
-            if n == 0 { break }
-            try buffer.withUnsafeBytes { try builder.append(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
-            offset += Int64(n)
+        try file.withBytes { bytes in
+            var offset = 0
+            while offset < bytes.count {
+                let end = min(bytes.count, offset + BackupFormat.readChunkBytes)
+                try builder.append(UnsafeRawBufferPointer(rebasing: bytes[offset..<end]))
+                offset = end
+            }
         }
         let result = try builder.finish()
         return (result.root, result.fileSizeBytes)

@@ -2,14 +2,16 @@ import Synchronization
 
 /// A FIFO lock that suspends instead of blocking, for catalog changes (create and drop
 /// collection) that await I/O while holding it. Not reentrant.
-final class AsyncMutex: Sendable {
+public final class AsyncMutex: Sendable {
+    public init() {}
+
     private struct State {
         var locked = false
         var waiters: [CheckedContinuation<Void, Never>] = []
     }
     private let state = Mutex(State())
 
-    func withLock<T: Sendable>(_ body: () async throws -> T) async rethrows -> T {
+    public func withLock<T: Sendable>(_ body: () async throws -> T) async rethrows -> T {
         await acquire()
         defer { release() }
         return try await body()

@@ -1,3 +1,4 @@
+import Backup
 import HSDB
 import HSDBCore
 import Hummingbird
@@ -12,6 +13,8 @@ struct API: Sendable {
     let metrics: ServerMetrics
     let snapshots: SnapshotStore
     let replication: ReplicationNode
+    /// With `--backup-dir`: the continuous archiver.
+    let archiver: ContinuousArchiver?
     let logger: Logger
 
     typealias Context = HSDBRequestContext
@@ -23,6 +26,7 @@ struct API: Sendable {
         registerSnapshots(on: router)
         registerReplication(on: router)
         registerTelemetry(on: router)
+        registerBackups(on: router)
     }
 
     /// Adds a route whose handler gets the time the request started (for the envelope's `time`).

@@ -1,3 +1,4 @@
+import Backup
 import HSDB
 import Hummingbird
 import Logging
@@ -17,7 +18,14 @@ public enum HTTPServer {
         let metrics = ServerMetrics.bootstrap()
         let snapshots = SnapshotStore(root: settings.snapshotsDirectory ?? db.path + "/snapshots")
         let replication = try ReplicationNode(db: db, settings: settings, logger: logger)
-        let api = API(db: db, settings: settings, metrics: metrics, snapshots: snapshots, replication: replication, logger: logger)
+        let archiver = settings.backupDirectory.map { directory in
+            var s = ContinuousArchiver.Settings(directory: directory)
+            s.interval = settings.archiveInterval
+            s.maxRetainedBytes = settings.backupMaxRetainedBytes
+            return ContinuousArchiver(database: db, settings: s, logger: logger)
+        }
+        let api = API(db: db, settings: settings, metrics: metrics, snapshots: snapshots, replication: replication,
+                      archiver: archiver, logger: logger)
         let router = Router(context: HSDBRequestContext.self)
         router.add(middleware: EarlyRefusalMiddleware(maxBodyBytes: settings.maxBodyBytes))
         router.add(middleware: MetricsMiddleware())
@@ -31,9 +39,12 @@ public enum HTTPServer {
             configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "hsdb"),
             onServerRunning: { channel in onListening(channel.localAddress?.port ?? settings.port) },
             logger: logger)
-        // Shut down in reverse: replication streams end first, then the HTTP server drains.
+        // Shut down in reverse: replication streams end first, then the HTTP server drains,
+        // then the archiver takes its last backup (of every write acknowledged).
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: app), .init(service: ReplicationService(node: replication))]
+        if let archiver { services.insert(.init(service: BackupService(archiver: archiver)), at: 0) }
         let group = ServiceGroup(configuration: .init(
-            services: [.init(service: app), .init(service: ReplicationService(node: replication))],
+            services: services,
             gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
     }

@@ -56,7 +56,7 @@ struct ReplicationService: Service {
 
     private func fence(_ former: String, epoch: UInt64) async {
         do {
-            let client = try ReplicaAdminClient(server: former, apiKey: node.settings.leaderAPIKey)
+            let client = try ServerAdminClient(server: former, apiKey: node.settings.leaderAPIKey)
             let outcome = try await client.fence(epoch: epoch)
             node.formerLeaderFenced()
             node.logger.notice("replication: the former leader \(former) \(outcome)")

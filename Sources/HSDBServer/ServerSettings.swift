@@ -32,6 +32,13 @@ public struct ServerSettings: Sendable {
     public var writeConsistencyFactor = 1
     /// How long a write waits for those copies before it fails with 503.
     public var replicaAckTimeout: Duration = .seconds(10)
+    /// When set, the server archives incremental CAR backups here (continuously, every
+    /// `archiveInterval` while anything changed, and on `POST /backups`).
+    public var backupDirectory: String?
+    public var archiveInterval: Duration = .seconds(60)
+    /// While archiving fails, a collection's WAL kept for the archive past this drops its pin
+    /// (the chain breaks; the next backup is full).
+    public var backupMaxRetainedBytes: Int64 = 4 << 30
 
     public init() {}
 }

@@ -17,9 +17,17 @@ extension API {
         }
         on(router, .get, "/healthz") { _, _, _ in Envelope.text("healthz check passed") }
         on(router, .get, "/livez") { _, _, _ in Envelope.text("healthz check passed") }
-        on(router, .get, "/readyz") { _, _, _ in Envelope.text("all shards are ready") }
+        on(router, .get, "/readyz") { _, _, _ in
+            // Archiving that fails is said here too: the WAL piles up until it is fixed.
+            if let status = archiver?.status, status.consecutiveFailures > 0 {
+                var r = Envelope.text("backup archiving is failing (\(status.consecutiveFailures) attempts in a row): \(status.lastError ?? "")")
+                r.status = .serviceUnavailable
+                return r
+            }
+            return Envelope.text("all shards are ready")
+        }
         on(router, .get, "/metrics") { _, _, _ in
-            let text = try metrics.exposition(db, version: settings.compatibleVersion) + Array(replicationMetrics().utf8)
+            let text = try metrics.exposition(db, version: settings.compatibleVersion) + Array((replicationMetrics() + backupMetrics()).utf8)
             return Envelope.text(String(decoding: text, as: UTF8.self), contentType: "text/plain; version=0.0.4")
         }
     }

@@ -134,6 +134,9 @@ public final class Segment: Sendable {
         }
     }
 
+    /// The whole file as mapped (a backup keeps it readable after the file is retired).
+    public var mappedFile: MappedRegion { region }
+
     /// Calls `body` with the whole file as mapped (snapshots copy segments byte for byte).
     public func withFileBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
         try region.withBytes(body)

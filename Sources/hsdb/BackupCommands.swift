@@ -1,43 +1,87 @@
 import ArgumentParser
 import Backup
+import Foundation
 import HSDB
+import Replication
 
-/// `hsdb backup create|list|verify`: offline CAR backups (DESIGN.md, "Backup and
-/// point-in-time restore"). `create` takes the database lock, so it refuses politely while
-/// a server holds the directory.
+/// `hsdb backup create|list|verify`: incremental CAR backups (DESIGN.md, "Backup and
+/// point-in-time restore"). `create --data` takes the database lock, so it refuses politely
+/// while a server holds the directory; `create --server` asks that server for one.
 struct BackupCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "backup", abstract: "Offline incremental CAR backups.",
+        commandName: "backup", abstract: "Incremental CAR backups: of a stopped database, or by a running server.",
         subcommands: [BackupCreate.self, BackupList.self, BackupVerify.self])
 }
 
-struct BackupCreate: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "create", abstract: "Back up a stopped database into a backup directory.")
+struct BackupCreate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "create",
+        abstract: "Back up a stopped database (--data, --to), or have a running server back up into its --backup-dir (--server).")
 
-    @Option(name: .long, help: "Database directory.")
+    @Option(name: .long, help: "Database directory (offline backup).")
     var data = "./hsdb-data"
 
-    @Option(name: .long, help: "Backup directory (created if missing).")
-    var to: String
+    @Option(name: .long, help: "Backup directory (created if missing; offline backup).")
+    var to: String?
+
+    @Option(name: .long, help: "A running server's base URL, such as http://127.0.0.1:6333: it writes the backup into its --backup-dir.")
+    var server: String?
+
+    @Option(name: .long, help: "The server's API key (default: $HSDB_API_KEY).")
+    var apiKey: String?
 
     @Flag(name: .long, help: "Write every block, even those earlier backups hold.")
     var full = false
 
-    func run() throws {
+    func validate() throws {
+        guard (server == nil) != (to == nil) else {
+            throw ValidationError("give --to BACKUPDIR (a stopped database) or --server URL (a running one), not both")
+        }
+    }
+
+    func run() async throws {
+        if let server { return try await online(server) }
         let db: LockedDatabaseDirectory
         do {
             db = try LockedDatabaseDirectory.open(at: data)
         } catch HSDBError.databaseLocked(_, let pid) {
-            OperatorCommand.fail("hsdb backup create: \(data) is in use by \(pid.map { "process \($0)" } ?? "another process") (a running `hsdb serve`?); stop it first", code: 2)
+            OperatorCommand.fail("hsdb backup create: \(data) is in use by \(pid.map { "process \($0)" } ?? "another process") (a running `hsdb serve`? use --server); or stop it first", code: 2)
         } catch {
             OperatorCommand.fail("hsdb backup create: \(error)", code: 1)
         }
         defer { db.close() }
         do {
-            let s = try BackupWriter.create(database: db, backupDirectory: to, forceFull: full)
+            let s = try BackupWriter.create(database: db, backupDirectory: to!, forceFull: full)
             print("\(s.archive.fileName): \(s.archive.kind.rawValue), root \(s.archive.rootCID), \(s.archive.bytes) bytes, \(s.blocksWritten) blocks written, \(s.blocksReused) reused")
+            for c in s.archive.root.collections {
+                print("  \(c.name): LSN \(c.lastLSN)\(c.lastTime.map { ", committed \(BackupClock.format($0))" } ?? "")")
+            }
         } catch {
             OperatorCommand.fail("hsdb backup create: \(error)", code: 1)
+        }
+    }
+
+    private func online(_ server: String) async throws {
+        let key = apiKey ?? ProcessInfo.processInfo.environment["HSDB_API_KEY"].flatMap { $0.isEmpty ? nil : $0 }
+        let result: JSONValue
+        do {
+            result = try await ServerAdminClient(server: server, apiKey: key).post(full ? "/backups?full=true" : "/backups")
+        } catch ReplicationError.leader(let status, let message) {
+            OperatorCommand.fail("hsdb backup create: \(server) answered \(status): \(message)", code: 1)
+        } catch {
+            OperatorCommand.fail("hsdb backup create: \(error)", code: 1)
+        }
+        guard case .object(let o) = result, case .string(let file)? = o["file"], case .string(let kind)? = o["kind"],
+              case .string(let root)? = o["root"], case .int(let bytes)? = o["bytes"] else {
+            OperatorCommand.fail("hsdb backup create: \(server) gave an answer without the backup's file, kind, root and bytes", code: 1)
+        }
+        print("\(file): \(kind), root \(root), \(bytes) bytes")
+        if case .array(let collections)? = o["collections"] {
+            for case .object(let c) in collections {
+                guard case .string(let name)? = c["name"], case .int(let lsn)? = c["lsn"] else { continue }
+                let time = if case .string(let t)? = c["commit_time"] { ", committed \(t)" } else { "" }
+                print("  \(name): LSN \(lsn)\(time)")
+            }
         }
     }
 }

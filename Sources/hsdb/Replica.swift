@@ -70,7 +70,7 @@ struct ReplicaPromote: AsyncParsableCommand {
     func run() async throws {
         let key = apiKey ?? ProcessInfo.processInfo.environment["HSDB_API_KEY"].flatMap { $0.isEmpty ? nil : $0 }
         do {
-            let epoch = try await ReplicaAdminClient(server: server, apiKey: key).promote()
+            let epoch = try await ServerAdminClient(server: server, apiKey: key).promote()
             print("\(server) is the leader of epoch \(epoch)")
         } catch {
             FileHandle.standardError.write(Data("hsdb replica promote: \(error)\n".utf8))

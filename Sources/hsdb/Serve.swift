@@ -59,6 +59,15 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .long, help: "On a leader: seconds a write waits for its followers (write_consistency_factor > 1) before it fails with 503.")
     var replicaAckTimeout = 10.0
 
+    @Option(name: .long, help: "Archive incremental CAR backups into this directory, continuously (every --archive-interval while anything changed), on POST /backups, and at shutdown.")
+    var backupDir: String?
+
+    @Option(name: .long, help: "With --backup-dir: seconds between backups (the most a crash can lose from the archive).")
+    var archiveInterval = 60.0
+
+    @Option(name: .long, help: "With --backup-dir: while archiving fails, WAL kept for the archive past this many MiB (per collection) drops the archive's pin; the chain breaks and the next backup is full.")
+    var backupMaxRetainedMb = 4096
+
     @Option(name: .long, help: "Version reported at GET / (clients compare it with their own).")
     var compatibleVersion = ServerSettings().compatibleVersion
 
@@ -82,6 +91,13 @@ struct Serve: AsyncParsableCommand {
         guard replicaAckTimeout > 0, replicaAckTimeout.isFinite else { throw ValidationError("--replica-ack-timeout must be a positive number of seconds") }
         settings.writeConsistencyFactor = writeConsistencyFactor
         settings.replicaAckTimeout = .milliseconds(Int64(replicaAckTimeout * 1000))
+        if let backupDir {
+            guard archiveInterval > 0, archiveInterval.isFinite else { throw ValidationError("--archive-interval must be a positive number of seconds") }
+            guard backupMaxRetainedMb >= 1 else { throw ValidationError("--backup-max-retained-mb must be at least 1") }
+            settings.backupDirectory = URL(fileURLWithPath: backupDir).standardizedFileURL.path
+            settings.archiveInterval = .milliseconds(Int64(archiveInterval * 1000))
+            settings.backupMaxRetainedBytes = Int64(backupMaxRetainedMb) << 20
+        }
         if let replicaOf {
             guard let url = URL(string: replicaOf), url.scheme == "http", url.host != nil else {
                 throw ValidationError("--replica-of must be the leader's base http:// URL, such as http://127.0.0.1:6333 (replication speaks plain HTTP)")

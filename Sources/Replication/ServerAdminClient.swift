@@ -1,8 +1,8 @@
 import HSDBCore
 
-/// The replication admin calls one server makes on another (and `hsdb replica promote`
-/// on a server): promotion, and the notice that fences a former leader.
-public struct ReplicaAdminClient: Sendable {
+/// The admin calls one server makes on another (the notice that fences a former leader) and
+/// the CLI makes on a server (`hsdb replica promote`, `hsdb backup create --server`).
+public struct ServerAdminClient: Sendable {
     let client: LeaderClient
 
     public init(server: String, apiKey: String?) throws {
@@ -25,5 +25,11 @@ public struct ReplicaAdminClient: Sendable {
             throw ReplicationError.leader(status: 200, message: "the promotion answer has no `epoch`")
         }
         return UInt64(epoch)
+    }
+
+    /// POSTs to `path` (with its query), waiting up to 5 minutes for the answer (the call
+    /// does the work first, as a backup does); returns the envelope's `result`.
+    public func post(_ path: String) async throws -> JSONValue {
+        try await client.json(client.request(.POST, path, readTimeout: LeaderClient.preparationTimeout))
     }
 }

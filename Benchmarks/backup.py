@@ -1,0 +1,202 @@
+"""Backup benchmarks: a real `hsdb serve` (release) with --backup-dir, each figure next to its
+reference measured in the same run. Prints one JSON line per measurement.
+
+  full_backup       POST /backups?full=true of the data set (segments and WAL), MB/s; against
+                    `cp -r` plus `sha256sum` of the same files
+  incremental       after 1% of the points changed: CAR bytes against the new WAL bytes;
+                    and a backup with no change at all
+  restore           `hsdb restore` of the full backup plus 7 incrementals, MB/s of the restored
+                    directory; against the engine's own WAL recovery (the server's open of the
+                    original directory, as its log reports it)
+  search_during     search QPS (one client) while full backups run back to back, against without
+  memory            the server's anonymous RSS growth during the full backup (mapped file pages
+                    excluded: they are the page cache); `hsdb restore`'s peak RSS
+
+Usage: python3 backup.py HSDB_BINARY [--points N]
+Vectors: the first N of ../shared/data/dev/base.f16 when present, else random.
+"""
+import argparse
+import json
+import os
+import random
+import re
+import resource
+import shutil
+import subprocess
+import tempfile
+import threading
+import time
+import urllib.request
+
+DIM = 384
+
+
+def vectors(n):
+    path = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "dev", "base.f16")
+    try:
+        import numpy as np
+        if os.path.exists(path):
+            return np.fromfile(path, dtype=np.float16, count=n * DIM).reshape(n, DIM).astype(np.float32).round(5).tolist()
+    except ImportError:
+        pass
+    rng = random.Random(1)
+    return [[rng.uniform(-1, 1) for _ in range(DIM)] for _ in range(n)]
+
+
+def call(url, method="GET", body=None, timeout=600):
+    data = None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(url, data=data, method=method, headers={"content-type": "application/json"})
+    with urllib.request.urlopen(req, timeout=timeout) as r:
+        return json.loads(r.read())
+
+
+class Server:
+    def __init__(self, binary, data, *extra):
+        self.log_path = data + ".log"
+        self.proc = subprocess.Popen([binary, "serve", "--data", data, "--port", "0", "--no-grpc", *extra],
+                                     stdout=subprocess.PIPE, stderr=open(self.log_path, "w"), text=True)
+        self.url = self.proc.stdout.readline().split()[-1]
+
+    def anon_rss_kib(self):
+        with open(f"/proc/{self.proc.pid}/status") as f:
+            return int(re.search(r"RssAnon:\s+(\d+)", f.read()).group(1))
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(timeout=120)
+
+
+def upsert(url, vecs, start, batch=500):
+    for i in range(0, len(vecs), batch):
+        pts = [{"id": start + i + j, "vector": v, "payload": {"i": start + i + j}} for j, v in enumerate(vecs[i:i + batch])]
+        call(f"{url}/collections/c/points?wait=true", "PUT", {"points": pts})
+
+
+def tree_bytes(*paths):
+    total = 0
+    for p in paths:
+        for root, _, files in os.walk(p):
+            total += sum(os.path.getsize(os.path.join(root, f)) for f in files)
+    return total
+
+
+def emit(**fields):
+    print(json.dumps(fields), flush=True)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("binary")
+    ap.add_argument("--points", type=int, default=100_000)
+    args = ap.parse_args()
+    vecs = vectors(args.points)
+    tmp = tempfile.mkdtemp(prefix="hsdb-backup-bench-")
+    data, backups = os.path.join(tmp, "data"), os.path.join(tmp, "backups")
+    s = Server(args.binary, data, "--backup-dir", backups, "--archive-interval", "86400")
+    try:
+        call(f"{s.url}/collections/c", "PUT", {"vectors": {"size": DIM, "distance": "Cosine"}})
+        upsert(s.url, vecs, 0)
+        collection = os.path.join(data, "collections", "c")
+        files = [os.path.join(collection, "segments"), os.path.join(collection, "wal")]
+        size = tree_bytes(*files)
+
+        # Reference: cp plus sha256sum of the same files, warm as the backup is.
+        copy = os.path.join(tmp, "copy")
+        t = time.monotonic()
+        subprocess.run(["cp", "-r", collection, copy], check=True)
+        subprocess.run("find " + " ".join(files) + " -type f -exec sha256sum {} + > /dev/null", shell=True, check=True)
+        reference = time.monotonic() - t
+        shutil.rmtree(copy)
+
+        peak, sampling = [s.anon_rss_kib()], threading.Event()
+        base = peak[0]
+
+        def sample():
+            while not sampling.is_set():
+                peak.append(s.anon_rss_kib())
+                time.sleep(0.01)
+        sampler = threading.Thread(target=sample)
+        sampler.start()
+        t = time.monotonic()
+        full = call(f"{s.url}/backups?full=true", "POST")["result"]
+        elapsed = time.monotonic() - t
+        sampling.set()
+        sampler.join()
+        emit(measure="full_backup", bytes=size, car_bytes=full["bytes"], seconds=round(elapsed, 3),
+             mb_s=round(size / elapsed / 1e6, 1), reference="cp -r + sha256sum", reference_mb_s=round(size / reference / 1e6, 1),
+             ratio=round(reference / elapsed, 2))
+        emit(measure="memory", what="backup: server anonymous RSS growth", kib=max(peak) - base, data_mib=size >> 20)
+
+        # Incrementals: 1% of the points changed each time; then one with no change.
+        rng = random.Random(3)
+        incrementals = []
+        for k in range(7):
+            before = tree_bytes(os.path.join(collection, "wal"))
+            ids = rng.sample(range(args.points), args.points // 100)
+            changed = [vecs[(i + 1) % args.points] for i in ids]
+            for i in range(0, len(ids), 500):
+                pts = [{"id": ids[i + j], "vector": v, "payload": {"changed": k}} for j, v in enumerate(changed[i:i + 500])]
+                call(f"{s.url}/collections/c/points?wait=true", "PUT", {"points": pts})
+            new_wal = tree_bytes(os.path.join(collection, "wal")) - before
+            inc = call(f"{s.url}/backups", "POST")["result"]
+            incrementals.append((inc["bytes"], new_wal))
+        for car, wal in incrementals:
+            emit(measure="incremental", changed_points=args.points // 100, car_bytes=car, new_wal_bytes=wal,
+                 ratio=round(car / max(wal, 1), 3), target="<= 1.1x + 64 KiB")
+        same = call(f"{s.url}/backups", "POST")["result"]
+        emit(measure="incremental_unchanged", car_bytes=same["bytes"], target="<= 16 KiB")
+        chain = os.path.join(tmp, "chain")  # the full backup and its incrementals, for the restore
+        shutil.copytree(backups, chain)
+
+        # Search QPS without and with back-to-back full backups.
+        queries = vecs[:200]
+
+        def qps(seconds=8):
+            n, end = 0, time.monotonic() + seconds
+            while time.monotonic() < end:
+                call(f"{s.url}/collections/c/points/search", "POST", {"vector": queries[n % len(queries)], "limit": 10})
+                n += 1
+            return n / seconds
+        quiet = qps()
+        busy_stop = threading.Event()
+        backups_during = [0]
+
+        def backups_loop():
+            while not busy_stop.is_set():
+                call(f"{s.url}/backups?full=true", "POST")
+                backups_during[0] += 1
+        busy = threading.Thread(target=backups_loop)
+        busy.start()
+        loaded = qps()
+        busy_stop.set()
+        busy.join()
+        emit(measure="search_during_backup", qps_without=round(quiet, 1), qps_with=round(loaded, 1),
+             ratio=round(loaded / quiet, 2), full_backups_meanwhile=backups_during[0])
+    finally:
+        s.stop()
+
+    # Restore of the whole chain against the engine's WAL recovery of the same data.
+    restored = os.path.join(tmp, "restored")
+    t = time.monotonic()
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    subprocess.run([args.binary, "restore", "--from", chain, "--to", restored], check=True, capture_output=True)
+    elapsed = time.monotonic() - t
+    restore_peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    restored_bytes = tree_bytes(restored)
+    # The engine's own recovery: reopen the original directory and read what its log says.
+    s = Server(args.binary, data)
+    s.stop()
+    log = open(s.log_path).read()
+    replays = [(int(m.group(2)), float(m.group(3))) for m in re.finditer(
+        r"replayed (\d+) WAL records \(last LSN \d+, (\d+) bytes, \d+ files\) in ([\d.]+) s", log)]
+    wal_bytes, wal_seconds = sum(b for b, _ in replays), sum(t for _, t in replays)
+    emit(measure="restore", cars=len(os.listdir(chain)), restored_bytes=restored_bytes, seconds=round(elapsed, 3),
+         mb_s=round(restored_bytes / elapsed / 1e6, 1), reference="WAL recovery at open",
+         reference_mb_s=round(wal_bytes / max(wal_seconds, 1e-9) / 1e6, 1),
+         ratio=round((restored_bytes / elapsed) / (wal_bytes / max(wal_seconds, 1e-9)), 2))
+    emit(measure="memory", what="restore: peak RSS of hsdb restore", kib=max(restore_peak, before), restored_mib=restored_bytes >> 20)
+    shutil.rmtree(tmp)
+
+
+if __name__ == "__main__":
+    main()

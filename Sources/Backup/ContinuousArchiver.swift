@@ -1,0 +1,175 @@
+import Foundation
+import HSDB
+import HSDBCore
+import Logging
+import Synchronization
+
+/// Online backups of an open database into one backup directory (`hsdb serve --backup-dir`):
+/// an incremental CAR every `interval` while anything changed, and on demand (`POST /backups`).
+///
+/// No gap between retention and the archive: after each backup every collection's WAL is
+/// pinned (`backup`) from the flushed LSN that backup holds, so the next backup's log starts
+/// at or before it and the restorable windows of the chain join. While archiving fails the
+/// pins stay (the WAL is kept, the failure is counted and logged, the next interval retries)
+/// until a collection's pinned WAL passes `maxRetainedBytes`: then its pin goes, the chain is
+/// recorded broken (`brokenChains`), and the next backup is a full one. The window then has a
+/// gap, which `hsdb backup list` and `GET /backups` show; nothing is dropped silently.
+public final class ContinuousArchiver: Sendable {
+    public struct Settings: Sendable {
+        public var directory: String
+        public var interval: Duration = .seconds(60)
+        public var maxRetainedBytes: Int64 = 4 << 30
+
+        public init(directory: String) { self.directory = directory }
+    }
+
+    /// What `GET /backups`, `/metrics` and `/readyz` report.
+    public struct Status: Sendable {
+        /// Backups written by this process.
+        public var backups = 0
+        public var failures = 0
+        /// Failed attempts since the last success (0: healthy).
+        public var consecutiveFailures = 0
+        public var lastError: String?
+        /// Nanoseconds since the Unix epoch.
+        public var lastSuccess: UInt64?
+        public var lastAttempt: UInt64?
+        /// Pins dropped at `maxRetainedBytes` (each makes the next backup full).
+        public var brokenChains = 0
+        /// Per collection, the last LSN the latest backup holds.
+        public var archivedLSN: [String: UInt64] = [:]
+    }
+
+    /// The WAL pin that holds the log the next backup needs.
+    public static let pinName = "backup"
+
+    public let settings: Settings
+    let db: Database
+    let logger: Logger
+    /// The backup directory's file system (the database has its own).
+    let fs: any FileSystem
+    private let serial = AsyncMutex()
+    private struct State {
+        var tip: BackupChainTip?
+        var status = Status()
+        var forceFull = false
+        /// (name, last commit LSN) of every collection at the last backup.
+        var seen: [String: UInt64]?
+    }
+    private let state = Mutex(State())
+
+    public init(database: Database, settings: Settings, logger: Logger, fileSystem: any FileSystem = POSIXFileSystem()) {
+        db = database
+        self.settings = settings
+        self.logger = logger
+        fs = fileSystem
+    }
+
+    public var status: Status { state.withLock { $0.status } }
+
+    /// Takes a backup now (after any one in progress): full when the chain is empty, was
+    /// broken, or `forceFull`. Every write acknowledged before the call is in it.
+    public func backupNow(forceFull: Bool = false) async throws -> BackupSummary {
+        try await serial.withLock {
+            let started = BackupClock.now()
+            state.withLock { $0.status.lastAttempt = started }
+            do {
+                let summary = try await attempt(forceFull: forceFull)
+                state.withLock { s in
+                    s.status.backups += 1
+                    s.status.consecutiveFailures = 0
+                    s.status.lastError = nil
+                    s.status.lastSuccess = started
+                    s.status.archivedLSN = Dictionary(summary.archive.root.collections.map { ($0.name, $0.lastLSN) }, uniquingKeysWith: max)
+                }
+                logger.info("backup: \(summary.archive.fileName) (\(summary.archive.kind.rawValue), \(summary.archive.bytes) bytes, \(summary.blocksWritten) blocks written, \(summary.blocksReused) already archived), root \(summary.archive.rootCID)")
+                return summary
+            } catch {
+                let count = state.withLock { s -> Int in
+                    s.status.failures += 1
+                    s.status.consecutiveFailures += 1
+                    s.status.lastError = "\(error)"
+                    s.tip = nil  // read the directory again next time
+                    return s.status.consecutiveFailures
+                }
+                logger.error("backup into \(settings.directory) failed (\(count) in a row; the WAL it needs is kept): \(error)")
+                throw error
+            }
+        }
+    }
+
+    private func attempt(forceFull: Bool) async throws -> BackupSummary {
+        let (directory, fs) = (settings.directory, fs)
+        let tip: BackupChainTip
+        if let known = state.withLock({ $0.tip }) {
+            tip = known
+        } else {
+            tip = try await runBlocking("hsdb.backup.chain") { try BackupChainTip.read(directory: directory, fileSystem: fs) }
+        }
+        var views: [CollectionBackupView] = []
+        var seen: [String: UInt64] = [:]
+        for name in try db.listCollections().map(\.name) {
+            // Dropped since it was listed: not in this backup.
+            guard let collection = try? db.collection(name) else { continue }
+            seen[name] = collection.lastCommit.lsn  // as `changed` reads it (taken first: at worst one backup too many)
+            views.append(try await collection.backupView())
+        }
+        let full = forceFull || state.withLock { $0.forceFull }
+        let (summary, next) = try await runBlocking("hsdb.backup") { [views] in
+            try BackupWriter.write(views, to: directory, after: tip, forceFull: full, fileSystem: fs)
+        }
+        state.withLock { s in
+            s.tip = next
+            s.seen = seen
+            if full { s.forceFull = false }
+        }
+        for view in views {
+            guard let collection = try? db.collection(view.name) else { continue }
+            try await collection.pinWAL(Self.pinName, from: view.flushedLSN + 1)
+        }
+        return summary
+    }
+
+    /// Whether any collection's log moved, or a collection came or went, since the last backup.
+    func changed() -> Bool {
+        guard let seen = state.withLock({ $0.seen }) else { return true }
+        guard let all = try? db.listCollections() else { return true }
+        var now: [String: UInt64] = [:]
+        for (name, _) in all { now[name] = (try? db.collection(name))?.lastCommit.lsn }
+        return now != seen
+    }
+
+    /// Backs up every `interval` while anything changed, until the task is cancelled; then
+    /// once more, so a clean stop leaves nothing unarchived.
+    public func run(until stopped: @Sendable () -> Bool) async {
+        var last = ContinuousClock.now - settings.interval
+        while !stopped(), !Task.isCancelled {
+            if ContinuousClock.now - last >= settings.interval {
+                last = .now
+                if changed() { _ = try? await backupNow() }
+                if status.consecutiveFailures > 0 { await enforceRetentionBound() }
+            }
+            try? await Task.sleep(for: .milliseconds(200))
+        }
+        if changed() { _ = try? await backupNow() }
+    }
+
+    /// While archiving fails: a collection whose pinned WAL passed the bound loses its pin.
+    func enforceRetentionBound() async {
+        guard let names = try? db.listCollections().map(\.name) else { return }
+        for name in names {
+            guard let collection = try? db.collection(name), let from = collection.walPinLSNs[Self.pinName],
+                  let held = try? collection.walBytes(from: from), held > settings.maxRetainedBytes else { continue }
+            do {
+                try await collection.unpinWAL(Self.pinName)
+            } catch {
+                continue
+            }
+            state.withLock { s in
+                s.forceFull = true
+                s.status.brokenChains += 1
+            }
+            logger.error("backup: '\(name)' holds \(held >> 20) MiB of WAL for the archive (over \(settings.maxRetainedBytes >> 20) MiB) while archiving fails: its pin is dropped, the chain is broken after LSN \(from - 1), and the next backup is full")
+        }
+    }
+}

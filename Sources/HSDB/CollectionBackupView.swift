@@ -1,0 +1,107 @@
+import HSDBCore
+import Segments
+import WAL
+
+/// A collection as a backup archives it, captured at one moment: the state at `flushedLSN`
+/// (metadata, manifest, the segments it lists) and the log through `lastLSN`. Every file is
+/// held as a mapping taken at capture, so a compaction that retires a segment, a retention
+/// that deletes a WAL file, or an append after the capture changes nothing the backup reads.
+public struct CollectionBackupView: Sendable {
+    /// The first `length` bytes of a mapped file.
+    public struct Bytes: Sendable {
+        let region: MappedRegion
+        public let length: Int
+
+        /// Calls `body` with the bytes, in place.
+        public func withBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+            try region.withBytes { try body(UnsafeRawBufferPointer(rebasing: $0[0..<length])) }
+        }
+    }
+
+    public struct SegmentFile: Sendable {
+        /// The SHA-256 content id, 64 lowercase hex digits (the manifest's).
+        public let contentID: String
+        public let bytes: Bytes
+    }
+
+    public struct WALFile: Sendable {
+        public let name: String
+        public let firstLSN: UInt64
+        /// The last record's LSN; firstLSN - 1 for a file without records.
+        public let lastLSN: UInt64
+        public let bytes: Bytes
+    }
+
+    public let name: String
+    public let metadata: [UInt8]
+    /// nil while the collection has never flushed (offline: no MANIFEST file).
+    public let manifest: [UInt8]?
+    public let flushedLSN: UInt64
+    public let segments: [SegmentFile]
+    public let wal: [WALFile]
+    /// The last LSN the view holds: the end of its log, or the flushed LSN without one.
+    public let lastLSN: UInt64
+    public let commitTimes: [CollectionFiles.CommitTime]
+
+    init(name: String, metadata: [UInt8], manifest: [UInt8]?, flushedLSN: UInt64, segments: [SegmentFile], log: [WALFilePrefix]) {
+        self.name = name
+        self.metadata = metadata
+        self.manifest = manifest
+        self.flushedLSN = flushedLSN
+        self.segments = segments
+        wal = log.map {
+            WALFile(name: $0.name, firstLSN: $0.firstLSN, lastLSN: $0.lastLSN, bytes: Bytes(region: $0.region, length: $0.length))
+        }
+        lastLSN = log.last.map { max($0.lastLSN, $0.firstLSN - 1) } ?? flushedLSN
+        commitTimes = log.flatMap { $0.commitTimes.map { CollectionFiles.CommitTime(lsn: $0.lsn, time: $0.time) } }
+    }
+}
+
+extension LockedDatabaseDirectory {
+    /// The view of a collection of this locked (offline) directory: its whole valid log (a
+    /// torn tail left out, as recovery would).
+    public func backupView(ofCollection name: String) throws -> CollectionBackupView {
+        let files = try files(ofCollection: name)
+        do {
+            let segments = try files.segments.map { s in
+                let region = try fs.mapReadOnly(s.path)
+                return CollectionBackupView.SegmentFile(contentID: s.contentID, bytes: .init(region: region, length: region.count))
+            }
+            let last = files.walFiles.last.map { max($0.lastLSN, $0.firstLSN - 1) } ?? files.flushedLSN
+            let walDirectory = path + "/" + Database.collectionsDirectoryName + "/" + name + "/" + Collection.walDirectoryName
+            return CollectionBackupView(
+                name: name, metadata: try fs.readFile(files.metadataPath), manifest: try files.manifestPath.map { try fs.readFile($0) },
+                flushedLSN: files.flushedLSN, segments: segments,
+                log: try WALFilePrefix.scan(fileSystem: fs, directory: walDirectory, through: last))
+        } catch {
+            throw HSDBError.wrap(error)
+        }
+    }
+}
+
+extension Collection {
+    /// The view of this open collection, while writes go on: the manifest and segments as
+    /// they are, and the log through the last committed LSN. Holds the maintenance lock only
+    /// while it maps the files, so no flush moves the flushed LSN (and lets retention delete
+    /// log the view needs) between the manifest and the log.
+    public func backupView() async throws -> CollectionBackupView {
+        let (fs, metaPath, walDirectory) = (fs, directory + "/" + CollectionMetadata.fileName, directory + "/" + Self.walDirectoryName)
+        let metadata: [UInt8]
+        do { metadata = try fs.readFile(metaPath) } catch { throw HSDBError.wrap(error) }
+        return try await maintenance.withLock {
+            let (manifest, handles) = state.withLock { ($0.manifest, $0.segments) }
+            let committed = max(wal.lastCommit.lsn, manifest.flushedLSN)
+            // The handles are the manifest's segments (published together under the state lock).
+            let segments = handles.reversed().map { h in
+                CollectionBackupView.SegmentFile(contentID: h.segment.contentID, bytes: .init(region: h.segment.mappedFile, length: h.segment.bytes))
+            }
+            let name = name
+            let log = try await runBlocking("hsdb.backup.view") {
+                do { return try WALFilePrefix.scan(fileSystem: fs, directory: walDirectory, through: committed) } catch { throw HSDBError.wrap(error) }
+            }
+            return CollectionBackupView(
+                name: name, metadata: metadata, manifest: manifest.encode(), flushedLSN: manifest.flushedLSN,
+                segments: segments, log: log)
+        }
+    }
+}
