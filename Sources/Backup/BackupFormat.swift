@@ -10,6 +10,9 @@ enum BackupFormat {
     static let timeIndexStride = 64
     /// Files are read this many bytes at a time while they are chunked (never whole).
     static let readChunkBytes = 1 << 20
+    /// UnixFS leaves of WAL files: smaller than kubo's 256 KiB (which segments keep), because a
+    /// WAL file grows between backups and its last, partial leaf is archived again each time.
+    static let walChunkBytes = 64 << 10
     static let fileExtension = ".car"
     static let temporaryPrefix = "."
     static let temporarySuffix = ".tmp"

@@ -19,15 +19,20 @@ public enum BackupVerifier {
 
     static func check(_ catalog: BackupCatalog) throws(BackupError) {
         guard !catalog.archives.isEmpty else { throw .noBackups(directory: catalog.directory) }
+        // Each backup describes the whole state, so most files recur down the chain: a DAG
+        // is read through once (same root CID, same bytes).
+        var verified: [CID: UInt64] = [:]
         for archive in catalog.archives {
             for c in archive.root.collections {
-                try checkLinks(c, archive, catalog)
+                try checkLinks(c, archive, catalog, verified: &verified)
                 try checkWAL(c, archive, catalog)
             }
         }
     }
 
-    private static func checkLinks(_ c: BackupCollection, _ archive: BackupArchive, _ catalog: BackupCatalog) throws(BackupError) {
+    private static func checkLinks(
+        _ c: BackupCollection, _ archive: BackupArchive, _ catalog: BackupCatalog, verified: inout [CID: UInt64]
+    ) throws(BackupError) {
         for cid in [c.metadata] + (c.manifest.map { [$0] } ?? []) {
             guard catalog.locations[cid] != nil else {
                 throw catalog.problem(in: archive, cid: cid, "collection '\(c.name)': a metadata or manifest block is in no CAR")
@@ -37,9 +42,10 @@ public enum BackupVerifier {
             + c.wal.map { ($0.file, $0.bytes, "WAL file \($0.name)") }
         for (cid, bytes, what) in files {
             do {
-                let sizes = try UnixFSFileReader.read(root: cid, lookup: { try catalog.block($0) }, output: { _ in })
-                guard sizes.fileSizeBytes == bytes else {
-                    throw catalog.problem(in: archive, cid: cid, "collection '\(c.name)': \(what) is \(sizes.fileSizeBytes) bytes, the root says \(bytes)")
+                let size = try verified[cid] ?? UnixFSFileReader.read(root: cid, lookup: { try catalog.unhashedBlock($0) }, output: { _ in }).fileSizeBytes
+                verified[cid] = size
+                guard size == bytes else {
+                    throw catalog.problem(in: archive, cid: cid, "collection '\(c.name)': \(what) is \(size) bytes, the root says \(bytes)")
                 }
             } catch let e as BackupError {
                 throw e

@@ -105,7 +105,7 @@ public enum BackupWriter {
             return BackupCollection.SegmentFile(contentID: s.contentID, file: cid, bytes: bytes)
         }
         let wal = try view.wal.map { w in
-            let (cid, bytes) = try sink.putFile(w.bytes)
+            let (cid, bytes) = try sink.putFile(w.bytes, chunkSizeBytes: BackupFormat.walChunkBytes)
             return BackupCollection.WALFile(name: w.name, file: cid, bytes: bytes, firstLSN: w.firstLSN, lastLSN: w.lastLSN)
         }
         let t = view.commitTimes
@@ -152,8 +152,8 @@ final class ArchiveSink {
     }
 
     /// Streams a file's bytes into UnixFS blocks; returns its root and size.
-    func putFile(_ file: CollectionBackupView.Bytes) throws -> (CID, UInt64) {
-        var builder = UnixFSFileBuilder { [self] block in try put(block) }
+    func putFile(_ file: CollectionBackupView.Bytes, chunkSizeBytes: Int = UnixFSFormat.defaultChunkSizeBytes) throws -> (CID, UInt64) {
+        var builder = UnixFSFileBuilder(chunkSizeBytes: chunkSizeBytes) { [self] block in try put(block) }
         try file.withBytes { bytes in
             var offset = 0
             while offset < bytes.count {

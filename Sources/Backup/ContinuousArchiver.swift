@@ -130,6 +130,22 @@ public final class ContinuousArchiver: Sendable {
         return summary
     }
 
+    /// Removes the archive's WAL pins from every collection (a server started without
+    /// `--backup-dir`: otherwise the last archiver's pin would keep the WAL forever).
+    /// Returns the collections that had one.
+    public static func releasePins(of db: Database) async throws -> [String] {
+        var released: [String] = []
+        for name in try db.listCollections().map(\.name) {
+            guard let collection = try? db.collection(name) else { continue }
+            let pins = collection.walPinLSNs
+            guard pins[pinName] != nil || pins[Collection.backupCapturePin] != nil else { continue }
+            try await collection.unpinWAL(pinName)
+            try await collection.unpinWAL(Collection.backupCapturePin)
+            released.append(name)
+        }
+        return released
+    }
+
     /// Whether any collection's log moved, or a collection came or went, since the last backup.
     func changed() -> Bool {
         guard let seen = state.withLock({ $0.seen }) else { return true }

@@ -80,28 +80,39 @@ extension LockedDatabaseDirectory {
 }
 
 extension Collection {
-    /// The view of this open collection, while writes go on: the manifest and segments as
-    /// they are, and the log through the last committed LSN. Holds the maintenance lock only
-    /// while it maps the files, so no flush moves the flushed LSN (and lets retention delete
-    /// log the view needs) between the manifest and the log.
+    /// The WAL pin a capture holds while it maps the log (removed when it is done; a crash
+    /// leaves it until the next capture, or until the archiver's pins are released).
+    public static let backupCapturePin = "backup-capture"
+
+    /// The view of this open collection, while writes, flushes and compactions go on: the
+    /// manifest and segments as they are, and the log through the last committed LSN. A
+    /// pin at the flushed LSN read first keeps every WAL file the manifest read after it
+    /// still needs, whatever a concurrent flush moves, until the files are mapped; so a
+    /// backup never waits for a flush or a merge.
     public func backupView() async throws -> CollectionBackupView {
         let (fs, metaPath, walDirectory) = (fs, directory + "/" + CollectionMetadata.fileName, directory + "/" + Self.walDirectoryName)
         let metadata: [UInt8]
         do { metadata = try fs.readFile(metaPath) } catch { throw HSDBError.wrap(error) }
-        return try await maintenance.withLock {
-            let (manifest, handles) = state.withLock { ($0.manifest, $0.segments) }
-            let committed = max(wal.lastCommit.lsn, manifest.flushedLSN)
-            // The handles are the manifest's segments (published together under the state lock).
-            let segments = handles.reversed().map { h in
-                CollectionBackupView.SegmentFile(contentID: h.segment.contentID, bytes: .init(region: h.segment.mappedFile, length: h.segment.bytes))
-            }
-            let name = name
-            let log = try await runBlocking("hsdb.backup.view") {
+        try await pinWAL(Self.backupCapturePin, from: flushedLSN + 1)
+        let (manifest, handles) = state.withLock { ($0.manifest, $0.segments) }
+        let committed = max(wal.lastCommit.lsn, manifest.flushedLSN)
+        // The handles are the manifest's segments (published together under the state lock);
+        // their mappings keep a segment a merge retires readable.
+        let segments = handles.reversed().map { h in
+            CollectionBackupView.SegmentFile(contentID: h.segment.contentID, bytes: .init(region: h.segment.mappedFile, length: h.segment.bytes))
+        }
+        let log: [WALFilePrefix]
+        do {
+            log = try await runBlocking("hsdb.backup.view") {
                 do { return try WALFilePrefix.scan(fileSystem: fs, directory: walDirectory, through: committed) } catch { throw HSDBError.wrap(error) }
             }
-            return CollectionBackupView(
-                name: name, metadata: metadata, manifest: manifest.encode(), flushedLSN: manifest.flushedLSN,
-                segments: segments, log: log)
+        } catch {
+            try? await unpinWAL(Self.backupCapturePin)
+            throw error
         }
+        try await unpinWAL(Self.backupCapturePin)
+        return CollectionBackupView(
+            name: name, metadata: metadata, manifest: manifest.encode(), flushedLSN: manifest.flushedLSN,
+            segments: segments, log: log)
     }
 }

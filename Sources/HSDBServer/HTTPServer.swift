@@ -24,6 +24,12 @@ public enum HTTPServer {
             s.maxRetainedBytes = settings.backupMaxRetainedBytes
             return ContinuousArchiver(database: db, settings: s, logger: logger)
         }
+        if archiver == nil {
+            let released = try await ContinuousArchiver.releasePins(of: db)
+            if !released.isEmpty {
+                logger.notice("backups are off (no --backup-dir): the archive's WAL pins of \(released.joined(separator: ", ")) are released, so retention may delete what no backup holds")
+            }
+        }
         let api = API(db: db, settings: settings, metrics: metrics, snapshots: snapshots, replication: replication,
                       archiver: archiver, logger: logger)
         let router = Router(context: HSDBRequestContext.self)

@@ -66,6 +66,13 @@ final class BackupOnlineTests: XCTestCase {
         XCTAssertEqual(Dictionary(uniqueKeysWithValues: reached.map { ($0.name, $0.lsn) }),
                        f.history.mapValues { $0.last!.0 })
         try await check(target, Dictionary(uniqueKeysWithValues: reached.map { ($0.name, $0.lsn) }), f)
+        for name in ["alpha", "beta"] {
+            XCTAssertNil(try db.collection(name).walPinLSNs[HSDB.Collection.backupCapturePin], "a capture removes its pin")
+        }
+        // A server without --backup-dir releases the archive's pins.
+        let released = try await ContinuousArchiver.releasePins(of: db)
+        XCTAssertEqual(released, ["alpha", "beta"])
+        XCTAssertNil(try db.collection("alpha").walPinLSNs[ContinuousArchiver.pinName])
         try await f.close()
     }
 
