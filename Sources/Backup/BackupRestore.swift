@@ -27,7 +27,8 @@ public struct RestoredCollection: Sendable, Equatable {
 public enum BackupRestore {
     public static func restore(
         from backupDirectory: String, to target: String, collection only: String? = nil,
-        at goal: RestoreTarget = .latest, fileSystem fs: any FileSystem = POSIXFileSystem()
+        at goal: RestoreTarget = .latest, fileSystem fs: any FileSystem = POSIXFileSystem(),
+        progress: @escaping (String) -> Void = { _ in }
     ) throws(BackupError) -> [RestoredCollection] {
         if case .lsn = goal, only == nil { throw .invalidArgument("a restore to an LSN needs one collection (--collection): LSNs are per collection") }
         if fs.fileExists(target) || fs.directoryExists(target) {
@@ -38,6 +39,7 @@ public enum BackupRestore {
         // not also while the catalogue loads.
         let catalog = try BackupCatalog.load(directory: backupDirectory, fs: fs, verifyBlocks: false)
         defer { catalog.close() }
+        progress("verifying \(catalog.archives.count) backup(s) in \(backupDirectory): every block hashed, every link resolved")
         try BackupVerifier.check(catalog)
         let latest = catalog.archives.last!
         let names = only.map { [$0] } ?? latest.root.collections.map(\.name)
@@ -48,7 +50,7 @@ public enum BackupRestore {
             try DatabaseLayout.createDatabaseDirectory(at: staging, fileSystem: fs)
             var reached: [RestoredCollection] = []
             for window in windows {
-                reached.append(try CollectionRestorer(catalog: catalog, window: window, database: staging, fs: fs).restore(goal))
+                reached.append(try CollectionRestorer(catalog: catalog, window: window, database: staging, fs: fs, progress: progress).restore(goal))
             }
             try fs.rename(staging, to: target)
             try fs.syncDirectory(parentDirectory(of: target))
@@ -66,6 +68,8 @@ struct CollectionRestorer {
     let window: RestoreWindow
     let database: String
     let fs: any FileSystem
+    /// One line per file written (a restore of large segments takes a while).
+    let progress: (String) -> Void
 
     var directory: String { database + "/" + DatabaseLayout.collectionsDirectoryName + "/" + window.collection }
     var walDirectory: String { directory + "/" + DatabaseLayout.walDirectoryName }
@@ -115,7 +119,10 @@ struct CollectionRestorer {
     }
 
     private func stageWAL(_ entry: RestoreWindow.Entry) throws {
-        for w in entry.collection.wal { try extract(w.file, bytes: w.bytes, to: walDirectory + "/" + w.name) }
+        for w in entry.collection.wal {
+            progress("restoring '\(window.collection)': WAL file \(w.name) (\(Self.megabytes(w.bytes)))")
+            try extract(w.file, bytes: w.bytes, to: walDirectory + "/" + w.name)
+        }
         try fs.syncDirectory(walDirectory)
     }
 
@@ -129,12 +136,17 @@ struct CollectionRestorer {
         let segments = directory + "/" + DatabaseLayout.segmentsDirectoryName
         try fs.createDirectory(segments)
         for s in c.segments {
+            progress("restoring '\(window.collection)': segment \(s.contentID.prefix(12)) (\(Self.megabytes(s.bytes)))")
             try extract(s.file, bytes: s.bytes, to: segments + "/" + DatabaseLayout.segmentFileName(contentID: s.contentID))
         }
         try fs.syncDirectory(segments)
         if let manifest = c.manifest {
             try write(try needBlock(manifest), to: directory + "/" + DatabaseLayout.manifestFileName)
         }
+    }
+
+    static func megabytes(_ bytes: UInt64) -> String {
+        bytes < 1 << 20 ? "\(bytes) bytes" : "\(bytes >> 20) MiB"
     }
 
     private func needBlock(_ cid: CID) throws -> [UInt8] {

@@ -32,6 +32,8 @@ extension API {
             let all = leader.status()
             family("hsdb_replication_follower_lag_records", "gauge", "Records a follower has not acknowledged as durable.",
                    all.map { (label(("collection", $0.collection), ("follower", $0.node)), "\($0.lagRecords)") })
+            family("hsdb_replication_follower_retained_wal_bytes", "gauge", "Bytes of WAL files a follower's slot keeps (its cap: --replica-max-retained-mb).",
+                   all.map { (label(("collection", $0.collection), ("follower", $0.node)), "\($0.retainedWALBytes)") })
             family("hsdb_replication_follower_connected", "gauge", "1 while a follower has a stream open.",
                    all.map { (label(("collection", $0.collection), ("follower", $0.node)), $0.connected ? "1" : "0") })
             family("hsdb_replication_dropped_slots_total", "counter", "Follower slots dropped for holding too much WAL.",

@@ -233,6 +233,7 @@ extension API {
                 if let a = f.appliedLSN { w.int(a) } else { w.null() }
                 w.key("leader_lsn"); w.int(f.leaderLSN)
                 w.key("lag_records"); w.int(f.lagRecords)
+                w.key("retained_wal_bytes"); w.int(f.retainedWALBytes)
                 w.key("seconds_since_ack")
                 if let s = f.secondsSinceAck { w.double(s) } else { w.null() }
                 w.endObject()

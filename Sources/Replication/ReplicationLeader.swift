@@ -309,10 +309,11 @@ public final class ReplicationLeader: Sendable {
             guard let c = try? db.collection(key.collection) else { continue }
             let durable = c.durableLSN
             let acked = p.durableLSN ?? 0
+            let retained = c.walPinLSNs[Self.slotPrefix + key.node].flatMap { try? c.walBytes(from: $0) } ?? 0
             out.append(LeaderFollowerStatus(
                 node: key.node, collection: key.collection, connected: p.connected, dropped: isLost(key), sentLSN: p.sentLSN,
                 durableLSN: p.durableLSN, appliedLSN: p.appliedLSN, leaderLSN: durable,
-                lagRecords: durable > acked ? durable - acked : 0,
+                lagRecords: durable > acked ? durable - acked : 0, retainedWALBytes: retained,
                 secondsSinceAck: p.lastAck.map { Date().timeIntervalSince($0) }))
         }
         return out
@@ -361,5 +362,8 @@ public struct LeaderFollowerStatus: Sendable {
     public let appliedLSN: UInt64?
     public let leaderLSN: UInt64
     public let lagRecords: UInt64
+    /// Bytes of the WAL files its slot keeps (whole files from the one holding its next LSN):
+    /// what counts against `--replica-max-retained-mb`.
+    public let retainedWALBytes: Int64
     public let secondsSinceAck: Double?
 }

@@ -145,7 +145,10 @@ struct Restore: ParsableCommand {
             goal = .time(ns)
         }
         do {
-            for r in try BackupRestore.restore(from: from, to: to, collection: collection, at: goal) {
+            let reached = try BackupRestore.restore(from: from, to: to, collection: collection, at: goal) { line in
+                FileHandle.standardError.write(Data((line + "\n").utf8))
+            }
+            for r in reached {
                 print("\(r.name): LSN \(r.lsn), committed \(r.commitTime.map(BackupClock.format) ?? "(no commit time)")")
             }
         } catch {

@@ -5,6 +5,7 @@ DAG-CBOR and DAG-PB block resolves somewhere in the chain, and each segment file
 from its UnixFS DAG byte for byte."""
 import hashlib
 import os
+import time
 
 import dag_cbor
 import httpx
@@ -96,6 +97,11 @@ def test_every_backup_car_reads_with_third_party_ipld_libraries(fresh_server, tm
                 pts = [{"id": round * 1000 + batch * 100 + i, "vector": [((i * 7 + j + batch) % 13) / 13 for j in range(64)],
                         "payload": {"text": "p" * 300, "n": i}} for i in range(100)]
                 assert http.put("/collections/c/points?wait=true", json={"points": pts}).status_code == 200
+            if round == 2:  # a segment in the last backup: wait for the background flush to publish one
+                deadline = time.monotonic() + 60
+                while http.get("/collections/c").json()["result"]["segments_count"] < 1:
+                    assert time.monotonic() < deadline, "no segment was flushed"
+                    time.sleep(0.05)
             assert http.post("/backups").status_code == 200
 
         cars = sorted(n for n in os.listdir(backups) if n.endswith(".car"))

@@ -384,6 +384,9 @@ def test_a_stream_holds_its_slot_before_the_first_acknowledgement(fresh_server, 
         for batch in range(30):
             pts = [{"id": batch * 100 + i, "vector": vector(rng), "payload": {"pad": "y" * 1000}} for i in range(100)]
             assert leader.put("/collections/c/points?wait=true", json={"points": pts}).status_code == 200
+            if batch == 2:  # about 330 KB so far, under the 1 MiB cap: held and counted
+                (mine,) = [f for f in leader.get("/replication").json()["result"]["followers"] if f["node_id"] == node]
+                assert not mine["dropped"] and mine["retained_wal_bytes"] >= 300_000, mine
         deadline = time.monotonic() + 30  # the leader checks slots every 10 s
         while leader.get("/replication").json()["result"]["dropped_slots"] == 0:
             assert time.monotonic() < deadline, "the slot was not dropped: the stream did not hold it"
