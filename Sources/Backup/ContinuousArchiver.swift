@@ -7,9 +7,10 @@ import Synchronization
 /// Online backups of an open database into one backup directory (`hsdb serve --backup-dir`):
 /// an incremental CAR every `interval` while anything changed, and on demand (`POST /backups`).
 ///
-/// No gap between retention and the archive: after each backup every collection's WAL is
-/// pinned (`backup`) from the flushed LSN that backup holds, so the next backup's log starts
-/// at or before it and the restorable windows of the chain join. While archiving fails the
+/// No gap between retention and the archive: every collection's WAL is pinned (`backup`)
+/// from the flushed LSN the last backup holds (set at the capture when there is no pin yet,
+/// moved after each success), so the next backup's log starts at or before it and the
+/// restorable windows of the chain join. While archiving fails the
 /// pins stay (the WAL is kept, the failure is counted and logged, the next interval retries)
 /// until a collection's pinned WAL passes `maxRetainedBytes`: then its pin goes, the chain is
 /// recorded broken (`brokenChains`), and the next backup is a full one. The window then has a
@@ -112,7 +113,10 @@ public final class ContinuousArchiver: Sendable {
             // Dropped since it was listed: not in this backup.
             guard let collection = try? db.collection(name) else { continue }
             seen[name] = collection.lastCommit.lsn  // as `changed` reads it (taken first: at worst one backup too many)
-            views.append(try await collection.backupView())
+            // A collection without the archive's pin (the first backup, a new collection, a
+            // broken chain) gets it at the capture, so the log after this backup's state is
+            // held from that moment, not only once the backup is written.
+            views.append(try await collection.backupView(keepingPin: Self.pinName))
         }
         let full = forceFull || state.withLock { $0.forceFull }
         let (summary, next) = try await runBlocking("hsdb.backup") { [views] in

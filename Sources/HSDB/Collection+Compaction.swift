@@ -38,8 +38,14 @@ extension Collection {
     /// is installed, so the swap is a pointer switch under the state lock. Call holding
     /// `maintenance`.
     func merge(_ inputs: [SegmentHandle]) async throws {
-        let started = ContinuousClock.now
         let lsn = state.withLock { $0.appliedLSN }
+        let described = inputs.map { MaintenanceTask.Input(contentID: $0.segment.contentID, points: $0.liveCount(at: lsn)) }
+        try await tracked(.merge, inputs: described) { try await write(merging: inputs, at: lsn) }
+    }
+
+    /// The merge itself; returns the content id of the segment it made.
+    private func write(merging inputs: [SegmentHandle], at lsn: UInt64) async throws -> String? {
+        let started = ContinuousClock.now
         let source = MergeSource(inputs: inputs, lsn: lsn, dimension: config.dimension)
         let merged = try await writeSegment("hsdb.compact") { source }
         let (segments, flushedLSN) = state.withLock { s -> ([SegmentHandle], UInt64) in
@@ -65,6 +71,7 @@ extension Collection {
         CoreMetrics.Timer(label: "hsdb_compaction_duration", dimensions: [("collection", name)]).recordNanoseconds((ContinuousClock.now - started).nanoseconds)
         logger.info(
             "collection '\(name)': compacted \(inputs.count) segment(s) (\(inputs.reduce(0) { $0 + $1.count }) points) into \(merged?.count ?? 0) live points in \(ContinuousClock.now - started)")
+        return merged?.segment.contentID
     }
 }
 

@@ -58,6 +58,12 @@ extension Collection {
     }
 
     private func flush(_ frozen: FrozenMemtable) async throws {
+        let live = frozen.points.values.reduce(0) { $0 + ($1.isTombstone ? 0 : 1) }
+        try await tracked(.flush, inputs: [.init(contentID: nil, points: live)]) { try await write(frozen) }
+    }
+
+    /// The flush itself; returns the content id of the segment it made.
+    private func write(_ frozen: FrozenMemtable) async throws -> String? {
         let started = ContinuousClock.now
         let dimension = config.dimension
         let handle = try await writeSegment("hsdb.flush") {
@@ -80,6 +86,7 @@ extension Collection {
         CoreMetrics.Timer(label: "hsdb_flush_duration", dimensions: [("collection", name)]).recordNanoseconds((ContinuousClock.now - started).nanoseconds)
         logger.info(
             "collection '\(name)': flushed \(handle?.count ?? 0) points up to LSN \(frozen.lastLSN) into \(handle.map { lastPathComponent($0.segment.path) } ?? "no segment") in \(ContinuousClock.now - started)")
+        return handle?.segment.contentID
     }
 
     /// Builds a segment of this collection from the source `make` returns (on a thread of its

@@ -25,6 +25,7 @@ public final class Collection: Sendable {
     let payloadUpdates = AsyncMutex()
     let flushScheduled = Atomic<Bool>(false)
     let closed = Atomic<Bool>(false)
+    let maintenanceLog = MaintenanceLog()
     let flushCount = Atomic<Int>(0)
     let compactionCount = Atomic<Int>(0)
     let stallCount = Atomic<Int>(0)

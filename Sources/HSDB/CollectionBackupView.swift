@@ -89,7 +89,11 @@ extension Collection {
     /// pin at the flushed LSN read first keeps every WAL file the manifest read after it
     /// still needs, whatever a concurrent flush moves, until the files are mapped; so a
     /// backup never waits for a flush or a merge.
-    public func backupView() async throws -> CollectionBackupView {
+    ///
+    /// `keepingPin`: a pin (the archiver's) that must hold the log from the view's flushed
+    /// LSN on. When the collection has no pin of that name yet, it is set there before the
+    /// capture's own pin goes, so no retention can fall between them.
+    public func backupView(keepingPin keep: String? = nil) async throws -> CollectionBackupView {
         let (fs, metaPath, walDirectory) = (fs, directory + "/" + CollectionMetadata.fileName, directory + "/" + Self.walDirectoryName)
         let metadata: [UInt8]
         do { metadata = try fs.readFile(metaPath) } catch { throw HSDBError.wrap(error) }
@@ -109,6 +113,14 @@ extension Collection {
         } catch {
             try? await unpinWAL(Self.backupCapturePin)
             throw error
+        }
+        if let keep, walPinLSNs[keep] == nil {
+            do {
+                try await pinWAL(keep, from: manifest.flushedLSN + 1)
+            } catch {
+                try? await unpinWAL(Self.backupCapturePin)
+                throw error
+            }
         }
         try await unpinWAL(Self.backupCapturePin)
         return CollectionBackupView(

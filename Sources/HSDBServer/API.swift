@@ -27,6 +27,7 @@ struct API: Sendable {
         registerReplication(on: router)
         registerTelemetry(on: router)
         registerBackups(on: router)
+        registerOptimizations(on: router)
     }
 
     /// Adds a route whose handler gets the time the request started (for the envelope's `time`).

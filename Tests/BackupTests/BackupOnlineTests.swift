@@ -76,6 +76,30 @@ final class BackupOnlineTests: XCTestCase {
         try await f.close()
     }
 
+    /// The archive's first pin is set by the capture itself, before the CAR is written: a
+    /// flush and retention while the first backup is written cannot take the log after the
+    /// state it holds (the CI run that found the gap had a flush in exactly that moment).
+    func testTheCaptureSetsTheArchivePinWhenThereIsNone() async throws {
+        let f = try fixture(seed: 34)
+        try await f.create(["alpha"])
+        let db = try await f.open()
+        for _ in 0..<40 { try await f.step() }
+        let alpha = try db.collection("alpha")
+        XCTAssertNil(alpha.walPinLSNs[ContinuousArchiver.pinName])
+        let view = try await alpha.backupView(keepingPin: ContinuousArchiver.pinName)
+        XCTAssertEqual(alpha.walPinLSNs[ContinuousArchiver.pinName], view.flushedLSN + 1)
+        XCTAssertNil(alpha.walPinLSNs[HSDB.Collection.backupCapturePin])
+        // Flushes and retention now keep every WAL file after the view's state.
+        for _ in 0..<40 { try await f.step() }
+        try await alpha.flush()
+        XCTAssertLessThanOrEqual(try firstWALLSN(f, "alpha"), view.flushedLSN + 1)
+        // An existing pin is left where it is (the last success put it there).
+        try await alpha.pinWAL(ContinuousArchiver.pinName, from: 3)
+        _ = try await alpha.backupView(keepingPin: ContinuousArchiver.pinName)
+        XCTAssertEqual(alpha.walPinLSNs[ContinuousArchiver.pinName], 3)
+        try await f.close()
+    }
+
     func testAFailingArchiveKeepsTheWALItNeedsThenResumesAndTheBoundBreaksTheChain() async throws {
         let f = try fixture(seed: 32)
         try await f.create(["alpha"])

@@ -313,6 +313,39 @@ def test_no_grpc_turns_the_listener_off(fresh_server):
     assert "gRPC" not in s.proc.stdout.read()
 
 
+def test_optimizations_report_flushes_and_merges_as_the_real_client_parses_them(fresh_server):
+    """Small memtables: the writes cause flushes (and merges); each shows up finished in
+    `completed`, parsed by the client's OptimizationsResponse; idle segments are listed."""
+    import random
+    import time
+    from qdrant_client import models
+    s = fresh_server("--memtable-mb", "1")
+    client = qdrant(s)
+    client.create_collection("opt", vectors_config=models.VectorParams(size=32, distance=models.Distance.COSINE))
+    rng = random.Random(12)
+    for batch in range(12):
+        client.upsert("opt", points=[models.PointStruct(id=batch * 200 + i, vector=[rng.random() for _ in range(32)],
+                                                      payload={"pad": "z" * 400}) for i in range(200)], wait=True)
+    deadline = time.monotonic() + 60
+    while True:
+        got = client.get_optimizations("opt", with_=["completed", "queued", "idle_segments"])
+        flushes = [o for o in got.completed if o.optimizer == "flush"]
+        if flushes and not got.running:
+            break
+        assert time.monotonic() < deadline, got
+        time.sleep(0.05)
+    assert all(str(o.status.value if hasattr(o.status, "value") else o.status) == "done" for o in got.completed), got.completed
+    assert all(o.progress.started_at is not None and o.progress.finished_at is not None for o in got.completed)
+    assert sum(seg.points_count for o in flushes for seg in o.segments) > 0
+    assert got.queued == [] and got.summary.queued_optimizations == 0
+    assert got.summary.idle_segments == len(got.idle_segments) == client.get_collection("opt").segments_count
+    limited = client.get_optimizations("opt", completed_limit=1)
+    assert len(limited.completed) == 1
+    with httpx.Client(base_url=s.url, timeout=30) as http:
+        r = http.get("/collections/opt/optimizations", params={"with": "everything"})
+        assert r.status_code == 400 and "with" in r.json()["status"]["error"], r.text
+
+
 def test_telemetry_and_issues_with_the_real_client(server, http, c):
     """`GET /telemetry` parses as the client's TelemetryData (this node's id, hsdb's build,
     the number of collections); `GET /issues` is an empty list and `DELETE /issues` clears it."""
