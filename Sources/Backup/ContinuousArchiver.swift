@@ -54,10 +54,24 @@ public final class ContinuousArchiver: Sendable {
         var tip: BackupChainTip?
         var status = Status()
         var forceFull = false
-        /// (name, last commit LSN) of every collection at the last backup.
-        var seen: [String: UInt64]?
+        /// Every collection as the last backup saw it.
+        var seen: [String: Fingerprint]?
     }
     private let state = Mutex(State())
+
+    /// What a backup must see again when it changes: the log, and what changes without a
+    /// record in it (the configuration, the payload indexes, which live in the manifest).
+    struct Fingerprint: Equatable {
+        let lastLSN: UInt64
+        let config: CollectionConfig
+        let payloadIndexes: [String: PayloadIndexType]
+
+        init(_ c: Collection) {
+            lastLSN = c.lastCommit.lsn
+            config = c.config
+            payloadIndexes = c.payloadIndexes
+        }
+    }
 
     public init(database: Database, settings: Settings, logger: Logger, fileSystem: any FileSystem = POSIXFileSystem()) {
         db = database
@@ -108,11 +122,11 @@ public final class ContinuousArchiver: Sendable {
             tip = try await runBlocking("hsdb.backup.chain") { try BackupChainTip.read(directory: directory, fileSystem: fs) }
         }
         var views: [CollectionBackupView] = []
-        var seen: [String: UInt64] = [:]
+        var seen: [String: Fingerprint] = [:]
         for name in try db.listCollections().map(\.name) {
             // Dropped since it was listed: not in this backup.
             guard let collection = try? db.collection(name) else { continue }
-            seen[name] = collection.lastCommit.lsn  // as `changed` reads it (taken first: at worst one backup too many)
+            seen[name] = Fingerprint(collection)  // taken first: at worst one backup too many
             // A collection without the archive's pin (the first backup, a new collection, a
             // broken chain) gets it at the capture, so the log after this backup's state is
             // held from that moment, not only once the backup is written.
@@ -150,12 +164,13 @@ public final class ContinuousArchiver: Sendable {
         return released
     }
 
-    /// Whether any collection's log moved, or a collection came or went, since the last backup.
+    /// Whether any collection's log, configuration or payload indexes changed, or a
+    /// collection came or went, since the last backup.
     func changed() -> Bool {
         guard let seen = state.withLock({ $0.seen }) else { return true }
         guard let all = try? db.listCollections() else { return true }
-        var now: [String: UInt64] = [:]
-        for (name, _) in all { now[name] = (try? db.collection(name))?.lastCommit.lsn }
+        var now: [String: Fingerprint] = [:]
+        for (name, _) in all { now[name] = (try? db.collection(name)).map(Fingerprint.init) }
         return now != seen
     }
 

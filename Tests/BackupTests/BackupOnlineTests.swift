@@ -100,6 +100,26 @@ final class BackupOnlineTests: XCTestCase {
         try await f.close()
     }
 
+    /// The archiver backs up again when anything a restore would show changed: a write, and
+    /// also a payload index, which changes the manifest without a WAL record.
+    func testAChangeWithoutAWALRecordStillCausesABackup() async throws {
+        let f = try fixture(seed: 35)
+        try await f.create(["alpha"])
+        let db = try await f.open()
+        for _ in 0..<10 { try await f.step() }
+        let archiver = makeArchiver(db, f)
+        XCTAssertTrue(archiver.changed(), "nothing archived yet")
+        _ = try await archiver.backupNow()
+        XCTAssertFalse(archiver.changed())
+        try await db.collection("alpha").createPayloadIndex("s", type: .keyword)
+        XCTAssertTrue(archiver.changed(), "a new payload index is a change")
+        _ = try await archiver.backupNow()
+        XCTAssertFalse(archiver.changed())
+        _ = try await db.collection("alpha").upsert([Point(id: .integer(1), vector: [1, 2, 3, 4], payload: [:])])
+        XCTAssertTrue(archiver.changed(), "a write is a change")
+        try await f.close()
+    }
+
     func testAFailingArchiveKeepsTheWALItNeedsThenResumesAndTheBoundBreaksTheChain() async throws {
         let f = try fixture(seed: 32)
         try await f.create(["alpha"])
