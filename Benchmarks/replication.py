@@ -14,7 +14,6 @@ Usage: python3 replication.py HSDB_BINARY [--points N] [--rate POINTS_PER_S] [--
 Vectors: the first N of ../shared/data/dev/base.f16 when present, else random.
 """
 import argparse
-import json
 import os
 import random
 import re
@@ -28,44 +27,9 @@ import threading
 import time
 import urllib.request
 
-DIM = 384
-
-
-def vectors(n):
-    path = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "dev", "base.f16")
-    try:
-        import numpy as np
-        if os.path.exists(path):
-            return np.fromfile(path, dtype=np.float16, count=n * DIM).reshape(n, DIM).astype(np.float32).round(5).tolist()
-    except ImportError:
-        pass
-    rng = random.Random(1)
-    return [[rng.uniform(-1, 1) for _ in range(DIM)] for _ in range(n)]
-
-
-def call(url, method="GET", body=None):
-    data = None if body is None else json.dumps(body).encode()
-    req = urllib.request.Request(url, data=data, method=method, headers={"content-type": "application/json"})
-    with urllib.request.urlopen(req, timeout=120) as r:
-        return json.loads(r.read())
-
-
-class Server:
-    def __init__(self, binary, data, *extra):
-        self.log_path = data + ".log"
-        self.proc = subprocess.Popen([binary, "serve", "--data", data, "--port", "0", "--no-grpc", *extra],
-                                     stdout=subprocess.PIPE, stderr=open(self.log_path, "w"), text=True)
-        self.url = self.proc.stdout.readline().split()[-1]
-
-    def stop(self):
-        self.proc.terminate()
-        self.proc.wait(timeout=60)
-
-
-def upsert_all(url, vecs, batch=500, start=0):
-    for i in range(0, len(vecs), batch):
-        pts = [{"id": start + i + j, "vector": v, "payload": {"i": start + i + j}} for j, v in enumerate(vecs[i:i + batch])]
-        call(f"{url}/collections/c/points?wait=true", "PUT", {"points": pts})
+from bench_server import DIM, Server, call, emit, vectors
+from bench_server import tree_bytes as dir_bytes
+from bench_server import upsert as upsert_all
 
 
 def applied(url):
@@ -87,14 +51,6 @@ def wait_for(url, lsn, timeout=600):
 
 def leader_lsn(url):
     return call(f"{url}/replication/collections")["result"]["collections"][0]["durable_lsn"]
-
-
-def dir_bytes(path):
-    return sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(path) for f in fs)
-
-
-def emit(**kv):
-    print(json.dumps(kv), flush=True)
 
 
 def loopback_mb_s(total=512 << 20):

@@ -84,23 +84,19 @@ extension API {
     /// The archiver's families of `/metrics` (none without `--backup-dir`).
     func backupMetrics() -> String {
         guard let s = archiver?.status else { return "" }
-        var out = ""
-        func family(_ name: String, _ type: String, _ help: String, _ lines: [(labels: String, value: String)]) {
-            out += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n"
-            for l in lines { out += l.labels.isEmpty ? "\(name) \(l.value)\n" : "\(name){\(l.labels)} \(l.value)\n" }
-        }
-        family("hsdb_backups_total", "counter", "Backups this process wrote into the backup directory.", [("", "\(s.backups)")])
-        family("hsdb_backup_failures_total", "counter", "Backup attempts that failed (the WAL they needed is kept).", [("", "\(s.failures)")])
-        family("hsdb_backup_consecutive_failures", "gauge", "Failed attempts since the last success (0: archiving is healthy).",
+        var out = PrometheusText()
+        out.family("hsdb_backups_total", "counter", "Backups this process wrote into the backup directory.", [("", "\(s.backups)")])
+        out.family("hsdb_backup_failures_total", "counter", "Backup attempts that failed (the WAL they needed is kept).", [("", "\(s.failures)")])
+        out.family("hsdb_backup_consecutive_failures", "gauge", "Failed attempts since the last success (0: archiving is healthy).",
                [("", "\(s.consecutiveFailures)")])
-        family("hsdb_backup_broken_chains_total", "counter", "Archive pins dropped at --backup-max-retained-mb while archiving failed.",
+        out.family("hsdb_backup_broken_chains_total", "counter", "Archive pins dropped at --backup-max-retained-mb while archiving failed.",
                [("", "\(s.brokenChains)")])
         if let t = s.lastSuccess {
-            family("hsdb_backup_last_success_timestamp_seconds", "gauge", "When the last backup that succeeded started.",
+            out.family("hsdb_backup_last_success_timestamp_seconds", "gauge", "When the last backup that succeeded started.",
                    [("", "\(Double(t) / 1e9)")])
         }
-        family("hsdb_backup_archived_lsn", "gauge", "The last LSN of each collection the latest backup holds.",
-               s.archivedLSN.sorted { $0.key < $1.key }.map { ("collection=\"\(ServerMetrics.labelEscaped($0.key))\"", "\($0.value)") })
-        return out
+        out.family("hsdb_backup_archived_lsn", "gauge", "The last LSN of each collection the latest backup holds.",
+               s.archivedLSN.sorted { $0.key < $1.key }.map { (PrometheusText.labels(("collection", $0.key)), "\($0.value)") })
+        return out.text
     }
 }
