@@ -107,10 +107,14 @@ let package = Package(
         .testTarget(name: "WALTests", dependencies: ["WAL", "HSDBTestSupport"]),
         .testTarget(name: "IndexTests", dependencies: ["Index", "HSDBCore"]),
         .testTarget(name: "SegmentsTests", dependencies: ["Segments", "HSDBTestSupport"]),
-        .testTarget(name: "HSDBTests", dependencies: ["HSDB", "HSDBTestSupport", "CrashChild", "EmbeddedExample"]),
+        .testTarget(
+            name: "HSDBTests", dependencies: ["HSDB", "HSDBTestSupport", "CrashChild", "EmbeddedExample"],
+            exclude: ["Fixtures"]),  // read by path (#filePath), not bundled
         .testTarget(name: "FuzzTargetTests", dependencies: ["FuzzTargets", "HSDBCore"]),
         .testTarget(name: "BackupTests", dependencies: ["Backup", "HSDBCore", "HSDB", "HSDBTestSupport"]),
-        .testTarget(name: "ReplicationTests", dependencies: ["Replication", "HSDBCore", "HSDB", "HSDBTestSupport"]),
+        .testTarget(name: "ReplicationTests", dependencies: [
+            "Replication", "HSDBCore", "HSDB", "HSDBTestSupport", .product(name: "Crypto", package: "swift-crypto"),
+        ]),
         .testTarget(name: "HSDBServerTests", dependencies: ["HSDBServer", "HSDB", "HSDBTestSupport"]),
     ]
 )

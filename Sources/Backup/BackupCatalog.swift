@@ -59,6 +59,16 @@ final class BackupCatalog {
         return catalog
     }
 
+    /// The catalogue of one standalone full backup CAR (a collection snapshot), whatever its
+    /// file name: it must be backup 1 of its own chain (full, no previous link).
+    static func load(archive path: String, fs: any FileSystem, verifyBlocks: Bool = true) throws(BackupError) -> BackupCatalog {
+        let catalog = BackupCatalog(directory: parentDirectory(of: path), fs: fs)
+        guard fs.fileExists(path) else { throw .invalidArgument("\(path) does not exist") }
+        try catalog.read(name: lastPathComponent(path), sequence: 1, kind: .full, verifyBlocks: verifyBlocks)
+        try catalog.checkChain()
+        return catalog
+    }
+
     private func read(name: String, sequence: UInt64, kind: BackupKind, verifyBlocks: Bool) throws(BackupError) {
         let path = directory + "/" + name
         do {

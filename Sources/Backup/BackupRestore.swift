@@ -50,7 +50,8 @@ public enum BackupRestore {
             try DatabaseLayout.createDatabaseDirectory(at: staging, fileSystem: fs)
             var reached: [RestoredCollection] = []
             for window in windows {
-                reached.append(try CollectionRestorer(catalog: catalog, window: window, database: staging, fs: fs, progress: progress).restore(goal))
+                let directory = staging + "/" + DatabaseLayout.collectionsDirectoryName + "/" + window.collection
+                reached.append(try CollectionRestorer(catalog: catalog, window: window, directory: directory, fs: fs, progress: progress).restore(goal))
             }
             try fs.rename(staging, to: target)
             try fs.syncDirectory(parentDirectory(of: target))
@@ -62,20 +63,19 @@ public enum BackupRestore {
     }
 }
 
-/// Lays out one collection directory inside the staged database.
+/// Lays out one collection directory (new, or empty) at `directory`.
 struct CollectionRestorer {
     let catalog: BackupCatalog
     let window: RestoreWindow
-    let database: String
+    let directory: String
     let fs: any FileSystem
     /// One line per file written (a restore of large segments takes a while).
     let progress: (String) -> Void
 
-    var directory: String { database + "/" + DatabaseLayout.collectionsDirectoryName + "/" + window.collection }
     var walDirectory: String { directory + "/" + DatabaseLayout.walDirectoryName }
 
     func restore(_ goal: RestoreTarget) throws -> RestoredCollection {
-        try fs.createDirectory(directory)
+        try fs.createDirectories(directory)
         try fs.createDirectory(walDirectory)
         var staged: RestoreWindow.Entry?
         let lsn: UInt64

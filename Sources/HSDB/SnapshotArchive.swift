@@ -2,8 +2,10 @@ import Foundation
 import Crypto
 import HSDBCore
 
-/// The file format of a collection snapshot: the collection's files at one LSN, each with its
-/// own CRC, and a SHA-256 of the whole archive at the end. DESIGN.md, "Snapshot archive".
+/// The format of collection snapshots before they were backup CARs (CollectionSnapshot, in
+/// Backup): read only, so snapshots written by earlier versions still recover. The
+/// collection's files at one LSN, each with its own CRC, and a SHA-256 of the whole archive
+/// at the end. DESIGN.md, "Legacy snapshot archive".
 ///
 ///     header:  magic "HSDBSNAP" (8) | format version u16 (1) | lsn u64 | entry count u32 |
 ///              crc u32 = mask(crc32c(the header bytes before it))
@@ -30,44 +32,6 @@ enum SnapshotArchive {
         /// Where the data lies in the archive.
         let offset: Int
         let length: Int
-    }
-
-    /// Writes an archive to `file` from entries whose bytes `withData` lends; returns the
-    /// archive's size and the SHA-256 (hex) of the whole file, trailer included.
-    static func write(
-        to file: any File, lsn: UInt64, entries: [(kind: Kind, name: String)],
-        withData: (Int, (UnsafeRawBufferPointer) throws -> Void) throws -> Void
-    ) throws -> (bytes: Int, sha256: String) {
-        var offset: Int64 = 0
-        var body = SHA256()
-        func append(_ bytes: UnsafeRawBufferPointer) throws {
-            try file.write(bytes, at: offset)
-            offset += Int64(bytes.count)
-            body.update(bufferPointer: bytes)
-        }
-        var header = ByteWriter(capacity: headerSize)
-        header.write(bytes: magic)
-        header.write(formatVersion)
-        header.write(lsn)
-        header.write(UInt32(entries.count))
-        header.write(CRC32C.mask(CRC32C.checksum(header.bytes)))
-        try header.bytes.withUnsafeBytes { try append($0) }
-        for (index, entry) in entries.enumerated() {
-            try withData(index) { data in
-                var w = ByteWriter(capacity: 64)
-                w.write(entry.kind.rawValue)
-                w.writeString(entry.name)
-                w.write(UInt64(data.count))
-                w.write(CRC32C.mask(CRC32C.checksum(data)))
-                try w.bytes.withUnsafeBytes { try append($0) }
-                try append(data)
-            }
-        }
-        var trailer = endMagic
-        trailer += Array(body.finalize())
-        try trailer.withUnsafeBytes { try file.write($0, at: offset) }
-        offset += Int64(trailer.count)
-        return (Int(offset), try sha256Hex(of: file, size: Int(offset)))
     }
 
     /// Reads and checks an archive: header CRC, every entry's CRC, the trailer's SHA-256.
@@ -115,25 +79,5 @@ enum SnapshotArchive {
         } catch let e as FormatError {
             throw corrupt(e.offset, e.description)
         }
-    }
-
-    static func sha256Hex(of file: any File, size: Int) throws -> String {
-        var hasher = SHA256()
-        var buffer = [UInt8](repeating: 0, count: 1 << 20)
-        var offset = 0
-        while offset < size {
-            let n = try buffer.withUnsafeMutableBytes { try file.read(into: $0, at: Int64(offset)) }
-            guard n > 0 else { break }
-            buffer.withUnsafeBytes { hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
-            offset += n
-        }
-        return hasher.finalize().map { String(format: "%02x", $0) }.joined()
-    }
-}
-
-/// The SHA-256 of a snapshot file as the HTTP API reports it (hex), for checking a download.
-public enum SnapshotChecksum {
-    public static func sha256Hex(of file: any File) throws -> String {
-        try SnapshotArchive.sha256Hex(of: file, size: Int(file.size()))
     }
 }

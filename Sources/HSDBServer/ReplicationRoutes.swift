@@ -125,28 +125,46 @@ extension API {
                 w.key("name"); w.string(offer.name)
                 w.key("lsn"); w.int(offer.lsn)
                 w.key("hash"); w.string(offer.hash.hex)
-                w.key("sha256"); w.string(offer.sha256)
                 w.key("bytes"); w.int(offer.bytes)
+                w.key("files")
+                w.beginArray()
+                for f in offer.files {
+                    w.beginObject()
+                    w.key("name"); w.string(f.name)
+                    w.key("bytes"); w.int(f.bytes)
+                    w.key("sha256"); w.string(f.sha256)
+                    w.endObject()
+                }
+                w.endArray()
                 w.endObject()
             }
         }
 
-        on(router, .get, "/replication/snapshots/:snapshot") { request, context, _ in
+        on(router, .get, "/replication/snapshots/:snapshot/:file") { request, context, _ in
             let leader = try leaderRole()
             let name = try Self.pathName(context.parameters.get("snapshot") ?? "", kind: "snapshot")
-            guard let path = leader.snapshotPath(name) else { throw APIError.notFound("Replication snapshot `\(name)` doesn't exist") }
-            let size = Int((try FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.intValue ?? 0)
-            if let from = try Self.rangeStart(request), from > 0 {
-                guard from < size else {
-                    throw APIError(status: .rangeNotSatisfiable, message: "Range not satisfiable: the snapshot has \(size) bytes")
-                }
-                let body = try await FileIO().loadFile(path: path, range: from...(size - 1), context: context)
-                return Response(
-                    status: .partialContent,
-                    headers: [.contentType: "application/octet-stream", .contentRange: "bytes \(from)-\(size - 1)/\(size)"], body: body)
+            let fileName = try Self.pathName(context.parameters.get("file") ?? "", kind: "file")
+            guard let file = leader.snapshotFile(name, fileName) else {
+                throw APIError.notFound("Replication snapshot `\(name)` has no file `\(fileName)` (a newer snapshot replaced it, or the leader restarted)")
             }
-            let body = try await FileIO().loadFile(path: path, context: context)
-            return Response(status: .ok, headers: [.contentType: "application/octet-stream"], body: body)
+            let size = file.description.bytes
+            let from = try Self.rangeStart(request) ?? 0
+            guard from == 0 || from < size else {
+                throw APIError(status: .rangeNotSatisfiable, message: "Range not satisfiable: the file has \(size) bytes")
+            }
+            let body = ResponseBody(contentLength: size - from) { writer in
+                var offset = from
+                while offset < size {
+                    let end = min(size, offset + (1 << 20))
+                    try await writer.write(file.withBytes(offset..<end) { ByteBuffer(bytes: $0) })
+                    offset = end
+                }
+                try await writer.finish(nil)
+            }
+            guard from > 0 else { return Response(status: .ok, headers: [.contentType: "application/octet-stream"], body: body) }
+            return Response(
+                status: .partialContent,
+                headers: [.contentType: "application/octet-stream", .contentRange: "bytes \(from)-\(size - 1)/\(size)"], body: body)
         }
     }
 

@@ -1,3 +1,4 @@
+import Backup
 import HSDB
 import HSDBCore
 import Hummingbird
@@ -56,7 +57,9 @@ extension API {
                 }
             }
             do {
-                try await db.restoreCollection(name, fromSnapshot: path)
+                try await CollectionSnapshot.recover(name, from: path, into: db)
+            } catch let e as BackupError {
+                throw APIError.wrongInput(snapshots.redacted("the snapshot is damaged: \(e)"))
             } catch HSDBError.corruption(let e) {
                 throw APIError.wrongInput(snapshots.redacted("the snapshot is damaged: \(e)"))
             } catch let e as HSDBError {

@@ -1,3 +1,4 @@
+import Backup
 import Foundation
 import HSDB
 import HSDBCore
@@ -30,7 +31,7 @@ struct SnapshotStore: Sendable {
             n += 1
             name = "\(collection.name)-\(stamp)-\(n)\(Self.suffix)"
         }
-        let summary = try await collection.writeSnapshot(to: dir + "/" + name)
+        let summary = try await CollectionSnapshot.write(collection, to: dir + "/" + name)
         try POSIXFileSystem().writeFileAtomically(dir + "/" + name + ".checksum", bytes: Array(summary.sha256.utf8))
         return try describe(collection.name, name)!
     }
@@ -99,10 +100,7 @@ struct SnapshotStore: Sendable {
     }
 
     static func sha256(ofFile path: String) throws -> String {
-        let fs = POSIXFileSystem()
-        let file = try fs.open(path, mode: .readOnly)
-        defer { try? file.close() }
-        return try SnapshotChecksum.sha256Hex(of: file)
+        try CollectionSnapshot.sha256Hex(of: path)
     }
 
     /// "2026-11-30-23-59-59" or "2026-11-30T23:59:59" (UTC; Qdrant's naive ISO time).

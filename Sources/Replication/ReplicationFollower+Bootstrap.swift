@@ -4,58 +4,95 @@ import HSDB
 import HSDBCore
 
 extension ReplicationFollower {
-    /// Replaces this copy of `name` with a snapshot the leader prepares: asks for one,
-    /// downloads it (resuming a partial download of the same snapshot), checks its size and
-    /// SHA-256, restores it (which checks every file in it), and starts the chain at the
-    /// snapshot's LSN and hash. A crash at any point leaves the old copy or the new one, and
-    /// at worst another bootstrap.
+    /// Replaces this copy of `name` with a snapshot the leader prepares: asks for one, fetches
+    /// each of its files (keeping every file an earlier attempt verified, resuming a partial
+    /// one), checks each file's size and SHA-256, lays them out as a collection and installs
+    /// it (which opens and checks it), and starts the chain at the snapshot's LSN and hash.
+    /// A crash at any point leaves the old copy or the new one, and at worst another bootstrap.
     func bootstrap(_ name: String) async throws {
         update(name) { $0.state = .bootstrapping; $0.bootstraps += 1 }
         await reportDivergence(name)
         let path = "/replication/collections/\(LeaderClient.segment(name))/snapshot?follower=\(nodeID)"
-        // The leader writes the snapshot before it answers: give it time.
+        // The leader flushes the collection before it answers: give it time.
         let prepare = leader.request(.POST, path, readTimeout: LeaderClient.preparationTimeout)
         let offer = try Self.decodeOffer(try await leader.json(prepare, collection: name))
-        let file = try await download(offer)
-        try await db.restoreCollection(name, fromSnapshot: file)
+        let incoming = try prepareIncoming(name, for: offer)
+        for file in offer.files { try await fetch(file, of: offer, into: incoming) }
+        let staged = try db.makeStagingDirectory()
+        do {
+            try Self.layOut(offer, from: incoming, into: staged)
+        } catch {
+            try? FileManager.default.removeItem(atPath: staged)
+            throw error
+        }
+        try await db.installCollection(name, from: staged)
         try await LogChain.anchorRestored(try db.collection(name), at: offer.lsn, hash: offer.hash)
-        try? FileManager.default.removeItem(atPath: file)
+        try? FileManager.default.removeItem(atPath: incoming)
         update(name) { $0.appliedLSN = offer.lsn }
-        logger.info("replication: '\(name)' restored from the leader's snapshot at LSN \(offer.lsn) (\(offer.bytes) bytes)")
+        logger.info("replication: '\(name)' restored from the leader's snapshot at LSN \(offer.lsn) (\(offer.bytes) bytes in \(offer.files.count) files)")
     }
 
     static func decodeOffer(_ value: JSONValue) throws -> SnapshotOffer {
+        let malformed = ReplicationError.leader(status: 200, message: "malformed snapshot offer")
         guard case .object(let o) = value, case .string(let name)? = o["name"], case .int(let lsn)? = o["lsn"],
-            case .string(let hashHex)? = o["hash"], let hash = LogHash(hex: hashHex),
-            case .string(let sha)? = o["sha256"], case .int(let bytes)? = o["bytes"], lsn >= 0, bytes >= 0
-        else { throw ReplicationError.leader(status: 200, message: "malformed snapshot offer") }
-        return SnapshotOffer(name: name, lsn: UInt64(lsn), hash: hash, sha256: sha, bytes: Int(bytes))
+            case .string(let hashHex)? = o["hash"], let hash = LogHash(hex: hashHex), case .array(let list)? = o["files"], lsn >= 0,
+            isPlainName(name)
+        else { throw malformed }
+        let files = try list.map { item -> SnapshotOffer.File in
+            guard case .object(let f) = item, case .string(let n)? = f["name"], case .int(let bytes)? = f["bytes"],
+                case .string(let sha)? = f["sha256"], bytes >= 0, sha.count == 64, sha.allSatisfy(\.isHexDigit),
+                [DatabaseLayout.metadataFileName, DatabaseLayout.manifestFileName,
+                 DatabaseLayout.segmentFileName(contentID: sha.lowercased())].contains(n)
+            else { throw malformed }
+            return SnapshotOffer.File(name: n, bytes: Int(bytes), sha256: sha.lowercased())
+        }
+        guard files.contains(where: { $0.name == DatabaseLayout.metadataFileName }) else { throw malformed }
+        return SnapshotOffer(name: name, lsn: UInt64(lsn), hash: hash, files: files)
     }
 
-    /// Downloads a snapshot into `<data>/replication/incoming/<name>.part`, continuing from
-    /// what an earlier attempt left, and returns the checked file.
-    private func download(_ offer: SnapshotOffer) async throws -> String {
-        guard !offer.name.contains("/"), !offer.name.hasPrefix(".") else {
-            throw ReplicationError.leader(status: 200, message: "snapshot name '\(offer.name)' is not a plain file name")
-        }
+    private static func isPlainName(_ name: String) -> Bool {
+        !name.isEmpty && !name.contains("/") && !name.hasPrefix(".")
+    }
+
+    /// `<data>/replication/incoming/<collection>/`, holding only what this offer can use:
+    /// verified files are named by their SHA-256, a partial one `<sha256>.part`; a segment
+    /// an earlier offer brought is kept when this one lists it too (same name, same bytes).
+    private func prepareIncoming(_ name: String, for offer: SnapshotOffer) throws -> String {
         let fm = FileManager.default
-        try fm.createDirectory(atPath: incomingDirectory, withIntermediateDirectories: true)
-        let part = incomingDirectory + "/" + offer.name + ".part"
-        for old in (try? fm.contentsOfDirectory(atPath: incomingDirectory)) ?? [] where old != offer.name + ".part" {
-            try? fm.removeItem(atPath: incomingDirectory + "/" + old)  // an abandoned older snapshot
+        let directory = incomingDirectory + "/" + name
+        for old in (try? fm.contentsOfDirectory(atPath: incomingDirectory)) ?? [] {
+            var isDirectory: ObjCBool = false
+            if fm.fileExists(atPath: incomingDirectory + "/" + old, isDirectory: &isDirectory), !isDirectory.boolValue {
+                try? fm.removeItem(atPath: incomingDirectory + "/" + old)  // a whole-file snapshot of an older version
+            }
         }
+        try fm.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let wanted = Set(offer.files.flatMap { [$0.sha256, $0.sha256 + ".part"] })
+        for old in (try? fm.contentsOfDirectory(atPath: directory)) ?? [] where !wanted.contains(old) {
+            try? fm.removeItem(atPath: directory + "/" + old)
+        }
+        return directory
+    }
+
+    /// Downloads one file into `<sha256>.part` (continuing what is there), checks its size
+    /// and SHA-256, and renames it to `<sha256>`; nothing to do when that is already there.
+    private func fetch(_ file: SnapshotOffer.File, of offer: SnapshotOffer, into directory: String) async throws {
+        let fm = FileManager.default
+        let final = directory + "/" + file.sha256
+        if let size = (try? fm.attributesOfItem(atPath: final))?[.size] as? NSNumber, size.intValue == file.bytes { return }
+        let part = final + ".part"
         if !fm.fileExists(atPath: part) { fm.createFile(atPath: part, contents: nil) }
         guard let handle = FileHandle(forUpdatingAtPath: part) else { throw ReplicationError.io("cannot open \(part)") }
         defer { try? handle.close() }
         var have = Int(try handle.seekToEnd())
-        if have > offer.bytes {
+        if have > file.bytes {
             try handle.truncate(atOffset: 0)
             have = 0
         }
-        if have < offer.bytes {
+        if have < file.bytes {
             let headers = have > 0 ? [("Range", "bytes=\(have)-")] : []
-            let request = leader.request(.GET, "/replication/snapshots/\(LeaderClient.segment(offer.name))", headers: headers)
-            have = try await leader.send(request, accepting: [200, 206]) { response in
+            let url = "/replication/snapshots/\(LeaderClient.segment(offer.name))/\(LeaderClient.segment(file.name))"
+            have = try await leader.send(leader.request(.GET, url, headers: headers), accepting: [200, 206]) { response in
                 var have = have
                 if response.status == 200 && have > 0 {
                     try handle.truncate(atOffset: 0)  // the leader sent it whole
@@ -70,15 +107,34 @@ extension ReplicationFollower {
             }
             try handle.synchronize()
         }
-        guard have == offer.bytes else {
-            throw ReplicationError.io("snapshot \(offer.name) arrived with \(have) of its \(offer.bytes) bytes")
+        guard have == file.bytes else {
+            throw ReplicationError.io("snapshot file \(file.name) arrived with \(have) of its \(file.bytes) bytes")
         }
         let digest = try Self.sha256(of: handle)
-        guard digest == offer.sha256 else {
+        guard digest == file.sha256 else {
             try handle.truncate(atOffset: 0)
-            throw ReplicationError.badFrame("snapshot \(offer.name) has SHA-256 \(digest), the leader's is \(offer.sha256)")
+            throw ReplicationError.badFrame("snapshot file \(file.name) has SHA-256 \(digest), the leader's is \(file.sha256)")
         }
-        return part
+        try fm.moveItem(atPath: part, toPath: final)
+    }
+
+    /// The verified files as a collection directory in `staged`: metadata, manifest, the
+    /// segments (moved, not copied), and a WAL that continues right after the snapshot's LSN.
+    private static func layOut(_ offer: SnapshotOffer, from incoming: String, into staged: String) throws {
+        let fs = POSIXFileSystem()
+        let segments = staged + "/" + DatabaseLayout.segmentsDirectoryName
+        let wal = staged + "/" + DatabaseLayout.walDirectoryName
+        try fs.createDirectory(segments)
+        try fs.createDirectory(wal)
+        for file in offer.files {
+            let inSegments = file.name.hasSuffix(".seg")
+            try fs.rename(incoming + "/" + file.sha256, to: (inSegments ? segments : staged) + "/" + file.name)
+        }
+        let walFile = try fs.open(wal + "/" + DatabaseLayout.walFileName(firstLSN: offer.lsn + 1), mode: .createNew)
+        defer { try? walFile.close() }
+        try DatabaseLayout.walFileHeader(firstLSN: offer.lsn + 1).withUnsafeBytes { try walFile.write($0, at: 0) }
+        try walFile.sync()
+        for d in [segments, wal, staged] { try fs.syncDirectory(d) }
     }
 
     private static func sha256(of handle: FileHandle) throws -> String {

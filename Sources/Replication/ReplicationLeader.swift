@@ -20,7 +20,6 @@ public final class ReplicationLeader: Sendable {
     /// The leader's term, carried by every frame it ships.
     public let epoch: UInt64
     let logger: Logger
-    let snapshotsDirectory: String
     /// A slot that holds more WAL than this is dropped: its follower bootstraps instead of
     /// filling the leader's disk.
     public let slotMaxBytes: Int64
@@ -31,8 +30,9 @@ public final class ReplicationLeader: Sendable {
     public let droppedSlots = Atomic<Int>(0)
     /// Followers whose slot was dropped: they get no stream and no slot until they bootstrap.
     private let lost = Mutex<Set<FollowerKey>>([])
-    /// The last snapshot prepared per collection (offered again while it is fresh enough).
-    private let offers = Mutex<[String: (ObjectIdentifier, SnapshotOffer)]>([:])
+    /// The last snapshot prepared per collection (offered again while it is fresh enough);
+    /// the newest only, so the mappings it holds keep at most one retired state alive.
+    private let offers = Mutex<[String: (id: ObjectIdentifier, offer: SnapshotOffer, prepared: PreparedSnapshot)]>([:])
     /// Writes waiting for followers to make them durable.
     private let copyWaiters = CopyWaiters()
 
@@ -46,7 +46,8 @@ public final class ReplicationLeader: Sendable {
         self.epoch = epoch
         self.logger = logger
         self.slotMaxBytes = slotMaxBytes
-        snapshotsDirectory = db.path + "/" + NodeState.directoryName + "/snapshots"
+        // Snapshots were files here before they were served from memory.
+        try? POSIXFileSystem().removeTree(db.path + "/" + NodeState.directoryName + "/snapshots")
     }
 
     /// Ends every stream at its next heartbeat (server shutdown).
@@ -236,12 +237,12 @@ public final class ReplicationLeader: Sendable {
 
     // MARK: Bootstrap
 
-    /// A snapshot of `collection` for a follower to bootstrap from: written under
-    /// `<data>/replication/snapshots`, with the running hash at its LSN. The follower's slot
-    /// is pinned at the snapshot's LSN first, so the log after it stays for the follower.
+    /// A snapshot of `collection` for a follower to bootstrap from: the collection flushed,
+    /// then its files at the flushed LSN (metadata, manifest, segments) held as the mappings
+    /// a capture takes, so a compaction that retires a segment changes nothing a download
+    /// reads, and nothing is copied on the leader's disk. The follower's slot is pinned at
+    /// the snapshot's LSN first, so the log after it stays for the follower.
     public func prepareSnapshot(_ collection: Collection, node: String) async throws -> SnapshotOffer {
-        let fs = POSIXFileSystem()
-        try fs.createDirectories(snapshotsDirectory)
         let chain = try await chain(collection)
         if let offer = try await reusableOffer(collection, chain: chain) {
             _ = lost.withLock { $0.remove(FollowerKey(node: node, collection: collection.name)) }
@@ -253,50 +254,38 @@ public final class ReplicationLeader: Sendable {
             logger.info("replication: snapshot \(offer.name) of '\(collection.name)' at LSN \(offer.lsn) offered again, to follower \(node)")
             return offer
         }
-        let name = "\(collection.name)-\(UUID().uuidString.lowercased()).snapshot"
         _ = lost.withLock { $0.remove(FollowerKey(node: node, collection: collection.name)) }
-        let path = snapshotsDirectory + "/" + name
-        // Keep what the chain may need while the snapshot is written.
+        // Keep what the chain may need while the snapshot is taken.
         try await collection.pinWAL(Self.slotPrefix + node, from: await chain.anchorLSN + 1)
-        let summary = try await collection.writeSnapshot(to: path)
-        guard let hash = try await chain.hash(at: summary.lsn) else {
-            try? fs.remove(path)
-            throw ReplicationError.io("the chain of '\(collection.name)' does not reach the snapshot's LSN \(summary.lsn)")
+        try await collection.flush()
+        let prepared = try await PreparedSnapshot.capture(collection)
+        guard let hash = try await chain.hash(at: prepared.lsn) else {
+            throw ReplicationError.io("the chain of '\(collection.name)' does not reach the snapshot's LSN \(prepared.lsn)")
         }
-        try await collection.pinWAL(Self.slotPrefix + node, from: summary.lsn + 1)
-        removeOldSnapshots(of: collection.name, keeping: name)
-        logger.info("replication: snapshot \(name) of '\(collection.name)' at LSN \(summary.lsn) (\(summary.bytes) bytes) for follower \(node)")
-        let offer = SnapshotOffer(name: name, lsn: summary.lsn, hash: hash, sha256: summary.sha256, bytes: summary.bytes)
-        offers.withLock { $0[collection.name] = (ObjectIdentifier(collection), offer) }
+        try await collection.pinWAL(Self.slotPrefix + node, from: prepared.lsn + 1)
+        let offer = SnapshotOffer(name: "\(collection.name)-\(UUID().uuidString.lowercased())", lsn: prepared.lsn, hash: hash,
+                                  files: prepared.files.map(\.description))
+        logger.info("replication: snapshot \(offer.name) of '\(collection.name)' at LSN \(offer.lsn) (\(offer.bytes) bytes in \(offer.files.count) files) for follower \(node)")
+        offers.withLock { $0[collection.name] = (ObjectIdentifier(collection), offer, prepared) }
         return offer
     }
 
-    /// The collection's last snapshot when it can be offered again: same collection, still on
-    /// disk, its LSN still in the chain, and the log after it under half a slot's cap. So a
-    /// follower killed or cut off mid-download gets the same file, and resumes it.
+    /// The collection's last snapshot when it can be offered again: same collection, its LSN
+    /// still in the chain, and the log after it under half a slot's cap. So a follower
+    /// killed or cut off mid-download gets the same files, and resumes.
     private func reusableOffer(_ collection: Collection, chain: LogChain) async throws -> SnapshotOffer? {
-        guard let (id, offer) = offers.withLock({ $0[collection.name] }), id == ObjectIdentifier(collection),
-            snapshotPath(offer.name) != nil, offer.lsn >= (await chain.anchorLSN),
+        guard let (id, offer, _) = offers.withLock({ $0[collection.name] }), id == ObjectIdentifier(collection),
+            offer.lsn >= (await chain.anchorLSN),
             try collection.walBytes(from: offer.lsn + 1) < slotMaxBytes / 2
         else { return nil }
         return offer
     }
 
-    /// The path of a prepared snapshot, or nil when there is none of that name.
-    public func snapshotPath(_ name: String) -> String? {
-        guard !name.contains("/"), !name.hasPrefix("."), name.hasSuffix(".snapshot") else { return nil }
-        let path = snapshotsDirectory + "/" + name
-        return FileManager.default.fileExists(atPath: path) ? path : nil
-    }
-
-    /// Older snapshots of a collection go once a newer one is there (one per collection at a
-    /// time: a follower downloading an older one starts over on the newer).
-    private func removeOldSnapshots(of collection: String, keeping: String) {
-        let fs = POSIXFileSystem()
-        guard let names = try? fs.listDirectory(snapshotsDirectory) else { return }
-        for n in names where n != keeping && n.hasPrefix(collection + "-") && n.hasSuffix(".snapshot")
-            && n.dropFirst(collection.count + 1).count == 36 + ".snapshot".count {
-            try? fs.remove(snapshotsDirectory + "/" + n)
+    /// A file of a prepared snapshot, or nil when there is no such snapshot (a newer one
+    /// replaced it, or the leader restarted) or no such file in it.
+    public func snapshotFile(_ snapshot: String, _ file: String) -> PreparedSnapshot.File? {
+        offers.withLock { all in
+            all.values.first { $0.offer.name == snapshot }?.prepared.files.first { $0.description.name == file }
         }
     }
 
@@ -341,13 +330,23 @@ struct FollowerProgress: Sendable {
     var pinnedDurableLSN: UInt64?
 }
 
-/// What a follower is told to download to bootstrap.
+/// What a follower is told to download to bootstrap: the files of a collection at `lsn`,
+/// each with its size and SHA-256, and the running hash at `lsn` its chain starts from.
 public struct SnapshotOffer: Sendable, Equatable {
+    public struct File: Sendable, Equatable {
+        /// As in a collection directory: `collection.meta`, `MANIFEST`, `<content id>.seg`.
+        public let name: String
+        public let bytes: Int
+        /// Lowercase hex; a segment's is its content id.
+        public let sha256: String
+    }
+
     public let name: String
     public let lsn: UInt64
     public let hash: LogHash
-    public let sha256: String
-    public let bytes: Int
+    public let files: [File]
+
+    public var bytes: Int { files.reduce(0) { $0 + $1.bytes } }
 }
 
 /// One follower of one collection, as the leader sees it.

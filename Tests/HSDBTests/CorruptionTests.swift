@@ -24,26 +24,19 @@ final class CorruptionTests: XCTestCase {
         var rng = SplitMix64(seed: seed)
         let pristine = temporaryDatabasePath(self)
         try await makeVerifyDatabase(pristine)
-        let snapshot = pristine + ".snapshot"
+        // Snapshots are backup CARs now (their corruption: Tests/BackupTests); the format
+        // before, still read, is checked here with a file of that version.
+        let snapshot = legacySnapshotFixture
         let db = try await Database.open(at: pristine)
         let expected = try allRecords(try db.collection("c"))
         try await db.close()
-        // The snapshot flushes the WAL tail into a segment: take it from a copy.
-        let copy = pristine + "-for-snapshot"
-        try FileManager.default.copyItem(atPath: pristine, toPath: copy)
-        let snapDB = try await Database.open(at: copy)
-        _ = try await snapDB.collection("c").writeSnapshot(to: snapshot)
-        try await snapDB.close()
-        addTeardownBlock {
-            for p in [snapshot, copy] { try? FileManager.default.removeItem(atPath: p) }
-        }
 
         var files: [(String, String)] = [("marker", pristine + "/HSDB")]
         let c = pristine + "/collections/c"
         files += [("collection.meta", c + "/collection.meta"), ("MANIFEST", c + "/MANIFEST")]
         files += try FileManager.default.contentsOfDirectory(atPath: c + "/segments").sorted().map { ("segment", c + "/segments/" + $0) }
         files += try FileManager.default.contentsOfDirectory(atPath: c + "/wal").sorted().map { ("WAL", c + "/wal/" + $0) }
-        files.append(("snapshot", snapshot))
+        files.append(("legacy snapshot", snapshot))
 
         var trials: [Trial] = []
         for (kind, file) in files {
@@ -77,7 +70,7 @@ final class CorruptionTests: XCTestCase {
         let scratch = pristine + "-scratch"
         try? FileManager.default.removeItem(atPath: scratch)
         defer { try? FileManager.default.removeItem(atPath: scratch) }
-        let isSnapshot = trial.kind == "snapshot"
+        let isSnapshot = trial.kind == "legacy snapshot"
         try FileManager.default.copyItem(atPath: pristine, toPath: scratch)
         let target = isSnapshot ? scratch + ".snapshot" : scratch + trial.file.dropFirst(pristine.count)
         if isSnapshot { try FileManager.default.copyItem(atPath: trial.file, toPath: target) }

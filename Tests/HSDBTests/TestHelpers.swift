@@ -26,3 +26,10 @@ func XCTAssertInvalid(
         XCTFail("expected invalidArgument, got \(error)", file: file, line: line)
     }
 }
+
+/// A snapshot in the format before CAR (`HSDBSNAP` v1), written by that version's
+/// `Collection.writeSnapshot`: collection "legacy", dimension 4, euclidean, attributes
+/// ["made": "v1"]; points 0..<40 with vector [i, i % 7, 1, -i / 10] and payload
+/// {"i": i, "even": "yes"/"no"}, then 3 and 5 deleted and 7 replaced by [0, 0, 0, 1], {"i": 700}.
+let legacySnapshotFixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+    .appendingPathComponent("Fixtures/legacy-v1.snapshot").path

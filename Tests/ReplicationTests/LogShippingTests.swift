@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import HSDB
 import HSDBCore
@@ -230,8 +231,38 @@ extension LogShippingTests {
         _ = try await leader.checkPosition(c, lsn: offer.lsn, hash: offer.hash, node: slow)
         try await db.close()
     }
-}
 
+    /// A bootstrap snapshot is served from the capture's mappings: a merge that retires its
+    /// segments afterwards changes no byte of what the offer lists.
+    func testASnapshotOfferServesItsFilesAfterAMergeRetiresThem() async throws {
+        let dir = path("offer")
+        let db = try await Database.open(at: dir, options: options(follower: false))
+        let c = try await db.createCollection("c", config: Self.config)
+        var rng = SplitMix64(seed: 21)
+        for _ in 0..<3 {
+            try await write(c, rounds: 40, rng: &rng)
+            try await c.flush()
+        }
+        let leader = ReplicationLeader(db: db, epoch: 1, logger: Logger(label: "test"))
+        let offer = try await leader.prepareSnapshot(c, node: "f")
+        XCTAssertEqual(offer.lsn, c.flushedLSN)
+        let segments = offer.files.filter { $0.name.hasSuffix(".seg") }
+        XCTAssertGreaterThanOrEqual(segments.count, 2)
+        XCTAssertEqual(Set(offer.files.map(\.name)).subtracting(segments.map(\.name)), ["collection.meta", "MANIFEST"])
+        try await c.compact()
+        let segmentsDirectory = dir + "/collections/c/segments"
+        let left = try FileManager.default.contentsOfDirectory(atPath: segmentsDirectory)
+        XCTAssertTrue(segments.contains { !left.contains($0.name) }, "the merge retired an offered segment")
+        for f in offer.files {
+            let file = try XCTUnwrap(leader.snapshotFile(offer.name, f.name))
+            let sha = file.withBytes(0..<f.bytes) { SHA256.hash(data: $0).map { String(format: "%02x", $0) }.joined() }
+            XCTAssertEqual(sha, f.sha256, f.name)
+        }
+        XCTAssertNil(leader.snapshotFile(offer.name, "other.seg"))
+        XCTAssertNil(leader.snapshotFile("another", "MANIFEST"))
+        try await db.close()
+    }
+}
 func XCTAssertThrowsAsync<T>(_ body: @autoclosure () async throws -> T, file: StaticString = #filePath, line: UInt = #line) async {
     do {
         _ = try await body()

@@ -4,6 +4,7 @@ leader after SIGKILLs, leader restarts, a silently cut link, and a bootstrap fro
 when the log it needs is gone. The follower reaches its leader through `LinkProxy`, whose
 link the tests cut."""
 import random
+import re
 import signal
 import subprocess
 import threading
@@ -587,7 +588,8 @@ def test_promotion_fences_the_old_leader_which_rejoins_without_its_unreplicated_
 
 def test_a_follower_killed_mid_bootstrap_resumes_its_download(cluster, tmp_path):
     """SIGKILL of a follower halfway through downloading its bootstrap snapshot: restarted, it
-    is offered the same snapshot, keeps what it has, fetches the rest (206), and ends equal."""
+    is offered the same snapshot, keeps every file it verified and the part of the one it was
+    fetching, fetches only the rest (206), and ends equal."""
     state, start_leader, start_follower = cluster
     leader_server = start_leader()
     rng = random.Random(9)
@@ -606,20 +608,24 @@ def test_a_follower_killed_mid_bootstrap_resumes_its_download(cluster, tmp_path)
     proxy = state["proxy"]
     proxy.throttle(512 << 10)  # 512 KiB/s: the snapshot (about 1 MB) takes seconds
     follower_dir = tmp_path / "follower"
+    incoming = follower_dir / "replication" / "incoming"
     follower_server = start_follower()
     part = None
     deadline = time.monotonic() + 60
     while part is None or not part.exists() or part.stat().st_size < (128 << 10):
         assert time.monotonic() < deadline, "no download in progress"
-        parts = list((follower_dir / "replication" / "incoming").glob("*.part")) if follower_dir.exists() else []
+        parts = list(incoming.rglob("*.part")) if incoming.exists() else []
         part = parts[0] if parts else None
         time.sleep(0.05)
     follower_server.stop(signal.SIGKILL)
-    kept = part.stat().st_size
+    # What the follower holds: the files it verified (named by SHA-256) and the partial one.
+    kept = sum(f.stat().st_size for f in incoming.rglob("*") if f.is_file())
+    with open(str(tmp_path / "leader") + ".log") as f:
+        offers = re.findall(r"snapshot \S+ of 'c' at LSN \d+ \((\d+) bytes in (\d+) files\)", f.read())
+    assert len(offers) == 1, offers
+    total, files = int(offers[0][0]), int(offers[0][1])
+    assert files >= 3, "metadata, manifest and at least one segment"
     with httpx.Client(base_url=leader_server.url, timeout=30) as leader:
-        snapshots = list((tmp_path / "leader" / "replication" / "snapshots").glob("*.snapshot"))
-        assert len(snapshots) == 1
-        total = snapshots[0].stat().st_size
         assert kept < total, "the download finished before the kill"
         proxy.throttle(None)
         sent_before = proxy.binary_bytes
