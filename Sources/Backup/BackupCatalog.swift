@@ -28,6 +28,8 @@ final class BackupCatalog {
 
     let directory: String
     let fs: any FileSystem
+    /// Set when older backups were pruned: the chain starts at `prune.first`.
+    private(set) var prune: PruneMarker?
     private(set) var archives: [BackupArchive] = []
     private var files: [any File] = []
     private(set) var locations: [CID: Location] = [:]
@@ -51,7 +53,11 @@ final class BackupCatalog {
         guard fs.directoryExists(directory) else { return catalog }
         let names: [String]
         do { names = try fs.listDirectory(directory) } catch { throw .engine("cannot list \(directory): \(error)") }
-        let backups = names.compactMap { n in BackupFormat.parse(fileName: n).map { (n, $0.0, $0.1) } }.sorted { $0.1 < $1.1 }
+        catalog.prune = try PruneMarker.read(directory: directory, fs: fs)
+        let first = catalog.prune?.first ?? 1
+        // Below `first`: pruned, or being pruned (the marker is written before the deletions).
+        let backups = names.compactMap { n in BackupFormat.parse(fileName: n).map { (n, $0.0, $0.1) } }
+            .filter { $0.1 >= first }.sorted { $0.1 < $1.1 }
         for (name, sequence, kind) in backups {
             try catalog.read(name: name, sequence: sequence, kind: kind, verifyBlocks: verifyBlocks)
         }
@@ -109,15 +115,20 @@ final class BackupCatalog {
         }
     }
 
-    /// Sequences 1, 2, … with no gap, each root linking the one before (the first: null).
+    /// Sequences 1, 2, … with no gap, each root linking the one before (the first: null);
+    /// after a prune, from the marker's first backup (a full one, linking the marker's root).
     private func checkChain() throws(BackupError) {
         for (i, a) in archives.enumerated() {
-            let expected: UInt64 = i == 0 ? 1 : archives[i - 1].sequence + 1
+            let expected: UInt64 = i == 0 ? prune?.first ?? 1 : archives[i - 1].sequence + 1
             guard a.sequence == expected else {
                 throw .problem(file: a.path, offset: a.rootOffset, cid: a.root.previous,
                                reason: "chain broken: backup \(expected) is missing (its root is the previous link here)")
             }
-            let previous = i == 0 ? nil : archives[i - 1].rootCID
+            if i == 0, prune != nil, a.kind != .full {
+                throw .problem(file: a.path, offset: a.rootOffset, cid: a.rootCID,
+                               reason: "the chain was pruned to backup \(expected), which must be a full backup")
+            }
+            let previous = i == 0 ? prune?.previous : archives[i - 1].rootCID
             guard a.root.previous == previous else {
                 throw .problem(file: a.path, offset: a.rootOffset, cid: a.root.previous,
                                reason: "chain broken: the previous link is not the root of backup \(expected - 1)")

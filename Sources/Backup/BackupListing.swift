@@ -7,17 +7,20 @@ import HSDBCore
 public struct BackupListing: Sendable {
     public let archives: [BackupArchive]
     public let windows: [RestoreWindow]
+    /// Set when the backups before this sequence were pruned.
+    public var prunedBefore: UInt64?
 
     public static func read(directory: String, fileSystem fs: any FileSystem = POSIXFileSystem()) throws(BackupError) -> BackupListing {
         let catalog = try BackupCatalog.load(directory: directory, fs: fs, verifyBlocks: false)
         defer { catalog.close() }
         guard !catalog.archives.isEmpty else { throw .noBackups(directory: directory) }
         let names = Set(catalog.archives.flatMap { $0.root.collections.map(\.name) }).sorted()
-        return BackupListing(archives: catalog.archives, windows: names.map { RestoreWindow(collection: $0, archives: catalog.archives) })
+        return BackupListing(archives: catalog.archives, windows: names.map { RestoreWindow(collection: $0, archives: catalog.archives) },
+                             prunedBefore: catalog.prune?.first)
     }
 
     public func textLines() -> [String] {
-        var lines: [String] = []
+        var lines = prunedBefore.map { ["backups before \($0) were pruned (\(PruneMarker.fileName))"] } ?? []
         for a in archives {
             lines.append("\(a.fileName)  \(a.kind.rawValue)  root \(a.rootCID)  \(a.bytes) bytes  created \(BackupClock.format(a.root.createdNanoseconds))")
             for c in a.root.collections {

@@ -18,13 +18,23 @@ public struct BackupChainTip: Sendable {
     public let sequence: UInt64
     public let rootCID: CID?
     let known: Set<CID>
+    /// No backup to build on (an empty directory, or one pruned of every backup): the next is full.
+    let needsFull: Bool
+    /// When the last full backup was taken (nanoseconds since the Unix epoch), and the bytes
+    /// of the incremental CARs after it: what schedules the next base backup.
+    public let lastFullCreated: UInt64?
+    public let incrementalBytesSinceFull: Int64
 
     /// The tip of the chain in `directory`, every CAR read and every block checked.
     public static func read(directory: String, fileSystem fs: any FileSystem = POSIXFileSystem()) throws(BackupError) -> BackupChainTip {
         let catalog = try BackupCatalog.load(directory: directory, fs: fs)
         defer { catalog.close() }
-        return BackupChainTip(sequence: catalog.archives.last?.sequence ?? 0, rootCID: catalog.archives.last?.rootCID,
-                              known: catalog.cidsSinceLastFull())
+        let a = catalog.archives
+        let lastFull = a.lastIndex { $0.kind == .full }
+        return BackupChainTip(
+            sequence: a.last?.sequence ?? (catalog.prune.map { $0.first - 1 } ?? 0), rootCID: a.last?.rootCID ?? catalog.prune?.previous,
+            known: catalog.cidsSinceLastFull(), needsFull: a.isEmpty, lastFullCreated: lastFull.map { a[$0].root.createdNanoseconds },
+            incrementalBytesSinceFull: lastFull.map { a[($0 + 1)...].reduce(0) { $0 + $1.bytes } } ?? 0)
     }
 
     /// True while no other writer added a backup to `directory` since this tip was read.
@@ -64,7 +74,7 @@ public enum BackupWriter {
         guard tip.isCurrent(in: backupDirectory, fs: fs) else {
             throw BackupError.invalidArgument("another writer added a backup to \(backupDirectory) after backup \(tip.sequence): read the chain again")
         }
-        let kind: BackupKind = tip.sequence == 0 || forceFull ? .full : .incremental
+        let kind: BackupKind = tip.needsFull || forceFull ? .full : .incremental
         let sequence = tip.sequence + 1
         let name = BackupFormat.fileName(sequence: sequence, kind: kind)
         let temporary = backupDirectory + "/" + BackupFormat.temporaryPrefix + name + BackupFormat.temporarySuffix
@@ -82,7 +92,10 @@ public enum BackupWriter {
             try fs.syncDirectory(backupDirectory)
             let archive = BackupArchive(fileName: name, path: path, sequence: sequence, kind: kind, rootCID: rootBlock.cid,
                                         root: root, bytes: sink.bytesWritten, rootOffset: rootOffset)
-            let next = BackupChainTip(sequence: sequence, rootCID: rootBlock.cid, known: known.union(sink.written))
+            let next = BackupChainTip(
+                sequence: sequence, rootCID: rootBlock.cid, known: known.union(sink.written), needsFull: false,
+                lastFullCreated: kind == .full ? now : tip.lastFullCreated,
+                incrementalBytesSinceFull: kind == .full ? 0 : tip.incrementalBytesSinceFull + sink.bytesWritten)
             return (BackupSummary(archive: archive, blocksWritten: sink.written.count, blocksReused: sink.reused), next)
         } catch {
             sink.abandon()

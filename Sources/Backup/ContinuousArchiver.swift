@@ -20,6 +20,13 @@ public final class ContinuousArchiver: Sendable {
         public var directory: String
         public var interval: Duration = .seconds(60)
         public var maxRetainedBytes: Int64 = 4 << 30
+        /// A backup is a full one (a new base) when the last full one is this old (nil: never
+        /// by age) ...
+        public var baseEvery: Duration? = .seconds(86_400)
+        /// ... or when the incremental CARs since it hold this many bytes (nil: never by size).
+        public var baseAfterBytes: Int64? = 1 << 30
+        /// After each full backup, prune to this many full backups (0: keep every backup).
+        public var keepFull = 0
 
         public init(directory: String) { self.directory = directory }
     }
@@ -132,9 +139,12 @@ public final class ContinuousArchiver: Sendable {
             // held from that moment, not only once the backup is written.
             views.append(try await collection.backupView(keepingPin: Self.pinName))
         }
-        let full = forceFull || state.withLock { $0.forceFull }
+        let now = BackupClock.now()
+        let base = baseDue(tip, now: now)
+        if let base { logger.info("backup: a new base (full) backup is due: \(base)") }
+        let full = forceFull || state.withLock { $0.forceFull } || base != nil
         let (summary, next) = try await runBlocking("hsdb.backup") { [views] in
-            try BackupWriter.write(views, to: directory, after: tip, forceFull: full, fileSystem: fs)
+            try BackupWriter.write(views, to: directory, after: tip, forceFull: full, fileSystem: fs, now: now)
         }
         state.withLock { s in
             s.tip = next
@@ -145,7 +155,34 @@ public final class ContinuousArchiver: Sendable {
             guard let collection = try? db.collection(view.name) else { continue }
             try await collection.pinWAL(Self.pinName, from: view.flushedLSN + 1)
         }
+        if summary.archive.kind == .full, settings.keepFull > 0 { await prune() }
         return summary
+    }
+
+    /// Why the next backup must be a new base, or nil when an incremental one will do.
+    func baseDue(_ tip: BackupChainTip, now: UInt64) -> String? {
+        guard tip.sequence > 0 else { return nil }
+        if let every = settings.baseEvery, let last = tip.lastFullCreated {
+            let limit = UInt64(every.components.seconds) * 1_000_000_000 + UInt64(every.components.attoseconds / 1_000_000_000)
+            if now >= last, now - last >= limit { return "the last full backup is \((now - last) / 1_000_000_000) s old" }
+        }
+        if let bytes = settings.baseAfterBytes, tip.incrementalBytesSinceFull >= bytes {
+            return "\(tip.incrementalBytesSinceFull >> 20) MiB of incremental backups since the last full one"
+        }
+        return nil
+    }
+
+    /// Keeps `keepFull` full backups; a failure is logged (the backups stay, nothing is lost).
+    private func prune() async {
+        let (directory, keep, fs) = (settings.directory, settings.keepFull, fs)
+        do {
+            let result = try await runBlocking("hsdb.backup.prune") { try BackupPruner.prune(directory: directory, keepFull: keep, fileSystem: fs) }
+            if !result.removed.isEmpty {
+                logger.info("backup: pruned \(result.removed.count) backup(s) before backup \(result.first ?? 0) (\(result.bytesFreed >> 20) MiB), keeping \(keep) full")
+            }
+        } catch {
+            logger.error("backup: pruning \(directory) failed (the backups are kept): \(error)")
+        }
     }
 
     /// Removes the archive's WAL pins from every collection (a server started without

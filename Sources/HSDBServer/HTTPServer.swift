@@ -22,6 +22,9 @@ public enum HTTPServer {
             var s = ContinuousArchiver.Settings(directory: directory)
             s.interval = settings.archiveInterval
             s.maxRetainedBytes = settings.backupMaxRetainedBytes
+            s.baseEvery = settings.baseBackupEvery
+            s.baseAfterBytes = settings.baseBackupAfterBytes
+            s.keepFull = settings.backupKeepFull
             return ContinuousArchiver(database: db, settings: s, logger: logger)
         }
         if archiver == nil {

@@ -39,6 +39,11 @@ public struct ServerSettings: Sendable {
     /// While archiving fails, a collection's WAL kept for the archive past this drops its pin
     /// (the chain breaks; the next backup is full).
     public var backupMaxRetainedBytes: Int64 = 4 << 30
+    /// A new base (full) backup when the last is this old, or when the incrementals since
+    /// hold this many bytes (nil: not by that rule); and how many full backups to keep (0: all).
+    public var baseBackupEvery: Duration? = .seconds(86_400)
+    public var baseBackupAfterBytes: Int64? = 1 << 30
+    public var backupKeepFull = 0
 
     public init() {}
 }

@@ -10,7 +10,7 @@ import Replication
 struct BackupCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "backup", abstract: "Incremental CAR backups: of a stopped database, or by a running server.",
-        subcommands: [BackupCreate.self, BackupList.self, BackupVerify.self])
+        subcommands: [BackupCreate.self, BackupList.self, BackupVerify.self, BackupPrune.self])
 }
 
 struct BackupCreate: AsyncParsableCommand {
@@ -114,6 +114,28 @@ struct BackupVerify: ParsableCommand {
             print("ok: \(report.archives.count) backup(s), \(report.blocks) blocks, chain complete")
         } catch {
             OperatorCommand.fail("hsdb backup verify: \(error)", code: 1)
+        }
+    }
+}
+
+struct BackupPrune: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "prune", abstract: "Remove the backups before the newest N full ones (the restorable window then starts there).")
+
+    @Argument(help: "Backup directory.")
+    var directory: String
+
+    @Option(name: .customLong("keep-full"), help: "How many full backups to keep (at least 1).")
+    var keepFull: Int
+
+    func run() throws {
+        do {
+            let result = try BackupPruner.prune(directory: directory, keepFull: keepFull)
+            for name in result.removed { print("removed \(name)") }
+            let first = result.first.map { "; the chain starts at backup \($0)" } ?? ""
+            print("pruned \(result.removed.count) backup(s), \(result.bytesFreed) bytes\(first)")
+        } catch {
+            OperatorCommand.fail("hsdb backup prune: \(error)", code: 1)
         }
     }
 }

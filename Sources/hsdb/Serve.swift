@@ -68,6 +68,15 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .long, help: "With --backup-dir: while archiving fails, WAL kept for the archive past this many MiB (per collection) drops the archive's pin; the chain breaks and the next backup is full.")
     var backupMaxRetainedMb = 4096
 
+    @Option(name: .long, help: "With --backup-dir: take a new base (full) backup when the last full one is this many seconds old (0: not by age).")
+    var baseBackupEvery = 86_400.0
+
+    @Option(name: .long, help: "With --backup-dir: take a new base (full) backup once the incremental backups since the last full one hold this many MiB (0: not by size).")
+    var baseBackupAfterMb = 1024
+
+    @Option(name: .long, help: "With --backup-dir: after each full backup, remove the backups before the newest N full ones (0: keep every backup).")
+    var backupKeepFull = 0
+
     @Option(name: .long, help: "Version reported at GET / (clients compare it with their own).")
     var compatibleVersion = ServerSettings().compatibleVersion
 
@@ -97,6 +106,12 @@ struct Serve: AsyncParsableCommand {
             settings.backupDirectory = URL(fileURLWithPath: backupDir).standardizedFileURL.path
             settings.archiveInterval = .milliseconds(Int64(archiveInterval * 1000))
             settings.backupMaxRetainedBytes = Int64(backupMaxRetainedMb) << 20
+            guard baseBackupEvery >= 0, baseBackupEvery.isFinite, baseBackupAfterMb >= 0, backupKeepFull >= 0 else {
+                throw ValidationError("--base-backup-every, --base-backup-after-mb and --backup-keep-full must not be negative")
+            }
+            settings.baseBackupEvery = baseBackupEvery > 0 ? .milliseconds(Int64(baseBackupEvery * 1000)) : nil
+            settings.baseBackupAfterBytes = baseBackupAfterMb > 0 ? Int64(baseBackupAfterMb) << 20 : nil
+            settings.backupKeepFull = backupKeepFull
         }
         if let replicaOf {
             guard let url = URL(string: replicaOf), url.scheme == "http", url.host != nil else {

@@ -3,6 +3,7 @@ mistake, back up, restore to the moment before the delete, serve the restored di
 import json
 import os
 import subprocess
+import time
 
 import httpx
 
@@ -66,3 +67,40 @@ def test_restore_to_the_moment_before_a_bad_delete(fresh_server, tmp_path):
     target = str(tmp_path / "never")
     assert hsdb("restore", "--from", backups, "--to", target, check=False).returncode != 0
     assert not os.path.exists(target)
+
+
+def test_a_server_takes_new_bases_and_prunes_and_the_cli_prunes(fresh_server, tmp_path):
+    """`--base-backup-after-mb`/`--backup-keep-full` on a server, `backup prune` by hand:
+    the directory keeps the newest full backups, reads as pruned, and restores the latest."""
+    data, backups = str(tmp_path / "data"), str(tmp_path / "backups")
+    s = fresh_server("--backup-dir", backups, "--archive-interval", "3600", "--backup-keep-full", "2", data=data)
+    with httpx.Client(base_url=s.url, timeout=30) as http:
+        # The archiver's first pass backs up the empty database: backup 1, full.
+        deadline = time.monotonic() + 30
+        while http.get("/backups").json()["result"]["archiver"]["backups"] < 1:
+            assert time.monotonic() < deadline, "no first backup"
+            time.sleep(0.05)
+        assert http.put("/collections/docs", json={"vectors": {"size": 4, "distance": "Dot"}}).status_code == 200
+        for round in range(6):  # backups 2...7: full on request at 4 and 6
+            pts = [{"id": round * 10 + i, "vector": [1, i, round, 0], "payload": {"r": round}} for i in range(10)]
+            assert http.put("/collections/docs/points?wait=true", json={"points": pts}).status_code == 200
+            full = round in (2, 4)
+            result = http.post(f"/backups?full={'true' if full else 'false'}").json()["result"]
+            assert (result["sequence"], result["kind"]) == (round + 2, "full" if full else "incremental"), result
+    assert s.stop() == 0
+    # After backup 6 (full) the server kept two full backups, 4 and 6, and what follows them.
+    names = sorted(os.listdir(backups))
+    assert names == ["000004-full.car", "000005-incremental.car", "000006-full.car", "000007-incremental.car", "PRUNED"], names
+    assert "backups before 4 were pruned" in hsdb("backup", "list", backups).stdout
+    assert hsdb("backup", "verify", backups).stdout.startswith("ok: 4 backup(s)")
+
+    r = hsdb("backup", "prune", backups, "--keep-full", "1")
+    assert r.stdout.splitlines()[:2] == ["removed 000004-full.car", "removed 000005-incremental.car"], r.stdout
+    assert sorted(os.listdir(backups)) == ["000006-full.car", "000007-incremental.car", "PRUNED"]
+    refused = hsdb("backup", "prune", backups, "--keep-full", "0", check=False)
+    assert refused.returncode == 1 and "--keep-full must be at least 1" in refused.stderr
+    hsdb("restore", "--from", backups, "--to", str(tmp_path / "restored"))
+    s = fresh_server(data=str(tmp_path / "restored"))
+    with httpx.Client(base_url=s.url, timeout=30) as http:
+        assert http.post("/collections/docs/points/count", json={}).json()["result"]["count"] == 60
+    assert s.stop() == 0
