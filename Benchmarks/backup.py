@@ -9,6 +9,8 @@ reference measured in the same run. Prints one JSON line per measurement.
                     directory; against the engine's own WAL recovery (the server's open of the
                     original directory, as its log reports it)
   search_during     search QPS (one client) while full backups run back to back, against without
+  upsert_p99        durable single-point upserts (one client): p99 latency while full backups
+                    run back to back, against without
   memory            the server's anonymous RSS growth during the full backup (mapped file pages
                     excluded: they are the page cache); `hsdb restore`'s peak RSS
 
@@ -97,7 +99,7 @@ def main():
         chain = os.path.join(tmp, "chain")  # the full backup and its incrementals, for the restore
         shutil.copytree(backups, chain)
 
-        # Search QPS without and with back-to-back full backups.
+        # Search QPS and upsert latency without and with back-to-back full backups.
         queries = vecs[:200]
 
         def qps(seconds=8):
@@ -106,22 +108,48 @@ def main():
                 call(f"{s.url}/collections/c/points/search", "POST", {"vector": queries[n % len(queries)], "limit": 10})
                 n += 1
             return n / seconds
+
+        def upsert_latencies(seconds=8):
+            """Durable single-point upserts (wait=true) back to back: each call's latency, ms."""
+            out, n, end = [], 0, time.monotonic() + seconds
+            while time.monotonic() < end:
+                t0 = time.monotonic()
+                call(f"{s.url}/collections/c/points?wait=true", "PUT",
+                     {"points": [{"id": n % 1000, "vector": queries[n % len(queries)], "payload": {"i": n}}]})
+                out.append((time.monotonic() - t0) * 1000)
+                n += 1
+            return sorted(out)
+
+        def p99(latencies):
+            return round(latencies[int(len(latencies) * 0.99)], 2)
+
+        def during_backups(measure):
+            stop, count = threading.Event(), [0]
+
+            def loop():
+                while not stop.is_set():
+                    call(f"{s.url}/backups?full=true", "POST")
+                    count[0] += 1
+            busy = threading.Thread(target=loop)
+            busy.start()
+            try:
+                return measure(), count[0]
+            finally:
+                stop.set()
+                busy.join()
+
         s.wait_idle()
         quiet = qps()
-        busy_stop = threading.Event()
-        backups_during = [0]
-
-        def backups_loop():
-            while not busy_stop.is_set():
-                call(f"{s.url}/backups?full=true", "POST")
-                backups_during[0] += 1
-        busy = threading.Thread(target=backups_loop)
-        busy.start()
-        loaded = qps()
-        busy_stop.set()
-        busy.join()
+        loaded, meanwhile = during_backups(qps)
         emit(measure="search_during_backup", qps_without=round(quiet, 1), qps_with=round(loaded, 1),
-             ratio=round(loaded / quiet, 2), full_backups_meanwhile=backups_during[0])
+             ratio=round(loaded / quiet, 2), full_backups_meanwhile=meanwhile)
+        s.wait_idle()
+        quiet = upsert_latencies()
+        loaded, meanwhile = during_backups(upsert_latencies)
+        emit(measure="upsert_p99_during_backup", p99_ms_without=p99(quiet), p99_ms_with=p99(loaded),
+             p50_ms_without=round(quiet[len(quiet) // 2], 2), p50_ms_with=round(loaded[len(loaded) // 2], 2),
+             upserts_without=len(quiet), upserts_with=len(loaded), ratio=round(p99(loaded) / p99(quiet), 2),
+             full_backups_meanwhile=meanwhile)
     finally:
         s.stop()
 

@@ -28,6 +28,8 @@ final class BackupCatalog {
 
     let directory: String
     let fs: any FileSystem
+    /// Every block was hashed against its CID as it loaded: readers need not hash again.
+    private(set) var blocksVerified = false
     /// Set when older backups were pruned: the chain starts at `prune.first`.
     private(set) var prune: PruneMarker?
     private(set) var archives: [BackupArchive] = []
@@ -62,6 +64,7 @@ final class BackupCatalog {
             try catalog.read(name: name, sequence: sequence, kind: kind, verifyBlocks: verifyBlocks)
         }
         try catalog.checkChain()
+        catalog.blocksVerified = verifyBlocks
         return catalog
     }
 
@@ -72,6 +75,7 @@ final class BackupCatalog {
         guard fs.fileExists(path) else { throw .invalidArgument("\(path) does not exist") }
         try catalog.read(name: lastPathComponent(path), sequence: 1, kind: .full, verifyBlocks: verifyBlocks)
         try catalog.checkChain()
+        catalog.blocksVerified = verifyBlocks
         return catalog
     }
 
@@ -80,7 +84,9 @@ final class BackupCatalog {
         do {
             let file = try fs.open(path, mode: .readOnly)
             files.append(file)
-            var reader = try CARReader(file: file, verifyBlocks: verifyBlocks)
+            // Blocks are hashed in parallel batches (BlockHashBatch), not one by one by the reader.
+            var reader = try CARReader(file: file, verifyBlocks: false)
+            var hashes = BlockHashBatch(file: path)
             guard reader.header.roots.count == 1, let rootCID = reader.header.roots.first else {
                 throw BackupError.problem(file: path, offset: 0, cid: nil, reason: "a backup CAR has exactly one root")
             }
@@ -93,13 +99,16 @@ final class BackupCatalog {
                 if locations[section.cid] == nil {
                     locations[section.cid] = Location(archive: index, dataOffset: dataOffset, length: section.bytes.count)
                 }
+                if verifyBlocks { try hashes.add(section) }
                 if section.cid == rootCID {
+                    if verifyBlocks { try hashes.check() }  // a damaged root is a hash mismatch first
                     let decoded = try BackupRoot(decoding: section.bytes) { reason in
                         .problem(file: path, offset: section.offset, cid: rootCID, reason: reason)
                     }
                     root = (decoded, section.offset)
                 }
             }
+            if verifyBlocks { try hashes.check() }
             guard let found = root else {
                 throw BackupError.problem(file: path, offset: reader.offset, cid: rootCID, reason: "the root block is missing (CAR cut short?)")
             }
@@ -150,6 +159,21 @@ final class BackupCatalog {
             throw BackupError.problem(file: archives[l.archive].path, offset: l.dataOffset, cid: cid, reason: "block does not match its CID")
         }
         return bytes
+    }
+
+    /// A UnixFS file's bytes to `output`, each block hashed unless the catalogue hashed
+    /// every block as it loaded.
+    func readFile(_ root: CID, output: ([UInt8]) throws -> Void) throws -> UnixFSFileReader.Sizes {
+        blocksVerified
+            ? try UnixFSFileReader.read(verifiedRoot: root, lookup: { try unhashedBlock($0) }, output: output)
+            : try UnixFSFileReader.read(root: root, lookup: { try unhashedBlock($0) }, output: output)
+    }
+
+    /// A UnixFS file's sizes with every structural check: from the DAG-PB nodes and the
+    /// index alone when the blocks were hashed as they loaded, else by reading it through.
+    func fileSizes(_ root: CID) throws -> UnixFSFileReader.Sizes {
+        guard blocksVerified else { return try readFile(root) { _ in } }
+        return try UnixFSFileReader.sizes(verifiedRoot: root, lookup: { try unhashedBlock($0) }, rawLeafSize: { self.locations[$0]?.length })
     }
 
     /// A block's bytes as stored, for a reader that hashes each block itself (the UnixFS

@@ -35,11 +35,11 @@ public enum BackupRestore {
             let entries = (try? fs.listDirectory(target)) ?? ["?"]
             guard fs.directoryExists(target), entries.isEmpty else { throw .targetNotEmpty(target) }
         }
-        // Blocks are hashed as they are read (by the verifier's pass, then by the extraction),
-        // not also while the catalogue loads.
-        let catalog = try BackupCatalog.load(directory: backupDirectory, fs: fs, verifyBlocks: false)
+        progress("verifying the backups in \(backupDirectory): every block hashed, every link resolved")
+        // Every block is hashed once, as the catalogue loads (one sequential pass over the
+        // CARs); the verifier's walk and the extraction then check structure only.
+        let catalog = try BackupCatalog.load(directory: backupDirectory, fs: fs)
         defer { catalog.close() }
-        progress("verifying \(catalog.archives.count) backup(s) in \(backupDirectory): every block hashed, every link resolved")
         try BackupVerifier.check(catalog)
         let latest = catalog.archives.last!
         let names = only.map { [$0] } ?? latest.root.collections.map(\.name)
@@ -159,7 +159,7 @@ struct CollectionRestorer {
         let file = try fs.open(path, mode: .createNew)
         defer { try? file.close() }
         var offset: Int64 = 0
-        _ = try UnixFSFileReader.read(root: root, lookup: { try catalog.unhashedBlock($0) }) { chunk in
+        _ = try catalog.readFile(root) { chunk in
             try chunk.withUnsafeBytes { try file.write($0, at: offset) }
             offset += Int64(chunk.count)
         }

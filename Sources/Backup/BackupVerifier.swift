@@ -42,7 +42,7 @@ public enum BackupVerifier {
             + c.wal.map { ($0.file, $0.bytes, "WAL file \($0.name)") }
         for (cid, bytes, what) in files {
             do {
-                let size = try verified[cid] ?? UnixFSFileReader.read(root: cid, lookup: { try catalog.unhashedBlock($0) }, output: { _ in }).fileSizeBytes
+                let size = try verified[cid] ?? catalog.fileSizes(cid).fileSizeBytes
                 verified[cid] = size
                 guard size == bytes else {
                     throw catalog.problem(in: archive, cid: cid, "collection '\(c.name)': \(what) is \(size) bytes, the root says \(bytes)")

@@ -56,7 +56,7 @@ public enum CollectionSnapshot {
     /// WAL continuous) and lays out its collection in `directory` (new or empty) at the
     /// snapshot's last LSN. Nothing is written when the check fails.
     public static func stage(_ path: String, into directory: String, fileSystem fs: any FileSystem = POSIXFileSystem()) throws(BackupError) -> RestoredCollection {
-        let catalog = try BackupCatalog.load(archive: path, fs: fs, verifyBlocks: false)
+        let catalog = try BackupCatalog.load(archive: path, fs: fs)
         defer { catalog.close() }
         try BackupVerifier.check(catalog)
         let collections = catalog.archives[0].root.collections

@@ -22,6 +22,27 @@ final class UnixFSTests: XCTestCase {
         }
     }
 
+    /// Over verified blocks: the sizes from the DAG-PB nodes and leaf lengths alone, the same
+    /// structural checks (a leaf of the wrong length is refused), a missing leaf named.
+    func testSizesOverVerifiedBlocksReadOnlyTheNodes() throws {
+        let (result, blocks, bytes) = try smallFile()
+        var leavesRead = 0
+        let lookup: (CID) -> [UInt8]? = { cid in
+            if cid.codec == .raw { leavesRead += 1 }
+            return blocks[cid]
+        }
+        let sizes = try UnixFSFileReader.sizes(verifiedRoot: result.root, lookup: lookup, rawLeafSize: { blocks[$0]?.count })
+        XCTAssertEqual(sizes.fileSizeBytes, UInt64(bytes.count))
+        XCTAssertEqual(sizes, try UnixFSFileReader.read(root: result.root, lookup: { blocks[$0] }, output: { _ in }))
+        XCTAssertEqual(leavesRead, 0, "no raw leaf was read")
+        let leaf = blocks.keys.first { $0.codec == .raw }!
+        XCTAssertThrowsError(try UnixFSFileReader.sizes(verifiedRoot: result.root, lookup: lookup, rawLeafSize: { $0 == leaf ? 3 : blocks[$0]?.count }))
+        XCTAssertThrowsError(try UnixFSFileReader.sizes(verifiedRoot: result.root, lookup: lookup, rawLeafSize: { $0 == leaf ? nil : blocks[$0]?.count })) { error in
+            XCTAssertEqual(error as? ArchiveCodecError, .blockNotFound(leaf))
+        }
+        XCTAssertEqual(try UnixFSFileReader.read(verifiedRoot: result.root, lookup: { blocks[$0] }, output: { _ in }), sizes)
+    }
+
     func testEveryLeafIsAtTheSameDepth() throws {
         let (result, blocks, _) = try smallFile()
         var leafDepths: Set<Int> = []
