@@ -32,6 +32,11 @@ struct QueryRequest {
         for unsupported in ["prefetch", "lookup_from"] where body.has(unsupported) { throw APIError.unsupported("`\(unsupported)`") }
         if let using = try body.string("using"), !using.isEmpty { throw APIError.wrongInput("Not existing vector name error: \(using)") }
         if let query = body["query"] { try q.decodeQuery(query) }
+        if q.scoreThreshold != nil, case .none = q.target {
+            // Qdrant's text (its query planner's check), with its 400.
+            throw APIError(status: .badRequest, message:
+                "Bad request: A query is needed to use the score_threshold. Can't have score_threshold without defining a query.")
+        }
         return q
     }
 

@@ -1,5 +1,7 @@
 """Issue 11, point by point: requests answered as Qdrant 1.19 answers them (status,
 envelope, result), each checked against a running `hsdb serve`."""
+import json
+
 import httpx
 import pytest
 
@@ -46,6 +48,22 @@ def test_a_limit_beyond_the_collection_returns_every_point(http, c, limit):
     r = http.post("/collections/conf/points/search", json={"vector": [1, 0, 0, 0], "limit": limit, "offset": 3})
     assert r.status_code == 200, r.text
     assert len(r.json()["result"]) == 2
+
+
+def test_score_threshold_without_a_query_is_refused_as_qdrant_does(server, c):
+    """Item 8: `score_threshold` without `query` is 400 with Qdrant's text (its own openapi
+    test checks the same), through the real client; with a query it filters as usual."""
+    from qdrant_client import QdrantClient
+    from qdrant_client.http.exceptions import UnexpectedResponse
+    client = QdrantClient(url=server.url)
+    with pytest.raises(UnexpectedResponse) as refused:
+        client.query_points("conf", score_threshold=10)
+    assert refused.value.status_code == 400
+    assert json.loads(refused.value.content)["status"]["error"] == (
+        "Bad request: A query is needed to use the score_threshold. Can't have score_threshold without defining a query.")
+    hits = client.query_points("conf", query=[1, 0, 0, 0], score_threshold=0.99).points
+    assert hits and all(h.score >= 0.99 for h in hits)
+    client.close()
 
 
 def test_negative_or_fractional_limits_are_refused(http, c):
