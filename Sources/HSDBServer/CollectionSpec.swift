@@ -50,7 +50,7 @@ enum CollectionSpec {
                 config.hnswM = m
             }
             if let ef = try hnsw.count("ef_construct", max: 100_000) {
-                guard ef >= 4 else { throw APIError.wrongInput("\(hnsw.path).ef_construct must be at least 4") }
+                guard ef >= 4 else { throw APIError.validation("\(hnsw.path).ef_construct", "value \(ef) invalid, must be 4 or larger") }
                 config.hnswEfConstruction = ef
             }
         }
@@ -64,17 +64,26 @@ enum CollectionSpec {
             if let v = body[key] { attributes[key] = v }
         }
         if let factor = try writeConsistencyFactor(body) { attributes["write_consistency_factor"] = .int(Int64(factor)) }
+        // One shard, one copy here (replication is per server, DESIGN.md "Replication"); the
+        // values are still validated as Qdrant does.
+        for key in ["shard_number", "replication_factor"] { _ = try positiveU32(body, key) }
         config.attributes = attributes
         return config
     }
 
     /// `write_consistency_factor`: the copies (leader included) a write must be durable on.
     static func writeConsistencyFactor(_ body: JSONFields) throws -> Int? {
-        guard let v = body["write_consistency_factor"] else { return nil }
+        try positiveU32(body, "write_consistency_factor")
+    }
+
+    /// A u32 field Qdrant validates as `range(min = 1)`: negative or not an integer is a
+    /// format error (400), 0 a validation error (422).
+    static func positiveU32(_ body: JSONFields, _ key: String) throws -> Int? {
+        guard let v = body[key] else { return nil }
         guard case .int(let n) = v, n >= 0, n <= Int64(UInt32.max) else {
-            throw JSONFields.typeError("write_consistency_factor", "a positive integer", v)
+            throw JSONFields.typeError(key, "a positive integer", v)
         }
-        guard n >= 1 else { throw APIError.validation("write_consistency_factor", "value 0 invalid, must be 1 or larger") }
+        guard n >= 1 else { throw APIError.validation(key, "value 0 invalid, must be 1 or larger") }
         return Int(n)
     }
 

@@ -213,6 +213,24 @@ def test_a_vector_size_out_of_range_is_a_422_validation_error(http, size, status
     assert http.get("/collections/badsize").status_code == 404
 
 
+@pytest.mark.parametrize("extra, status, text", [
+    ({"hnsw_config": {"ef_construct": 0}}, 422, "Validation error in JSON body: [hnsw_config.ef_construct: value 0 invalid, must be 4 or larger]"),
+    ({"hnsw_config": {"ef_construct": 3}}, 422, "Validation error in JSON body: [hnsw_config.ef_construct: value 3 invalid, must be 4 or larger]"),
+    ({"shard_number": 0}, 422, "Validation error in JSON body: [shard_number: value 0 invalid, must be 1 or larger]"),
+    ({"replication_factor": 0}, 422, "Validation error in JSON body: [replication_factor: value 0 invalid, must be 1 or larger]"),
+    ({"write_consistency_factor": 0}, 422, "Validation error in JSON body: [write_consistency_factor: value 0 invalid, must be 1 or larger]"),
+    ({"shard_number": -1}, 400, "shard_number: expected a positive integer"),
+    ({"replication_factor": -2}, 400, "replication_factor: expected a positive integer"),
+])
+def test_collection_parameters_out_of_range_are_422_validation_errors(http, extra, status, text):
+    """Item 3: Qdrant's `range(min = ...)` validators on collection creation answer 422 with
+    `value N invalid, must be M or larger`; a negative value does not parse as a u32 (400)."""
+    r = http.put("/collections/badparams", json={"vectors": {"size": 4, "distance": "Dot"}, **extra})
+    assert r.status_code == status, r.text
+    assert text in r.json()["status"]["error"], r.text
+    assert http.get("/collections/badparams").status_code == 404
+
+
 def test_snapshot_recovery_refusals_carry_qdrant_statuses_and_no_absolute_path(http, c, server):
     """Item 9: 400 for a relative or missing file:// path, 403 outside the snapshots
     directory, 404 for a file that is not a snapshot; no message names a server path."""
