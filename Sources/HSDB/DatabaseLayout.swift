@@ -16,6 +16,8 @@ public enum DatabaseLayout {
     public static func walFileName(firstLSN: UInt64) -> String { WALFormat.fileName(firstLSN: firstLSN) }
     /// The header of an empty WAL file whose first record will have `firstLSN`.
     public static func walFileHeader(firstLSN: UInt64) -> [UInt8] { WALFormat.encodeFileHeader(firstLSN: firstLSN) }
+    /// A WAL record's bytes on disk besides its body.
+    public static let walRecordHeaderSize = WALFormat.recordHeaderSize
 
     /// Creates `path` (which must not exist) with its marker and an empty `collections/`,
     /// every step synced, so what is built inside it next sits in a real database.

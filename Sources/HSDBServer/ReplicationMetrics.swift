@@ -4,7 +4,7 @@ import Synchronization
 extension API {
     /// The replication families of `/metrics`, written fresh at each scrape (a follower or
     /// collection that went leaves no stale line).
-    func replicationMetrics() -> String {
+    func replicationMetrics() async -> String {
         var out = PrometheusText()
         let label = PrometheusText.labels
         if let follower = replication.follower {
@@ -22,9 +22,11 @@ extension API {
             out.family("hsdb_replication_rejected_frames_total", "counter", "Shipped frames refused (checksum, LSN order, running hash).",
                    all.map { (label(("collection", $0.collection)), "\($0.rejectedFrames)") })
         } else if let leader = replication.leader {
-            let all = leader.status()
+            let all = await leader.status()
             out.family("hsdb_replication_follower_lag_records", "gauge", "Records a follower has not acknowledged as durable.",
                    all.map { (label(("collection", $0.collection), ("follower", $0.node)), "\($0.lagRecords)") })
+            out.family("hsdb_replication_follower_lag_bytes", "gauge", "Bytes of log records (header and body) a follower has not acknowledged as durable.",
+                   all.compactMap { f in f.lagBytes.map { (label(("collection", f.collection), ("follower", f.node)), "\($0)") } })
             out.family("hsdb_replication_follower_retained_wal_bytes", "gauge", "Bytes of WAL files a follower's slot keeps (its cap: --replica-max-retained-mb).",
                    all.map { (label(("collection", $0.collection), ("follower", $0.node)), "\($0.retainedWALBytes)") })
             out.family("hsdb_replication_follower_connected", "gauge", "1 while a follower has a stream open.",

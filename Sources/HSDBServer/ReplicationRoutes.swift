@@ -11,7 +11,8 @@ import Synchronization
 extension API {
     func registerReplication(on router: Router<Context>) {
         on(router, .get, "/replication") { _, _, start in
-            Envelope.ok(since: start) { w in writeReplicationStatus(to: &w) }
+            let leaderStatus = await replication.leader?.status() ?? []
+            return Envelope.ok(since: start) { w in writeReplicationStatus(leaderStatus, to: &w) }
         }
 
         // Failover by hand: this node leads a new epoch (a follower stops following first).
@@ -201,7 +202,7 @@ extension API {
         return from
     }
 
-    private func writeReplicationStatus(to w: inout JSONTextWriter) {
+    private func writeReplicationStatus(_ leaderStatus: [LeaderFollowerStatus], to w: inout JSONTextWriter) {
         w.beginObject()
         w.key("role"); w.string(replication.role)
         w.key("node_id"); w.string(replication.state.nodeID.uuidString.lowercased())
@@ -238,7 +239,7 @@ extension API {
             w.key("dropped_slots"); w.int(leader.droppedSlots.load(ordering: .relaxed))
             w.key("followers")
             w.beginArray()
-            for f in leader.status() {
+            for f in leaderStatus {
                 w.beginObject()
                 w.key("node_id"); w.string(f.node)
                 w.key("collection"); w.string(f.collection)
@@ -251,6 +252,8 @@ extension API {
                 if let a = f.appliedLSN { w.int(a) } else { w.null() }
                 w.key("leader_lsn"); w.int(f.leaderLSN)
                 w.key("lag_records"); w.int(f.lagRecords)
+                w.key("lag_bytes")
+                if let b = f.lagBytes { w.int(b) } else { w.null() }
                 w.key("retained_wal_bytes"); w.int(f.retainedWALBytes)
                 w.key("seconds_since_ack")
                 if let s = f.secondsSinceAck { w.double(s) } else { w.null() }

@@ -27,7 +27,7 @@ extension API {
             return Envelope.text("all shards are ready")
         }
         on(router, .get, "/metrics") { _, _, _ in
-            let text = try metrics.exposition(db, version: settings.compatibleVersion) + Array((replicationMetrics() + backupMetrics()).utf8)
+            let text = try metrics.exposition(db, version: settings.compatibleVersion) + Array((await replicationMetrics() + backupMetrics()).utf8)
             return Envelope.text(String(decoding: text, as: UTF8.self), contentType: "text/plain; version=0.0.4")
         }
     }

@@ -4,7 +4,8 @@ import HSDBCore
 
 /// A collection's running hash, from its anchor to the tip of its log, with a checkpoint
 /// every `checkpointInterval` records so the hash at any LSN in between costs at most that
-/// many records to compute. The same on a leader (to check a follower's position) and on a
+/// many records to compute. Beside the hash it counts the log's bytes (records as on disk,
+/// header and body), so the bytes after any LSN (a follower's lag) are exact. The same on a leader (to check a follower's position) and on a
 /// follower (its own position). The anchor is durable and pins the WAL after it; checkpoints
 /// and the tip are rebuilt from the log at open.
 public actor LogChain {
@@ -13,16 +14,18 @@ public actor LogChain {
 
     public let collection: Collection
     private(set) var anchor: ChainAnchor
-    /// Ascending; the first is the anchor, the last the tip.
-    private var checkpoints: [(lsn: UInt64, hash: LogHash)]
+    /// Ascending; the first is the anchor. `bytes`: the log's bytes from the anchor through
+    /// `lsn` (counted from this process's first anchor; only differences mean anything).
+    private var checkpoints: [(lsn: UInt64, hash: LogHash, bytes: UInt64)]
     private var tipLSN: UInt64
     private var tipHash: LogHash
+    private var tipBytes: UInt64 = 0
     private var reader: WALTailReader?
 
     private init(collection: Collection, anchor: ChainAnchor) {
         self.collection = collection
         self.anchor = anchor
-        checkpoints = [(anchor.lsn, anchor.hash)]
+        checkpoints = [(anchor.lsn, anchor.hash, 0)]
         tipLSN = anchor.lsn
         tipHash = anchor.hash
     }
@@ -97,7 +100,8 @@ public actor LogChain {
         for (e, h) in zip(entries, hashes) {
             tipLSN = e.lsn
             tipHash = h
-            if e.lsn % Self.checkpointInterval == 0 { checkpoints.append((e.lsn, h)) }
+            tipBytes += Self.bytes(of: e)
+            if e.lsn % Self.checkpointInterval == 0 { checkpoints.append((e.lsn, h, tipBytes)) }
         }
         reader = nil  // positioned before these records; reopen at the new tip when needed
     }
@@ -105,17 +109,34 @@ public actor LogChain {
     private func advance(_ e: WALEntry) {
         tipHash = tipHash.next(e)
         tipLSN = e.lsn
-        if e.lsn % Self.checkpointInterval == 0 { checkpoints.append((e.lsn, tipHash)) }
+        tipBytes += Self.bytes(of: e)
+        if e.lsn % Self.checkpointInterval == 0 { checkpoints.append((e.lsn, tipHash, tipBytes)) }
     }
+
+    static func bytes(of e: WALEntry) -> UInt64 { UInt64(DatabaseLayout.walRecordHeaderSize + e.body.count) }
 
     /// The hash at `lsn`, or nil when the chain does not reach it (before the anchor, or
     /// past the durable tip).
     public func hash(at lsn: UInt64) async throws -> LogHash? {
+        try await position(at: lsn)?.hash
+    }
+
+    /// The bytes of the log's records after `lsn` through the durable tip (what a follower
+    /// at `lsn` lacks), or nil when the chain does not reach `lsn`.
+    public func bytes(after lsn: UInt64) async throws -> UInt64? {
+        try await extend()
+        guard let at = try await position(at: lsn) else { return nil }
+        return tipBytes - at.bytes
+    }
+
+    /// The hash and the byte count at `lsn`: from the checkpoint before it, reading at most
+    /// `checkpointInterval` records.
+    private func position(at lsn: UInt64) async throws -> (hash: LogHash, bytes: UInt64)? {
         if lsn > tipLSN { try await extend() }
         guard lsn >= anchor.lsn, lsn <= tipLSN else { return nil }
-        if lsn == tipLSN { return tipHash }
+        if lsn == tipLSN { return (tipHash, tipBytes) }
         let start = checkpoints.last { $0.lsn <= lsn }!
-        if start.lsn == lsn { return start.hash }
+        if start.lsn == lsn { return (start.hash, start.bytes) }
         let collection = collection
         let entries = try await runBlocking("hsdb.chain") {
             var r = try collection.walReader(after: start.lsn)
@@ -123,25 +144,25 @@ public actor LogChain {
             while r.nextLSN <= lsn { all += try r.read(through: lsn, maxBytes: 8 << 20) }
             return all
         }
-        return entries.reduce(start.hash) { $0.next($1) }
+        return entries.reduce((start.hash, start.bytes)) { ($0.0.next($1), $0.1 + Self.bytes(of: $1)) }
     }
 
     /// Moves the anchor forward to `lsn` (at most the tip), durably, and lets the WAL before
     /// it go.
     public func moveAnchor(toward lsn: UInt64) async throws {
         guard min(lsn, tipLSN) > anchor.lsn else { return }
-        let target: (UInt64, LogHash)
+        let target: (UInt64, LogHash, UInt64)
         if lsn >= tipLSN {
-            target = (tipLSN, tipHash)
+            target = (tipLSN, tipHash, tipBytes)
         } else {
-            guard let h = try await hash(at: lsn) else { return }
-            target = (lsn, h)
+            guard let p = try await position(at: lsn) else { return }
+            target = (lsn, p.hash, p.bytes)
         }
         let moved = ChainAnchor(lsn: target.0, hash: target.1)
         try await collection.setAttachment(ChainAnchor.attachmentName, bytes: moved.encode())
         anchor = moved
         checkpoints.removeAll { $0.lsn < moved.lsn }
-        if checkpoints.first?.lsn != moved.lsn { checkpoints.insert((moved.lsn, moved.hash), at: 0) }
+        if checkpoints.first?.lsn != moved.lsn { checkpoints.insert((moved.lsn, moved.hash, target.2), at: 0) }
         try await collection.pinWAL(Self.pinName, from: moved.lsn + 1)
     }
 

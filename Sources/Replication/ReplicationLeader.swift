@@ -291,7 +291,7 @@ public final class ReplicationLeader: Sendable {
 
     // MARK: Status
 
-    public func status() -> [LeaderFollowerStatus] {
+    public func status() async -> [LeaderFollowerStatus] {
         let all = followers.withLock { $0 }
         var out: [LeaderFollowerStatus] = []
         for (key, p) in all.sorted(by: { ($0.key.collection, $0.key.node) < ($1.key.collection, $1.key.node) }) {
@@ -299,10 +299,12 @@ public final class ReplicationLeader: Sendable {
             let durable = c.durableLSN
             let acked = p.durableLSN ?? 0
             let retained = c.walPinLSNs[Self.slotPrefix + key.node].flatMap { try? c.walBytes(from: $0) } ?? 0
+            // nil when the follower's position is before what the chain holds (it must bootstrap).
+            let lagBytes = try? await chain(c).bytes(after: acked)
             out.append(LeaderFollowerStatus(
                 node: key.node, collection: key.collection, connected: p.connected, dropped: isLost(key), sentLSN: p.sentLSN,
                 durableLSN: p.durableLSN, appliedLSN: p.appliedLSN, leaderLSN: durable,
-                lagRecords: durable > acked ? durable - acked : 0, retainedWALBytes: retained,
+                lagRecords: durable > acked ? durable - acked : 0, lagBytes: lagBytes, retainedWALBytes: retained,
                 secondsSinceAck: p.lastAck.map { Date().timeIntervalSince($0) }))
         }
         return out
@@ -361,6 +363,9 @@ public struct LeaderFollowerStatus: Sendable {
     public let appliedLSN: UInt64?
     public let leaderLSN: UInt64
     public let lagRecords: UInt64
+    /// The bytes of the records after its durable LSN through the leader's (as on disk:
+    /// header and body); nil when its position is before what the leader's chain holds.
+    public let lagBytes: UInt64?
     /// Bytes of the WAL files its slot keeps (whole files from the one holding its next LSN):
     /// what counts against `--replica-max-retained-mb`.
     public let retainedWALBytes: Int64

@@ -183,7 +183,27 @@ final class LogShippingTests: XCTestCase {
         let held = await chain.anchorLSN
         XCTAssertEqual(held, 3, "the anchor follows the follower at LSN 3, and no further")
         _ = try await leader.checkPosition(c, lsn: 3, hash: try await chain.hash(at: 3)!)
+        // Its lag in bytes: every record after LSN 3 as on disk (28-byte header and body),
+        // from a checkpoint, the same from any LSN; 0 once it acknowledges the tip.
+        while c.durableLSN < 1500 { try await write(c, rounds: 100, rng: &rng) }  // past a checkpoint
+        var reader = try c.walReader(after: 3)
+        var entries: [WALEntry] = []
+        while reader.nextLSN <= c.durableLSN { entries += try reader.read(through: c.durableLSN, maxBytes: 8 << 20) }
+        func bytes(after lsn: UInt64) -> UInt64 {
+            entries.filter { $0.lsn > lsn }.reduce(0) { $0 + 28 + UInt64($1.body.count) }
+        }
+        for lsn: UInt64 in [3, 1024, 1500, c.durableLSN - 1, c.durableLSN] {
+            let counted = try await chain.bytes(after: lsn)
+            XCTAssertEqual(counted, bytes(after: lsn), "after LSN \(lsn)")
+        }
+        let lagging = await leader.status().first { $0.node == node }
+        XCTAssertEqual(lagging?.lagBytes, bytes(after: 3))
+        XCTAssertEqual(lagging?.lagRecords, c.durableLSN - 3)
+        let beforeAnchor = try await chain.bytes(after: 2)
+        XCTAssertNil(beforeAnchor, "before the anchor the chain does not count")
         try await leader.acknowledge(c, node: node, durable: c.durableLSN, applied: c.durableLSN)
+        let caughtUp = await leader.status().first { $0.node == node }
+        XCTAssertEqual(caughtUp?.lagBytes, 0)
         await leader.moveAnchors()
         let anchor = await chain.anchorLSN
         XCTAssertGreaterThan(c.flushedLSN, 3)

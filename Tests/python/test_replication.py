@@ -388,6 +388,11 @@ def test_a_stream_holds_its_slot_before_the_first_acknowledgement(fresh_server, 
             if batch == 2:  # about 330 KB so far, under the 1 MiB cap: held and counted
                 (mine,) = [f for f in leader.get("/replication").json()["result"]["followers"] if f["node_id"] == node]
                 assert not mine["dropped"] and mine["retained_wal_bytes"] >= 300_000, mine
+                # Its lag in bytes: every record it lacks, as on disk; within the files kept.
+                assert mine["durable_lsn"] is None and mine["lag_records"] >= 3, mine
+                assert 300_000 <= mine["lag_bytes"] <= mine["retained_wal_bytes"], mine
+                metric = f'hsdb_replication_follower_lag_bytes{{collection="c",follower="{node}"}} '
+                assert any(l.startswith(metric) and int(l.split()[-1]) >= 300_000 for l in leader.get("/metrics").text.splitlines())
         deadline = time.monotonic() + 30  # the leader checks slots every 10 s
         while leader.get("/replication").json()["result"]["dropped_slots"] == 0:
             assert time.monotonic() < deadline, "the slot was not dropped: the stream did not hold it"
