@@ -6,8 +6,9 @@ to its reference measured in the same run. Prints one JSON line per measurement.
   loopback     raw loopback TCP throughput (Python sockets, 1 MiB writes), the link's ceiling
   apply_lag    steady ingest at a fixed rate; per write, the time from the leader's answer
                to the follower reporting it applied (polled every 2 ms: that is the resolution)
-  bootstrap    a follower bootstrapping from the leader's snapshot; against `cp -r` of the
-               leader's collection directory
+  bootstrap    a follower bootstrapping from the leader's snapshot (its files fetched one by
+               one, each checked, then installed); against `cp -r` + `sync` of the leader's
+               collection directory
   ingest       leader upsert throughput with 0 and with 1 follower streaming
 
 Usage: python3 replication.py HSDB_BINARY [--points N] [--rate POINTS_PER_S] [--seconds S]
@@ -189,7 +190,9 @@ def main():
         wait_for(follower.url, lsn)
         boot = time.perf_counter() - t0
         status = call(f"{follower.url}/replication")["result"]["collections"][0]
-        snap = dir_bytes(f"{work}/L/replication/snapshots")
+        # The files the leader offered (metadata, manifest, segments), as its log reports them.
+        offers = re.findall(r"snapshot \S+ of 'c' at LSN \d+ \((\d+) bytes in \d+ files\)", open(leader.log_path).read())
+        snap = int(offers[-1])
         follower.stop()
         leader.stop()
         t0 = time.perf_counter()
