@@ -73,6 +73,7 @@ class Server:
                 return
             last = now
 
-    def stop(self):
+    def stop(self, timeout=120):
+        """SIGTERM and wait: a clean stop waits for a running flush or merge to finish."""
         self.proc.terminate()
-        self.proc.wait(timeout=120)
+        self.proc.wait(timeout=timeout)
