@@ -10,6 +10,8 @@ public enum BackupError: Error, Sendable, CustomStringConvertible {
     /// The target is not restorable; `window` lists the restorable LSNs (and times).
     case outsideWindow(collection: String, target: String, window: String)
     case invalidArgument(String)
+    /// The restored files' state digest differs from the one a backup recorded at `lsn`.
+    case digestMismatch(collection: String, lsn: UInt64, expected: String, found: String)
     /// The database or file layer below failed.
     case engine(String)
 
@@ -21,6 +23,8 @@ public enum BackupError: Error, Sendable, CustomStringConvertible {
         case .targetNotEmpty(let p): return "\(p) exists and is not empty; restore only into a new directory"
         case .outsideWindow(let c, let t, let w): return "collection '\(c)': \(t) is outside the restorable window \(w)"
         case .invalidArgument(let m): return m
+        case .digestMismatch(let c, let lsn, let want, let got):
+            return "collection '\(c)': the restored state at LSN \(lsn) does not match the backup's digest (recorded \(want); restored \(got)); nothing was restored"
         case .engine(let m): return m
         }
     }

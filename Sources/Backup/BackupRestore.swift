@@ -18,6 +18,9 @@ public struct RestoredCollection: Sendable, Equatable {
     /// The commit time of the record at `lsn` (after the last clock record: the last commit
     /// time); nil when the WAL has no clock record.
     public let commitTime: UInt64?
+    /// The LSNs whose recorded state digest the restored files matched (backups' last LSNs
+    /// in the range restored; empty when none falls there, or in backups older than digests).
+    public var digestsChecked: [UInt64] = []
 }
 
 /// `hsdb restore`: builds a new database directory from a backup directory. The whole
@@ -111,8 +114,34 @@ struct CollectionRestorer {
             try fs.syncDirectory(walDirectory)
         }
         try fs.syncDirectory(directory)
-        return RestoredCollection(name: window.collection, lsn: lsn, commitTime: commitTime)
+        let checked = try checkDigests(plan: plan, through: lsn)
+        return RestoredCollection(name: window.collection, lsn: lsn, commitTime: commitTime, digestsChecked: checked)
     }
+
+    /// Recomputes the state digest from the files laid out, at every LSN in the range restored
+    /// where a backup of the plan's span recorded one, and compares. A mismatch means the
+    /// archive and the engine disagree about the state: the restore fails.
+    private func checkDigests(plan: (segments: RestoreWindow.Entry, wal: RestoreWindow.Entry), through lsn: UInt64) throws -> [UInt64] {
+        let base = plan.segments.collection.flushedLSN
+        var expected: [UInt64: BackupCollection.Digest] = [:]
+        for e in window.entries where (plan.segments.sequence...plan.wal.sequence).contains(e.sequence) {
+            if let d = e.collection.digest, (base...lsn).contains(d.lsn) { expected[d.lsn] = d }
+        }
+        guard !expected.isEmpty else { return [] }
+        progress("checking '\(window.collection)': the state digest at \(expected.count) LSN(s) recorded by the backups")
+        let found = try DirectoryDigest.compute(collectionDirectory: directory, at: Set(expected.keys), through: lsn, fileSystem: fs)
+        for (at, want) in expected.sorted(by: { $0.key < $1.key }) {
+            guard let got = found[at], got.root == want.root, got.points == Int(want.points) else {
+                let seen = found[at].map { "\($0.points) points, root \(Self.hex($0.root))" } ?? "no state"
+                throw BackupError.digestMismatch(
+                    collection: window.collection, lsn: at,
+                    expected: "\(want.points) points, root \(Self.hex(want.root))", found: seen)
+            }
+        }
+        return expected.keys.sorted()
+    }
+
+    static func hex(_ bytes: [UInt8]) -> String { bytes.map { String(format: "%02x", $0) }.joined() }
 
     private func outside(_ target: String) -> BackupError {
         .outsideWindow(collection: window.collection, target: target, window: window.description)

@@ -33,7 +33,7 @@ extension BackupRoot {
 
 extension BackupCollection {
     var cbor: DAGCBOR {
-        .map([
+        var fields: [String: DAGCBOR] = [
             "name": .text(name),
             "metadata": .link(metadata),
             "manifest": manifest.map { .link($0) } ?? .null,
@@ -50,7 +50,11 @@ extension BackupCollection {
             "firstTime": firstTime.map { .unsigned($0) } ?? .null,
             "lastTime": lastTime.map { .unsigned($0) } ?? .null,
             "times": .array(times.map { .array([.unsigned($0.lsn), .unsigned($0.time)]) }),
-        ])
+        ]
+        if let digest {  // absent, not null, when unknown: older roots read the same
+            fields["digest"] = .map(["lsn": .unsigned(digest.lsn), "points": .unsigned(digest.points), "root": .bytes(digest.root)])
+        }
+        return .map(fields)
     }
 
     init(cbor f: Fields) throws(BackupError) {
@@ -76,6 +80,15 @@ extension BackupCollection {
             guard case .array(let pair) = v, pair.count == 2, case .unsigned(let l) = pair[0], case .unsigned(let t) = pair[1]
             else { throw f.fail("collection '\(collection)': a times entry is not [lsn, time]") }
             return TimePoint(lsn: l, time: t)
+        }
+        if let d = f.value["digest"] {
+            let g = f.nested(d, "collection '\(collection)' digest")
+            let root = try g.bytes("root")
+            guard root.count == 32 else { throw f.fail("collection '\(collection)': digest root is \(root.count) bytes, not 32") }
+            digest = Digest(lsn: try g.uint("lsn"), points: try g.uint("points"), root: root)
+            guard digest!.lsn == lastLSN else {
+                throw f.fail("collection '\(collection)': digest at LSN \(digest!.lsn), not at the backup's last LSN \(lastLSN)")
+            }
         }
     }
 }
@@ -109,6 +122,11 @@ struct Fields {
         if case .null = v { return nil }
         guard case .unsigned(let n) = v else { throw fail("\(context) field \(key) is neither an integer nor null") }
         return n
+    }
+
+    func bytes(_ key: String) throws(BackupError) -> [UInt8] {
+        guard case .bytes(let b) = try field(key) else { throw fail("\(context) field \(key) is not a byte string") }
+        return b
     }
 
     func link(_ key: String) throws(BackupError) -> CID {

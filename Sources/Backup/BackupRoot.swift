@@ -35,6 +35,14 @@ public struct BackupCollection: Sendable, Equatable {
         public var time: UInt64
     }
 
+    /// The kept state digest (`PointSetDigest`) at `lsn`, the backup's last LSN.
+    public struct Digest: Sendable, Equatable {
+        public var lsn: UInt64
+        public var points: UInt64
+        /// 32 bytes.
+        public var root: [UInt8]
+    }
+
     public var name: String
     /// Raw block of `collection.meta`.
     public var metadata: CID
@@ -51,6 +59,8 @@ public struct BackupCollection: Sendable, Equatable {
     public var lastTime: UInt64?
     /// Sparse: every 64th clock record and the last, in LSN order.
     public var times: [TimePoint]
+    /// nil in backups written before digests were recorded (restore then skips the check).
+    public var digest: Digest? = nil
 
     /// The LSNs this backup restores on its own: from its flushed state to its last record,
     /// if its WAL reaches back to the flushed LSN.

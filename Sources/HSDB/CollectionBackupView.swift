@@ -42,8 +42,13 @@ public struct CollectionBackupView: Sendable {
     /// The last LSN the view holds: the end of its log, or the flushed LSN without one.
     public let lastLSN: UInt64
     public let commitTimes: [CollectionFiles.CommitTime]
+    /// The kept digest at `lastLSN`.
+    public let digest: PointSetDigest?
 
-    init(name: String, metadata: [UInt8], manifest: [UInt8]?, flushedLSN: UInt64, segments: [SegmentFile], log: [WALFilePrefix]) {
+    init(
+        name: String, metadata: [UInt8], manifest: [UInt8]?, flushedLSN: UInt64, segments: [SegmentFile], log: [WALFilePrefix],
+        digest: PointSetDigest?
+    ) {
         self.name = name
         self.metadata = metadata
         self.manifest = manifest
@@ -54,6 +59,7 @@ public struct CollectionBackupView: Sendable {
         }
         lastLSN = log.last.map { max($0.lastLSN, $0.firstLSN - 1) } ?? flushedLSN
         commitTimes = log.flatMap { $0.commitTimes.map { CollectionFiles.CommitTime(lsn: $0.lsn, time: $0.time) } }
+        self.digest = digest
     }
 }
 
@@ -68,11 +74,13 @@ extension LockedDatabaseDirectory {
                 return CollectionBackupView.SegmentFile(contentID: s.contentID, bytes: .init(region: region, length: region.count))
             }
             let last = files.walFiles.last.map { max($0.lastLSN, $0.firstLSN - 1) } ?? files.flushedLSN
-            let walDirectory = path + "/" + Database.collectionsDirectoryName + "/" + name + "/" + Collection.walDirectoryName
+            let directory = path + "/" + Database.collectionsDirectoryName + "/" + name
+            let digest = try DirectoryDigest.compute(collectionDirectory: directory, at: [last], through: last, fileSystem: fs)[last]
             return CollectionBackupView(
                 name: name, metadata: try fs.readFile(files.metadataPath), manifest: try files.manifestPath.map { try fs.readFile($0) },
                 flushedLSN: files.flushedLSN, segments: segments,
-                log: try WALFilePrefix.scan(fileSystem: fs, directory: walDirectory, through: last))
+                log: try WALFilePrefix.scan(fileSystem: fs, directory: directory + "/" + Collection.walDirectoryName, through: last),
+                digest: digest)
         } catch {
             throw HSDBError.wrap(error)
         }
@@ -85,7 +93,8 @@ extension Collection {
     public static let backupCapturePin = "backup-capture"
 
     /// The view of this open collection, while writes, flushes and compactions go on: the
-    /// manifest and segments as they are, and the log through the last committed LSN. A
+    /// manifest and segments as they are, and the log through the applied LSN (committed, and
+    /// the LSN of the kept digest, taken in the same critical section). A
     /// pin at the flushed LSN read first keeps every WAL file the manifest read after it
     /// still needs, whatever a concurrent flush moves, until the files are mapped; so a
     /// backup never waits for a flush or a merge.
@@ -98,8 +107,7 @@ extension Collection {
         let metadata: [UInt8]
         do { metadata = try fs.readFile(metaPath) } catch { throw HSDBError.wrap(error) }
         try await pinWAL(Self.backupCapturePin, from: flushedLSN + 1)
-        let (manifest, handles) = state.withLock { ($0.manifest, $0.segments) }
-        let committed = max(wal.lastCommit.lsn, manifest.flushedLSN)
+        let (manifest, handles, applied, digest) = state.withLock { ($0.manifest, $0.segments, $0.appliedLSN, $0.digest) }
         // The handles are the manifest's segments (published together under the state lock);
         // their mappings keep a segment a merge retires readable.
         let segments = handles.reversed().map { h in
@@ -108,7 +116,7 @@ extension Collection {
         let log: [WALFilePrefix]
         do {
             log = try await runBlocking("hsdb.backup.view") {
-                do { return try WALFilePrefix.scan(fileSystem: fs, directory: walDirectory, through: committed) } catch { throw HSDBError.wrap(error) }
+                do { return try WALFilePrefix.scan(fileSystem: fs, directory: walDirectory, through: applied) } catch { throw HSDBError.wrap(error) }
             }
         } catch {
             try? await unpinWAL(Self.backupCapturePin)
@@ -125,6 +133,6 @@ extension Collection {
         try await unpinWAL(Self.backupCapturePin)
         return CollectionBackupView(
             name: name, metadata: metadata, manifest: manifest.encode(), flushedLSN: manifest.flushedLSN,
-            segments: segments, log: log)
+            segments: segments, log: log, digest: digest)
     }
 }

@@ -16,6 +16,8 @@ struct CollectionState: ~Copyable {
     var appliedLSN: UInt64
     var manifest: Manifest
     let dimension: Int
+    /// The live points' (id, version) set as of `appliedLSN`.
+    var digest: PointSetDigest
     /// Writers waiting for flushes to bring unflushed data under the stall limit.
     var stalledWriters: [CheckedContinuation<Void, Never>] = []
 
@@ -28,19 +30,60 @@ struct CollectionState: ~Copyable {
         self.segments = segments
         active = Memtable(dimension: dimension)
         appliedLSN = manifest.flushedLSN
+        digest = Self.digest(of: segments)
     }
 
-    /// Applies a committed write: to the memtable, and as shadows on every segment holding one
-    /// of its ids.
+    /// Applies a committed write: to the digest, as shadows on every segment holding one of
+    /// its ids, and to the memtable.
     mutating func apply(_ operation: Operation, lsn: UInt64, recordBytes: Int) {
-        active.apply(operation, lsn: lsn, recordBytes: recordBytes)
-        if !segments.isEmpty {
-            switch operation {
-            case .upsert(let points): for p in points { for s in segments { s.shadow(id: p.id, at: lsn) } }
-            case .delete(let ids): for id in ids { for s in segments { s.shadow(id: id, at: lsn) } }
+        switch operation {
+        case .upsert(let points):
+            var seen = points.count > 1 ? Set<PointID>(minimumCapacity: points.count) : nil
+            for p in points where seen?.insert(p.id).inserted ?? true {
+                if let old = replace(p.id, at: lsn) { digest.remove(p.id, version: old) }
+                digest.insert(p.id, version: lsn)
+            }
+        case .delete(let ids):
+            var seen = ids.count > 1 ? Set<PointID>(minimumCapacity: ids.count) : nil
+            for id in ids where seen?.insert(id).inserted ?? true {
+                if let old = replace(id, at: lsn) { digest.remove(id, version: old) }
             }
         }
+        active.apply(operation, lsn: lsn, recordBytes: recordBytes)
         appliedLSN = lsn
+    }
+
+    /// Shadows `id` in every segment holding it, and returns the version live before the
+    /// write at `lsn` (nil: none). Call before the memtable takes the write.
+    private func replace(_ id: PointID, at lsn: UInt64) -> UInt64? {
+        var live: UInt64?
+        var inMemtable = false
+        if let p = active.points[id] {
+            (live, inMemtable) = (p.isTombstone ? nil : p.version, true)
+        } else {
+            for f in frozen {
+                if let p = f.points[id] {
+                    (live, inMemtable) = (p.isTombstone ? nil : p.version, true)
+                    break
+                }
+            }
+        }
+        for s in segments {
+            guard let o = s.segment.ordinal(of: id) else { continue }
+            // Newest first: the first unshadowed ordinal is the live one when no memtable has the id.
+            if !inMemtable && live == nil && s.shadowedAt(o) == 0 { live = s.segment.version(at: o) }
+            s.shadow(o, at: lsn)
+        }
+        return live
+    }
+
+    /// The digest of the segments' live points (at open, before the WAL is replayed).
+    static func digest(of segments: [SegmentHandle]) -> PointSetDigest {
+        var d = PointSetDigest()
+        for s in segments {
+            for o in 0..<s.count where s.shadowedAt(o) == 0 { d.insert(s.segment.id(at: o), version: s.segment.version(at: o)) }
+        }
+        return d
     }
 
     func snapshot() -> Snapshot {

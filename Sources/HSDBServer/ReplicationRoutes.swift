@@ -52,7 +52,8 @@ extension API {
                 }
                 bucket = b
             }
-            let digest = try await StateDigest.compute(c, leavesOf: bucket)
+            let content = request.uri.queryParameters.get("content").map { $0 == "true" } ?? false
+            let digest = content ? try await StateDigest.compute(c, leavesOf: bucket) : StateDigest.kept(c, leavesOf: bucket)
             return Envelope.ok(since: start) { $0.value(digest.json()) }
         }
 

@@ -23,11 +23,17 @@ public struct ReplicaVerifier: Sendable {
     let leader: LeaderClient
     let follower: LeaderClient
     let timeout: Duration
+    /// Compare content digests (every vector and payload read on both sides) rather than the
+    /// kept (id, version) digests.
+    let content: Bool
 
-    public init(leaderURL: String, followerURL: String, apiKey: String?, followerAPIKey: String?, timeout: Duration) throws {
+    public init(
+        leaderURL: String, followerURL: String, apiKey: String?, followerAPIKey: String?, timeout: Duration, content: Bool = false
+    ) throws {
         leader = try LeaderClient(leader: leaderURL, apiKey: apiKey)
         follower = try LeaderClient(leader: followerURL, apiKey: followerAPIKey ?? apiKey)
         self.timeout = timeout
+        self.content = content
     }
 
     public func run() async throws -> Report {
@@ -70,7 +76,9 @@ public struct ReplicaVerifier: Sendable {
 
     private func digest(_ side: LeaderClient, _ name: String, bucket: Int? = nil) async throws -> StateDigest {
         var path = "/replication/collections/\(LeaderClient.segment(name))/digest"
-        if let bucket { path += "?bucket=\(bucket)" }
+        var query = content ? ["content=true"] : []
+        if let bucket { query.append("bucket=\(bucket)") }
+        if !query.isEmpty { path += "?" + query.joined(separator: "&") }
         return try StateDigest.decode(try await side.json(side.request(.GET, path)))
     }
 

@@ -3,20 +3,25 @@ import Foundation
 import HSDB
 import HSDBCore
 
-/// A proof of a collection's content at one LSN: 256 buckets of points by the hash of their
-/// id, a hash per bucket and a root over them. Two copies with the same root at the same LSN
-/// hold the same points (ids, versions, vectors, payloads); differing roots name the buckets,
-/// and a bucket's leaves name the points. DESIGN.md, "Replication", "State digest":
+/// A proof of a collection's state at one LSN: 256 buckets of points by their id, a hash per
+/// bucket and a root over them. Differing roots name the buckets, and a bucket's leaves name
+/// the points. DESIGN.md, "Replication", "State digest". Two kinds:
 ///
-///     leaf   = SHA-256(id | version u64 | dimension u32 | vector f32 x dimension | payload)
-///     id     = kind u8 (0: integer, then u64; 1: UUID, then 16 bytes)
-///     bucket = first byte of SHA-256(id); bucket hash = SHA-256(its leaves, in id order)
-///     root   = SHA-256(the 256 bucket hashes, in bucket order)
+/// - `versions` (the default): the collection's kept digest (`PointSetDigest`), over (id,
+///   version) of the live points, kept up to date by every write: O(1) to answer.
+/// - `content`: computed on demand from one snapshot, reading every point:
 ///
-/// integers little-endian, payload in the engine's canonical encoding (sorted keys). It is
-/// computed from one snapshot of the collection on demand, reading every point.
+///       leaf   = SHA-256(id | version u64 | dimension u32 | vector f32 x dimension | payload)
+///       bucket = PointSetDigest.bucket(id); bucket hash = SHA-256(its leaves, in id order)
+///       root   = SHA-256(the 256 bucket hashes, in bucket order)
+///
+///   integers little-endian, payload in the engine's canonical encoding (sorted keys).
 public struct StateDigest: Sendable, Equatable {
     public static let bucketCount = 256
+
+    public enum Kind: String, Sendable {
+        case versions, content
+    }
 
     public struct Leaf: Sendable, Equatable {
         /// The id as text (`5`, or a UUID), as `PointID` prints it.
@@ -25,6 +30,7 @@ public struct StateDigest: Sendable, Equatable {
         public let hash: [UInt8]
     }
 
+    public let kind: Kind
     public let lsn: UInt64
     public let points: Int
     public let root: [UInt8]
@@ -32,7 +38,15 @@ public struct StateDigest: Sendable, Equatable {
     /// The leaves of one bucket, when asked for.
     public let leaves: [Leaf]?
 
-    /// Computes the digest of `collection` as of its current LSN, with the leaves of
+    /// The kept digest of `collection` as of its applied LSN, with the leaves of `bucket` if given.
+    public static func kept(_ collection: Collection, leavesOf bucket: Int? = nil) -> StateDigest {
+        let d = collection.digest(listingBucket: bucket)
+        return StateDigest(
+            kind: .versions, lsn: d.lsn, points: d.digest.points, root: d.digest.root, buckets: d.digest.buckets,
+            leaves: d.bucketPoints?.map { Leaf(id: $0.id.description, version: $0.version, hash: PointSetDigest.leaf($0.id, version: $0.version)) })
+    }
+
+    /// Computes the content digest of `collection` as of its current LSN, with the leaves of
     /// `bucket` if given.
     public static func compute(_ collection: Collection, leavesOf bucket: Int? = nil) async throws -> StateDigest {
         try await runBlocking("hsdb.digest") {
@@ -42,7 +56,7 @@ public struct StateDigest: Sendable, Equatable {
             let lsn = try collection.forEachLivePage(projection: Projection(withVector: true, withPayload: true)) { page in
                 for r in page {
                     let id = idBytes(r.id)
-                    let b = Int(Array(SHA256.hash(data: id))[0])
+                    let b = PointSetDigest.bucket(of: r.id)
                     let leaf = leafHash(id: id, record: r)
                     hashers[b].update(data: leaf)
                     if b == bucket { leaves.append(Leaf(id: r.id.description, version: r.version, hash: leaf)) }
@@ -52,7 +66,7 @@ public struct StateDigest: Sendable, Equatable {
             let buckets = hashers.map { Array($0.finalize()) }
             var root = SHA256()
             for h in buckets { root.update(data: h) }
-            return StateDigest(lsn: lsn, points: points, root: Array(root.finalize()), buckets: buckets, leaves: bucket == nil ? nil : leaves)
+            return StateDigest(kind: .content, lsn: lsn, points: points, root: Array(root.finalize()), buckets: buckets, leaves: bucket == nil ? nil : leaves)
         }
     }
 
@@ -77,11 +91,11 @@ public struct StateDigest: Sendable, Equatable {
 // MARK: JSON (GET /replication/collections/{c}/digest)
 
 extension StateDigest {
-    /// `{"lsn", "points", "root": hex, "buckets": [256 x hex], "leaves"?: [{"id": "<id>",
+    /// `{"kind": "versions" | "content", "lsn", "points", "root": hex, "buckets": [256 x hex], "leaves"?: [{"id": "<id>",
     /// "version", "hash": hex}]}`; ids as text (`5`, or a UUID), as `PointID` prints them.
     public func json() -> JSONValue {
         var o: [String: JSONValue] = [
-            "lsn": .int(Int64(lsn)), "points": .int(Int64(points)), "root": .string(Self.hex(root)),
+            "kind": .string(kind.rawValue), "lsn": .int(Int64(lsn)), "points": .int(Int64(points)), "root": .string(Self.hex(root)),
             "buckets": .array(buckets.map { .string(Self.hex($0)) }),
         ]
         if let leaves {
@@ -94,8 +108,9 @@ extension StateDigest {
     public static func decode(_ value: JSONValue) throws(ReplicationError) -> StateDigest {
         func bad(_ why: String) -> ReplicationError { .leader(status: 200, message: "malformed digest: \(why)") }
         guard case .object(let o) = value, case .int(let lsn)? = o["lsn"], case .int(let points)? = o["points"],
-            case .string(let rootHex)? = o["root"], let root = unhex(rootHex), case .array(let list)? = o["buckets"], list.count == bucketCount
-        else { throw bad("expected lsn, points, root and 256 buckets") }
+            case .string(let rootHex)? = o["root"], let root = unhex(rootHex), case .array(let list)? = o["buckets"], list.count == bucketCount,
+            case .string(let k)? = o["kind"], let kind = Kind(rawValue: k)
+        else { throw bad("expected kind, lsn, points, root and 256 buckets") }
         var buckets: [[UInt8]] = []
         for item in list {
             guard case .string(let h) = item, let b = unhex(h) else { throw bad("a bucket hash is not hex") }
@@ -111,7 +126,7 @@ extension StateDigest {
                 leaves!.append(Leaf(id: id, version: UInt64(max(0, version)), hash: hash))
             }
         }
-        return StateDigest(lsn: UInt64(max(0, lsn)), points: Int(points), root: root, buckets: buckets, leaves: leaves)
+        return StateDigest(kind: kind, lsn: UInt64(max(0, lsn)), points: Int(points), root: root, buckets: buckets, leaves: leaves)
     }
 
     public static func hex(_ bytes: [UInt8]) -> String { bytes.map { String(format: "%02x", $0) }.joined() }

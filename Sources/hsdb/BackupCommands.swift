@@ -171,7 +171,10 @@ struct Restore: ParsableCommand {
                 FileHandle.standardError.write(Data((line + "\n").utf8))
             }
             for r in reached {
-                print("\(r.name): LSN \(r.lsn), committed \(r.commitTime.map(BackupClock.format) ?? "(no commit time)")")
+                let digests = r.digestsChecked.isEmpty
+                    ? "state digest not checked (no backup recorded one in the range restored)"
+                    : "state digest matches at LSN " + r.digestsChecked.map(String.init).joined(separator: ", ")
+                print("\(r.name): LSN \(r.lsn), committed \(r.commitTime.map(BackupClock.format) ?? "(no commit time)"); \(digests)")
             }
         } catch {
             OperatorCommand.fail("hsdb restore: \(error)", code: 1)

@@ -32,12 +32,16 @@ struct ReplicaVerify: AsyncParsableCommand {
     @Option(name: .long, help: "Seconds to wait for the follower to reach the leader's LSN.")
     var timeout = 60
 
+    @Flag(name: .long, help: "Compare content digests (every vector and payload read on both sides) instead of the kept (id, version) digests.")
+    var content = false
+
     func run() async throws {
         let key = apiKey ?? ProcessInfo.processInfo.environment["HSDB_API_KEY"].flatMap { $0.isEmpty ? nil : $0 }
         let report: ReplicaVerifier.Report
         do {
             let verifier = try ReplicaVerifier(
-                leaderURL: leader, followerURL: follower, apiKey: key, followerAPIKey: followerApiKey, timeout: .seconds(max(1, timeout)))
+                leaderURL: leader, followerURL: follower, apiKey: key, followerAPIKey: followerApiKey, timeout: .seconds(max(1, timeout)),
+                content: content)
             report = try await verifier.run()
         } catch {
             FileHandle.standardError.write(Data("hsdb replica verify: \(error)\n".utf8))

@@ -47,22 +47,30 @@ final class BackupOnlineTests: XCTestCase {
         for c in last.archive.root.collections {
             XCTAssertEqual(try db.collection(c.name).walPinLSNs[ContinuousArchiver.pinName], c.flushedLSN + 1,
                            "the archive pins the log from the last backup's flushed LSN")
+            // The root records the kept digest at the backup's last LSN (no write since).
+            let kept = try db.collection(c.name).digest()
+            XCTAssertEqual(c.digest, BackupCollection.Digest(lsn: kept.lsn, points: UInt64(kept.digest.points), root: kept.digest.root))
         }
         let listing = try BackupListing.read(directory: f.backups)
         for w in listing.windows {
             XCTAssertEqual(w.ranges, [0...f.history[w.collection]!.last!.0], "collection \(w.collection): one window, from LSN 0 to the end")
         }
         var random = SplitMix64(seed: 5)
+        var digestsChecked = 0
         for i in 0..<100 {
             let w = listing.windows[Int(random.next() % 2)]
             let lsn = random.next() % (w.ranges[0].upperBound + 1)
             let target = f.target("lsn-\(i)")
             let reached = try BackupRestore.restore(from: f.backups, to: target, collection: w.collection, at: .lsn(lsn))
             XCTAssertEqual(reached.map(\.lsn), [lsn])
+            XCTAssertTrue(reached[0].digestsChecked.allSatisfy { $0 <= lsn })
+            digestsChecked += reached[0].digestsChecked.count
             try await check(target, [w.collection: lsn], f)
         }
+        XCTAssertGreaterThan(digestsChecked, 0, "restores check the digests of the backups they pass")
         let target = f.target("latest")
         let reached = try BackupRestore.restore(from: f.backups, to: target)
+        for r in reached { XCTAssertTrue(r.digestsChecked.contains(r.lsn), "the latest restore matches the last backup's digest") }
         XCTAssertEqual(Dictionary(uniqueKeysWithValues: reached.map { ($0.name, $0.lsn) }),
                        f.history.mapValues { $0.last!.0 })
         try await check(target, Dictionary(uniqueKeysWithValues: reached.map { ($0.name, $0.lsn) }), f)

@@ -104,6 +104,12 @@ final class LogShippingTests: XCTestCase {
         XCTAssertEqual(dl.points, try all(leader).count)
         XCTAssertEqual(dl.root, df.root)
         XCTAssertEqual(dl.buckets, df.buckets)
+        // So do the kept (id, version) digests, at the same LSN, with the same point count.
+        let (kl, kf) = (StateDigest.kept(leader), StateDigest.kept(follower))
+        XCTAssertEqual(kl.lsn, dl.lsn)
+        XCTAssertEqual(kl.points, dl.points)
+        XCTAssertEqual(kl.root, kf.root)
+        XCTAssertNotEqual(kl.root, dl.root, "the two kinds hash different leaves")
         try await follower.upsert([Point(id: .integer(7), vector: [1, 0, 0, 0, 0, 0, 0, 1], payload: ["changed": true])])
         let changed = try await StateDigest.compute(follower)
         XCTAssertNotEqual(changed.root, dl.root)
@@ -112,6 +118,12 @@ final class LogShippingTests: XCTestCase {
         let listed = try await StateDigest.compute(follower, leavesOf: differing[0])
         XCTAssertTrue(listed.leaves!.contains { $0.id == "7" })
         XCTAssertEqual(try StateDigest.decode(listed.json()), listed, "the JSON codec round-trips")
+        let keptChanged = StateDigest.kept(follower)
+        let keptDiffering = (0..<StateDigest.bucketCount).filter { keptChanged.buckets[$0] != kl.buckets[$0] }
+        XCTAssertEqual(keptDiffering, differing, "one bucket definition for both kinds")
+        let keptListed = StateDigest.kept(follower, leavesOf: keptDiffering[0])
+        XCTAssertEqual(keptListed.leaves!.first { $0.id == "7" }?.version, keptChanged.lsn)
+        XCTAssertEqual(try StateDigest.decode(keptListed.json()), keptListed)
         try await leaderDB.close()
         try await followerDB.close()
     }

@@ -82,8 +82,8 @@ def fill_past_a_flush(leader, rng, pad):
         time.sleep(0.1)
 
 
-def replica_verify(leader_url, follower_url):
-    return subprocess.run([BINARY, "replica", "verify", "--leader", leader_url, "--follower", follower_url, "--timeout", "30"],
+def replica_verify(leader_url, follower_url, *extra):
+    return subprocess.run([BINARY, "replica", "verify", "--leader", leader_url, "--follower", follower_url, "--timeout", "30", *extra],
                           capture_output=True, text=True, timeout=120)
 
 
@@ -401,7 +401,8 @@ def test_a_stream_holds_its_slot_before_the_first_acknowledgement(fresh_server, 
 
 
 def test_replica_verify_names_the_point_that_differs(fresh_server, tmp_path):
-    """Two servers given the same writes but one payload: same LSN, different state."""
+    """Two servers given the same writes but one payload: same LSN, same ids and versions,
+    different content; then one delete in place of an upsert: different ids."""
     a, b = fresh_server(data=str(tmp_path / "a")), fresh_server(data=str(tmp_path / "b"))
     rng = random.Random(7)
     batches = [[{"id": i * 50 + j, "vector": vector(rng), "payload": {"n": j}} for j in range(50)] for i in range(6)]
@@ -412,10 +413,23 @@ def test_replica_verify_names_the_point_that_differs(fresh_server, tmp_path):
                 if changed and i == 5:
                     batch = [dict(p, payload={"n": -1}) if p["id"] == 263 else p for p in batch]
                 assert http.put("/collections/c/points?wait=true", json={"points": batch}).status_code == 200
+    # The kept digest covers ids and versions: equal here. The content digest reads payloads.
     r = replica_verify(a.url, b.url)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "equal  c: LSN 6, 300 points" in r.stdout, r.stdout
+    r = replica_verify(a.url, b.url, "--content")
     assert r.returncode == 1, r.stdout + r.stderr
     assert "DIFFER collection 'c'" in r.stdout and "1 bucket(s) differ" in r.stdout, r.stdout
     assert "263 (differs: version 6 on the leader, 6 on the follower)" in r.stdout, r.stdout
+    # One more write each: an upsert of 999 on a, a delete of 10 on b (same LSN, other points).
+    with httpx.Client(base_url=a.url, timeout=30) as http:
+        assert http.put("/collections/c/points?wait=true", json={"points": [{"id": 999, "vector": vector(rng)}]}).status_code == 200
+    with httpx.Client(base_url=b.url, timeout=30) as http:
+        assert http.post("/collections/c/points/delete?wait=true", json={"points": [10]}).status_code == 200
+    r = replica_verify(a.url, b.url)
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert "roots differ at LSN 7 (leader 301 points, follower 299)" in r.stdout, r.stdout
+    assert "999 (only on the leader, version 7)" in r.stdout and "10 (only on the leader, version 1)" in r.stdout, r.stdout
     # A server that cannot be asked is exit 2, not a verdict.
     r = replica_verify(a.url, "http://127.0.0.1:9")
     assert r.returncode == 2, r.stdout + r.stderr

@@ -1,0 +1,93 @@
+import HSDBCore
+import Segments
+import WAL
+
+/// The kept digest (`PointSetDigest`) computed from a collection directory's files alone,
+/// without opening the collection: the manifest's segments (ids and versions, less the dead
+/// ordinals), then the WAL's records replayed as ids only. Restore uses it to check what it
+/// laid out against the digests the backups recorded; an offline backup, to record one. A
+/// second computation, independent of the memtable's bookkeeping, by design.
+public enum DirectoryDigest {
+    /// The digest at each LSN of `lsns` that lies in flushed LSN...`last` and within the log
+    /// (LSNs outside are left out), reading the WAL read-only.
+    public static func compute(
+        collectionDirectory directory: String, at lsns: Set<UInt64>, through last: UInt64, fileSystem fs: any FileSystem
+    ) throws -> [UInt64: PointSetDigest] {
+        do {
+            let metaPath = directory + "/" + CollectionMetadata.fileName
+            let dimension = try CollectionMetadata.decode(try fs.readFile(metaPath), path: metaPath).config.dimension
+            let manifestPath = directory + "/" + Manifest.fileName
+            let manifest = fs.fileExists(manifestPath) ? try Manifest.decode(try fs.readFile(manifestPath), path: manifestPath) : Manifest()
+            var replay = Replay(segments: try manifest.segments.reversed().map { entry in
+                let path = directory + "/" + Collection.segmentsDirectoryName + "/" + SegmentFormat.fileName(contentID: entry.contentID)
+                return (try Segment.open(path: path, fileSystem: fs), Set(entry.dead))
+            })
+            // The digest at LSN x is the state after every record up to x; an LSN that holds
+            // no operation (a close marker) has the digest of the records before it.
+            var found: [UInt64: PointSetDigest] = [:]
+            let wanted = lsns.filter { $0 >= manifest.flushedLSN && $0 <= last }.sorted()
+            var next = 0
+            func settle(below bound: UInt64) {
+                while next < wanted.count && wanted[next] < bound {
+                    found[wanted[next]] = replay.digest
+                    next += 1
+                }
+            }
+            let report = try WALRecovery.recover(
+                fileSystem: fs, directory: directory + "/" + Collection.walDirectoryName, afterLSN: manifest.flushedLSN,
+                options: WALRecoveryOptions(readOnly: true)
+            ) { record, location in
+                guard record.lsn <= last else { return }
+                settle(below: record.lsn)
+                let operation: Operation
+                do {
+                    operation = try OperationCodec.decode(type: record.type, body: record.body, dimension: dimension)
+                } catch {
+                    throw CorruptionError(file: location.file, offset: location.offset, reason: "record LSN \(record.lsn): \(error)")
+                }
+                replay.apply(operation, lsn: record.lsn)
+            }
+            settle(below: min(last, max(report.lastLSN, manifest.flushedLSN)) + 1)
+            return found
+        } catch {
+            throw HSDBError.wrap(error)
+        }
+    }
+
+    private struct Replay {
+        /// Newest first, with the manifest's dead ordinals.
+        let segments: [(Segment, Set<Int>)]
+        /// Versions the WAL wrote since the flush (nil: deleted).
+        var written: [PointID: UInt64?] = [:]
+        var digest = PointSetDigest()
+
+        init(segments: [(Segment, Set<Int>)]) {
+            self.segments = segments
+            for (s, dead) in segments {
+                for o in 0..<s.count where !dead.contains(o) { digest.insert(s.id(at: o), version: s.version(at: o)) }
+            }
+        }
+
+        func live(_ id: PointID) -> UInt64? {
+            if let v = written[id] { return v }
+            for (s, dead) in segments {
+                if let o = s.ordinal(of: id), !dead.contains(o) { return s.version(at: o) }
+            }
+            return nil
+        }
+
+        mutating func apply(_ operation: Operation, lsn: UInt64) {
+            let ids: [PointID]
+            let upsert: Bool
+            switch operation {
+            case .upsert(let points): (ids, upsert) = (points.map(\.id), true)
+            case .delete(let list): (ids, upsert) = (list, false)
+            }
+            for id in Set(ids) {
+                if let old = live(id) { digest.remove(id, version: old) }
+                if upsert { digest.insert(id, version: lsn) }
+                written[id] = .some(upsert ? lsn : nil)
+            }
+        }
+    }
+}
