@@ -35,7 +35,22 @@ struct API: Sendable {
         _ router: Router<Context>, _ method: HTTPRequest.Method, _ path: RouterPath,
         _ handler: @escaping @Sendable (Request, Context, ContinuousClock.Instant) async throws -> Response
     ) {
-        router.on(path, method: method) { request, context in try await handler(request, context, ContinuousClock.now) }
+        router.on(path, method: method) { request, context in
+            let start = ContinuousClock.now
+            if method != .get { try Self.checkTimeout(request) }
+            return try await handler(request, context, start)
+        }
+    }
+
+    /// Qdrant's `timeout` query parameter (seconds, 1 or more) on writes and searches: hsdb
+    /// has no per-request deadline, so a valid one is accepted and has no effect; 0 or a
+    /// non-number is refused as Qdrant refuses it.
+    static func checkTimeout(_ request: Request) throws {
+        guard let raw = request.uri.queryParameters.get("timeout") else { return }
+        guard let seconds = UInt64(String(raw)) else {
+            throw APIError(status: .badRequest, message: "Query deserialize error: invalid digit found in string")
+        }
+        guard seconds >= 1 else { throw APIError.validation("timeout", "value 0 invalid, must be 1 or larger", in: "query parameters") }
     }
 
     // MARK: Request helpers
@@ -98,6 +113,9 @@ struct API: Sendable {
     static func pathName(_ raw: String, kind: String) throws -> String {
         guard let decoded = raw.removingPercentEncodingStrictly() else {
             throw APIError.wrongInput("\(kind) name is not valid percent-encoded UTF-8")
+        }
+        if decoded.count > 255 {
+            throw APIError.validation("name", "value \"\(decoded)\" invalid, must be from 1 to 255 characters", in: "path parameters")
         }
         if decoded.isEmpty || decoded.contains("/") || decoded.contains("\\") || decoded.contains("..")
             || decoded.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F })

@@ -34,8 +34,8 @@ struct APIError: Error, CustomStringConvertible {
 
     /// Qdrant's answer to a request that parses but fails validation: 422,
     /// `Validation error in JSON body: [field: message]`.
-    static func validation(_ field: String, _ message: String) -> APIError {
-        APIError(status: .unprocessableContent, message: "Validation error in JSON body: [\(field): \(message)]")
+    static func validation(_ field: String, _ message: String, in place: String = "JSON body") -> APIError {
+        APIError(status: .unprocessableContent, message: "Validation error in \(place): [\(field): \(message)]")
     }
 
     static func unsupported(_ feature: String) -> APIError {

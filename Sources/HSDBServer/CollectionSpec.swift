@@ -8,7 +8,49 @@ import Index
 enum CollectionSpec {
     static let vectorParamKeys: Set<String> = ["size", "distance", "hnsw_config", "quantization_config", "on_disk", "datatype", "multivector_config"]
 
+    /// The fields of Qdrant's `CreateCollection`; anything else is refused, not ignored.
+    static let createKeys: Set<String> = [
+        "vectors", "sparse_vectors", "shard_number", "sharding_method", "replication_factor", "write_consistency_factor",
+        "on_disk_payload", "hnsw_config", "wal_config", "optimizers_config", "quantization_config", "strict_mode_config",
+        "metadata", "init_from",
+    ]
+    static let hnswKeys: Set<String> = ["m", "ef_construct", "full_scan_threshold", "max_indexing_threads", "on_disk", "payload_m", "inline_storage"]
+    /// Optimizer and WAL settings change when and how hsdb's own flushes and merges run, never
+    /// an answer: they are checked, kept and reported back as given (DESIGN.md, "HTTP API").
+    static let optimizerKeys: [String: @Sendable (JSONValue) -> Bool] = [
+        "deleted_threshold": isNumber, "vacuum_min_vector_number": isCount, "default_segment_number": isCount,
+        "max_segment_size": isCountOrNull, "memmap_threshold": isCountOrNull, "indexing_threshold": isCountOrNull,
+        "flush_interval_sec": isCount, "max_optimization_threads": isCountOrNull, "prevent_unoptimized": isBoolOrNull,
+    ]
+    static let walKeys: [String: @Sendable (JSONValue) -> Bool] = ["wal_capacity_mb": isCount, "wal_segments_ahead": isCount, "wal_retain_closed": isCount]
+
+    static func isNumber(_ v: JSONValue) -> Bool { if case .int = v { true } else if case .double = v { true } else { false } }
+    static func isCount(_ v: JSONValue) -> Bool { if case .int(let n) = v { n >= 0 } else { false } }
+    static func isCountOrNull(_ v: JSONValue) -> Bool { v == .null || isCount(v) }
+    static func isBoolOrNull(_ v: JSONValue) -> Bool { if case .bool = v { true } else { v == .null } }
+
+    /// `optimizers_config` or `wal_config`: known fields of the right type, as given.
+    static func settings(_ body: JSONFields, _ key: String, _ known: [String: @Sendable (JSONValue) -> Bool]) throws -> Payload? {
+        guard let o = try body.object(key) else { return nil }
+        for (field, value) in o.values.sorted(by: { $0.key < $1.key }) {
+            guard let check = known[field] else {
+                throw APIError.format("\(o.path): unknown field `\(field)`, expected one of \(known.keys.sorted().map { "`\($0)`" }.joined(separator: ", "))")
+            }
+            guard check(value) else { throw JSONFields.typeError(o.fieldPath(field), "a value of Qdrant's type for it", value) }
+        }
+        if key == "optimizers_config", o["prevent_unoptimized"] == .bool(true) {
+            throw APIError.unsupported("optimizers_config.prevent_unoptimized: true (hsdb serves new points before they are indexed)")
+        }
+        return o.values
+    }
+
     static func config(from body: JSONFields) throws -> CollectionConfig {
+        for key in body.values.keys.sorted() where !createKeys.contains(key) {
+            throw APIError.format("unknown field `\(key)`, expected one of \(createKeys.sorted().map { "`\($0)`" }.joined(separator: ", "))")
+        }
+        if body.has("init_from") { throw APIError.unsupported("init_from") }
+        if let method = try body.string("sharding_method"), method != "auto" { throw APIError.unsupported("sharding_method `\(method)`") }
+        if let strict = try body.object("strict_mode_config"), strict["enabled"] == .bool(true) { throw APIError.unsupported("strict mode") }
         guard let vectorsValue = body["vectors"] else { throw APIError.format("missing field `vectors`") }
         if let sparse = try body.object("sparse_vectors"), !sparse.values.isEmpty { throw APIError.unsupported("sparse vectors") }
         let vectors = try JSONFields(vectorsValue, path: "vectors")
@@ -45,6 +87,7 @@ enum CollectionSpec {
         var config = CollectionConfig(dimension: Int(size), metric: metric, hnswEfConstruction: 100)
         // Collection-wide hnsw_config, then the vector's own, which Qdrant lets override it.
         for hnsw in [try body.object("hnsw_config"), try params.object("hnsw_config")].compactMap({ $0 }) {
+            for key in hnsw.values.keys.sorted() where !hnswKeys.contains(key) { throw APIError.format("\(hnsw.path): unknown field `\(key)`") }
             if let m = try hnsw.count("m", max: 512) {
                 guard m >= 2 else { throw APIError.wrongInput("\(hnsw.path).m must be at least 2 (hsdb always builds a graph)") }
                 config.hnswM = m
@@ -63,6 +106,8 @@ enum CollectionSpec {
         for key in ["hnsw_config", "quantization_config", "metadata", "on_disk_payload"] {
             if let v = body[key] { attributes[key] = v }
         }
+        if let o = try settings(body, "optimizers_config", optimizerKeys) { attributes["optimizers_config"] = .object(o) }
+        if let o = try settings(body, "wal_config", walKeys) { attributes["wal_config"] = .object(o) }
         if let factor = try writeConsistencyFactor(body) { attributes["write_consistency_factor"] = .int(Int64(factor)) }
         // One shard, one copy here (replication is per server, DESIGN.md "Replication"); the
         // values are still validated as Qdrant does.
@@ -129,18 +174,16 @@ enum CollectionSpec {
         w.key("max_indexing_threads"); w.int(0)
         w.key("on_disk"); w.bool(true)
         w.endObject()
-        w.key("optimizer_config")
-        w.beginObject()
-        w.key("deleted_threshold"); w.double(0.2)
-        w.key("vacuum_min_vector_number"); w.int(1000)
-        w.key("default_segment_number"); w.int(0)
-        w.key("flush_interval_sec"); w.int(5)
-        w.endObject()
-        w.key("wal_config")
-        w.beginObject()
-        w.key("wal_capacity_mb"); w.int(64)
-        w.key("wal_segments_ahead"); w.int(0)
-        w.endObject()
+        // Qdrant's defaults, with what was given at creation over them.
+        var optimizer: Payload = [
+            "deleted_threshold": .double(0.2), "vacuum_min_vector_number": .int(1000), "default_segment_number": .int(0),
+            "flush_interval_sec": .int(5),
+        ]
+        if case .object(let given) = a["optimizers_config"] { optimizer.merge(given) { $1 } }
+        w.key("optimizer_config"); w.object(optimizer)
+        var wal: Payload = ["wal_capacity_mb": .int(64), "wal_segments_ahead": .int(0)]
+        if case .object(let given) = a["wal_config"] { wal.merge(given) { $1 } }
+        w.key("wal_config"); w.object(wal)
         w.key("quantization_config")
         if let q = a["quantization_config"] { w.value(q) } else { w.null() }
         if let m = a["metadata"] { w.key("metadata"); w.value(m) }

@@ -79,7 +79,8 @@ enum FilterDecoding {
         if let isNull = try c.bool("is_null") {
             return isNull ? .isNull(key: key) : .filter(Filter(mustNot: [.isNull(key: key)]))
         }
-        throw APIError.format("\(path): condition on `\(key)` has none of match, range, values_count, is_empty, is_null")
+        // Qdrant 1.19 validates this (422), it does not refuse the format.
+        throw APIError.validation("\(path).condition_one_of", "At least one field condition must be specified")
     }
 
     private static func matchCondition(key: String, _ m: JSONFields) throws -> Condition {

@@ -68,6 +68,7 @@ struct QueryRequest {
         q.withVector = try VectorSelector.decode(body.values["with_vector"], path: "with_vector")
         if let params = try body.object("params") {
             q.parameters.ef = try params.count("hnsw_ef", max: 100_000)
+            if q.parameters.ef == 0 { throw APIError.validation("params.hnsw_ef", "value 0 invalid, must be 1 or larger") }
             q.parameters.exact = try params.bool("exact") ?? false
             if let quantization = try params.object("quantization") {
                 if try quantization.bool("ignore") == true {

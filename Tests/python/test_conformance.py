@@ -231,6 +231,39 @@ def test_collection_parameters_out_of_range_are_422_validation_errors(http, extr
     assert http.get("/collections/badparams").status_code == 404
 
 
+@pytest.mark.parametrize("method, path, body, status, text", [
+    ("POST", "/collections/conf/points/query", {"query": [0.1] * DIM, "filter": {"must": [{"key": "city"}]}}, 422,
+     "Validation error in JSON body: [filter.must[0].condition_one_of: At least one field condition must be specified]"),
+    ("POST", "/collections/conf/points/search", {"vector": [0.1] * DIM, "limit": 3, "filter": {"should": [{"key": "a"}]}}, 422,
+     "At least one field condition must be specified"),
+    ("POST", "/collections/conf/points/query", {"query": [0.1] * DIM, "params": {"hnsw_ef": 0}}, 422,
+     "Validation error in JSON body: [params.hnsw_ef: value 0 invalid, must be 1 or larger]"),
+    ("POST", "/collections/conf/points/search", {"vector": [0.1] * DIM, "limit": 3, "params": {"hnsw_ef": 0}}, 422,
+     "Validation error in JSON body: [params.hnsw_ef: value 0 invalid, must be 1 or larger]"),
+    ("POST", "/collections/conf/points/query?timeout=0", {"query": [0.1] * DIM}, 422,
+     "Validation error in query parameters: [timeout: value 0 invalid, must be 1 or larger]"),
+    ("POST", "/collections/conf/points/query?timeout=soon", {"query": [0.1] * DIM}, 400,
+     "Query deserialize error: invalid digit found in string"),
+    ("PUT", "/collections/" + "n" * 256, {"vectors": {"size": DIM, "distance": "Dot"}}, 422,
+     'Validation error in path parameters: [name: value "' + "n" * 256 + '" invalid, must be from 1 to 255 characters]'),
+])
+def test_request_validation_failures_are_422_as_in_qdrant(http, c, method, path, body, status, text):
+    """Item 3: a request that parses but fails Qdrant's validators is 422 with its text (body,
+    path or query parameters); a query parameter that does not parse stays 400."""
+    r = http.request(method, path, json=body)
+    assert r.status_code == status, r.text
+    assert text in r.json()["status"]["error"], r.text
+    assert http.get("/collections/" + "n" * 256).status_code in (404, 422)
+
+
+def test_valid_timeouts_and_long_names_within_the_limit_are_accepted(http, c):
+    r = http.post("/collections/conf/points/query?timeout=5", json={"query": [0.1] * DIM, "params": {"hnsw_ef": 1}})
+    assert r.status_code == 200, r.text
+    name = "n" * 255
+    assert http.put("/collections/" + name, json={"vectors": {"size": DIM, "distance": "Dot"}}).status_code == 200
+    assert http.delete("/collections/" + name + "?timeout=3").json()["result"] is True
+
+
 def test_snapshot_recovery_refusals_carry_qdrant_statuses_and_no_absolute_path(http, c, server):
     """Item 9: 400 for a relative or missing file:// path, 403 outside the snapshots
     directory, 404 for a file that is not a snapshot; no message names a server path."""
@@ -322,6 +355,38 @@ def test_unknown_vector_parameters_are_refused(http):
     r = http.put("/collections/mem", json={"vectors": {"size": 4, "distance": "Dot", "memory": "pinned"}})
     assert r.status_code == 400 and "unknown field `memory`" in r.json()["status"]["error"], r.text
     assert http.get("/collections/mem").status_code == 404
+
+
+@pytest.mark.parametrize("extra, text", [
+    ({"memory": "pinned"}, "unknown field `memory`"),
+    ({"optimizers_config": {"indexing_threshold": 0, "bogus": 1}}, "optimizers_config: unknown field `bogus`"),
+    ({"optimizers_config": {"prevent_unoptimized": True}}, "prevent_unoptimized: true (hsdb serves new points before they are indexed) is not supported"),
+    ({"optimizers_config": {"deleted_threshold": "x"}}, "optimizers_config.deleted_threshold"),
+    ({"wal_config": {"wal_capacity_mb": -1}}, "wal_config.wal_capacity_mb"),
+    ({"hnsw_config": {"m": 16, "ef": 5}}, "hnsw_config: unknown field `ef`"),
+    ({"init_from": {"collection": "x"}}, "init_from is not supported"),
+    ({"sharding_method": "custom"}, "sharding_method `custom` is not supported"),
+    ({"strict_mode_config": {"enabled": True}}, "strict mode is not supported"),
+])
+def test_collection_fields_hsdb_cannot_honour_are_refused(http, extra, text):
+    """Item 4: every field of the create body is implemented, kept, or refused; none is
+    accepted and ignored."""
+    r = http.put("/collections/strict", json={"vectors": {"size": 4, "distance": "Dot"}, **extra})
+    assert r.status_code == 400 and text in r.json()["status"]["error"], r.text
+    assert http.get("/collections/strict").status_code == 404
+
+
+def test_optimizer_and_wal_settings_are_kept_and_reported(http):
+    http.delete("/collections/kept")
+    r = http.put("/collections/kept", json={"vectors": {"size": 4, "distance": "Dot"},
+                                            "optimizers_config": {"indexing_threshold": 0, "prevent_unoptimized": False},
+                                            "wal_config": {"wal_capacity_mb": 32}, "strict_mode_config": {"enabled": False}})
+    assert r.status_code == 200, r.text
+    config = http.get("/collections/kept").json()["result"]["config"]
+    assert config["optimizer_config"]["indexing_threshold"] == 0
+    assert config["optimizer_config"]["deleted_threshold"] == 0.2, "defaults stay beside what was given"
+    assert config["wal_config"] == {"wal_capacity_mb": 32, "wal_segments_ahead": 0}
+    http.delete("/collections/kept")
 
 
 def test_prefer_grpc_gets_unimplemented_naming_the_rest_port(fresh_server):
