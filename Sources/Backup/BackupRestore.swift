@@ -91,7 +91,10 @@ struct CollectionRestorer {
             guard let w = window.entries.last(where: { ($0.collection.firstTime ?? .max) <= t && ($0.collection.lastTime ?? 0) >= t }) else {
                 throw outside(BackupClock.format(t))
             }
-            try stageWAL(w)
+            // The sparse index bounds the search: t's clock record comes before the first
+            // indexed one later than t, which sits in the file of the record it times.
+            let bound = w.collection.times.first { $0.time > t }?.lsn ?? .max
+            try stageWAL(w, through: bound)
             staged = w
             lsn = try DatabaseLayout.commitTimes(walDirectory: walDirectory, fileSystem: fs).last { $0.time <= t }!.lsn
         }
@@ -101,7 +104,7 @@ struct CollectionRestorer {
         }
         if staged?.sequence != plan.wal.sequence {
             if staged != nil { try clearWAL() }
-            try stageWAL(plan.wal)
+            try stageWAL(plan.wal, through: lsn)
         }
         try stageState(plan.segments.collection)
         let times = try DatabaseLayout.commitTimes(walDirectory: walDirectory, fileSystem: fs)
@@ -147,8 +150,10 @@ struct CollectionRestorer {
         .outsideWindow(collection: window.collection, target: target, window: window.description)
     }
 
-    private func stageWAL(_ entry: RestoreWindow.Entry) throws {
-        for w in entry.collection.wal {
+    /// The WAL files of `entry` that hold records up to `last` (a clock record sits in the
+    /// file of the records it times, so the commit time of `last` is there too).
+    private func stageWAL(_ entry: RestoreWindow.Entry, through last: UInt64) throws {
+        for w in entry.collection.wal where w.firstLSN <= last {
             progress("restoring '\(window.collection)': WAL file \(w.name) (\(Self.megabytes(w.bytes)))")
             try extract(w.file, bytes: w.bytes, to: walDirectory + "/" + w.name)
         }

@@ -26,6 +26,10 @@ extension Collection {
                 do {
                     try await flush()
                 } catch {
+                    if closed.load(ordering: .relaxed) {
+                        logger.info("collection '\(name)': flush stopped: the collection is closing (the WAL keeps every write)")
+                        return
+                    }
                     logger.error("collection '\(name)': flush failed: \(error); the memtable stays in memory and the WAL keeps every write; retrying at the next threshold")
                     // Stalled writers retry the flush; a pause keeps a persistent failure
                     // (a full disk) from turning into a busy loop.
@@ -36,6 +40,10 @@ extension Collection {
                 do {
                     try await maintenance.withLock { try await compactByPolicy() }
                 } catch {
+                    if closed.load(ordering: .relaxed) {
+                        logger.info("collection '\(name)': merge stopped: the collection is closing (the segments stay as they are)")
+                        return
+                    }
                     logger.error("collection '\(name)': compaction failed: \(error); the segments stay as they are")
                 }
                 // Writes that filled the memtable meanwhile found this task scheduled: go again.
@@ -93,7 +101,7 @@ extension Collection {
     /// own: sorting, quantizing and graph building are long), publishes and opens it; nil for
     /// an empty source. Flush and compaction both make their segments here.
     func writeSegment<S: SegmentSource & Sendable>(_ label: String, _ make: @escaping @Sendable () -> S) async throws -> SegmentHandle? {
-        let (fs, directory, logger) = (fs, segmentsDirectory, logger)
+        let (fs, directory, logger, stop) = (fs, segmentsDirectory, logger, stopMaintenance)
         let index = SegmentIndexOptions(
             metric: config.metric, m: config.hnswM, efConstruction: config.hnswEfConstruction,
             minGraphPoints: options.minGraphPoints, buildThreads: options.indexThreads)
@@ -101,7 +109,7 @@ extension Collection {
             let source = make()
             guard source.count > 0 else { return nil }
             do {
-                let info = try SegmentWriter.write(source, options: index, directory: directory, fileSystem: fs)
+                let info = try SegmentWriter.write(source, options: index, directory: directory, fileSystem: fs, stop: stop)
                 return SegmentHandle(segment: try Segment.open(path: directory + "/" + info.fileName, fileSystem: fs), fileSystem: fs, logger: logger)
             } catch {
                 throw HSDBError.wrap(error)

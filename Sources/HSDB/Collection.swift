@@ -21,6 +21,8 @@ public final class Collection: Sendable {
     let logger: Logger
     /// One flush or compaction at a time, in order.
     let maintenance = AsyncMutex()
+    /// Raised at close: a running segment write (a long merge) gives up rather than delay it.
+    let stopMaintenance = StopFlag()
     /// One payload update (a read-modify-write) at a time.
     let payloadUpdates = AsyncMutex()
     let flushScheduled = Atomic<Bool>(false)
@@ -214,7 +216,8 @@ public final class Collection: Sendable {
     func close() async throws {
         closed.store(true, ordering: .sequentiallyConsistent)
         releaseStalledWriters()
-        await maintenance.withLock {}  // let a running flush finish
+        stopMaintenance.raise()  // a merge or flush in progress stops; both are redone from what is on disk
+        await maintenance.withLock {}
         do { try await wal.close() } catch { throw HSDBError.wrap(error) }
     }
 }

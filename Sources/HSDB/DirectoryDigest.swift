@@ -33,26 +33,39 @@ public enum DirectoryDigest {
                     next += 1
                 }
             }
-            let report = try WALRecovery.recover(
-                fileSystem: fs, directory: directory + "/" + Collection.walDirectoryName, afterLSN: manifest.flushedLSN,
-                options: WALRecoveryOptions(readOnly: true)
-            ) { record, location in
-                guard record.lsn <= last else { return }
-                settle(below: record.lsn)
-                let operation: Operation
+            // Past the last LSN asked for, nothing more is read.
+            let end = min(last, wanted.last ?? manifest.flushedLSN)
+            var logEnd = manifest.flushedLSN
+            if end > manifest.flushedLSN {
                 do {
-                    operation = try OperationCodec.decode(type: record.type, body: record.body, dimension: dimension)
-                } catch {
-                    throw CorruptionError(file: location.file, offset: location.offset, reason: "record LSN \(record.lsn): \(error)")
+                    logEnd = try WALRecovery.recover(
+                        fileSystem: fs, directory: directory + "/" + Collection.walDirectoryName, afterLSN: manifest.flushedLSN,
+                        options: WALRecoveryOptions(readOnly: true)
+                    ) { record, location in
+                        guard record.lsn <= end else { throw ReplayDone() }
+                        settle(below: record.lsn)
+                        let written: (upsert: Bool, ids: [PointID])
+                        do {
+                            written = try OperationCodec.decodeIDs(type: record.type, body: record.body, dimension: dimension)
+                        } catch {
+                            throw CorruptionError(file: location.file, offset: location.offset, reason: "record LSN \(record.lsn): \(error)")
+                        }
+                        replay.apply(written, lsn: record.lsn)
+                        logEnd = record.lsn
+                    }.lastLSN
+                } catch is ReplayDone {
+                    logEnd = end
                 }
-                replay.apply(operation, lsn: record.lsn)
             }
-            settle(below: min(last, max(report.lastLSN, manifest.flushedLSN)) + 1)
+            settle(below: min(end, max(logEnd, manifest.flushedLSN)) + 1)
             return found
         } catch {
             throw HSDBError.wrap(error)
         }
     }
+
+    /// Thrown from the replay's visitor once the last LSN asked for is passed.
+    private struct ReplayDone: Error {}
 
     private struct Replay {
         /// Newest first, with the manifest's dead ordinals.
@@ -76,14 +89,9 @@ public enum DirectoryDigest {
             return nil
         }
 
-        mutating func apply(_ operation: Operation, lsn: UInt64) {
-            let ids: [PointID]
-            let upsert: Bool
-            switch operation {
-            case .upsert(let points): (ids, upsert) = (points.map(\.id), true)
-            case .delete(let list): (ids, upsert) = (list, false)
-            }
-            for id in Set(ids) {
+        mutating func apply(_ record: (upsert: Bool, ids: [PointID]), lsn: UInt64) {
+            let upsert = record.upsert
+            for id in Set(record.ids) {
                 if let old = live(id) { digest.remove(id, version: old) }
                 if upsert { digest.insert(id, version: lsn) }
                 written[id] = .some(upsert ? lsn : nil)

@@ -71,6 +71,44 @@ package enum OperationCodec {
         }
     }
 
+    /// The ids a record body writes (`upsert`) or deletes, without materializing vectors or
+    /// payloads (a payload's bytes are skipped, not parsed): what a digest replay needs.
+    static func decodeIDs(type: WALRecordType, body: UnsafeRawBufferPointer, dimension: Int) throws(FormatError) -> (upsert: Bool, ids: [PointID]) {
+        var r = ByteReader(body)
+        let version: UInt8 = try r.read()
+        guard version == bodyVersion else { throw FormatError.invalid(offset: 0, reason: "operation body version \(version) is not supported") }
+        var ids: [PointID] = []
+        let upsert: Bool
+        switch type {
+        case upsertType:
+            let dim = Int(try r.read(UInt32.self))
+            guard dim == dimension else { throw FormatError.invalid(offset: 1, reason: "dimension \(dim) differs from the collection's \(dimension)") }
+            let count = try r.readVarint()
+            guard count <= UInt64(r.remaining / (9 + dim * 4 + 1)) else {
+                throw FormatError.invalid(offset: r.offset, reason: "point count \(count) exceeds what the body can hold")
+            }
+            ids.reserveCapacity(Int(count))
+            for _ in 0..<count {
+                ids.append(try readID(&r))
+                try r.skip(dim * 4)
+                _ = try r.readLengthPrefixed(maxLength: r.remaining)
+            }
+            upsert = true
+        case deleteType:
+            let count = try r.readVarint()
+            guard count <= UInt64(r.remaining / 9) else {
+                throw FormatError.invalid(offset: r.offset, reason: "id count \(count) exceeds what the body can hold")
+            }
+            ids.reserveCapacity(Int(count))
+            for _ in 0..<count { ids.append(try readID(&r)) }
+            upsert = false
+        default:
+            throw FormatError.invalid(offset: 0, reason: "unknown operation record type \(type.rawValue)")
+        }
+        guard r.isAtEnd else { throw FormatError.invalid(offset: r.offset, reason: "trailing bytes after the operation") }
+        return (upsert, ids)
+    }
+
     /// Decodes a record body. `dimension` is the collection's; a body with another is refused.
     static func decode(type: WALRecordType, body: UnsafeRawBufferPointer, dimension: Int) throws(FormatError) -> Operation {
         var r = ByteReader(body)

@@ -82,8 +82,9 @@ public final class HNSWBuilder: @unchecked Sendable {
     public var level0: [UInt32] { Array(UnsafeBufferPointer(start: level0Storage, count: count * (m0 + 1))) }
     public var upper: [UInt32] { Array(UnsafeBufferPointer(start: upperStorage, count: upperBlocks * (m + 1))) }
 
-    /// Inserts every node, on `threads` threads.
-    public func build<D: PairDistance & Sendable>(_ d: D, threads: Int = 1) {
+    /// Inserts every node, on `threads` threads; stops early (the graph then unusable) once
+    /// `stop` is raised.
+    public func build<D: PairDistance & Sendable>(_ d: D, threads: Int = 1, stop: StopFlag? = nil) {
         guard count > 0 else { return }
         global.withLock { $0 = (0, Int(levels[0])) }  // the first node is the entry point
         next.store(1, ordering: .relaxed)
@@ -92,7 +93,7 @@ public final class HNSWBuilder: @unchecked Sendable {
             var visited = VisitedSet(count: count)
             while true {
                 let node = next.add(1, ordering: .relaxed).oldValue
-                guard node < count else { return }
+                guard node < count, !(stop?.isRaised ?? false) else { return }
                 insert(UInt32(node), d, &visited)
             }
         }

@@ -10,17 +10,22 @@ public enum SegmentWriter {
     public enum Failure: Error, CustomStringConvertible {
         case unsortedIDs(ordinal: Int)
         case emptySegment
+        case stopped
 
         public var description: String {
             switch self {
             case .unsortedIDs(let o): return "segment input ids are not strictly ascending at ordinal \(o)"
             case .emptySegment: return "a segment must hold at least one point"
+            case .stopped: return "the segment write was stopped (its collection is closing); its inputs are unchanged"
             }
         }
     }
 
+    /// `stop`: raised, the write gives up before publishing anything (checked through the
+    /// graph build, the long part).
     public static func write(
-        _ source: some SegmentSource, options: SegmentIndexOptions, directory: String, fileSystem fs: any FileSystem
+        _ source: some SegmentSource, options: SegmentIndexOptions, directory: String, fileSystem fs: any FileSystem,
+        stop: StopFlag? = nil
     ) throws -> SegmentInfo {
         let count = source.count, dimension = source.dimension
         guard count > 0 else { throw Failure.emptySegment }
@@ -54,10 +59,12 @@ public enum SegmentWriter {
         if count >= options.minGraphPoints {
             let builder = HNSWBuilder(count: count, m: options.m, efConstruction: options.efConstruction)
             vectors.withUnsafeBufferPointer { v in
-                builder.build(FloatVectors(base: v.baseAddress!, dimension: dimension, metric: options.metric), threads: options.buildThreads)
+                builder.build(
+                    FloatVectors(base: v.baseAddress!, dimension: dimension, metric: options.metric), threads: options.buildThreads, stop: stop)
             }
             graph = builder
         }
+        if stop?.isRaised == true { throw Failure.stopped }
         let payloads = try PayloadBlocks.build(count) { try source.payload($0) }
         let header = SegmentHeader(
             metric: options.metric, hasGraph: graph != nil, codeWords: words, dimension: dimension, count: count,

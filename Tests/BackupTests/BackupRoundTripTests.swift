@@ -2,6 +2,7 @@ import Backup
 import Foundation
 import HSDB
 import HSDBCore
+import Synchronization
 import XCTest
 
 /// The model-based round trip: a seeded workload over two collections (upserts, deletes,
@@ -24,6 +25,37 @@ final class BackupRoundTripTests: XCTestCase {
         let listing = try await roundTrip(f)
         let first = listing.archives.last!.root.collections.map(\.firstLSN)
         XCTAssertTrue(first.allSatisfy { $0 > 1 }, "retention removed early WAL files: \(first)")
+    }
+
+    /// A point-in-time restore lays out only the WAL files up to its target (by LSN, and by
+    /// time through the root's sparse time index), not the whole archived log.
+    func testPointInTimeRestoreExtractsOnlyTheWALItNeeds() async throws {
+        let f = try BackupFixture(seed: 23)
+        f.options.walFileSize = 1_024
+        try await f.create(["alpha"])
+        for _ in 0..<300 { try await f.step() }
+        let summary = try await f.backup()
+        let alpha = summary.archive.root.collections[0]
+        XCTAssertGreaterThan(alpha.wal.count, 20)
+        let early = alpha.wal[alpha.wal.count / 4].firstLSN + 1
+        let target = f.target("early")
+        let extracted = Mutex(0)
+        _ = try BackupRestore.restore(from: f.backups, to: target, collection: "alpha", at: .lsn(early)) { line in
+            if line.contains(": WAL file ") { extracted.withLock { $0 += 1 } }
+        }
+        XCTAssertEqual(extracted.withLock { $0 }, alpha.wal.count / 4 + 1, "only the files up to LSN \(early) are extracted")
+        try await check(target, ["alpha": early], f)
+        let times = try DatabaseLayout.commitTimes(walDirectory: f.data + "/collections/alpha/wal", fileSystem: POSIXFileSystem())
+        let pick = times[times.count / 5]
+        let byTime = f.target("early-time")
+        extracted.withLock { $0 = 0 }
+        let reached = try BackupRestore.restore(from: f.backups, to: byTime, collection: "alpha", at: .time(pick.time)) { line in
+            if line.contains(": WAL file ") { extracted.withLock { $0 += 1 } }
+        }
+        XCTAssertLessThan(extracted.withLock { $0 }, alpha.wal.count / 2, "the sparse time index bounds the files extracted")
+        XCTAssertEqual(reached[0].lsn, times.last { $0.time <= pick.time }!.lsn)
+        XCTAssertEqual(reached[0].commitTime, pick.time)
+        try await check(byTime, ["alpha": reached[0].lsn], f)
     }
 
     private func roundTrip(_ f: BackupFixture) async throws -> BackupListing {

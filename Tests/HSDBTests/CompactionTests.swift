@@ -102,6 +102,35 @@ final class CompactionTests: XCTestCase {
     }
 
     /// A compaction that fails part-way changes nothing, and leaves nothing that survives a reopen.
+    /// Closing raises the stop flag: a merge in progress gives up, changes nothing, leaves no
+    /// file behind, and the collection reopens as it was (the merge is redone later).
+    func testAStoppedMergeChangesNothing() async throws {
+        let path = temporaryDatabasePath(self)
+        let db = try await Database.open(at: path, options: options())
+        let c = try await db.createCollection("c", config: CollectionConfig(dimension: 8, hnswM: 8, hnswEfConstruction: 40))
+        var rng = SplitMix64(seed: 6)
+        var model = EngineModel(metric: .cosine)
+        try await populate(c, &model, &rng, segments: 3)
+        let before = try segmentFiles(path).sorted()
+        c.stopMaintenance.raise()
+        do {
+            try await c.compact()
+            XCTFail("a stopped merge must not complete")
+        } catch {
+            XCTAssertTrue("\(error)".contains("stopped"), "\(error)")
+        }
+        XCTAssertEqual(try segmentFiles(path).sorted(), before, "no new or temporary segment file")
+        XCTAssertEqual(c.statistics().segments, 3)
+        try model.check(c, queries: [randomVector(8, &rng)])
+        try await db.close()
+        let reopened = try await Database.open(at: path, options: options())
+        let r = try reopened.collection("c")
+        try model.check(r, queries: [randomVector(8, &rng)])
+        try await r.compact()
+        XCTAssertEqual(r.statistics().segments, 1, "the merge is redone after the restart")
+        try await reopened.close()
+    }
+
     func testFailedCompactionChangesNothing() async throws {
         for fault in [FaultInjectingFileSystem.Fault(.write, nth: 2, errno: ENOSPC, pathContains: "/segments/"),
                       FaultInjectingFileSystem.Fault(.rename, nth: 1, pathContains: "/segments/"),

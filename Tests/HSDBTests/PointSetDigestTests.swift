@@ -108,6 +108,10 @@ final class PointSetDigestTests: XCTestCase {
         let found = try DirectoryDigest.compute(
             collectionDirectory: path + "/collections/c", at: Set(at.keys).union([last + 5]), through: last, fileSystem: POSIXFileSystem())
         XCTAssertEqual(found, at, "every LSN from the flushed one to the last, and none past it")
+        // Asked only for early LSNs, the replay stops reading after them.
+        let early = at.keys.sorted()[2]
+        let stopped = try DirectoryDigest.compute(collectionDirectory: path + "/collections/c", at: [early], through: last, fileSystem: POSIXFileSystem())
+        XCTAssertEqual(stopped, [early: at[early]!])
     }
 
     func hex(_ bytes: [UInt8]) -> String { bytes.map { String(format: "%02x", $0) }.joined() }
