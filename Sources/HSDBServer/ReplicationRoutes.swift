@@ -227,6 +227,7 @@ extension API {
                 w.key("lag_records"); w.int(s.lagRecords)
                 w.key("lag_seconds"); w.double(s.lagSeconds)
                 w.key("bootstraps"); w.int(s.bootstraps)
+                w.key("streams_opened"); w.int(s.streamsOpened)
                 w.key("rejected_frames"); w.int(s.rejectedFrames)
                 w.key("bytes_received"); w.int(s.bytesReceived)
                 w.key("last_error")

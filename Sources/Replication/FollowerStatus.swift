@@ -27,6 +27,8 @@ public struct FollowerCollectionStatus: Sendable {
     public var lastFrame: Date?
     public var lastError: String?
     public var bootstraps = 0
+    /// WAL streams opened since this server started (1 while nothing ever broke one).
+    public var streamsOpened = 0
     public var rejectedFrames = 0
     public var bytesReceived: Int64 = 0
 

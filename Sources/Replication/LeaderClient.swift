@@ -55,8 +55,15 @@ struct LeaderClient: Sendable {
     ) async throws -> T {
         let channel = try await connect(readTimeout: request.readTimeout)
         return try await channel.executeThenClose { inbound, outbound in
-            try await outbound.write(.head(head(of: request)))
-            try await outbound.write(.end(nil))
+            // Head and end in one write: the leader may answer a body-less request and close
+            // (`Connection: close`) as soon as the head is in, and a separate write of the end
+            // would then fail on the closed channel although the answer arrived. Should the
+            // write still fail that way, the answer is read all the same.
+            do {
+                try await outbound.write(contentsOf: [.head(head(of: request)), .end(nil)])
+            } catch ChannelError.ioOnClosedChannel {
+            } catch ChannelError.alreadyClosed {
+            }
             var response = try await LeaderResponse.begin(inbound.makeAsyncIterator(), from: base)
             if accepting.contains(response.status) { return try await read(&response) }
             let message = Self.message(in: try await response.collect(upTo: 1 << 20))

@@ -155,7 +155,7 @@ public final class ReplicationFollower: Sendable {
         let collection = try db.collection(name)
         let chain = try await LogChain.open(collection)
         var (lsn, hash) = try await chain.extend()
-        update(name) { $0.appliedLSN = lsn }
+        update(name) { $0.appliedLSN = lsn; $0.streamsOpened += 1 }
         let path = "/replication/collections/\(LeaderClient.segment(name))/wal?after=\(lsn)&hash=\(hash.hex)&follower=\(nodeID)"
         let acks = AckSender()
         let sending = Task { await acks.run { [self] durable, applied in try await acknowledge(name, durable: durable, applied: applied) } }
