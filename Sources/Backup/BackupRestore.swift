@@ -135,16 +135,14 @@ struct CollectionRestorer {
         let found = try DirectoryDigest.compute(collectionDirectory: directory, at: Set(expected.keys), through: lsn, fileSystem: fs)
         for (at, want) in expected.sorted(by: { $0.key < $1.key }) {
             guard let got = found[at], got.root == want.root, got.points == Int(want.points) else {
-                let seen = found[at].map { "\($0.points) points, root \(Self.hex($0.root))" } ?? "no state"
+                let seen = found[at].map { "\($0.points) points, root \($0.root.lowercaseHex)" } ?? "no state"
                 throw BackupError.digestMismatch(
                     collection: window.collection, lsn: at,
-                    expected: "\(want.points) points, root \(Self.hex(want.root))", found: seen)
+                    expected: "\(want.points) points, root \(want.root.lowercaseHex)", found: seen)
             }
         }
         return expected.keys.sorted()
     }
-
-    static func hex(_ bytes: [UInt8]) -> String { bytes.map { String(format: "%02x", $0) }.joined() }
 
     private func outside(_ target: String) -> BackupError {
         .outsideWindow(collection: window.collection, target: target, window: window.description)

@@ -1,16 +1,11 @@
 import HSDBCore
 
 /// A collection's kept digest at one LSN, and the points of one bucket when asked.
-public struct CollectionDigest: Sendable, Equatable {
+public struct CollectionDigest: Sendable {
     public let lsn: UInt64
     public let digest: PointSetDigest
     /// The live (id, version) pairs of the bucket asked for, in id order.
     public let bucketPoints: [(id: PointID, version: UInt64)]?
-
-    public static func == (a: CollectionDigest, b: CollectionDigest) -> Bool {
-        a.lsn == b.lsn && a.digest == b.digest
-            && a.bucketPoints?.map(\.id) == b.bucketPoints?.map(\.id) && a.bucketPoints?.map(\.version) == b.bucketPoints?.map(\.version)
-    }
 }
 
 extension Collection {

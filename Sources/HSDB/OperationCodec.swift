@@ -75,46 +75,54 @@ package enum OperationCodec {
     /// payloads (a payload's bytes are skipped, not parsed): what a digest replay needs.
     static func decodeIDs(type: WALRecordType, body: UnsafeRawBufferPointer, dimension: Int) throws(FormatError) -> (upsert: Bool, ids: [PointID]) {
         var r = ByteReader(body)
-        let version: UInt8 = try r.read()
-        guard version == bodyVersion else { throw FormatError.invalid(offset: 0, reason: "operation body version \(version) is not supported") }
+        let (upsert, count) = try readHeader(type: type, &r, dimension: dimension)
         var ids: [PointID] = []
-        let upsert: Bool
-        switch type {
-        case upsertType:
-            let dim = Int(try r.read(UInt32.self))
-            guard dim == dimension else { throw FormatError.invalid(offset: 1, reason: "dimension \(dim) differs from the collection's \(dimension)") }
-            let count = try r.readVarint()
-            guard count <= UInt64(r.remaining / (9 + dim * 4 + 1)) else {
-                throw FormatError.invalid(offset: r.offset, reason: "point count \(count) exceeds what the body can hold")
-            }
-            ids.reserveCapacity(Int(count))
-            for _ in 0..<count {
-                ids.append(try readID(&r))
-                try r.skip(dim * 4)
+        ids.reserveCapacity(count)
+        for _ in 0..<count {
+            ids.append(try readID(&r))
+            if upsert {
+                try r.skip(dimension * 4)
                 _ = try r.readLengthPrefixed(maxLength: r.remaining)
             }
-            upsert = true
-        case deleteType:
-            let count = try r.readVarint()
-            guard count <= UInt64(r.remaining / 9) else {
-                throw FormatError.invalid(offset: r.offset, reason: "id count \(count) exceeds what the body can hold")
-            }
-            ids.reserveCapacity(Int(count))
-            for _ in 0..<count { ids.append(try readID(&r)) }
-            upsert = false
-        default:
-            throw FormatError.invalid(offset: 0, reason: "unknown operation record type \(type.rawValue)")
         }
-        guard r.isAtEnd else { throw FormatError.invalid(offset: r.offset, reason: "trailing bytes after the operation") }
+        try checkEnd(r)
         return (upsert, ids)
     }
 
     /// Decodes a record body. `dimension` is the collection's; a body with another is refused.
     static func decode(type: WALRecordType, body: UnsafeRawBufferPointer, dimension: Int) throws(FormatError) -> Operation {
         var r = ByteReader(body)
+        let (upsert, count) = try readHeader(type: type, &r, dimension: dimension)
+        let operation: Operation
+        if upsert {
+            var points: [Point] = []
+            points.reserveCapacity(count)
+            for _ in 0..<count {
+                let id = try readID(&r)
+                let vector = try r.readFloats(count: dimension)
+                let payloadBytes = try r.readLengthPrefixed(maxLength: r.remaining)
+                var pr = ByteReader(payloadBytes)
+                let payload = try PayloadCodec.decodePayload(&pr)
+                points.append(Point(id: id, vector: vector, payload: payload))
+            }
+            operation = .upsert(points)
+        } else {
+            var ids: [PointID] = []
+            ids.reserveCapacity(count)
+            for _ in 0..<count { ids.append(try readID(&r)) }
+            operation = .delete(ids)
+        }
+        try checkEnd(r)
+        return operation
+    }
+
+    /// The version byte, an upsert's dimension, and the count of points or ids, checked
+    /// against what the rest of the body can hold. `upsert` false: a delete.
+    private static func readHeader(
+        type: WALRecordType, _ r: inout ByteReader, dimension: Int
+    ) throws(FormatError) -> (upsert: Bool, count: Int) {
         let version: UInt8 = try r.read()
         guard version == bodyVersion else { throw FormatError.invalid(offset: 0, reason: "operation body version \(version) is not supported") }
-        let operation: Operation
         switch type {
         case upsertType:
             let dim = Int(try r.read(UInt32.self))
@@ -123,30 +131,19 @@ package enum OperationCodec {
             guard count <= UInt64(r.remaining / (9 + dim * 4 + 1)) else {
                 throw FormatError.invalid(offset: r.offset, reason: "point count \(count) exceeds what the body can hold")
             }
-            var points: [Point] = []
-            points.reserveCapacity(Int(count))
-            for _ in 0..<count {
-                let id = try readID(&r)
-                let vector = try r.readFloats(count: dim)
-                let payloadBytes = try r.readLengthPrefixed(maxLength: r.remaining)
-                var pr = ByteReader(payloadBytes)
-                let payload = try PayloadCodec.decodePayload(&pr)
-                points.append(Point(id: id, vector: vector, payload: payload))
-            }
-            operation = .upsert(points)
+            return (true, Int(count))
         case deleteType:
             let count = try r.readVarint()
             guard count <= UInt64(r.remaining / 9) else {
                 throw FormatError.invalid(offset: r.offset, reason: "id count \(count) exceeds what the body can hold")
             }
-            var ids: [PointID] = []
-            ids.reserveCapacity(Int(count))
-            for _ in 0..<count { ids.append(try readID(&r)) }
-            operation = .delete(ids)
+            return (false, Int(count))
         default:
             throw FormatError.invalid(offset: 0, reason: "unknown operation record type \(type.rawValue)")
         }
+    }
+
+    private static func checkEnd(_ r: ByteReader) throws(FormatError) {
         guard r.isAtEnd else { throw FormatError.invalid(offset: r.offset, reason: "trailing bytes after the operation") }
-        return operation
     }
 }

@@ -64,7 +64,7 @@ public struct PointSetDigest: Sendable, Equatable {
 
     public var root: [UInt8] {
         var h = SHA256()
-        words.withUnsafeBytes { h.update(bufferPointer: $0) }
+        for b in 0..<Self.bucketCount { h.update(data: bucketHash(b)) }  // byte order spelled out, not the words' memory
         return Array(h.finalize())
     }
 

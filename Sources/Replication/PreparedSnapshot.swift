@@ -42,7 +42,7 @@ public struct PreparedSnapshot: Sendable {
 
     /// The metadata or manifest, hashed here (a segment's hash is its name).
     private static func small(_ name: String, _ bytes: [UInt8]) -> File {
-        let sha = SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
+        let sha = SHA256.hash(data: bytes).lowercaseHex
         return File(description: SnapshotOffer.File(name: name, bytes: bytes.count, sha256: sha), bytes: .memory(bytes))
     }
 }

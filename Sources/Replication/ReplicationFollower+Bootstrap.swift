@@ -141,6 +141,6 @@ extension ReplicationFollower {
         try handle.seek(toOffset: 0)
         var sha = SHA256()
         while let chunk = try handle.read(upToCount: 4 << 20), !chunk.isEmpty { sha.update(data: chunk) }
-        return sha.finalize().map { String(format: "%02x", $0) }.joined()
+        return sha.finalize().lowercaseHex
     }
 }

@@ -129,7 +129,7 @@ extension StateDigest {
         return StateDigest(kind: kind, lsn: UInt64(max(0, lsn)), points: Int(points), root: root, buckets: buckets, leaves: leaves)
     }
 
-    public static func hex(_ bytes: [UInt8]) -> String { bytes.map { String(format: "%02x", $0) }.joined() }
+    public static func hex(_ bytes: [UInt8]) -> String { bytes.lowercaseHex }
 
     static func unhex(_ text: String) -> [UInt8]? {
         guard text.utf8.count == 64 else { return nil }

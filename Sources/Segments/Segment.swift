@@ -304,7 +304,7 @@ public final class Segment: Sendable {
     /// Checks the SHA-256 of the whole file (every byte, padding included) against the content
     /// id in its name.
     public func verifyContentHash() throws(CorruptionError) {
-        let digest = region.withBytes { SHA256.hash(data: $0).map { String(format: "%02x", $0) }.joined() }
+        let digest = region.withBytes { SHA256.hash(data: $0).lowercaseHex }
         guard digest == contentID else {
             throw CorruptionError(file: path, offset: 0, reason: "content hash \(digest) does not match the file name")
         }

@@ -103,7 +103,7 @@ public enum SegmentWriter {
             try? fs.remove(temporary)
             throw error
         }
-        let contentID = output.hasher.finalize().map { String(format: "%02x", $0) }.joined()
+        let contentID = output.hasher.finalize().lowercaseHex
         let name = SegmentFormat.fileName(contentID: contentID)
         CrashPoint.reach("segment-before-rename")
         try fs.rename(temporary, to: directory + "/" + name)
