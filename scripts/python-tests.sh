@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # The HTTP API tested with the real clients: creates a Python environment in
-# .build/python-venv with the pinned qdrant-client and langchain-qdrant from PyPI (once; again
-# when Tests/python/requirements.txt changes), then runs pytest against real `hsdb serve`
+# .build/python-venv with the pinned qdrant-client, langchain-qdrant and the rest from PyPI (once;
+# again when Tests/python/requirements*.txt change), then runs pytest against real `hsdb serve`
 # processes (HSDB_BINARY, by default the debug build). Arguments go to pytest (default: Tests/python).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 venv=.build/python-venv
-stamp="$venv/.requirements-$(sha256sum Tests/python/requirements.txt | cut -c1-16)"
+stamp="$venv/.requirements-$(cat Tests/python/requirements.txt Tests/python/requirements-no-deps.txt | sha256sum | cut -c1-16)"
 if [ ! -f "$stamp" ]; then
   echo "creating $venv (qdrant-client, langchain-qdrant, pytest from PyPI)" >&2
   rm -rf "$venv"
@@ -19,6 +19,7 @@ if [ ! -f "$stamp" ]; then
     python3 -m venv "$venv"
   fi
   "$venv/bin/pip" install --quiet --disable-pip-version-check -r Tests/python/requirements.txt
+  "$venv/bin/pip" install --quiet --disable-pip-version-check --no-deps -r Tests/python/requirements-no-deps.txt
   touch "$stamp"
 fi
 export HSDB_BINARY="${HSDB_BINARY:-$PWD/.build/debug/hsdb}"

@@ -1,3 +1,4 @@
+import Foundation
 import HSDBCore
 import Synchronization
 
@@ -10,6 +11,12 @@ public enum PayloadIndexType: UInt8, Sendable, CaseIterable {
     case integer = 2
     /// Numbers (`range`).
     case float = 3
+    /// Booleans (`match` on true or false).
+    case bool = 4
+    /// UUID strings (`match` and `matchAny` on strings; other strings are not indexed).
+    case uuid = 5
+    /// RFC 3339 date-times (`datetimeRange`), kept as seconds since the epoch.
+    case datetime = 6
 }
 
 /// One segment's index of one payload field: which ordinals hold which values. Built from the
@@ -18,12 +25,14 @@ public enum PayloadIndexType: UInt8, Sendable, CaseIterable {
 /// caller intersects with liveness.
 struct FieldIndex: Sendable {
     private var keywords: [String: [Int]] = [:]
-    /// (value, ordinal), sorted by value.
+    private var flags: [Bool: [Int]] = [:]
+    /// (value, ordinal), sorted by value (date-times as seconds since the epoch).
     private var numbers: [(Double, Int)] = []
 
     init(segment: SegmentHandle, key: String, type: PayloadIndexType) throws {
         var numbers: [(Double, Int)] = []
         var keywords: [String: [Int]] = [:]
+        var flags: [Bool: [Int]] = [:]
         do {
             try segment.segment.forEachPayload { o, payload in
                 for v in FieldPath.values(key, in: payload) {
@@ -32,6 +41,10 @@ struct FieldIndex: Sendable {
                     case (.integer, .int(let i)): numbers.append((Double(i), o))
                     case (.float, .int(let i)): numbers.append((Double(i), o))
                     case (.float, .double(let d)): numbers.append((d, o))
+                    case (.bool, .bool(let b)): flags[b, default: []].append(o)
+                    case (.uuid, .string(let s)) where UUID(uuidString: s) != nil: keywords[s, default: []].append(o)
+                    case (.datetime, .string(let s)):
+                        if let t = PayloadDateTime.seconds(s) { numbers.append((t, o)) }
                     default: break
                     }
                 }
@@ -42,13 +55,20 @@ struct FieldIndex: Sendable {
         numbers.sort { $0.0 < $1.0 }
         self.numbers = numbers
         self.keywords = keywords
+        self.flags = flags
     }
 
     /// The ordinals whose field satisfies `condition`, or nil if this index cannot answer it.
     func candidates(_ condition: Condition, type: PayloadIndexType) -> Set<Int>? {
         switch (condition, type) {
-        case (.match(_, .string(let s)), .keyword): return Set(keywords[s] ?? [])
-        case (.matchAny(_, let values), .keyword):
+        // Only UUID strings are in a uuid index: it answers for UUIDs only (others may
+        // match strings it does not hold).
+        case (.match(_, .string(let s)), .uuid) where UUID(uuidString: s) == nil: return nil
+        case (.matchAny(_, let values), .uuid)
+            where !values.allSatisfy({ if case .string(let s) = $0 { UUID(uuidString: s) != nil } else { false } }):
+            return nil
+        case (.match(_, .string(let s)), .keyword), (.match(_, .string(let s)), .uuid): return Set(keywords[s] ?? [])
+        case (.matchAny(_, let values), .keyword), (.matchAny(_, let values), .uuid):
             guard values.allSatisfy({ if case .string = $0 { return true } else { return false } }) else { return nil }
             return Set(values.flatMap { v -> [Int] in if case .string(let s) = v { return keywords[s] ?? [] } else { return [] } })
         case (.match(_, let v), .integer), (.match(_, let v), .float):
@@ -57,8 +77,9 @@ struct FieldIndex: Sendable {
         case (.matchAny(_, let values), .integer):
             guard values.allSatisfy({ $0.number != nil }) else { return nil }
             return Set(values.flatMap { range(NumericRange(gte: $0.number!, lte: $0.number!)) })
-        case (.range(_, let r), .integer), (.range(_, let r), .float):
+        case (.range(_, let r), .integer), (.range(_, let r), .float), (.datetimeRange(_, let r), .datetime):
             return Set(range(r))
+        case (.match(_, .bool(let b)), .bool): return Set(flags[b] ?? [])
         default:
             return nil
         }

@@ -56,11 +56,15 @@ enum CollectionSpec {
         let vectors = try JSONFields(vectorsValue, path: "vectors")
         let named = !vectors.values.keys.contains("size")
         let params: JSONFields
+        var vectorName = ""
         if named {
-            guard vectors.values.count == 1, let unnamed = vectors.values[""] else {
-                throw APIError.unsupported("named vectors other than the unnamed vector \"\"")
+            guard vectors.values.count == 1, let (name, given) = vectors.values.first else {
+                let what = vectors.values.isEmpty ? "a collection without a dense vector"
+                    : "several named vectors (\(vectors.values.keys.sorted().map { "`\($0)`" }.joined(separator: ", ")))"
+                throw APIError.unsupported("\(what): hsdb stores one dense vector per point, unnamed or under one name")
             }
-            params = try JSONFields(unnamed, path: "vectors[\"\"]")
+            vectorName = name
+            params = try JSONFields(given, path: "vectors[\"\(name)\"]")
         } else {
             params = vectors
         }
@@ -103,6 +107,7 @@ enum CollectionSpec {
             }
         }
         var attributes: Payload = ["vectors_named": .bool(named), "vectors": .object(params.values)]
+        if !vectorName.isEmpty { attributes[VectorNaming.attributeKey] = .string(vectorName) }
         for key in ["hnsw_config", "quantization_config", "metadata", "on_disk_payload"] {
             if let v = body[key] { attributes[key] = v }
         }
@@ -160,7 +165,11 @@ enum CollectionSpec {
         if case .object(let given) = a["vectors"] { vectorParams = given }
         vectorParams["size"] = .int(Int64(c.config.dimension))
         vectorParams["distance"] = .string(distanceName(c.config.metric))
-        if a["vectors_named"] == .bool(true) { w.object(["": .object(vectorParams)]) } else { w.object(vectorParams) }
+        if a["vectors_named"] == .bool(true) {
+            w.object([VectorNaming(c.config).name: .object(vectorParams)])
+        } else {
+            w.object(vectorParams)
+        }
         w.key("shard_number"); w.int(1)
         w.key("replication_factor"); w.int(1)
         w.key("write_consistency_factor"); w.int(writeConsistencyFactor)
@@ -219,6 +228,9 @@ enum CollectionSpec {
         case .keyword: return "keyword"
         case .integer: return "integer"
         case .float: return "float"
+        case .bool: return "bool"
+        case .uuid: return "uuid"
+        case .datetime: return "datetime"
         }
     }
 
@@ -228,9 +240,11 @@ enum CollectionSpec {
     /// refused rather than ignored.
     static let indexParamKeys: [String: Set<String>] = [
         "keyword": ["on_disk", "is_tenant"], "integer": ["on_disk", "is_principal", "lookup", "range"], "float": ["on_disk", "is_principal"],
+        "bool": ["on_disk"], "uuid": ["on_disk", "is_tenant"], "datetime": ["on_disk", "is_principal"],
     ]
 
-    /// `field_schema`: "keyword" | "integer" | "float" or `{"type": ..., params}`.
+    /// `field_schema`: "keyword" | "integer" | "float" | "bool" | "uuid" | "datetime" or
+    /// `{"type": ..., params}`.
     static func indexType(_ value: JSONValue?) throws -> PayloadIndexType {
         var name: String?
         switch value {
@@ -252,7 +266,10 @@ enum CollectionSpec {
         case "keyword": return .keyword
         case "integer": return .integer
         case "float": return .float
-        case .some(let other): throw APIError.unsupported("payload index type `\(other)` (supported: keyword, integer, float)")
+        case "bool": return .bool
+        case "uuid": return .uuid
+        case "datetime": return .datetime
+        case .some(let other): throw APIError.unsupported("payload index type `\(other)` (supported: keyword, integer, float, bool, uuid, datetime)")
         case .none: throw APIError.format("field_schema: expected a schema type such as \"keyword\"")
         }
     }

@@ -13,11 +13,11 @@ extension API {
         ]
         for (method, path, kind) in payloadRoutes {
             on(router, method, path) { request, context, start in
-                try await write(request, context, start) { try .payload(kind, $0, limit: settings.maxBatchPoints) }
+                try await write(request, context, start) { fields, _ in try .payload(kind, fields, limit: settings.maxBatchPoints) }
             }
         }
         on(router, .put, "/collections/:collection/points/vectors") { request, context, start in
-            try await write(request, context, start) { try .updateVectors($0, limit: settings.maxBatchPoints) }
+            try await write(request, context, start) { try .updateVectors($0, naming: $1, limit: settings.maxBatchPoints) }
         }
         on(router, .post, "/collections/:collection/points/vectors/delete") { _, _, _ in
             throw APIError.unsupported("deleting vectors (a point's only vector cannot be removed)")
@@ -31,7 +31,7 @@ extension API {
                 throw APIError.wrongInput("the request holds \(entries.count) operations; the limit is \(settings.maxBatchPoints)")
             }
             let operations = try entries.enumerated().map { i, e in
-                try WriteOperation.batchEntry(e, path: "operations[\(i)]", limit: settings.maxBatchPoints)
+                try WriteOperation.batchEntry(e, path: "operations[\(i)]", naming: VectorNaming(c.config), limit: settings.maxBatchPoints)
             }
             let wait = API.waits(request)
             var lsns: [UInt64] = []
@@ -53,10 +53,10 @@ extension API {
     /// Runs the write `decode` makes of the body and answers Qdrant's `UpdateResult`.
     func write(
         _ request: Request, _ context: Context, _ start: ContinuousClock.Instant,
-        _ decode: (JSONFields) throws -> WriteOperation
+        _ decode: (JSONFields, VectorNaming) throws -> WriteOperation
     ) async throws -> Response {
         let c = try collection(context)
-        let operation = try decode(try await body(request))
+        let operation = try decode(try await body(request), VectorNaming(c.config))
         let wait = API.waits(request)
         let lsn = try await operation.apply(to: c)
         try await awaitCopies(of: c, through: lsn)

@@ -49,20 +49,6 @@ enum PointDecoding {
         return vector
     }
 
-    /// A point's vector: `[...]`, or `{"": [...]}` (the unnamed vector by name, as LangChain
-    /// writes it). Other names and sparse vectors are refused.
-    static func pointVector(_ value: JSONValue, path: String) throws -> [Float] {
-        if case .object(let named) = value {
-            if named.keys.contains("indices") || named.keys.contains("values") { throw APIError.unsupported("\(path): sparse vectors") }
-            guard named.count == 1, let unnamed = named[""] else {
-                let names = named.keys.filter { !$0.isEmpty }.sorted().map { "`\($0)`" }.joined(separator: ", ")
-                throw APIError.wrongInput("Not existing vector name error: \(names)")
-            }
-            return try dense(unnamed, path: "\(path)[\"\"]")
-        }
-        return try dense(value, path: path)
-    }
-
     static func payload(_ value: JSONValue?, path: String) throws -> Payload {
         guard let value, value != .null else { return [:] }
         guard case .object(let o) = value else { throw JSONFields.typeError(path, "an object (or null) as payload", value) }
@@ -70,7 +56,7 @@ enum PointDecoding {
     }
 
     /// The points of an upsert body: `{"points": [...]}` or `{"batch": {"ids", "vectors", "payloads"}}`.
-    static func upsert(_ body: JSONFields, limit: Int) throws -> [Point] {
+    static func upsert(_ body: JSONFields, naming: VectorNaming, limit: Int) throws -> [Point] {
         if body.has("update_filter") { throw APIError.unsupported("update_filter") }
         if let mode = try body.string("update_mode"), mode != "upsert" { throw APIError.unsupported("update_mode `\(mode)`") }
         if let list = try body.array("points") {
@@ -83,7 +69,7 @@ enum PointDecoding {
                 guard let vectorValue = p["vector"] else { throw APIError.format("points[\(i)]: missing field `vector`") }
                 points.append(Point(
                     id: try id(idValue, path: "points[\(i)].id"),
-                    vector: try pointVector(vectorValue, path: "points[\(i)].vector"),
+                    vector: try naming.pointVector(vectorValue, path: "points[\(i)].vector"),
                     payload: try payload(p.values["payload"], path: "points[\(i)].payload")))
             }
             return points
@@ -93,8 +79,13 @@ enum PointDecoding {
             let ids = try ids(idsValue, path: "batch.ids", limit: limit)
             guard var vectorsValue = batch["vectors"] else { throw APIError.format("batch: missing field `vectors`") }
             if case .object(let named) = vectorsValue {
-                guard named.count == 1, let unnamed = named[""] else { throw APIError.wrongInput("Not existing vector name error: batch.vectors") }
-                vectorsValue = unnamed
+                if let other = named.keys.sorted().first(where: { $0 != naming.name }) { throw VectorNaming.notExisting(other) }
+                guard let mine = named[naming.name] else {
+                    throw APIError.unsupported("batch.vectors: points without their vector `\(naming.name)` (hsdb stores one dense vector per point)")
+                }
+                vectorsValue = mine
+            } else if !naming.name.isEmpty {
+                throw VectorNaming.notExisting("")
             }
             guard case .array(let vectors) = vectorsValue else { throw JSONFields.typeError("batch.vectors", "an array of vectors", vectorsValue) }
             let payloads = try batch.array("payloads")

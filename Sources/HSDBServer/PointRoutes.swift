@@ -5,7 +5,7 @@ import Hummingbird
 extension API {
     func registerPoints(on router: Router<Context>) {
         on(router, .put, "/collections/:collection/points") { request, context, start in
-            try await write(request, context, start) { .upsert(try PointDecoding.upsert($0, limit: settings.maxBatchPoints)) }
+            try await write(request, context, start) { .upsert(try PointDecoding.upsert($0, naming: $1, limit: settings.maxBatchPoints)) }
         }
 
         on(router, .post, "/collections/:collection/points") { request, context, start in
@@ -14,11 +14,12 @@ extension API {
             guard let idsValue = fields["ids"] else { throw APIError.format("missing field `ids`") }
             let ids = try PointDecoding.ids(idsValue, path: "ids", limit: settings.maxBatchPoints)
             let payload = try PayloadSelector(fields.values["with_payload"], path: "with_payload", default: true)
-            let withVector = try VectorSelector.decode(fields, alias: "with_vectors")
+            let naming = VectorNaming(c.config)
+            let withVector = try naming.wantsVector(fields, alias: "with_vectors")
             let records = try c.get(ids: ids, projection: Projection(withVector: withVector, withPayload: payload.wantsPayload))
             return Envelope.ok(since: start) { w in
                 w.beginArray()
-                for r in records { RecordWriting.record(r, payload: payload, to: &w) }
+                for r in records { RecordWriting.record(r, payload: payload, naming: naming, to: &w) }
                 w.endArray()
             }
         }
@@ -29,11 +30,11 @@ extension API {
             let idValue: JSONValue = Int64(raw).map { .int($0) } ?? .string(raw)
             let id = try PointDecoding.id(idValue, path: "id")
             guard let r = try c.get(ids: [id], projection: .everything).first else { throw APIError.notFound("No point with id \(id) found") }
-            return Envelope.ok(since: start) { w in RecordWriting.record(r, payload: .all, to: &w) }
+            return Envelope.ok(since: start) { w in RecordWriting.record(r, payload: .all, naming: VectorNaming(c.config), to: &w) }
         }
 
         on(router, .post, "/collections/:collection/points/delete") { request, context, start in
-            try await write(request, context, start) { .delete(try PointSelector($0, limit: settings.maxBatchPoints)) }
+            try await write(request, context, start) { fields, _ in .delete(try PointSelector(fields, limit: settings.maxBatchPoints)) }
         }
 
         on(router, .post, "/collections/:collection/points/scroll") { request, context, start in
@@ -45,14 +46,15 @@ extension API {
             guard limit >= 1 else { throw APIError.wrongInput("limit must be at least 1") }
             let filter = try fields["filter"].map { v throws in try FilterDecoding.filter(v, path: "filter") }
             let payload = try PayloadSelector(fields.values["with_payload"], path: "with_payload", default: true)
-            let withVector = try VectorSelector.decode(fields, alias: "with_vectors")
+            let naming = VectorNaming(c.config)
+            let withVector = try naming.wantsVector(fields, alias: "with_vectors")
             let page = try c.scroll(
                 from: offset, limit: limit, projection: Projection(withVector: withVector, withPayload: payload.wantsPayload), filter: filter)
             return Envelope.ok(since: start) { w in
                 w.beginObject()
                 w.key("points")
                 w.beginArray()
-                for r in page.points { RecordWriting.record(r, payload: payload, to: &w) }
+                for r in page.points { RecordWriting.record(r, payload: payload, naming: naming, to: &w) }
                 w.endArray()
                 w.key("next_page_offset")
                 if let next = page.nextOffset { RecordWriting.id(next, to: &w) } else { w.null() }

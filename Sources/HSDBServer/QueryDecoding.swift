@@ -25,12 +25,14 @@ struct QueryRequest {
     var scoreThreshold: Float?
     var payload = PayloadSelector.none
     var withVector = false
+    /// The collection's vector name: how vectors are read from the request and written back.
+    var naming = VectorNaming.unnamed
 
     /// `POST .../points/query`.
-    static func query(_ body: JSONFields, maxResults: Int, available: () -> Int) throws -> QueryRequest {
-        var q = try common(body, maxResults: maxResults, available: available)
+    static func query(_ body: JSONFields, naming: VectorNaming, maxResults: Int, available: () -> Int) throws -> QueryRequest {
+        var q = try common(body, naming: naming, maxResults: maxResults, available: available)
         for unsupported in ["prefetch", "lookup_from"] where body.has(unsupported) { throw APIError.unsupported("`\(unsupported)`") }
-        if let using = try body.string("using"), !using.isEmpty { throw APIError.wrongInput("Not existing vector name error: \(using)") }
+        try naming.check(using: try body.string("using"))
         if let query = body["query"] { try q.decodeQuery(query) }
         if q.scoreThreshold != nil, case .none = q.target {
             // Qdrant's text (its query planner's check), with its 400.
@@ -41,17 +43,26 @@ struct QueryRequest {
     }
 
     /// `POST .../points/search` (legacy): `{"vector": [...], ...}`.
-    static func search(_ body: JSONFields, maxResults: Int, available: () -> Int) throws -> QueryRequest {
-        var q = try common(body, maxResults: maxResults, available: available)
+    /// `vector` is a list (the default vector ""), `{"name": ..., "vector": [...]}` (Qdrant's
+    /// `NamedVector`) or `{"name": [...]}`.
+    static func search(_ body: JSONFields, naming: VectorNaming, maxResults: Int, available: () -> Int) throws -> QueryRequest {
+        var q = try common(body, naming: naming, maxResults: maxResults, available: available)
         guard let vector = body["vector"] else { throw APIError.format("missing field `vector`") }
-        q.target = .vector(try PointDecoding.pointVector(vector, path: "vector"))
+        if case .object(let o) = vector, case .string(let name)? = o["name"], let inner = o["vector"], o.count == 2 {
+            if case .object = inner { throw APIError.unsupported("vector.vector: sparse vectors") }
+            try naming.check(using: name)
+            q.target = .vector(try PointDecoding.dense(inner, path: "vector.vector"))
+        } else {
+            q.target = .vector(try naming.pointVector(vector, path: "vector"))
+        }
         return q
     }
 
     /// `available` counts the collection's points; it is asked only for a limit or offset
     /// over `maxResults` (see `JSONFields.resultCount`).
-    private static func common(_ body: JSONFields, maxResults: Int, available: () -> Int) throws -> QueryRequest {
+    private static func common(_ body: JSONFields, naming: VectorNaming, maxResults: Int, available: () -> Int) throws -> QueryRequest {
         var q = QueryRequest()
+        q.naming = naming
         q.limit = try body.resultCount("limit", max: maxResults, available: available) ?? 10
         q.offset = try body.resultCount("offset", max: maxResults, available: available) ?? 0
         if q.limit + q.offset > maxResults {
@@ -65,7 +76,7 @@ struct QueryRequest {
         if let f = body["filter"] { q.filter = try FilterDecoding.filter(f, path: "filter") }
         if let t = try body.number("score_threshold") { q.scoreThreshold = Float(t) }
         q.payload = try PayloadSelector(body.values["with_payload"], path: "with_payload", default: false)
-        q.withVector = try VectorSelector.decode(body.values["with_vector"], path: "with_vector")
+        q.withVector = try naming.wantsVector(body.values["with_vector"], path: "with_vector")
         if let params = try body.object("params") {
             q.parameters.ef = try params.count("hnsw_ef", max: 100_000)
             if q.parameters.ef == 0 { throw APIError.validation("params.hnsw_ef", "value 0 invalid, must be 1 or larger") }
@@ -97,7 +108,9 @@ struct QueryRequest {
             }
             switch nearest {
             case .int, .string: target = .point(try PointDecoding.id(nearest, path: "query.nearest"))
-            default: target = .vector(try PointDecoding.pointVector(nearest, path: "query.nearest"))
+            // A list is the vector `using` names (checked above).
+            case .array: target = .vector(try PointDecoding.dense(nearest, path: "query.nearest"))
+            default: target = .vector(try naming.pointVector(nearest, path: "query.nearest"))
             }
             if let m = try fields.object("mmr") {
                 let diversity = try m.number("diversity") ?? 0.5

@@ -7,7 +7,7 @@ extension API {
     func registerQueries(on router: Router<Context>) {
         on(router, .post, "/collections/:collection/points/query") { request, context, start in
             let c = try collection(context)
-            let q = try QueryRequest.query(try await body(request), maxResults: settings.maxResultPoints, available: c.count)
+            let q = try QueryRequest.query(try await body(request), naming: VectorNaming(c.config), maxResults: settings.maxResultPoints, available: c.count)
             let hits = try run(q, on: c)
             return Envelope.ok(since: start) { w in
                 w.beginObject()
@@ -19,7 +19,7 @@ extension API {
 
         on(router, .post, "/collections/:collection/points/query/batch") { request, context, start in
             let c = try collection(context)
-            let queries = try batch(try await body(request)) { f throws in try QueryRequest.query(f, maxResults: settings.maxResultPoints, available: c.count) }
+            let queries = try batch(try await body(request)) { f throws in try QueryRequest.query(f, naming: VectorNaming(c.config), maxResults: settings.maxResultPoints, available: c.count) }
             let results = try queries.map { try run($0, on: c) }
             return Envelope.ok(since: start) { w in
                 w.beginArray()
@@ -32,14 +32,14 @@ extension API {
 
         on(router, .post, "/collections/:collection/points/search") { request, context, start in
             let c = try collection(context)
-            let q = try QueryRequest.search(try await body(request), maxResults: settings.maxResultPoints, available: c.count)
+            let q = try QueryRequest.search(try await body(request), naming: VectorNaming(c.config), maxResults: settings.maxResultPoints, available: c.count)
             let hits = try run(q, on: c)
             return Envelope.ok(since: start) { w in writeHits(hits, q, to: &w) }
         }
 
         on(router, .post, "/collections/:collection/points/search/batch") { request, context, start in
             let c = try collection(context)
-            let queries = try batch(try await body(request)) { f throws in try QueryRequest.search(f, maxResults: settings.maxResultPoints, available: c.count) }
+            let queries = try batch(try await body(request)) { f throws in try QueryRequest.search(f, naming: VectorNaming(c.config), maxResults: settings.maxResultPoints, available: c.count) }
             let results = try queries.map { try run($0, on: c) }
             return Envelope.ok(since: start) { w in
                 w.beginArray()
@@ -59,7 +59,7 @@ extension API {
 
     private func writeHits(_ hits: [ScoredPoint], _ q: QueryRequest, to w: inout JSONTextWriter) {
         w.beginArray()
-        for hit in hits { RecordWriting.scored(hit, payload: q.payload, to: &w) }
+        for hit in hits { RecordWriting.scored(hit, payload: q.payload, naming: q.naming, to: &w) }
         w.endArray()
     }
 

@@ -56,21 +56,3 @@ enum PayloadSelector: Equatable {
         }
     }
 }
-
-/// `with_vector`: true/false or a list of vector names ("" is the unnamed vector).
-enum VectorSelector {
-    static func decode(_ value: JSONValue?, path: String) throws -> Bool {
-        guard let value, value != .null else { return false }
-        switch value {
-        case .bool(let b): return b
-        case .array(let names): return names.contains(.string(""))
-        default: throw JSONFields.typeError(path, "a boolean or a list of vector names", value)
-        }
-    }
-
-    /// `with_vector` of a body, or its alias (Qdrant's scroll and retrieve take `with_vectors`).
-    static func decode(_ body: JSONFields, alias: String) throws -> Bool {
-        if body.has("with_vector") { return try decode(body.values["with_vector"], path: body.fieldPath("with_vector")) }
-        return try decode(body.values[alias], path: body.fieldPath(alias))
-    }
-}

@@ -35,27 +35,27 @@ enum WriteOperation {
     }
 
     /// `{"points": [{"id": ..., "vector": ...}, ...]}` of `PUT .../points/vectors`.
-    static func updateVectors(_ fields: JSONFields, limit: Int) throws -> WriteOperation {
+    static func updateVectors(_ fields: JSONFields, naming: VectorNaming, limit: Int) throws -> WriteOperation {
         guard let list = try fields.array("points") else { throw APIError.format("missing field `\(fields.fieldPath("points"))`") }
         guard list.count <= limit else { throw APIError.wrongInput("the request holds \(list.count) points; the limit is \(limit) per request") }
         return .updateVectors(try list.enumerated().map { i, item in
             let p = try JSONFields(item, path: fields.fieldPath("points[\(i)]"))
             return (try PointDecoding.id(try required(p, "id"), path: p.fieldPath("id")),
-                    try PointDecoding.pointVector(try required(p, "vector"), path: p.fieldPath("vector")))
+                    try naming.pointVector(try required(p, "vector"), path: p.fieldPath("vector")))
         })
     }
 
     /// One entry of `points/batch`: an object with exactly one operation key.
-    static func batchEntry(_ value: JSONValue, path: String, limit: Int) throws -> WriteOperation {
+    static func batchEntry(_ value: JSONValue, path: String, naming: VectorNaming, limit: Int) throws -> WriteOperation {
         let entry = try JSONFields(value, path: path)
         guard entry.values.count == 1, let (name, body) = entry.values.first else {
             throw APIError.format("\(path): expected exactly one operation")
         }
         let fields = try JSONFields(body, path: "\(path).\(name)")
         switch name {
-        case "upsert": return .upsert(try PointDecoding.upsert(fields, limit: limit))
+        case "upsert": return .upsert(try PointDecoding.upsert(fields, naming: naming, limit: limit))
         case "delete": return .delete(try PointSelector(fields, limit: limit))
-        case "update_vectors": return try updateVectors(fields, limit: limit)
+        case "update_vectors": return try updateVectors(fields, naming: naming, limit: limit)
         case "delete_vectors": throw APIError.unsupported("\(path): delete_vectors (a point's only vector cannot be removed)")
         default:
             guard let kind = PayloadKind(rawValue: name) else {

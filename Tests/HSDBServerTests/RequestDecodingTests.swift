@@ -51,22 +51,55 @@ final class RequestDecodingTests: XCTestCase {
     }
 
     func testUpsertBatchAndListAgree() throws {
-        let list = try PointDecoding.upsert(try fields(#"{"points": [{"id": 1, "vector": [1, 2], "payload": {"k": "v"}}, {"id": 2, "vector": {"": [3, 4]}}]}"#), limit: 10)
-        let batch = try PointDecoding.upsert(try fields(#"{"batch": {"ids": [1, 2], "vectors": [[1, 2], [3, 4]], "payloads": [{"k": "v"}, null]}}"#), limit: 10)
+        let list = try PointDecoding.upsert(try fields(#"{"points": [{"id": 1, "vector": [1, 2], "payload": {"k": "v"}}, {"id": 2, "vector": {"": [3, 4]}}]}"#), naming: .unnamed, limit: 10)
+        let batch = try PointDecoding.upsert(try fields(#"{"batch": {"ids": [1, 2], "vectors": [[1, 2], [3, 4]], "payloads": [{"k": "v"}, null]}}"#), naming: .unnamed, limit: 10)
         XCTAssertEqual(list, batch)
-        XCTAssertThrowsError(try PointDecoding.upsert(try fields(#"{"points": [{"id": 1, "vector": [1, 2]}, {"id": 2, "vector": [1, 2]}]}"#), limit: 1))
+        XCTAssertThrowsError(try PointDecoding.upsert(try fields(#"{"points": [{"id": 1, "vector": [1, 2]}, {"id": 2, "vector": [1, 2]}]}"#), naming: .unnamed, limit: 1))
+    }
+
+    func testOneNamedVectorIsReadUnderItsNameOnly() throws {
+        let named = VectorNaming(name: "fast-bge")
+        let list = try PointDecoding.upsert(try fields(#"{"points": [{"id": 1, "vector": {"fast-bge": [1, 2]}}]}"#), naming: named, limit: 10)
+        let batch = try PointDecoding.upsert(try fields(#"{"batch": {"ids": [1], "vectors": {"fast-bge": [[1, 2]]}}}"#), naming: named, limit: 10)
+        XCTAssertEqual(list, [Point(id: .integer(1), vector: [1, 2])])
+        XCTAssertEqual(list, batch)
+        func refusal(_ json: String) -> String? {
+            do { _ = try PointDecoding.upsert(try fields(json), naming: named, limit: 10); return nil } catch let e as APIError {
+                return e.message
+            } catch { return "\(error)" }
+        }
+        XCTAssertEqual(refusal(#"{"points": [{"id": 1, "vector": [1, 2]}]}"#), "Wrong input: Not existing vector name error: ")
+        XCTAssertEqual(refusal(#"{"points": [{"id": 1, "vector": {"other": [1, 2]}}]}"#), "Wrong input: Not existing vector name error: other")
+        XCTAssertEqual(refusal(#"{"batch": {"ids": [1], "vectors": [[1, 2]]}}"#), "Wrong input: Not existing vector name error: ")
+        XCTAssertNotNil(refusal(#"{"points": [{"id": 1, "vector": {}}]}"#))
+        // The query names the vector with `using`; the legacy search with a NamedVector.
+        let query = try QueryRequest.query(try fields(#"{"query": {"nearest": [1, 0]}, "using": "fast-bge"}"#), naming: named, maxResults: 10, available: { 5 })
+        guard case .vector(let v) = query.target else { return XCTFail() }
+        XCTAssertEqual(v, [1, 0])
+        XCTAssertThrowsError(try QueryRequest.query(try fields(#"{"query": [1, 0]}"#), naming: named, maxResults: 10, available: { 5 }))
+        XCTAssertThrowsError(try QueryRequest.query(try fields(#"{"query": [1, 0], "using": "x"}"#), naming: named, maxResults: 10, available: { 5 }))
+        let search = try QueryRequest.search(
+            try fields(#"{"vector": {"name": "fast-bge", "vector": [0, 1]}, "with_vector": ["fast-bge"]}"#), naming: named, maxResults: 10, available: { 5 })
+        guard case .vector(let s) = search.target else { return XCTFail() }
+        XCTAssertEqual(s, [0, 1])
+        XCTAssertTrue(search.withVector)
+        XCTAssertThrowsError(try QueryRequest.search(try fields(#"{"vector": [0, 1]}"#), naming: named, maxResults: 10, available: { 5 }))
+        XCTAssertFalse(try named.wantsVector(.array([.string("other")]), path: "with_vector"))
+        var w = JSONTextWriter()
+        w.beginObject(); named.write([0.5], to: &w); w.endObject()
+        XCTAssertEqual(String(decoding: w.bytes, as: UTF8.self), #"{"vector":{"fast-bge":[0.5]}}"#)
     }
 
     func testQueryForms() throws {
-        let byVector = try QueryRequest.query(try fields(#"{"query": {"nearest": [1, 0], "mmr": {"diversity": 0.3}}, "limit": 3, "params": {"hnsw_ef": 99, "quantization": {"oversampling": 2.5}}}"#), maxResults: 100, available: { 1_000 })
+        let byVector = try QueryRequest.query(try fields(#"{"query": {"nearest": [1, 0], "mmr": {"diversity": 0.3}}, "limit": 3, "params": {"hnsw_ef": 99, "quantization": {"oversampling": 2.5}}}"#), naming: .unnamed, maxResults: 100, available: { 1_000 })
         guard case .vector(let v) = byVector.target else { return XCTFail() }
         XCTAssertEqual(v, [1, 0])
         XCTAssertEqual(byVector.mmr?.diversity, 0.3)
         XCTAssertEqual(byVector.parameters, SearchParameters(ef: 99, binaryOversampling: 3))
-        guard case .point(let id) = try QueryRequest.query(try fields(#"{"query": "550e8400e29b41d4a716446655440000"}"#), maxResults: 100, available: { 1_000 }).target else { return XCTFail() }
+        guard case .point(let id) = try QueryRequest.query(try fields(#"{"query": "550e8400e29b41d4a716446655440000"}"#), naming: .unnamed, maxResults: 100, available: { 1_000 }).target else { return XCTFail() }
         XCTAssertEqual(id.description, "550e8400-e29b-41d4-a716-446655440000")
-        XCTAssertThrowsError(try QueryRequest.query(try fields(#"{"query": [1], "limit": 90, "offset": 20}"#), maxResults: 100, available: { 1_000 }))
-        XCTAssertThrowsError(try QueryRequest.query(try fields(#"{"query": {"fusion": "rrf"}}"#), maxResults: 100, available: { 1_000 }))
+        XCTAssertThrowsError(try QueryRequest.query(try fields(#"{"query": [1], "limit": 90, "offset": 20}"#), naming: .unnamed, maxResults: 100, available: { 1_000 }))
+        XCTAssertThrowsError(try QueryRequest.query(try fields(#"{"query": {"fusion": "rrf"}}"#), naming: .unnamed, maxResults: 100, available: { 1_000 }))
     }
 
     func testPathNamesArePercentDecodedAndChecked() throws {

@@ -63,3 +63,24 @@ def test_reconnect_to_existing_collection(server, store):
     again = QdrantVectorStore.from_existing_collection(
         embedding=DeterministicFakeEmbedding(size=32), collection_name="langchain", url=server.url)
     assert again.similarity_search(TEXTS[0], k=1)[0].page_content == TEXTS[0]
+
+
+def test_a_named_vector_as_vector_name_creates_it(server):
+    """`vector_name` makes LangChain create, write and search the collection's vector by name
+    (and MMR reads the vectors back by that name)."""
+    s = QdrantVectorStore.from_texts(
+        TEXTS, DeterministicFakeEmbedding(size=32), metadatas=METADATAS, url=server.url,
+        collection_name="langchain-named", vector_name="text-dense", force_recreate=True)
+    try:
+        assert list(s.client.get_collection("langchain-named").config.params.vectors) == ["text-dense"]
+        for text in TEXTS:
+            assert s.similarity_search(text, k=1)[0].page_content == text
+        docs = s.max_marginal_relevance_search(TEXTS[2], k=3, fetch_k=6, lambda_mult=0.5)
+        assert len(docs) == 3 and docs[0].page_content == TEXTS[2]
+        # Opening the existing collection checks its vector's name and size, as against Qdrant.
+        again = QdrantVectorStore.from_existing_collection(
+            embedding=DeterministicFakeEmbedding(size=32), collection_name="langchain-named", url=server.url,
+            vector_name="text-dense")
+        assert again.similarity_search(TEXTS[5], k=1)[0].page_content == TEXTS[5]
+    finally:
+        s.client.delete_collection("langchain-named")
