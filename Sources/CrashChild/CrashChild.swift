@@ -40,14 +40,21 @@ struct CrashChild {
         var options = smallMemtableOptions(durability)
         options.walFileSize = 32 << 10  // one writer writes less: rotate every few dozen steps
         let db = try await Database.open(at: args[0], options: options)
-        let c = try await openOrCreate(db, MixedCrashWorkload.collection, dimension: MixedCrashWorkload.dimension) {
+        let c = try await openOrCreate(
+            db, MixedCrashWorkload.collection, dimension: MixedCrashWorkload.dimension, sparse: MixedCrashWorkload.sparseVectors
+        ) {
             try await $0.createPayloadIndex("g", type: .integer)
         }
         report("READY\n", fd: 1)
         let searcher = Task.detached {
             var rng = SplitMix64(seed: seed)
             while !Task.isCancelled {
-                do { _ = try c.search(MixedCrashWorkload.vector(&rng), limit: 10) } catch { report("E \(error)\n", fd: 1) }
+                do {
+                    _ = try c.search(MixedCrashWorkload.vector(&rng), limit: 10)
+                    _ = try c.searchSparse(MixedCrashWorkload.sparseName, MixedCrashWorkload.sparse(&rng), limit: 10)
+                } catch {
+                    report("E \(error)\n", fd: 1)
+                }
                 await Task.yield()
             }
         }
@@ -69,9 +76,13 @@ struct CrashChild {
 
     /// The workload's collection: the one an earlier child left, or a new one (dot metric, a
     /// small graph), set up by `prepare`.
-    static func openOrCreate(_ db: Database, _ name: String, dimension: Int, prepare: @Sendable (Collection) async throws -> Void) async throws -> Collection {
+    static func openOrCreate(
+        _ db: Database, _ name: String, dimension: Int, sparse: [String: SparseVectorParameters] = [:],
+        prepare: @Sendable (Collection) async throws -> Void
+    ) async throws -> Collection {
         if let existing = try? db.collection(name) { return existing }
-        let c = try await db.createCollection(name, config: CollectionConfig(dimension: dimension, metric: .dot, hnswM: 8, hnswEfConstruction: 32))
+        let c = try await db.createCollection(
+            name, config: CollectionConfig(dimension: dimension, metric: .dot, hnswM: 8, hnswEfConstruction: 32, sparseVectors: sparse))
         try await prepare(c)
         return c
     }

@@ -46,7 +46,7 @@ extension Collection {
     /// The merge itself; returns the content id of the segment it made.
     private func write(merging inputs: [SegmentHandle], at lsn: UInt64) async throws -> String? {
         let started = ContinuousClock.now
-        let source = MergeSource(inputs: inputs, lsn: lsn, dimension: config.dimension)
+        let source = MergeSource(inputs: inputs, lsn: lsn, dimension: config.dimension, sparseNames: config.sparseVectors.keys.sorted())
         let merged = try await writeSegment("hsdb.compact") { source }
         let (segments, flushedLSN) = state.withLock { s -> ([SegmentHandle], UInt64) in
             if let merged {
@@ -82,10 +82,15 @@ struct MergeSource: SegmentSource {
     /// For each output ordinal: (input index, input ordinal).
     let origin: [(Int, Int)]
     let dimension: Int
+    let sparseNames: [String]
+    /// For each input, the position of each of `sparseNames` in its own names (nil: absent).
+    let sparsePositions: [[Int?]]
 
-    init(inputs: [SegmentHandle], lsn: UInt64, dimension: Int) {
+    init(inputs: [SegmentHandle], lsn: UInt64, dimension: Int, sparseNames: [String]) {
         self.inputs = inputs
         self.dimension = dimension
+        self.sparseNames = sparseNames
+        sparsePositions = inputs.map { h in sparseNames.map { h.segment.sparseNames.firstIndex(of: $0) } }
         var cursors = [Int](repeating: 0, count: inputs.count)
         var origin: [(Int, Int)] = []
         origin.reserveCapacity(inputs.reduce(0) { $0 + $1.count })
@@ -113,4 +118,8 @@ struct MergeSource: SegmentSource {
     /// Copied as stored; a damaged block fails the merge (the inputs stay as they are) rather
     /// than being carried into a new, valid-looking file.
     func payload(_ o: Int) throws -> [UInt8] { try inputs[origin[o].0].segment.payloadBytes(at: origin[o].1) }
+    func sparse(_ o: Int, name: Int) -> SparseVector? {
+        let (input, ordinal) = origin[o]
+        return sparsePositions[input][name].flatMap { inputs[input].segment.sparse(at: ordinal, name: $0) }
+    }
 }

@@ -74,8 +74,9 @@ extension Collection {
     private func write(_ frozen: FrozenMemtable) async throws -> String? {
         let started = ContinuousClock.now
         let dimension = config.dimension
+        let sparseNames = config.sparseVectors.keys.sorted()
         let handle = try await writeSegment("hsdb.flush") {
-            MemtableSegmentSource(points: frozen.points.filter { !$0.value.isTombstone }, dimension: dimension)
+            MemtableSegmentSource(points: frozen.points.filter { !$0.value.isTombstone }, dimension: dimension, sparseNames: sparseNames)
         }
         let segments: [SegmentHandle] = state.withLock { s in
             if let handle {
@@ -170,10 +171,12 @@ struct MemtableSegmentSource: SegmentSource {
     let ids: [PointID]
     let points: TreeDictionary<PointID, StoredPoint>
     let dimension: Int
+    let sparseNames: [String]
 
-    init(points: TreeDictionary<PointID, StoredPoint>, dimension: Int) {
+    init(points: TreeDictionary<PointID, StoredPoint>, dimension: Int, sparseNames: [String]) {
         self.points = points
         self.dimension = dimension
+        self.sparseNames = sparseNames
         ids = points.keys.sorted()
     }
 
@@ -184,4 +187,5 @@ struct MemtableSegmentSource: SegmentSource {
         points[ids[ordinal]]!.vector!.withUnsafeBufferPointer { p.initialize(from: $0.baseAddress!, count: $0.count) }
     }
     func payload(_ ordinal: Int) -> [UInt8] { PayloadCodec.encode(points[ids[ordinal]]!.payload) }
+    func sparse(_ ordinal: Int, name: Int) -> SparseVector? { points[ids[ordinal]]!.sparse[sparseNames[name]] }
 }

@@ -181,14 +181,14 @@ extension Collection {
         }
     }
 
-    private func scored(_ found: Snapshot.Found, score: Float, _ projection: Projection) throws -> ScoredPoint {
+    func scored(_ found: Snapshot.Found, score: Float, _ projection: Projection) throws -> ScoredPoint {
         let id: PointID
         switch found {
         case .memtable(let memtableID, _): id = memtableID
         case .segment(let handle, let ordinal): id = handle.segment.id(at: ordinal)
         }
         let r = try record(id, found, projection)
-        return ScoredPoint(id: id, version: r.version, score: score, vector: r.vector, payload: r.payload)
+        return ScoredPoint(id: id, version: r.version, score: score, vector: r.vector, sparse: r.sparse, payload: r.payload)
     }
 
     /// Scratch visited-sets, reused across searches so each does not allocate and clear one.

@@ -1,5 +1,19 @@
 import HSDBCore
 
+/// New vectors for one existing point: the dense vector if given, and sparse vectors by name
+/// (`nil` for a name removes that sparse vector; names not mentioned are kept).
+public struct VectorUpdate: Sendable, Equatable {
+    public var id: PointID
+    public var vector: [Float]?
+    public var sparse: [String: SparseVector?]
+
+    public init(id: PointID, vector: [Float]? = nil, sparse: [String: SparseVector?] = [:]) {
+        self.id = id
+        self.vector = vector
+        self.sparse = sparse
+    }
+}
+
 extension Collection {
     /// Replaces the vectors of existing points, keeping their payloads, as one atomic write.
     /// Every id must exist (`HSDBError.pointNotFound` names the first that does not, and
@@ -7,16 +21,54 @@ extension Collection {
     /// (`updatePayload` says what that means for a racing upsert).
     @discardableResult
     public func updateVectors(_ vectors: [(id: PointID, vector: [Float])]) async throws -> WriteResult {
-        try Validation.checkBatchSize(vectors.count, limits: limits)
+        try await updateVectors(vectors.map { VectorUpdate(id: $0.id, vector: $0.vector) })
+    }
+
+    /// Changes the dense and sparse vectors of existing points as `updates` say, keeping
+    /// everything else; the same rules as above.
+    @discardableResult
+    public func updateVectors(_ updates: [VectorUpdate]) async throws -> WriteResult {
+        try Validation.checkBatchSize(updates.count, limits: limits)
         return try await payloadUpdates.withLock {
-            let records = try get(ids: vectors.map(\.id), projection: Projection(withVector: false, withPayload: true))
-            var payloads: [PointID: Payload] = [:]
-            for r in records { payloads[r.id] = r.payload ?? [:] }
-            let points = try vectors.map { v -> Point in
-                guard let payload = payloads[v.id] else { throw HSDBError.pointNotFound(v.id) }
-                return Point(id: v.id, vector: v.vector, payload: payload)
+            let records = try get(ids: updates.map(\.id), projection: .everything)
+            var current: [PointID: Record] = [:]
+            for r in records { current[r.id] = r }
+            let points = try updates.map { u -> Point in
+                guard let r = current[u.id] else { throw HSDBError.pointNotFound(u.id) }
+                var sparse = r.sparse ?? [:]
+                for (name, v) in u.sparse { sparse[name] = v }
+                return Point(id: u.id, vector: u.vector ?? r.vector!, sparse: sparse, payload: r.payload ?? [:])
             }
             return try await upsert(points)
         }
+    }
+}
+
+extension Collection {
+    /// Removes the sparse vectors `names` from the points with these ids (ids that do not
+    /// exist, and points holding none of them, are skipped), as one atomic write. Returns nil
+    /// when nothing changed. Serialised with payload and vector updates.
+    @discardableResult
+    public func deleteSparseVectors(_ names: [String], ids: [PointID]) async throws -> WriteResult? {
+        try Validation.checkBatchSize(ids.count, limits: limits)
+        for name in names where config.sparseVectors[name] == nil {
+            throw HSDBError.invalidArgument("the collection has no sparse vector named '\(name)'")
+        }
+        return try await payloadUpdates.withLock {
+            let points = try get(ids: ids, projection: .everything).compactMap { r -> Point? in
+                var sparse = r.sparse ?? [:]
+                let before = sparse.count
+                for name in names { sparse[name] = nil }
+                guard sparse.count < before else { return nil }
+                return Point(id: r.id, vector: r.vector!, sparse: sparse, payload: r.payload ?? [:])
+            }
+            return points.isEmpty ? nil : try await upsert(points)
+        }
+    }
+
+    /// The same for every point matching `filter` (as of now).
+    @discardableResult
+    public func deleteSparseVectors(_ names: [String], filter: Filter) async throws -> WriteResult? {
+        try await inBatches(of: try ids(matching: filter)) { try await deleteSparseVectors(names, ids: $0) }
     }
 }

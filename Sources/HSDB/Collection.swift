@@ -70,9 +70,11 @@ public final class Collection: Sendable {
         try Validation.checkBatchSize(points.count, limits: limits)
         var prepared: [Point] = []
         prepared.reserveCapacity(points.count)
-        var record = OperationCodec.beginUpsert(count: points.count, dimension: config.dimension)
+        let sparse = points.contains { !$0.sparse.isEmpty }
+        var record = OperationCodec.beginUpsert(count: points.count, dimension: config.dimension, sparse: sparse)
         for (index, point) in points.enumerated() {
             let sumOfSquares = try Validation.checkVector(point.vector, dimension: config.dimension, context: "point \(index) (id \(point.id))")
+            try Validation.checkSparse(point.sparse, config: config, context: "point \(index) (id \(point.id))")
             try Validation.checkPayload(point.payload, limits: limits, context: "point \(index) (id \(point.id))")
             var p = point
             if config.metric == .cosine { p.vector = Distance.scaled(p.vector, by: 1 / sumOfSquares.squareRoot()) }
@@ -200,12 +202,13 @@ public final class Collection: Sendable {
         case .memtable(_, let p):
             return Record(
                 id: id, version: p.version, vector: projection.withVector ? p.vector!.array : nil,
-                payload: projection.withPayload ? p.payload : nil)
+                sparse: projection.withVector ? p.sparse : nil, payload: projection.withPayload ? p.payload : nil)
         case .segment(let handle, let ordinal):
             do {
                 return Record(
                     id: id, version: handle.segment.version(at: ordinal),
                     vector: projection.withVector ? handle.segment.vector(at: ordinal) : nil,
+                    sparse: projection.withVector ? handle.segment.sparseVectors(at: ordinal) : nil,
                     payload: projection.withPayload ? try handle.segment.payload(at: ordinal) : nil)
             } catch {
                 throw HSDBError.wrap(error)

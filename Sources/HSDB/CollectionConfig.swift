@@ -9,17 +9,37 @@ public struct CollectionConfig: Sendable, Equatable {
     /// HNSW graph degree and build beam, kept for the segment index.
     public var hnswM: Int
     public var hnswEfConstruction: Int
+    /// The named sparse vectors a point may carry beside its dense vector.
+    public var sparseVectors: [String: SparseVectorParameters]
     /// Settings the engine keeps but does not interpret (the HTTP API keeps the collection's
     /// Qdrant-style configuration here, to report it back as it was given).
     public var attributes: Payload
 
-    public init(dimension: Int, metric: Metric = .cosine, hnswM: Int = 16, hnswEfConstruction: Int = 200, attributes: Payload = [:]) {
+    public init(
+        dimension: Int, metric: Metric = .cosine, hnswM: Int = 16, hnswEfConstruction: Int = 200,
+        sparseVectors: [String: SparseVectorParameters] = [:], attributes: Payload = [:]
+    ) {
         self.dimension = dimension
         self.metric = metric
         self.hnswM = hnswM
         self.hnswEfConstruction = hnswEfConstruction
+        self.sparseVectors = sparseVectors
         self.attributes = attributes
     }
+}
+
+/// How one named sparse vector is scored.
+public struct SparseVectorParameters: Sendable, Equatable {
+    /// Qdrant's `modifier`: `idf` weighs each query term by its inverse document frequency
+    /// over the collection's live points.
+    public enum Modifier: UInt8, Sendable {
+        case none = 0
+        case idf = 1
+    }
+
+    public var modifier: Modifier
+
+    public init(modifier: Modifier = .none) { self.modifier = modifier }
 }
 
 /// Limits on what one request may carry. A write over a limit is refused whole.

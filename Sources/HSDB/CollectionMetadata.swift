@@ -6,19 +6,23 @@ import Index
 ///
 ///     magic "HSDBCOLL" (8) | format version u16 (1) | name (varint length + UTF-8) |
 ///     dimension u32 | metric u8 | hnsw m u16 | hnsw ef_construct u32 | created (ms since epoch) u64 |
-///     [version 2: attributes (varint length + payload encoding of a JSON object)] |
+///     [version 2 and 3: attributes (varint length + payload encoding of a JSON object)] |
+///     [version 3: sparse vector count varint | per sparse vector, by name: name (varint
+///      length + UTF-8) | modifier u8 (0 none, 1 idf)] |
 ///     crc u32 = mask(crc32c(all bytes before it))
 ///
-/// Version 1 files (no attributes) are still read.
+/// Version 3 is written only for a collection with sparse vectors (others stay byte for
+/// byte as version 2); version 1 files (no attributes) are still read.
 package enum CollectionMetadata {
     package static let fileName = "collection.meta"
     static let magic: [UInt8] = Array("HSDBCOLL".utf8)
-    static let formatVersion: UInt16 = 2
+    static let formatVersion: UInt16 = 3
+    static let denseOnlyVersion: UInt16 = 2
 
     package static func encode(name: String, config: CollectionConfig, createdMilliseconds: UInt64) -> [UInt8] {
         var w = ByteWriter(capacity: 64)
         w.write(bytes: magic)
-        w.write(formatVersion)
+        w.write(config.sparseVectors.isEmpty ? denseOnlyVersion : formatVersion)
         w.writeString(name)
         w.write(UInt32(config.dimension))
         w.write(config.metric.rawValue)
@@ -28,6 +32,13 @@ package enum CollectionMetadata {
         let attributes = PayloadCodec.encode(config.attributes)
         w.writeVarint(UInt64(attributes.count))
         w.write(bytes: attributes)
+        if !config.sparseVectors.isEmpty {
+            w.writeVarint(UInt64(config.sparseVectors.count))
+            for (name, parameters) in config.sparseVectors.sorted(by: { $0.key < $1.key }) {
+                w.writeString(name)
+                w.write(parameters.modifier.rawValue)
+            }
+        }
         w.write(CRC32C.mask(CRC32C.checksum(w.bytes)))
         return w.bytes
     }
@@ -46,7 +57,7 @@ package enum CollectionMetadata {
             var r = ByteReader(raw, offset: 8)
             do {
                 let version: UInt16 = try r.read()
-                guard version == 1 || version == formatVersion else { throw corrupt(8, "metadata format version \(version) is not supported") }
+                guard (1...formatVersion).contains(version) else { throw corrupt(8, "metadata format version \(version) is not supported") }
                 let name = try r.readString(maxLength: Validation.maxNameBytes)
                 let dimension = Int(try r.read(UInt32.self))
                 let metricOffset = r.offset
@@ -62,8 +73,24 @@ package enum CollectionMetadata {
                     var inner = ByteReader(UnsafeRawBufferPointer(rebasing: raw[..<(start + length)]), offset: start)
                     guard case .object(let o) = try PayloadCodec.decodeValue(&inner) else { throw corrupt(start, "attributes are not an object") }
                     attributes = o
+                    r = ByteReader(raw, offset: start + length)
                 }
-                return (name, CollectionConfig(dimension: dimension, metric: metric, hnswM: m, hnswEfConstruction: ef, attributes: attributes))
+                var sparse: [String: SparseVectorParameters] = [:]
+                if version >= 3 {
+                    let count = try r.readVarint()
+                    guard count <= UInt64(bytes.count) else { throw corrupt(r.offset, "sparse vector count \(count) runs past the file") }
+                    for _ in 0..<count {
+                        let sparseName = try r.readString(maxLength: Validation.maxNameBytes)
+                        let at = r.offset
+                        guard let modifier = SparseVectorParameters.Modifier(rawValue: try r.read(UInt8.self)) else {
+                            throw corrupt(at, "unknown sparse vector modifier")
+                        }
+                        sparse[sparseName] = SparseVectorParameters(modifier: modifier)
+                    }
+                }
+                guard r.offset == bytes.count - 4 else { throw corrupt(r.offset, "trailing bytes after the collection metadata") }
+                return (name, CollectionConfig(
+                    dimension: dimension, metric: metric, hnswM: m, hnswEfConstruction: ef, sparseVectors: sparse, attributes: attributes))
             } catch let e as FormatError {
                 throw corrupt(e.offset, e.description)
             }

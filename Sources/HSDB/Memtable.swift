@@ -6,6 +6,7 @@ struct StoredPoint: Sendable {
     let version: UInt64
     /// nil: a tombstone (the point was deleted at `version`).
     let vector: VectorRef?
+    let sparse: [String: SparseVector]
     let payload: Payload
 
     var isTombstone: Bool { vector == nil }
@@ -35,10 +36,10 @@ struct Memtable: ~Copyable {
         case .upsert(let batch):
             for p in batch {
                 let vector = p.vector.withUnsafeBufferPointer { vectors.append($0) }
-                points[p.id] = StoredPoint(version: lsn, vector: vector, payload: p.payload)
+                points[p.id] = StoredPoint(version: lsn, vector: vector, sparse: p.sparse, payload: p.payload)
             }
         case .delete(let ids):
-            for id in ids { points[id] = StoredPoint(version: lsn, vector: nil, payload: [:]) }
+            for id in ids { points[id] = StoredPoint(version: lsn, vector: nil, sparse: [:], payload: [:]) }
         }
         bytes += recordBytes
         lastLSN = lsn

@@ -4,20 +4,28 @@ import WAL
 
 /// WAL record bodies of the engine's operations. DESIGN.md, "Operation records". Frozen.
 ///
-///     upsert (type 1): version u8 (1) | dimension u32 | count varint |
-///                      count x (point id | dimension x f32 | payload length varint | payload)
+///     upsert (type 1): version u8 (1 or 2) | dimension u32 | count varint |
+///                      count x (point id | dimension x f32 | [version 2: sparse vectors] |
+///                               payload length varint | payload)
 ///     delete (type 2): version u8 (1) | count varint | count x point id
 ///     point id:        kind u8 (0 = integer, 1 = UUID) | u64 or 16 UUID bytes
+///     sparse vectors:  count varint | count x (name (varint length + UTF-8) | entries varint |
+///                      entries x u32 index (ascending) | entries x f32 value)
 ///     payload:         PayloadCodec bytes of an object
+///
+/// An upsert is written as version 2 only when one of its points has a sparse vector, so
+/// dense-only records keep version 1's bytes (and builds before version 2 read them).
 package enum OperationCodec {
     package static let upsertType = WALRecordType(rawValue: 1)
     package static let deleteType = WALRecordType(rawValue: 2)
     static let bodyVersion: UInt8 = 1
+    static let sparseBodyVersion: UInt8 = 2
 
-    /// Starts an upsert record for `count` points; add each with `appendPoint`.
-    package static func beginUpsert(count: Int, dimension: Int) -> WALRecordBuffer {
+    /// Starts an upsert record for `count` points; add each with `appendPoint`. `sparse`: some
+    /// point carries sparse vectors (the record is then version 2).
+    package static func beginUpsert(count: Int, dimension: Int, sparse: Bool = false) -> WALRecordBuffer {
         var record = WALRecordBuffer(type: upsertType, capacity: count * (dimension * 4 + 24) + 16)
-        record.writer.write(bodyVersion)
+        record.writer.write(sparse ? sparseBodyVersion : bodyVersion)
         record.writer.write(UInt32(dimension))
         record.writer.writeVarint(UInt64(count))
         return record
@@ -28,6 +36,11 @@ package enum OperationCodec {
     package static func appendPoint(_ point: Point, to record: inout WALRecordBuffer) -> Int {
         writeID(point.id, into: &record.writer)
         record.writer.write(floats: point.vector)
+        if record.writer.bytes[WALFormat.recordHeaderSize] == sparseBodyVersion {
+            writeSparse(point.sparse, into: &record.writer)
+        } else {
+            precondition(point.sparse.isEmpty, "a point with sparse vectors needs a record begun with sparse: true")
+        }
         if point.payload.isEmpty {
             record.writer.writeVarint(2)
             record.writer.write(PayloadCodec.Tag.object.rawValue)
@@ -60,6 +73,52 @@ package enum OperationCodec {
         }
     }
 
+    package static func writeSparse(_ sparse: [String: SparseVector], into w: inout ByteWriter) {
+        w.writeVarint(UInt64(sparse.count))
+        for (name, v) in sparse.sorted(by: { $0.key < $1.key }) {
+            w.writeString(name)
+            w.writeVarint(UInt64(v.indices.count))
+            for i in v.indices { w.write(i) }
+            w.write(floats: v.values)
+        }
+    }
+
+    static func readSparse(_ r: inout ByteReader) throws(FormatError) -> [String: SparseVector] {
+        let count = try r.readVarint()
+        guard count <= UInt64(r.remaining) else { throw FormatError.invalid(offset: r.offset, reason: "sparse vector count \(count) exceeds the body") }
+        var sparse: [String: SparseVector] = [:]
+        for _ in 0..<count {
+            let at = r.offset
+            let name = try r.readString(maxLength: Validation.maxNameBytes)
+            let entries = try r.readVarint()
+            guard entries <= UInt64(r.remaining / 8) else {
+                throw FormatError.invalid(offset: r.offset, reason: "sparse vector '\(name)' has \(entries) entries, more than the body holds")
+            }
+            var indices: [UInt32] = []
+            indices.reserveCapacity(Int(entries))
+            for _ in 0..<entries { indices.append(try r.read(UInt32.self)) }
+            let values = try r.readFloats(count: Int(entries))
+            guard zip(indices, indices.dropFirst()).allSatisfy({ $0 < $1 }) else {
+                throw FormatError.invalid(offset: at, reason: "sparse vector '\(name)' indices are not strictly ascending")
+            }
+            guard sparse.updateValue(SparseVector(indices: indices, values: values), forKey: name) == nil else {
+                throw FormatError.invalid(offset: at, reason: "sparse vector '\(name)' appears twice")
+            }
+        }
+        return sparse
+    }
+
+    static func skipSparse(_ r: inout ByteReader) throws(FormatError) {
+        let count = try r.readVarint()
+        guard count <= UInt64(r.remaining) else { throw FormatError.invalid(offset: r.offset, reason: "sparse vector count \(count) exceeds the body") }
+        for _ in 0..<count {
+            _ = try r.readLengthPrefixed(maxLength: Validation.maxNameBytes)
+            let entries = try r.readVarint()
+            guard entries <= UInt64(r.remaining / 8) else { throw FormatError.invalid(offset: r.offset, reason: "sparse entries exceed the body") }
+            try r.skip(Int(entries) * 8)
+        }
+    }
+
     static func readID(_ r: inout ByteReader) throws(FormatError) -> PointID {
         let at = r.offset
         switch try r.read(UInt8.self) {
@@ -75,13 +134,14 @@ package enum OperationCodec {
     /// payloads (a payload's bytes are skipped, not parsed): what a digest replay needs.
     static func decodeIDs(type: WALRecordType, body: UnsafeRawBufferPointer, dimension: Int) throws(FormatError) -> (upsert: Bool, ids: [PointID]) {
         var r = ByteReader(body)
-        let (upsert, count) = try readHeader(type: type, &r, dimension: dimension)
+        let (upsert, count, sparse) = try readHeader(type: type, &r, dimension: dimension)
         var ids: [PointID] = []
         ids.reserveCapacity(count)
         for _ in 0..<count {
             ids.append(try readID(&r))
             if upsert {
                 try r.skip(dimension * 4)
+                if sparse { try skipSparse(&r) }
                 _ = try r.readLengthPrefixed(maxLength: r.remaining)
             }
         }
@@ -92,7 +152,7 @@ package enum OperationCodec {
     /// Decodes a record body. `dimension` is the collection's; a body with another is refused.
     static func decode(type: WALRecordType, body: UnsafeRawBufferPointer, dimension: Int) throws(FormatError) -> Operation {
         var r = ByteReader(body)
-        let (upsert, count) = try readHeader(type: type, &r, dimension: dimension)
+        let (upsert, count, hasSparse) = try readHeader(type: type, &r, dimension: dimension)
         let operation: Operation
         if upsert {
             var points: [Point] = []
@@ -100,10 +160,11 @@ package enum OperationCodec {
             for _ in 0..<count {
                 let id = try readID(&r)
                 let vector = try r.readFloats(count: dimension)
+                let sparse = hasSparse ? try readSparse(&r) : [:]
                 let payloadBytes = try r.readLengthPrefixed(maxLength: r.remaining)
                 var pr = ByteReader(payloadBytes)
                 let payload = try PayloadCodec.decodePayload(&pr)
-                points.append(Point(id: id, vector: vector, payload: payload))
+                points.append(Point(id: id, vector: vector, sparse: sparse, payload: payload))
             }
             operation = .upsert(points)
         } else {
@@ -117,12 +178,15 @@ package enum OperationCodec {
     }
 
     /// The version byte, an upsert's dimension, and the count of points or ids, checked
-    /// against what the rest of the body can hold. `upsert` false: a delete.
+    /// against what the rest of the body can hold. `upsert` false: a delete. `sparse`: the
+    /// points carry sparse vectors (version 2).
     private static func readHeader(
         type: WALRecordType, _ r: inout ByteReader, dimension: Int
-    ) throws(FormatError) -> (upsert: Bool, count: Int) {
+    ) throws(FormatError) -> (upsert: Bool, count: Int, sparse: Bool) {
         let version: UInt8 = try r.read()
-        guard version == bodyVersion else { throw FormatError.invalid(offset: 0, reason: "operation body version \(version) is not supported") }
+        guard version == bodyVersion || (version == sparseBodyVersion && type == upsertType) else {
+            throw FormatError.invalid(offset: 0, reason: "operation body version \(version) is not supported")
+        }
         switch type {
         case upsertType:
             let dim = Int(try r.read(UInt32.self))
@@ -131,13 +195,13 @@ package enum OperationCodec {
             guard count <= UInt64(r.remaining / (9 + dim * 4 + 1)) else {
                 throw FormatError.invalid(offset: r.offset, reason: "point count \(count) exceeds what the body can hold")
             }
-            return (true, Int(count))
+            return (true, Int(count), version == sparseBodyVersion)
         case deleteType:
             let count = try r.readVarint()
             guard count <= UInt64(r.remaining / 9) else {
                 throw FormatError.invalid(offset: r.offset, reason: "id count \(count) exceeds what the body can hold")
             }
-            return (false, Int(count))
+            return (false, Int(count), false)
         default:
             throw FormatError.invalid(offset: 0, reason: "unknown operation record type \(type.rawValue)")
         }

@@ -1,22 +1,28 @@
-/// A point to write: id, vector (exactly the collection's dimension, finite values) and payload.
+/// A point to write: id, vector (exactly the collection's dimension, finite values), sparse
+/// vectors by name (each a name of the collection's `sparseVectors`; a point may have none of
+/// them) and payload.
 public struct Point: Sendable, Equatable {
     public var id: PointID
     public var vector: [Float]
+    public var sparse: [String: SparseVector]
     public var payload: Payload
 
-    public init(id: PointID, vector: [Float], payload: Payload = [:]) {
+    public init(id: PointID, vector: [Float], sparse: [String: SparseVector] = [:], payload: Payload = [:]) {
         self.id = id
         self.vector = vector
+        self.sparse = sparse
         self.payload = payload
     }
 }
 
 /// A point as read back: its live version (the LSN of the write that produced it) and, if
-/// asked for, its vector and payload. For cosine collections the vector is the normalised one.
+/// asked for, its vectors and payload. For cosine collections the vector is the normalised one.
 public struct Record: Sendable, Equatable {
     public let id: PointID
     public let version: UInt64
     public let vector: [Float]?
+    /// With the vector: the point's sparse vectors by name (empty when it has none).
+    public let sparse: [String: SparseVector]?
     public let payload: Payload?
 }
 
@@ -26,13 +32,17 @@ public struct ScoredPoint: Sendable, Equatable {
     public let version: UInt64
     public let score: Float
     public let vector: [Float]?
+    public let sparse: [String: SparseVector]?
     public let payload: Payload?
 
-    public init(id: PointID, version: UInt64, score: Float, vector: [Float]?, payload: Payload?) {
+    public init(
+        id: PointID, version: UInt64, score: Float, vector: [Float]?, sparse: [String: SparseVector]? = nil, payload: Payload?
+    ) {
         self.id = id
         self.version = version
         self.score = score
         self.vector = vector
+        self.sparse = sparse
         self.payload = payload
     }
 }
@@ -50,6 +60,7 @@ public struct WriteResult: Sendable, Equatable {
 
 /// Which parts of a point to return.
 public struct Projection: Sendable, Equatable {
+    /// The dense vector and the sparse vectors.
     public var withVector: Bool
     public var withPayload: Bool
 

@@ -35,6 +35,25 @@ enum Validation {
         guard (1...100_000).contains(config.hnswEfConstruction) else {
             throw HSDBError.invalidArgument("hnsw ef_construct must be between 1 and 100000, got \(config.hnswEfConstruction)")
         }
+        for name in config.sparseVectors.keys where name.isEmpty || name.utf8.count > maxNameBytes {
+            throw HSDBError.invalidArgument("sparse vector names must be 1 to \(maxNameBytes) bytes long, got \(name.utf8.count)")
+        }
+    }
+
+    /// Each sparse vector under a name the collection declares, its indices strictly
+    /// ascending and its values finite.
+    static func checkSparse(_ sparse: [String: SparseVector], config: CollectionConfig, context: @autoclosure () -> String) throws {
+        for (name, v) in sparse {
+            guard config.sparseVectors[name] != nil else {
+                throw HSDBError.invalidArgument("\(context()): the collection has no sparse vector named '\(name)'")
+            }
+            if zip(v.indices, v.indices.dropFirst()).contains(where: { $0 >= $1 }) {
+                throw HSDBError.invalidArgument("\(context()): sparse vector '\(name)' has indices that are not strictly ascending")
+            }
+            if let bad = v.values.firstIndex(where: { !$0.isFinite }) {
+                throw HSDBError.invalidArgument("\(context()): sparse vector '\(name)' value at position \(bad) is not a finite number")
+            }
+        }
     }
 
     /// Checks dimension and finiteness; returns the sum of squares (for normalisation).

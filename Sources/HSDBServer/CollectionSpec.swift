@@ -52,7 +52,7 @@ enum CollectionSpec {
         if let method = try body.string("sharding_method"), method != "auto" { throw APIError.unsupported("sharding_method `\(method)`") }
         if let strict = try body.object("strict_mode_config"), strict["enabled"] == .bool(true) { throw APIError.unsupported("strict mode") }
         guard let vectorsValue = body["vectors"] else { throw APIError.format("missing field `vectors`") }
-        if let sparse = try body.object("sparse_vectors"), !sparse.values.isEmpty { throw APIError.unsupported("sparse vectors") }
+        let sparse = try sparseVectors(body)
         let vectors = try JSONFields(vectorsValue, path: "vectors")
         let named = !vectors.values.keys.contains("size")
         let params: JSONFields
@@ -89,6 +89,10 @@ enum CollectionSpec {
         }
         // Qdrant's default `ef_construct` is 100 (the embedded engine's is 200).
         var config = CollectionConfig(dimension: Int(size), metric: metric, hnswEfConstruction: 100)
+        config.sparseVectors = sparse.parameters
+        if let name = sparse.parameters.keys.sorted().first(where: { $0 == vectorName }) {
+            throw APIError.wrongInput("vector name `\(name)` is both a dense and a sparse vector")
+        }
         // Collection-wide hnsw_config, then the vector's own, which Qdrant lets override it.
         for hnsw in [try body.object("hnsw_config"), try params.object("hnsw_config")].compactMap({ $0 }) {
             for key in hnsw.values.keys.sorted() where !hnswKeys.contains(key) { throw APIError.format("\(hnsw.path): unknown field `\(key)`") }
@@ -108,6 +112,7 @@ enum CollectionSpec {
         }
         var attributes: Payload = ["vectors_named": .bool(named), "vectors": .object(params.values)]
         if !vectorName.isEmpty { attributes[VectorNaming.attributeKey] = .string(vectorName) }
+        if !sparse.given.isEmpty { attributes["sparse_vectors"] = .object(sparse.given) }
         for key in ["hnsw_config", "quantization_config", "metadata", "on_disk_payload"] {
             if let v = body[key] { attributes[key] = v }
         }
@@ -119,6 +124,32 @@ enum CollectionSpec {
         for key in ["shard_number", "replication_factor"] { _ = try positiveU32(body, key) }
         config.attributes = attributes
         return config
+    }
+
+    static let sparseKeys: Set<String> = ["index", "modifier"]
+    static let sparseIndexKeys: Set<String> = ["full_scan_threshold", "on_disk", "datatype"]
+
+    /// `sparse_vectors`: `{name: {"modifier": "idf" | "none", "index": {...}}}`. The index
+    /// settings are storage hints (hsdb's inverted index is in the segment files, scored
+    /// exactly); they are checked and reported back as given.
+    static func sparseVectors(_ body: JSONFields) throws -> (parameters: [String: SparseVectorParameters], given: Payload) {
+        guard let declared = try body.object("sparse_vectors") else { return ([:], [:]) }
+        var parameters: [String: SparseVectorParameters] = [:]
+        for (name, value) in declared.values.sorted(by: { $0.key < $1.key }) {
+            let spec = try JSONFields(value, path: declared.fieldPath(name))
+            guard !name.isEmpty, name.utf8.count <= 255 else { throw APIError.wrongInput("sparse vector names must be 1 to 255 bytes long") }
+            for key in spec.values.keys.sorted() where !sparseKeys.contains(key) { throw APIError.format("\(spec.fieldPath(key)): unknown field") }
+            if let index = try spec.object("index") {
+                for key in index.values.keys.sorted() where !sparseIndexKeys.contains(key) { throw APIError.format("\(index.fieldPath(key)): unknown field") }
+                if let datatype = try index.string("datatype"), datatype != "float32" { throw APIError.unsupported("sparse `datatype` `\(datatype)`") }
+            }
+            switch try spec.string("modifier") {
+            case nil, "none": parameters[name] = SparseVectorParameters(modifier: .none)
+            case "idf": parameters[name] = SparseVectorParameters(modifier: .idf)
+            case let other?: throw APIError.format("\(spec.fieldPath("modifier")): unknown variant `\(other)`, expected one of `none`, `idf`")
+            }
+        }
+        return (parameters, declared.values)
     }
 
     /// `write_consistency_factor`: the copies (leader included) a write must be durable on.
@@ -170,6 +201,7 @@ enum CollectionSpec {
         } else {
             w.object(vectorParams)
         }
+        if case .object(let sparse)? = a["sparse_vectors"] { w.key("sparse_vectors"); w.object(sparse) }
         w.key("shard_number"); w.int(1)
         w.key("replication_factor"); w.int(1)
         w.key("write_consistency_factor"); w.int(writeConsistencyFactor)

@@ -19,8 +19,8 @@ extension API {
         on(router, .put, "/collections/:collection/points/vectors") { request, context, start in
             try await write(request, context, start) { try .updateVectors($0, naming: $1, limit: settings.maxBatchPoints) }
         }
-        on(router, .post, "/collections/:collection/points/vectors/delete") { _, _, _ in
-            throw APIError.unsupported("deleting vectors (a point's only vector cannot be removed)")
+        on(router, .post, "/collections/:collection/points/vectors/delete") { request, context, start in
+            try await write(request, context, start) { try .deleteVectors($0, naming: $1, limit: settings.maxBatchPoints) }
         }
         // Every operation is decoded before the first is applied, so a malformed one changes nothing.
         on(router, .post, "/collections/:collection/points/batch") { request, context, start in

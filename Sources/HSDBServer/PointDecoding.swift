@@ -67,9 +67,9 @@ enum PointDecoding {
                 let p = try JSONFields(item, path: "points[\(i)]")
                 guard let idValue = p["id"] else { throw APIError.format("points[\(i)]: missing field `id`") }
                 guard let vectorValue = p["vector"] else { throw APIError.format("points[\(i)]: missing field `vector`") }
+                let (dense, sparse) = try naming.pointVectors(vectorValue, path: "points[\(i)].vector")
                 points.append(Point(
-                    id: try id(idValue, path: "points[\(i)].id"),
-                    vector: try naming.pointVector(vectorValue, path: "points[\(i)].vector"),
+                    id: try id(idValue, path: "points[\(i)].id"), vector: dense, sparse: sparse,
                     payload: try payload(p.values["payload"], path: "points[\(i)].payload")))
             }
             return points
@@ -77,27 +77,34 @@ enum PointDecoding {
         if let batch = try body.object("batch") {
             guard let idsValue = batch["ids"] else { throw APIError.format("batch: missing field `ids`") }
             let ids = try ids(idsValue, path: "batch.ids", limit: limit)
-            guard var vectorsValue = batch["vectors"] else { throw APIError.format("batch: missing field `vectors`") }
-            if case .object(let named) = vectorsValue {
-                if let other = named.keys.sorted().first(where: { $0 != naming.name }) { throw VectorNaming.notExisting(other) }
-                guard let mine = named[naming.name] else {
-                    throw APIError.unsupported("batch.vectors: points without their vector `\(naming.name)` (hsdb stores one dense vector per point)")
+            guard let vectorsValue = batch["vectors"] else { throw APIError.format("batch: missing field `vectors`") }
+            // Per point, its vectors as `points` would give them: a plain list, or by name.
+            var perPoint: [JSONValue]
+            switch vectorsValue {
+            case .array(let list): perPoint = list
+            case .object(let named):
+                perPoint = [JSONValue](repeating: .object([:]), count: ids.count)
+                for (name, column) in named.sorted(by: { $0.key < $1.key }) {
+                    guard case .array(let list) = column else { throw JSONFields.typeError("batch.vectors[\"\(name)\"]", "an array of vectors", column) }
+                    guard list.count == ids.count else {
+                        throw APIError.wrongInput("batch: ids and vectors must have the same length (\(ids.count) ids, \(list.count) vectors `\(name)`)")
+                    }
+                    for (k, v) in list.enumerated() where v != .null {
+                        if case .object(var o) = perPoint[k] { o[name] = v; perPoint[k] = .object(o) }
+                    }
                 }
-                vectorsValue = mine
-            } else if !naming.name.isEmpty {
-                throw VectorNaming.notExisting("")
+            default: throw JSONFields.typeError("batch.vectors", "an array of vectors", vectorsValue)
             }
-            guard case .array(let vectors) = vectorsValue else { throw JSONFields.typeError("batch.vectors", "an array of vectors", vectorsValue) }
             let payloads = try batch.array("payloads")
-            guard vectors.count == ids.count, payloads == nil || payloads!.count == ids.count else {
-                throw APIError.wrongInput("batch: ids, vectors and payloads must have the same length (\(ids.count) ids, \(vectors.count) vectors\(payloads.map { ", \($0.count) payloads" } ?? ""))")
+            guard perPoint.count == ids.count, payloads == nil || payloads!.count == ids.count else {
+                throw APIError.wrongInput("batch: ids, vectors and payloads must have the same length (\(ids.count) ids, \(perPoint.count) vectors\(payloads.map { ", \($0.count) payloads" } ?? ""))")
             }
             var points: [Point] = []
             points.reserveCapacity(ids.count)
             for i in ids.indices {
+                let (dense, sparse) = try naming.pointVectors(perPoint[i], path: "batch.vectors[\(i)]")
                 points.append(Point(
-                    id: ids[i], vector: try dense(vectors[i], path: "batch.vectors[\(i)]"),
-                    payload: try payload(payloads?[i], path: "batch.payloads[\(i)]")))
+                    id: ids[i], vector: dense, sparse: sparse, payload: try payload(payloads?[i], path: "batch.payloads[\(i)]")))
             }
             return points
         }

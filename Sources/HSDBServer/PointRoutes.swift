@@ -15,11 +15,11 @@ extension API {
             let ids = try PointDecoding.ids(idsValue, path: "ids", limit: settings.maxBatchPoints)
             let payload = try PayloadSelector(fields.values["with_payload"], path: "with_payload", default: true)
             let naming = VectorNaming(c.config)
-            let withVector = try naming.wantsVector(fields, alias: "with_vectors")
-            let records = try c.get(ids: ids, projection: Projection(withVector: withVector, withPayload: payload.wantsPayload))
+            let vectors = try naming.selection(fields, alias: "with_vectors")
+            let records = try c.get(ids: ids, projection: Projection(withVector: vectors.any, withPayload: payload.wantsPayload))
             return Envelope.ok(since: start) { w in
                 w.beginArray()
-                for r in records { RecordWriting.record(r, payload: payload, naming: naming, to: &w) }
+                for r in records { RecordWriting.record(r, payload: payload, naming: naming, vectors: vectors, to: &w) }
                 w.endArray()
             }
         }
@@ -30,7 +30,10 @@ extension API {
             let idValue: JSONValue = Int64(raw).map { .int($0) } ?? .string(raw)
             let id = try PointDecoding.id(idValue, path: "id")
             guard let r = try c.get(ids: [id], projection: .everything).first else { throw APIError.notFound("No point with id \(id) found") }
-            return Envelope.ok(since: start) { w in RecordWriting.record(r, payload: .all, naming: VectorNaming(c.config), to: &w) }
+            let naming = VectorNaming(c.config)
+            return Envelope.ok(since: start) { w in
+                RecordWriting.record(r, payload: .all, naming: naming, vectors: naming.everything, to: &w)
+            }
         }
 
         on(router, .post, "/collections/:collection/points/delete") { request, context, start in
@@ -47,14 +50,14 @@ extension API {
             let filter = try fields["filter"].map { v throws in try FilterDecoding.filter(v, path: "filter") }
             let payload = try PayloadSelector(fields.values["with_payload"], path: "with_payload", default: true)
             let naming = VectorNaming(c.config)
-            let withVector = try naming.wantsVector(fields, alias: "with_vectors")
+            let vectors = try naming.selection(fields, alias: "with_vectors")
             let page = try c.scroll(
-                from: offset, limit: limit, projection: Projection(withVector: withVector, withPayload: payload.wantsPayload), filter: filter)
+                from: offset, limit: limit, projection: Projection(withVector: vectors.any, withPayload: payload.wantsPayload), filter: filter)
             return Envelope.ok(since: start) { w in
                 w.beginObject()
                 w.key("points")
                 w.beginArray()
-                for r in page.points { RecordWriting.record(r, payload: payload, naming: naming, to: &w) }
+                for r in page.points { RecordWriting.record(r, payload: payload, naming: naming, vectors: vectors, to: &w) }
                 w.endArray()
                 w.key("next_page_offset")
                 if let next = page.nextOffset { RecordWriting.id(next, to: &w) } else { w.null() }

@@ -7,8 +7,19 @@ struct QueryRequest {
         /// No query: points in id order (score 0).
         case none
         case vector([Float])
-        /// The vector of a stored point; that point is left out of the results.
+        case sparse(SparseVector)
+        /// The vector (`using`) of a stored point; that point is left out of the results.
         case point(PointID)
+        /// The prefetches' results fused (DESIGN.md, "Hybrid queries").
+        case fusion(Fusion)
+    }
+
+    enum Fusion: Equatable {
+        /// Reciprocal rank fusion: each prefetch adds 1 / (k + rank), ranks from 1.
+        case rrf(k: Int)
+        /// Distribution-based score fusion: each prefetch's scores mapped from
+        /// [mean - 3 sd, mean + 3 sd] to [0, 1], then summed.
+        case dbsf
     }
 
     struct MMR {
@@ -17,6 +28,8 @@ struct QueryRequest {
     }
 
     var target: Target = .none
+    /// Which vector the target is compared with.
+    var using = VectorNaming.Using.dense
     var mmr: MMR?
     var filter: Filter?
     var parameters = SearchParameters()
@@ -24,34 +37,80 @@ struct QueryRequest {
     var offset = 0
     var scoreThreshold: Float?
     var payload = PayloadSelector.none
-    var withVector = false
-    /// The collection's vector name: how vectors are read from the request and written back.
+    var withVector = VectorNaming.Selection.none
+    /// Sub-queries whose results this query fuses or re-scores.
+    var prefetch: [QueryRequest] = []
+    /// The collection's vector names: how vectors are read from the request and written back.
     var naming = VectorNaming.unnamed
+
+    static let defaultRRFK = 60
+    static let maxPrefetchDepth = 8
 
     /// `POST .../points/query`.
     static func query(_ body: JSONFields, naming: VectorNaming, maxResults: Int, available: () -> Int) throws -> QueryRequest {
         var q = try common(body, naming: naming, maxResults: maxResults, available: available)
-        for unsupported in ["prefetch", "lookup_from"] where body.has(unsupported) { throw APIError.unsupported("`\(unsupported)`") }
-        try naming.check(using: try body.string("using"))
+        if body.has("lookup_from") { throw APIError.unsupported("`lookup_from`") }
+        q.using = try naming.using(try body.string("using"))
+        if let value = body["prefetch"] { q.prefetch = try prefetches(value, path: "prefetch", naming: naming, maxResults: maxResults, depth: 1) }
         if let query = body["query"] { try q.decodeQuery(query) }
         if q.scoreThreshold != nil, case .none = q.target {
             // Qdrant's text (its query planner's check), with its 400.
             throw APIError(status: .badRequest, message:
                 "Bad request: A query is needed to use the score_threshold. Can't have score_threshold without defining a query.")
         }
+        try q.checkPrefetchUse()
         return q
     }
 
-    /// `POST .../points/search` (legacy): `{"vector": [...], ...}`.
-    /// `vector` is a list (the default vector ""), `{"name": ..., "vector": [...]}` (Qdrant's
-    /// `NamedVector`) or `{"name": [...]}`.
+    /// `prefetch`: one object or a list, each a query of its own (`prefetch`, `query`,
+    /// `using`, `filter`, `params`, `score_threshold`, `limit`).
+    private static func prefetches(
+        _ value: JSONValue, path: String, naming: VectorNaming, maxResults: Int, depth: Int
+    ) throws -> [QueryRequest] {
+        guard depth <= maxPrefetchDepth else { throw APIError.wrongInput("\(path): prefetches nest deeper than \(maxPrefetchDepth) levels") }
+        let list: [JSONValue]
+        switch value {
+        case .array(let a): list = a
+        case .object: list = [value]
+        default: throw JSONFields.typeError(path, "a prefetch object or a list of them", value)
+        }
+        let allowed: Set<String> = ["prefetch", "query", "using", "filter", "params", "score_threshold", "limit", "lookup_from"]
+        return try list.enumerated().map { i, item in
+            let p = try JSONFields(item, path: "\(path)[\(i)]")
+            for key in p.values.keys.sorted() where !allowed.contains(key) { throw APIError.format("\(p.fieldPath(key)): unknown field") }
+            if p.has("lookup_from") { throw APIError.unsupported("\(p.fieldPath("lookup_from"))") }
+            var q = try common(p, naming: naming, maxResults: maxResults, available: { maxResults })
+            q.using = try naming.using(try p.string("using"))
+            if let nested = p["prefetch"] {
+                q.prefetch = try prefetches(nested, path: p.fieldPath("prefetch"), naming: naming, maxResults: maxResults, depth: depth + 1)
+            }
+            if let query = p["query"] { try q.decodeQuery(query) }
+            guard !{ if case .none = q.target { true } else { false } }() || !q.prefetch.isEmpty else {
+                throw APIError.format("\(p.path): a prefetch needs a `query`")
+            }
+            try q.checkPrefetchUse()
+            return q
+        }
+    }
+
+    /// Fusion needs prefetches; a query over prefetches re-scores their results, so it cannot
+    /// ask for MMR or an id order.
+    private func checkPrefetchUse() throws {
+        if case .fusion = target, prefetch.isEmpty { throw APIError.wrongInput("fusion needs `prefetch` queries to fuse") }
+        guard !prefetch.isEmpty else { return }
+        if mmr != nil { throw APIError.unsupported("`mmr` over prefetches") }
+        if case .none = target { throw APIError.unsupported("a query with `prefetch` but without `query` (give `fusion` or a vector)") }
+    }
+
+    /// `vector` is a list (the default vector ""), `{"name": ..., "vector": [...] or
+    /// {"indices", "values"}}` (Qdrant's `NamedVector` and `NamedSparseVector`) or
+    /// `{"name": [...]}`.
     static func search(_ body: JSONFields, naming: VectorNaming, maxResults: Int, available: () -> Int) throws -> QueryRequest {
         var q = try common(body, naming: naming, maxResults: maxResults, available: available)
         guard let vector = body["vector"] else { throw APIError.format("missing field `vector`") }
         if case .object(let o) = vector, case .string(let name)? = o["name"], let inner = o["vector"], o.count == 2 {
-            if case .object = inner { throw APIError.unsupported("vector.vector: sparse vectors") }
-            try naming.check(using: name)
-            q.target = .vector(try PointDecoding.dense(inner, path: "vector.vector"))
+            q.using = try naming.using(name)
+            try q.setVector(inner, path: "vector.vector")
         } else {
             q.target = .vector(try naming.pointVector(vector, path: "vector"))
         }
@@ -73,10 +132,10 @@ struct QueryRequest {
                 throw APIError.wrongInput("limit + offset is \(q.limit + q.offset); the limit is \(maxResults)")
             }
         }
-        if let f = body["filter"] { q.filter = try FilterDecoding.filter(f, path: "filter") }
+        if let f = body["filter"] { q.filter = try FilterDecoding.filter(f, path: body.fieldPath("filter")) }
         if let t = try body.number("score_threshold") { q.scoreThreshold = Float(t) }
         q.payload = try PayloadSelector(body.values["with_payload"], path: "with_payload", default: false)
-        q.withVector = try naming.wantsVector(body.values["with_vector"], path: "with_vector")
+        q.withVector = try naming.selection(body.values["with_vector"], path: "with_vector")
         if let params = try body.object("params") {
             q.parameters.ef = try params.count("hnsw_ef", max: 100_000)
             if q.parameters.ef == 0 { throw APIError.validation("params.hnsw_ef", "value 0 invalid, must be 1 or larger") }
@@ -96,23 +155,58 @@ struct QueryRequest {
         return q
     }
 
+    /// A query vector for the vector `using` names: a list for the dense one, `{"indices",
+    /// "values"}` for a sparse one.
+    private mutating func setVector(_ value: JSONValue, path: String) throws {
+        switch using {
+        case .dense:
+            if case .object(let o) = value, o["indices"] != nil || o["values"] != nil {
+                throw APIError.wrongInput("\(path): a sparse vector for the dense vector `\(naming.name)`")
+            }
+            // A list is the vector `using` names; an object, its named form.
+            if case .array = value { target = .vector(try PointDecoding.dense(value, path: path)) } else {
+                target = .vector(try naming.pointVector(value, path: path))
+            }
+        case .sparse(let name):
+            guard case .object = value else { throw APIError.wrongInput("\(path): sparse vector `\(name)` needs `indices` and `values`") }
+            target = .sparse(try VectorNaming.sparseVector(value, path: path))
+        }
+    }
+
     private mutating func decodeQuery(_ value: JSONValue) throws {
         switch value {
-        case .array: target = .vector(try PointDecoding.dense(value, path: "query"))
+        case .array: try setVector(value, path: "query")
         case .int, .string: target = .point(try PointDecoding.id(value, path: "query"))
         case .object(let o):
             let fields = try JSONFields(value, path: "query")
+            if o["indices"] != nil || o["values"] != nil { return try setVector(value, path: "query") }
+            if let fusion = fields["fusion"] {
+                switch fusion {
+                case .string("rrf"): target = .fusion(.rrf(k: Self.defaultRRFK))
+                case .string("dbsf"): target = .fusion(.dbsf)
+                default: throw APIError.format("query.fusion: unknown variant \(fusion), expected one of `rrf`, `dbsf`")
+                }
+                return
+            }
+            if let rrf = try fields.object("rrf") {
+                for key in rrf.values.keys.sorted() where key != "k" {
+                    throw APIError.unsupported("\(rrf.fieldPath(key)) (hsdb's rrf takes `k`)")
+                }
+                let k = try rrf.count("k", max: 1_000_000) ?? Self.defaultRRFK
+                guard k >= 1 else { throw APIError.validation("query.rrf.k", "value 0 invalid, must be 1 or larger") }
+                target = .fusion(.rrf(k: k))
+                return
+            }
             guard let nearest = fields["nearest"] else {
                 let kind = o.keys.sorted().first ?? "empty"
-                throw APIError.unsupported("query `\(kind)` (supported: nearest, a vector, or a point id)")
+                throw APIError.unsupported("query `\(kind)` (supported: nearest, fusion, rrf, a vector, or a point id)")
             }
             switch nearest {
             case .int, .string: target = .point(try PointDecoding.id(nearest, path: "query.nearest"))
-            // A list is the vector `using` names (checked above).
-            case .array: target = .vector(try PointDecoding.dense(nearest, path: "query.nearest"))
-            default: target = .vector(try naming.pointVector(nearest, path: "query.nearest"))
+            default: try setVector(nearest, path: "query.nearest")
             }
             if let m = try fields.object("mmr") {
+                guard using == .dense else { throw APIError.unsupported("`mmr` over a sparse vector") }
                 let diversity = try m.number("diversity") ?? 0.5
                 guard (0...1).contains(diversity) else { throw APIError.wrongInput("query.mmr.diversity must be between 0 and 1, got \(diversity)") }
                 let candidates = try m.count("candidates_limit", max: 16_384) ?? 100

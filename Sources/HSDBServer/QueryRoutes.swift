@@ -59,45 +59,100 @@ extension API {
 
     private func writeHits(_ hits: [ScoredPoint], _ q: QueryRequest, to w: inout JSONTextWriter) {
         w.beginArray()
-        for hit in hits { RecordWriting.scored(hit, payload: q.payload, naming: q.naming, to: &w) }
+        for hit in hits { RecordWriting.scored(hit, payload: q.payload, naming: q.naming, vectors: q.withVector, to: &w) }
         w.endArray()
     }
 
-    /// Runs one query: nearest neighbours of a vector or of a stored point, optionally
-    /// re-ranked by maximal marginal relevance, or (without a query) points in id order.
+    /// Runs one query: nearest neighbours of a vector (dense or sparse) or of a stored point,
+    /// optionally re-ranked by maximal marginal relevance; (without a query) points in id
+    /// order; or, with prefetches, their results fused or re-scored by the query.
     func run(_ q: QueryRequest, on c: Collection) throws -> [ScoredPoint] {
         let wanted = q.limit + q.offset
         guard wanted > 0 else { return [] }
-        let projection = Projection(withVector: q.withVector || q.mmr != nil, withPayload: q.payload.wantsPayload)
-        let vector: [Float]
-        var exclude: PointID?
-        switch q.target {
-        case .none:
-            let page = try c.scroll(limit: wanted, projection: projection, filter: q.filter)
-            return page.points.dropFirst(q.offset).map {
-                ScoredPoint(id: $0.id, version: $0.version, score: 0, vector: q.withVector ? $0.vector : nil, payload: $0.payload)
+        let projection = Projection(withVector: q.withVector.any || q.mmr != nil, withPayload: q.payload.wantsPayload)
+        if !q.prefetch.isEmpty {
+            let ranked = try candidates(q, on: c, filter: nil)
+            let ids = ranked.hits.dropFirst(q.offset)
+            var records: [PointID: Record] = [:]
+            for r in try c.get(ids: ids.map(\.id), projection: projection) { records[r.id] = r }
+            return ids.compactMap { h in
+                records[h.id].map { ScoredPoint(id: h.id, version: $0.version, score: h.score, vector: $0.vector, sparse: $0.sparse, payload: $0.payload) }
             }
-        case .vector(let v):
-            vector = v
-        case .point(let id):
-            guard let r = try c.get(ids: [id], projection: Projection(withVector: true, withPayload: false)).first else {
-                throw APIError.notFound("No point with id \(id) found")
-            }
-            vector = r.vector!
-            exclude = id
         }
-        guard vector.count == c.config.dimension else {
-            throw APIError.wrongInput("Vector dimension error: expected dim: \(c.config.dimension), got \(vector.count)")
-        }
-        let fetch = (q.mmr?.candidates ?? wanted) + (exclude == nil ? 0 : 1)
-        var hits = try c.search(
-            vector, limit: fetch, projection: projection, scoreThreshold: q.scoreThreshold, filter: q.filter, parameters: q.parameters)
-        if let exclude { hits.removeAll { $0.id == exclude } }
+        var hits = try singleStage(q, on: c, limit: q.mmr?.candidates ?? wanted, filter: q.filter, projection: projection)
         if let mmr = q.mmr {
             hits = MaximalMarginalRelevance.select(hits, metric: c.config.metric, diversity: mmr.diversity, count: wanted)
         }
-        return hits.prefix(wanted).dropFirst(q.offset).map { h in
-            q.withVector ? h : ScoredPoint(id: h.id, version: h.version, score: h.score, vector: nil, payload: h.payload)
+        return Array(hits.prefix(wanted).dropFirst(q.offset))
+    }
+
+    /// A query's hits (ids and scores only), best first, `limit + offset` of them: a single
+    /// search, or its prefetches' hits fused or re-scored. `filter` is the enclosing queries'
+    /// filter, which Qdrant applies to every prefetch below it.
+    private func candidates(_ q: QueryRequest, on c: Collection, filter outer: Filter?) throws -> ScoreFusion.Ranked {
+        let filter = [outer, q.filter].compactMap { $0 }.reduce(nil as Filter?) { acc, f in acc.map { Filter(must: [.filter($0), .filter(f)]) } ?? f }
+        let wanted = q.limit + q.offset
+        let higherIsBetter: Bool
+        if case .dense = q.using { higherIsBetter = c.config.metric.higherIsBetter } else { higherIsBetter = true }
+        guard !q.prefetch.isEmpty else {
+            return ScoreFusion.Ranked(hits: try singleStage(q, on: c, limit: wanted, filter: filter, projection: .idsOnly), higherIsBetter: higherIsBetter)
         }
+        let lists = try q.prefetch.map { try candidates($0, on: c, filter: filter) }
+        if case .fusion(let fusion) = q.target {
+            var fused = ScoreFusion.fuse(lists, fusion)
+            if let t = q.scoreThreshold { fused.removeAll { $0.score < t } }
+            return ScoreFusion.Ranked(
+                hits: fused.prefix(wanted).map { ScoredPoint(id: $0.id, version: 0, score: $0.score, vector: nil, payload: nil) }, higherIsBetter: true)
+        }
+        // A vector over prefetches: the union of their hits, scored exactly by it.
+        let ids = Array(Set(lists.flatMap { $0.hits.map(\.id) }))
+        guard !ids.isEmpty else { return ScoreFusion.Ranked(hits: [], higherIsBetter: higherIsBetter) }
+        var exact = q
+        exact.parameters.exact = true
+        let among = Filter(must: [.hasID(ids)] + (filter.map { [.filter($0)] } ?? []))
+        let hits = try singleStage(exact, on: c, limit: min(wanted, ids.count), filter: among, projection: .idsOnly)
+        return ScoreFusion.Ranked(hits: hits, higherIsBetter: higherIsBetter)
+    }
+
+    /// One search without prefetches: by the dense vector, a sparse vector, a stored point's
+    /// vector (that point left out), or (no query) the first points in id order.
+    private func singleStage(
+        _ q: QueryRequest, on c: Collection, limit: Int, filter: Filter?, projection: Projection
+    ) throws -> [ScoredPoint] {
+        var target = q.target
+        var exclude: PointID?
+        if case .point(let id) = target {
+            guard let r = try c.get(ids: [id], projection: Projection(withVector: true, withPayload: false)).first else {
+                throw APIError.notFound("No point with id \(id) found")
+            }
+            switch q.using {
+            case .dense: target = .vector(r.vector!)
+            case .sparse(let name):
+                guard let v = r.sparse?[name] else { throw APIError.wrongInput("point \(id) has no sparse vector `\(name)` to search with") }
+                target = .sparse(v)
+            }
+            exclude = id
+        }
+        let fetch = limit + (exclude == nil ? 0 : 1)
+        var hits: [ScoredPoint]
+        switch (target, q.using) {
+        case (.none, _), (.fusion, _):
+            let page = try c.scroll(limit: limit, projection: projection, filter: filter)
+            return page.points.dropFirst(q.offset).map {
+                ScoredPoint(id: $0.id, version: $0.version, score: 0, vector: $0.vector, sparse: $0.sparse, payload: $0.payload)
+            }
+        case (.vector(let vector), _):
+            guard vector.count == c.config.dimension else {
+                throw APIError.wrongInput("Vector dimension error: expected dim: \(c.config.dimension), got \(vector.count)")
+            }
+            hits = try c.search(
+                vector, limit: fetch, projection: projection, scoreThreshold: q.scoreThreshold, filter: filter, parameters: q.parameters)
+        case (.sparse(let v), .sparse(let name)):
+            hits = try c.searchSparse(name, v, limit: fetch, projection: projection, scoreThreshold: q.scoreThreshold, filter: filter)
+        case (.sparse, .dense), (.point, _):
+            throw APIError.wrongInput("a sparse query for the dense vector `\(q.naming.name)`")
+        }
+        if let exclude { hits.removeAll { $0.id == exclude } }
+        return Array(hits.prefix(limit))
     }
 }

@@ -11,21 +11,25 @@ enum RecordWriting {
         }
     }
 
-    static func record(_ r: Record, payload: PayloadSelector, naming: VectorNaming, to w: inout JSONTextWriter) {
+    static func record(
+        _ r: Record, payload: PayloadSelector, naming: VectorNaming, vectors: VectorNaming.Selection, to w: inout JSONTextWriter
+    ) {
         w.beginObject()
         w.key("id"); id(r.id, to: &w)
         if payload.wantsPayload, let p = r.payload { w.key("payload"); w.object(payload.apply(p)) }
-        if let v = r.vector { naming.write(v, to: &w) }
+        naming.write(dense: r.vector, sparse: r.sparse, vectors, to: &w)
         w.endObject()
     }
 
-    static func scored(_ s: ScoredPoint, payload: PayloadSelector, naming: VectorNaming, to w: inout JSONTextWriter) {
+    static func scored(
+        _ s: ScoredPoint, payload: PayloadSelector, naming: VectorNaming, vectors: VectorNaming.Selection, to w: inout JSONTextWriter
+    ) {
         w.beginObject()
         w.key("id"); id(s.id, to: &w)
         w.key("version"); w.int(s.version)
         w.key("score"); w.float(s.score)
         if payload.wantsPayload, let p = s.payload { w.key("payload"); w.object(payload.apply(p)) }
-        if let v = s.vector { naming.write(v, to: &w) }
+        naming.write(dense: s.vector, sparse: s.sparse, vectors, to: &w)
         w.endObject()
     }
 }

@@ -13,14 +13,18 @@ public enum RequestDecoderFuzzing {
         guard let again = try? JSONParser.parse(w.bytes) else { fatalError("rest-request: written JSON does not parse") }
         precondition(again == value, "rest-request: JSON text round trip changed the value")
         guard let fields = try? JSONFields(value, path: "") else { return }
-        _ = try? PointDecoding.upsert(fields, naming: .unnamed, limit: 1000)
-        _ = try? QueryRequest.query(fields, naming: .unnamed, maxResults: 1000, available: { 500 })
-        _ = try? QueryRequest.search(fields, naming: .unnamed, maxResults: 1000, available: { 500 })
+        for naming in [VectorNaming.unnamed, VectorNaming(name: "d", sparseNames: ["s"])] {
+            _ = try? PointDecoding.upsert(fields, naming: naming, limit: 1000)
+            _ = try? QueryRequest.query(fields, naming: naming, maxResults: 1000, available: { 500 })
+            _ = try? QueryRequest.search(fields, naming: naming, maxResults: 1000, available: { 500 })
+            _ = try? WriteOperation.updateVectors(fields, naming: naming, limit: 1000)
+            _ = try? WriteOperation.deleteVectors(fields, naming: naming, limit: 1000)
+        }
         _ = try? PointSelector(fields, limit: 1000)
         _ = try? CollectionSpec.config(from: fields)
         if let filter = fields["filter"] { _ = try? FilterDecoding.filter(filter, path: "filter") }
         _ = try? PayloadSelector(fields.values["with_payload"], path: "with_payload", default: true)
-        _ = try? VectorNaming.unnamed.wantsVector(fields.values["with_vector"], path: "with_vector")
+        _ = try? VectorNaming.unnamed.selection(fields.values["with_vector"], path: "with_vector")
         if case .string(let s) = fields["name"] { _ = try? API.pathName(s, kind: "collection") }
     }
 }

@@ -7,7 +7,9 @@ enum WriteOperation {
     case upsert([Point])
     case delete(PointSelector)
     case payload(PayloadUpdate, PointSelector)
-    case updateVectors([(id: PointID, vector: [Float])])
+    case updateVectors([VectorUpdate])
+    /// Removes these sparse vectors from the selected points.
+    case deleteVectors([String], PointSelector)
 
     /// The payload operations by their names in `points/batch` (and their routes).
     enum PayloadKind: String, CaseIterable {
@@ -40,9 +42,25 @@ enum WriteOperation {
         guard list.count <= limit else { throw APIError.wrongInput("the request holds \(list.count) points; the limit is \(limit) per request") }
         return .updateVectors(try list.enumerated().map { i, item in
             let p = try JSONFields(item, path: fields.fieldPath("points[\(i)]"))
-            return (try PointDecoding.id(try required(p, "id"), path: p.fieldPath("id")),
-                    try naming.pointVector(try required(p, "vector"), path: p.fieldPath("vector")))
+            let (dense, sparse) = try naming.vectors(try required(p, "vector"), path: p.fieldPath("vector"))
+            return VectorUpdate(id: try PointDecoding.id(try required(p, "id"), path: p.fieldPath("id")), vector: dense, sparse: sparse)
         })
+    }
+
+    /// `{"points": [...] | "filter": ..., "vector": [names]}` of `POST .../points/vectors/delete`:
+    /// sparse vectors can be removed; the dense vector cannot (every point has one).
+    static func deleteVectors(_ fields: JSONFields, naming: VectorNaming, limit: Int) throws -> WriteOperation {
+        guard let names = try fields.array("vector") else { throw APIError.format("missing field `\(fields.fieldPath("vector"))`") }
+        var doomed: [String] = []
+        for (i, n) in names.enumerated() {
+            guard case .string(let name) = n else { throw JSONFields.typeError(fields.fieldPath("vector[\(i)]"), "a vector name", n) }
+            if name == naming.name {
+                throw APIError.unsupported("deleting the dense vector `\(name)` (hsdb stores one dense vector per point)")
+            }
+            guard naming.sparseNames.contains(name) else { throw VectorNaming.notExisting(name) }
+            doomed.append(name)
+        }
+        return .deleteVectors(doomed, try PointSelector(fields, limit: limit))
     }
 
     /// One entry of `points/batch`: an object with exactly one operation key.
@@ -56,7 +74,7 @@ enum WriteOperation {
         case "upsert": return .upsert(try PointDecoding.upsert(fields, naming: naming, limit: limit))
         case "delete": return .delete(try PointSelector(fields, limit: limit))
         case "update_vectors": return try updateVectors(fields, naming: naming, limit: limit)
-        case "delete_vectors": throw APIError.unsupported("\(path): delete_vectors (a point's only vector cannot be removed)")
+        case "delete_vectors": return try deleteVectors(fields, naming: naming, limit: limit)
         default:
             guard let kind = PayloadKind(rawValue: name) else {
                 throw APIError.format("\(path): unknown operation `\(name)`, expected one of `upsert`, `delete`, `set_payload`, "
@@ -75,6 +93,8 @@ enum WriteOperation {
         case .payload(let update, .ids(let ids)): return try await c.updatePayload(update, ids: ids)?.lsn
         case .payload(let update, .filter(let f)): return try await c.updatePayload(update, filter: f)?.lsn
         case .updateVectors(let vectors): return try await c.updateVectors(vectors).lsn
+        case .deleteVectors(let names, .ids(let ids)): return try await c.deleteSparseVectors(names, ids: ids)?.lsn
+        case .deleteVectors(let names, .filter(let f)): return try await c.deleteSparseVectors(names, filter: f)?.lsn
         }
     }
 

@@ -8,6 +8,9 @@ public enum MixedCrashWorkload {
     public static let collection = "mixed"
     public static let dimension = 16
     public static let idRange: UInt64 = 300
+    /// Two of three upserted points also carry this sparse vector (IDF-weighted).
+    public static let sparseName = "s"
+    public static let sparseVectors = [sparseName: SparseVectorParameters(modifier: .idf)]
 
     public enum Step: Sendable {
         case upsert([Point])
@@ -43,12 +46,20 @@ public enum MixedCrashWorkload {
         switch rng.next() % 10 {
         case 0..<6:
             return .upsert(ids(16).map { id in
-                Point(id: id, vector: vector(&rng), payload: ["step": .int(Int64(number)), "g": .int(Int64(number % 5))])
+                Point(
+                    id: id, vector: vector(&rng), sparse: rng.next() % 3 == 0 ? [:] : [sparseName: sparse(&rng)],
+                    payload: ["step": .int(Int64(number)), "g": .int(Int64(number % 5))])
             })
         case 6, 7: return .delete(ids(8))
         case 8: return .replacePayload(["step": .int(Int64(number)), "g": .int(Int64(number % 5)), "replaced": .bool(true)], ids(8))
         default: return .search(vector(&rng), group: Int64(rng.next() % 5))
         }
+    }
+
+    /// A few of 50 terms, weights in (0, 5].
+    public static func sparse(_ rng: inout SplitMix64) -> SparseVector {
+        let indices = Set((0..<(1 + rng.next() % 5)).map { _ in UInt32(rng.next() % 50) }).sorted()
+        return SparseVector(indices: indices, values: indices.map { _ in Float(1 + rng.next() % 50) / 10 })
     }
 
     public static func vector(_ rng: inout SplitMix64) -> [Float] {

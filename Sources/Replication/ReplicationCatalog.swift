@@ -6,9 +6,12 @@ import HSDBCore
 ///
 ///     {"epoch": E, "collections": [{"name": "c", "dimension": 384, "metric": 1,
 ///       "hnsw_m": 16, "ef_construct": 200, "attributes": {...},
-///       "payload_indexes": {"key": 1}, "durable_lsn": N}, ...]}
+///       "payload_indexes": {"key": 1}, "durable_lsn": N,
+///       "sparse_vectors": {"name": 0}}, ...]}
 ///
-/// `metric` and index types are the engine's frozen raw values (Metric, PayloadIndexType).
+/// `metric`, index types and sparse modifiers are the engine's frozen raw values (Metric,
+/// PayloadIndexType, SparseVectorParameters.Modifier). `sparse_vectors` is left out when
+/// there are none (and absent from leaders that predate it).
 public struct ReplicationCatalog: Sendable, Equatable {
     public struct Entry: Sendable, Equatable {
         public var name: String
@@ -32,7 +35,7 @@ public struct ReplicationCatalog: Sendable, Equatable {
         .object([
             "epoch": .int(Int64(epoch)),
             "collections": .array(collections.map { e in
-                .object([
+                var o: Payload = [
                     "name": .string(e.name),
                     "dimension": .int(Int64(e.config.dimension)),
                     "metric": .int(Int64(e.config.metric.rawValue)),
@@ -41,7 +44,11 @@ public struct ReplicationCatalog: Sendable, Equatable {
                     "attributes": .object(e.config.attributes),
                     "payload_indexes": .object(e.payloadIndexes.mapValues { .int(Int64($0.rawValue)) }),
                     "durable_lsn": .int(Int64(e.durableLSN)),
-                ])
+                ]
+                if !e.config.sparseVectors.isEmpty {
+                    o["sparse_vectors"] = .object(e.config.sparseVectors.mapValues { .int(Int64($0.modifier.rawValue)) })
+                }
+                return .object(o)
             }),
         ])
     }
@@ -65,7 +72,18 @@ public struct ReplicationCatalog: Sendable, Equatable {
                 guard case .int(let r) = raw, let t = PayloadIndexType(rawValue: UInt8(clamping: r)) else { throw bad("payload index type of '\(key)'") }
                 types[key] = t
             }
-            let config = CollectionConfig(dimension: Int(dimension), metric: metric, hnswM: Int(m), hnswEfConstruction: Int(ef), attributes: attributes)
+            var sparse: [String: SparseVectorParameters] = [:]
+            if case .object(let declared)? = o["sparse_vectors"] {
+                for (key, raw) in declared {
+                    guard case .int(let r) = raw, let modifier = SparseVectorParameters.Modifier(rawValue: UInt8(clamping: r)) else {
+                        throw bad("sparse vector modifier of '\(key)'")
+                    }
+                    sparse[key] = SparseVectorParameters(modifier: modifier)
+                }
+            }
+            let config = CollectionConfig(
+                dimension: Int(dimension), metric: metric, hnswM: Int(m), hnswEfConstruction: Int(ef), sparseVectors: sparse,
+                attributes: attributes)
             entries.append(Entry(name: name, config: config, payloadIndexes: types, durableLSN: UInt64(max(0, durable))))
         }
         return ReplicationCatalog(epoch: UInt64(max(0, epoch)), collections: entries)

@@ -84,6 +84,9 @@ public struct StateDigest: Sendable, Equatable {
         w.write(UInt32(vector.count))
         for x in vector { w.write(x.bitPattern) }
         PayloadCodec.encode(r.payload ?? [:], into: &w)
+        // Sparse vectors, when the point has any, as the WAL writes them (so a point without
+        // them hashes as before sparse vectors existed).
+        if let sparse = r.sparse, !sparse.isEmpty { OperationCodec.writeSparse(sparse, into: &w) }
         return Array(SHA256.hash(data: w.bytes))
     }
 }

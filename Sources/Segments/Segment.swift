@@ -20,6 +20,8 @@ public final class Segment: Sendable {
     public let header: SegmentHeader
     let region: MappedRegion
     let sections: [SectionKind: SectionEntry]
+    /// The names of the sparse vectors its points may have (ascending; empty: none).
+    public let sparseNames: [String]
 
     public var count: Int { header.count }
     public var dimension: Int { header.dimension }
@@ -36,16 +38,49 @@ public final class Segment: Sendable {
             let header = try SegmentHeader.decode(bytes, path: path)
             let sections = try SegmentTail.decode(bytes, path: path)
             try checkSizes(header, sections, path: path)
-            return Segment(path: path, contentID: contentID, header: header, region: region, sections: sections)
+            var sparseNames: [String] = []
+            if header.hasSparse, let e = sections[.sparseNames] {
+                // Read at open, so checked at open (it is a few bytes).
+                guard CRC32C.mask(CRC32C.checksum(UnsafeRawBufferPointer(rebasing: bytes[e.offset..<(e.offset + e.length)]))) == e.crc else {
+                    throw CorruptionError(file: path, offset: Int64(e.offset), reason: "\(e.kind) section checksum mismatch")
+                }
+                sparseNames = try SparseSections.decodeNames(
+                    UnsafeRawBufferPointer(rebasing: bytes[e.offset..<(e.offset + e.length)]), offset: e.offset, path: path)
+                try checkSparseSizes(header, sections, names: sparseNames.count, path: path)
+            }
+            return Segment(path: path, contentID: contentID, header: header, region: region, sections: sections, sparseNames: sparseNames)
         }
     }
 
-    private init(path: String, contentID: String, header: SegmentHeader, region: MappedRegion, sections: [SectionKind: SectionEntry]) {
+    private init(
+        path: String, contentID: String, header: SegmentHeader, region: MappedRegion, sections: [SectionKind: SectionEntry],
+        sparseNames: [String]
+    ) {
         self.path = path
         self.contentID = contentID
         self.header = header
         self.region = region
         self.sections = sections
+        self.sparseNames = sparseNames
+    }
+
+    /// With sparse vectors, all eight sections, their sizes consistent with each other.
+    private static func checkSparseSizes(
+        _ h: SegmentHeader, _ s: [SectionKind: SectionEntry], names: Int, path: String
+    ) throws(CorruptionError) {
+        func length(_ kind: SectionKind) -> Int { s[kind]!.length }
+        func bad(_ kind: SectionKind, _ reason: String) -> CorruptionError {
+            CorruptionError(file: path, offset: Int64(s[kind]!.offset), reason: "the \(kind) section \(reason)")
+        }
+        guard length(.sparseOffsets) == names * (h.count + 1) * 8 else { throw bad(.sparseOffsets, "does not hold \(names) x \(h.count + 1) offsets") }
+        let entries = length(.sparseIndices) / 4
+        guard length(.sparseIndices) % 4 == 0, length(.sparseValues) == entries * 4 else { throw bad(.sparseValues, "does not match the indices") }
+        guard length(.sparsePostingOrdinals) == entries * 4, length(.sparsePostingValues) == entries * 4 else {
+            throw bad(.sparsePostingOrdinals, "does not hold one posting per entry")
+        }
+        guard length(.sparseTermKeys) % 8 == 0, length(.sparseTermStarts) == (length(.sparseTermKeys) / 8 + 1) * 8 else {
+            throw bad(.sparseTermStarts, "does not hold one start per key and an end")
+        }
     }
 
     /// Every section the header implies must be there with exactly its size.
@@ -60,6 +95,7 @@ public final class Segment: Sendable {
                 (.graphLevels, h.count), (.graphLevel0, h.count * (h.m0 + 1) * 4), (.graphUpperIndex, h.count * 4), (.graphUpper, nil),
             ]
         }
+        if h.hasSparse { expected += SparseSections.kinds.map { ($0, nil) } }
         for (kind, size) in expected {
             guard let entry = s[kind] else {
                 throw CorruptionError(file: path, offset: 0, reason: "the \(kind) section is missing")
@@ -131,6 +167,56 @@ public final class Segment: Sendable {
         return try withExtendedLifetime(region) {
             let base = section(.vectors).baseAddress!.assumingMemoryBound(to: Float.self)
             return try body(UnsafeBufferPointer(start: base + ordinal * dimension, count: dimension))
+        }
+    }
+
+    // MARK: Sparse vectors
+
+    /// The sparse vector `sparseNames[name]` of `ordinal`, if it has one. Offsets are clamped
+    /// to the entries, so damaged bytes give wrong values, never an access out of bounds.
+    public func sparse(at ordinal: Int, name: Int) -> SparseVector? {
+        precondition(ordinal >= 0 && ordinal < count && name >= 0 && name < sparseNames.count)
+        return withExtendedLifetime(region) {
+            let offsets = section(.sparseOffsets)
+            let entries = section(.sparseIndices).count / 4
+            let at = (name * (count + 1) + ordinal) * 8
+            let start = min(Int(truncatingIfNeeded: offsets.loadUnaligned(fromByteOffset: at, as: UInt64.self).littleEndian), entries)
+            let end = min(max(Int(truncatingIfNeeded: offsets.loadUnaligned(fromByteOffset: at + 8, as: UInt64.self).littleEndian), start), entries)
+            guard end > start else { return nil }
+            let indices = section(.sparseIndices), values = section(.sparseValues)
+            return SparseVector(
+                indices: (start..<end).map { indices.loadUnaligned(fromByteOffset: $0 * 4, as: UInt32.self).littleEndian },
+                values: (start..<end).map { values.loadUnaligned(fromByteOffset: $0 * 4, as: Float.self) })
+        }
+    }
+
+    /// Every sparse vector of `ordinal`, by name.
+    public func sparseVectors(at ordinal: Int) -> [String: SparseVector] {
+        var out: [String: SparseVector] = [:]
+        for (n, name) in sparseNames.enumerated() { if let v = sparse(at: ordinal, name: n) { out[name] = v } }
+        return out
+    }
+
+    /// Calls `body` with each posting (ordinal, value) of index `term` in sparse vector
+    /// `sparseNames[name]`, ordinals ascending. Ordinals past the segment are skipped.
+    public func forEachPosting(name: Int, term: UInt32, _ body: (Int, Float) -> Void) {
+        withExtendedLifetime(region) {
+            let keys = section(.sparseTermKeys)
+            let key = UInt64(name) << 32 | UInt64(term)
+            var low = 0, high = keys.count / 8
+            while low < high {
+                let mid = (low + high) / 2
+                if keys.loadUnaligned(fromByteOffset: mid * 8, as: UInt64.self).littleEndian < key { low = mid + 1 } else { high = mid }
+            }
+            guard low < keys.count / 8, keys.loadUnaligned(fromByteOffset: low * 8, as: UInt64.self).littleEndian == key else { return }
+            let starts = section(.sparseTermStarts), ordinals = section(.sparsePostingOrdinals), values = section(.sparsePostingValues)
+            let postings = ordinals.count / 4
+            let start = min(Int(truncatingIfNeeded: starts.loadUnaligned(fromByteOffset: low * 8, as: UInt64.self).littleEndian), postings)
+            let end = min(max(Int(truncatingIfNeeded: starts.loadUnaligned(fromByteOffset: low * 8 + 8, as: UInt64.self).littleEndian), start), postings)
+            for p in start..<end {
+                let o = Int(ordinals.loadUnaligned(fromByteOffset: p * 4, as: UInt32.self).littleEndian)
+                if o < count { body(o, values.loadUnaligned(fromByteOffset: p * 4, as: Float.self)) }
+            }
         }
     }
 

@@ -13,6 +13,11 @@ public protocol SegmentSource {
     func copyVector(_ ordinal: Int, into: UnsafeMutablePointer<Float>)
     /// The payload of `ordinal`, encoded with `PayloadCodec`.
     func payload(_ ordinal: Int) throws -> [UInt8]
+    /// The names of the sparse vectors its points may have, ascending (by default none: the
+    /// segment is written without sparse sections, as format version 1).
+    var sparseNames: [String] { get }
+    /// The sparse vector `sparseNames[name]` of `ordinal`, if it has one.
+    func sparse(_ ordinal: Int, name: Int) -> SparseVector?
 }
 
 /// How a segment's index is built.

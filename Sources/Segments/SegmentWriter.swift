@@ -66,11 +66,12 @@ public enum SegmentWriter {
         }
         if stop?.isRaised == true { throw Failure.stopped }
         let payloads = try PayloadBlocks.build(count) { try source.payload($0) }
+        let sparse = SparseSections.build(source)
         let header = SegmentHeader(
             metric: options.metric, hasGraph: graph != nil, codeWords: words, dimension: dimension, count: count,
             integerIDCount: integerIDs.count, m: graph?.m ?? 0, m0: graph?.m0 ?? 0, entryPoint: graph?.entryPoint ?? 0,
             maxLevel: graph?.maxLevel ?? 0, minLSN: versions.map(UInt64.init(littleEndian:)).min()!,
-            maxLSN: versions.map(UInt64.init(littleEndian:)).max()!)
+            maxLSN: versions.map(UInt64.init(littleEndian:)).max()!, hasSparse: sparse != nil)
 
         let temporary = directory + "/.tmp-" + UUID().uuidString.lowercased() + SegmentFormat.fileExtension
         let file = try fs.open(temporary, mode: .createNew)
@@ -91,6 +92,16 @@ public enum SegmentWriter {
             }
             try output.section(.payloadIndex, payloads.index)
             try output.section(.payloadData, payloads.data)
+            if let sparse {
+                try output.section(.sparseNames, sparse.names)
+                try output.section(.sparseOffsets, sparse.offsets)
+                try output.section(.sparseIndices, sparse.indices)
+                try output.section(.sparseValues, sparse.values)
+                try output.section(.sparseTermKeys, sparse.termKeys)
+                try output.section(.sparseTermStarts, sparse.termStarts)
+                try output.section(.sparsePostingOrdinals, sparse.postingOrdinals)
+                try output.section(.sparsePostingValues, sparse.postingValues)
+            }
             let table = SegmentTail.encodeTable(output.entries)
             let tableOffset = output.offset
             try output.append(table)

@@ -82,12 +82,78 @@ final class RequestDecodingTests: XCTestCase {
             try fields(#"{"vector": {"name": "fast-bge", "vector": [0, 1]}, "with_vector": ["fast-bge"]}"#), naming: named, maxResults: 10, available: { 5 })
         guard case .vector(let s) = search.target else { return XCTFail() }
         XCTAssertEqual(s, [0, 1])
-        XCTAssertTrue(search.withVector)
+        XCTAssertEqual(search.withVector, VectorNaming.Selection(dense: true))
         XCTAssertThrowsError(try QueryRequest.search(try fields(#"{"vector": [0, 1]}"#), naming: named, maxResults: 10, available: { 5 }))
-        XCTAssertFalse(try named.wantsVector(.array([.string("other")]), path: "with_vector"))
+        XCTAssertFalse(try named.selection(.array([.string("other")]), path: "with_vector").any)
         var w = JSONTextWriter()
-        w.beginObject(); named.write([0.5], to: &w); w.endObject()
+        w.beginObject(); named.write(dense: [0.5], sparse: nil, named.everything, to: &w); w.endObject()
         XCTAssertEqual(String(decoding: w.bytes, as: UTF8.self), #"{"vector":{"fast-bge":[0.5]}}"#)
+    }
+
+    func testSparseVectorsAndHybridQueriesDecode() throws {
+        let naming = VectorNaming(name: "", sparseNames: ["text"])
+        let points = try PointDecoding.upsert(try fields(
+            #"{"points": [{"id": 1, "vector": {"": [1, 0], "text": {"indices": [9, 2], "values": [0.5, 1]}}}]}"#), naming: naming, limit: 10)
+        XCTAssertEqual(points, [Point(id: 1, vector: [1, 0], sparse: ["text": SparseVector(indices: [2, 9], values: [1, 0.5])])])
+        let batch = try PointDecoding.upsert(try fields(
+            #"{"batch": {"ids": [1], "vectors": {"": [[1, 0]], "text": [{"indices": [9, 2], "values": [0.5, 1]}]}}}"#), naming: naming, limit: 10)
+        XCTAssertEqual(batch, points)
+        func refusal(_ json: String) -> String? {
+            do { _ = try PointDecoding.upsert(try fields(json), naming: naming, limit: 10); return nil } catch let e as APIError {
+                return e.message
+            } catch { return "\(error)" }
+        }
+        XCTAssertEqual(refusal(#"{"points": [{"id": 1, "vector": {"": [1, 0], "text": {"indices": [1, 1], "values": [1, 2]}}}]}"#),
+                       #"Wrong input: points[0].vector["text"]: index 1 appears more than once"#)
+        XCTAssertEqual(refusal(#"{"points": [{"id": 1, "vector": {"": [1, 0], "text": {"indices": [1], "values": [1, 2]}}}]}"#),
+                       #"Wrong input: points[0].vector["text"]: indices and values must be the same length (1 indices, 2 values)"#)
+        XCTAssertNotNil(refusal(#"{"points": [{"id": 1, "vector": {"text": {"indices": [1], "values": [1]}}}]}"#), "the dense vector is required")
+        let q = try QueryRequest.query(try fields(#"""
+            {"prefetch": [{"query": [1, 0], "limit": 20}, {"query": {"indices": [2], "values": [1]}, "using": "text",
+             "prefetch": {"query": [0, 1]}}], "query": {"fusion": "rrf"}, "limit": 5, "with_vector": ["text"]}
+            """#), naming: naming, maxResults: 100, available: { 50 })
+        guard case .fusion(.rrf(k: 60)) = q.target else { return XCTFail("\(q.target)") }
+        XCTAssertEqual(q.prefetch.count, 2)
+        XCTAssertEqual(q.prefetch[0].limit, 20)
+        XCTAssertEqual(q.prefetch[1].using, .sparse("text"))
+        guard case .sparse(let v) = q.prefetch[1].target else { return XCTFail() }
+        XCTAssertEqual(v, SparseVector(indices: [2], values: [1]))
+        XCTAssertEqual(q.prefetch[1].prefetch.count, 1)
+        XCTAssertEqual(q.withVector, VectorNaming.Selection(dense: false, sparse: ["text"]))
+        let dbsf = try QueryRequest.query(try fields(#"{"prefetch": {"query": [1, 0]}, "query": {"fusion": "dbsf"}}"#), naming: naming, maxResults: 100, available: { 50 })
+        XCTAssertEqual({ if case .fusion(.dbsf) = dbsf.target { true } else { false } }(), true)
+        for bad in [
+            #"{"query": {"fusion": "rrf"}}"#,  // nothing to fuse
+            #"{"query": [1, 0], "using": "text"}"#,  // dense query for a sparse vector
+            #"{"query": {"indices": [1], "values": [1]}}"#,  // sparse query for the dense vector
+            #"{"prefetch": {"query": [1, 0]}}"#,  // prefetch without a query over it
+            #"{"prefetch": {"limit": 3}, "query": {"fusion": "rrf"}}"#,
+        ] {
+            XCTAssertThrowsError(try QueryRequest.query(try fields(bad), naming: naming, maxResults: 100, available: { 50 }), bad)
+        }
+        var w = JSONTextWriter()
+        w.beginObject()
+        naming.write(dense: [0.5], sparse: ["text": SparseVector(indices: [2], values: [1])], naming.everything, to: &w)
+        w.endObject()
+        XCTAssertEqual(String(decoding: w.bytes, as: UTF8.self), #"{"vector":{"":[0.5],"text":{"indices":[2],"values":[1.0]}}}"#)
+    }
+
+    func testFusionRanksAsDocumented() {
+        func hits(_ ids: [UInt64], _ scores: [Float]) -> [ScoredPoint] {
+            zip(ids, scores).map { ScoredPoint(id: .integer($0), version: 1, score: $1, vector: nil, payload: nil) }
+        }
+        let a = ScoreFusion.Ranked(hits: hits([1, 2, 3], [0.9, 0.8, 0.1]), higherIsBetter: true)
+        let b = ScoreFusion.Ranked(hits: hits([3, 4], [0.2, 0.5]), higherIsBetter: false)  // distances
+        let rrf = ScoreFusion.fuse([a, b], .rrf(k: 60))
+        XCTAssertEqual(rrf.map(\.id), [3, 1, 2, 4].map { PointID.integer($0) })
+        XCTAssertEqual(rrf[0].score, 1 / 63 + 1 / 61, accuracy: 1e-7)
+        XCTAssertEqual(rrf[1].score, 1 / 61, accuracy: 1e-7)
+        let dbsf = ScoreFusion.fuse([a, b], .dbsf)
+        // a: mean 0.6, sd 0.356; b (negated): mean -0.35, sd 0.15 (3 sd: [-0.8, 0.1]).
+        let sdA = (((0.09 + 0.04 + 0.25) / 3) as Double).squareRoot()
+        XCTAssertEqual(Double(dbsf.first { $0.id == 1 }!.score), (0.9 - (0.6 - 3 * sdA)) / (6 * sdA), accuracy: 1e-5)
+        XCTAssertEqual(Double(dbsf.first { $0.id == 4 }!.score), (-0.5 + 0.8) / 0.9, accuracy: 1e-5)
+        XCTAssertEqual(Double(dbsf.first { $0.id == 3 }!.score), (0.1 - (0.6 - 3 * sdA)) / (6 * sdA) + (-0.2 + 0.8) / 0.9, accuracy: 1e-5)
     }
 
     func testQueryForms() throws {

@@ -186,8 +186,9 @@ final class MixedCrashTests: XCTestCase {
         }
         for r in stored {
             let e = model.points[r.id]!
-            if r.version != e.version || r.vector != e.vector || r.payload != e.payload {
-                return "point \(r.id): version \(r.version), expected \(e.version)\(r.payload != e.payload ? "; payload differs" : "")\(r.vector != e.vector ? "; vector differs" : "")"
+            if r.version != e.version || r.vector != e.vector || r.payload != e.payload || (r.sparse ?? [:]) != e.sparse {
+                return "point \(r.id): version \(r.version), expected \(e.version)\(r.payload != e.payload ? "; payload differs" : "")"
+                    + "\(r.vector != e.vector ? "; vector differs" : "")\((r.sparse ?? [:]) != e.sparse ? "; sparse vectors differ" : "")"
             }
         }
         return nil
@@ -215,8 +216,29 @@ final class MixedCrashTests: XCTestCase {
                     XCTAssertEqual(hit.version, e.version, "\(context): graph search returned a stale version of \(hit.id)")
                     XCTAssertEqual(hit.score, -m.distance(q, e.vector), accuracy: 1e-4, "\(context): graph search score of \(hit.id)")
                 }
+                // Sparse search, exact by definition: every live point sharing a term, IDF over all live points.
+                let sq = MixedCrashWorkload.sparse(&rng)
+                let hits = try c.searchSparse(MixedCrashWorkload.sparseName, sq, limit: 1000, projection: .idsOnly, filter: f)
+                let truth = sparseScores(model, m, sq)
+                XCTAssertEqual(Set(hits.map(\.id)), Set(truth.keys), "\(context): sparse search\(f == nil ? "" : " with a filter") hit set")
+                for h in hits { XCTAssertEqual(h.score, truth[h.id] ?? .nan, accuracy: 1e-3, "\(context): sparse score of \(h.id)") }
             }
         }
+    }
+
+    /// The IDF-weighted dot products of `query` with the sparse vectors of `candidates`'
+    /// points (IDF counted over all of `model`'s live points).
+    static func sparseScores(_ model: EngineModel, _ candidates: EngineModel, _ query: SparseVector) -> [PointID: Float] {
+        let name = MixedCrashWorkload.sparseName
+        let n = Double(model.points.count)
+        let weights = zip(query.indices, query.values).map { i, v -> Float in
+            let df = Double(model.points.values.filter { $0.sparse[name]?.indices.contains(i) ?? false }.count)
+            return v * Float(log(1 + (n - df + 0.5) / (df + 0.5)))
+        }
+        let weighted = SparseVector(indices: query.indices, values: weights)
+        var out: [PointID: Float] = [:]
+        for (id, e) in candidates.points { if let v = e.sparse[name], let s = weighted.dot(v) { out[id] = s } }
+        return out
     }
 }
 

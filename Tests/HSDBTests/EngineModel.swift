@@ -9,6 +9,7 @@ struct EngineModel {
         var version: UInt64
         var vector: [Float]
         var payload: Payload
+        var sparse: [String: SparseVector] = [:]
     }
 
     var points: [PointID: Entry] = [:]
@@ -17,7 +18,7 @@ struct EngineModel {
     mutating func upsert(_ batch: [Point], lsn: UInt64) {
         for p in batch {
             let v = metric == .cosine ? normalized(p.vector) : p.vector
-            points[p.id] = Entry(version: lsn, vector: v, payload: p.payload)
+            points[p.id] = Entry(version: lsn, vector: v, payload: p.payload, sparse: p.sparse)
         }
     }
 

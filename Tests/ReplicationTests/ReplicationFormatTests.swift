@@ -117,7 +117,7 @@ final class ReplicationFormatTests: XCTestCase {
     func testDigestLeafGolden() {
         let id = StateDigest.idBytes(.integer(5))
         XCTAssertEqual(hex(id), "000500000000000000")
-        let record = Record(id: .integer(5), version: 6, vector: [1, -2], payload: ["a": .int(1)])
+        let record = Record(id: .integer(5), version: 6, vector: [1, -2], sparse: nil, payload: ["a": .int(1)])
         XCTAssertEqual(hex(StateDigest.leafHash(id: id, record: record)), "394a244988607be2a18d418229d21234fc527ca3333b2d2f90ea94b93012e576")
         XCTAssertEqual(hex(StateDigest.idBytes(.uuid(UUID(uuidString: "00112233-4455-6677-8899-aabbccddeeff")!))), "0100112233445566778899aabbccddeeff")
     }

@@ -11,12 +11,33 @@ struct TestPoints: SegmentSource {
     var versions: [UInt64]
     var vectors: [[Float]]
     var payloads: [Payload]
+    var sparseNames: [String] = []
+    /// Per ordinal, its sparse vectors by name.
+    var sparseVectors: [[String: SparseVector]] = []
     var count: Int { ids.count }
     var dimension: Int { vectors.first?.count ?? 1 }
     func id(_ o: Int) -> PointID { ids[o] }
     func version(_ o: Int) -> UInt64 { versions[o] }
     func copyVector(_ o: Int, into p: UnsafeMutablePointer<Float>) { vectors[o].withUnsafeBufferPointer { p.initialize(from: $0.baseAddress!, count: $0.count) } }
     func payload(_ o: Int) -> [UInt8] { PayloadCodec.encode(payloads[o]) }
+    func sparse(_ o: Int, name: Int) -> SparseVector? { sparseVectors.isEmpty ? nil : sparseVectors[o][sparseNames[name]] }
+
+    /// Gives the points sparse vectors "a" and "b": random indices below 200, some points
+    /// without one or both.
+    func withSparse(seed: UInt64 = 9) -> TestPoints {
+        var rng = SplitMix64(seed: seed)
+        var copy = self
+        copy.sparseNames = ["a", "b"]
+        copy.sparseVectors = (0..<count).map { o in
+            var out: [String: SparseVector] = [:]
+            for name in ["a", "b"] where (o + name.count) % 4 != 0 {
+                let indices = Set((0..<(1 + Int(rng.next() % 12))).map { _ in UInt32(rng.next() % 200) }).sorted()
+                out[name] = SparseVector(indices: indices, values: indices.map { _ in Float(Int(rng.next() % 1000) - 300) / 100 })
+            }
+            return out
+        }
+        return copy
+    }
 
     /// `count` points: every third id a UUID, unit vectors, payloads of varied size.
     static func make(count: Int, dimension: Int, seed: UInt64 = 7) -> TestPoints {
@@ -121,6 +142,37 @@ final class SegmentTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(Double(hits) / 250, 0.9)
     }
 
+    /// Sparse vectors read back as written, and the inverted index holds exactly their
+    /// entries; a segment without them stays format version 1.
+    func testSparseVectorsAndTheirPostings() throws {
+        let points = TestPoints.make(count: 300, dimension: 4).withSparse()
+        let (_, segment) = try write(points)
+        XCTAssertTrue(segment.header.hasSparse)
+        XCTAssertEqual(segment.sparseNames, ["a", "b"])
+        try segment.withFileBytes { XCTAssertEqual($0.loadUnaligned(fromByteOffset: 8, as: UInt16.self), 2) }
+        try segment.verify()
+        var expected: [String: [UInt32: [(Int, Float)]]] = [:]
+        for o in 0..<points.count {
+            XCTAssertEqual(segment.sparseVectors(at: o), points.sparseVectors[o], "ordinal \(o)")
+            for (name, v) in points.sparseVectors[o] {
+                for (i, x) in zip(v.indices, v.values) { expected[name, default: [:]][i, default: []].append((o, x)) }
+            }
+        }
+        for (n, name) in ["a", "b"].enumerated() {
+            for term in UInt32(0)..<201 {
+                var got: [(Int, Float)] = []
+                segment.forEachPosting(name: n, term: term) { got.append(($0, $1)) }
+                let want = expected[name]?[term] ?? []
+                XCTAssertEqual(got.map(\.0), want.map(\.0), "\(name) \(term)")
+                XCTAssertEqual(got.map(\.1), want.map(\.1), "\(name) \(term)")
+            }
+        }
+        let (_, dense) = try write(TestPoints.make(count: 10, dimension: 4, seed: 3))
+        XCTAssertFalse(dense.header.hasSparse)
+        XCTAssertEqual(dense.sparseNames, [])
+        try dense.withFileBytes { XCTAssertEqual($0.loadUnaligned(fromByteOffset: 8, as: UInt16.self), 1) }
+    }
+
     func testSmallSegmentHasNoGraph() throws {
         let (_, segment) = try write(TestPoints.make(count: 10, dimension: 4))
         XCTAssertFalse(segment.header.hasGraph)
@@ -141,7 +193,7 @@ final class SegmentTests: XCTestCase {
     /// Every section, corrupted in turn, is reported by verify() at that section's offset;
     /// opening (which reads only header, table and tail) still succeeds.
     func testEverySectionCorruptionIsDetected() throws {
-        let (info, segment) = try write(TestPoints.make(count: 1200, dimension: 8))
+        let (info, segment) = try write(TestPoints.make(count: 1200, dimension: 8).withSparse())
         let path = directory + "/" + info.fileName
         let original = try Data(contentsOf: URL(fileURLWithPath: path))
         XCTAssertEqual(Set(segment.sections.keys), Set(SectionKind.allCases))
@@ -149,6 +201,12 @@ final class SegmentTests: XCTestCase {
             var bytes = original
             bytes[entry.offset + entry.length / 2] ^= 0x10
             try bytes.write(to: URL(fileURLWithPath: path))
+            if entry.kind == .sparseNames {  // read, hence checked, at open
+                XCTAssertThrowsError(try Segment.open(path: path, fileSystem: POSIXFileSystem())) { error in
+                    XCTAssertEqual((error as? CorruptionError)?.offset, Int64(entry.offset))
+                }
+                continue
+            }
             let reopened = try Segment.open(path: path, fileSystem: POSIXFileSystem())
             XCTAssertThrowsError(try reopened.verify(), "\(entry.kind)") { error in
                 guard let c = error as? CorruptionError else { return XCTFail("\(error)") }

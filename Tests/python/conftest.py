@@ -61,6 +61,15 @@ def fresh_server():
 
 
 @pytest.fixture()
+def client(server):
+    """qdrant-client, unmodified, on the session's server."""
+    from qdrant_client import QdrantClient
+    c = QdrantClient(url=server.url, timeout=30)
+    yield c
+    c.close()
+
+
+@pytest.fixture()
 def http(server):
     with httpx.Client(base_url=server.url, timeout=30) as client:
         yield client

@@ -23,13 +23,6 @@ def vectors(n, seed=11):
 
 
 @pytest.fixture()
-def client(server):
-    c = QdrantClient(url=server.url, timeout=30)
-    yield c
-    c.close()
-
-
-@pytest.fixture()
 def named(client, request):
     name = request.node.name[:60]
     client.create_collection(name, vectors_config={NAME: models.VectorParams(size=DIM, distance=models.Distance.COSINE)})

@@ -23,13 +23,6 @@ def random_vectors(n, dim=DIM, seed=7):
 
 
 @pytest.fixture()
-def client(server):
-    c = QdrantClient(url=server.url, timeout=30)
-    yield c
-    c.close()
-
-
-@pytest.fixture()
 def collection(client, request):
     name = request.node.name.replace("[", "_").replace("]", "")[:60]
     client.create_collection(name, vectors_config=models.VectorParams(size=DIM, distance=models.Distance.COSINE))

@@ -1,0 +1,34 @@
+import HSDB
+import HSDBCore
+
+/// Fuses the ranked lists of a query's prefetches into one (DESIGN.md, "Hybrid queries").
+enum ScoreFusion {
+    /// One prefetch's hits, best first; `higherIsBetter` false for euclidean distances.
+    struct Ranked {
+        var hits: [ScoredPoint]
+        var higherIsBetter: Bool
+    }
+
+    /// (id, fused score), best first; ties in ascending id order so answers are stable.
+    static func fuse(_ lists: [Ranked], _ fusion: QueryRequest.Fusion) -> [(id: PointID, score: Float)] {
+        var scores: [PointID: Float] = [:]
+        switch fusion {
+        case .rrf(let k):
+            for list in lists {
+                for (rank, hit) in list.hits.enumerated() { scores[hit.id, default: 0] += 1 / Float(k + rank + 1) }
+            }
+        case .dbsf:
+            for list in lists where !list.hits.isEmpty {
+                let values = list.hits.map { list.higherIsBetter ? Double($0.score) : -Double($0.score) }
+                let mean = values.reduce(0, +) / Double(values.count)
+                let sd = (values.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(values.count)).squareRoot()
+                let (low, high) = (mean - 3 * sd, mean + 3 * sd)
+                for (hit, v) in zip(list.hits, values) {
+                    let normalised = high > low ? min(1, max(0, (v - low) / (high - low))) : 0.5
+                    scores[hit.id, default: 0] += Float(normalised)
+                }
+            }
+        }
+        return scores.map { (id: $0.key, score: $0.value) }.sorted { $0.score != $1.score ? $0.score > $1.score : $0.id < $1.id }
+    }
+}
