@@ -19,25 +19,44 @@ extension Collection {
         }
         try Validation.checkSparse([name: query], config: config, context: "query")
         let s = snapshot
-        let weights = parameters.modifier == .idf ? idfWeights(query, name, s) : query.values
-        let weighted = SparseVector(indices: query.indices, values: weights)
-        var top = TopK<Snapshot.Found>(k: limit, higherIsBetter: true)
+        let idf = parameters.modifier == .idf
+        // Memtables, in one pass: every live point sharing an index, with the positions of
+        // the query indices it holds and its values there (scored once the weights are known).
+        var memtableHits: [(id: PointID, point: StoredPoint, matches: [(Int, Float)])] = []
+        var df = [Int](repeating: 0, count: query.indices.count)
         s.forEachLiveMemtablePoint { id, p in
-            guard let v = p.sparse[name], let score = weighted.dot(v) else { return }
-            if let filter, !filter.matches(id: id, payload: p.payload) { return }
-            top.insert(score, .memtable(id, p))
+            guard let v = p.sparse[name] else { return }
+            let matches = query.matches(v)
+            guard !matches.isEmpty else { return }
+            if idf { for (i, _) in matches { df[i] += 1 } }
+            memtableHits.append((id, p, matches))
+        }
+        if idf { addSegmentDocumentFrequencies(name, query, s, into: &df) }
+        let weights = idf ? Self.idfWeights(query.values, df: df, points: livePoints(s)) : query.values
+        var top = TopK<Snapshot.Found>(k: limit, higherIsBetter: true)
+        for hit in memtableHits {
+            if let filter, !filter.matches(id: hit.id, payload: hit.point.payload) { continue }
+            top.insert(hit.matches.reduce(0) { $0 + weights[$1.0] * $1.1 }, .memtable(hit.id, hit.point))
         }
         for handle in s.segments {
             guard let n = handle.segment.sparseNames.firstIndex(of: name) else { continue }
             let mask = try filter.map { try matching(handle, $0, lsn: s.lsn) }
-            var scores: [Int: Float] = [:]
-            for (term, weight) in zip(weighted.indices, weighted.values) {
+            let live = SparseLiveness(words: mask?.words ?? handle.liveBitmap(at: s.lsn))
+            // Term at a time into a dense accumulator: the postings are the only reads.
+            var sums = [Float](repeating: 0, count: handle.count)
+            var seen = [UInt64](repeating: 0, count: (handle.count + 63) / 64)
+            var touched: [Int32] = []
+            for (term, weight) in zip(query.indices, weights) {
                 handle.segment.forEachPosting(name: n, term: term) { o, value in
-                    guard mask?.accepts(UInt32(o)) ?? handle.isAlive(o, at: s.lsn) else { return }
-                    scores[o, default: 0] += weight * value
+                    guard live.accepts(o) else { return }
+                    if seen[o >> 6] & (1 << UInt64(o & 63)) == 0 {
+                        seen[o >> 6] |= 1 << UInt64(o & 63)
+                        touched.append(Int32(o))
+                    }
+                    sums[o] += weight * value
                 }
             }
-            for (o, score) in scores { top.insert(score, .segment(handle, o)) }
+            for o in touched { top.insert(sums[Int(o)], .segment(handle, Int(o))) }
         }
         var results: [ScoredPoint] = []
         for hit in top.sorted() {
@@ -47,38 +66,78 @@ extension Collection {
         return results
     }
 
-    /// How many live points hold each of `query`'s indices in `name`, and the query's values
-    /// weighted by the resulting inverse document frequencies.
-    private func idfWeights(_ query: SparseVector, _ name: String, _ s: Snapshot) -> [Float] {
-        var live = 0
-        var df = [Int](repeating: 0, count: query.indices.count)
-        s.forEachLiveMemtablePoint { _, p in
-            live += 1
-            guard let v = p.sparse[name] else { return }
-            for (i, term) in query.indices.enumerated() where v.contains(term) { df[i] += 1 }
-        }
+    /// Adds, per query index, the live segment points whose vector `name` holds it.
+    private func addSegmentDocumentFrequencies(_ name: String, _ query: SparseVector, _ s: Snapshot, into df: inout [Int]) {
         for handle in s.segments {
-            live += handle.liveCount(at: s.lsn)
             guard let n = handle.segment.sparseNames.firstIndex(of: name) else { continue }
+            let live = SparseLiveness(words: handle.liveBitmap(at: s.lsn))
             for (i, term) in query.indices.enumerated() {
-                handle.segment.forEachPosting(name: n, term: term) { o, _ in if handle.isAlive(o, at: s.lsn) { df[i] += 1 } }
+                if live.words == nil {
+                    df[i] += handle.segment.postingCount(name: n, term: term)
+                } else {
+                    handle.segment.forEachPosting(name: n, term: term) { o, _ in if live.accepts(o) { df[i] += 1 } }
+                }
             }
         }
-        let n = Double(live)
-        return zip(query.values, df).map { value, d in
-            value * Float(log(1 + (n - Double(d) + 0.5) / (Double(d) + 0.5)))
-        }
+    }
+
+    /// Each value times ln(1 + (N - df + 0.5) / (df + 0.5)).
+    static func idfWeights(_ values: [Float], df: [Int], points: Int) -> [Float] {
+        let n = Double(points)
+        return zip(values, df).map { value, d in value * Float(log(1 + (n - Double(d) + 0.5) / (Double(d) + 0.5))) }
+    }
+
+    /// The live points of `s`, counted once per LSN: the set of live points at an LSN is the
+    /// same whatever flushes and merges have moved since, so searches between writes share it.
+    func livePoints(_ s: Snapshot) -> Int {
+        if let cached = liveCountCache.withLock({ $0 }), cached.lsn == s.lsn { return cached.count }
+        var n = 0
+        s.forEachLiveMemtablePoint { _, _ in n += 1 }
+        for handle in s.segments { n += SparseLiveness(words: handle.liveBitmap(at: s.lsn)).count(of: handle.count) }
+        liveCountCache.withLock { $0 = (s.lsn, n) }
+        return n
     }
 }
 
 extension SparseVector {
-    /// Whether `index` is one of the vector's indices (binary search).
-    func contains(_ index: UInt32) -> Bool {
-        var low = 0, high = indices.count
-        while low < high {
-            let mid = (low + high) / 2
-            if indices[mid] < index { low = mid + 1 } else { high = mid }
+    /// The positions (in `self`) of the indices `other` also holds, with `other`'s values
+    /// there: one merge of the two sorted index lists.
+    func matches(_ other: SparseVector) -> [(Int, Float)] {
+        var out: [(Int, Float)] = []
+        var i = 0, j = 0
+        while i < indices.count && j < other.indices.count {
+            if indices[i] == other.indices[j] {
+                out.append((i, other.values[j]))
+                i += 1
+                j += 1
+            } else if indices[i] < other.indices[j] {
+                i += 1
+            } else {
+                j += 1
+            }
         }
-        return low < indices.count && indices[low] == index
+        return out
+    }
+}
+
+/// Which ordinals of a segment a sparse search may count: a bitmap, or nil for all.
+struct SparseLiveness {
+    let words: [UInt64]?
+
+    @inline(__always) func accepts(_ o: Int) -> Bool {
+        guard let words else { return true }
+        return words[o >> 6] & (1 << UInt64(o & 63)) != 0
+    }
+
+    /// How many of the first `count` ordinals it accepts.
+    func count(of count: Int) -> Int {
+        guard let words else { return count }
+        var n = 0
+        for (w, word) in words.enumerated() {
+            let valid = min(64, count - w * 64)
+            guard valid > 0 else { break }
+            n += (valid == 64 ? word : word & ((1 << UInt64(valid)) - 1)).nonzeroBitCount
+        }
+        return n
     }
 }

@@ -38,6 +38,8 @@ public final class Collection: Sendable {
     let activeSearches = Atomic<Int>(0)
     /// Scratch space for graph searches (see `withVisitedSet`).
     let visitedPool = Mutex<[VisitedSet]>([])
+    /// (LSN, live points at it): the IDF's point count, between writes.
+    let liveCountCache = Mutex<(lsn: UInt64, count: Int)?>(nil)
     /// The WAL's named readers (`WAL-PINS`), and one change of them at a time.
     let walPins = Mutex(WALPins())
     let pinUpdates = AsyncMutex()

@@ -197,9 +197,26 @@ public final class Segment: Sendable {
         return out
     }
 
+    /// How many points hold index `term` in sparse vector `sparseNames[name]` (live or not).
+    public func postingCount(name: Int, term: UInt32) -> Int {
+        withPostingRange(name: name, term: term) { $1 - $0 }
+    }
+
     /// Calls `body` with each posting (ordinal, value) of index `term` in sparse vector
     /// `sparseNames[name]`, ordinals ascending. Ordinals past the segment are skipped.
     public func forEachPosting(name: Int, term: UInt32, _ body: (Int, Float) -> Void) {
+        withPostingRange(name: name, term: term) { start, end in
+            let ordinals = section(.sparsePostingOrdinals), values = section(.sparsePostingValues)
+            for p in start..<end {
+                let o = Int(ordinals.loadUnaligned(fromByteOffset: p * 4, as: UInt32.self).littleEndian)
+                if o < count { body(o, values.loadUnaligned(fromByteOffset: p * 4, as: Float.self)) }
+            }
+        }
+    }
+
+    /// The postings of (name, term), as a range of posting positions (empty if none), found
+    /// by binary search over the term keys and clamped to the postings.
+    private func withPostingRange<R>(name: Int, term: UInt32, _ body: (Int, Int) -> R) -> R {
         withExtendedLifetime(region) {
             let keys = section(.sparseTermKeys)
             let key = UInt64(name) << 32 | UInt64(term)
@@ -208,15 +225,12 @@ public final class Segment: Sendable {
                 let mid = (low + high) / 2
                 if keys.loadUnaligned(fromByteOffset: mid * 8, as: UInt64.self).littleEndian < key { low = mid + 1 } else { high = mid }
             }
-            guard low < keys.count / 8, keys.loadUnaligned(fromByteOffset: low * 8, as: UInt64.self).littleEndian == key else { return }
-            let starts = section(.sparseTermStarts), ordinals = section(.sparsePostingOrdinals), values = section(.sparsePostingValues)
-            let postings = ordinals.count / 4
+            guard low < keys.count / 8, keys.loadUnaligned(fromByteOffset: low * 8, as: UInt64.self).littleEndian == key else { return body(0, 0) }
+            let starts = section(.sparseTermStarts)
+            let postings = section(.sparsePostingOrdinals).count / 4
             let start = min(Int(truncatingIfNeeded: starts.loadUnaligned(fromByteOffset: low * 8, as: UInt64.self).littleEndian), postings)
             let end = min(max(Int(truncatingIfNeeded: starts.loadUnaligned(fromByteOffset: low * 8 + 8, as: UInt64.self).littleEndian), start), postings)
-            for p in start..<end {
-                let o = Int(ordinals.loadUnaligned(fromByteOffset: p * 4, as: UInt32.self).littleEndian)
-                if o < count { body(o, values.loadUnaligned(fromByteOffset: p * 4, as: Float.self)) }
-            }
+            return body(start, end)
         }
     }
 

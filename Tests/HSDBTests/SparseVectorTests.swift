@@ -85,6 +85,9 @@ final class SparseVectorTests: XCTestCase {
             for p in points { model.points[p.id] = (p.sparse, p.payload) }
         }
         try await upsert(Array(0..<200))
+        try await upsert(Array(0..<50))  // rewritten in the memtable: their old indices must not match
+        try await c.delete(ids: [.integer(60)])
+        model.points[.integer(60)] = nil
         try check(c, model, &rng, "memtable")
         try await c.flush()
         try await upsert(Array(150..<260))  // overwrites some flushed points

@@ -692,3 +692,50 @@ def test_a_follower_killed_mid_bootstrap_resumes_its_download(cluster, tmp_path)
         assert "offered again" in f.read()
     assert follower_server.stop() == 0
     assert leader_server.stop() == 0
+
+
+def test_sparse_vectors_bootstrap_and_stream_to_a_follower(cluster):
+    """A collection with a named dense vector and an IDF sparse vector: its flushed segments
+    (format version 2) reach a new follower by bootstrap, later writes (upsert records of
+    version 2, a sparse delete) by the stream; searches and the content digest agree."""
+    _, start_leader, start_follower = cluster
+    leader_server = start_leader()
+    rng = random.Random(15)
+
+    def point(i):
+        idx = sorted(rng.sample(range(300), rng.randint(1, 8)))
+        return {"id": i, "vector": {"dense": vector(rng), "bm25": {"indices": idx, "values": [rng.uniform(0.1, 2) for _ in idx]}},
+                "payload": {"pad": "x" * 600}}
+
+    with httpx.Client(base_url=leader_server.url, timeout=30) as leader:
+        assert leader.put("/collections/hy", json={"vectors": {"dense": {"size": DIM, "distance": "Cosine"}},
+                                                   "sparse_vectors": {"bm25": {"modifier": "idf"}}}).status_code == 200
+        for batch in range(20):
+            assert leader.put("/collections/hy/points?wait=true",
+                              json={"points": [point(batch * 100 + i) for i in range(100)]}).status_code == 200
+        deadline = time.monotonic() + 30
+        while leader.get("/collections/hy").json()["result"]["segments_count"] == 0:
+            assert time.monotonic() < deadline, "no flush"
+            time.sleep(0.1)
+        follower_server = start_follower()
+        with httpx.Client(base_url=follower_server.url, timeout=30) as follower:
+            wait_caught_up(leader, follower)
+            assert leader.put("/collections/hy/points?wait=true", json={"points": [point(5000 + i) for i in range(50)]}).status_code == 200
+            assert leader.post("/collections/hy/points/vectors/delete?wait=true",
+                               json={"points": [1, 2, 3], "vector": ["bm25"]}).status_code == 200
+            wait_caught_up(leader, follower)
+            info = follower.get("/collections/hy").json()["result"]["config"]["params"]
+            assert info["sparse_vectors"] == {"bm25": {"modifier": "idf"}} and list(info["vectors"]) == ["dense"]
+            for _ in range(5):
+                idx = sorted(rng.sample(range(300), 4))
+                q = {"query": {"indices": idx, "values": [1, 1, 1, 1]}, "using": "bm25", "limit": 20}
+                a, b = leader.post("/collections/hy/points/query", json=q), follower.post("/collections/hy/points/query", json=q)
+                assert a.status_code == b.status_code == 200 and a.json()["result"]["points"]
+                assert [(p["id"], p["score"]) for p in a.json()["result"]["points"]] == \
+                    [(p["id"], p["score"]) for p in b.json()["result"]["points"]]
+            got = follower.post("/collections/hy/points", json={"ids": [1, 4], "with_vector": True}).json()["result"]
+            assert set(got[0]["vector"]) == {"dense"} and set(got[1]["vector"]) == {"dense", "bm25"}
+            r = replica_verify(leader_server.url, follower_server.url, "--content")
+            assert r.returncode == 0, f"{r.stdout}\n{r.stderr}"
+        assert follower_server.stop() == 0
+    assert leader_server.stop() == 0
