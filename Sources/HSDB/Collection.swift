@@ -165,7 +165,7 @@ public final class Collection: Sendable {
         return s.lsn
     }
 
-    private func scroll(in s: Snapshot, from offset: PointID?, limit: Int, projection: Projection, filter: Filter?) throws -> ScrollPage {
+    func scroll(in s: Snapshot, from offset: PointID?, limit: Int, projection: Projection, filter: Filter?) throws -> ScrollPage {
         var memtableIDs: [PointID] = []
         s.forEachLiveMemtablePoint { id, p in
             if (offset == nil || id >= offset!) && (filter?.matches(id: id, payload: p.payload) ?? true) { memtableIDs.append(id) }

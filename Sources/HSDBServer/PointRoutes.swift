@@ -43,7 +43,6 @@ extension API {
         on(router, .post, "/collections/:collection/points/scroll") { request, context, start in
             let c = try collection(context)
             let fields = try await body(request)
-            if fields.has("order_by") { throw APIError.unsupported("order_by") }
             let offset = try fields["offset"].map { v throws in try PointDecoding.id(v, path: "offset") }
             let limit = try fields.resultCount("limit", max: settings.maxResultPoints, available: c.count) ?? 10
             guard limit >= 1 else { throw APIError.wrongInput("limit must be at least 1") }
@@ -51,8 +50,25 @@ extension API {
             let payload = try PayloadSelector(fields.values["with_payload"], path: "with_payload", default: true)
             let naming = VectorNaming(c.config)
             let vectors = try naming.selection(fields, alias: "with_vectors")
-            let page = try c.scroll(
-                from: offset, limit: limit, projection: Projection(withVector: vectors.any, withPayload: payload.wantsPayload), filter: filter)
+            let projection = Projection(withVector: vectors.any, withPayload: payload.wantsPayload)
+            if let orderValue = fields["order_by"] {
+                let order = try OrderByDecoding.order(orderValue, path: "order_by", indexes: c.payloadIndexes)
+                guard offset == nil else { throw APIError.wrongInput("`offset` cannot be used with `order_by`; use `order_by.start_from`") }
+                let hits = try c.ordered(by: order, limit: limit, projection: projection, filter: filter)
+                let integer = c.payloadIndexes[order.key] == .integer
+                return Envelope.ok(since: start) { w in
+                    w.beginObject()
+                    w.key("points")
+                    w.beginArray()
+                    for (r, value) in hits {
+                        RecordWriting.record(r, payload: payload, naming: naming, vectors: vectors, orderValue: (value, integer), to: &w)
+                    }
+                    w.endArray()
+                    w.key("next_page_offset"); w.null()
+                    w.endObject()
+                }
+            }
+            let page = try c.scroll(from: offset, limit: limit, projection: projection, filter: filter)
             return Envelope.ok(since: start) { w in
                 w.beginObject()
                 w.key("points")

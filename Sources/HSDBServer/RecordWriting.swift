@@ -11,13 +11,20 @@ enum RecordWriting {
         }
     }
 
+    /// `orderValue`: the value an `order_by` scroll ordered the record by (written as an
+    /// integer for an integer index).
     static func record(
-        _ r: Record, payload: PayloadSelector, naming: VectorNaming, vectors: VectorNaming.Selection, to w: inout JSONTextWriter
+        _ r: Record, payload: PayloadSelector, naming: VectorNaming, vectors: VectorNaming.Selection,
+        orderValue: (Double, integer: Bool)? = nil, to w: inout JSONTextWriter
     ) {
         w.beginObject()
         w.key("id"); id(r.id, to: &w)
         if payload.wantsPayload, let p = r.payload { w.key("payload"); w.object(payload.apply(p)) }
         naming.write(dense: r.vector, sparse: r.sparse, vectors, to: &w)
+        if let (value, integer) = orderValue {
+            w.key("order_value")
+            if integer, let n = Int64(exactly: value) { w.int(n) } else { w.double(value) }
+        }
         w.endObject()
     }
 

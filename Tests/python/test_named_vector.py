@@ -129,3 +129,22 @@ def test_bool_uuid_and_datetime_indexes(client, named, schema, values, match, ex
     assert client.count(named, count_filter=models.Filter(must=[condition])).count == expected
     hits = client.query_points(named, query=vectors(1, seed=5)[0], using=NAME, query_filter=models.Filter(must=[condition])).points
     assert len(hits) == expected
+
+
+def test_scroll_order_by_an_indexed_field(client, named, http):
+    points = [models.PointStruct(id=i, vector={NAME: v}, payload={"n": (i * 37) % 11, "at": f"2026-12-{1 + i % 9:02d}T00:00:00Z"})
+              for i, v in enumerate(vectors(20))]
+    client.upsert(named, points)
+    status, text = refusal(lambda: client.scroll(named, order_by="n"))
+    assert status == 400 and "No range index for `order_by` key `n`" in text
+    client.create_payload_index(named, field_name="n", field_schema=models.PayloadSchemaType.INTEGER)
+    client.create_payload_index(named, field_name="at", field_schema=models.PayloadSchemaType.DATETIME)
+    records, offset = client.scroll(named, limit=6, order_by=models.OrderBy(key="n", direction=models.Direction.DESC, start_from=8))
+    expected = sorted(((p.payload["n"], p.id) for p in points if p.payload["n"] <= 8), key=lambda t: (-t[0], t[1]))[:6]
+    assert [(r.order_value, r.id) for r in records] == expected and offset is None
+    records, _ = client.scroll(named, limit=3, order_by="at", scroll_filter=models.Filter(
+        must=[models.FieldCondition(key="n", range=models.Range(gte=5))]))
+    expected = sorted((p.payload["at"], p.id) for p in points if p.payload["n"] >= 5)[:3]
+    assert [r.id for r in records] == [i for _, i in expected]
+    r = http.post(f"/collections/{named}/points/scroll", json={"order_by": "n", "offset": 3})
+    assert r.status_code == 400 and "offset" in r.json()["status"]["error"]
