@@ -12,6 +12,15 @@ struct QueryRequest {
         case point(PointID)
         /// The prefetches' results fused (DESIGN.md, "Hybrid queries").
         case fusion(Fusion)
+        /// Qdrant's `recommend` with the `average_vector` strategy: the nearest points to
+        /// avg(positive) + (avg(positive) - avg(negative)), the examples left out.
+        case recommend(positive: [Example], negative: [Example])
+    }
+
+    /// A recommendation example: a stored point (by id) or a vector.
+    enum Example {
+        case point(PointID)
+        case vector([Float])
     }
 
     enum Fusion: Equatable {
@@ -117,6 +126,16 @@ struct QueryRequest {
         return q
     }
 
+    /// `POST .../points/recommend` (legacy): `{"positive", "negative", "strategy", "using", ...}`.
+    static func recommend(_ body: JSONFields, naming: VectorNaming, maxResults: Int, available: () -> Int) throws -> QueryRequest {
+        var q = try common(body, naming: naming, maxResults: maxResults, available: available)
+        if body.has("lookup_from") { throw APIError.unsupported("`lookup_from`") }
+        q.using = try naming.using(try body.string("using"))
+        let shared: Set<String> = ["filter", "params", "limit", "offset", "score_threshold", "with_payload", "with_vector", "using", "shard_key"]
+        try q.decodeRecommend(try JSONFields(.object(body.values.filter { !shared.contains($0.key) }), path: body.path))
+        return q
+    }
+
     /// `available` counts the collection's points; it is asked only for a limit or offset
     /// over `maxResults` (see `JSONFields.resultCount`).
     private static func common(_ body: JSONFields, naming: VectorNaming, maxResults: Int, available: () -> Int) throws -> QueryRequest {
@@ -173,6 +192,32 @@ struct QueryRequest {
         }
     }
 
+    /// `{"positive": [...], "negative": [...], "strategy": "average_vector"}`: examples are
+    /// point ids or dense vectors.
+    private mutating func decodeRecommend(_ r: JSONFields) throws {
+        for key in r.values.keys.sorted() where !["positive", "negative", "strategy"].contains(key) {
+            throw APIError.format("\(r.fieldPath(key)): unknown field, expected `positive`, `negative`, `strategy`")
+        }
+        guard using == .dense else { throw APIError.unsupported("`recommend` over a sparse vector") }
+        switch try r.string("strategy") {
+        case nil, "average_vector": break
+        case let other?: throw APIError.unsupported("recommend strategy `\(other)` (supported: average_vector)")
+        }
+        func examples(_ key: String) throws -> [Example] {
+            guard let list = try r.array(key) else { return [] }
+            return try list.enumerated().map { i, v in
+                switch v {
+                case .int, .string: return .point(try PointDecoding.id(v, path: r.fieldPath("\(key)[\(i)]")))
+                case .array: return .vector(try PointDecoding.dense(v, path: r.fieldPath("\(key)[\(i)]")))  // the `using` vector
+                default: return .vector(try naming.pointVector(v, path: r.fieldPath("\(key)[\(i)]")))
+                }
+            }
+        }
+        let positive = try examples("positive"), negative = try examples("negative")
+        guard !positive.isEmpty else { throw APIError.wrongInput("recommend needs at least one positive example") }
+        target = .recommend(positive: positive, negative: negative)
+    }
+
     private mutating func decodeQuery(_ value: JSONValue) throws {
         switch value {
         case .array: try setVector(value, path: "query")
@@ -180,6 +225,7 @@ struct QueryRequest {
         case .object(let o):
             let fields = try JSONFields(value, path: "query")
             if o["indices"] != nil || o["values"] != nil { return try setVector(value, path: "query") }
+            if let recommend = try fields.object("recommend") { return try decodeRecommend(recommend) }
             if let fusion = fields["fusion"] {
                 switch fusion {
                 case .string("rrf"): target = .fusion(.rrf(k: Self.defaultRRFK))
@@ -199,7 +245,7 @@ struct QueryRequest {
             }
             guard let nearest = fields["nearest"] else {
                 let kind = o.keys.sorted().first ?? "empty"
-                throw APIError.unsupported("query `\(kind)` (supported: nearest, fusion, rrf, a vector, or a point id)")
+                throw APIError.unsupported("query `\(kind)` (supported: nearest, recommend, fusion, rrf, a vector, or a point id)")
             }
             switch nearest {
             case .int, .string: target = .point(try PointDecoding.id(nearest, path: "query.nearest"))

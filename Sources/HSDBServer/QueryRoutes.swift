@@ -37,6 +37,26 @@ extension API {
             return Envelope.ok(since: start) { w in writeHits(hits, q, to: &w) }
         }
 
+        on(router, .post, "/collections/:collection/points/recommend") { request, context, start in
+            let c = try collection(context)
+            let q = try QueryRequest.recommend(try await body(request), naming: VectorNaming(c.config), maxResults: settings.maxResultPoints, available: c.count)
+            let hits = try run(q, on: c)
+            return Envelope.ok(since: start) { w in writeHits(hits, q, to: &w) }
+        }
+
+        on(router, .post, "/collections/:collection/points/recommend/batch") { request, context, start in
+            let c = try collection(context)
+            let queries = try batch(try await body(request)) { f throws in
+                try QueryRequest.recommend(f, naming: VectorNaming(c.config), maxResults: settings.maxResultPoints, available: c.count)
+            }
+            let results = try queries.map { try run($0, on: c) }
+            return Envelope.ok(since: start) { w in
+                w.beginArray()
+                for (q, hits) in zip(queries, results) { writeHits(hits, q, to: &w) }
+                w.endArray()
+            }
+        }
+
         on(router, .post, "/collections/:collection/points/search/batch") { request, context, start in
             let c = try collection(context)
             let queries = try batch(try await body(request)) { f throws in try QueryRequest.search(f, naming: VectorNaming(c.config), maxResults: settings.maxResultPoints, available: c.count) }
@@ -120,7 +140,12 @@ extension API {
         _ q: QueryRequest, on c: Collection, limit: Int, filter: Filter?, projection: Projection
     ) throws -> [ScoredPoint] {
         var target = q.target
-        var exclude: PointID?
+        var exclude: Set<PointID> = []
+        if case .recommend(let positive, let negative) = target {
+            let (vector, examples) = try recommendationVector(positive, negative, on: c)
+            target = .vector(vector)
+            exclude = examples
+        }
         if case .point(let id) = target {
             guard let r = try c.get(ids: [id], projection: Projection(withVector: true, withPayload: false)).first else {
                 throw APIError.notFound("No point with id \(id) found")
@@ -131,9 +156,9 @@ extension API {
                 guard let v = r.sparse?[name] else { throw APIError.wrongInput("point \(id) has no sparse vector `\(name)` to search with") }
                 target = .sparse(v)
             }
-            exclude = id
+            exclude = [id]
         }
-        let fetch = limit + (exclude == nil ? 0 : 1)
+        let fetch = limit + exclude.count
         var hits: [ScoredPoint]
         switch (target, q.using) {
         case (.none, _), (.fusion, _):
@@ -149,10 +174,46 @@ extension API {
                 vector, limit: fetch, projection: projection, scoreThreshold: q.scoreThreshold, filter: filter, parameters: q.parameters)
         case (.sparse(let v), .sparse(let name)):
             hits = try c.searchSparse(name, v, limit: fetch, projection: projection, scoreThreshold: q.scoreThreshold, filter: filter)
-        case (.sparse, .dense), (.point, _):
+        case (.sparse, .dense), (.point, _), (.recommend, _):
             throw APIError.wrongInput("a sparse query for the dense vector `\(q.naming.name)`")
         }
-        if let exclude { hits.removeAll { $0.id == exclude } }
+        if !exclude.isEmpty { hits.removeAll { exclude.contains($0.id) } }
         return Array(hits.prefix(limit))
+    }
+
+    /// Qdrant's average_vector: avg(positive) + (avg(positive) - avg(negative)), or
+    /// avg(positive) without negatives; and the example points, which are left out of the
+    /// results. An unknown example id is Qdrant's 404.
+    private func recommendationVector(
+        _ positive: [QueryRequest.Example], _ negative: [QueryRequest.Example], on c: Collection
+    ) throws -> ([Float], Set<PointID>) {
+        var ids = Set<PointID>()
+        func vectors(_ examples: [QueryRequest.Example]) throws -> [[Float]] {
+            try examples.map { e in
+                switch e {
+                case .vector(let v):
+                    guard v.count == c.config.dimension else {
+                        throw APIError.wrongInput("Vector dimension error: expected dim: \(c.config.dimension), got \(v.count)")
+                    }
+                    return v
+                case .point(let id):
+                    guard let r = try c.get(ids: [id], projection: Projection(withVector: true, withPayload: false)).first else {
+                        throw APIError.notFound("No point with id \(id) found")
+                    }
+                    ids.insert(id)
+                    return r.vector!
+                }
+            }
+        }
+        func average(_ vs: [[Float]]) -> [Float] {
+            var sum = [Float](repeating: 0, count: c.config.dimension)
+            for v in vs { for i in sum.indices { sum[i] += v[i] } }
+            return sum.map { $0 / Float(vs.count) }
+        }
+        let pos = average(try vectors(positive))
+        let negs = try vectors(negative)
+        guard !negs.isEmpty else { return (pos, ids) }
+        let neg = average(negs)
+        return (zip(pos, neg).map { p, n in p + (p - n) }, ids)
     }
 }

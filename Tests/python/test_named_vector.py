@@ -148,3 +148,22 @@ def test_scroll_order_by_an_indexed_field(client, named, http):
     assert [r.id for r in records] == [i for _, i in expected]
     r = http.post(f"/collections/{named}/points/scroll", json={"order_by": "n", "offset": 3})
     assert r.status_code == 400 and "offset" in r.json()["status"]["error"]
+
+
+def test_recommend_by_average_vector(client, named, http):
+    vs = vectors(30, seed=8)
+    client.upsert(named, [models.PointStruct(id=i, vector={NAME: v}) for i, v in enumerate(vs)])
+    u = [unit(v) for v in vs]  # cosine vectors are stored normalised
+    target = [2 * (a + b) / 2 - c for a, b, c in zip(u[1], u[2], u[3])]
+    expected = [h.id for h in client.query_points(named, query=target, using=NAME, limit=8).points if h.id not in (1, 2, 3)][:5]
+    got = client.query_points(named, query=models.RecommendQuery(recommend=models.RecommendInput(positive=[1, 2], negative=[3])),
+                              using=NAME, limit=5).points
+    assert [h.id for h in got] == expected
+    legacy = http.post(f"/collections/{named}/points/recommend", json={"positive": [1, 2], "negative": [3], "using": NAME, "limit": 5})
+    assert legacy.status_code == 200 and [p["id"] for p in legacy.json()["result"]] == expected
+    # A vector as an example, without negatives: the nearest to it.
+    got = client.query_points(named, query=models.RecommendQuery(recommend=models.RecommendInput(positive=[vs[7]])), using=NAME, limit=1).points
+    assert got[0].id == 7
+    status, text = refusal(lambda: client.query_points(
+        named, query=models.RecommendQuery(recommend=models.RecommendInput(positive=[999])), using=NAME))
+    assert status == 404 and "999" in text
