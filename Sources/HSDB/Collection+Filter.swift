@@ -102,6 +102,7 @@ extension Collection {
 
     /// Exact number of live points matching `filter`.
     public func count(filter: Filter) throws -> Int {
+        let filter = filter.resolvingText(payloadIndexes)
         let s = snapshot
         var n = 0
         s.forEachLiveMemtablePoint { id, p in if filter.matches(id: id, payload: p.payload) { n += 1 } }

@@ -18,6 +18,7 @@ extension Collection {
             throw HSDBError.invalidArgument("the collection has no sparse vector named '\(name)'")
         }
         try Validation.checkSparse([name: query], config: config, context: "query")
+        let filter = filter.map { $0.resolvingText(payloadIndexes) }
         let s = snapshot
         let idf = parameters.modifier == .idf
         // Memtables, in one pass: every live point sharing an index, with the positions of

@@ -36,8 +36,11 @@ public indirect enum Condition: Sendable, Equatable {
     case matchAny(key: String, values: [JSONValue])
     /// A value is none of these (a point without the field does not match).
     case matchExcept(key: String, values: [JSONValue])
-    /// A string value contains this text.
+    /// A string value contains this text; on a field with a `text` payload index, every one
+    /// of its words (`TextTokens`) is among the value's words instead, as in Qdrant.
     case matchText(key: String, text: String)
+    /// A string value's words (`TextTokens.words`) hold these tokens as `mode` says.
+    case textTokens(key: String, tokens: [String], mode: TextMatchMode)
     /// A number value lies in the range.
     case range(key: String, NumericRange)
     /// A string value that is a datetime (`PayloadDateTime`) lies in the range, whose bounds

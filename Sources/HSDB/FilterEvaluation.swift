@@ -35,6 +35,10 @@ extension Condition {
             return FieldPath.values(key, in: payload).contains { v in !values.contains { v.matches($0) } }
         case .matchText(let key, let text):
             return FieldPath.values(key, in: payload).contains { if case .string(let s) = $0 { return s.contains(text) } else { return false } }
+        case .textTokens(let key, let tokens, let mode):
+            return FieldPath.values(key, in: payload).contains {
+                if case .string(let s) = $0 { return TextTokens.matches(TextTokens.words(s), tokens, mode) } else { return false }
+            }
         case .range(let key, let range):
             return FieldPath.values(key, in: payload).contains { $0.number.map(range.contains) ?? false }
         case .datetimeRange(let key, let range):

@@ -17,6 +17,9 @@ public enum PayloadIndexType: UInt8, Sendable, CaseIterable {
     case uuid = 5
     /// RFC 3339 date-times (`datetimeRange`), kept as seconds since the epoch.
     case datetime = 6
+    /// Full text: the words of string values (`TextTokens`); `matchText` on the field then
+    /// matches words instead of a substring.
+    case text = 7
 }
 
 /// One segment's index of one payload field: which ordinals hold which values. Built from the
@@ -42,6 +45,7 @@ struct FieldIndex: Sendable {
                     case (.float, .int(let i)): numbers.append((Double(i), o))
                     case (.float, .double(let d)): numbers.append((d, o))
                     case (.bool, .bool(let b)): flags[b, default: []].append(o)
+                    case (.text, .string(let s)): for t in Set(TextTokens.words(s)) { keywords[t, default: []].append(o) }
                     case (.uuid, .string(let s)) where UUID(uuidString: s) != nil: keywords[s, default: []].append(o)
                     case (.datetime, .string(let s)):
                         if let t = PayloadDateTime.seconds(s) { numbers.append((t, o)) }
@@ -80,6 +84,12 @@ struct FieldIndex: Sendable {
         case (.range(_, let r), .integer), (.range(_, let r), .float), (.datetimeRange(_, let r), .datetime):
             return Set(range(r))
         case (.match(_, .bool(let b)), .bool): return Set(flags[b] ?? [])
+        // Every token's points (a superset for phrases: the order is checked per point).
+        case (.textTokens(_, let tokens, .all), .text), (.textTokens(_, let tokens, .phrase), .text):
+            guard let first = tokens.first else { return nil }
+            return tokens.dropFirst().reduce(Set(keywords[first] ?? [])) { $0.intersection(keywords[$1] ?? []) }
+        case (.textTokens(_, let tokens, .any), .text):
+            return Set(tokens.flatMap { keywords[$0] ?? [] })
         default:
             return nil
         }
@@ -110,7 +120,8 @@ extension Condition {
     /// The payload key a field condition tests (nil for has_id, nested filters and groups).
     var fieldKey: String? {
         switch self {
-        case .match(let k, _), .matchAny(let k, _), .matchExcept(let k, _), .matchText(let k, _), .range(let k, _), .datetimeRange(let k, _),
+        case .match(let k, _), .matchAny(let k, _), .matchExcept(let k, _), .matchText(let k, _), .textTokens(let k, _, _),
+            .range(let k, _), .datetimeRange(let k, _),
             .valuesCount(let k, _), .isEmpty(let k), .isNull(let k):
             return k
         case .hasID, .nested, .filter: return nil

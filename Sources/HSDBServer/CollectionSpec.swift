@@ -263,6 +263,7 @@ enum CollectionSpec {
         case .bool: return "bool"
         case .uuid: return "uuid"
         case .datetime: return "datetime"
+        case .text: return "text"
         }
     }
 
@@ -273,6 +274,7 @@ enum CollectionSpec {
     static let indexParamKeys: [String: Set<String>] = [
         "keyword": ["on_disk", "is_tenant"], "integer": ["on_disk", "is_principal", "lookup", "range"], "float": ["on_disk", "is_principal"],
         "bool": ["on_disk"], "uuid": ["on_disk", "is_tenant"], "datetime": ["on_disk", "is_principal"],
+        "text": ["on_disk", "tokenizer", "lowercase", "phrase_matching", "min_token_len", "max_token_len"],
     ]
 
     /// `field_schema`: "keyword" | "integer" | "float" | "bool" | "uuid" | "datetime" or
@@ -291,6 +293,15 @@ enum CollectionSpec {
                 for key in ["lookup", "range"] where o[key] == .bool(false) {
                     throw APIError.unsupported("an integer index without `\(key)`")
                 }
+                // hsdb's text index is Qdrant's default word tokenizer, lowercased; phrase
+                // matching always works (positions are checked per point).
+                if s == "text" {
+                    if let t = o["tokenizer"], t != .string("word"), t != .null { throw APIError.unsupported("text index tokenizer \(t) (supported: word)") }
+                    if o["lowercase"] == .bool(false) { throw APIError.unsupported("a text index without `lowercase`") }
+                    for key in ["min_token_len", "max_token_len"] where o[key] != nil && o[key] != .null {
+                        throw APIError.unsupported("text index `\(key)`")
+                    }
+                }
             }
         default: break
         }
@@ -301,7 +312,8 @@ enum CollectionSpec {
         case "bool": return .bool
         case "uuid": return .uuid
         case "datetime": return .datetime
-        case .some(let other): throw APIError.unsupported("payload index type `\(other)` (supported: keyword, integer, float, bool, uuid, datetime)")
+        case "text": return .text
+        case .some(let other): throw APIError.unsupported("payload index type `\(other)` (supported: keyword, integer, float, bool, uuid, datetime, text)")
         case .none: throw APIError.format("field_schema: expected a schema type such as \"keyword\"")
         }
     }

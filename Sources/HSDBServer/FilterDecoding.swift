@@ -93,8 +93,9 @@ enum FilterDecoding {
         if let values = try m.array("any") { return .matchAny(key: key, values: try matchValues(values, path: m.fieldPath("any"))) }
         if let values = try m.array("except") { return .matchExcept(key: key, values: try matchValues(values, path: m.fieldPath("except"))) }
         if let text = try m.string("text") { return .matchText(key: key, text: text) }
-        for other in ["phrase", "text_any"] where m.has(other) { throw APIError.unsupported("\(m.path).\(other)") }
-        throw APIError.format("\(m.path): expected one of value, any, except, text")
+        if let text = try m.string("text_any") { return .textTokens(key: key, tokens: TextTokens.words(text), mode: .any) }
+        if let text = try m.string("phrase") { return .textTokens(key: key, tokens: TextTokens.words(text), mode: .phrase) }
+        throw APIError.format("\(m.path): expected one of value, any, except, text, text_any, phrase")
     }
 
     private static func matchValues(_ values: [JSONValue], path: String) throws -> [JSONValue] {

@@ -167,3 +167,23 @@ def test_recommend_by_average_vector(client, named, http):
     status, text = refusal(lambda: client.query_points(
         named, query=models.RecommendQuery(recommend=models.RecommendInput(positive=[999])), using=NAME))
     assert status == 404 and "999" in text
+
+
+def test_full_text_index_changes_text_match_to_words(client, named):
+    texts = ["The quick brown fox", "a brown dog sleeps", "brownish fox", "Quick thinking"]
+    client.upsert(named, [models.PointStruct(id=i, vector={NAME: v}, payload={"t": texts[i % 4]}) for i, v in enumerate(vectors(8))])
+
+    def count(match):
+        return client.count(named, count_filter=models.Filter(must=[models.FieldCondition(key="t", match=match)])).count
+    assert count(models.MatchText(text="brown")) == 6  # a substring without an index
+    client.create_payload_index(named, field_name="t", field_schema=models.TextIndexParams(
+        type=models.TextIndexType.TEXT, tokenizer=models.TokenizerType.WORD, lowercase=True))
+    assert client.get_collection(named).payload_schema["t"].data_type == models.PayloadSchemaType.TEXT
+    assert count(models.MatchText(text="brown")) == 4  # words, as Qdrant does with a text index
+    assert count(models.MatchText(text="quick FOX")) == 2
+    assert count(models.MatchTextAny(text_any="dog thinking")) == 4
+    assert count(models.MatchPhrase(phrase="brown fox")) == 2
+    with pytest.raises(UnexpectedResponse) as e:
+        client.create_payload_index(named, field_name="u", field_schema=models.TextIndexParams(
+            type=models.TextIndexType.TEXT, tokenizer=models.TokenizerType.PREFIX))
+    assert e.value.status_code == 400 and "tokenizer" in e.value.content.decode()

@@ -1,0 +1,66 @@
+/// Qdrant's default full-text tokenizer (`word`, lowercase): maximal runs of letters and
+/// digits, lowercased; everything else separates tokens.
+public enum TextTokens {
+    public static func words(_ text: String) -> [String] {
+        var tokens: [String] = []
+        var current = ""
+        for ch in text {
+            if ch.isLetter || ch.isNumber {
+                current.append(contentsOf: ch.lowercased())
+            } else if !current.isEmpty {
+                tokens.append(current)
+                current = ""
+            }
+        }
+        if !current.isEmpty { tokens.append(current) }
+        return tokens
+    }
+
+    /// Whether `tokens` appear in `field` as `mode` asks.
+    static func matches(_ field: [String], _ tokens: [String], _ mode: TextMatchMode) -> Bool {
+        guard !tokens.isEmpty else { return mode != .any }
+        switch mode {
+        case .all:
+            let present = Set(field)
+            return tokens.allSatisfy(present.contains)
+        case .any:
+            let present = Set(field)
+            return tokens.contains(where: present.contains)
+        case .phrase:
+            guard field.count >= tokens.count else { return false }
+            return (0...(field.count - tokens.count)).contains { start in field[start..<(start + tokens.count)].elementsEqual(tokens) }
+        }
+    }
+}
+
+/// How a full-text condition's tokens must appear in a field's tokens.
+public enum TextMatchMode: Sendable, Equatable {
+    /// Every token (Qdrant's `match.text` on a field with a text index).
+    case all
+    /// At least one (`match.text_any`).
+    case any
+    /// All of them, consecutive and in order (`match.phrase`).
+    case phrase
+}
+
+extension Filter {
+    /// The filter with `matchText` on fields that have a text index turned into token
+    /// matching, as Qdrant answers `match.text` there (without one it is a substring match).
+    func resolvingText(_ indexes: [String: PayloadIndexType]) -> Filter {
+        guard indexes.values.contains(.text) else { return self }
+        func resolve(_ c: Condition) -> Condition {
+            switch c {
+            case .matchText(let key, let text) where indexes[key] == .text:
+                return .textTokens(key: key, tokens: TextTokens.words(text), mode: .all)
+            case .filter(let f): return .filter(f.resolvingText(indexes))
+            default: return c
+            }
+        }
+        var f = self
+        f.must = must.map(resolve)
+        f.should = should.map(resolve)
+        f.mustNot = mustNot.map(resolve)
+        if let m = minShould { f.minShould = Filter.MinShould(conditions: m.conditions.map(resolve), minCount: m.minCount) }
+        return f
+    }
+}
