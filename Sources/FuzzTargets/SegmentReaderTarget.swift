@@ -46,6 +46,14 @@ enum SegmentReaderTarget {
             do { _ = try segment.payload(at: o) } catch is CorruptionError {} catch {
                 fatalError("segment-reader: payload read failed with an unexpected error: \(error)")
             }
+            _ = segment.sparseVectors(at: o)
+        }
+        for n in segment.sparseNames.indices {
+            for term in UInt32(0)..<8 {
+                var total: Float = 0
+                segment.forEachPosting(name: n, term: term) { _, v in total += v }
+                _ = segment.postingCount(name: n, term: term)
+            }
         }
         if segment.count > 0 { _ = segment.ordinal(of: segment.id(at: segment.count - 1)) }
         segment.withIndex { index in
@@ -78,24 +86,30 @@ enum SegmentReaderTarget {
 }
 
 extension SegmentReaderTarget {
-    /// Two small, valid segment files (one with a graph, one without), as seeds: written by
-    /// the real writer, so the fuzzer starts from every section present and well-formed.
+    /// Three small, valid segment files (one with a graph, one without, one with sparse
+    /// vectors), as seeds: written by the real writer, so the fuzzer starts from every section
+    /// present and well-formed.
     static func seeds() -> [[UInt8]] {
         struct Points: SegmentSource {
             let count: Int
+            var withSparse = false
             let dimension = 8
+            var sparseNames: [String] { withSparse ? ["a", "b"] : [] }
+            func sparse(_ o: Int, name: Int) -> SparseVector? {
+                o % 3 == name ? nil : SparseVector(indices: [UInt32(o % 5), UInt32(5 + o % 3)], values: [Float(o), Float(name) + 0.5])
+            }
             func id(_ o: Int) -> PointID { o % 5 == 4 ? .uuid(UUID(uuid: (UInt8(o), 0, 0, 0, 0, 0, 0x40, 0, 0x80, 0, 0, 0, 0, 0, 0, 1))) : .integer(UInt64(o)) }
             func version(_ o: Int) -> UInt64 { UInt64(o + 1) }
             func copyVector(_ o: Int, into p: UnsafeMutablePointer<Float>) { for d in 0..<dimension { p[d] = Float((o * 7 + d * 3) % 11) - 5 } }
             func payload(_ o: Int) throws -> [UInt8] { PayloadCodec.encode(["n": .int(Int64(o)), "s": .string(String(repeating: "x", count: o % 7))]) }
         }
-        return [40, 3].map { count in
+        return [Points(count: 40), Points(count: 3), Points(count: 24, withSparse: true)].map { points in
             let fs = FaultInjectingFileSystem()
             do {
                 try fs.createDirectories("/seed")
                 // Ids must be ascending: integers first, then UUIDs; sort by building in that order.
                 let info = try SegmentWriter.write(
-                    SortedPoints(base: Points(count: count)), options: SegmentIndexOptions(metric: .dot, m: 4, efConstruction: 8, minGraphPoints: 16),
+                    SortedPoints(base: points), options: SegmentIndexOptions(metric: .dot, m: 4, efConstruction: 8, minGraphPoints: 16),
                     directory: "/seed", fileSystem: fs)
                 return try fs.contents("/seed/" + info.fileName)
             } catch {
@@ -119,4 +133,6 @@ private struct SortedPoints<Base: SegmentSource>: SegmentSource {
     func version(_ o: Int) -> UInt64 { base.version(order[o]) }
     func copyVector(_ o: Int, into p: UnsafeMutablePointer<Float>) { base.copyVector(order[o], into: p) }
     func payload(_ o: Int) throws -> [UInt8] { try base.payload(order[o]) }
+    var sparseNames: [String] { base.sparseNames }
+    func sparse(_ o: Int, name: Int) -> SparseVector? { base.sparse(order[o], name: name) }
 }

@@ -118,17 +118,20 @@ enum WALRecoveryTarget {
         return files
     }
 
-    /// An upsert body of one point per 17 bytes: id seed, then 4 floats.
+    /// An upsert body of one point per 17 bytes: id seed, then 4 floats; when the first seed
+    /// is odd, each point also carries a sparse vector (a version 2 record).
     static func upsertBody(_ bytes: [UInt8]) -> [UInt8] {
         let count = bytes.count / 17
-        var record = OperationCodec.beginUpsert(count: count, dimension: dimension)
+        let sparse = (bytes.first ?? 0) & 1 == 1
+        var record = OperationCodec.beginUpsert(count: count, dimension: dimension, sparse: sparse)
         for p in 0..<count {
             let seed = bytes[p * 17]
             let vector = (0..<dimension).map { k in
                 Float(bitPattern: bytes[(p * 17 + 1 + k * 4)..<(p * 17 + 5 + k * 4)].reversed().reduce(0) { $0 << 8 | UInt32($1) })
             }
             let payload: Payload = seed & 0x40 == 0 ? [:] : ["seed": .int(Int64(seed))]
-            OperationCodec.appendPoint(Point(id: pointID(seed), vector: vector, payload: payload), to: &record)
+            let vectors: [String: SparseVector] = sparse ? ["s": SparseVector(indices: [UInt32(seed & 7), 8 + UInt32(seed >> 4)], values: [1, vector[0]])] : [:]
+            OperationCodec.appendPoint(Point(id: pointID(seed), vector: vector, sparse: vectors, payload: payload), to: &record)
         }
         return Array(record.writer.bytes.dropFirst(WALFormat.recordHeaderSize))
     }
@@ -148,7 +151,8 @@ enum WALRecoveryTarget {
     static func buildDatabase(_ fs: FaultInjectingFileSystem, walFiles: [(UInt64, [UInt8])]) throws {
         try fs.createDirectories(walDirectory)
         try write(fs, root + "/" + DatabaseMarker.fileName, DatabaseMarker.encode())
-        let meta = CollectionMetadata.encode(name: "c", config: CollectionConfig(dimension: dimension), createdMilliseconds: 0)
+        let meta = CollectionMetadata.encode(
+            name: "c", config: CollectionConfig(dimension: dimension, sparseVectors: ["s": SparseVectorParameters()]), createdMilliseconds: 0)
         try write(fs, collectionDirectory + "/" + CollectionMetadata.fileName, meta)
         for (firstLSN, bytes) in walFiles {
             try write(fs, walDirectory + "/" + WALFormat.fileName(firstLSN: firstLSN), bytes)

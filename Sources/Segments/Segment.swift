@@ -180,8 +180,8 @@ public final class Segment: Sendable {
             let offsets = section(.sparseOffsets)
             let entries = section(.sparseIndices).count / 4
             let at = (name * (count + 1) + ordinal) * 8
-            let start = min(Int(truncatingIfNeeded: offsets.loadUnaligned(fromByteOffset: at, as: UInt64.self).littleEndian), entries)
-            let end = min(max(Int(truncatingIfNeeded: offsets.loadUnaligned(fromByteOffset: at + 8, as: UInt64.self).littleEndian), start), entries)
+            let start = min(Self.clampedOffset(offsets.loadUnaligned(fromByteOffset: at, as: UInt64.self)), entries)
+            let end = min(max(Self.clampedOffset(offsets.loadUnaligned(fromByteOffset: at + 8, as: UInt64.self)), start), entries)
             guard end > start else { return nil }
             let indices = section(.sparseIndices), values = section(.sparseValues)
             return SparseVector(
@@ -189,6 +189,9 @@ public final class Segment: Sendable {
                 values: (start..<end).map { values.loadUnaligned(fromByteOffset: $0 * 4, as: Float.self) })
         }
     }
+
+    /// A stored u64 offset as an Int in 0...Int.max (a damaged one must not turn negative).
+    private static func clampedOffset(_ raw: UInt64) -> Int { Int(clamping: UInt64(littleEndian: raw)) }
 
     /// Every sparse vector of `ordinal`, by name.
     public func sparseVectors(at ordinal: Int) -> [String: SparseVector] {
@@ -228,8 +231,8 @@ public final class Segment: Sendable {
             guard low < keys.count / 8, keys.loadUnaligned(fromByteOffset: low * 8, as: UInt64.self).littleEndian == key else { return body(0, 0) }
             let starts = section(.sparseTermStarts)
             let postings = section(.sparsePostingOrdinals).count / 4
-            let start = min(Int(truncatingIfNeeded: starts.loadUnaligned(fromByteOffset: low * 8, as: UInt64.self).littleEndian), postings)
-            let end = min(max(Int(truncatingIfNeeded: starts.loadUnaligned(fromByteOffset: low * 8 + 8, as: UInt64.self).littleEndian), start), postings)
+            let start = min(Self.clampedOffset(starts.loadUnaligned(fromByteOffset: low * 8, as: UInt64.self)), postings)
+            let end = min(max(Self.clampedOffset(starts.loadUnaligned(fromByteOffset: low * 8 + 8, as: UInt64.self)), start), postings)
             return body(start, end)
         }
     }
