@@ -75,8 +75,10 @@ final class DiskFaultTests: XCTestCase {
         for r in stored {
             seen.insert(r.id)
             let acked = result.model.points[r.id]
-            let matchesAcked = acked.map { $0.version == r.version && $0.vector == r.vector && $0.payload == r.payload } ?? false
-            let matchesRefused = result.inDoubt[r.id, default: []].contains { $0.map { $0.vector == r.vector && $0.payload == r.payload } ?? false }
+            let matchesAcked = acked.map { $0.version == r.version && $0.vector == r.vector && $0.payload == r.payload && $0.sparse == (r.sparse ?? [:]) } ?? false
+            let matchesRefused = result.inDoubt[r.id, default: []].contains {
+                $0.map { $0.vector == r.vector && $0.payload == r.payload && $0.sparse == (r.sparse ?? [:]) } ?? false
+            }
             XCTAssertTrue(matchesAcked || matchesRefused, "\(context): point \(r.id) is neither its acknowledged state nor a refused operation's (version \(r.version))")
         }
         for (id, _) in result.model.points where !seen.contains(id) {
@@ -139,7 +141,10 @@ struct FaultWorkload {
             case (_, 1): steps.append(.replacePayload(["step": .int(Int64(i)), "tag": .string("t\(rng.next() % 4)")], ids(5)))
             default:
                 steps.append(.upsert(ids(16).map { id in
-                    Point(id: id, vector: (0..<Self.dimension).map { _ in Float(Int(rng.next() % 2001) - 1000) / 1000 }, payload: ["step": .int(Int64(i))])
+                    Point(
+                        id: id, vector: (0..<Self.dimension).map { _ in Float(Int(rng.next() % 2001) - 1000) / 1000 },
+                        sparse: rng.next() % 2 == 0 ? [:] : ["s": SparseVector(indices: [UInt32(rng.next() % 8), 8 + UInt32(rng.next() % 8)], values: [1, 2])],
+                        payload: ["step": .int(Int64(i))])
                 }))
             }
         }
@@ -160,7 +165,8 @@ struct FaultWorkload {
     /// exists; a refused step is recorded and the workload goes on.
     func run(_ fs: FaultInjectingFileSystem, failing: FaultInjectingFileSystem.Fault?) async throws -> Result {
         let db = try await Database.open(at: "/db", options: options, fileSystem: fs)
-        let c = try await db.createCollection("c", config: CollectionConfig(dimension: Self.dimension, metric: .dot, hnswM: 8, hnswEfConstruction: 32))
+        let c = try await db.createCollection("c", config: CollectionConfig(
+            dimension: Self.dimension, metric: .dot, hnswM: 8, hnswEfConstruction: 32, sparseVectors: ["s": SparseVectorParameters()]))
         let start = fs.totalOperations
         if let failing { fs.inject(failing) }
         var model = EngineModel(metric: .dot)
@@ -192,7 +198,7 @@ struct FaultWorkload {
                 refused.append("step \(i): \(error)")
                 switch step {
                 case .upsert(let points):
-                    for p in points { inDoubt[p.id, default: []].append(EngineModel.Entry(version: 0, vector: p.vector, payload: p.payload)) }
+                    for p in points { inDoubt[p.id, default: []].append(EngineModel.Entry(version: 0, vector: p.vector, payload: p.payload, sparse: p.sparse)) }
                 case .delete(let ids):
                     for id in ids { inDoubt[id, default: []].append(nil) }
                 case .replacePayload(let payload, let ids):
@@ -209,7 +215,9 @@ struct FaultWorkload {
         XCTAssertEqual(served.map(\.id), model.points.keys.sorted(), "\(context): served ids differ from the acknowledged operations")
         for r in served {
             let e = model.points[r.id]
-            XCTAssertTrue(e?.version == r.version && e?.vector == r.vector && e?.payload == r.payload, "\(context): point \(r.id) served differently from its acknowledged state")
+            XCTAssertTrue(
+                e?.version == r.version && e?.vector == r.vector && e?.payload == r.payload && e?.sparse == (r.sparse ?? [:]),
+                "\(context): point \(r.id) served differently from its acknowledged state")
         }
         return Result(database: db, model: model, inDoubt: inDoubt, refused: refused, calls: calls)
     }
