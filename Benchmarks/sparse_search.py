@@ -2,8 +2,9 @@
 BM25 term weights (words hashed to 2^20 indices, k1 1.2, b 0.75; IDF by the server's `idf`
 modifier) beside their 384-dim embeddings, loaded through a release `hsdb serve` and
 searched as the engine leaves them. Reports sparse-only and hybrid (dense + sparse prefetch,
-RRF) QPS and latency with one client, and checks the sparse answers against an exact scorer
-over the same matrix written here with numpy (which is also timed, as the reference).
+RRF) QPS and latency with one client beside the dense-only query, checks the sparse answers
+against an exact scorer over the same matrix written here with numpy (also timed), and times
+bm25s (PyPI: `pip install bm25s scipy`) on the same texts, in-process, as the fast peer.
 
     python3 Benchmarks/sparse_search.py [--points N] [--queries Q] [--binary PATH]
 """
@@ -111,10 +112,30 @@ def main():
         ref = time.perf_counter() - t0
         emit(kind="reference", engine="numpy postings (exact, in-process, no HTTP)", qps=round(len(qterms) / ref, 1))
 
-        for mode in ("sparse", "hybrid"):
+        try:  # bm25s (PyPI), the fast BM25 library, on the same texts, in-process
+            import bm25s
+            retriever = bm25s.BM25(k1=1.2, b=0.75)
+            t0 = time.perf_counter()
+            retriever.index(bm25s.tokenize(texts, stopwords=None, show_progress=False), show_progress=False)
+            built = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            for q in queries:
+                retriever.retrieve(bm25s.tokenize([q], stopwords=None, show_progress=False), k=10, show_progress=False)
+            one = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            retriever.retrieve(bm25s.tokenize(queries, stopwords=None, show_progress=False), k=10, show_progress=False)
+            batched = time.perf_counter() - t0
+            emit(kind="reference", engine=f"bm25s {bm25s.__version__} (in-process, no HTTP)", index_seconds=round(built, 1),
+                 qps_one_at_a_time=round(len(queries) / one, 1), qps_batched=round(len(queries) / batched, 1))
+        except ImportError:
+            emit(kind="reference", engine="bm25s", skipped="not installed (pip install bm25s scipy)")
+
+        for mode in ("dense", "sparse", "hybrid"):
             lat = []
             for q, v in zip(qterms, qdense):
                 body = {"query": {"indices": q, "values": [1.0] * len(q)}, "using": "bm25", "limit": 10}
+                if mode == "dense":
+                    body = {"query": v, "limit": 10}
                 if mode == "hybrid":
                     body = {"prefetch": [{"query": v, "limit": 20}, dict(body, limit=20)], "query": {"fusion": "rrf"}, "limit": 10}
                 t = time.perf_counter()
