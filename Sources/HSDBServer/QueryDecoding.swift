@@ -59,9 +59,11 @@ struct QueryRequest {
     static func query(_ body: JSONFields, naming: VectorNaming, maxResults: Int, available: () -> Int) throws -> QueryRequest {
         var q = try common(body, naming: naming, maxResults: maxResults, available: available)
         if body.has("lookup_from") { throw APIError.unsupported("`lookup_from`") }
-        q.using = try naming.using(try body.string("using"))
         if let value = body["prefetch"] { q.prefetch = try prefetches(value, path: "prefetch", naming: naming, maxResults: maxResults, depth: 1) }
-        if let query = body["query"] { try q.decodeQuery(query) }
+        if let query = body["query"] {
+            q.using = try usedVector(body, query, naming)
+            try q.decodeQuery(query)
+        }
         if q.scoreThreshold != nil, case .none = q.target {
             // Qdrant's text (its query planner's check), with its 400.
             throw APIError(status: .badRequest, message:
@@ -89,17 +91,27 @@ struct QueryRequest {
             for key in p.values.keys.sorted() where !allowed.contains(key) { throw APIError.format("\(p.fieldPath(key)): unknown field") }
             if p.has("lookup_from") { throw APIError.unsupported("\(p.fieldPath("lookup_from"))") }
             var q = try common(p, naming: naming, maxResults: maxResults, available: { maxResults })
-            q.using = try naming.using(try p.string("using"))
             if let nested = p["prefetch"] {
                 q.prefetch = try prefetches(nested, path: p.fieldPath("prefetch"), naming: naming, maxResults: maxResults, depth: depth + 1)
             }
-            if let query = p["query"] { try q.decodeQuery(query) }
+            if let query = p["query"] {
+                q.using = try usedVector(p, query, naming)
+                try q.decodeQuery(query)
+            }
             guard !{ if case .none = q.target { true } else { false } }() || !q.prefetch.isEmpty else {
                 throw APIError.format("\(p.path): a prefetch needs a `query`")
             }
             try q.checkPrefetchUse()
             return q
         }
+    }
+
+    /// The vector `using` names; a fusion compares no vector, so there it is not checked
+    /// (clients send the collection's default name, `""`, whatever its vectors are called).
+    private static func usedVector(_ body: JSONFields, _ query: JSONValue, _ naming: VectorNaming) throws -> VectorNaming.Using {
+        let asked = try body.string("using")
+        if case .object(let o) = query, o["fusion"] != nil || o["rrf"] != nil { return (try? naming.using(asked)) ?? .dense }
+        return try naming.using(asked)
     }
 
     /// Fusion needs prefetches; a query over prefetches re-scores their results, so it cannot

@@ -302,3 +302,24 @@ def test_sparse_vectors_through_a_snapshot_and_a_backup(fresh_server, tmp_path):
     c = QdrantClient(url=s2.url, check_compatibility=False)
     assert [(h.id, h.score) for h in c.query_points("sp", query=query, using="bm25", limit=30).points] == want
     c.close()
+
+
+def test_fusion_over_a_named_dense_vector_as_the_readme_shows(client):
+    """The README's hybrid example: the dense vector has a name and the fusion query names
+    no vector (qdrant-client sends none), which Qdrant accepts."""
+    rng = random.Random(2)
+    client.create_collection("readme-hybrid", vectors_config={"dense": models.VectorParams(size=DIM, distance=models.Distance.COSINE)},
+                             sparse_vectors_config={"bm25": models.SparseVectorParams(modifier=models.Modifier.IDF)})
+    try:
+        vs = [[rng.uniform(-1, 1) for _ in range(DIM)] for _ in range(10)]
+        client.upsert("readme-hybrid", [models.PointStruct(id=i, vector={"dense": v, "bm25": models.SparseVector(indices=[i, 100], values=[1.0, 2.0])})
+                                        for i, v in enumerate(vs)])
+        hits = client.query_points("readme-hybrid", prefetch=[models.Prefetch(query=vs[4], using="dense", limit=5),
+                                                              models.Prefetch(query=models.SparseVector(indices=[4], values=[1.0]), using="bm25", limit=5)],
+                                   query=models.FusionQuery(fusion=models.Fusion.RRF), limit=3).points
+        assert hits[0].id == 4 and hits[0].score == pytest.approx(2 / 61)
+        with pytest.raises(UnexpectedResponse) as e:  # a vector query still needs its name
+            client.query_points("readme-hybrid", prefetch=[models.Prefetch(query=vs[4], using="dense")], query=vs[4])
+        assert "Not existing vector name error: " in e.value.content.decode()
+    finally:
+        client.delete_collection("readme-hybrid")
