@@ -49,8 +49,9 @@ struct VectorNaming: Sendable, Equatable {
         throw Self.notExisting(asked)
     }
 
-    /// `{"indices": [...], "values": [...]}`, sorted by index; duplicate indices, unequal
-    /// lengths and values that are not finite 32-bit floats are refused.
+    /// `{"indices": [...], "values": [...]}`, sorted by index; duplicate indices and unequal
+    /// lengths are refused with Qdrant's 422 texts (`path` as Qdrant names it, the vector's
+    /// name as `?`: `points[0].vector.?`), values that are not finite 32-bit floats with 400.
     static func sparseVector(_ value: JSONValue, path: String) throws -> SparseVector {
         let fields = try JSONFields(value, path: path)
         for key in fields.values.keys.sorted() where key != "indices" && key != "values" {
@@ -68,6 +69,10 @@ struct VectorNaming: Sendable, Equatable {
         let values = try PointDecoding.dense(valuesValue, path: "\(path).values")
         switch SparseVector.validated(indices: indices, values: values) {
         case .success(let v): return v
+        case .failure(.lengthMismatch):
+            throw APIError.validation("\(path).values", "Validation error: must be the same length as indices [{}]")
+        case .failure(.duplicateIndex):
+            throw APIError.validation("\(path).indices", "Validation error: must be unique [{}]")
         case .failure(let e): throw APIError.wrongInput("\(path): \(e)")
         }
     }
@@ -89,7 +94,7 @@ struct VectorNaming: Sendable, Equatable {
             if key == name {
                 dense = try PointDecoding.dense(v, path: "\(path)[\"\(key)\"]")
             } else if sparseNames.contains(key) {
-                sparse[key] = try Self.sparseVector(v, path: "\(path)[\"\(key)\"]")
+                sparse[key] = try Self.sparseVector(v, path: "\(path).?")
             } else {
                 throw Self.notExisting(key)
             }
