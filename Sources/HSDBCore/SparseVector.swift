@@ -30,26 +30,6 @@ public struct SparseVector: Sendable, Equatable, Hashable {
         }
         return .success(SparseVector(indices: sortedIndices, values: sortedValues))
     }
-
-    /// The dot product, over the indices both hold; nil when they share none.
-    public func dot(_ other: SparseVector) -> Float? {
-        var i = 0, j = 0
-        var sum: Float = 0
-        var shared = false
-        while i < indices.count && j < other.indices.count {
-            if indices[i] == other.indices[j] {
-                sum += values[i] * other.values[j]
-                shared = true
-                i += 1
-                j += 1
-            } else if indices[i] < other.indices[j] {
-                i += 1
-            } else {
-                j += 1
-            }
-        }
-        return shared ? sum : nil
-    }
 }
 
 public enum SparseVectorError: Error, Equatable, CustomStringConvertible {

@@ -237,7 +237,7 @@ final class MixedCrashTests: XCTestCase {
         }
         let weighted = SparseVector(indices: query.indices, values: weights)
         var out: [PointID: Float] = [:]
-        for (id, e) in candidates.points { if let v = e.sparse[name], let s = weighted.dot(v) { out[id] = s } }
+        for (id, e) in candidates.points { if let v = e.sparse[name], let s = referenceDot(weighted, v) { out[id] = s } }
         return out
     }
 }

@@ -86,3 +86,11 @@ struct EngineModel {
         }
     }
 }
+
+/// The reference sparse score for model tests, written independently of the engine's merge:
+/// the dot product over the indices both vectors hold; nil when they share none.
+func referenceDot(_ a: SparseVector, _ b: SparseVector) -> Float? {
+    let weights = Dictionary(uniqueKeysWithValues: zip(a.indices, a.values))
+    let shared = zip(b.indices, b.values).filter { weights[$0.0] != nil }
+    return shared.isEmpty ? nil : shared.reduce(0) { $0 + weights[$1.0]! * $1.1 }
+}

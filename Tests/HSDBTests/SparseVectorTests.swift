@@ -31,7 +31,7 @@ final class SparseVectorTests: XCTestCase {
             var out: [PointID: Float] = [:]
             for (id, p) in points {
                 if let filter, !filter.matches(id: id, payload: p.payload) { continue }
-                if let v = p.sparse[name], let s = weighted.dot(v) { out[id] = s }
+                if let v = p.sparse[name], let s = referenceDot(weighted, v) { out[id] = s }
             }
             return out
         }
