@@ -14,13 +14,10 @@ enum { LANES = 8 };
 
 // MARK: Bounded selection
 
-// A max-heap of the k smallest keys (distance << 32 | ordinal) seen so far. Ordinals are
-// offered in ascending order, so a later code with the same distance never beats a kept one:
-// once full, a code enters only if its distance is below the root's.
-struct heap {
-    uint64_t *keys;
-    size_t size, capacity;
-};
+// A max-heap of the k smallest keys seen so far (hsdb_topk, keys as hsdb_topk_key builds
+// them). Within one scan ordinals are offered in ascending order, so a later code with the
+// same distance never beats a kept one: once full, a code enters only if its distance is
+// below the root's.
 
 static void sift_down(uint64_t *keys, size_t size, size_t i) {
     uint64_t v = keys[i];
@@ -35,7 +32,7 @@ static void sift_down(uint64_t *keys, size_t size, size_t i) {
     keys[i] = v;
 }
 
-static void push(struct heap *h, uint64_t key) {
+void hsdb_topk_offer(hsdb_topk *h, uint64_t key) {
     if (h->size < h->capacity) {
         size_t i = h->size++;
         while (i > 0) {  // sift up
@@ -45,28 +42,28 @@ static void push(struct heap *h, uint64_t key) {
             i = parent;
         }
         h->keys[i] = key;
-    } else if (key < h->keys[0]) {
+    } else if (h->capacity > 0 && key < h->keys[0]) {
         h->keys[0] = key;
         sift_down(h->keys, h->size, 0);
     }
 }
 
-/// The distance a code must be below to enter: the root's once full, above any otherwise.
-static inline uint64_t threshold(const struct heap *h) {
-    return h->size < h->capacity ? UINT64_MAX : h->keys[0] >> 32;
+uint64_t hsdb_topk_threshold(const hsdb_topk *h) {
+    return h->size < h->capacity ? UINT64_MAX : h->keys[0] >> HSDB_TOPK_DISTANCE_SHIFT;
 }
 
-/// Offers the lanes of `mask` of the block whose first ordinal is `first`.
-static void offer(struct heap *h, const uint64_t distances[LANES], unsigned mask, size_t first) {
+/// Offers the lanes of `mask` of the block whose first code is `first` (an ordinal, with
+/// the scan's tag already in `tag_bits`).
+static void offer(hsdb_topk *h, const uint64_t distances[LANES], unsigned mask, uint64_t tag_bits, uint64_t first) {
     while (mask) {
         unsigned lane = (unsigned)__builtin_ctz(mask);
         mask &= mask - 1;
-        if (distances[lane] < threshold(h)) push(h, distances[lane] << 32 | (uint64_t)(first + lane));
+        uint64_t d = distances[lane] > HSDB_TOPK_MAX_DISTANCE ? HSDB_TOPK_MAX_DISTANCE : distances[lane];
+        if (d < hsdb_topk_threshold(h)) hsdb_topk_offer(h, d << HSDB_TOPK_DISTANCE_SHIFT | tag_bits | (first + lane));
     }
 }
 
-/// Sorts the heap ascending in place and returns its size.
-static size_t finish(struct heap *h) {
+size_t hsdb_topk_finish(hsdb_topk *h) {
     for (size_t end = h->size; end > 1; end--) {
         uint64_t top = h->keys[0];
         h->keys[0] = h->keys[end - 1];
@@ -101,15 +98,14 @@ static void distances_scalar(const uint64_t *q, const uint64_t *blocks, size_t c
     }
 }
 
-static size_t topk_scalar(const uint64_t *q, const uint64_t *blocks, size_t count, size_t words, const uint64_t *live, struct heap *h) {
+static void topk_scalar(const uint64_t *q, const uint64_t *blocks, size_t count, size_t words, const uint64_t *live, hsdb_topk *h, uint64_t tag_bits, uint64_t first) {
     uint64_t d[LANES];
     for (size_t b = 0; b * LANES < count; b++) {
         unsigned m = lane_mask(b, count, live);
         if (!m) continue;
         block_scalar(q, blocks + b * words * LANES, words, d);
-        offer(h, d, m, b * LANES);
+        offer(h, d, m, tag_bits, first + b * LANES);
     }
-    return finish(h);
 }
 
 #if HSDB_X86
@@ -157,10 +153,10 @@ __attribute__((target("avx2"))) static void distances_avx2(const uint64_t *q, co
     }
 }
 
-__attribute__((target("avx2"))) static size_t topk_avx2(
-    const uint64_t *q, const uint64_t *blocks, size_t count, size_t words, const uint64_t *live, struct heap *h) {
+__attribute__((target("avx2"))) static void topk_avx2(
+    const uint64_t *q, const uint64_t *blocks, size_t count, size_t words, const uint64_t *live, hsdb_topk *h, uint64_t tag_bits, uint64_t first) {
     // Distances are small, so the signed 64-bit compare is exact; the threshold is capped.
-    uint64_t t = threshold(h);
+    uint64_t t = hsdb_topk_threshold(h);
     __m256i thr = _mm256_set1_epi64x((long long)(t > INT64_MAX ? INT64_MAX : t));
     uint64_t d[LANES];
     for (size_t b = 0; b * LANES < count; b++) {
@@ -174,11 +170,10 @@ __attribute__((target("avx2"))) static size_t topk_avx2(
         if (!m) continue;
         _mm256_storeu_si256((__m256i *)d, lo);
         _mm256_storeu_si256((__m256i *)(d + 4), hi);
-        offer(h, d, m, b * LANES);
-        t = threshold(h);
+        offer(h, d, m, tag_bits, first + b * LANES);
+        t = hsdb_topk_threshold(h);
         thr = _mm256_set1_epi64x((long long)(t > INT64_MAX ? INT64_MAX : t));
     }
-    return finish(h);
 }
 
 // MARK: AVX-512 path
@@ -205,9 +200,9 @@ AVX512 static void distances_avx512(const uint64_t *q, const uint64_t *blocks, s
     }
 }
 
-AVX512 static size_t topk_avx512(
-    const uint64_t *q, const uint64_t *blocks, size_t count, size_t words, const uint64_t *live, struct heap *h) {
-    __m512i thr = _mm512_set1_epi64((long long)threshold(h));
+AVX512 static void topk_avx512(
+    const uint64_t *q, const uint64_t *blocks, size_t count, size_t words, const uint64_t *live, hsdb_topk *h, uint64_t tag_bits, uint64_t first) {
+    __m512i thr = _mm512_set1_epi64((long long)hsdb_topk_threshold(h));
     uint64_t d[LANES];
     size_t blocks_total = (count + LANES - 1) / LANES, b = 0;
     // Two blocks a step, one branch for both: the branch is taken rarely once the heap is full.
@@ -219,26 +214,59 @@ AVX512 static size_t topk_avx512(
         unsigned m0 = m & 0xFF & lane_mask(b, count, live), m1 = m >> 8 & lane_mask(b + 1, count, live);
         if (m0) {
             _mm512_storeu_si512((void *)d, a0);
-            offer(h, d, m0, b * LANES);
+            offer(h, d, m0, tag_bits, first + b * LANES);
         }
         if (m1) {
             _mm512_storeu_si512((void *)d, a1);
-            offer(h, d, m1, (b + 1) * LANES);
+            offer(h, d, m1, tag_bits, first + (b + 1) * LANES);
         }
-        thr = _mm512_set1_epi64((long long)threshold(h));
+        thr = _mm512_set1_epi64((long long)hsdb_topk_threshold(h));
     }
     for (; b < blocks_total; b++) {
         __m512i acc = block_avx512(q, blocks + b * words * LANES, words);
         unsigned m = (unsigned)_mm512_cmplt_epu64_mask(acc, thr) & lane_mask(b, count, live);
         if (!m) continue;
         _mm512_storeu_si512((void *)d, acc);
-        offer(h, d, m, b * LANES);
-        thr = _mm512_set1_epi64((long long)threshold(h));
+        offer(h, d, m, tag_bits, first + b * LANES);
+        thr = _mm512_set1_epi64((long long)hsdb_topk_threshold(h));
     }
-    return finish(h);
 }
 
 #endif  // HSDB_X86
+
+// MARK: Encoding
+
+static void encode_scalar(const float *v, const float *mean, size_t dimension, uint64_t *code) {
+    for (size_t w = 0; w * 64 < dimension; w++) {
+        uint64_t bits = 0;
+        size_t end = dimension - w * 64 < 64 ? dimension - w * 64 : 64;
+        for (size_t i = 0; i < end; i++) bits |= (uint64_t)(v[w * 64 + i] > mean[w * 64 + i]) << i;
+        code[w] = bits;
+    }
+}
+
+#if HSDB_X86
+/// Eight comparisons per instruction, their sign bits gathered by movemask.
+__attribute__((target("avx2"))) static void encode_avx2(const float *v, const float *mean, size_t dimension, uint64_t *code) {
+    size_t words = (dimension + 63) / 64, full = dimension / 8;
+    for (size_t w = 0; w < words; w++) code[w] = 0;
+    for (size_t g = 0; g < full; g++) {
+        __m256 gt = _mm256_cmp_ps(_mm256_loadu_ps(v + g * 8), _mm256_loadu_ps(mean + g * 8), _CMP_GT_OQ);
+        code[g / 8] |= (uint64_t)(unsigned)_mm256_movemask_ps(gt) << (g % 8 * 8);
+    }
+    for (size_t i = full * 8; i < dimension; i++) code[i / 64] |= (uint64_t)(v[i] > mean[i]) << (i % 64);
+}
+#endif
+
+void hsdb_encode_code(const float *vector, const float *mean, size_t dimension, uint64_t *code) {
+#if HSDB_X86
+    if (hsdb_simd_path() >= HSDB_SIMD_AVX2) {
+        encode_avx2(vector, mean, dimension, code);
+        return;
+    }
+#endif
+    encode_scalar(vector, mean, dimension, code);
+}
 
 // MARK: Dispatch
 
@@ -295,16 +323,31 @@ void hsdb_code_distances(const uint64_t *query, const uint64_t *blocks, size_t c
     }
 }
 
+void hsdb_topk_scan(
+    hsdb_topk *h, const uint64_t *query, const uint64_t *blocks, size_t count, size_t words, const uint64_t *live,
+    uint32_t tag, uint32_t first) {
+    if (h->capacity == 0 || count == 0) return;
+    uint64_t tag_bits = (uint64_t)(tag & 0xFFFF) << 32;
+    switch (hsdb_simd_path()) {
+#if HSDB_X86
+    case HSDB_SIMD_AVX512: topk_avx512(query, blocks, count, words, live, h, tag_bits, first); return;
+    case HSDB_SIMD_AVX2: topk_avx2(query, blocks, count, words, live, h, tag_bits, first); return;
+#endif
+    default: topk_scalar(query, blocks, count, words, live, h, tag_bits, first); return;
+    }
+}
+
+uint32_t hsdb_code_block_distance(const uint64_t *query, const uint64_t *blocks, size_t words, size_t i) {
+    const uint64_t *lane = blocks + (i / LANES) * words * LANES + i % LANES;
+    uint32_t d = 0;
+    for (size_t j = 0; j < words; j++) d += (uint32_t)__builtin_popcountll(lane[j * LANES] ^ query[j]);
+    return d;
+}
+
 size_t hsdb_code_scan_topk(
     const uint64_t *query, const uint64_t *blocks, size_t count, size_t words, const uint64_t *live, size_t k,
     uint64_t *keys) {
-    struct heap h = {keys, 0, k};
-    if (k == 0 || count == 0) return 0;
-    switch (hsdb_simd_path()) {
-#if HSDB_X86
-    case HSDB_SIMD_AVX512: return topk_avx512(query, blocks, count, words, live, &h);
-    case HSDB_SIMD_AVX2: return topk_avx2(query, blocks, count, words, live, &h);
-#endif
-    default: return topk_scalar(query, blocks, count, words, live, &h);
-    }
+    hsdb_topk h = {keys, 0, k};
+    hsdb_topk_scan(&h, query, blocks, count, words, live, 0, 0);
+    return hsdb_topk_finish(&h);
 }

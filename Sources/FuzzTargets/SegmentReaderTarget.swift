@@ -61,6 +61,11 @@ enum SegmentReaderTarget {
             var visited = VisitedSet(count: segment.count)
             let query = [Float](repeating: 0.5, count: segment.dimension)
             _ = query.withUnsafeBufferPointer { graph.search(index.vectors.query($0.baseAddress!), k: 5, ef: 16, visited: &visited) }
+            // The native walk by estimate reads the same (possibly damaged) lists.
+            let quantizer = BinaryQuantizer(mean: segment.quantizerMean)
+            let records = EstimatorRecordStore(index.vectors, count: segment.count, quantizer: quantizer)
+            let estimator = EstimatorQuery(query, quantizer: quantizer, metric: segment.metric)
+            _ = graph.search(estimator, records: records.records, k: 5, ef: 16, accept: nil, visited: &visited)
         }
         _ = try? segment.verify()  // typed: only a CorruptionError can come out
     }

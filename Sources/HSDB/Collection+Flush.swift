@@ -15,6 +15,24 @@ extension Collection {
         try await maintenance.withLock { try await flushFrozenAndActive() }
     }
 
+    /// Whether a flush or merge is running or scheduled.
+    public var maintenanceRunning: Bool {
+        flushScheduled.load(ordering: .acquiring) || !maintenanceTasks.running.isEmpty
+    }
+
+    /// Waits until no flush or merge is running or scheduled: the layers then stay as they are
+    /// until the next write fills the memtable (for benchmarks and tools that measure the
+    /// layout the engine settles on).
+    public func waitForMaintenance() async {
+        while !closed.load(ordering: .relaxed) {
+            if !flushScheduled.load(ordering: .acquiring) {
+                await maintenance.withLock {}
+                if !flushScheduled.load(ordering: .acquiring) { return }
+            }
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+    }
+
     /// Starts a background flush unless one is already scheduled (the memtable is full).
     func scheduleFlush() {
         guard !closed.load(ordering: .relaxed), flushScheduled.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged else {
@@ -57,8 +75,7 @@ extension Collection {
     func flushFrozenAndActive() async throws {
         state.withLock { s in
             guard !s.active.isEmpty else { return }
-            s.frozen.insert(FrozenMemtable(points: s.active.points, lastLSN: s.appliedLSN, bytes: s.active.bytes), at: 0)
-            s.active = Memtable(dimension: s.dimension)
+            s.freezeActive()
         }
         while let oldest = state.withLock({ $0.frozen.last }) {
             try await flush(oldest)
@@ -105,7 +122,7 @@ extension Collection {
         let (fs, directory, logger, stop) = (fs, segmentsDirectory, logger, stopMaintenance)
         let index = SegmentIndexOptions(
             metric: config.metric, m: config.hnswM, efConstruction: config.hnswEfConstruction,
-            minGraphPoints: options.minGraphPoints, buildThreads: options.indexThreads)
+            minGraphPoints: options.minGraphPoints, buildThreads: options.indexThreads, quantizer: state.withLock { $0.codeQuantizer })
         return try await runBlocking(label) {
             let source = make()
             guard source.count > 0 else { return nil }

@@ -36,8 +36,8 @@ public final class Collection: Sendable {
     let indexedFilters = Atomic<Int>(0)
     /// Searches running now (one alone fans out over segments; several do not).
     let activeSearches = Atomic<Int>(0)
-    /// Scratch space for graph searches (see `withVisitedSet`).
-    let visitedPool = Mutex<[VisitedSet]>([])
+    /// Scratch space for graph searches.
+    let visitedPool = VisitedPool()
     /// (LSN, live points at it): the IDF's point count, between writes.
     let liveCountCache = Mutex<(lsn: UInt64, count: Int)?>(nil)
     /// The WAL's named readers (`WAL-PINS`), and one change of them at a time.

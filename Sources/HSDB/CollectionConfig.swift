@@ -84,13 +84,25 @@ public struct DatabaseOptions: Sendable {
     /// points) is scored exactly instead of searched through its graph.
     public var filterExactScanPoints = 2_000
     /// Segments with at most this many points are searched by a flat scan of their binary
-    /// codes (native kernel, then exact rescoring) instead of their graph, whenever the search
-    /// traverses codes (binary oversampling above 0). Measured on 100K x 384 (DESIGN.md,
-    /// "Search"): the scan beats the graph at that size; 0 turns the scan off.
-    public var codeScanPoints = 200_000
-    /// A search that runs alone searches the segments of a collection on several cores at
-    /// once. Servers under concurrent load may turn this off: their requests already fill the
-    /// cores, and the fan-out then only adds hand-offs (Benchmarks/RESULTS.md, "HTTP API").
+    /// codes (native kernel, then the estimator and exact rescoring) instead of their graph,
+    /// whenever the search ranks by codes (binary oversampling above 0); larger ones by their
+    /// graph walked by the estimator. 0 turns the scan off. By default where the two cost the
+    /// same on the kernel path this CPU runs (DESIGN.md, "Search": 10,000 points with AVX2).
+    public var codeScanPoints = DatabaseOptions.defaultCodeScanPoints
+
+    /// The crossover measured with AVX2 (10,000 points), doubled where the scan kernel is
+    /// twice as fast (AVX-512), a fifth of it on the portable path (a tenth of the speed).
+    public static var defaultCodeScanPoints: Int {
+        switch ScanKernel.best {
+        case .avx512: return 20_000
+        case .avx2: return 10_000
+        case .scalar: return 2_000
+        }
+    }
+    /// A search that runs alone and has much to scan (at least 100,000 points' worth in each
+    /// half of its layers) searches the halves on two cores at once. Below that the hand-off to
+    /// a second core cost more than it saved (measured, DESIGN.md "Search"). Servers under
+    /// concurrent load may turn this off: their requests already fill the cores.
     public var parallelSegmentSearch = true
     /// When segments are merged in the background (after flushes).
     public var compaction = CompactionPolicy()

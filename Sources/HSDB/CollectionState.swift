@@ -1,5 +1,6 @@
 import HashTreeCollections
 import HSDBCore
+import Index
 
 /// Everything a collection's reads resolve against, behind one lock. Layers, newest first:
 /// the active memtable, frozen memtables being flushed, then segments. An id's live version is
@@ -18,6 +19,10 @@ struct CollectionState: ~Copyable {
     let dimension: Int
     /// The live points' (id, version) set as of `appliedLSN`.
     var digest: PointSetDigest
+    /// The collection's code quantizer: memtables encode their rows with it and flushes and
+    /// merges write their segments' codes with it, so Hamming distances compare across layers.
+    /// Set at open from the largest segment, else fitted by the first memtable.
+    var codeQuantizer: BinaryQuantizer?
     /// Writers waiting for flushes to bring unflushed data under the stall limit.
     var stalledWriters: [CheckedContinuation<Void, Never>] = []
 
@@ -28,7 +33,8 @@ struct CollectionState: ~Copyable {
         self.dimension = dimension
         self.manifest = manifest
         self.segments = segments
-        active = Memtable(dimension: dimension)
+        codeQuantizer = segments.max { $0.count < $1.count }?.quantizer
+        active = Memtable(dimension: dimension, quantizer: codeQuantizer)
         appliedLSN = manifest.flushedLSN
         digest = Self.digest(of: segments)
     }
@@ -50,23 +56,29 @@ struct CollectionState: ~Copyable {
             }
         }
         active.apply(operation, lsn: lsn, recordBytes: recordBytes)
+        if codeQuantizer == nil { codeQuantizer = active.rows.quantizer }
         appliedLSN = lsn
     }
 
-    /// Shadows `id` in every segment holding it, and returns the version live before the
-    /// write at `lsn` (nil: none). Call before the memtable takes the write.
+    /// Freezes the active memtable (it is flushed later) and starts a new one.
+    mutating func freezeActive() {
+        frozen.insert(FrozenMemtable(points: active.points, rows: active.rows.view, lastLSN: appliedLSN, bytes: active.bytes), at: 0)
+        active = Memtable(dimension: dimension, quantizer: codeQuantizer)
+    }
+
+    /// Shadows `id` in every frozen memtable and segment holding it (the active memtable
+    /// shadows its own rows), and returns the version live before the write at `lsn` (nil:
+    /// none). Call before the memtable takes the write.
     private func replace(_ id: PointID, at lsn: UInt64) -> UInt64? {
         var live: UInt64?
         var inMemtable = false
         if let p = active.points[id] {
             (live, inMemtable) = (p.isTombstone ? nil : p.version, true)
-        } else {
-            for f in frozen {
-                if let p = f.points[id] {
-                    (live, inMemtable) = (p.isTombstone ? nil : p.version, true)
-                    break
-                }
-            }
+        }
+        for f in frozen {
+            guard let p = f.points[id] else { continue }
+            if !inMemtable { (live, inMemtable) = (p.isTombstone ? nil : p.version, true) }
+            p.vector?.shadow(at: lsn)
         }
         for s in segments {
             guard let o = s.segment.ordinal(of: id) else { continue }
@@ -87,7 +99,7 @@ struct CollectionState: ~Copyable {
     }
 
     func snapshot() -> Snapshot {
-        Snapshot(lsn: appliedLSN, active: active.points, frozen: frozen, segments: segments)
+        Snapshot(lsn: appliedLSN, active: active.points, activeRows: active.rows.view, frozen: frozen, segments: segments)
     }
 }
 
@@ -95,6 +107,7 @@ struct CollectionState: ~Copyable {
 struct Snapshot: Sendable {
     let lsn: UInt64
     let active: TreeDictionary<PointID, StoredPoint>
+    let activeRows: RowsView
     let frozen: [FrozenMemtable]
     let segments: [SegmentHandle]
 

@@ -1,4 +1,5 @@
 import HashTreeCollections
+import Index
 
 /// A point as a memtable holds it: the version (LSN) of its latest write, and its contents,
 /// or a tombstone when that write deleted it.
@@ -24,9 +25,11 @@ struct Memtable: ~Copyable {
     /// WAL body bytes applied: the flush threshold's measure of size.
     private(set) var bytes = 0
     private(set) var lastLSN: UInt64 = 0
-    private var vectors: VectorArena
+    /// The upserted points' vectors and codes, in LSN order (searched like a segment).
+    private(set) var rows: MemtableRows
 
-    init(dimension: Int) { vectors = VectorArena(dimension: dimension) }
+    /// `quantizer`: the collection's, for the rows' codes (nil: fitted from the first rows).
+    init(dimension: Int, quantizer: BinaryQuantizer?) { rows = MemtableRows(dimension: dimension, quantizer: quantizer) }
 
     var isEmpty: Bool { points.isEmpty }
 
@@ -35,11 +38,15 @@ struct Memtable: ~Copyable {
         switch operation {
         case .upsert(let batch):
             for p in batch {
-                let vector = p.vector.withUnsafeBufferPointer { vectors.append($0) }
+                points[p.id]?.vector?.shadow(at: lsn)
+                let vector = p.vector.withUnsafeBufferPointer { rows.append(id: p.id, vector: $0) }
                 points[p.id] = StoredPoint(version: lsn, vector: vector, sparse: p.sparse, payload: p.payload)
             }
         case .delete(let ids):
-            for id in ids { points[id] = StoredPoint(version: lsn, vector: nil, sparse: [:], payload: [:]) }
+            for id in ids {
+                points[id]?.vector?.shadow(at: lsn)
+                points[id] = StoredPoint(version: lsn, vector: nil, sparse: [:], payload: [:])
+            }
         }
         bytes += recordBytes
         lastLSN = lsn
@@ -50,13 +57,15 @@ struct Memtable: ~Copyable {
 /// Readers still search it until the segment replaces it.
 final class FrozenMemtable: Sendable {
     let points: TreeDictionary<PointID, StoredPoint>
+    let rows: RowsView
     /// Every write up to this LSN is in this memtable or below it.
     let lastLSN: UInt64
     /// WAL body bytes it took (for the write stall's bound on unflushed data).
     let bytes: Int
 
-    init(points: TreeDictionary<PointID, StoredPoint>, lastLSN: UInt64, bytes: Int) {
+    init(points: TreeDictionary<PointID, StoredPoint>, rows: RowsView, lastLSN: UInt64, bytes: Int) {
         self.points = points
+        self.rows = rows
         self.lastLSN = lastLSN
         self.bytes = bytes
     }

@@ -182,7 +182,8 @@ enum CollectionSpec {
     ) {
         let a = c.config.attributes
         w.beginObject()
-        w.key("status"); w.string("green")
+        // As Qdrant: yellow while its optimizers (here: a flush or merge) run, green after.
+        w.key("status"); w.string(c.maintenanceRunning ? "yellow" : "green")
         w.key("optimizer_status"); w.string("ok")
         w.key("indexed_vectors_count"); w.int(stats.segmentPoints)
         w.key("points_count"); w.int(stats.points)

@@ -1,3 +1,5 @@
+internal import CHamming
+
 /// 1-bit quantization: bit i of a code is set when component i of the vector is above the
 /// segment's mean for that component. Centring on the mean (rather than on zero) splits each
 /// dimension's values about evenly, so every bit carries information even when the
@@ -26,21 +28,9 @@ public struct BinaryQuantizer: Sendable, Equatable {
         return BinaryQuantizer(mean: sum.map { Float($0 / n) })
     }
 
-    /// Writes the code of `vector` to `code` (`wordsPerCode` words).
+    /// Writes the code of `vector` to `code` (`wordsPerCode` words), with the native kernel.
     public func encode(_ vector: UnsafePointer<Float>, into code: UnsafeMutablePointer<UInt64>) {
-        let dimension = mean.count
-        mean.withUnsafeBufferPointer { m in
-            var word = 0
-            var start = 0
-            while start < dimension {
-                let end = min(start + 64, dimension)
-                var bits: UInt64 = 0
-                for i in start..<end where vector[i] > m[i] { bits |= 1 << UInt64(i - start) }
-                code[word] = bits
-                word += 1
-                start = end
-            }
-        }
+        mean.withUnsafeBufferPointer { hsdb_encode_code(vector, $0.baseAddress!, $0.count, code) }
     }
 
     public func encode(_ vector: [Float]) -> [UInt64] {

@@ -65,6 +65,7 @@ struct CandidateHeap {
 public struct VisitedSet: Sendable {
     private var stamps: [UInt32]
     private var generation: UInt32 = 0
+    private var bits: [UInt64] = []
 
     public init(count: Int) { stamps = [UInt32](repeating: 0, count: count) }
 
@@ -75,6 +76,14 @@ public struct VisitedSet: Sendable {
             for i in stamps.indices { stamps[i] = 0 }
             generation = 1
         }
+    }
+
+    /// A zeroed bitset of `count` bits for a native search to mark visited nodes in (a bit per
+    /// node stays in cache where a stamp per node does not).
+    public mutating func withBits<R>(count: Int, _ body: (UnsafeMutablePointer<UInt64>) -> R) -> R {
+        let words = max((count + 63) / 64, 1)
+        if bits.count < words { bits = [UInt64](repeating: 0, count: words) } else { bits.withUnsafeMutableBufferPointer { $0.update(repeating: 0) } }
+        return bits.withUnsafeMutableBufferPointer { body($0.baseAddress!) }
     }
 
     /// Marks `node`; returns false if it was already marked in this generation.

@@ -37,7 +37,12 @@ public final class CodeBlocks: @unchecked Sendable {
         let keys = [UInt64](unsafeUninitializedCapacity: capacity) { buffer, initialised in
             initialised = hsdb_code_scan_topk(query, storage, count, words, live, capacity, buffer.baseAddress!)
         }
-        return keys.map { Candidate(distance: Float($0 >> 32), node: UInt32(truncatingIfNeeded: $0)) }
+        return keys.map { Candidate(distance: Float($0 >> CandidateSet.distanceShift), node: UInt32(truncatingIfNeeded: $0)) }
+    }
+
+    /// Offers the `count` codes (nil: all) set in `live` to `candidates` under `tag`.
+    public func scan(_ query: UnsafePointer<UInt64>, live: UnsafePointer<UInt64>?, tag: Int, into candidates: inout CandidateSet) {
+        candidates.scan(query, blocks: storage, count: count, words: words, live: live, tag: tag, first: 0)
     }
 
     /// The Hamming distance from `query` to every code, by ordinal.
@@ -94,6 +99,24 @@ extension FloatQuery {
                 out[i] = distance(to: nodes[i])
             }
             initialised = nodes.count
+        }
+    }
+}
+
+extension Metric {
+    /// Exact distances from `query` to each of `vectors` (`dimension` floats each), in order,
+    /// prefetching the vectors `prefetchAhead` ahead so their fetch overlaps the arithmetic.
+    public func distances(
+        _ query: UnsafePointer<Float>, to vectors: [UnsafePointer<Float>], dimension: Int, prefetchAhead: Int = 4
+    ) -> [Float] {
+        let rowBytes = dimension * MemoryLayout<Float>.size
+        for v in vectors.prefix(prefetchAhead) { hsdb_prefetch(v, rowBytes) }
+        return [Float](unsafeUninitializedCapacity: vectors.count) { out, initialised in
+            for i in vectors.indices {
+                if i + prefetchAhead < vectors.count { hsdb_prefetch(vectors[i + prefetchAhead], rowBytes) }
+                out[i] = distance(query, vectors[i], count: dimension)
+            }
+            initialised = vectors.count
         }
     }
 }

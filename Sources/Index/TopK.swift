@@ -17,6 +17,10 @@ public struct TopK<Item> {
     /// The score a candidate must beat to enter, once full.
     public var threshold: Float? { heap.count == k ? heap[0].score : nil }
 
+    /// Whether `score` would enter now.
+    @inline(__always)
+    public func accepts(_ score: Float) -> Bool { k > 0 && (heap.count < k || better(score, heap[0].score)) }
+
     public mutating func insert(_ score: Float, _ item: @autoclosure () -> Item) {
         guard k > 0 else { return }
         if heap.count < k {

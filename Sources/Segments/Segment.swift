@@ -356,13 +356,19 @@ public final class Segment: Sendable {
 
     // MARK: Index
 
-    /// Calls `body` with views of the vectors, codes, quantizer and graph, read in place.
+    /// The mean the segment's codes are centred on (its quantizer).
+    public var quantizerMean: [Float] {
+        withExtendedLifetime(region) {
+            Array(UnsafeBufferPointer(start: section(.quantizerMean).baseAddress!.assumingMemoryBound(to: Float.self), count: dimension))
+        }
+    }
+
+    /// Calls `body` with views of the vectors, codes and graph, read in place.
     public func withIndex<R>(_ body: (SegmentIndex) throws -> R) rethrows -> R {
         try withExtendedLifetime(region) {
             let vectors = FloatVectors(
                 base: section(.vectors).baseAddress!.assumingMemoryBound(to: Float.self), dimension: dimension, metric: metric)
             let codes = BinaryCodes(base: section(.codes).baseAddress!.assumingMemoryBound(to: UInt64.self), words: header.codeWords)
-            let mean = section(.quantizerMean).baseAddress!.assumingMemoryBound(to: Float.self)
             var graph: HNSWGraph?
             if header.hasGraph {
                 let upperBytes = section(.graphUpper)
@@ -374,9 +380,7 @@ public final class Segment: Sendable {
                     upperIndex: section(.graphUpperIndex).baseAddress!.assumingMemoryBound(to: UInt32.self),
                     upper: upperBytes.baseAddress.map { $0.assumingMemoryBound(to: UInt32.self) } ?? UnsafePointer(bitPattern: 4)!)
             }
-            return try body(SegmentIndex(
-                vectors: vectors, codes: codes, quantizer: BinaryQuantizer(mean: Array(UnsafeBufferPointer(start: mean, count: dimension))),
-                graph: graph))
+            return try body(SegmentIndex(vectors: vectors, codes: codes, graph: graph))
         }
     }
 
@@ -414,10 +418,10 @@ public final class Segment: Sendable {
     }
 }
 
-/// In-place views of a segment's index data, valid inside `Segment.withIndex`.
+/// In-place views of a segment's index data, valid inside `Segment.withIndex` (the codes'
+/// quantizer: `quantizerMean`, read once by whoever keeps the segment).
 public struct SegmentIndex {
     public let vectors: FloatVectors
     public let codes: BinaryCodes
-    public let quantizer: BinaryQuantizer
     public let graph: HNSWGraph?
 }

@@ -29,9 +29,16 @@ public struct SegmentIndexOptions: Sendable, Equatable {
     public var minGraphPoints: Int
     /// Threads that insert into the graph at once.
     public var buildThreads: Int
+    /// The quantizer for the codes (the collection's, so codes compare across segments);
+    /// nil: centred on this segment's own mean.
+    public var quantizer: BinaryQuantizer?
 
-    public init(metric: Metric, m: Int = 16, efConstruction: Int = 200, minGraphPoints: Int = 1024, buildThreads: Int = 1) {
+    public init(
+        metric: Metric, m: Int = 16, efConstruction: Int = 200, minGraphPoints: Int = 1024, buildThreads: Int = 1,
+        quantizer: BinaryQuantizer? = nil
+    ) {
         self.metric = metric
+        self.quantizer = quantizer
         self.m = m
         self.efConstruction = efConstruction
         self.minGraphPoints = minGraphPoints

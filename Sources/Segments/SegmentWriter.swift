@@ -47,7 +47,8 @@ public enum SegmentWriter {
         vectors.withUnsafeMutableBufferPointer { v in
             for ordinal in 0..<count { source.copyVector(ordinal, into: v.baseAddress! + ordinal * dimension) }
         }
-        let quantizer = vectors.withUnsafeBufferPointer { BinaryQuantizer.fit($0.baseAddress!, count: count, dimension: dimension) }
+        let quantizer = options.quantizer.flatMap { $0.dimension == dimension ? $0 : nil }
+            ?? vectors.withUnsafeBufferPointer { BinaryQuantizer.fit($0.baseAddress!, count: count, dimension: dimension) }
         let words = quantizer.wordsPerCode
         var codes = [UInt64](repeating: 0, count: count * words)
         vectors.withUnsafeBufferPointer { v in

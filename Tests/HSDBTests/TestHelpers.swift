@@ -33,3 +33,40 @@ func XCTAssertInvalid(
 /// {"i": i, "even": "yes"/"no"}, then 3 and 5 deleted and 7 replaced by [0, 0, 0, 1], {"i": 700}.
 let legacySnapshotFixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
     .appendingPathComponent("Fixtures/legacy-v1.snapshot").path
+
+/// Points around Gaussian centres, each point with its own spread (0.5 to 2 times the
+/// centres' scale), so a query's neighbours lie at many distances as real embeddings' do
+/// (with one tight spread every code of a cluster is about equally near and 1-bit codes
+/// cannot rank inside it), with a `parity` payload (even or odd id).
+struct ClusteredPoints {
+    let centres: [[Float]]
+    var rng: SplitMix64
+
+    init(dimension: Int, clusters: Int, seed: UInt64) {
+        var r = SplitMix64(seed: seed)
+        centres = (0..<clusters).map { _ in (0..<dimension).map { _ in r.standardNormal() } }
+        rng = r
+    }
+
+    mutating func vector() -> [Float] {
+        let centre = centres[Int(rng.next() % UInt64(centres.count))]
+        let spread = 0.5 + 1.5 * Float(rng.next() % 1000) / 1000
+        return centre.map { $0 + spread * rng.standardNormal() }
+    }
+
+    mutating func point(_ id: UInt64) -> Point {
+        Point(id: .integer(id), vector: vector(), payload: ["parity": id % 2 == 0 ? "even" : "odd"])
+    }
+
+    /// `count` points with ids drawn below `range` (repeats possible: the later wins).
+    mutating func batch(_ count: Int, below range: UInt64) -> [Point] { (0..<count).map { _ in point(rng.next() % range) } }
+}
+
+extension SplitMix64 {
+    /// A standard normal deviate (Box-Muller).
+    mutating func standardNormal() -> Float {
+        let u1 = max(Double(next() >> 11) / Double(1 << 53), .leastNonzeroMagnitude)
+        let u2 = Double(next() >> 11) / Double(1 << 53)
+        return Float((-2 * Foundation.log(u1)).squareRoot() * Foundation.cos(2 * .pi * u2))
+    }
+}

@@ -2,9 +2,18 @@ import Index
 import XCTest
 
 final class BinaryQuantizerTests: XCTestCase {
+    /// On every dispatch path the CPU has (the encoder is native code with an AVX2 path).
     func testBitsAreComponentsAboveTheMean() {
+        defer { ScanKernel.reloadEnvironment() }
+        for path in ScanKernel.allCases where path.rawValue <= ScanKernel.best.rawValue {
+            XCTAssertEqual(ScanKernel.use(path), path)
+            checkBitsAreComponentsAboveTheMean()
+        }
+    }
+
+    func checkBitsAreComponentsAboveTheMean() {
         var rng = SystemRandomNumberGenerator()
-        for dimension in [1, 63, 64, 65, 384, 1000] {
+        for dimension in [1, 7, 8, 9, 63, 64, 65, 383, 384, 1000] {
             let vectors = (0..<20).map { _ in (0..<dimension).map { _ in Float.random(in: -1...1, using: &rng) } }
             let flat = vectors.flatMap { $0 }
             let q = flat.withUnsafeBufferPointer { BinaryQuantizer.fit($0.baseAddress!, count: 20, dimension: dimension) }
@@ -16,7 +25,7 @@ final class BinaryQuantizerTests: XCTestCase {
                 let code = q.encode(v)
                 for i in 0..<dimension {
                     let bit = (code[i / 64] >> UInt64(i % 64)) & 1
-                    XCTAssertEqual(bit == 1, v[i] > q.mean[i], "dimension \(dimension) bit \(i)")
+                    XCTAssertEqual(bit == 1, v[i] > q.mean[i], "\(ScanKernel.active): dimension \(dimension) bit \(i)")
                 }
                 if dimension % 64 != 0 { XCTAssertEqual(code.last! >> UInt64(dimension % 64), 0, "unused bits are zero") }
             }

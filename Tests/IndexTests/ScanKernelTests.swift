@@ -130,4 +130,66 @@ final class ScanKernelTests: XCTestCase {
             }
         }
     }
+
+    /// Several layers (fixed blocks and growing ones read up to a count that ends inside a
+    /// block) feeding one candidate set: the same entries as ranking every live code of every
+    /// layer by (distance, tag, ordinal).
+    func testOneCandidateSetOverSeveralScans() throws {
+        var rng = SplitMix64(seed: 11)
+        try forEachPath { path in
+            for words in [1, 3, 6] {
+                for trial in 0..<20 {
+                    let sparse = trial % 2 == 0
+                    let query = randomCodes(1, words: words, sparse: sparse, &rng)
+                    var expected: [CandidateSet.Entry] = []
+                    let k = [1, 5, 40, 500][trial % 4]
+                    var set = CandidateSet(capacity: k)
+                    var keep: [AnyObject] = []
+                    for tag in 0..<Int(rng.next() % 4 + 1) {
+                        let count = Int(rng.next() % 150)
+                        let codes = randomCodes(count, words: words, sparse: sparse, &rng)
+                        let live: [UInt64]? = rng.next() % 2 == 0 ? nil : (0..<(count + 63) / 64).map { _ in rng.next() | rng.next() }
+                        let distances = reference(query, codes, words: words)
+                        for o in 0..<count where live.map({ $0[o >> 6] >> UInt64(o & 63) & 1 == 1 }) ?? true {
+                            expected.append(.init(distance: Int(distances[o]), tag: tag, ordinal: 1000 * tag + o))
+                        }
+                        let growing = tag % 2 == 1
+                        query.withUnsafeBufferPointer { q in
+                            if growing {
+                                let capacity = (count + 64) / 64 * 64
+                                let storage = UnsafeMutableRawPointer.allocate(
+                                    byteCount: GrowingCodeBlocks.storageWords(capacity: capacity, words: words) * 8, alignment: 64)
+                                defer { storage.deallocate() }
+                                let blocks = GrowingCodeBlocks(
+                                    base: storage.bindMemory(to: UInt64.self, capacity: capacity * words), words: words, capacity: capacity)
+                                codes.withUnsafeBufferPointer { c in for i in 0..<count { blocks.store(c.baseAddress! + i * words, at: i) } }
+                                if let live {
+                                    live.withUnsafeBufferPointer {
+                                        blocks.scan(q.baseAddress!, count: count, live: $0.baseAddress!, tag: tag, first: 1000 * tag, into: &set)
+                                    }
+                                } else {
+                                    blocks.scan(q.baseAddress!, count: count, live: nil, tag: tag, first: 1000 * tag, into: &set)
+                                }
+                            } else {
+                                let blocks = codes.withUnsafeBufferPointer {
+                                    CodeBlocks(BinaryCodes(base: $0.baseAddress ?? UnsafePointer(bitPattern: 8)!, words: words), count: count)
+                                }
+                                keep.append(blocks)
+                                guard count > 0 else { return }
+                                if let live {
+                                    live.withUnsafeBufferPointer { blocks.scan(q.baseAddress!, live: $0.baseAddress!, tag: tag, into: &set) }
+                                } else {
+                                    blocks.scan(q.baseAddress!, live: nil, tag: tag, into: &set)
+                                }
+                                // CodeBlocks numbers its codes from 0: shift the expected ordinals.
+                                for i in expected.indices where expected[i].tag == tag { expected[i].ordinal -= 1000 * tag }
+                            }
+                        }
+                    }
+                    expected.sort { ($0.distance, $0.tag, $0.ordinal) < ($1.distance, $1.tag, $1.ordinal) }
+                    XCTAssertEqual(set.drain(), Array(expected.prefix(k)), "\(path) words \(words) trial \(trial)")
+                }
+            }
+        }
+    }
 }

@@ -1,0 +1,188 @@
+import Dispatch
+import HSDBCore
+import Index
+
+/// A memtable's points as rows, one per upserted point in LSN order, in append-only chunks:
+/// the vector, its 1-bit code (in the scan kernel's block layout) and the id, with a shadow
+/// slot per row as a segment has per point. So a memtable is searched as a segment is (a
+/// code scan, then exact rescoring) instead of point by point through its hash tree, and a
+/// row replaced by a later write (in this memtable or a newer one) is marked dead by the same
+/// shadow rule as a segment's points (DESIGN.md, "Memtable rows").
+///
+/// Codes need a quantizer: the collection's, given at creation, or, for a collection that has
+/// none yet, one fitted on the first `fitRows` rows (and those rows encoded then). Until then
+/// the memtable is small and searched exactly.
+///
+/// Non-copyable: two copies would hand out the same rows.
+struct MemtableRows: ~Copyable {
+    let dimension: Int
+    let words: Int
+    private(set) var chunks: [RowChunk] = []
+    private(set) var count = 0
+    private(set) var quantizer: BinaryQuantizer?
+    /// Vectors of a full-size chunk mapped ahead of need, their pages populated in the
+    /// background (measured: zeroing fresh memory was half of WAL replay's time on this VM).
+    private var ahead: VectorChunk?
+    private var nextCapacity = Self.firstChunkRows
+
+    /// Rows a memtable without a quantizer collects before fitting one.
+    static let fitRows = 1024
+    static let firstChunkRows = 256
+    static let maxChunkBytes = 64 << 20
+
+    init(dimension: Int, quantizer: BinaryQuantizer?) {
+        precondition(dimension > 0)
+        self.dimension = dimension
+        self.quantizer = quantizer
+        words = BinaryQuantizer.words(forDimension: dimension)
+    }
+
+    /// Rows per chunk once chunks stop growing: 64 MiB of vectors, a multiple of 64 (so a
+    /// chunk's rows are whole bitmap words), at most 65,536.
+    var maxChunkRows: Int { min(max(Self.maxChunkBytes / (dimension * 4) / 64 * 64, Self.firstChunkRows), 1 << 16) }
+
+    var view: RowsView { RowsView(chunks: chunks, count: count, quantizer: quantizer) }
+
+    /// Copies `vector` (exactly `dimension` values) into a new row for `id`.
+    mutating func append(id: PointID, vector: UnsafeBufferPointer<Float>) -> VectorRef {
+        precondition(vector.count == dimension)
+        if chunks.last.map({ count - $0.firstRow == $0.capacity }) ?? true { addChunk() }
+        let chunk = chunks[chunks.count - 1]
+        let slot = count - chunk.firstRow
+        (chunk.vectors.base + slot * dimension).initialize(from: vector.baseAddress!, count: dimension)
+        (chunk.ids + slot).initialize(to: id)
+        if let quantizer { chunk.encode(slot, quantizer) }
+        count += 1
+        if quantizer == nil && count == Self.fitRows { fitQuantizer() }
+        return VectorRef(chunk: chunk, slot: Int32(slot))
+    }
+
+    private mutating func addChunk() {
+        let vectors = ahead.flatMap { $0.slots == nextCapacity ? $0 : nil } ?? VectorChunk(dimension: dimension, slots: nextCapacity)
+        ahead = nil
+        let chunk = RowChunk(firstRow: count, vectors: vectors, words: words)
+        chunks.append(chunk)
+        nextCapacity = min(nextCapacity * 2, maxChunkRows)
+        if nextCapacity == maxChunkRows && chunk.capacity == maxChunkRows {
+            let next = VectorChunk(dimension: dimension, slots: nextCapacity)
+            DispatchQueue.global(qos: .utility).async { next.populate() }
+            ahead = next
+        }
+    }
+
+    /// Centres the codes on the mean of the rows so far and encodes them.
+    private mutating func fitQuantizer() {
+        var sum = [Double](repeating: 0, count: dimension)
+        for chunk in chunks {
+            for slot in 0..<min(chunk.capacity, count - chunk.firstRow) {
+                let v = chunk.vectors.base + slot * dimension
+                for i in 0..<dimension { sum[i] += Double(v[i]) }
+            }
+        }
+        let fitted = BinaryQuantizer(mean: sum.map { Float($0 / Double(count)) })
+        for chunk in chunks {
+            for slot in 0..<min(chunk.capacity, count - chunk.firstRow) { chunk.encode(slot, fitted) }
+        }
+        quantizer = fitted
+    }
+}
+
+/// A chunk of memtable rows. `@unchecked Sendable`: every stored property is a `let`; each
+/// row's vector, id and code are written once, under the collection's state lock, before the
+/// row is published (the memtable's count, read under the same lock by snapshots), and only
+/// read afterwards; shadows are atomics (`ShadowSlots`).
+final class RowChunk: @unchecked Sendable {
+    let firstRow: Int
+    let capacity: Int
+    let vectors: VectorChunk
+    let ids: UnsafeMutablePointer<PointID>
+    let codes: GrowingCodeBlocks
+    /// Each row's code and estimator factors (`CodeEstimator`), beside the block layout.
+    let records: UnsafeMutableRawPointer
+    let recordBytes: Int
+    let shadows: ShadowSlots
+
+    /// Rows for the slots of `vectors` (a multiple of 64), starting at row `firstRow`.
+    init(firstRow: Int, vectors: VectorChunk, words: Int) {
+        precondition(vectors.slots % 64 == 0)
+        self.firstRow = firstRow
+        self.vectors = vectors
+        capacity = vectors.slots
+        ids = .allocate(capacity: capacity)
+        let storage = UnsafeMutableRawPointer.allocate(
+            byteCount: GrowingCodeBlocks.storageWords(capacity: capacity, words: words) * 8, alignment: 64)
+        codes = GrowingCodeBlocks(base: storage.bindMemory(to: UInt64.self, capacity: capacity * words), words: words, capacity: capacity)
+        recordBytes = CodeEstimator.recordBytes(words: words)
+        records = .allocate(byteCount: capacity * recordBytes, alignment: 64)
+        shadows = ShadowSlots(count: capacity)
+    }
+
+    deinit {
+        ids.deallocate()
+        UnsafeMutableRawPointer(codes.base).deallocate()
+        records.deallocate()
+    }
+
+    @inline(__always)
+    func vector(_ slot: Int) -> UnsafePointer<Float> { UnsafePointer(vectors.base + slot * vectors.dimension) }
+
+    /// Writes the row's record (code and estimator factors) and its code in the block layout.
+    func encode(_ slot: Int, _ quantizer: BinaryQuantizer) {
+        let record = records + slot * recordBytes
+        CodeEstimator.writeRecord(vector(slot), quantizer: quantizer, into: record)
+        codes.store(record.assumingMemoryBound(to: UInt64.self), at: slot)
+    }
+
+    @inline(__always)
+    func record(_ slot: Int) -> UnsafeRawPointer { UnsafeRawPointer(records + slot * recordBytes) }
+}
+
+/// One vector in a memtable's rows. Keeps its chunk alive, so a reader's snapshot stays
+/// valid after the memtable moves on.
+struct VectorRef: Sendable {
+    let chunk: RowChunk
+    let slot: Int32
+
+    var row: Int { chunk.firstRow + Int(slot) }
+
+    func withUnsafeBufferPointer<R>(_ body: (UnsafeBufferPointer<Float>) throws -> R) rethrows -> R {
+        try withExtendedLifetime(chunk) { try body(UnsafeBufferPointer(start: chunk.vector(Int(slot)), count: chunk.vectors.dimension)) }
+    }
+
+    var array: [Float] { withUnsafeBufferPointer { Array($0) } }
+
+    /// Marks this row replaced or deleted by the write at `lsn`.
+    func shadow(at lsn: UInt64) { chunk.shadows.shadow(Int(slot), at: lsn) }
+}
+
+/// A memtable's rows as a snapshot saw them: the first `count`, read without a lock.
+struct RowsView: Sendable {
+    let chunks: [RowChunk]
+    let count: Int
+    let quantizer: BinaryQuantizer?
+
+    static let empty = RowsView(chunks: [], count: 0, quantizer: nil)
+
+    /// Calls `body` with each chunk and how many of its rows the view holds.
+    @inline(__always)
+    func forEachChunk(_ body: (RowChunk, Int) throws -> Void) rethrows {
+        for chunk in chunks where chunk.firstRow < count { try body(chunk, min(chunk.capacity, count - chunk.firstRow)) }
+    }
+
+    /// The chunk holding `row` and the row's slot in it.
+    func locate(_ row: Int) -> (RowChunk, Int) {
+        var low = 0, high = chunks.count - 1
+        while low < high {
+            let mid = (low + high + 1) / 2
+            if chunks[mid].firstRow <= row { low = mid } else { high = mid - 1 }
+        }
+        return (chunks[low], row - chunks[low].firstRow)
+    }
+
+    /// Rows live at `lsn`.
+    func liveCount(at lsn: UInt64) -> Int {
+        var n = 0
+        forEachChunk { chunk, visible in n += chunk.shadows.liveCount(at: lsn, visible: visible) }
+        return n
+    }
+}
