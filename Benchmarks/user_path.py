@@ -3,9 +3,12 @@ through a release `hsdb serve` with qdrant-client's `upload_points` (256-point b
 queried at once (fresh: most points still in memtables, flushes and merges running) and again
 once the server is idle (settled), by one client and by 16 (processes), limit 10, default
 settings; recall@10 against the exact ground truth (ties with the 10th neighbour count, as
-../shared/bench/peers.py counts them). Beside them, in the same run: the HTTP floor (the same
-clients against a 100-point collection) and the embedded engine on the same files
-(`hsdb bench search --database`, 1 and 2 threads). One JSON line per measurement.
+../shared/bench/peers.py counts them). The Python client costs more CPU per query than the
+server (it shares the 2 cores), so each state is also loaded by wrk (C, the same request
+bodies: Benchmarks/http/make_bodies.py) with 1 and 16 connections: the server's own
+throughput. Beside them, in the same run: the HTTP floor (the same clients against a
+100-point collection) and the embedded engine on the same files (`hsdb bench search
+--database`, 1 and 2 threads). One JSON line per measurement.
 
     python3 Benchmarks/user_path.py [--binary PATH] [--seconds S] [--points N]
 
@@ -94,7 +97,20 @@ def layout(url, collection):
     return {"points": info.get("points_count"), "segments": info.get("segments_count"), "status": info.get("status")}
 
 
-def run_phase(label, url, query_list, gt, gts, seconds):
+def wrk(url, script, connections, seconds):
+    """Requests per second of wrk with `connections` over `script` (2 threads)."""
+    out = subprocess.run(["wrk", f"-t{min(2, connections)}", f"-c{connections}", f"-d{int(seconds)}s", "-s", script, url],
+                         capture_output=True, text=True, check=True).stdout
+    summary = json.loads(out.strip().splitlines()[-1])
+    return summary["requests"] / summary["seconds"], summary
+
+
+def run_phase(label, url, query_list, gt, gts, seconds, script):
+    for connections in (1, 16):
+        before = layout(url, NAME)
+        rps, summary = wrk(url, script, connections, seconds)
+        emit(kind="search_wrk", phase=label, connections=connections, qps=round(rps, 1), p50_ms=summary["p50_ms"],
+             p99_ms=summary["p99_ms"], errors=summary["errors"] + summary["non2xx"], layout_before=before)
     for clients in (1, 16):
         before = layout(url, NAME)
         qps, answers, _ = measure(url, NAME, query_list, clients, seconds)
@@ -122,6 +138,13 @@ def main():
     flags = next((l.split(":", 1)[1].split() for l in open("/proc/cpuinfo") if l.startswith("flags")), [])
     emit(kind="machine", cpu=cpu, cores=os.cpu_count(), avx2="avx2" in flags, avx512_vpopcntdq="avx512_vpopcntdq" in flags,
          python=platform.python_version(), points=a.points, queries=len(query_list))
+    scripts = os.path.join(work, "wrk")
+    os.makedirs(scripts, exist_ok=True)
+    subprocess.run([sys.executable, os.path.join(HERE, "http", "make_bodies.py"), DEV, scripts], check=True, capture_output=True)
+    query_script = os.path.join(scripts, "query.lua")
+    with open(query_script) as f:  # the floor collection takes the same bodies
+        floor_script = os.path.join(scripts, "floor.lua")
+        open(floor_script, "w").write(f.read().replace("/collections/bench/", "/collections/floor/"))
     server = Server(a.binary, data)
     try:
         client = QdrantClient(url=server.url, prefer_grpc=False, timeout=120)
@@ -132,15 +155,18 @@ def main():
         upload = time.perf_counter() - started
         emit(kind="upload", points=a.points, seconds=round(upload, 2), points_per_s=round(a.points / upload),
              layout=layout(server.url, NAME))
-        run_phase("fresh", server.url, query_list, gt, gts, a.seconds)
+        run_phase("fresh", server.url, query_list, gt, gts, a.seconds, query_script)
         server.wait_idle()
-        run_phase("settled", server.url, query_list, gt, gts, a.seconds)
+        run_phase("settled", server.url, query_list, gt, gts, a.seconds, query_script)
         # The HTTP floor: the same clients against a collection of 100 points.
         client.create_collection("floor", vectors_config=models.VectorParams(size=base.shape[1], distance=models.Distance.COSINE))
         client.upsert("floor", [models.PointStruct(id=i, vector=v) for i, v in enumerate(base[:100].tolist())], wait=True)
         for clients in (1, 16):
             qps, _, _ = measure(server.url, "floor", query_list, clients, a.seconds, keep=False)
             emit(kind="search", phase="floor (100 points)", clients=clients, qps=round(qps, 1))
+            rps, summary = wrk(server.url, floor_script, clients, a.seconds)
+            emit(kind="search_wrk", phase="floor (100 points)", connections=clients, qps=round(rps, 1),
+                 p50_ms=summary["p50_ms"], p99_ms=summary["p99_ms"])
     finally:
         server.stop()
     # The embedded engine on the same files (the settled layout), the same queries.

@@ -16,6 +16,17 @@ import Synchronization
 /// a single layer, and each scan starts from the distance the earlier layers already need.
 struct DenseSearch {
     typealias Hit = (score: Float, item: Snapshot.Found)
+    /// A point of a layer while the search runs: plain integers, so keeping the best ones
+    /// costs no reference counting (resolved to `Snapshot.Found` only for the results).
+    struct LayerPoint: Sendable {
+        var tag: Int32
+        var ordinal: Int32
+        init(_ tag: Int, _ ordinal: Int) {
+            self.tag = Int32(tag)
+            self.ordinal = Int32(truncatingIfNeeded: ordinal)
+        }
+    }
+    typealias Top = TopK<LayerPoint>
 
     /// Hamming candidates of the scans per candidate rescored: the Hamming ranking is
     /// coarse, the estimator's much finer (measured: DESIGN.md, "Search").
@@ -48,7 +59,7 @@ struct DenseSearch {
 
     /// What the layers of a range found: exact hits, and estimated candidates to rescore.
     struct Gathered {
-        var hits: [Hit]
+        var hits: [(score: Float, item: LayerPoint)]
         var candidates: [Estimated]
     }
 
@@ -87,7 +98,7 @@ struct DenseSearch {
     }
 
     private func gather(_ layers: [SearchLayer], _ range: Range<Int>) -> Gathered {
-        var top = TopK<Snapshot.Found>(k: limit, higherIsBetter: false)
+        var top = Top(k: limit, higherIsBetter: false)
         var scanned = CandidateSet(capacity: hammingCount)
         var estimated: [Estimated] = []
         var encodings = QueryCodes(query, metric: metric)
@@ -145,17 +156,29 @@ struct DenseSearch {
 
     /// Merges what the ranges found: the nearest candidates of all, rescored exactly.
     private func finish(_ parts: [Gathered], _ layers: [SearchLayer]) -> [Hit] {
-        var top = TopK<Snapshot.Found>(k: limit, higherIsBetter: false)
+        var top = Top(k: limit, higherIsBetter: false)
         for part in parts { for hit in part.hits { top.insert(hit.score, hit.item) } }
         let candidates = parts.count == 1 ? parts[0].candidates : nearest(parts.flatMap(\.candidates))
         query.withUnsafeBufferPointer { rescore(candidates, layers, $0.baseAddress!, into: &top) }
-        return top.sorted()
+        return top.sorted().compactMap { hit in Self.resolve(hit.item, layers).map { (hit.score, $0) } }
+    }
+
+    /// What a search returns for a point of a layer (nil only if the layer no longer knows
+    /// the row's id, which a live row always has).
+    static func resolve(_ p: LayerPoint, _ layers: [SearchLayer]) -> Snapshot.Found? {
+        switch layers[Int(p.tag)] {
+        case .memtable(let m):
+            let (chunk, slot) = m.rows.locate(Int(p.ordinal))
+            return m.found(chunk, slot)
+        case .segment(let handle, _):
+            return .segment(handle, Int(p.ordinal))
+        }
     }
 
     // MARK: Memtables
 
     private func search(
-        _ m: MemtableLayer, tag: Int, _ q: UnsafePointer<Float>, _ codes: inout QueryCodes, _ top: inout TopK<Snapshot.Found>,
+        _ m: MemtableLayer, tag: Int, _ q: UnsafePointer<Float>, _ codes: inout QueryCodes, _ top: inout Top,
         _ scanned: inout CandidateSet
     ) {
         guard m.candidates > 0 else { return }
@@ -165,7 +188,7 @@ struct DenseSearch {
             let dimension = query.count
             m.forEachCandidate { chunk, slot in
                 let d = metric.distance(q, chunk.vector(slot), count: dimension)
-                if top.accepts(d), let found = m.found(chunk, slot) { top.insert(d, found) }
+                top.insert(d, LayerPoint(tag, chunk.firstRow + slot))
             }
             return
         }
@@ -181,12 +204,12 @@ struct DenseSearch {
     /// and rejected points without returning them.
     private func search(
         _ handle: SegmentHandle, mask: OrdinalMask?, tag: Int, _ q: UnsafePointer<Float>, _ codes: inout QueryCodes,
-        _ top: inout TopK<Snapshot.Found>, _ scanned: inout CandidateSet, _ estimated: inout [Estimated]
+        _ top: inout Top, _ scanned: inout CandidateSet, _ estimated: inout [Estimated]
     ) {
         let fewMatches = mask.map { $0.count <= max(options.filterExactScanPoints, handle.count / 10) } ?? false
         let graphLess = !handle.segment.header.hasGraph
         if parameters.exact || fewMatches || (!usesCodes && graphLess) || handle.count <= 2 * candidateCount {
-            exactScan(handle, mask: mask, q, into: &top)
+            exactScan(handle, mask: mask, tag: tag, q, into: &top)
         } else if usesCodes && (graphLess || handle.count <= options.codeScanPoints) {
             let code = codes.code(for: handle.quantizer)
             let blocks = handle.blocks()
@@ -205,20 +228,20 @@ struct DenseSearch {
             }
             for c in found { estimated.append(Estimated(distance: c.distance, tag: tag, ordinal: Int(c.node))) }
         } else if let mask {
-            exactGraphSearch(handle, filter: mask, q, into: &top)
+            exactGraphSearch(handle, filter: mask, tag: tag, q, into: &top)
         } else {
-            exactGraphSearch(handle, filter: LiveOrdinals(handle: handle, lsn: lsn), q, into: &top)
+            exactGraphSearch(handle, filter: LiveOrdinals(handle: handle, lsn: lsn), tag: tag, q, into: &top)
         }
     }
 
-    private func exactScan(_ handle: SegmentHandle, mask: OrdinalMask?, _ q: UnsafePointer<Float>, into top: inout TopK<Snapshot.Found>) {
+    private func exactScan(_ handle: SegmentHandle, mask: OrdinalMask?, tag: Int, _ q: UnsafePointer<Float>, into top: inout Top) {
         handle.segment.withIndex { index in
             let exact = index.vectors.query(q)
             if let mask {
-                mask.forEach { o in top.insert(exact.distance(to: UInt32(o)), .segment(handle, o)) }
+                mask.forEach { o in top.insert(exact.distance(to: UInt32(o)), LayerPoint(tag, o)) }
             } else {
                 for o in 0..<handle.count where handle.isAlive(o, at: lsn) {
-                    top.insert(exact.distance(to: UInt32(o)), .segment(handle, o))
+                    top.insert(exact.distance(to: UInt32(o)), LayerPoint(tag, o))
                 }
             }
         }
@@ -226,13 +249,13 @@ struct DenseSearch {
 
     /// The graph walked by exact distance (no codes): its hits go to the top `limit` directly.
     private func exactGraphSearch<F: NodeFilter>(
-        _ handle: SegmentHandle, filter: F, _ q: UnsafePointer<Float>, into top: inout TopK<Snapshot.Found>
+        _ handle: SegmentHandle, filter: F, tag: Int, _ q: UnsafePointer<Float>, into top: inout Top
     ) {
         handle.segment.withIndex { index in
             guard let graph = index.graph else { return }
             visited.with(count: handle.count) { visited in
                 for c in graph.search(index.vectors.query(q), k: limit, ef: ef, filter: filter, visited: &visited) {
-                    top.insert(c.distance, .segment(handle, Int(c.node)))
+                    top.insert(c.distance, LayerPoint(tag, Int(c.node)))
                 }
             }
         }
@@ -243,20 +266,20 @@ struct DenseSearch {
     /// Exact distances of the code-ranked candidates, layer by layer, each layer's vectors
     /// prefetched a few ahead so their fetch from memory overlaps the arithmetic.
     private func rescore(
-        _ candidates: [Estimated], _ layers: [SearchLayer], _ q: UnsafePointer<Float>, into top: inout TopK<Snapshot.Found>
+        _ candidates: [Estimated], _ layers: [SearchLayer], _ q: UnsafePointer<Float>, into top: inout Top
     ) {
         for (tag, ordinals) in Self.byLayer(candidates.map { ($0.tag, $0.ordinal) }, layers: layers.count).enumerated() where !ordinals.isEmpty {
             switch layers[tag] {
             case .memtable(let m):
-                let located = ordinals.map { m.rows.locate($0) }
-                let vectors = located.map { $0.0.vector($0.1) }
-                for (i, d) in metric.distances(q, to: vectors, dimension: query.count).enumerated() {
-                    if top.accepts(d), let found = m.found(located[i].0, located[i].1) { top.insert(d, found) }
+                let vectors = ordinals.map { row in
+                    let (chunk, slot) = m.rows.locate(row)
+                    return chunk.vector(slot)
                 }
+                for (row, d) in zip(ordinals, metric.distances(q, to: vectors, dimension: query.count)) { top.insert(d, LayerPoint(tag, row)) }
             case .segment(let handle, _):
                 handle.segment.withIndex { index in
                     let nodes = ordinals.map { UInt32($0) }
-                    for (node, d) in zip(nodes, index.vectors.query(q).distances(to: nodes)) { top.insert(d, .segment(handle, Int(node))) }
+                    for (node, d) in zip(nodes, index.vectors.query(q).distances(to: nodes)) { top.insert(d, LayerPoint(tag, Int(node))) }
                 }
             }
         }

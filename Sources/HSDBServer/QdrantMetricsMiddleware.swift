@@ -12,23 +12,15 @@ struct QdrantMetricsMiddleware<Context: RequestContext>: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let start = DispatchTime.now().uptimeNanoseconds
         let response = try await next(request, context)  // errors became envelopes further in
-        let dimensions = [
-            ("method", request.method.rawValue), ("endpoint", Self.qdrantPattern(context.endpointPath ?? "unknown")),
-            ("status", String(response.status.code)),
-        ]
         let elapsed = DispatchTime.now().uptimeNanoseconds - start
-        Counter(label: "rest_responses_total", dimensions: dimensions).increment()
-        if response.status.code >= 400 { Counter(label: "rest_responses_fail_total", dimensions: dimensions).increment() }
-        Timer(label: "rest_responses_duration_seconds", dimensions: dimensions, preferredDisplayUnit: .seconds)
-            .recordNanoseconds(Int64(elapsed))
-        let d = restDurations.withLock { all in
-            let key = dimensions.map(\.1).joined(separator: "\u{0}")
-            all[key, default: RestDurations()].add(Double(elapsed) / 1e9)
-            return all[key]!
+        let key = RestSeries.Key(method: request.method.rawValue, path: context.endpointPath ?? "unknown", status: response.status.code)
+        let series = restSeries.withLock { all in
+            if let known = all[key] { return known }
+            let made = RestSeries(key)
+            all[key] = made
+            return made
         }
-        Gauge(label: "rest_responses_min_duration_seconds", dimensions: dimensions).record(d.min)
-        Gauge(label: "rest_responses_avg_duration_seconds", dimensions: dimensions).record(d.sum / Double(d.count))
-        Gauge(label: "rest_responses_max_duration_seconds", dimensions: dimensions).record(d.max)
+        series.record(nanoseconds: elapsed)
         return response
     }
 
@@ -40,6 +32,47 @@ struct QdrantMetricsMiddleware<Context: RequestContext>: RouterMiddleware {
         return path.replacingOccurrences(of: "{collection}", with: "{name}")
             .replacingOccurrences(of: "{field}", with: "{field_name}")
             .replacingOccurrences(of: "{snapshot}", with: "{snapshot_name}")
+    }
+}
+
+/// The metrics of one (method, endpoint, status): their handles made once (a lookup in the
+/// metrics registry per request cost more than the search it measured on a small collection),
+/// and the durations behind the min/avg/max gauges.
+final class RestSeries: Sendable {
+    struct Key: Hashable, Sendable {
+        let method: String
+        let path: String
+        let status: Int
+    }
+
+    private let total: Counter
+    private let fail: Counter?
+    private let duration: Timer
+    private let minimum, average, maximum: Gauge
+    private let durations = Mutex(RestDurations())
+
+    init(_ key: Key) {
+        let dimensions = [("method", key.method), ("endpoint", QdrantMetricsMiddleware<BasicRequestContext>.qdrantPattern(key.path)),
+                          ("status", String(key.status))]
+        total = Counter(label: "rest_responses_total", dimensions: dimensions)
+        fail = key.status >= 400 ? Counter(label: "rest_responses_fail_total", dimensions: dimensions) : nil
+        duration = Timer(label: "rest_responses_duration_seconds", dimensions: dimensions, preferredDisplayUnit: .seconds)
+        minimum = Gauge(label: "rest_responses_min_duration_seconds", dimensions: dimensions)
+        average = Gauge(label: "rest_responses_avg_duration_seconds", dimensions: dimensions)
+        maximum = Gauge(label: "rest_responses_max_duration_seconds", dimensions: dimensions)
+    }
+
+    func record(nanoseconds elapsed: UInt64) {
+        total.increment()
+        fail?.increment()
+        duration.recordNanoseconds(Int64(elapsed))
+        let d = durations.withLock { d in
+            d.add(Double(elapsed) / 1e9)
+            return d
+        }
+        minimum.record(d.min)
+        average.record(d.sum / Double(d.count))
+        maximum.record(d.max)
     }
 }
 
@@ -59,4 +92,4 @@ struct RestDurations {
 }
 
 /// Every (method, endpoint, status) seen since the server started.
-let restDurations = Mutex<[String: RestDurations]>([:])
+let restSeries = Mutex<[RestSeries.Key: RestSeries]>([:])
