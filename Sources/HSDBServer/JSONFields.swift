@@ -2,23 +2,22 @@ import HSDBCore
 
 /// Typed access to the fields of a JSON object in a request body. Every failure is a 400
 /// naming the field by its path (`points[3].vector`) and saying what was expected. A field
-/// that is absent or `null` counts as not given, as the clients send optional fields.
+/// that is `null` is dropped here, so it counts as not given everywhere (in checks of known
+/// fields too), as in Qdrant, whose clients send every optional field, often as null.
+/// (Values that are data, payloads, keep their nulls: they are read as JSON, not as fields.)
 struct JSONFields {
     let values: [String: JSONValue]
     let path: String
 
     init(_ value: JSONValue, path: String) throws {
         guard case .object(let o) = value else { throw APIError.format("\(path.isEmpty ? "the body" : path): expected an object, got \(value.kindName)") }
-        self.values = o
+        self.values = o.filter { $0.value != .null }
         self.path = path
     }
 
     func fieldPath(_ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
 
-    subscript(key: String) -> JSONValue? {
-        guard let v = values[key], v != .null else { return nil }
-        return v
-    }
+    subscript(key: String) -> JSONValue? { values[key] }
 
     func has(_ key: String) -> Bool { self[key] != nil }
 

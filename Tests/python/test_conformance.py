@@ -465,3 +465,32 @@ def test_telemetry_and_issues_with_the_real_client(server, http, c):
     assert http.get("/issues").json()["result"] == {"issues": []}
     assert client.http.beta_api.get_issues()["result"] == {"issues": []}  # untyped in the client
     assert client.http.beta_api.clear_issues().result is True
+
+
+def test_null_in_an_optional_field_is_absent_as_in_qdrant(http):
+    """Qdrant reads `null` in any optional field as the field not given (its clients send
+    every optional field, often null): in settings, vector parameters, queries and points."""
+    http.delete("/collections/nulls")
+    r = http.put("/collections/nulls", json={
+        "vectors": {"size": DIM, "distance": "Dot", "hnsw_config": None, "quantization_config": None, "on_disk": None},
+        "shard_number": None, "sharding_method": None, "replication_factor": None, "write_consistency_factor": None,
+        "on_disk_payload": None, "hnsw_config": None, "quantization_config": None, "init_from": None, "metadata": None,
+        "wal_config": {"wal_capacity_mb": None, "wal_segments_ahead": None},
+        "optimizers_config": {"indexing_threshold": None, "deleted_threshold": None}, "strict_mode_config": None})
+    assert r.status_code == 200, r.text
+    config = http.get("/collections/nulls").json()["result"]["config"]
+    assert config["wal_config"] == {"wal_capacity_mb": 64, "wal_segments_ahead": 0}, "null settings leave the defaults"
+    assert config["optimizer_config"]["deleted_threshold"] == 0.2
+    points = [{"id": 1, "vector": [1, 0, 0, 0], "payload": {"kept": None}}, {"id": 2, "vector": [0, 1, 0, 0], "payload": None}]
+    assert http.put("/collections/nulls/points?wait=true", json={"points": points, "shard_key": None}).status_code == 200
+    r = http.post("/collections/nulls/points/query", json={
+        "query": [1, 0, 0, 0], "limit": None, "filter": None, "params": None, "score_threshold": None, "offset": None,
+        "with_payload": None, "with_vector": None, "using": None, "prefetch": None, "lookup_from": None})
+    assert r.status_code == 200, r.text
+    hits = r.json()["result"]["points"]
+    assert [h["id"] for h in hits] == [1, 2]
+    assert hits[0].get("vector") is None, "with_vector null is the default: no vectors"
+    # A payload value of null is data, not an absent field: it is kept.
+    got = http.post("/collections/nulls/points", json={"ids": [1], "with_payload": True}).json()["result"]
+    assert got[0]["payload"] == {"kept": None}
+    http.delete("/collections/nulls")
