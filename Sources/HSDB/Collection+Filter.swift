@@ -9,6 +9,12 @@ struct OrdinalMask: NodeFilter {
 
     init(capacity: Int) { words = [UInt64](repeating: 0, count: (capacity + 63) / 64) }
 
+    /// The ordinals set in `words`.
+    init(words: [UInt64]) {
+        self.words = words
+        count = words.reduce(0) { $0 + $1.nonzeroBitCount }
+    }
+
     mutating func insert(_ ordinal: Int) {
         words[ordinal >> 6] |= 1 << UInt64(ordinal & 63)
         count += 1
@@ -30,15 +36,22 @@ struct OrdinalMask: NodeFilter {
 
 extension Collection {
     /// Which of `handle`'s points are live at `lsn` and match `filter`. When `must` holds
-    /// conditions on indexed fields, their indexes give the candidates and only those payloads
-    /// are read; otherwise every payload of the segment is read (block by block).
+    /// conditions on indexed fields, their indexes give the candidates: if the filter is only
+    /// such conditions and the indexes answer them exactly, the candidates are the answer;
+    /// otherwise only the candidates' payloads are read. Without an index every payload of
+    /// the segment is read (block by block).
     func matching(_ handle: SegmentHandle, _ filter: Filter, lsn: UInt64) throws -> OrdinalMask {
         var mask = OrdinalMask(capacity: handle.count)
         let segment = handle.segment
-        if filter.needsPayload, let candidates = try indexedCandidates(handle, filter) {
+        if filter.needsPayload, let (candidates, exact) = try indexedCandidates(handle, filter) {
             indexedFilters.add(1, ordering: .relaxed)
+            var words = candidates
+            if let live = handle.liveBitmap(at: lsn) { for w in words.indices { words[w] &= live[w] } }
+            if exact { return OrdinalMask(words: words) }
+            var ordinals: [Int] = []
+            OrdinalMask(words: words).forEach { ordinals.append($0) }
             do {
-                try segment.forEachPayload(of: candidates.filter { handle.isAlive($0, at: lsn) }.sorted()) { o, payload in
+                try segment.forEachPayload(of: ordinals) { o, payload in
                     if filter.matches(id: segment.id(at: o), payload: payload) { mask.insert(o) }
                 }
             } catch {
@@ -61,18 +74,25 @@ extension Collection {
         return mask
     }
 
-    /// The intersection of what the declared indexes say about `filter.must`'s conditions, or
-    /// nil when no index applies.
-    private func indexedCandidates(_ handle: SegmentHandle, _ filter: Filter) throws -> Set<Int>? {
+    /// The intersection of what the declared indexes say about `filter.must`'s conditions (a
+    /// bitmap over the segment's ordinals), and whether it is exactly the filter's answer (every
+    /// condition of the filter a `must` that an index answers exactly); nil when no index applies.
+    private func indexedCandidates(_ handle: SegmentHandle, _ filter: Filter) throws -> ([UInt64], exact: Bool)? {
         let declared = state.withLock { $0.manifest.payloadIndexes }
         guard !declared.isEmpty else { return nil }
-        var result: Set<Int>?
+        var result: [UInt64]?
+        var exact = filter.should.isEmpty && filter.mustNot.isEmpty && filter.minShould == nil
         for c in filter.must {
-            guard let key = c.fieldKey, let type = declared[key] else { continue }
-            guard let found = try handle.fieldIndex(key, type).candidates(c, type: type) else { continue }
-            result = result.map { $0.intersection(found) } ?? found
+            guard let key = c.fieldKey, let type = declared[key],
+                let found = try handle.fieldIndex(key, type).bitmap(c, type: type)
+            else {
+                exact = false
+                continue
+            }
+            exact = exact && found.exact
+            result = result.map { zip($0, found.words).map { $0 & $1 } } ?? found.words
         }
-        return result
+        return result.map { ($0, exact) }
     }
 
     /// Declares an index of the payload field `key` (dotted path), persisted in the manifest.

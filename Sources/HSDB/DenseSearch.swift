@@ -197,20 +197,23 @@ struct DenseSearch {
 
     // MARK: Segments
 
-    /// Exact when the query asks for it, a filter leaves few points (scoring the few directly
-    /// beats walking a graph through mostly rejected nodes), or there are neither codes to
-    /// rank by nor a graph; a code scan when ranking by codes and the segment has at most
-    /// `codeScanPoints` points (or no graph); the graph otherwise, which walks through dead
-    /// and rejected points without returning them.
+    /// Exact when the query asks for it, a filter leaves few points (scoring them directly
+    /// costs less than ranking the segment's codes: an exact distance costs about 30 code
+    /// distances), or there are neither codes to rank by nor a graph; a code scan when
+    /// ranking by codes and the segment has at most `codeScanPoints` points, no graph, or a
+    /// filter that leaves fewer than half its points (a walk through mostly rejected nodes
+    /// must visit many more); the graph otherwise, which walks through dead and rejected
+    /// points without returning them.
     private func search(
         _ handle: SegmentHandle, mask: OrdinalMask?, tag: Int, _ q: UnsafePointer<Float>, _ codes: inout QueryCodes,
         _ top: inout Top, _ scanned: inout CandidateSet, _ estimated: inout [Estimated]
     ) {
-        let fewMatches = mask.map { $0.count <= max(options.filterExactScanPoints, handle.count / 10) } ?? false
+        let fewMatches = mask.map { $0.count <= max(options.filterExactScanPoints, handle.count / 30) } ?? false
+        let selective = mask.map { $0.count < handle.count / 2 } ?? false
         let graphLess = !handle.segment.header.hasGraph
         if parameters.exact || fewMatches || (!usesCodes && graphLess) || handle.count <= 2 * candidateCount {
             exactScan(handle, mask: mask, tag: tag, q, into: &top)
-        } else if usesCodes && (graphLess || handle.count <= options.codeScanPoints) {
+        } else if usesCodes && (graphLess || handle.count <= options.codeScanPoints || selective) {
             let code = codes.code(for: handle.quantizer)
             let blocks = handle.blocks()
             let live = mask?.words ?? handle.liveBitmap(at: lsn)

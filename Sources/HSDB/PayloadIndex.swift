@@ -27,12 +27,21 @@ public enum PayloadIndexType: UInt8, Sendable, CaseIterable {
 /// never change, so it never goes stale). Ordinals are all the segment's, live or not: the
 /// caller intersects with liveness.
 struct FieldIndex: Sendable {
+    /// The segment's ordinals.
+    let count: Int
+    /// False when the index cannot answer at all: an integer index over a field that also
+    /// holds non-integer numbers (a range or a match could hold for those, which the index does
+    /// not list). Every other value the index leaves out can never satisfy a condition it
+    /// answers (a string for a numeric range, an integer for a keyword match).
+    private(set) var complete = true
     private var keywords: [String: [Int]] = [:]
     private var flags: [Bool: [Int]] = [:]
     /// (value, ordinal), sorted by value (date-times as seconds since the epoch).
     private var numbers: [(Double, Int)] = []
 
     init(segment: SegmentHandle, key: String, type: PayloadIndexType) throws {
+        count = segment.count
+        var complete = true
         var numbers: [(Double, Int)] = []
         var keywords: [String: [Int]] = [:]
         var flags: [Bool: [Int]] = [:]
@@ -49,6 +58,7 @@ struct FieldIndex: Sendable {
                     case (.uuid, .string(let s)) where UUID(uuidString: s) != nil: keywords[s, default: []].append(o)
                     case (.datetime, .string(let s)):
                         if let t = PayloadDateTime.seconds(s) { numbers.append((t, o)) }
+                    case (.integer, .double): complete = false
                     default: break
                     }
                 }
@@ -60,10 +70,30 @@ struct FieldIndex: Sendable {
         self.numbers = numbers
         self.keywords = keywords
         self.flags = flags
+        self.complete = complete
     }
 
-    /// The ordinals whose field satisfies `condition`, or nil if this index cannot answer it.
-    func candidates(_ condition: Condition, type: PayloadIndexType) -> Set<Int>? {
+    /// The candidates of `condition` as a bitmap over the segment's ordinals, and whether
+    /// they are exactly the ordinals whose field satisfies it (all but phrases, whose word
+    /// order is checked per point); nil if the index cannot answer.
+    func bitmap(_ condition: Condition, type: PayloadIndexType) -> (words: [UInt64], exact: Bool)? {
+        guard complete else { return nil }
+        var words = [UInt64](repeating: 0, count: (count + 63) / 64)
+        switch (condition, type) {
+        case (.range(_, let r), .integer), (.range(_, let r), .float), (.datetimeRange(_, let r), .datetime):
+            words.withUnsafeMutableBufferPointer { w in forEach(in: r) { o in if o < count { w[o >> 6] |= 1 << UInt64(o & 63) } } }
+        default:
+            guard let ordinals = candidates(condition, type: type) else { return nil }
+            for o in ordinals where o < count { words[o >> 6] |= 1 << UInt64(o & 63) }
+        }
+        var exact = true
+        if case .textTokens(_, _, .phrase) = condition { exact = false }
+        return (words, exact)
+    }
+
+    /// The ordinals whose field satisfies `condition` (more for phrases, whose word order is
+    /// checked per point), or nil if this index cannot answer it.
+    func candidates(_ condition: Condition, type: PayloadIndexType) -> [Int]? {
         switch (condition, type) {
         // Only UUID strings are in a uuid index: it answers for UUIDs only (others may
         // match strings it does not hold).
@@ -71,39 +101,46 @@ struct FieldIndex: Sendable {
         case (.matchAny(_, let values), .uuid)
             where !values.allSatisfy({ if case .string(let s) = $0 { UUID(uuidString: s) != nil } else { false } }):
             return nil
-        case (.match(_, .string(let s)), .keyword), (.match(_, .string(let s)), .uuid): return Set(keywords[s] ?? [])
+        case (.match(_, .string(let s)), .keyword), (.match(_, .string(let s)), .uuid): return keywords[s] ?? []
         case (.matchAny(_, let values), .keyword), (.matchAny(_, let values), .uuid):
             guard values.allSatisfy({ if case .string = $0 { return true } else { return false } }) else { return nil }
-            return Set(values.flatMap { v -> [Int] in if case .string(let s) = v { return keywords[s] ?? [] } else { return [] } })
+            return values.flatMap { v -> [Int] in if case .string(let s) = v { return keywords[s] ?? [] } else { return [] } }
         case (.match(_, let v), .integer), (.match(_, let v), .float):
             guard let x = v.number else { return nil }
-            return Set(range(NumericRange(gte: x, lte: x)))
+            return range(NumericRange(gte: x, lte: x))
         case (.matchAny(_, let values), .integer):
             guard values.allSatisfy({ $0.number != nil }) else { return nil }
-            return Set(values.flatMap { range(NumericRange(gte: $0.number!, lte: $0.number!)) })
+            return values.flatMap { range(NumericRange(gte: $0.number!, lte: $0.number!)) }
         case (.range(_, let r), .integer), (.range(_, let r), .float), (.datetimeRange(_, let r), .datetime):
-            return Set(range(r))
-        case (.match(_, .bool(let b)), .bool): return Set(flags[b] ?? [])
+            return range(r)
+        case (.match(_, .bool(let b)), .bool): return flags[b] ?? []
         // Every token's points (a superset for phrases: the order is checked per point).
         case (.textTokens(_, let tokens, .all), .text), (.textTokens(_, let tokens, .phrase), .text):
             guard let first = tokens.first else { return nil }
-            return tokens.dropFirst().reduce(Set(keywords[first] ?? [])) { $0.intersection(keywords[$1] ?? []) }
+            return Array(tokens.dropFirst().reduce(Set(keywords[first] ?? [])) { $0.intersection(keywords[$1] ?? []) })
         case (.textTokens(_, let tokens, .any), .text):
-            return Set(tokens.flatMap { keywords[$0] ?? [] })
+            return tokens.flatMap { keywords[$0] ?? [] }
         default:
             return nil
         }
     }
 
     private func range(_ r: NumericRange) -> [Int] {
-        let lower = r.gte ?? r.gt ?? -.infinity
-        var i = firstIndex { $0 >= lower }
         var out: [Int] = []
-        while i < numbers.count, numbers[i].0 <= (r.lte ?? r.lt ?? .infinity) {
-            if r.contains(numbers[i].0) { out.append(numbers[i].1) }
-            i += 1
-        }
+        forEach(in: r) { out.append($0) }
         return out
+    }
+
+    /// Calls `body` with each ordinal whose value lies in `r`, by value.
+    private func forEach(in r: NumericRange, _ body: (Int) -> Void) {
+        let lower = r.gte ?? r.gt ?? -.infinity, upper = r.lte ?? r.lt ?? .infinity
+        numbers.withUnsafeBufferPointer { n in
+            var i = firstIndex { $0 >= lower }
+            while i < n.count, n[i].0 <= upper {
+                if r.contains(n[i].0) { body(n[i].1) }
+                i += 1
+            }
+        }
     }
 
     private func firstIndex(_ atLeast: (Double) -> Bool) -> Int {

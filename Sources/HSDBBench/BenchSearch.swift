@@ -32,6 +32,8 @@ public struct BenchSearch: AsyncParsableCommand {
     var layout = "flushed"
     @Option(help: "Segments with at most this many points are searched by a code scan, larger ones by their graph (default: the engine's).")
     var codeScanPoints: Int?
+    @Option(help: "Give every point the payload {\"bucket\": id % 100} (indexed) and search only the points with bucket below this fraction x 100 (0.1: 10% of the points), against the exact neighbours among them.")
+    var filterFraction: Double?
     @Flag(help: "Search the layers of a collection on one core (by default a search running alone splits them over two).")
     var noParallel = false
     @Option(help: "Memtable size in MiB while loading (0: the engine's default); with --layout engine, a size above the data set keeps every point in the memtable.")
@@ -70,9 +72,11 @@ public struct BenchSearch: AsyncParsableCommand {
             }
             queryFile = try VectorFile.load(queries, dimension: baseFile.dimension)
             var truthFile = try VectorFile.load(truth, dimension: nil)
-            if limited {
-                progress("computing the exact ground truth of the first \(limitBase) base vectors")
-                truthFile = VectorFile.exactNeighbors(of: queryFile, in: baseFile, k: max(k, 10), metric: metric)
+            if limited || filterFraction != nil {
+                progress("computing the exact ground truth of the \(filterFraction.map { "\(Int($0 * 100))% of the " } ?? "first \(limitBase) ")base vectors searched")
+                let buckets = filterFraction.map { Int(($0 * 100).rounded()) }
+                truthFile = VectorFile.exactNeighbors(
+                    of: queryFile, in: baseFile, k: max(k, 10), metric: metric, where: { row in buckets.map { row % 100 < $0 } ?? true })
             }
             guard truthFile.rows >= queryFile.rows, truthFile.dimension >= k else {
                 throw ValidationError("the ground truth has \(truthFile.rows) rows of \(truthFile.dimension); need \(queryFile.rows) of at least \(k)")
@@ -139,13 +143,16 @@ public struct BenchSearch: AsyncParsableCommand {
     ) async throws -> Database? {
         let db = try await Database.open(at: directory, options: options)
         let collection = try await db.createCollection("bench", config: config)
+        if filterFraction != nil { try await collection.createPayloadIndex("bucket", type: .integer) }
         let batch = 1024
         var next = 0
         var reported = 0
         let started = ContinuousClock.now
         while next < file.rows {
             let end = min(next + batch, file.rows)
-            try await collection.upsert((next..<end).map { Point(id: .integer(UInt64($0)), vector: Array(file.row($0))) })
+            try await collection.upsert((next..<end).map { i in
+                Point(id: .integer(UInt64(i)), vector: Array(file.row(i)), payload: filterFraction == nil ? [:] : ["bucket": .int(Int64(i % 100))])
+            })
             next = end
             if next * 10 / file.rows > reported {
                 reported = next * 10 / file.rows
@@ -177,7 +184,8 @@ public struct BenchSearch: AsyncParsableCommand {
     private func measure(_ c: HSDB.Collection, _ queries: VectorFile, _ parameters: SearchParameters, _ evaluator: RecallEvaluator) throws -> Result {
         let n = queries.rows
         let vectors = (0..<n).map { Array(queries.row($0)) }
-        for q in vectors.prefix(50) { _ = try c.search(q, limit: k, projection: .idsOnly, parameters: parameters) }  // warm-up
+        let filter = filterFraction.map { Filter(must: [.range(key: "bucket", NumericRange(lt: ($0 * 100).rounded()))]) }
+        for q in vectors.prefix(50) { _ = try c.search(q, limit: k, projection: .idsOnly, filter: filter, parameters: parameters) }  // warm-up
         let found = Mutex([[UInt64]](repeating: [], count: n))
         let latencies = Mutex([Double](repeating: 0, count: n))
         let failure = Mutex<(any Error)?>(nil)
@@ -187,7 +195,7 @@ public struct BenchSearch: AsyncParsableCommand {
             for i in stride(from: t, to: n, by: threads) {
                 let s = ContinuousClock.now
                 do {
-                    let hits = try c.search(vectors[i], limit: k, projection: .idsOnly, parameters: parameters)
+                    let hits = try c.search(vectors[i], limit: k, projection: .idsOnly, filter: filter, parameters: parameters)
                     let elapsed = ContinuousClock.now - s
                     let ids = hits.map { hit -> UInt64 in if case .integer(let v) = hit.id { return v } else { return .max } }
                     found.withLock { $0[i] = ids }

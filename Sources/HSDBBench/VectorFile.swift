@@ -121,23 +121,28 @@ public struct VectorFile {
 }
 
 extension VectorFile {
-    /// The ids of each query's `k` nearest base vectors, nearest first, as a file of `k`
-    /// columns (the ground truth of a prefix of a data set), by brute force on every core.
-    static func exactNeighbors(of queries: VectorFile, in base: VectorFile, k: Int, metric: Metric) -> VectorFile {
-        let rows = (0..<base.rows).map { RecallEvaluator.prepare(Array(base.row($0)), metric) }
+    /// The ids of each query's `k` nearest base vectors among those `included`, nearest first,
+    /// as a file of `k` columns (the ground truth of a prefix or a filtered part of a data
+    /// set), by brute force on every core.
+    static func exactNeighbors(
+        of queries: VectorFile, in base: VectorFile, k: Int, metric: Metric, where included: (Int) -> Bool = { _ in true }
+    ) -> VectorFile {
+        let kept = (0..<base.rows).filter(included)
+        let rows = kept.map { RecallEvaluator.prepare(Array(base.row($0)), metric) }
         let prepared = (0..<queries.rows).map { RecallEvaluator.prepare(Array(queries.row($0)), metric) }
         let found = Mutex([[Float]](repeating: [], count: queries.rows))
         DispatchQueue.concurrentPerform(iterations: queries.rows) { i in
             let q = prepared[i]
             var best: [(similarity: Float, row: Int)] = []  // nearest first, at most k
             for (r, v) in rows.enumerated() {
-                let s = RecallEvaluator.similarity(q, v, metric)
+                let score = q.withUnsafeBufferPointer { a in v.withUnsafeBufferPointer { metric.score(a.baseAddress!, $0.baseAddress!, count: a.count) } }
+                let s = metric.higherIsBetter ? score : -score
                 guard best.count < k || s > best[best.count - 1].similarity else { continue }
                 let at = best.firstIndex { s > $0.similarity } ?? best.count
                 best.insert((s, r), at: at)
                 if best.count > k { best.removeLast() }
             }
-            let ids = best.map { Float($0.row) }
+            let ids = best.map { Float(kept[$0.row]) }
             found.withLock { $0[i] = ids }
         }
         return VectorFile(rows: queries.rows, dimension: k, values: found.withLock { $0 }.flatMap { $0 })

@@ -102,6 +102,9 @@ final class FilteredReadTests: XCTestCase {
             try await c.createPayloadIndex("ok", type: .bool)
             try await c.createPayloadIndex("ref", type: .uuid)
             try await c.createPayloadIndex("at", type: .datetime)
+            // Mostly integers, some whole doubles: the index holds the integers only, so it
+            // cannot answer (a match of 5 holds for 5.0 too): the payloads decide.
+            try await c.createPayloadIndex("m", type: .integer)
         }
         let refs: [JSONValue] = ["7c9e6679-7425-40de-944b-e07fc1f90ae7", "16fd2706-8baf-433b-82eb-8c7fada847da", "none", .int(3)]
         var rng = SplitMix64(seed: 77)
@@ -115,6 +118,7 @@ final class FilteredReadTests: XCTestCase {
                     "tags": .array((0..<Int(rng.next() % 3)).map { _ in cities[Int(rng.next() % 5)] }),
                     "meta": .object(["w": .double(Double(rng.next() % 1000) / 10)]),
                     "ok": .bool(n % 3 == 0), "ref": refs[Int(n % 4)],
+                    "m": n % 7 == 0 ? .double(Double(n % 10)) : .int(Int64(n % 10)),
                     "at": .string("2026-12-0\(1 + n % 9)T\(10 + n % 10):00:00\(n % 2 == 0 ? "Z" : "+02:00")"),
                 ]
                 return Point(id: .integer(n), vector: randomVector(8, &rng), payload: payload)
@@ -129,7 +133,8 @@ final class FilteredReadTests: XCTestCase {
             try await db.close()
             db = try await Database.open(at: path, options: o)
             c = try db.collection("c")
-            XCTAssertEqual(c.payloadIndexes, ["city": .keyword, "n": .integer, "meta.w": .float, "ok": .bool, "ref": .uuid, "at": .datetime])
+            XCTAssertEqual(
+                c.payloadIndexes, ["city": .keyword, "n": .integer, "meta.w": .float, "ok": .bool, "ref": .uuid, "at": .datetime, "m": .integer])
         }
         let filters: [Filter] = [
             Filter(must: [.match(key: "city", value: "Oslo")]),  // broad: graph search
@@ -141,6 +146,8 @@ final class FilteredReadTests: XCTestCase {
             Filter(must: [.match(key: "n", value: 42)]),
             Filter(must: [.match(key: "ok", value: true), .range(key: "n", NumericRange(lt: 20))]),
             Filter(must: [.match(key: "ref", value: refs[1])]),
+            Filter(must: [.match(key: "m", value: 5)]),  // 5.0 matches too: the payloads decide
+            Filter(must: [.range(key: "m", NumericRange(lt: 3)), .range(key: "n", NumericRange(gte: 10))]),
             Filter(must: [.match(key: "ref", value: "none")]),  // not a UUID: the index does not answer
             Filter(must: [.matchAny(key: "ref", values: [refs[0], refs[1]]), .match(key: "ok", value: false)]),
             Filter(must: [.datetimeRange(key: "at", NumericRange(gte: PayloadDateTime.seconds("2026-12-03T12:00:00Z")!, lt: PayloadDateTime.seconds("2026-12-05T00:00:00+01:00")!))]),
@@ -173,7 +180,7 @@ final class FilteredReadTests: XCTestCase {
             let before = c.statistics().payloadScans
             _ = try c.count(filter: Filter(must: [.match(key: "city", value: "Lima"), .range(key: "n", NumericRange(lt: 50))]))
             XCTAssertEqual(c.statistics().payloadScans, before, "an indexed filter reads no segment whole")
-            for f in [filters[7], filters[8], filters[10], filters[11]] {
+            for f in [filters[7], filters[8], filters[12], filters[13]] {
                 _ = try c.count(filter: f)
                 XCTAssertEqual(c.statistics().payloadScans, before, "\(f) answered by its indexes")
             }
