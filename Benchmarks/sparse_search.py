@@ -4,16 +4,20 @@ modifier) beside their 384-dim embeddings, loaded through a release `hsdb serve`
 searched as the engine leaves them. Reports sparse-only and hybrid (dense + sparse prefetch,
 RRF) QPS and latency with one client beside the dense-only query, checks the sparse answers
 against an exact scorer over the same matrix written here with numpy (also timed), and times
-bm25s (PyPI: `pip install bm25s scipy`) on the same texts, in-process, as the fast peer.
+bm25s (PyPI: `pip install bm25s scipy`) on the same texts, in-process, as the fast peer, and
+the embedded engine on the same sparse vectors (`hsdb bench sparse`, in-process like bm25s,
+IDF by the engine, every answer checked against its exact scorer).
 
     python3 Benchmarks/sparse_search.py [--points N] [--queries Q] [--binary PATH]
 """
 import argparse
 import gzip
+import json
 import math
 import os
 import re
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -111,6 +115,20 @@ def main():
             exact(q)
         ref = time.perf_counter() - t0
         emit(kind="reference", engine="numpy postings (exact, in-process, no HTTP)", qps=round(len(qterms) / ref, 1))
+
+        # The embedded engine, in-process like bm25s: the same sparse vectors and queries.
+        with open(os.path.join(tmp, "docs.jsonl"), "w") as f:
+            for idx, vals in docs:
+                f.write(json.dumps({"indices": idx, "values": vals}) + "\n")
+        with open(os.path.join(tmp, "queries.jsonl"), "w") as f:
+            for q in qterms:
+                f.write(json.dumps({"indices": q, "values": [1.0] * len(q)}) + "\n")
+        for layout in ("engine", "flushed"):
+            out = subprocess.run([a.binary, "bench", "sparse", "--docs", os.path.join(tmp, "docs.jsonl"),
+                                  "--queries", os.path.join(tmp, "queries.jsonl"), "--dense", os.path.join(DEV, "base.f16"),
+                                  "--dim", "384", "--layout", layout, "--work", tmp, "--json"],
+                                 capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1]
+            print(out, flush=True)
 
         try:  # bm25s (PyPI), the fast BM25 library, on the same texts, in-process
             import bm25s

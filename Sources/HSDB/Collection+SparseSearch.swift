@@ -5,10 +5,12 @@ import Index
 extension Collection {
     /// The `limit` live points whose sparse vector `name` has the highest dot product with
     /// `query`, among those sharing at least one index with it (others have no score, as in
-    /// Qdrant). Exact: memtables are scored point by point, segments through their inverted
-    /// index, touching only the postings of the query's indices. With the `idf` modifier each
-    /// query weight is multiplied by ln(1 + (N - df + 0.5) / (df + 0.5)), N the live points
-    /// and df those whose vector holds the index.
+    /// Qdrant). Exact, through the inverted indexes of every layer (memtables keep one as
+    /// rows are appended, segments store one), touching only the postings of the query's
+    /// indices. With the `idf` modifier each query weight is multiplied by
+    /// ln(1 + (N - df + 0.5) / (df + 0.5)), N the live points of the collection and df those
+    /// whose vector holds the index: over the whole collection whatever the filter (a filter
+    /// restricts the results, not the corpus statistics, as in Qdrant).
     public func searchSparse(
         _ name: String, _ query: SparseVector, limit: Int = 10, projection: Projection = .payloadOnly,
         scoreThreshold: Float? = nil, filter: Filter? = nil
@@ -20,66 +22,43 @@ extension Collection {
         try Validation.checkSparse([name: query], config: config, context: "query")
         let filter = filter.map { $0.resolvingText(payloadIndexes) }
         let s = snapshot
-        let idf = parameters.modifier == .idf
-        // Memtables, in one pass: every live point sharing an index, with the positions of
-        // the query indices it holds and its values there (scored once the weights are known).
-        var memtableHits: [(id: PointID, point: StoredPoint, matches: [(Int, Float)])] = []
-        var df = [Int](repeating: 0, count: query.indices.count)
-        s.forEachLiveMemtablePoint { id, p in
-            guard let v = p.sparse[name] else { return }
-            let matches = query.matches(v)
-            guard !matches.isEmpty else { return }
-            if idf { for (i, _) in matches { df[i] += 1 } }
-            memtableHits.append((id, p, matches))
+        let layers = try sparseLayers(name, s, filter: filter)
+        var weights = query.values
+        if parameters.modifier == .idf {
+            var df = [Int](repeating: 0, count: query.indices.count)
+            for layer in layers { layer.addDocumentFrequencies(query, into: &df) }
+            weights = Self.idfWeights(query.values, df: df, points: livePoints(s))
         }
-        if idf { addSegmentDocumentFrequencies(name, query, s, into: &df) }
-        let weights = idf ? Self.idfWeights(query.values, df: df, points: livePoints(s)) : query.values
-        var top = TopK<Snapshot.Found>(k: limit, higherIsBetter: true)
-        for hit in memtableHits {
-            if let filter, !filter.matches(id: hit.id, payload: hit.point.payload) { continue }
-            top.insert(hit.matches.reduce(0) { $0 + weights[$1.0] * $1.1 }, .memtable(hit.id, hit.point))
-        }
-        for handle in s.segments {
-            guard let n = handle.segment.sparseNames.firstIndex(of: name) else { continue }
-            let mask = try filter.map { try matching(handle, $0, lsn: s.lsn) }
-            let live = SparseLiveness(words: mask?.words ?? handle.liveBitmap(at: s.lsn))
-            // Term at a time into a dense accumulator: the postings are the only reads.
-            var sums = [Float](repeating: 0, count: handle.count)
-            var seen = [UInt64](repeating: 0, count: (handle.count + 63) / 64)
-            var touched: [Int32] = []
-            for (term, weight) in zip(query.indices, weights) {
-                handle.segment.forEachPosting(name: n, term: term) { o, value in
-                    guard live.accepts(o) else { return }
-                    if seen[o >> 6] & (1 << UInt64(o & 63)) == 0 {
-                        seen[o >> 6] |= 1 << UInt64(o & 63)
-                        touched.append(Int32(o))
-                    }
-                    sums[o] += weight * value
-                }
-            }
-            for o in touched { top.insert(sums[Int(o)], .segment(handle, Int(o))) }
+        var top = TopK<(tag: Int, ordinal: Int)>(k: limit, higherIsBetter: true)
+        for (tag, layer) in layers.enumerated() {
+            layer.score(query.indices, weights) { ordinal, score in top.insert(score, (tag, ordinal)) }
         }
         var results: [ScoredPoint] = []
         for hit in top.sorted() {
             if let t = scoreThreshold, hit.score < t { continue }
-            results.append(try scored(hit.item, score: hit.score, projection))
+            guard let found = layers[hit.item.tag].found(hit.item.ordinal) else { continue }
+            results.append(try scored(found, score: hit.score, projection))
         }
         return results
     }
 
-    /// Adds, per query index, the live segment points whose vector `name` holds it.
-    private func addSegmentDocumentFrequencies(_ name: String, _ query: SparseVector, _ s: Snapshot, into df: inout [Int]) {
-        for handle in s.segments {
-            guard let n = handle.segment.sparseNames.firstIndex(of: name) else { continue }
-            let live = SparseLiveness(words: handle.liveBitmap(at: s.lsn))
-            for (i, term) in query.indices.enumerated() {
-                if live.words == nil {
-                    df[i] += handle.segment.postingCount(name: n, term: term)
-                } else {
-                    handle.segment.forEachPosting(name: n, term: term) { o, _ in if live.accepts(o) { df[i] += 1 } }
-                }
-            }
+    /// The snapshot's layers for sparse vector `name`, newest first, each with the ordinals a
+    /// search may count (live) and return (live and matching the filter).
+    private func sparseLayers(_ name: String, _ s: Snapshot, filter: Filter?) throws -> [SparseLayer] {
+        var layers: [SparseLayer] = []
+        let memtables = [(s.active, s.activeRows, s.activeSparse[name])] + s.frozen.map { ($0.points, $0.rows, $0.sparse[name]) }
+        for (points, rows, postings) in memtables {
+            let live = MemtableLayer(points: points, rows: rows, lsn: s.lsn, filter: nil)
+            let kept = filter.map { MemtableLayer(points: points, rows: rows, lsn: s.lsn, filter: $0) } ?? live
+            layers.append(.memtable(live: live, kept: kept, postings: postings))
         }
+        for h in s.segments {
+            guard let n = h.segment.sparseNames.firstIndex(of: name) else { continue }
+            let live = SparseLiveness(words: h.liveBitmap(at: s.lsn))
+            let kept = try filter.map { SparseLiveness(words: try matching(h, $0, lsn: s.lsn).words) } ?? live
+            layers.append(.segment(h, name: n, live: live, kept: kept))
+        }
+        return layers
     }
 
     /// Each value times ln(1 + (N - df + 0.5) / (df + 0.5)).
@@ -92,9 +71,7 @@ extension Collection {
     /// same whatever flushes and merges have moved since, so searches between writes share it.
     func livePoints(_ s: Snapshot) -> Int {
         if let cached = liveCountCache.withLock({ $0 }), cached.lsn == s.lsn { return cached.count }
-        var n = 0
-        s.forEachLiveMemtablePoint { _, _ in n += 1 }
-        for handle in s.segments { n += SparseLiveness(words: handle.liveBitmap(at: s.lsn)).count(of: handle.count) }
+        let n = s.liveCount
         liveCountCache.withLock { $0 = (s.lsn, n) }
         return n
     }

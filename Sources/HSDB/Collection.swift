@@ -129,13 +129,7 @@ public final class Collection: Sendable {
     public var appliedLSN: UInt64 { state.withLock { $0.appliedLSN } }
 
     /// Exact number of live points.
-    public func count() -> Int {
-        let s = snapshot
-        var n = 0
-        s.forEachLiveMemtablePoint { _, _ in n += 1 }
-        for segment in s.segments { n += segment.liveCount(at: s.lsn) }
-        return n
-    }
+    public func count() -> Int { snapshot.liveCount }
 
     /// The points with these ids, in the order asked, skipping ids that do not exist.
     public func get(ids: [PointID], projection: Projection = .payloadOnly) throws -> [Record] {

@@ -62,7 +62,8 @@ struct CollectionState: ~Copyable {
 
     /// Freezes the active memtable (it is flushed later) and starts a new one.
     mutating func freezeActive() {
-        frozen.insert(FrozenMemtable(points: active.points, rows: active.rows.view, lastLSN: appliedLSN, bytes: active.bytes), at: 0)
+        frozen.insert(
+            FrozenMemtable(points: active.points, rows: active.rows.view, sparse: active.sparse, lastLSN: appliedLSN, bytes: active.bytes), at: 0)
         active = Memtable(dimension: dimension, quantizer: codeQuantizer)
     }
 
@@ -99,7 +100,9 @@ struct CollectionState: ~Copyable {
     }
 
     func snapshot() -> Snapshot {
-        Snapshot(lsn: appliedLSN, active: active.points, activeRows: active.rows.view, frozen: frozen, segments: segments)
+        Snapshot(
+            lsn: appliedLSN, active: active.points, activeRows: active.rows.view, activeSparse: active.sparse, frozen: frozen,
+            segments: segments)
     }
 }
 
@@ -108,6 +111,7 @@ struct Snapshot: Sendable {
     let lsn: UInt64
     let active: TreeDictionary<PointID, StoredPoint>
     let activeRows: RowsView
+    let activeSparse: [String: MemtablePostings]
     let frozen: [FrozenMemtable]
     let segments: [SegmentHandle]
 
@@ -118,6 +122,13 @@ struct Snapshot: Sendable {
         if active[id] != nil { return true }
         for i in 0..<index where frozen[i].points[id] != nil { return true }
         return false
+    }
+
+    /// Live points: live memtable rows (a row is live while no newer write replaced or
+    /// deleted its point) and live segment points.
+    var liveCount: Int {
+        activeRows.liveCount(at: lsn) + frozen.reduce(0) { $0 + $1.rows.liveCount(at: lsn) }
+            + segments.reduce(0) { $0 + $1.liveCount(at: lsn) }
     }
 
     /// Calls `body` for every live memtable point (active and frozen), once per id.

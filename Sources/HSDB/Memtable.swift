@@ -27,6 +27,8 @@ struct Memtable: ~Copyable {
     private(set) var lastLSN: UInt64 = 0
     /// The upserted points' vectors and codes, in LSN order (searched like a segment).
     private(set) var rows: MemtableRows
+    /// Per sparse vector name, the rows holding each index (term).
+    private(set) var sparse: [String: MemtablePostings] = [:]
 
     /// `quantizer`: the collection's, for the rows' codes (nil: fitted from the first rows).
     init(dimension: Int, quantizer: BinaryQuantizer?) { rows = MemtableRows(dimension: dimension, quantizer: quantizer) }
@@ -40,6 +42,7 @@ struct Memtable: ~Copyable {
             for p in batch {
                 points[p.id]?.vector?.shadow(at: lsn)
                 let vector = p.vector.withUnsafeBufferPointer { rows.append(id: p.id, vector: $0) }
+                for (name, v) in p.sparse { sparse[name, default: MemtablePostings()].append(row: vector.row, v) }
                 points[p.id] = StoredPoint(version: lsn, vector: vector, sparse: p.sparse, payload: p.payload)
             }
         case .delete(let ids):
@@ -58,14 +61,16 @@ struct Memtable: ~Copyable {
 final class FrozenMemtable: Sendable {
     let points: TreeDictionary<PointID, StoredPoint>
     let rows: RowsView
+    let sparse: [String: MemtablePostings]
     /// Every write up to this LSN is in this memtable or below it.
     let lastLSN: UInt64
     /// WAL body bytes it took (for the write stall's bound on unflushed data).
     let bytes: Int
 
-    init(points: TreeDictionary<PointID, StoredPoint>, rows: RowsView, lastLSN: UInt64, bytes: Int) {
+    init(points: TreeDictionary<PointID, StoredPoint>, rows: RowsView, sparse: [String: MemtablePostings], lastLSN: UInt64, bytes: Int) {
         self.points = points
         self.rows = rows
+        self.sparse = sparse
         self.lastLSN = lastLSN
         self.bytes = bytes
     }

@@ -217,6 +217,23 @@ public final class Segment: Sendable {
         }
     }
 
+    /// Calls `body` with the postings of index `term` in sparse vector `sparseNames[name]` as
+    /// read in place: ordinals (ascending; a damaged file may hold ordinals past the segment,
+    /// which the caller must skip) and values, of equal length.
+    public func withPostings<R>(name: Int, term: UInt32, _ body: (UnsafeBufferPointer<UInt32>, UnsafeBufferPointer<Float>) -> R) -> R {
+        withPostingRange(name: name, term: term) { start, end in
+            guard end > start else { return body(UnsafeBufferPointer(start: nil, count: 0), UnsafeBufferPointer(start: nil, count: 0)) }
+            // Sections are aligned and the file little-endian, as every platform Swift runs
+            // hsdb on: the bytes are the values.
+            #if _endian(big)
+            #error("segment files are little-endian: read postings through loadUnaligned on big-endian hosts")
+            #endif
+            let ordinals = section(.sparsePostingOrdinals).baseAddress!.assumingMemoryBound(to: UInt32.self)
+            let values = section(.sparsePostingValues).baseAddress!.assumingMemoryBound(to: Float.self)
+            return body(UnsafeBufferPointer(start: ordinals + start, count: end - start), UnsafeBufferPointer(start: values + start, count: end - start))
+        }
+    }
+
     /// The postings of (name, term), as a range of posting positions (empty if none), found
     /// by binary search over the term keys and clamped to the postings.
     private func withPostingRange<R>(name: Int, term: UInt32, _ body: (Int, Int) -> R) -> R {

@@ -113,6 +113,43 @@ final class SparseVectorTests: XCTestCase {
         try await db.close()
     }
 
+    /// Frozen memtables (their flush refused by the disk) keep their inverted index searchable,
+    /// and writes after the freeze replace their rows there as well.
+    func testFrozenMemtablesKeepTheirPostings() async throws {
+        let fs = FaultInjectingFileSystem()
+        var o = DatabaseOptions()
+        o.memtableFlushBytes = 1 << 30
+        o.compaction.enabled = false
+        let db = try await Database.open(at: temporaryDatabasePath(self), options: o, fileSystem: fs)
+        let c = try await db.createCollection("s", config: Self.config)
+        var rng = SplitMix64(seed: 5)
+        var model = Model()
+        func upsert(_ ids: [UInt64]) async throws {
+            let points = ids.map { id -> Point in
+                Point(id: .integer(id), vector: randomVector(4, &rng), sparse: ["text": randomSparse(&rng), "bm25": randomSparse(&rng)],
+                      payload: ["g": .int(Int64(id % 3))])
+            }
+            try await c.upsert(points)
+            for p in points { model.points[p.id] = (p.sparse, p.payload) }
+        }
+        try await upsert(Array(0..<150))
+        try await c.flush()
+        fs.inject(.init(.open, nth: nil, errno: EIO, pathContains: ".tmp-"))
+        try await upsert(Array(100..<250))
+        do { try await c.flush() } catch {}
+        try await upsert(Array(200..<300) + Array(0..<20))
+        do { try await c.flush() } catch {}
+        XCTAssertEqual(c.statistics().frozenMemtables, 2)
+        try await upsert(Array(120..<140))
+        try await c.delete(ids: [.integer(5), .integer(110), .integer(210)])
+        for id in [5, 110, 210] { model.points[.integer(UInt64(id))] = nil }
+        try check(c, model, &rng, "frozen memtables")
+        fs.clearFaults()
+        try await c.flush()
+        try check(c, model, &rng, "flushed")
+        try await db.close()
+    }
+
     /// The WAL alone (no flush) brings the sparse vectors back.
     func testSparseVectorsReplayFromTheWAL() async throws {
         let path = temporaryDatabasePath(self)
