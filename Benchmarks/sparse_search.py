@@ -126,9 +126,11 @@ def main():
         for layout in ("engine", "flushed"):
             out = subprocess.run([a.binary, "bench", "sparse", "--docs", os.path.join(tmp, "docs.jsonl"),
                                   "--queries", os.path.join(tmp, "queries.jsonl"), "--dense", os.path.join(DEV, "base.f16"),
-                                  "--dim", "384", "--layout", layout, "--work", tmp, "--json"],
-                                 capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1]
-            print(out, flush=True)
+                                  "--dim", "384", "--layout", layout, "--work", tmp, "--json",
+                                  "--query-dense", os.path.join(DEV, "query.f16")],
+                                 capture_output=True, text=True, check=True).stdout.strip().splitlines()
+            for line in out:
+                print(line, flush=True)
 
         try:  # bm25s (PyPI), the fast BM25 library, on the same texts, in-process
             import bm25s

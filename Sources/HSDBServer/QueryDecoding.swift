@@ -3,38 +3,10 @@ import HSDBCore
 
 /// A search as `POST .../points/query` and the legacy `POST .../points/search` describe it.
 struct QueryRequest {
-    enum Target {
-        /// No query: points in id order (score 0).
-        case none
-        case vector([Float])
-        case sparse(SparseVector)
-        /// The vector (`using`) of a stored point; that point is left out of the results.
-        case point(PointID)
-        /// The prefetches' results fused (DESIGN.md, "Hybrid queries").
-        case fusion(Fusion)
-        /// Qdrant's `recommend` with the `average_vector` strategy: the nearest points to
-        /// avg(positive) + (avg(positive) - avg(negative)), the examples left out.
-        case recommend(positive: [Example], negative: [Example])
-    }
-
-    /// A recommendation example: a stored point (by id) or a vector.
-    enum Example {
-        case point(PointID)
-        case vector([Float])
-    }
-
-    enum Fusion: Equatable {
-        /// Reciprocal rank fusion: each prefetch adds 1 / (k + rank), ranks from 1.
-        case rrf(k: Int)
-        /// Distribution-based score fusion: each prefetch's scores mapped from
-        /// [mean - 3 sd, mean + 3 sd] to [0, 1], then summed.
-        case dbsf
-    }
-
-    struct MMR {
-        var diversity: Float
-        var candidates: Int
-    }
+    typealias Target = Query.Target
+    typealias Example = Query.Example
+    typealias Fusion = Query.Fusion
+    typealias MMR = Query.MMR
 
     var target: Target = .none
     /// Which vector the target is compared with.
@@ -51,6 +23,13 @@ struct QueryRequest {
     var prefetch: [QueryRequest] = []
     /// The collection's vector names: how vectors are read from the request and written back.
     var naming = VectorNaming.unnamed
+
+    /// What the engine runs (`Collection.query`): the request without its HTTP-only fields.
+    var engineQuery: Query {
+        Query(
+            target, using: using, limit: limit, offset: offset, filter: filter, scoreThreshold: scoreThreshold,
+            parameters: parameters, prefetch: prefetch.map(\.engineQuery), mmr: mmr)
+    }
 
     static let defaultRRFK = 60
     static let maxPrefetchDepth = 8

@@ -35,10 +35,7 @@ struct VectorNaming: Sendable, Equatable {
     }
 
     /// Which vector a query searches.
-    enum Using: Equatable {
-        case dense
-        case sparse(String)
-    }
+    typealias Using = Query.Using
 
     /// `using` of a query, or the `name` of a legacy search's named vector: nil means the
     /// default vector "".

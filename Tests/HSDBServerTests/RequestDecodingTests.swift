@@ -138,24 +138,6 @@ final class RequestDecodingTests: XCTestCase {
         XCTAssertEqual(String(decoding: w.bytes, as: UTF8.self), #"{"vector":{"":[0.5],"text":{"indices":[2],"values":[1.0]}}}"#)
     }
 
-    func testFusionRanksAsDocumented() {
-        func hits(_ ids: [UInt64], _ scores: [Float]) -> [ScoredPoint] {
-            zip(ids, scores).map { ScoredPoint(id: .integer($0), version: 1, score: $1, vector: nil, payload: nil) }
-        }
-        let a = ScoreFusion.Ranked(hits: hits([1, 2, 3], [0.9, 0.8, 0.1]), higherIsBetter: true)
-        let b = ScoreFusion.Ranked(hits: hits([3, 4], [0.2, 0.5]), higherIsBetter: false)  // distances
-        let rrf = ScoreFusion.fuse([a, b], .rrf(k: 60))
-        XCTAssertEqual(rrf.map(\.id), [3, 1, 2, 4].map { PointID.integer($0) })
-        XCTAssertEqual(rrf[0].score, 1 / 63 + 1 / 61, accuracy: 1e-7)
-        XCTAssertEqual(rrf[1].score, 1 / 61, accuracy: 1e-7)
-        let dbsf = ScoreFusion.fuse([a, b], .dbsf)
-        // a: mean 0.6, sd 0.356; b (negated): mean -0.35, sd 0.15 (3 sd: [-0.8, 0.1]).
-        let sdA = (((0.09 + 0.04 + 0.25) / 3) as Double).squareRoot()
-        XCTAssertEqual(Double(dbsf.first { $0.id == 1 }!.score), (0.9 - (0.6 - 3 * sdA)) / (6 * sdA), accuracy: 1e-5)
-        XCTAssertEqual(Double(dbsf.first { $0.id == 4 }!.score), (-0.5 + 0.8) / 0.9, accuracy: 1e-5)
-        XCTAssertEqual(Double(dbsf.first { $0.id == 3 }!.score), (0.1 - (0.6 - 3 * sdA)) / (6 * sdA) + (-0.2 + 0.8) / 0.9, accuracy: 1e-5)
-    }
-
     func testQueryForms() throws {
         let byVector = try QueryRequest.query(try fields(#"{"query": {"nearest": [1, 0], "mmr": {"diversity": 0.3}}, "limit": 3, "params": {"hnsw_ef": 99, "quantization": {"oversampling": 2.5}}}"#), naming: .unnamed, maxResults: 100, available: { 1_000 })
         guard case .vector(let v) = byVector.target else { return XCTFail() }
@@ -173,13 +155,5 @@ final class RequestDecodingTests: XCTestCase {
         for bad in ["a%2Fb", "%2e%2E", "a%00", "%zz", "a%C3", "x%5Cy", ""] {
             XCTAssertThrowsError(try API.pathName(bad, kind: "collection"), bad)
         }
-    }
-
-    func testMaximalMarginalRelevancePrefersDiverseHits() {
-        func hit(_ id: UInt64, _ score: Float, _ v: [Float]) -> ScoredPoint { ScoredPoint(id: .integer(id), version: 1, score: score, vector: v, payload: nil) }
-        // 1 and 2 are near duplicates; 3 is less relevant but different.
-        let hits = [hit(1, 0.99, [1, 0]), hit(2, 0.98, [0.999, 0.045]), hit(3, 0.7, [0.7, 0.714])]
-        XCTAssertEqual(MaximalMarginalRelevance.select(hits, metric: .cosine, diversity: 0, count: 2).map(\.id), [1, 2])
-        XCTAssertEqual(MaximalMarginalRelevance.select(hits, metric: .cosine, diversity: 0.8, count: 2).map(\.id), [1, 3])
     }
 }

@@ -1,4 +1,3 @@
-import HSDB
 import HSDBCore
 
 /// Fuses the ranked lists of a query's prefetches into one (DESIGN.md, "Hybrid queries").
@@ -10,7 +9,7 @@ enum ScoreFusion {
     }
 
     /// (id, fused score), best first; ties in ascending id order so answers are stable.
-    static func fuse(_ lists: [Ranked], _ fusion: QueryRequest.Fusion) -> [(id: PointID, score: Float)] {
+    static func fuse(_ lists: [Ranked], _ fusion: Query.Fusion) -> [(id: PointID, score: Float)] {
         var scores: [PointID: Float] = [:]
         switch fusion {
         case .rrf(let k):

@@ -1,4 +1,3 @@
-import HSDB
 import Index
 
 /// Maximal marginal relevance (Carbonell and Goldstein, 1998), as Qdrant's `mmr` query

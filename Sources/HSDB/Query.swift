@@ -1,0 +1,78 @@
+/// A search as Qdrant's universal query describes it (`POST .../points/query`): nearest points
+/// to a dense or sparse vector or to a stored point, a recommendation, the fusion of
+/// sub-queries (`prefetch`), or, without a target, points in id order; optionally re-ranked by
+/// maximal marginal relevance. `Collection.query` runs it; the HTTP API only decodes it
+/// (DESIGN.md, "Search", "Hybrid queries").
+public struct Query: Sendable {
+    public enum Target: Sendable {
+        /// No query: points in id order (score 0).
+        case none
+        case vector([Float])
+        case sparse(SparseVector)
+        /// The vector (`using`) of a stored point; that point is left out of the results.
+        case point(PointID)
+        /// The prefetches' results fused.
+        case fusion(Fusion)
+        /// Qdrant's `recommend` with the `average_vector` strategy: the nearest points to
+        /// avg(positive) + (avg(positive) - avg(negative)), the examples left out.
+        case recommend(positive: [Example], negative: [Example])
+    }
+
+    /// A recommendation example: a stored point (by id) or a vector.
+    public enum Example: Sendable {
+        case point(PointID)
+        case vector([Float])
+    }
+
+    public enum Fusion: Sendable, Equatable {
+        /// Reciprocal rank fusion: each prefetch adds 1 / (k + rank), ranks from 1.
+        case rrf(k: Int)
+        /// Distribution-based score fusion: each prefetch's scores mapped from
+        /// [mean - 3 sd, mean + 3 sd] to [0, 1], then summed.
+        case dbsf
+    }
+
+    /// Which vector the target is compared with.
+    public enum Using: Sendable, Equatable {
+        case dense
+        case sparse(String)
+    }
+
+    /// Maximal marginal relevance: from the `candidates` nearest, greedily the one maximising
+    /// `(1 - diversity) * sim(query, c) - diversity * max sim(c, already taken)`.
+    public struct MMR: Sendable {
+        public var diversity: Float
+        public var candidates: Int
+
+        public init(diversity: Float, candidates: Int) {
+            self.diversity = diversity
+            self.candidates = candidates
+        }
+    }
+
+    public var target: Target
+    public var using: Using
+    public var mmr: MMR?
+    public var filter: Filter?
+    public var parameters: SearchParameters
+    public var limit: Int
+    public var offset: Int
+    public var scoreThreshold: Float?
+    /// Sub-queries whose results this query fuses or re-scores.
+    public var prefetch: [Query]
+
+    public init(
+        _ target: Target = .none, using: Using = .dense, limit: Int = 10, offset: Int = 0, filter: Filter? = nil,
+        scoreThreshold: Float? = nil, parameters: SearchParameters = SearchParameters(), prefetch: [Query] = [], mmr: MMR? = nil
+    ) {
+        self.target = target
+        self.using = using
+        self.limit = limit
+        self.offset = offset
+        self.filter = filter
+        self.scoreThreshold = scoreThreshold
+        self.parameters = parameters
+        self.prefetch = prefetch
+        self.mmr = mmr
+    }
+}
