@@ -1,7 +1,7 @@
 """Search as users meet it: the dev set (100K real 384-dim sentence embeddings) uploaded
 through a release `hsdb serve` with qdrant-client's `upload_points` (256-point batches), then
 queried at once (fresh: most points still in memtables, flushes and merges running) and again
-once the server is idle (settled), by one client and by 16 (processes), limit 10, default
+once the server is idle (settled: the idle flush has indexed the last memtable), by one client and by 16 (processes), limit 10, default
 settings; recall@10 against the exact ground truth (ties with the 10th neighbour count, as
 ../shared/bench/peers.py counts them). The Python client costs more CPU per query than the
 server (it shares the 2 cores), so each state is also loaded by wrk (C, the same request
@@ -156,7 +156,9 @@ def main():
         emit(kind="upload", points=a.points, seconds=round(upload, 2), points_per_s=round(a.points / upload),
              layout=layout(server.url, NAME))
         run_phase("fresh", server.url, query_list, gt, gts, a.seconds, query_script)
-        server.wait_idle()
+        # Settled: the server's idle flush (5 s without writes, checked every 5 s) has had its
+        # chance and nothing has run since.
+        server.wait_idle(quiet_s=11)
         run_phase("settled", server.url, query_list, gt, gts, a.seconds, query_script)
         # The HTTP floor: the same clients against a collection of 100 points.
         client.create_collection("floor", vectors_config=models.VectorParams(size=base.shape[1], distance=models.Distance.COSINE))

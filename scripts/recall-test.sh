@@ -23,7 +23,7 @@ fi
 swift build -c release --product hsdb-bench 2>&1 | tail -1
 for layout in flushed memtable; do
   extra=()
-  [ "$layout" = memtable ] && extra=(--layout engine --memtable-mb 1024)
+  [ "$layout" = memtable ] && extra=(--layout fresh --memtable-mb 1024)
   result=$(.build/release/hsdb-bench search --base "$data/base.f16" --dim 384 --queries "$data/query.fvecs" \
     --truth "$data/gt.ivecs" --metric cosine --k 10 --ef 0 --oversampling auto --json "${extra[@]}")
   echo "$result"

@@ -1,5 +1,6 @@
 import CoreMetrics
 import HSDBCore
+import Index
 import Segments
 
 extension Collection {
@@ -46,8 +47,10 @@ extension Collection {
     /// The merge itself; returns the content id of the segment it made.
     private func write(merging inputs: [SegmentHandle], at lsn: UInt64) async throws -> String? {
         let started = ContinuousClock.now
-        let source = MergeSource(inputs: inputs, lsn: lsn, dimension: config.dimension, sparseNames: config.sparseVectors.keys.sorted())
-        let merged = try await writeSegment("hsdb.compact") { source }
+        var source = MergeSource(inputs: inputs, lsn: lsn, dimension: config.dimension, sparseNames: config.sparseVectors.keys.sorted())
+        source.carriesGraph = options.mergeCarriesGraph
+        let made = source
+        let merged = try await writeSegment("hsdb.compact") { made }
         let (segments, flushedLSN) = state.withLock { s -> ([SegmentHandle], UInt64) in
             if let merged {
                 for o in 0..<merged.count {
@@ -85,6 +88,8 @@ struct MergeSource: SegmentSource {
     let sparseNames: [String]
     /// For each input, the position of each of `sparseNames` in its own names (nil: absent).
     let sparsePositions: [[Int?]]
+    /// Whether the merged graph may start from an input's (`DatabaseOptions.mergeCarriesGraph`).
+    var carriesGraph = true
 
     init(inputs: [SegmentHandle], lsn: UInt64, dimension: Int, sparseNames: [String]) {
         self.inputs = inputs
@@ -110,6 +115,26 @@ struct MergeSource: SegmentSource {
     }
 
     var count: Int { origin.count }
+
+    /// The graph of the input that carries the most points into the merge, if it has one of
+    /// `m` links and loses few of its nodes (`CarriedGraph.maximumDroppedFraction`): the merge
+    /// then inserts only the other inputs' points into it.
+    func withCarriedGraph<R>(m: Int, _ body: (CarriedGraph?) throws -> R) rethrows -> R {
+        var carried = [Int](repeating: 0, count: inputs.count)
+        for (i, _) in origin { carried[i] += 1 }
+        let usable = inputs.indices.filter { i in
+            let h = inputs[i]
+            return h.segment.header.hasGraph && h.segment.header.m == m
+                && Double(h.count - carried[i]) <= CarriedGraph.maximumDroppedFraction * Double(h.count)
+        }
+        guard carriesGraph, let chosen = usable.max(by: { carried[$0] < carried[$1] }) else { return try body(nil) }
+        var newNode = [UInt32](repeating: CarriedGraph.dropped, count: inputs[chosen].count)
+        for (o, (i, ordinal)) in origin.enumerated() where i == chosen { newNode[ordinal] = UInt32(o) }
+        return try inputs[chosen].segment.withIndex { index in
+            try body(index.graph.map { CarriedGraph(graph: $0, newNode: newNode) })
+        }
+    }
+
     func id(_ o: Int) -> PointID { inputs[origin[o].0].segment.id(at: origin[o].1) }
     func version(_ o: Int) -> UInt64 { inputs[origin[o].0].segment.version(at: origin[o].1) }
     func copyVector(_ o: Int, into p: UnsafeMutablePointer<Float>) {

@@ -120,10 +120,11 @@ extension Collection {
     /// an empty source. Flush and compaction both make their segments here.
     func writeSegment<S: SegmentSource & Sendable>(_ label: String, _ make: @escaping @Sendable () -> S) async throws -> SegmentHandle? {
         let (fs, directory, logger, stop) = (fs, segmentsDirectory, logger, stopMaintenance)
-        let index = SegmentIndexOptions(
+        var index = SegmentIndexOptions(
             metric: config.metric, m: config.hnswM, efConstruction: config.hnswEfConstruction,
             minGraphPoints: options.minGraphPoints, buildThreads: options.indexThreads, quantizer: state.withLock { $0.codeQuantizer })
-        return try await runBlocking(label) {
+        index.buildNice = options.indexThreadNice
+        return try await runBlocking(label, nice: options.indexThreadNice) { [index] in
             let source = make()
             guard source.count > 0 else { return nil }
             do {

@@ -62,6 +62,7 @@ extension Collection {
         collection.walPins.withLock { $0 = pins }
         // A WAL replayed past the threshold is flushed now rather than at the next write.
         if collection.state.withLock({ $0.active.bytes >= options.memtableFlushBytes }) { collection.scheduleFlush() }
+        collection.watchForIdleMemtable()
         if options.verifySegmentsOnOpen && !handles.isEmpty {
             Task.detached { collection.verifySegments(handles) }
         }

@@ -26,6 +26,10 @@ public final class Collection: Sendable {
     /// One payload update (a read-modify-write) at a time.
     let payloadUpdates = AsyncMutex()
     let flushScheduled = Atomic<Bool>(false)
+    /// The task that flushes a memtable once writes stop (`DatabaseOptions.idleFlushAfter`).
+    let idleWatcher = Mutex<Task<Void, Never>?>(nil)
+    /// Times the idle watcher looked (tests wait on it rather than on the clock).
+    let idleChecks = Atomic<Int>(0)
     let closed = Atomic<Bool>(false)
     let maintenanceLog = MaintenanceLog()
     let flushCount = Atomic<Int>(0)
@@ -151,25 +155,38 @@ public final class Collection: Sendable {
     @discardableResult
     public func forEachLivePage(pageSize: Int = 1024, projection: Projection, _ body: ([Record]) throws -> Void) throws -> UInt64 {
         let s = snapshot
+        // The memtables' live ids sorted once for every page (a memtable is a hash tree).
+        var memtableIDs: [PointID] = []
+        s.forEachLiveMemtablePoint { id, _ in memtableIDs.append(id) }
+        memtableIDs.sort()
         var offset: PointID?
         repeat {
-            let page = try scroll(in: s, from: offset, limit: max(1, pageSize), projection: projection, filter: nil)
+            let page = try scroll(in: s, from: offset, limit: max(1, pageSize), projection: projection, filter: nil, sortedMemtableIDs: memtableIDs)
             try body(page.points)
             offset = page.nextOffset
         } while offset != nil
         return s.lsn
     }
 
-    func scroll(in s: Snapshot, from offset: PointID?, limit: Int, projection: Projection, filter: Filter?) throws -> ScrollPage {
+    /// `sortedMemtableIDs`: every live memtable id of `s`, ascending, if the caller has them
+    /// (with no filter); else they are gathered here.
+    func scroll(
+        in s: Snapshot, from offset: PointID?, limit: Int, projection: Projection, filter: Filter?, sortedMemtableIDs: [PointID]? = nil
+    ) throws -> ScrollPage {
         var memtableIDs: [PointID] = []
-        s.forEachLiveMemtablePoint { id, p in
-            if (offset == nil || id >= offset!) && (filter?.matches(id: id, payload: p.payload) ?? true) { memtableIDs.append(id) }
+        var memtableCursor = 0
+        if let sortedMemtableIDs {
+            memtableIDs = sortedMemtableIDs
+            if let offset { memtableCursor = Self.lowerBound(of: offset, in: memtableIDs) }
+        } else {
+            s.forEachLiveMemtablePoint { id, p in
+                if (offset == nil || id >= offset!) && (filter?.matches(id: id, payload: p.payload) ?? true) { memtableIDs.append(id) }
+            }
+            memtableIDs.sort()
         }
         let masks = try filter.map { f in try s.segments.map { try matching($0, f, lsn: s.lsn) } }
-        memtableIDs.sort()
         // A k-way merge of the sorted memtable ids and each segment's live ids from `offset`.
         var cursors = s.segments.map { seg in offset.map { seg.segment.lowerBound($0) } ?? 0 }
-        var memtableCursor = 0
         var page: [(PointID, Snapshot.Found)] = []
         while page.count <= limit {
             var best: (id: PointID, source: Int)?  // source -1: memtable
@@ -194,6 +211,16 @@ public final class Collection: Sendable {
         return ScrollPage(points: records, nextOffset: page.count > limit ? page[limit].0 : nil)
     }
 
+    /// The first index of `ids` (ascending) at or above `id`.
+    static func lowerBound(of id: PointID, in ids: [PointID]) -> Int {
+        var (low, high) = (0, ids.count)
+        while low < high {
+            let mid = (low + high) / 2
+            if ids[mid] < id { low = mid + 1 } else { high = mid }
+        }
+        return low
+    }
+
     func record(_ id: PointID, _ found: Snapshot.Found, _ projection: Projection) throws -> Record {
         switch found {
         case .memtable(_, let p):
@@ -215,6 +242,7 @@ public final class Collection: Sendable {
 
     func close() async throws {
         closed.store(true, ordering: .sequentiallyConsistent)
+        idleWatcher.withLock { $0?.cancel() }
         releaseStalledWriters()
         stopMaintenance.raise()  // a merge or flush in progress stops; both are redone from what is on disk
         await maintenance.withLock {}

@@ -28,11 +28,8 @@ public struct CollectionStatistics: Sendable, Equatable {
 extension Collection {
     public func statistics() -> CollectionStatistics {
         let (s, bytes, unflushed, flushed) = state.withLock { ($0.snapshot(), $0.active.bytes, $0.unflushedBytes, $0.manifest.flushedLSN) }
-        var points = 0
-        s.forEachLiveMemtablePoint { _, _ in points += 1 }
-        for h in s.segments { points += h.liveCount(at: s.lsn) }
         return CollectionStatistics(
-            points: points, segments: s.segments.count, segmentPoints: s.segments.reduce(0) { $0 + $1.count },
+            points: s.liveCount, segments: s.segments.count, segmentPoints: s.segments.reduce(0) { $0 + $1.count },
             segmentBytes: s.segments.reduce(0) { $0 + $1.segment.bytes }, frozenMemtables: s.frozen.count,
             memtableBytes: bytes, unflushedBytes: unflushed, appliedLSN: s.lsn, flushedLSN: flushed,
             flushes: flushCount.load(ordering: .relaxed), compactions: compactionCount.load(ordering: .relaxed),

@@ -28,15 +28,17 @@ public struct BenchSearch: AsyncParsableCommand {
     @Option(help: "HNSW ef_construction.") var efConstruction = 200
     @Flag(help: "Merge everything into one segment before searching (one graph, as single-index peers); as --layout single.")
     var singleSegment = false
-    @Option(help: "Where the points are when searched: flushed (every point in segments, reopened), single (one merged segment), engine (as the engine leaves them after loading, memtables included: background flushes and merges finish, nothing is flushed by hand, no reopen).")
+    @Option(help: "Where the points are when searched: flushed (every point in segments, reopened), single (one merged segment), engine (as the engine leaves them after loading: background flushes and merges finish, then the idle flush of the last memtable; nothing by hand, no reopen), fresh (as engine, but searched right after the background flushes, before the idle flush: memtables included).")
     var layout = "flushed"
     @Option(help: "Segments with at most this many points are searched by a code scan, larger ones by their graph (default: the engine's).")
     var codeScanPoints: Int?
     @Option(help: "Give every point the payload {\"bucket\": id % 100} (indexed) and search only the points with bucket below this fraction x 100 (0.1: 10% of the points), against the exact neighbours among them.")
     var filterFraction: Double?
+    @Flag(help: "Merges build their graphs from nothing (by default a merge starts from its largest input's graph).")
+    var fullMergeBuilds = false
     @Flag(help: "Search the layers of a collection on one core (by default a search running alone splits them over two).")
     var noParallel = false
-    @Option(help: "Memtable size in MiB while loading (0: the engine's default); with --layout engine, a size above the data set keeps every point in the memtable.")
+    @Option(help: "Memtable size in MiB while loading (0: the engine's default); with --layout fresh, a size above the data set keeps every point in the memtable.")
     var memtableMb = 0
     @Option(help: "Scratch directory (a fresh database is made inside and removed after).") var work = NSTemporaryDirectory()
     @Flag(help: "One JSON object per setting per line.") var json = false
@@ -54,9 +56,10 @@ public struct BenchSearch: AsyncParsableCommand {
             return f
         }
         guard k >= 1, threads >= 1 else { throw ValidationError("--k and --threads must be at least 1") }
-        guard ["flushed", "single", "engine"].contains(layout) else { throw ValidationError("--layout must be flushed, single or engine") }
+        guard ["flushed", "single", "engine", "fresh"].contains(layout) else { throw ValidationError("--layout must be flushed, single, engine or fresh") }
         let layout = singleSegment ? "single" : layout
-        if layout == "engine" && database != nil { throw ValidationError("--layout engine searches the database it loads; it cannot take --database") }
+        let loadedLayout = layout == "engine" || layout == "fresh"
+        if loadedLayout && database != nil { throw ValidationError("--layout \(layout) searches the database it loads; it cannot take --database") }
         let queryFile: VectorFile
         let evaluator: RecallEvaluator
         let directory = database ?? work + "/hsdb-bench-\(UUID().uuidString.lowercased())"
@@ -89,8 +92,10 @@ public struct BenchSearch: AsyncParsableCommand {
                 loadOptions.memtableStallBytes = max(loadOptions.memtableStallBytes, 4 * loadOptions.memtableFlushBytes)
             }
             loadOptions.verifySegmentsOnOpen = false
+            if layout == "fresh" { loadOptions.idleFlushAfter = nil }
             if let codeScanPoints { loadOptions.codeScanPoints = codeScanPoints }
             if noParallel { loadOptions.parallelSegmentSearch = false }
+            if fullMergeBuilds { loadOptions.mergeCarriesGraph = false }
             let started = ContinuousClock.now
             if reuse {
                 progress("searching the existing database in \(directory)")
@@ -103,6 +108,7 @@ public struct BenchSearch: AsyncParsableCommand {
         var searchOptions = DatabaseOptions()
         searchOptions.verifySegmentsOnOpen = false
         searchOptions.compaction.enabled = false
+        searchOptions.idleFlushAfter = nil  // searched as they are
         if let codeScanPoints { searchOptions.codeScanPoints = codeScanPoints }
         if noParallel { searchOptions.parallelSegmentSearch = false }
         let db: Database
@@ -148,20 +154,33 @@ public struct BenchSearch: AsyncParsableCommand {
         var next = 0
         var reported = 0
         let started = ContinuousClock.now
+        var waits: [Double] = []  // each upsert call, stalls behind flushes and merges included
         while next < file.rows {
             let end = min(next + batch, file.rows)
-            try await collection.upsert((next..<end).map { i in
+            let points = (next..<end).map { i in
                 Point(id: .integer(UInt64(i)), vector: Array(file.row(i)), payload: filterFraction == nil ? [:] : ["bucket": .int(Int64(i % 100))])
-            })
+            }
+            let sent = ContinuousClock.now
+            try await collection.upsert(points)
+            waits.append(seconds(ContinuousClock.now - sent) * 1000)
             next = end
             if next * 10 / file.rows > reported {
                 reported = next * 10 / file.rows
                 progress("loaded \(next)/\(file.rows) points (\(String(format: "%.1f", seconds(ContinuousClock.now - started))) s)")
             }
         }
-        if layout == "engine" {
+        waits.sort()
+        let at = { (q: Double) in waits.isEmpty ? 0 : waits[min(waits.count - 1, Int(Double(waits.count) * q))] }
+        progress(
+            "upserts of \(batch) points: p50 \(format(at(0.5), 2)) ms, p99 \(format(at(0.99), 2)) ms, p99.9 \(format(at(0.999), 2)) ms, max \(format(waits.last ?? 0, 2)) ms, \(waits.filter { $0 > 1000 }.count) over 1 s; \(collection.statistics().stalledWrites) stalled")
+        if layout == "engine" || layout == "fresh" {
             progress("waiting for background flushes and merges")
             await collection.waitForMaintenance()
+            if layout == "engine", let idle = options.idleFlushAfter {
+                progress("waiting for the idle flush (\(idle) without writes) and the merges after it")
+                try await Task.sleep(for: idle * 2 + .milliseconds(200))
+                await collection.waitForMaintenance()
+            }
             return db
         }
         progress("flushing the memtable and waiting for background flushes and compactions")

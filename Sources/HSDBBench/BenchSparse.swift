@@ -18,7 +18,7 @@ public struct BenchSparse: AsyncParsableCommand {
     @Option(help: "Dense vectors of the queries (row i for query i): adds the dense-only and the hybrid query (dense and sparse prefetch, RRF).")
     var queryDense: String?
     @Option(help: "Results per query.") var k = 10
-    @Option(help: "Where the points are when searched: engine (as loading leaves them, memtables included) or flushed.")
+    @Option(help: "Where the points are when searched: engine (as loading leaves them, memtables included, no idle flush) or flushed.")
     var layout = "engine"
     @Option(help: "Runs of the query set; the fastest is reported.") var repeats = 3
     @Option(help: "Memtable size in MiB while loading (0: the engine's default; above the data set keeps every point in the memtable).")
@@ -37,6 +37,7 @@ public struct BenchSparse: AsyncParsableCommand {
         let directory = work + "/hsdb-bench-sparse-\(UUID().uuidString.lowercased())"
         defer { try? FileManager.default.removeItem(atPath: directory) }
         var options = DatabaseOptions(durability: .none)
+        options.idleFlushAfter = nil  // the engine layout is searched as loading left it
         if memtableMb > 0 {
             options.memtableFlushBytes = memtableMb << 20
             options.memtableStallBytes = max(options.memtableStallBytes, 4 * options.memtableFlushBytes)

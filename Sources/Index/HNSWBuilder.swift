@@ -40,19 +40,35 @@ public final class HNSWBuilder: @unchecked Sendable {
     private static let lockStripes = 4096
     private let global = Mutex<(entryPoint: UInt32, maxLevel: Int)>((0, 0))
     private let next = Atomic<Int>(0)
+    /// Where the build starts: the entry point and top level (the first node, or the carried
+    /// graph's), and the nodes it inserts, in order.
+    /// (Set once in `init`, after the carried links are written.)
+    private var start: (entryPoint: UInt32, maxLevel: Int) = (0, 0)
+    private var pending: [UInt32] = []
 
-    public init(count: Int, m: Int = 16, efConstruction: Int = 200, seed: UInt64 = 0x4853_4442) {
+    /// `carrying`: an earlier graph whose nodes keep their levels and links (their new
+    /// numbers must be below `count`, each used once); its `m` must be this build's.
+    public init(count: Int, m: Int = 16, efConstruction: Int = 200, seed: UInt64 = 0x4853_4442, carrying: CarriedGraph? = nil) {
         precondition(m >= 2 && count < Int(UInt32.max))
+        precondition(carrying.map { $0.graph.m == m && $0.graph.m0 == 2 * m } ?? true)
         self.count = count
         self.m = m
         m0 = 2 * m
         self.efConstruction = max(efConstruction, m)
         var rng = SplitMix64(seed: seed)
         let scale = 1 / log(Double(m))
-        levels = (0..<count).map { _ in
+        var levels = (0..<count).map { _ in
             let u = max(Double(rng.next() >> 11) / Double(1 << 53), 1e-12)
             return UInt8(min(Int(-log(u) * scale), 30))
         }
+        var carried = [Bool](repeating: false, count: count)
+        if let c = carrying {
+            for (old, new) in c.newNode.enumerated() where new != CarriedGraph.dropped {
+                levels[Int(new)] = UInt8(c.graph.level(of: UInt32(old)))
+                carried[Int(new)] = true
+            }
+        }
+        self.levels = levels
         var blocks = 0
         upperIndex = levels.map { level in
             guard level > 0 else { return HNSWGraph.noUpperBlock }
@@ -66,6 +82,31 @@ public final class HNSWBuilder: @unchecked Sendable {
         upperStorage.initialize(repeating: 0, count: max(blocks * (m + 1), 1))
         nodeLocks = .allocate(capacity: Self.lockStripes)
         for i in 0..<Self.lockStripes { pthread_mutex_init(nodeLocks + i, nil) }
+        if let c = carrying, let entry = Self.copyLinks(of: c, into: self) {
+            start = (entry, Int(levels[Int(entry)]))
+            pending = (0..<UInt32(count)).filter { !carried[Int($0)] }
+        } else {
+            start = (0, count > 0 ? Int(levels[0]) : 0)  // the first node is the entry point
+            pending = count > 1 ? Array(1..<UInt32(count)) : []
+        }
+    }
+
+    /// Writes the carried nodes' links, renumbered, into `builder` (before any insert);
+    /// returns the entry point: the carried graph's, or if that was dropped the carried node
+    /// of the highest level (nil if nothing is carried).
+    private static func copyLinks(of c: CarriedGraph, into builder: HNSWBuilder) -> UInt32? {
+        var entry: (node: UInt32, level: Int)?
+        for (old, new) in c.newNode.enumerated() where new != CarriedGraph.dropped {
+            let level = c.graph.level(of: UInt32(old))
+            for l in 0...level {
+                let links = c.graph.neighbors(of: UInt32(old), level: l).compactMap { n -> UInt32? in
+                    Int(n) < c.newNode.count && c.newNode[Int(n)] != CarriedGraph.dropped ? c.newNode[Int(n)] : nil
+                }
+                builder.setNeighbors(of: new, level: l, Array(links.prefix(l == 0 ? builder.m0 : builder.m)))
+            }
+            if UInt32(old) == c.graph.entryPoint { entry = (new, Int.max) } else if level > entry?.level ?? -1 { entry = (new, level) }
+        }
+        return entry?.node
     }
 
     deinit {
@@ -82,19 +123,19 @@ public final class HNSWBuilder: @unchecked Sendable {
     public var level0: [UInt32] { Array(UnsafeBufferPointer(start: level0Storage, count: count * (m0 + 1))) }
     public var upper: [UInt32] { Array(UnsafeBufferPointer(start: upperStorage, count: upperBlocks * (m + 1))) }
 
-    /// Inserts every node, on `threads` threads; stops early (the graph then unusable) once
-    /// `stop` is raised.
-    public func build<D: PairDistance & Sendable>(_ d: D, threads: Int = 1, stop: StopFlag? = nil) {
+    /// Inserts every node, on `threads` threads at CPU priority `nice` (BackgroundThreads);
+    /// stops early (the graph then unusable) once `stop` is raised.
+    public func build<D: PairDistance & Sendable>(_ d: D, threads: Int = 1, nice: Int32 = 0, stop: StopFlag? = nil) {
         guard count > 0 else { return }
-        global.withLock { $0 = (0, Int(levels[0])) }  // the first node is the entry point
-        next.store(1, ordering: .relaxed)
-        let workers = max(1, min(threads, count / 256 + 1))
-        DispatchQueue.concurrentPerform(iterations: workers) { _ in
+        global.withLock { $0 = start }
+        next.store(0, ordering: .relaxed)
+        let workers = max(1, min(threads, pending.count / 256 + 1))
+        BackgroundThreads.run(count: workers, nice: nice, label: "hsdb.graph") { [self] _ in
             var visited = VisitedSet(count: count)
             while true {
-                let node = next.add(1, ordering: .relaxed).oldValue
-                guard node < count, !(stop?.isRaised ?? false) else { return }
-                insert(UInt32(node), d, &visited)
+                let i = next.add(1, ordering: .relaxed).oldValue
+                guard i < pending.count, !(stop?.isRaised ?? false) else { return }
+                insert(pending[i], d, &visited)
             }
         }
     }

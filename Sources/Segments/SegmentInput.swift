@@ -18,6 +18,13 @@ public protocol SegmentSource {
     var sparseNames: [String] { get }
     /// The sparse vector `sparseNames[name]` of `ordinal`, if it has one.
     func sparse(_ ordinal: Int, name: Int) -> SparseVector?
+    /// Calls `body` with a graph of `m` links per node the build may start from (a merge's
+    /// largest input, its nodes renumbered to this source's ordinals), or nil (by default).
+    func withCarriedGraph<R>(m: Int, _ body: (CarriedGraph?) throws -> R) rethrows -> R
+}
+
+extension SegmentSource {
+    public func withCarriedGraph<R>(m: Int, _ body: (CarriedGraph?) throws -> R) rethrows -> R { try body(nil) }
 }
 
 /// How a segment's index is built.
@@ -29,6 +36,8 @@ public struct SegmentIndexOptions: Sendable, Equatable {
     public var minGraphPoints: Int
     /// Threads that insert into the graph at once.
     public var buildThreads: Int
+    /// Their CPU priority (a nice value; `BackgroundThreads`).
+    public var buildNice: Int32 = 0
     /// The quantizer for the codes (the collection's, so codes compare across segments);
     /// nil: centred on this segment's own mean.
     public var quantizer: BinaryQuantizer?

@@ -58,12 +58,15 @@ public enum SegmentWriter {
         }
         var graph: HNSWBuilder?
         if count >= options.minGraphPoints {
-            let builder = HNSWBuilder(count: count, m: options.m, efConstruction: options.efConstruction)
-            vectors.withUnsafeBufferPointer { v in
-                builder.build(
-                    FloatVectors(base: v.baseAddress!, dimension: dimension, metric: options.metric), threads: options.buildThreads, stop: stop)
+            graph = source.withCarriedGraph(m: options.m) { carried in
+                let builder = HNSWBuilder(count: count, m: options.m, efConstruction: options.efConstruction, carrying: carried)
+                vectors.withUnsafeBufferPointer { v in
+                    builder.build(
+                        FloatVectors(base: v.baseAddress!, dimension: dimension, metric: options.metric), threads: options.buildThreads,
+                        nice: options.buildNice, stop: stop)
+                }
+                return builder
             }
-            graph = builder
         }
         if stop?.isRaised == true { throw Failure.stopped }
         let payloads = try PayloadBlocks.build(count) { try source.payload($0) }

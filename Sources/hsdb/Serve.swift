@@ -35,6 +35,9 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .long, help: "Memtable size in MiB: writes are indexed into a segment each time this much has arrived; writers wait at four times it.")
     var memtableMb = DatabaseOptions().memtableFlushBytes >> 20
 
+    @Option(name: .long, help: "Flush a memtable of at least 10,000 points (the code-scan crossover) once it has taken no write for this many seconds, so settled data is searched by graph (0: only full memtables are flushed).")
+    var idleFlushSeconds = 5.0
+
     @Flag(inversion: .prefixedNo, help: "Search a collection's segments in parallel when a search runs alone.")
     var parallelSearch = true
 
@@ -127,6 +130,8 @@ struct Serve: AsyncParsableCommand {
         options.memtableFlushBytes = memtableMb << 20
         options.memtableStallBytes = 4 * options.memtableFlushBytes
         options.parallelSegmentSearch = parallelSearch
+        guard idleFlushSeconds >= 0 else { throw ValidationError("--idle-flush-seconds must not be negative") }
+        options.idleFlushAfter = idleFlushSeconds > 0 ? .milliseconds(Int64(idleFlushSeconds * 1000)) : nil
         // A follower takes every LSN from its leader, close markers included.
         options.writesWALCloseMarkers = replicaOf == nil
         let db = try await Database.open(at: data, options: options, logger: logger)
