@@ -15,16 +15,14 @@ extension Collection {
         }
     }
 
-    /// Runs the tiered policy until it has nothing to merge, or (after one merge) a full
-    /// memtable needs the maintenance turn. Sizes are judged at the flushed LSN: deaths still in the memtable may
-    /// be undone by nothing, but counting them would let a busy writer keep one segment in
-    /// endless rewrites. Call holding `maintenance`.
+    /// Runs the tiered policy until it has nothing to merge (at most 16 merges a turn; the
+    /// next flush schedules another). Flushes go on meanwhile. Sizes are judged at the
+    /// flushed LSN: deaths still in the memtable may be undone by nothing, but counting them
+    /// would let a busy writer keep one segment in endless rewrites. Call holding
+    /// `maintenance`.
     func compactByPolicy() async throws {
-        for round in 0..<16 {
-            let (segments, lsn, full) = state.withLock {
-                ($0.segments, $0.manifest.flushedLSN, $0.active.bytes >= options.memtableFlushBytes)
-            }
-            if full && round > 0 { return }  // one merge per flush at least, so merging keeps up
+        for _ in 0..<16 {
+            let (segments, lsn) = state.withLock { ($0.segments, $0.manifest.flushedLSN) }
             let candidates = segments.enumerated().map { i, h in
                 CompactionPolicy.Candidate(index: i, live: h.liveCount(at: lsn), total: h.count)
             }
@@ -51,7 +49,7 @@ extension Collection {
         source.carriesGraph = options.mergeCarriesGraph
         let made = source
         let merged = try await writeSegment("hsdb.compact") { made }
-        let (segments, flushedLSN) = state.withLock { s -> ([SegmentHandle], UInt64) in
+        try await updateSegments { s in
             if let merged {
                 for o in 0..<merged.count {
                     let (input, ordinal) = source.origin[o]
@@ -63,9 +61,7 @@ extension Collection {
             let at = s.segments.firstIndex { doomed.contains(ObjectIdentifier($0)) } ?? 0
             s.segments.removeAll { doomed.contains(ObjectIdentifier($0)) }
             if let merged { s.segments.insert(merged, at: min(at, s.segments.count)) }
-            return (s.segments, s.manifest.flushedLSN)
         }
-        try await publishManifest(segments: segments, flushedLSN: flushedLSN)
         CrashPoint.reach("compaction-before-retire")
         // Only now that the manifest no longer lists them may the inputs' files go; each goes
         // when the last snapshot holding it is dropped.

@@ -111,13 +111,7 @@ extension Collection {
     public var payloadIndexes: [String: PayloadIndexType] { state.withLock { $0.manifest.payloadIndexes } }
 
     private func changePayloadIndexes(_ change: @Sendable (inout [String: PayloadIndexType]) -> Void) async throws {
-        try await maintenance.withLock {
-            let (segments, flushed) = state.withLock { s -> ([SegmentHandle], UInt64) in
-                change(&s.manifest.payloadIndexes)
-                return (s.segments, s.manifest.flushedLSN)
-            }
-            try await publishManifest(segments: segments, flushedLSN: flushed)
-        }
+        try await updateSegments { change(&$0.manifest.payloadIndexes) }
     }
 
     /// Exact number of live points matching `filter`.

@@ -12,22 +12,24 @@ extension Collection {
     /// the segment is built (into a new memtable); reads see the frozen memtable until the
     /// segment replaces it, so a flush is invisible to them.
     public func flush() async throws {
-        try await maintenance.withLock { try await flushFrozenAndActive() }
+        try await flushes.withLock { try await flushFrozenAndActive() }
     }
 
     /// Whether a flush or merge is running or scheduled.
     public var maintenanceRunning: Bool {
-        flushScheduled.load(ordering: .acquiring) || !maintenanceTasks.running.isEmpty
+        flushScheduled.load(ordering: .acquiring) || mergeScheduled.load(ordering: .acquiring) || !maintenanceTasks.running.isEmpty
     }
 
     /// Waits until no flush or merge is running or scheduled: the layers then stay as they are
     /// until the next write fills the memtable (for benchmarks and tools that measure the
     /// layout the engine settles on).
     public func waitForMaintenance() async {
+        let scheduled = { self.flushScheduled.load(ordering: .acquiring) || self.mergeScheduled.load(ordering: .acquiring) }
         while !closed.load(ordering: .relaxed) {
-            if !flushScheduled.load(ordering: .acquiring) {
+            if !scheduled() {
+                await flushes.withLock {}
                 await maintenance.withLock {}
-                if !flushScheduled.load(ordering: .acquiring) { return }
+                if !scheduled() { return }
             }
             try? await Task.sleep(for: .milliseconds(10))
         }
@@ -55,18 +57,42 @@ extension Collection {
                     releaseStalledWriters()
                     return
                 }
-                do {
-                    try await maintenance.withLock { try await compactByPolicy() }
-                } catch {
-                    if closed.load(ordering: .relaxed) {
-                        logger.info("collection '\(name)': merge stopped: the collection is closing (the segments stay as they are)")
-                        return
-                    }
-                    logger.error("collection '\(name)': compaction failed: \(error); the segments stay as they are")
-                }
+                scheduleMerge()
                 // Writes that filled the memtable meanwhile found this task scheduled: go again.
                 guard state.withLock({ $0.active.bytes >= options.memtableFlushBytes }) else { return }
             }
+        }
+    }
+
+    /// Starts merging by policy in the background unless a merge is already running (it looks
+    /// at the segments again after each merge, so it sees the flushes that finish meanwhile).
+    func scheduleMerge() {
+        guard options.compaction.enabled, !closed.load(ordering: .relaxed),
+            mergeScheduled.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged
+        else { return }
+        Task.detached { [self] in
+            defer { mergeScheduled.store(false, ordering: .releasing) }
+            do {
+                try await maintenance.withLock { try await compactByPolicy() }
+            } catch {
+                if closed.load(ordering: .relaxed) {
+                    logger.info("collection '\(name)': merge stopped: the collection is closing (the segments stay as they are)")
+                    return
+                }
+                logger.error("collection '\(name)': compaction failed: \(error); the segments stay as they are")
+            }
+        }
+    }
+
+    /// Changes the segment list (or the manifest) under the state lock and publishes the
+    /// manifest for the result, in one turn of `manifestUpdates`; the flushed LSN only rises.
+    func updateSegments(flushedLSN: UInt64? = nil, _ change: (inout CollectionState) -> Void) async throws {
+        try await manifestUpdates.withLock {
+            let (segments, lsn) = state.withLock { s in
+                change(&s)
+                return (s.segments, max(s.manifest.flushedLSN, flushedLSN ?? 0))
+            }
+            try await publishManifest(segments: segments, flushedLSN: lsn)
         }
     }
 
@@ -95,7 +121,7 @@ extension Collection {
         let handle = try await writeSegment("hsdb.flush") {
             MemtableSegmentSource(points: frozen.points.filter { !$0.value.isTombstone }, dimension: dimension, sparseNames: sparseNames)
         }
-        let segments: [SegmentHandle] = state.withLock { s in
+        try await updateSegments(flushedLSN: frozen.lastLSN) { s in
             if let handle {
                 // Writes that arrived after the freeze replace some of the new segment's points.
                 let position = s.frozen.firstIndex { $0 === frozen } ?? 0
@@ -104,10 +130,8 @@ extension Collection {
                 s.segments.insert(handle, at: 0)
             }
             s.frozen.removeAll { $0 === frozen }
-            return s.segments
         }
         releaseStalledWriters()
-        try await publishManifest(segments: segments, flushedLSN: frozen.lastLSN)
         flushCount.add(1, ordering: .relaxed)
         CoreMetrics.Timer(label: "hsdb_flush_duration", dimensions: [("collection", name)]).recordNanoseconds((ContinuousClock.now - started).nanoseconds)
         logger.info(

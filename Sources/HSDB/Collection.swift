@@ -19,13 +19,20 @@ public final class Collection: Sendable {
     let options: DatabaseOptions
     let fs: any FileSystem
     let logger: Logger
-    /// One flush or compaction at a time, in order.
+    /// One merge (or payload-index change) at a time, in order.
     let maintenance = AsyncMutex()
+    /// One flush at a time. Flushes run beside merges, so a long merge never holds writers
+    /// behind a full memtable.
+    let flushes = AsyncMutex()
+    /// One change of the segment list and its manifest at a time (a flush and a merge may
+    /// finish together): each installs and publishes in one turn.
+    let manifestUpdates = AsyncMutex()
     /// Raised at close: a running segment write (a long merge) gives up rather than delay it.
     let stopMaintenance = StopFlag()
     /// One payload update (a read-modify-write) at a time.
     let payloadUpdates = AsyncMutex()
     let flushScheduled = Atomic<Bool>(false)
+    let mergeScheduled = Atomic<Bool>(false)
     /// The task that flushes a memtable once writes stop (`DatabaseOptions.idleFlushAfter`).
     let idleWatcher = Mutex<Task<Void, Never>?>(nil)
     /// Times the idle watcher looked (tests wait on it rather than on the clock).
@@ -245,6 +252,7 @@ public final class Collection: Sendable {
         idleWatcher.withLock { $0?.cancel() }
         releaseStalledWriters()
         stopMaintenance.raise()  // a merge or flush in progress stops; both are redone from what is on disk
+        await flushes.withLock {}
         await maintenance.withLock {}
         do { try await wal.close() } catch { throw HSDBError.wrap(error) }
     }

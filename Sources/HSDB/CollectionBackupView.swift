@@ -107,9 +107,12 @@ extension Collection {
         let metadata: [UInt8]
         do { metadata = try fs.readFile(metaPath) } catch { throw HSDBError.wrap(error) }
         try await pinWAL(Self.backupCapturePin, from: flushedLSN + 1)
-        let (manifest, handles, applied, digest) = state.withLock { ($0.manifest, $0.segments, $0.appliedLSN, $0.digest) }
-        // The handles are the manifest's segments (published together under the state lock);
-        // their mappings keep a segment a merge retires readable.
+        // Between turns of `manifestUpdates` the handles are the manifest's segments (a flush or
+        // merge installs and publishes in one turn); their mappings keep a segment a merge
+        // retires readable.
+        let (manifest, handles, applied, digest) = await manifestUpdates.withLock {
+            state.withLock { ($0.manifest, $0.segments, $0.appliedLSN, $0.digest) }
+        }
         let segments = handles.reversed().map { h in
             CollectionBackupView.SegmentFile(contentID: h.segment.contentID, bytes: .init(region: h.segment.mappedFile, length: h.segment.bytes))
         }
