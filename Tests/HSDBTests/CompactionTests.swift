@@ -176,10 +176,12 @@ final class CompactionTests: XCTestCase {
             model.upsert(batch, lsn: try await c.upsert(batch).lsn)
             maxSegments = max(maxSegments, c.statistics().segments)
             batches += 1
-            // A steady writer: every few batches, let background flushes and merges catch up.
-            if batches % 10 == 0 { await c.maintenance.withLock {} }
+            // A steady writer: every few batches, let background flushes and the merges they
+            // schedule catch up (flushes run beside merges, so a writer that never paused
+            // could flush several segments while one merge runs).
+            if batches % 10 == 0 { await c.waitForMaintenance() }
         }
-        await c.maintenance.withLock {}  // let a running flush or compaction finish
+        await c.waitForMaintenance()
         try model.check(c, queries: [randomVector(8, &rng)])
         let stats = c.statistics()
         XCTAssertGreaterThanOrEqual(stats.flushes, 24)
