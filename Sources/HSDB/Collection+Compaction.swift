@@ -8,14 +8,14 @@ extension Collection {
     /// (`hsdb compact`) and tests; the engine compacts by tiers on its own after flushes.
     public func compact() async throws {
         try await maintenance.withLock {
-            let all = state.withLock { $0.segments }
-            if all.count > 1 || all.contains(where: { $0.liveCount(at: appliedLSN) < $0.count }) {
+            let (all, lsn) = state.withLock { ($0.segments, $0.manifest.flushedLSN) }
+            if all.count > 1 || all.contains(where: { $0.liveCount(at: lsn) < $0.count }) {
                 try await merge(all)
             }
         }
     }
 
-    /// Runs the tiered policy until it has nothing to merge (at most 16 merges a turn; the
+    /// Runs the policy (indexing, then tiers) until it has nothing to merge (at most 16 merges a turn; the
     /// next flush schedules another). Flushes go on meanwhile. Sizes are judged at the
     /// flushed LSN: deaths still in the memtable may be undone by nothing, but counting them
     /// would let a busy writer keep one segment in endless rewrites. Call holding
@@ -24,9 +24,9 @@ extension Collection {
         for _ in 0..<16 {
             let (segments, lsn) = state.withLock { ($0.segments, $0.manifest.flushedLSN) }
             let candidates = segments.enumerated().map { i, h in
-                CompactionPolicy.Candidate(index: i, live: h.liveCount(at: lsn), total: h.count)
+                CompactionPolicy.Candidate(index: i, live: h.liveCount(at: lsn), total: h.count, hasGraph: h.segment.header.hasGraph)
             }
-            let picked = options.compaction.pick(candidates)
+            let picked = options.compaction.pick(candidates, minGraphPoints: options.minGraphPoints)
             guard !picked.isEmpty else { return }
             try await merge(picked.map { segments[$0] })
         }
@@ -36,8 +36,14 @@ extension Collection {
     /// replaced while the merge runs has its shadow carried over to the merged segment when it
     /// is installed, so the swap is a pointer switch under the state lock. Call holding
     /// `maintenance`.
+    ///
+    /// It drops only points dead at the flushed LSN, not at the applied one: the manifest it
+    /// is published with (and so a backup or a follower's snapshot) pairs the segments with
+    /// the WAL from the flushed LSN on, and a restore to any LSN after that must find every
+    /// point then live in them (a point deleted by a write still in the memtable stays, with
+    /// its shadow carried over, until a merge after that write's flush).
     func merge(_ inputs: [SegmentHandle]) async throws {
-        let lsn = state.withLock { $0.appliedLSN }
+        let lsn = state.withLock { min($0.appliedLSN, $0.manifest.flushedLSN) }
         let described = inputs.map { MaintenanceTask.Input(contentID: $0.segment.contentID, points: $0.liveCount(at: lsn)) }
         try await tracked(.merge, inputs: described) { try await write(merging: inputs, at: lsn) }
     }

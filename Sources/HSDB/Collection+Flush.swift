@@ -13,6 +13,7 @@ extension Collection {
     /// segment replaces it, so a flush is invisible to them.
     public func flush() async throws {
         try await flushes.withLock { try await flushFrozenAndActive() }
+        scheduleMerge()  // the new segments have no graph yet
     }
 
     /// Whether a flush or merge is running or scheduled.
@@ -57,7 +58,6 @@ extension Collection {
                     releaseStalledWriters()
                     return
                 }
-                scheduleMerge()
                 // Writes that filled the memtable meanwhile found this task scheduled: go again.
                 guard state.withLock({ $0.active.bytes >= options.memtableFlushBytes }) else { return }
             }
@@ -118,7 +118,7 @@ extension Collection {
         let started = ContinuousClock.now
         let dimension = config.dimension
         let sparseNames = config.sparseVectors.keys.sorted()
-        let handle = try await writeSegment("hsdb.flush") {
+        let handle = try await writeSegment("hsdb.flush", buildsGraph: options.flushesBuildGraphs) {
             MemtableSegmentSource(points: frozen.points.filter { !$0.value.isTombstone }, dimension: dimension, sparseNames: sparseNames)
         }
         try await updateSegments(flushedLSN: frozen.lastLSN) { s in
@@ -141,14 +141,18 @@ extension Collection {
 
     /// Builds a segment of this collection from the source `make` returns (on a thread of its
     /// own: sorting, quantizing and graph building are long), publishes and opens it; nil for
-    /// an empty source. Flush and compaction both make their segments here.
-    func writeSegment<S: SegmentSource & Sendable>(_ label: String, _ make: @escaping @Sendable () -> S) async throws -> SegmentHandle? {
+    /// an empty source. Flush and compaction both make their segments here. Without a graph
+    /// the work is short and writers may be waiting for it, so it runs at full priority.
+    func writeSegment<S: SegmentSource & Sendable>(
+        _ label: String, buildsGraph: Bool = true, _ make: @escaping @Sendable () -> S
+    ) async throws -> SegmentHandle? {
         let (fs, directory, logger, stop) = (fs, segmentsDirectory, logger, stopMaintenance)
         var index = SegmentIndexOptions(
             metric: config.metric, m: config.hnswM, efConstruction: config.hnswEfConstruction,
-            minGraphPoints: options.minGraphPoints, buildThreads: options.indexThreads, quantizer: state.withLock { $0.codeQuantizer })
+            minGraphPoints: buildsGraph ? options.minGraphPoints : .max, buildThreads: options.indexThreads,
+            quantizer: state.withLock { $0.codeQuantizer })
         index.buildNice = options.indexThreadNice
-        return try await runBlocking(label, nice: options.indexThreadNice) { [index] in
+        return try await runBlocking(label, nice: buildsGraph ? options.indexThreadNice : 0) { [index] in
             let source = make()
             guard source.count > 0 else { return nil }
             do {

@@ -63,6 +63,7 @@ extension Collection {
         // A WAL replayed past the threshold is flushed now rather than at the next write.
         if collection.state.withLock({ $0.active.bytes >= options.memtableFlushBytes }) { collection.scheduleFlush() }
         collection.watchForIdleMemtable()
+        collection.scheduleMerge()  // segments a flush left without a graph before a crash get one
         if options.verifySegmentsOnOpen && !handles.isEmpty {
             Task.detached { collection.verifySegments(handles) }
         }

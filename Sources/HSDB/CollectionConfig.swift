@@ -74,6 +74,10 @@ public struct DatabaseOptions: Sendable {
     /// walk (by default the code-scan crossover, `codeScanPoints`, so no flush or merge
     /// builds a graph that searches would not use).
     public var minGraphPoints = DatabaseOptions.defaultCodeScanPoints
+    /// With compaction on, flushes write no graph (only vectors and codes, so writers seldom
+    /// wait for them) and merges give segments their graphs (`CompactionPolicy`): each point
+    /// is inserted into a graph about once. Without compaction nothing else would, so flushes do.
+    public var flushesBuildGraphs: Bool { !compaction.enabled }
     /// A memtable of at least `idleFlushPoints` live points that has taken no write for
     /// `idleFlushAfter` (checked every `idleFlushAfter`, so between one and two of them) is
     /// flushed, so data that stopped changing is searched through a segment's graph rather

@@ -185,6 +185,7 @@ public struct BenchSearch: AsyncParsableCommand {
         }
         progress("flushing the memtable and waiting for background flushes and compactions")
         try await collection.flush()
+        await collection.waitForMaintenance()  // the merges that give flushed segments their graphs
         if layout == "single" {
             progress("merging into one segment")
             try await collection.compact()

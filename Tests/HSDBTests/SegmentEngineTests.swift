@@ -10,6 +10,7 @@ final class SegmentEngineTests: XCTestCase {
         var o = DatabaseOptions()
         o.memtableFlushBytes = flushBytes
         o.minGraphPoints = 200
+        o.compaction.enabled = false  // flushed segments stay, each with its graph (merges: CompactionTests)
         return o
     }
 
