@@ -92,6 +92,7 @@ struct MergeSource: SegmentSource {
     let sparsePositions: [[Int?]]
     /// Whether the merged graph may start from an input's (`DatabaseOptions.mergeCarriesGraph`).
     var carriesGraph = true
+    let payloads = MergePayloads()
 
     init(inputs: [SegmentHandle], lsn: UInt64, dimension: Int, sparseNames: [String]) {
         self.inputs = inputs
@@ -144,7 +145,10 @@ struct MergeSource: SegmentSource {
     }
     /// Copied as stored; a damaged block fails the merge (the inputs stay as they are) rather
     /// than being carried into a new, valid-looking file.
-    func payload(_ o: Int) throws -> [UInt8] { try inputs[origin[o].0].segment.payloadBytes(at: origin[o].1) }
+    func payload(_ o: Int) throws -> [UInt8] {
+        let (input, ordinal) = origin[o]
+        return try payloads.bytes(input: input, ordinal: ordinal, of: inputs[input].segment)
+    }
     func sparse(_ o: Int, name: Int) -> SparseVector? {
         let (input, ordinal) = origin[o]
         return sparsePositions[input][name].flatMap { inputs[input].segment.sparse(at: ordinal, name: $0) }

@@ -344,6 +344,23 @@ public final class Segment: Sendable {
 
     /// The payload of `ordinal` as stored (its `PayloadCodec` bytes), block CRC checked.
     public func payloadBytes(at ordinal: Int) throws -> [UInt8] {
+        try withPayloadBlock(holding: ordinal) { first, _, reader in
+            for _ in first..<ordinal { _ = try reader.readLengthPrefixed(maxLength: reader.remaining) }
+            return Array(try reader.readLengthPrefixed(maxLength: reader.remaining))
+        }
+    }
+
+    /// Every stored payload of the block holding `ordinal`, for a reader that goes through
+    /// them in ordinal order (a merge): one decompression per block instead of one per point.
+    public func payloadBlock(holding ordinal: Int) throws -> PayloadBlock {
+        try withPayloadBlock(holding: ordinal) { first, count, reader in
+            PayloadBlock(first: first, payloads: try (0..<count).map { _ in Array(try reader.readLengthPrefixed(maxLength: reader.remaining)) })
+        }
+    }
+
+    /// Finds the block holding `ordinal`, checks and decompresses it, and reads it with
+    /// `body` (given the block's first ordinal and count); a malformed block names its offset.
+    private func withPayloadBlock<R>(holding ordinal: Int, _ body: (Int, Int, inout ByteReader) throws -> R) throws -> R {
         let index = section(.payloadIndex)
         let indexOffset = sections[.payloadIndex]!.offset
         let blocks = index.count / PayloadBlocks.entrySize
@@ -363,8 +380,7 @@ public final class Segment: Sendable {
         return try raw.withUnsafeBytes { r in
             var reader = ByteReader(r)
             do {
-                for _ in e.first..<ordinal { _ = try reader.readLengthPrefixed(maxLength: reader.remaining) }
-                return Array(try reader.readLengthPrefixed(maxLength: reader.remaining))
+                return try body(e.first, e.count, &reader)
             } catch {
                 throw CorruptionError(file: path, offset: blockOffset, reason: "payload block is malformed: \(error)")
             }

@@ -101,6 +101,18 @@ final class SegmentTests: XCTestCase {
         }
         XCTAssertNil(segment.ordinal(of: .integer(1)))
         XCTAssertNil(segment.ordinal(of: .uuid(UUID())))
+        // A merge's reads: whole blocks, in ordinal order, each the bytes one read gives.
+        var o = 0
+        var blocks = 0
+        while o < points.count {
+            let block = try segment.payloadBlock(holding: o)
+            XCTAssertEqual(block.first, o, "blocks tile the ordinals")
+            for p in block.first..<block.first + block.payloads.count { XCTAssertEqual(block[p], try segment.payloadBytes(at: p)) }
+            XCTAssertEqual(try segment.payloadBlock(holding: o + block.payloads.count - 1).first, o)
+            o += block.payloads.count
+            blocks += 1
+        }
+        XCTAssertGreaterThan(blocks, 1, "the payloads span several blocks")
         try segment.verify()
     }
 
@@ -247,6 +259,9 @@ final class SegmentTests: XCTestCase {
         try bytes.write(to: URL(fileURLWithPath: path))
         let damaged = try Segment.open(path: path, fileSystem: POSIXFileSystem())
         XCTAssertThrowsError(try damaged.payload(at: 0)) { error in
+            XCTAssertEqual((error as? CorruptionError)?.offset, Int64(segment.sections[.payloadData]!.offset))
+        }
+        XCTAssertThrowsError(try damaged.payloadBlock(holding: 1)) { error in
             XCTAssertEqual((error as? CorruptionError)?.offset, Int64(segment.sections[.payloadData]!.offset))
         }
     }
