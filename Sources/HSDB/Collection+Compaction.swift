@@ -5,7 +5,7 @@ import Segments
 
 extension Collection {
     /// Merges every segment into one (dropping dead points) and waits for it. For operators
-    /// (`hsdb compact`) and tests; the engine compacts by tiers on its own after flushes.
+    /// (`hsdb compact`) and tests; the engine merges by its policy on its own after flushes.
     public func compact() async throws {
         try await maintenance.withLock {
             let (all, lsn) = state.withLock { ($0.segments, $0.manifest.flushedLSN) }
@@ -15,11 +15,11 @@ extension Collection {
         }
     }
 
-    /// Runs the policy (indexing, then tiers) until it has nothing to merge (at most 16 merges a turn; the
-    /// next flush schedules another). Flushes go on meanwhile. Sizes are judged at the
-    /// flushed LSN: deaths still in the memtable may be undone by nothing, but counting them
-    /// would let a busy writer keep one segment in endless rewrites. Call holding
-    /// `maintenance`.
+    /// Runs the policy (indexing, then tiers) until it has nothing to merge (at most 16
+    /// merges a turn; the next flush schedules another). Flushes go on meanwhile. Sizes are
+    /// judged at the flushed LSN, as merges drop points (see `merge`): counting deaths still
+    /// in the memtable would also let a busy writer keep one segment in endless rewrites.
+    /// Call holding `maintenance`.
     func compactByPolicy() async throws {
         for _ in 0..<16 {
             let (segments, lsn) = state.withLock { ($0.segments, $0.manifest.flushedLSN) }
