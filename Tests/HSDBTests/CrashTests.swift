@@ -149,6 +149,7 @@ final class MixedCrashTests: XCTestCase {
                 inFlightApplied += 1
             }
             try Self.checkSearches(c, model, &rng, context: context)
+            await c.waitForMaintenance()  // the merge an open starts, and the files it retires
             let dir = path + "/collections/\(name)"
             let segmentFiles = try FileManager.default.contentsOfDirectory(atPath: dir + "/segments")
             XCTAssertEqual(segmentFiles.count, c.statistics().segments, "\(context): segment files not in the manifest were left: \(segmentFiles)")
