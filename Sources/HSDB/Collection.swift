@@ -162,73 +162,29 @@ public final class Collection: Sendable {
     @discardableResult
     public func forEachLivePage(pageSize: Int = 1024, projection: Projection, _ body: ([Record]) throws -> Void) throws -> UInt64 {
         let s = snapshot
-        // The memtables' live ids sorted once for every page (a memtable is a hash tree).
-        var memtableIDs: [PointID] = []
-        s.forEachLiveMemtablePoint { id, _ in memtableIDs.append(id) }
-        memtableIDs.sort()
         var offset: PointID?
         repeat {
-            let page = try scroll(in: s, from: offset, limit: max(1, pageSize), projection: projection, filter: nil, sortedMemtableIDs: memtableIDs)
+            let page = try scroll(in: s, from: offset, limit: max(1, pageSize), projection: projection, filter: nil)
             try body(page.points)
             offset = page.nextOffset
         } while offset != nil
         return s.lsn
     }
 
-    /// `sortedMemtableIDs`: every live memtable id of `s`, ascending, if the caller has them
-    /// (with no filter); else they are gathered here.
-    func scroll(
-        in s: Snapshot, from offset: PointID?, limit: Int, projection: Projection, filter: Filter?, sortedMemtableIDs: [PointID]? = nil
-    ) throws -> ScrollPage {
-        var memtableIDs: [PointID] = []
-        var memtableCursor = 0
-        if let sortedMemtableIDs {
-            memtableIDs = sortedMemtableIDs
-            if let offset { memtableCursor = Self.lowerBound(of: offset, in: memtableIDs) }
-        } else {
-            s.forEachLiveMemtablePoint { id, p in
-                if (offset == nil || id >= offset!) && (filter?.matches(id: id, payload: p.payload) ?? true) { memtableIDs.append(id) }
-            }
-            memtableIDs.sort()
-        }
+    func scroll(in s: Snapshot, from offset: PointID?, limit: Int, projection: Projection, filter: Filter?) throws -> ScrollPage {
         let masks = try filter.map { f in try s.segments.map { try matching($0, f, lsn: s.lsn) } }
-        // A k-way merge of the sorted memtable ids and each segment's live ids from `offset`.
-        var cursors = s.segments.map { seg in offset.map { seg.segment.lowerBound($0) } ?? 0 }
-        var page: [(PointID, Snapshot.Found)] = []
-        while page.count <= limit {
-            var best: (id: PointID, source: Int)?  // source -1: memtable
-            if memtableCursor < memtableIDs.count { best = (memtableIDs[memtableCursor], -1) }
-            for (i, seg) in s.segments.enumerated() {
-                while cursors[i] < seg.count
-                    && !(masks?[i].accepts(UInt32(cursors[i])) ?? seg.isAlive(cursors[i], at: s.lsn)) { cursors[i] += 1 }
-                guard cursors[i] < seg.count else { continue }
-                let id = seg.segment.id(at: cursors[i])
-                if best == nil || id < best!.id { best = (id, i) }
-            }
-            guard let (id, source) = best else { break }
-            if source < 0 {
-                page.append((id, s.find(id)!))
-                memtableCursor += 1
-            } else {
-                page.append((id, .segment(s.segments[source], cursors[source])))
-                cursors[source] += 1
-            }
-        }
-        let records = try page.prefix(limit).map { try record($0.0, $0.1, projection) }
-        return ScrollPage(points: records, nextOffset: page.count > limit ? page[limit].0 : nil)
-    }
-
-    /// The first index of `ids` (ascending) at or above `id`.
-    static func lowerBound(of id: PointID, in ids: [PointID]) -> Int {
-        var (low, high) = (0, ids.count)
-        while low < high {
-            let mid = (low + high) / 2
-            if ids[mid] < id { low = mid + 1 } else { high = mid }
-        }
-        return low
+        let (page, next) = s.scroll(from: offset, limit: limit, filter: filter, masks: masks)
+        var payloads: PagePayloads? = PagePayloads()
+        return ScrollPage(points: try page.map { try record($0.0, $0.1, projection, pagePayloads: &payloads) }, nextOffset: next)
     }
 
     func record(_ id: PointID, _ found: Snapshot.Found, _ projection: Projection) throws -> Record {
+        var none: PagePayloads?
+        return try record(id, found, projection, pagePayloads: &none)
+    }
+
+    /// `pagePayloads`: the blocks of the page being read, for reads of neighbouring ordinals.
+    func record(_ id: PointID, _ found: Snapshot.Found, _ projection: Projection, pagePayloads: inout PagePayloads?) throws -> Record {
         switch found {
         case .memtable(_, let p):
             return Record(
@@ -240,7 +196,8 @@ public final class Collection: Sendable {
                     id: id, version: handle.segment.version(at: ordinal),
                     vector: projection.withVector ? handle.segment.vector(at: ordinal) : nil,
                     sparse: projection.withVector ? handle.segment.sparseVectors(at: ordinal) : nil,
-                    payload: projection.withPayload ? try handle.segment.payload(at: ordinal) : nil)
+                    payload: !projection.withPayload ? nil
+                        : try pagePayloads?.payload(of: handle, at: ordinal) ?? handle.segment.payload(at: ordinal))
             } catch {
                 throw HSDBError.wrap(error)
             }

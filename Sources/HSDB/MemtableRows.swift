@@ -20,6 +20,8 @@ struct MemtableRows: ~Copyable {
     private(set) var chunks: [RowChunk] = []
     private(set) var count = 0
     private(set) var quantizer: BinaryQuantizer?
+    /// The rows in id order (for scrolls), kept as they arrive.
+    let order = RowOrder()
     /// Vectors of a full-size chunk mapped ahead of need, their pages populated in the
     /// background (measured: zeroing fresh memory was half of WAL replay's time on this VM).
     private var ahead: VectorChunk?
@@ -41,7 +43,7 @@ struct MemtableRows: ~Copyable {
     /// chunk's rows are whole bitmap words), at most 65,536.
     var maxChunkRows: Int { min(max(Self.maxChunkBytes / (dimension * 4) / 64 * 64, Self.firstChunkRows), 1 << 16) }
 
-    var view: RowsView { RowsView(chunks: chunks, count: count, quantizer: quantizer) }
+    var view: RowsView { RowsView(chunks: chunks, count: count, quantizer: quantizer, order: order) }
 
     /// Copies `vector` (exactly `dimension` values) into a new row for `id`.
     mutating func append(id: PointID, vector: UnsafeBufferPointer<Float>) -> VectorRef {
@@ -160,8 +162,9 @@ struct RowsView: Sendable {
     let chunks: [RowChunk]
     let count: Int
     let quantizer: BinaryQuantizer?
+    let order: RowOrder
 
-    static let empty = RowsView(chunks: [], count: 0, quantizer: nil)
+    static let empty = RowsView(chunks: [], count: 0, quantizer: nil, order: RowOrder())
 
     /// Calls `body` with each chunk and how many of its rows the view holds.
     @inline(__always)
@@ -177,6 +180,13 @@ struct RowsView: Sendable {
             if chunks[mid].firstRow <= row { low = mid } else { high = mid - 1 }
         }
         return (chunks[low], row - chunks[low].firstRow)
+    }
+
+    /// Whether `row` is the live version of its point at `lsn`.
+    @inline(__always)
+    func isAlive(_ row: Int, at lsn: UInt64) -> Bool {
+        let (chunk, slot) = locate(row)
+        return chunk.shadows.isAlive(slot, at: lsn)
     }
 
     /// Rows live at `lsn`.

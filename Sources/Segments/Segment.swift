@@ -267,13 +267,20 @@ public final class Segment: Sendable {
     /// The payload of `ordinal`, decoded. Its block's CRC is checked first.
     public func payload(at ordinal: Int) throws -> Payload {
         precondition(ordinal >= 0 && ordinal < count)
-        return try withExtendedLifetime(region) {
-            let bytes = try payloadBytes(at: ordinal)
-            do {
-                return try PayloadCodec.decodePayload(bytes)
-            } catch {
-                throw CorruptionError(file: path, offset: Int64(sections[.payloadData]!.offset), reason: "payload of ordinal \(ordinal): \(error)")
-            }
+        return try withExtendedLifetime(region) { try decodePayload(try payloadBytes(at: ordinal), of: ordinal) }
+    }
+
+    /// The payload of `ordinal` from its block, read before with `payloadBlock(holding:)`.
+    public func payload(at ordinal: Int, in block: PayloadBlock) throws -> Payload {
+        precondition(block.holds(ordinal))
+        return try decodePayload(block[ordinal], of: ordinal)
+    }
+
+    private func decodePayload(_ bytes: [UInt8], of ordinal: Int) throws -> Payload {
+        do {
+            return try PayloadCodec.decodePayload(bytes)
+        } catch {
+            throw CorruptionError(file: path, offset: Int64(sections[.payloadData]!.offset), reason: "payload of ordinal \(ordinal): \(error)")
         }
     }
 
