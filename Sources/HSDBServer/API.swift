@@ -117,8 +117,11 @@ struct API: Sendable {
         if decoded.count > 255 {
             throw APIError.validation("name", "value \"\(decoded)\" invalid, must be from 1 to 255 characters", in: "path parameters")
         }
-        if decoded.isEmpty || decoded.contains("/") || decoded.contains("\\") || decoded.contains("..")
-            || decoded.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F })
+        // Byte checks: Foundation's `contains` on strings was 2% of a search request's CPU.
+        let utf8 = decoded.utf8
+        let dot = UInt8(ascii: ".")
+        if utf8.isEmpty || utf8.contains(where: { $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "\\") || $0 < 0x20 || $0 == 0x7F })
+            || zip(utf8, utf8.dropFirst()).contains(where: { $0 == dot && $1 == dot })
         {
             throw APIError.wrongInput("\(kind) name must be non-empty without '/', '\\', '..' or control characters")
         }
@@ -135,7 +138,7 @@ struct API: Sendable {
 extension String {
     /// Decodes %XX escapes; nil if an escape is malformed or the result is not UTF-8.
     func removingPercentEncodingStrictly() -> String? {
-        guard contains("%") else { return self }
+        guard utf8.contains(UInt8(ascii: "%")) else { return self }
         var bytes: [UInt8] = []
         var it = utf8.makeIterator()
         while let b = it.next() {

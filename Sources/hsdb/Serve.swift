@@ -84,7 +84,7 @@ struct Serve: AsyncParsableCommand {
     var compatibleVersion = ServerSettings().compatibleVersion
 
     func run() async throws {
-        LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
+        LoggingSystem.bootstrap { LazyMetadataLogHandler(label: $0) }
         let logger = Logger(label: "hsdb")
         guard let mode = DurabilityMode(parsing: durability) else {
             throw ValidationError("unknown durability mode '\(durability)': use fsync, interval, interval:MS or none")
