@@ -1,6 +1,7 @@
 // Hamming scan kernels for hsdb: block layout, fused top-k selection, run-time dispatch.
 // See include/hamming.h for the layout and the contract of each function.
 #include "hamming.h"
+#include "floats.h"
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -285,6 +286,7 @@ int hsdb_simd_set_path(int path) {
     int best = hsdb_simd_best_path();
     if (path < HSDB_SIMD_SCALAR || path > best) path = best;
     atomic_store_explicit(&active_path, path, memory_order_relaxed);
+    hsdb_floats_select(path);
     return path;
 }
 
