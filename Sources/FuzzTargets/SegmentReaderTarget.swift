@@ -47,7 +47,9 @@ enum SegmentReaderTarget {
                 fatalError("segment-reader: payload read failed with an unexpected error: \(error)")
             }
             _ = segment.sparseVectors(at: o)
+            _ = segment.hasVector(at: o)
         }
+        _ = segment.presentVectors()
         for n in segment.sparseNames.indices {
             for term in UInt32(0)..<8 {
                 var total: Float = 0
@@ -82,7 +84,7 @@ enum SegmentReaderTarget {
         let t = b.count - 32
         let tableOffset = (0..<8).reduce(UInt64(0)) { $0 | UInt64(b[t + $1]) << (8 * $1) }
         let sections = (0..<4).reduce(0) { $0 | Int(b[t + 8 + $1]) << (8 * $1) }
-        if sections <= 16, tableOffset <= UInt64(t), Int(tableOffset) + sections * 24 <= t {
+        if sections <= SectionKind.allCases.count, tableOffset <= UInt64(t), Int(tableOffset) + sections * 24 <= t {
             store(crc(Int(tableOffset)..<(Int(tableOffset) + sections * 24)), at: t + 12)
         }
         store(crc(t..<(t + 28)), at: t + 28)
@@ -91,14 +93,16 @@ enum SegmentReaderTarget {
 }
 
 extension SegmentReaderTarget {
-    /// Three small, valid segment files (one with a graph, one without, one with sparse
-    /// vectors), as seeds: written by the real writer, so the fuzzer starts from every section
+    /// Four small, valid segment files (one with a graph, one without, one with sparse
+    /// vectors, one with points lacking their dense vector), as seeds: written by the real writer, so the fuzzer starts from every section
     /// present and well-formed.
     static func seeds() -> [[UInt8]] {
         struct Points: SegmentSource {
             let count: Int
             var withSparse = false
+            var withAbsentVectors = false
             let dimension = 8
+            func hasVector(_ o: Int) -> Bool { !withAbsentVectors || o % 4 != 1 }
             var sparseNames: [String] { withSparse ? ["a", "b"] : [] }
             func sparse(_ o: Int, name: Int) -> SparseVector? {
                 o % 3 == name ? nil : SparseVector(indices: [UInt32(o % 5), UInt32(5 + o % 3)], values: [Float(o), Float(name) + 0.5])
@@ -108,7 +112,11 @@ extension SegmentReaderTarget {
             func copyVector(_ o: Int, into p: UnsafeMutablePointer<Float>) { for d in 0..<dimension { p[d] = Float((o * 7 + d * 3) % 11) - 5 } }
             func payload(_ o: Int) throws -> [UInt8] { PayloadCodec.encode(["n": .int(Int64(o)), "s": .string(String(repeating: "x", count: o % 7))]) }
         }
-        return [Points(count: 40), Points(count: 3), Points(count: 24, withSparse: true)].map { points in
+        let seeds = [
+            Points(count: 40), Points(count: 3), Points(count: 24, withSparse: true),
+            Points(count: 40, withSparse: true, withAbsentVectors: true),
+        ]
+        return seeds.map { points in
             let fs = FaultInjectingFileSystem()
             do {
                 try fs.createDirectories("/seed")
@@ -136,6 +144,7 @@ private struct SortedPoints<Base: SegmentSource>: SegmentSource {
     var dimension: Int { base.dimension }
     func id(_ o: Int) -> PointID { base.id(order[o]) }
     func version(_ o: Int) -> UInt64 { base.version(order[o]) }
+    func hasVector(_ o: Int) -> Bool { base.hasVector(order[o]) }
     func copyVector(_ o: Int, into p: UnsafeMutablePointer<Float>) { base.copyVector(order[o], into: p) }
     func payload(_ o: Int) throws -> [UInt8] { try base.payload(order[o]) }
     var sparseNames: [String] { base.sparseNames }

@@ -119,11 +119,13 @@ enum WALRecoveryTarget {
     }
 
     /// An upsert body of one point per 17 bytes: id seed, then 4 floats; when the first seed
-    /// is odd, each point also carries a sparse vector (a version 2 record).
+    /// is odd, each point also carries a sparse vector (a version 2 record); when its bit 1 is
+    /// set, points whose seed has bit 5 set carry no dense vector (a version 3 record).
     static func upsertBody(_ bytes: [UInt8]) -> [UInt8] {
         let count = bytes.count / 17
         let sparse = (bytes.first ?? 0) & 1 == 1
-        var record = OperationCodec.beginUpsert(count: count, dimension: dimension, sparse: sparse)
+        let optional = (bytes.first ?? 0) & 2 == 2
+        var record = OperationCodec.beginUpsert(count: count, dimension: dimension, sparse: sparse, absentVectors: optional)
         for p in 0..<count {
             let seed = bytes[p * 17]
             let vector = (0..<dimension).map { k in
@@ -131,7 +133,8 @@ enum WALRecoveryTarget {
             }
             let payload: Payload = seed & 0x40 == 0 ? [:] : ["seed": .int(Int64(seed))]
             let vectors: [String: SparseVector] = sparse ? ["s": SparseVector(indices: [UInt32(seed & 7), 8 + UInt32(seed >> 4)], values: [1, vector[0]])] : [:]
-            OperationCodec.appendPoint(Point(id: pointID(seed), vector: vector, sparse: vectors, payload: payload), to: &record)
+            let dense = optional && seed & 0x20 != 0 ? nil : vector
+            OperationCodec.appendPoint(Point(id: pointID(seed), vector: dense, sparse: vectors, payload: payload), to: &record)
         }
         return Array(record.writer.bytes.dropFirst(WALFormat.recordHeaderSize))
     }

@@ -140,6 +140,7 @@ struct MergeSource: SegmentSource {
 
     func id(_ o: Int) -> PointID { inputs[origin[o].0].segment.id(at: origin[o].1) }
     func version(_ o: Int) -> UInt64 { inputs[origin[o].0].segment.version(at: origin[o].1) }
+    func hasVector(_ o: Int) -> Bool { inputs[origin[o].0].segment.hasVector(at: origin[o].1) }
     func copyVector(_ o: Int, into p: UnsafeMutablePointer<Float>) {
         inputs[origin[o].0].segment.withVector(at: origin[o].1) { p.initialize(from: $0.baseAddress!, count: $0.count) }
     }

@@ -229,8 +229,9 @@ struct MemtableSegmentSource: SegmentSource {
     var count: Int { ids.count }
     func id(_ ordinal: Int) -> PointID { ids[ordinal] }
     func version(_ ordinal: Int) -> UInt64 { points[ids[ordinal]]!.version }
+    func hasVector(_ ordinal: Int) -> Bool { points[ids[ordinal]]!.row!.isPresent }
     func copyVector(_ ordinal: Int, into p: UnsafeMutablePointer<Float>) {
-        points[ids[ordinal]]!.vector!.withUnsafeBufferPointer { p.initialize(from: $0.baseAddress!, count: $0.count) }
+        points[ids[ordinal]]!.row!.withUnsafeBufferPointer { p.initialize(from: $0.baseAddress!, count: $0.count) }
     }
     func payload(_ ordinal: Int) -> [UInt8] { PayloadCodec.encode(points[ids[ordinal]]!.payload) }
     func sparse(_ ordinal: Int, name: Int) -> SparseVector? { points[ids[ordinal]]!.sparse[sparseNames[name]] }

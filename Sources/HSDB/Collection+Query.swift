@@ -69,7 +69,9 @@ extension Collection {
                 throw HSDBError.pointNotFound(id)
             }
             switch q.using {
-            case .dense: target = .vector(r.vector!)
+            case .dense:
+                guard let v = r.vector else { throw HSDBError.invalidArgument("point \(id) has no dense vector to search with") }
+                target = .vector(v)
             case .sparse(let name):
                 guard let v = r.sparse?[name] else { throw HSDBError.invalidArgument("point \(id) has no sparse vector `\(name)` to search with") }
                 target = .sparse(v)
@@ -112,7 +114,8 @@ extension Collection {
                         throw HSDBError.pointNotFound(id)
                     }
                     ids.insert(id)
-                    return r.vector!
+                    guard let v = r.vector else { throw HSDBError.invalidArgument("point \(id) has no dense vector to recommend with") }
+                    return v
                 }
             }
         }

@@ -67,9 +67,17 @@ extension Collection {
     /// The snapshot's layers, newest first: the active memtable, the frozen ones, the segments
     /// (with a filter, each segment's matching live points found first).
     func searchLayers(_ s: Snapshot, filter: Filter?) throws -> [SearchLayer] {
-        var layers: [SearchLayer] = [.memtable(MemtableLayer(points: s.active, rows: s.activeRows, lsn: s.lsn, filter: filter))]
-        for f in s.frozen { layers.append(.memtable(MemtableLayer(points: f.points, rows: f.rows, lsn: s.lsn, filter: filter))) }
-        for h in s.segments { layers.append(.segment(h, mask: try filter.map { try matching(h, $0, lsn: s.lsn) })) }
+        var layers: [SearchLayer] = [.memtable(MemtableLayer(points: s.active, rows: s.activeRows, lsn: s.lsn, filter: filter, requiresVector: true))]
+        for f in s.frozen { layers.append(.memtable(MemtableLayer(points: f.points, rows: f.rows, lsn: s.lsn, filter: filter, requiresVector: true))) }
+        for h in s.segments {
+            var mask = try filter.map { try matching(h, $0, lsn: s.lsn) }
+            if let present = h.presentVectors {  // points without a dense vector are never found
+                var words = mask?.words ?? h.liveBitmap(at: s.lsn) ?? present
+                for w in words.indices { words[w] &= present[w] }
+                mask = OrdinalMask(words: words)
+            }
+            layers.append(.segment(h, mask: mask))
+        }
         precondition(layers.count <= CandidateSet.maxTags, "more layers than a search can tell apart")
         return layers
     }

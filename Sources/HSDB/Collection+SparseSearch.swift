@@ -48,8 +48,8 @@ extension Collection {
         var layers: [SparseLayer] = []
         let memtables = [(s.active, s.activeRows, s.activeSparse[name])] + s.frozen.map { ($0.points, $0.rows, $0.sparse[name]) }
         for (points, rows, postings) in memtables {
-            let live = MemtableLayer(points: points, rows: rows, lsn: s.lsn, filter: nil)
-            let kept = filter.map { MemtableLayer(points: points, rows: rows, lsn: s.lsn, filter: $0) } ?? live
+            let live = MemtableLayer(points: points, rows: rows, lsn: s.lsn, filter: nil, requiresVector: false)
+            let kept = filter.map { MemtableLayer(points: points, rows: rows, lsn: s.lsn, filter: $0, requiresVector: false) } ?? live
             layers.append(.memtable(live: live, kept: kept, postings: postings))
         }
         for h in s.segments {

@@ -37,7 +37,7 @@ extension Collection {
                 guard let r = current[u.id] else { throw HSDBError.pointNotFound(u.id) }
                 var sparse = r.sparse ?? [:]
                 for (name, v) in u.sparse { sparse[name] = v }
-                return Point(id: u.id, vector: u.vector ?? r.vector!, sparse: sparse, payload: r.payload ?? [:])
+                return Point(id: u.id, vector: u.vector ?? r.vector, sparse: sparse, payload: r.payload ?? [:])
             }
             return try await upsert(points)
         }
@@ -50,6 +50,13 @@ extension Collection {
     /// when nothing changed. Serialised with payload and vector updates.
     @discardableResult
     public func deleteSparseVectors(_ names: [String], ids: [PointID]) async throws -> WriteResult? {
+        try await deleteVectors(dense: false, sparse: names, ids: ids)
+    }
+
+    /// The same, and with `dense` the dense vector too: the points keep their payloads and
+    /// other vectors, and are no longer found by dense search.
+    @discardableResult
+    public func deleteVectors(dense: Bool, sparse names: [String], ids: [PointID]) async throws -> WriteResult? {
         try Validation.checkBatchSize(ids.count, limits: limits)
         for name in names where config.sparseVectors[name] == nil {
             throw HSDBError.invalidArgument("the collection has no sparse vector named '\(name)'")
@@ -59,8 +66,9 @@ extension Collection {
                 var sparse = r.sparse ?? [:]
                 let before = sparse.count
                 for name in names { sparse[name] = nil }
-                guard sparse.count < before else { return nil }
-                return Point(id: r.id, vector: r.vector!, sparse: sparse, payload: r.payload ?? [:])
+                let dropsDense = dense && r.vector != nil
+                guard sparse.count < before || dropsDense else { return nil }
+                return Point(id: r.id, vector: dropsDense ? nil : r.vector, sparse: sparse, payload: r.payload ?? [:])
             }
             return points.isEmpty ? nil : try await upsert(points)
         }
@@ -69,6 +77,12 @@ extension Collection {
     /// The same for every point matching `filter` (as of now).
     @discardableResult
     public func deleteSparseVectors(_ names: [String], filter: Filter) async throws -> WriteResult? {
-        try await inBatches(of: try ids(matching: filter)) { try await deleteSparseVectors(names, ids: $0) }
+        try await deleteVectors(dense: false, sparse: names, filter: filter)
+    }
+
+    /// The same for every point matching `filter` (as of now).
+    @discardableResult
+    public func deleteVectors(dense: Bool, sparse names: [String], filter: Filter) async throws -> WriteResult? {
+        try await inBatches(of: try ids(matching: filter)) { try await deleteVectors(dense: dense, sparse: names, ids: $0) }
     }
 }

@@ -84,13 +84,16 @@ public final class Collection: Sendable {
         var prepared: [Point] = []
         prepared.reserveCapacity(points.count)
         let sparse = points.contains { !$0.sparse.isEmpty }
-        var record = OperationCodec.beginUpsert(count: points.count, dimension: config.dimension, sparse: sparse)
+        let absent = points.contains { $0.vector == nil }
+        var record = OperationCodec.beginUpsert(count: points.count, dimension: config.dimension, sparse: sparse, absentVectors: absent)
         for (index, point) in points.enumerated() {
-            let sumOfSquares = try Validation.checkVector(point.vector, dimension: config.dimension, context: "point \(index) (id \(point.id))")
+            var p = point
+            if let vector = point.vector {
+                let sumOfSquares = try Validation.checkVector(vector, dimension: config.dimension, context: "point \(index) (id \(point.id))")
+                if config.metric == .cosine { p.vector = Distance.scaled(vector, by: 1 / sumOfSquares.squareRoot()) }
+            }
             try Validation.checkSparse(point.sparse, config: config, context: "point \(index) (id \(point.id))")
             try Validation.checkPayload(point.payload, limits: limits, context: "point \(index) (id \(point.id))")
-            var p = point
-            if config.metric == .cosine { p.vector = Distance.scaled(p.vector, by: 1 / sumOfSquares.squareRoot()) }
             let payloadBytes = OperationCodec.appendPoint(p, to: &record)
             try Validation.checkPayloadSize(payloadBytes, limits: limits, context: "point \(index) (id \(point.id))")
             prepared.append(p)
@@ -188,13 +191,13 @@ public final class Collection: Sendable {
         switch found {
         case .memtable(_, let p):
             return Record(
-                id: id, version: p.version, vector: projection.withVector ? p.vector!.array : nil,
+                id: id, version: p.version, vector: projection.withVector ? p.vector : nil,
                 sparse: projection.withVector ? p.sparse : nil, payload: projection.withPayload ? p.payload : nil)
         case .segment(let handle, let ordinal):
             do {
                 return Record(
                     id: id, version: handle.segment.version(at: ordinal),
-                    vector: projection.withVector ? handle.segment.vector(at: ordinal) : nil,
+                    vector: projection.withVector && handle.segment.hasVector(at: ordinal) ? handle.segment.vector(at: ordinal) : nil,
                     sparse: projection.withVector ? handle.segment.sparseVectors(at: ordinal) : nil,
                     payload: !projection.withPayload ? nil
                         : try pagePayloads?.payload(of: handle, at: ordinal) ?? handle.segment.payload(at: ordinal))

@@ -79,7 +79,7 @@ struct CollectionState: ~Copyable {
         for f in frozen {
             guard let p = f.points[id] else { continue }
             if !inMemtable { (live, inMemtable) = (p.isTombstone ? nil : p.version, true) }
-            p.vector?.shadow(at: lsn)
+            p.row?.shadow(at: lsn)
         }
         for s in segments {
             guard let o = s.segment.ordinal(of: id) else { continue }

@@ -5,12 +5,15 @@ import Index
 /// or a tombstone when that write deleted it.
 struct StoredPoint: Sendable {
     let version: UInt64
+    /// The point's row (its dense vector, or the row marked absent when it carries none);
     /// nil: a tombstone (the point was deleted at `version`).
-    let vector: VectorRef?
+    let row: VectorRef?
     let sparse: [String: SparseVector]
     let payload: Payload
 
-    var isTombstone: Bool { vector == nil }
+    var isTombstone: Bool { row == nil }
+    /// The dense vector, if the point carries one.
+    var vector: [Float]? { row?.dense }
 }
 
 /// The writes since the last flush, as a persistent hash tree: copying it is O(1) and later
@@ -40,15 +43,16 @@ struct Memtable: ~Copyable {
         switch operation {
         case .upsert(let batch):
             for p in batch {
-                points[p.id]?.vector?.shadow(at: lsn)
-                let vector = p.vector.withUnsafeBufferPointer { rows.append(id: p.id, vector: $0) }
-                for (name, v) in p.sparse { sparse[name, default: MemtablePostings()].append(row: vector.row, v) }
-                points[p.id] = StoredPoint(version: lsn, vector: vector, sparse: p.sparse, payload: p.payload)
+                points[p.id]?.row?.shadow(at: lsn)
+                let row = p.vector.map { v in v.withUnsafeBufferPointer { rows.append(id: p.id, vector: $0) } }
+                    ?? rows.append(id: p.id, vector: nil)
+                for (name, v) in p.sparse { sparse[name, default: MemtablePostings()].append(row: row.row, v) }
+                points[p.id] = StoredPoint(version: lsn, row: row, sparse: p.sparse, payload: p.payload)
             }
         case .delete(let ids):
             for id in ids {
-                points[id]?.vector?.shadow(at: lsn)
-                points[id] = StoredPoint(version: lsn, vector: nil, sparse: [:], payload: [:])
+                points[id]?.row?.shadow(at: lsn)
+                points[id] = StoredPoint(version: lsn, row: nil, sparse: [:], payload: [:])
             }
         }
         bytes += recordBytes

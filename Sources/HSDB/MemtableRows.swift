@@ -45,13 +45,19 @@ struct MemtableRows: ~Copyable {
 
     var view: RowsView { RowsView(chunks: chunks, count: count, quantizer: quantizer, order: order) }
 
-    /// Copies `vector` (exactly `dimension` values) into a new row for `id`.
-    mutating func append(id: PointID, vector: UnsafeBufferPointer<Float>) -> VectorRef {
-        precondition(vector.count == dimension)
+    /// Copies `vector` (exactly `dimension` values) into a new row for `id`; nil: the point
+    /// carries no dense vector (its row holds zeros, is marked absent, and no search keeps it).
+    mutating func append(id: PointID, vector: UnsafeBufferPointer<Float>?) -> VectorRef {
+        precondition(vector.map { $0.count == dimension } ?? true)
         if chunks.last.map({ count - $0.firstRow == $0.capacity }) ?? true { addChunk() }
         let chunk = chunks[chunks.count - 1]
         let slot = count - chunk.firstRow
-        (chunk.vectors.base + slot * dimension).initialize(from: vector.baseAddress!, count: dimension)
+        if let vector {
+            (chunk.vectors.base + slot * dimension).initialize(from: vector.baseAddress!, count: dimension)
+        } else {
+            (chunk.vectors.base + slot * dimension).initialize(repeating: 0, count: dimension)
+            chunk.markAbsent(slot)
+        }
         (chunk.ids + slot).initialize(to: id)
         if let quantizer { chunk.encode(slot, quantizer) }
         count += 1
@@ -75,13 +81,15 @@ struct MemtableRows: ~Copyable {
     /// Centres the codes on the mean of the rows so far and encodes them.
     private mutating func fitQuantizer() {
         var sum = [Double](repeating: 0, count: dimension)
+        var present = 0
         for chunk in chunks {
-            for slot in 0..<min(chunk.capacity, count - chunk.firstRow) {
+            for slot in 0..<min(chunk.capacity, count - chunk.firstRow) where chunk.hasVector(slot) {
                 let v = chunk.vectors.base + slot * dimension
                 for i in 0..<dimension { sum[i] += Double(v[i]) }
+                present += 1
             }
         }
-        let fitted = BinaryQuantizer(mean: sum.map { Float($0 / Double(count)) })
+        let fitted = BinaryQuantizer(mean: sum.map { Float($0 / Double(max(present, 1))) })
         for chunk in chunks {
             for slot in 0..<min(chunk.capacity, count - chunk.firstRow) { chunk.encode(slot, fitted) }
         }
@@ -103,6 +111,8 @@ final class RowChunk: @unchecked Sendable {
     let records: UnsafeMutableRawPointer
     let recordBytes: Int
     let shadows: ShadowSlots
+    /// Bit s set when slot s carries no dense vector (written before the row is published).
+    let absent: UnsafeMutablePointer<UInt64>
 
     /// Rows for the slots of `vectors` (a multiple of 64), starting at row `firstRow`.
     init(firstRow: Int, vectors: VectorChunk, words: Int) {
@@ -117,12 +127,27 @@ final class RowChunk: @unchecked Sendable {
         recordBytes = CodeEstimator.recordBytes(words: words)
         records = .allocate(byteCount: capacity * recordBytes, alignment: 64)
         shadows = ShadowSlots(count: capacity)
+        absent = .allocate(capacity: capacity / 64)
+        absent.initialize(repeating: 0, count: capacity / 64)
     }
 
     deinit {
+        absent.deallocate()
         ids.deallocate()
         UnsafeMutableRawPointer(codes.base).deallocate()
         records.deallocate()
+    }
+
+    func markAbsent(_ slot: Int) { absent[slot >> 6] |= 1 << UInt64(slot & 63) }
+
+    @inline(__always)
+    func hasVector(_ slot: Int) -> Bool { absent[slot >> 6] >> UInt64(slot & 63) & 1 == 0 }
+
+    /// The first `visible` slots' absent bits, one word per 64 slots; nil when none is set.
+    func absentWords(visible: Int) -> [UInt64]? {
+        let words = (visible + 63) / 64
+        guard (0..<words).contains(where: { absent[$0] != 0 }) else { return nil }
+        return Array(UnsafeBufferPointer(start: absent, count: words))
     }
 
     @inline(__always)
@@ -139,13 +164,19 @@ final class RowChunk: @unchecked Sendable {
     func record(_ slot: Int) -> UnsafeRawPointer { UnsafeRawPointer(records + slot * recordBytes) }
 }
 
-/// One vector in a memtable's rows. Keeps its chunk alive, so a reader's snapshot stays
-/// valid after the memtable moves on.
+/// One row of a memtable: a point's dense vector (or its absence). Keeps its chunk alive, so a
+/// reader's snapshot stays valid after the memtable moves on.
 struct VectorRef: Sendable {
     let chunk: RowChunk
     let slot: Int32
 
     var row: Int { chunk.firstRow + Int(slot) }
+
+    /// Whether the point carries a dense vector (else the row holds zeros).
+    var isPresent: Bool { chunk.hasVector(Int(slot)) }
+
+    /// The dense vector, or nil when the point carries none.
+    var dense: [Float]? { isPresent ? array : nil }
 
     func withUnsafeBufferPointer<R>(_ body: (UnsafeBufferPointer<Float>) throws -> R) rethrows -> R {
         try withExtendedLifetime(chunk) { try body(UnsafeBufferPointer(start: chunk.vector(Int(slot)), count: chunk.vectors.dimension)) }

@@ -4,28 +4,34 @@ import WAL
 
 /// WAL record bodies of the engine's operations. DESIGN.md, "Operation records". Frozen.
 ///
-///     upsert (type 1): version u8 (1 or 2) | dimension u32 | count varint |
-///                      count x (point id | dimension x f32 | [version 2: sparse vectors] |
+///     upsert (type 1): version u8 (1, 2 or 3) | dimension u32 | count varint |
+///                      count x (point id | versions 1, 2: dimension x f32 |
+///                               version 3: dense vectors | [versions 2, 3: sparse vectors] |
 ///                               payload length varint | payload)
+///     dense vectors:   count varint (0 or 1) | count x (vector index varint (0: the
+///                      collection's dense vector) | dimension x f32)
 ///     delete (type 2): version u8 (1) | count varint | count x point id
 ///     point id:        kind u8 (0 = integer, 1 = UUID) | u64 or 16 UUID bytes
 ///     sparse vectors:  count varint | count x (name (varint length + UTF-8) | entries varint |
 ///                      entries x u32 index (ascending) | entries x f32 value)
 ///     payload:         PayloadCodec bytes of an object
 ///
-/// An upsert is written as version 2 only when one of its points has a sparse vector, so
-/// dense-only records keep version 1's bytes (and builds before version 2 read them).
+/// An upsert is written as version 3 only when one of its points has no dense vector, else as
+/// version 2 only when one has a sparse vector, so older records keep their bytes (and older
+/// builds read what they could hold).
 package enum OperationCodec {
     package static let upsertType = WALRecordType(rawValue: 1)
     package static let deleteType = WALRecordType(rawValue: 2)
     static let bodyVersion: UInt8 = 1
     static let sparseBodyVersion: UInt8 = 2
+    static let optionalVectorsBodyVersion: UInt8 = 3
 
     /// Starts an upsert record for `count` points; add each with `appendPoint`. `sparse`: some
-    /// point carries sparse vectors (the record is then version 2).
-    package static func beginUpsert(count: Int, dimension: Int, sparse: Bool = false) -> WALRecordBuffer {
+    /// point carries sparse vectors (the record is then version 2); `absentVectors`: some
+    /// point carries no dense vector (version 3).
+    package static func beginUpsert(count: Int, dimension: Int, sparse: Bool = false, absentVectors: Bool = false) -> WALRecordBuffer {
         var record = WALRecordBuffer(type: upsertType, capacity: count * (dimension * 4 + 24) + 16)
-        record.writer.write(sparse ? sparseBodyVersion : bodyVersion)
+        record.writer.write(absentVectors ? optionalVectorsBodyVersion : sparse ? sparseBodyVersion : bodyVersion)
         record.writer.write(UInt32(dimension))
         record.writer.writeVarint(UInt64(count))
         return record
@@ -35,8 +41,18 @@ package enum OperationCodec {
     @discardableResult
     package static func appendPoint(_ point: Point, to record: inout WALRecordBuffer) -> Int {
         writeID(point.id, into: &record.writer)
-        record.writer.write(floats: point.vector)
-        if record.writer.bytes[WALFormat.recordHeaderSize] == sparseBodyVersion {
+        let version = record.writer.bytes[WALFormat.recordHeaderSize]
+        if version == optionalVectorsBodyVersion {
+            record.writer.writeVarint(point.vector == nil ? 0 : 1)
+            if let vector = point.vector {
+                record.writer.writeVarint(0)
+                record.writer.write(floats: vector)
+            }
+        } else {
+            precondition(point.vector != nil, "a point without its dense vector needs a record begun with absentVectors: true")
+            record.writer.write(floats: point.vector!)
+        }
+        if version >= sparseBodyVersion {
             writeSparse(point.sparse, into: &record.writer)
         } else {
             precondition(point.sparse.isEmpty, "a point with sparse vectors needs a record begun with sparse: true")
@@ -134,14 +150,14 @@ package enum OperationCodec {
     /// payloads (a payload's bytes are skipped, not parsed): what a digest replay needs.
     static func decodeIDs(type: WALRecordType, body: UnsafeRawBufferPointer, dimension: Int) throws(FormatError) -> (upsert: Bool, ids: [PointID]) {
         var r = ByteReader(body)
-        let (upsert, count, sparse) = try readHeader(type: type, &r, dimension: dimension)
+        let (upsert, count, version) = try readHeader(type: type, &r, dimension: dimension)
         var ids: [PointID] = []
         ids.reserveCapacity(count)
         for _ in 0..<count {
             ids.append(try readID(&r))
             if upsert {
-                try r.skip(dimension * 4)
-                if sparse { try skipSparse(&r) }
+                _ = try readDense(&r, version: version, dimension: dimension, skip: true)
+                if version >= sparseBodyVersion { try skipSparse(&r) }
                 _ = try r.readLengthPrefixed(maxLength: r.remaining)
             }
         }
@@ -152,15 +168,15 @@ package enum OperationCodec {
     /// Decodes a record body. `dimension` is the collection's; a body with another is refused.
     static func decode(type: WALRecordType, body: UnsafeRawBufferPointer, dimension: Int) throws(FormatError) -> Operation {
         var r = ByteReader(body)
-        let (upsert, count, hasSparse) = try readHeader(type: type, &r, dimension: dimension)
+        let (upsert, count, version) = try readHeader(type: type, &r, dimension: dimension)
         let operation: Operation
         if upsert {
             var points: [Point] = []
             points.reserveCapacity(count)
             for _ in 0..<count {
                 let id = try readID(&r)
-                let vector = try r.readFloats(count: dimension)
-                let sparse = hasSparse ? try readSparse(&r) : [:]
+                let vector = try readDense(&r, version: version, dimension: dimension, skip: false)
+                let sparse = version >= sparseBodyVersion ? try readSparse(&r) : [:]
                 let payloadBytes = try r.readLengthPrefixed(maxLength: r.remaining)
                 var pr = ByteReader(payloadBytes)
                 let payload = try PayloadCodec.decodePayload(&pr)
@@ -177,14 +193,33 @@ package enum OperationCodec {
         return operation
     }
 
+    /// A point's dense vector (nil: it carries none; also nil when `skip`, the bytes passed).
+    private static func readDense(
+        _ r: inout ByteReader, version: UInt8, dimension: Int, skip: Bool
+    ) throws(FormatError) -> [Float]? {
+        if version == optionalVectorsBodyVersion {
+            let at = r.offset
+            let count = try r.readVarint()
+            guard count <= 1 else { throw FormatError.invalid(offset: at, reason: "\(count) dense vectors; the collection has one") }
+            guard count == 1 else { return nil }
+            let index = try r.readVarint()
+            guard index == 0 else { throw FormatError.invalid(offset: at, reason: "dense vector index \(index); the collection has only 0") }
+        }
+        if skip {
+            try r.skip(dimension * 4)
+            return nil
+        }
+        return try r.readFloats(count: dimension)
+    }
+
     /// The version byte, an upsert's dimension, and the count of points or ids, checked
-    /// against what the rest of the body can hold. `upsert` false: a delete. `sparse`: the
-    /// points carry sparse vectors (version 2).
+    /// against what the rest of the body can hold. `upsert` false: a delete. Versions 2 and
+    /// 3 carry sparse vectors, 3 dense vectors a point may lack.
     private static func readHeader(
         type: WALRecordType, _ r: inout ByteReader, dimension: Int
-    ) throws(FormatError) -> (upsert: Bool, count: Int, sparse: Bool) {
+    ) throws(FormatError) -> (upsert: Bool, count: Int, version: UInt8) {
         let version: UInt8 = try r.read()
-        guard version == bodyVersion || (version == sparseBodyVersion && type == upsertType) else {
+        guard version == bodyVersion || (version <= optionalVectorsBodyVersion && type == upsertType) else {
             throw FormatError.invalid(offset: 0, reason: "operation body version \(version) is not supported")
         }
         switch type {
@@ -192,16 +227,17 @@ package enum OperationCodec {
             let dim = Int(try r.read(UInt32.self))
             guard dim == dimension else { throw FormatError.invalid(offset: 1, reason: "dimension \(dim) differs from the collection's \(dimension)") }
             let count = try r.readVarint()
-            guard count <= UInt64(r.remaining / (9 + dim * 4 + 1)) else {
+            let smallest = version == optionalVectorsBodyVersion ? 9 + 1 + 1 + 1 : 9 + dim * 4 + 1
+            guard count <= UInt64(r.remaining / smallest) else {
                 throw FormatError.invalid(offset: r.offset, reason: "point count \(count) exceeds what the body can hold")
             }
-            return (true, Int(count), version == sparseBodyVersion)
+            return (true, Int(count), version)
         case deleteType:
             let count = try r.readVarint()
             guard count <= UInt64(r.remaining / 9) else {
                 throw FormatError.invalid(offset: r.offset, reason: "id count \(count) exceeds what the body can hold")
             }
-            return (false, Int(count), false)
+            return (false, Int(count), version)
         default:
             throw FormatError.invalid(offset: 0, reason: "unknown operation record type \(type.rawValue)")
         }

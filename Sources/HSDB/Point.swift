@@ -1,13 +1,14 @@
-/// A point to write: id, vector (exactly the collection's dimension, finite values), sparse
-/// vectors by name (each a name of the collection's `sparseVectors`; a point may have none of
-/// them) and payload.
+/// A point to write: id, dense vector (exactly the collection's dimension, finite values; nil:
+/// the point carries none, and is found by sparse search, scroll and lookups but not by dense
+/// search), sparse vectors by name (each a name of the collection's `sparseVectors`; a point
+/// may have none of them) and payload.
 public struct Point: Sendable, Equatable {
     public var id: PointID
-    public var vector: [Float]
+    public var vector: [Float]?
     public var sparse: [String: SparseVector]
     public var payload: Payload
 
-    public init(id: PointID, vector: [Float], sparse: [String: SparseVector] = [:], payload: Payload = [:]) {
+    public init(id: PointID, vector: [Float]?, sparse: [String: SparseVector] = [:], payload: Payload = [:]) {
         self.id = id
         self.vector = vector
         self.sparse = sparse

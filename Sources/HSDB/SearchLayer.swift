@@ -32,13 +32,16 @@ struct MemtableLayer {
     let points: TreeDictionary<PointID, StoredPoint>
     let rows: RowsView
     let lsn: UInt64
-    /// Per chunk, the rows to consider (live, and matching the filter if there is one): nil
-    /// for every visible row (none was ever shadowed, no filter).
+    /// Per chunk, the rows to consider (live, carrying a dense vector, and matching the filter
+    /// if there is one): nil for every visible row (none was ever shadowed, none lacks its
+    /// vector, no filter).
     let masks: [[UInt64]?]
     /// How many rows the masks keep.
     let candidates: Int
 
-    init(points: TreeDictionary<PointID, StoredPoint>, rows: RowsView, lsn: UInt64, filter: Filter?) {
+    /// `requiresVector`: keep only rows that carry a dense vector (a dense search's layer; a
+    /// sparse search keeps every point).
+    init(points: TreeDictionary<PointID, StoredPoint>, rows: RowsView, lsn: UInt64, filter: Filter?, requiresVector: Bool) {
         self.points = points
         self.rows = rows
         self.lsn = lsn
@@ -46,6 +49,11 @@ struct MemtableLayer {
         var candidates = 0
         rows.forEachChunk { chunk, visible in
             var live = chunk.shadows.liveBitmap(at: lsn, visible: visible)
+            if requiresVector, let absent = chunk.absentWords(visible: visible) {
+                var words = live ?? [UInt64](repeating: ~0, count: absent.count)
+                for w in words.indices { words[w] &= ~absent[w] }
+                live = words
+            }
             if let filter {
                 var kept = [UInt64](repeating: 0, count: (visible + 63) / 64)
                 for slot in 0..<visible where live.map({ $0[slot >> 6] >> UInt64(slot & 63) & 1 == 1 }) ?? true {

@@ -18,6 +18,8 @@ final class SegmentHandle: @unchecked Sendable {
     let shadows: ShadowSlots
     /// The quantizer of the segment's codes (its mean, read once).
     let quantizer: BinaryQuantizer
+    /// Bit o set when ordinal o carries a dense vector; nil when all do (read once).
+    let presentVectors: [UInt64]?
     /// The codes in the scan kernel's block layout, copied on the first code scan.
     private let codeBlocks = Mutex<CodeBlocks?>(nil)
     /// The estimator's records (code and factors per point), built on first use.
@@ -34,6 +36,7 @@ final class SegmentHandle: @unchecked Sendable {
         self.logger = logger
         shadows = ShadowSlots(count: segment.count)
         quantizer = BinaryQuantizer(mean: segment.quantizerMean)
+        presentVectors = segment.presentVectors()
     }
 
     deinit {

@@ -62,7 +62,7 @@ struct MemtableCursor {
         head = nil
         while let entry = nextEntry() {
             let row = Int(entry.row)
-            guard row < rows.count, rows.isAlive(row, at: lsn), let p = points[entry.id], p.vector?.row == row else { continue }
+            guard row < rows.count, rows.isAlive(row, at: lsn), let p = points[entry.id], p.row?.row == row else { continue }
             if let filter, !filter.matches(id: entry.id, payload: p.payload) { continue }
             head = (entry.id, p)
             return

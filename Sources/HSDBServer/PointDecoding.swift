@@ -67,7 +67,7 @@ enum PointDecoding {
                 let p = try JSONFields(item, path: "points[\(i)]")
                 guard let idValue = p["id"] else { throw APIError.format("points[\(i)]: missing field `id`") }
                 guard let vectorValue = p["vector"] else { throw APIError.format("points[\(i)]: missing field `vector`") }
-                let (dense, sparse) = try naming.pointVectors(vectorValue, path: "points[\(i)].vector")
+                let (dense, sparse) = try naming.vectors(vectorValue, path: "points[\(i)].vector")
                 points.append(Point(
                     id: try id(idValue, path: "points[\(i)].id"), vector: dense, sparse: sparse,
                     payload: try payload(p.values["payload"], path: "points[\(i)].payload")))
@@ -102,7 +102,7 @@ enum PointDecoding {
             var points: [Point] = []
             points.reserveCapacity(ids.count)
             for i in ids.indices {
-                let (dense, sparse) = try naming.pointVectors(perPoint[i], path: "batch.vectors[\(i)]")
+                let (dense, sparse) = try naming.vectors(perPoint[i], path: "batch.vectors[\(i)]")
                 points.append(Point(
                     id: ids[i], vector: dense, sparse: sparse, payload: try payload(payloads?[i], path: "batch.payloads[\(i)]")))
             }

@@ -99,18 +99,11 @@ struct VectorNaming: Sendable, Equatable {
         return (dense, sparse)
     }
 
-    /// A point's vectors for an upsert: its dense vector is required (hsdb stores one dense
-    /// vector per point).
-    func pointVectors(_ value: JSONValue, path: String) throws -> (dense: [Float], sparse: [String: SparseVector]) {
-        let (dense, sparse) = try vectors(value, path: path)
-        guard let dense else {
-            throw APIError.unsupported("\(path): a point without its dense vector `\(name)` (hsdb stores one dense vector per point)")
-        }
-        return (dense, sparse)
-    }
-
     /// A dense query vector given as a point's vector would be (`[...]` or `{"name": [...]}`).
-    func pointVector(_ value: JSONValue, path: String) throws -> [Float] { try pointVectors(value, path: path).dense }
+    func pointVector(_ value: JSONValue, path: String) throws -> [Float] {
+        guard let dense = try vectors(value, path: path).dense else { throw Self.notExisting(name) }
+        return dense
+    }
 
     /// What `with_vector` asks for: the dense vector, and which sparse vectors.
     struct Selection: Equatable {
@@ -147,13 +140,14 @@ struct VectorNaming: Sendable, Equatable {
     }
 
     /// The `vector` field of a record or scored point, as `selection` asks (nothing if it
-    /// asks for nothing).
+    /// asks for nothing, or the vectors were not read). A point without its dense vector
+    /// writes the vectors it has by name (`{}` with none), as Qdrant does.
     func write(dense: [Float]?, sparse: [String: SparseVector]?, _ selection: Selection, to w: inout JSONTextWriter) {
-        guard selection.any, let dense else { return }
+        guard selection.any, dense != nil || sparse != nil else { return }
         w.key("vector")
-        guard writesNamedVectors else { return w.floats(dense) }
+        if !writesNamedVectors, let dense { return w.floats(dense) }
         w.beginObject()
-        if selection.dense { w.key(name); w.floats(dense) }
+        if selection.dense, let dense { w.key(name); w.floats(dense) }
         for (n, v) in (sparse ?? [:]).sorted(by: { $0.key < $1.key }) where selection.sparse.contains(n) {
             w.key(n)
             w.beginObject()

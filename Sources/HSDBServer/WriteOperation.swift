@@ -9,7 +9,8 @@ enum WriteOperation {
     case payload(PayloadUpdate, PointSelector)
     case updateVectors([VectorUpdate])
     /// Removes these sparse vectors from the selected points.
-    case deleteVectors([String], PointSelector)
+    /// Whether the dense vector goes too, and the sparse vectors by name.
+    case deleteVectors(dense: Bool, sparse: [String], PointSelector)
 
     /// The payload operations by their names in `points/batch` (and their routes).
     enum PayloadKind: String, CaseIterable {
@@ -48,19 +49,21 @@ enum WriteOperation {
     }
 
     /// `{"points": [...] | "filter": ..., "vector": [names]}` of `POST .../points/vectors/delete`:
-    /// sparse vectors can be removed; the dense vector cannot (every point has one).
+    /// the named vectors go, the points and their other vectors stay.
     static func deleteVectors(_ fields: JSONFields, naming: VectorNaming, limit: Int) throws -> WriteOperation {
         guard let names = try fields.array("vector") else { throw APIError.format("missing field `\(fields.fieldPath("vector"))`") }
         var doomed: [String] = []
+        var dense = false
         for (i, n) in names.enumerated() {
             guard case .string(let name) = n else { throw JSONFields.typeError(fields.fieldPath("vector[\(i)]"), "a vector name", n) }
             if name == naming.name {
-                throw APIError.unsupported("deleting the dense vector `\(name)` (hsdb stores one dense vector per point)")
+                dense = true
+                continue
             }
             guard naming.sparseNames.contains(name) else { throw VectorNaming.notExisting(name) }
             doomed.append(name)
         }
-        return .deleteVectors(doomed, try PointSelector(fields, limit: limit))
+        return .deleteVectors(dense: dense, sparse: doomed, try PointSelector(fields, limit: limit))
     }
 
     /// One entry of `points/batch`: an object with exactly one operation key.
@@ -93,8 +96,9 @@ enum WriteOperation {
         case .payload(let update, .ids(let ids)): return try await c.updatePayload(update, ids: ids)?.lsn
         case .payload(let update, .filter(let f)): return try await c.updatePayload(update, filter: f)?.lsn
         case .updateVectors(let vectors): return try await c.updateVectors(vectors).lsn
-        case .deleteVectors(let names, .ids(let ids)): return try await c.deleteSparseVectors(names, ids: ids)?.lsn
-        case .deleteVectors(let names, .filter(let f)): return try await c.deleteSparseVectors(names, filter: f)?.lsn
+        case .deleteVectors(let dense, let names, .ids(let ids)): return try await c.deleteVectors(dense: dense, sparse: names, ids: ids)?.lsn
+        case .deleteVectors(let dense, let names, .filter(let f)):
+            return try await c.deleteVectors(dense: dense, sparse: names, filter: f)?.lsn
         }
     }
 

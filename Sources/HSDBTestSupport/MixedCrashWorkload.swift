@@ -8,7 +8,8 @@ public enum MixedCrashWorkload {
     public static let collection = "mixed"
     public static let dimension = 16
     public static let idRange: UInt64 = 300
-    /// Two of three upserted points also carry this sparse vector (IDF-weighted).
+    /// Two of three upserted points also carry this sparse vector (IDF-weighted); one in eight
+    /// carries no dense vector (version 3 WAL records, segments with absent vectors).
     public static let sparseName = "s"
     public static let sparseVectors = [sparseName: SparseVectorParameters(modifier: .idf)]
 
@@ -47,7 +48,7 @@ public enum MixedCrashWorkload {
         case 0..<6:
             return .upsert(ids(16).map { id in
                 Point(
-                    id: id, vector: vector(&rng), sparse: rng.next() % 3 == 0 ? [:] : [sparseName: sparse(&rng)],
+                    id: id, vector: rng.next() % 8 == 0 ? nil : vector(&rng), sparse: rng.next() % 3 == 0 ? [:] : [sparseName: sparse(&rng)],
                     payload: ["step": .int(Int64(number)), "g": .int(Int64(number % 5))])
             })
         case 6, 7: return .delete(ids(8))

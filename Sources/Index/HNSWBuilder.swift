@@ -48,7 +48,12 @@ public final class HNSWBuilder: @unchecked Sendable {
 
     /// `carrying`: an earlier graph whose nodes keep their levels and links (their new
     /// numbers must be below `count`, each used once); its `m` must be this build's.
-    public init(count: Int, m: Int = 16, efConstruction: Int = 200, seed: UInt64 = 0x4853_4442, carrying: CarriedGraph? = nil) {
+    /// `absent`: bit n set when node n has no vector (a point without this dense vector): it
+    /// stays in the numbering, at level 0, unlinked, so no search reaches it.
+    public init(
+        count: Int, m: Int = 16, efConstruction: Int = 200, seed: UInt64 = 0x4853_4442, carrying: CarriedGraph? = nil,
+        absent: [UInt64]? = nil
+    ) {
         precondition(m >= 2 && count < Int(UInt32.max))
         precondition(carrying.map { $0.graph.m == m && $0.graph.m0 == 2 * m } ?? true)
         self.count = count
@@ -68,6 +73,8 @@ public final class HNSWBuilder: @unchecked Sendable {
                 carried[Int(new)] = true
             }
         }
+        let isAbsent = { (n: Int) in absent.map { $0[n >> 6] >> UInt64(n & 63) & 1 == 1 } ?? false }
+        for n in 0..<count where isAbsent(n) { levels[n] = 0 }
         self.levels = levels
         var blocks = 0
         upperIndex = levels.map { level in
@@ -82,21 +89,23 @@ public final class HNSWBuilder: @unchecked Sendable {
         upperStorage.initialize(repeating: 0, count: max(blocks * (m + 1), 1))
         nodeLocks = .allocate(capacity: Self.lockStripes)
         for i in 0..<Self.lockStripes { pthread_mutex_init(nodeLocks + i, nil) }
-        if let c = carrying, let entry = Self.copyLinks(of: c, into: self) {
+        if let c = carrying, let entry = Self.copyLinks(of: c, into: self, absent: isAbsent) {
             start = (entry, Int(levels[Int(entry)]))
-            pending = (0..<UInt32(count)).filter { !carried[Int($0)] }
+            pending = (0..<UInt32(count)).filter { !carried[Int($0)] && !isAbsent(Int($0)) }
         } else {
-            start = (0, count > 0 ? Int(levels[0]) : 0)  // the first node is the entry point
-            pending = count > 1 ? Array(1..<UInt32(count)) : []
+            // The first node with a vector is the entry point.
+            let present = (0..<UInt32(count)).filter { !isAbsent(Int($0)) }
+            start = (present.first ?? 0, present.first.map { Int(levels[Int($0)]) } ?? 0)
+            pending = Array(present.dropFirst())
         }
     }
 
     /// Writes the carried nodes' links, renumbered, into `builder` (before any insert);
     /// returns the entry point: the carried graph's, or if that was dropped the carried node
     /// of the highest level (nil if nothing is carried).
-    private static func copyLinks(of c: CarriedGraph, into builder: HNSWBuilder) -> UInt32? {
+    private static func copyLinks(of c: CarriedGraph, into builder: HNSWBuilder, absent: (Int) -> Bool) -> UInt32? {
         var entry: (node: UInt32, level: Int)?
-        for (old, new) in c.newNode.enumerated() where new != CarriedGraph.dropped {
+        for (old, new) in c.newNode.enumerated() where new != CarriedGraph.dropped && !absent(Int(new)) {
             let level = c.graph.level(of: UInt32(old))
             for l in 0...level {
                 let links = c.graph.neighbors(of: UInt32(old), level: l).compactMap { n -> UInt32? in

@@ -38,12 +38,16 @@ public final class Segment: Sendable {
             let header = try SegmentHeader.decode(bytes, path: path)
             let sections = try SegmentTail.decode(bytes, path: path)
             try checkSizes(header, sections, path: path)
-            var sparseNames: [String] = []
-            if header.hasSparse, let e = sections[.sparseNames] {
-                // Read at open, so checked at open (it is a few bytes).
+            func checkCRC(_ e: SectionEntry) throws(CorruptionError) {
                 guard CRC32C.mask(CRC32C.checksum(UnsafeRawBufferPointer(rebasing: bytes[e.offset..<(e.offset + e.length)]))) == e.crc else {
                     throw CorruptionError(file: path, offset: Int64(e.offset), reason: "\(e.kind) section checksum mismatch")
                 }
+            }
+            // Read when the segment is opened or first searched, so checked at open (a bit per point).
+            if let e = sections[.absentVectors] { try checkCRC(e) }
+            var sparseNames: [String] = []
+            if header.hasSparse, let e = sections[.sparseNames] {
+                try checkCRC(e)  // read at open, so checked at open (it is a few bytes)
                 sparseNames = try SparseSections.decodeNames(
                     UnsafeRawBufferPointer(rebasing: bytes[e.offset..<(e.offset + e.length)]), offset: e.offset, path: path)
                 try checkSparseSizes(header, sections, names: sparseNames.count, path: path)
@@ -96,6 +100,7 @@ public final class Segment: Sendable {
             ]
         }
         if h.hasSparse { expected += SparseSections.kinds.map { ($0, nil) } }
+        if h.hasAbsentVectors { expected.append((.absentVectors, (h.count + 63) / 64 * 8)) }
         for (kind, size) in expected {
             guard let entry = s[kind] else {
                 throw CorruptionError(file: path, offset: 0, reason: "the \(kind) section is missing")
@@ -263,6 +268,27 @@ public final class Segment: Sendable {
     }
 
     public func vector(at ordinal: Int) -> [Float] { withVector(at: ordinal) { Array($0) } }
+
+    /// Whether `ordinal` carries a dense vector (in a version 3 segment some may not).
+    public func hasVector(at ordinal: Int) -> Bool {
+        precondition(ordinal >= 0 && ordinal < count)
+        guard header.hasAbsentVectors else { return true }
+        return withExtendedLifetime(region) {
+            section(.absentVectors).loadUnaligned(fromByteOffset: (ordinal >> 6) * 8, as: UInt64.self).littleEndian >> UInt64(ordinal & 63) & 1 == 0
+        }
+    }
+
+    /// Bit o set when ordinal o carries a dense vector, one u64 per 64 ordinals (bits past
+    /// `count` clear); nil when every point does.
+    public func presentVectors() -> [UInt64]? {
+        guard header.hasAbsentVectors else { return nil }
+        return withExtendedLifetime(region) {
+            let absent = section(.absentVectors)
+            var words = (0..<(count + 63) / 64).map { ~absent.loadUnaligned(fromByteOffset: $0 * 8, as: UInt64.self).littleEndian }
+            if count % 64 != 0 { words[words.count - 1] &= (1 << UInt64(count % 64)) - 1 }
+            return words
+        }
+    }
 
     /// The payload of `ordinal`, decoded. Its block's CRC is checked first.
     public func payload(at ordinal: Int) throws -> Payload {

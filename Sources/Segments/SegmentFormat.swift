@@ -1,8 +1,9 @@
 import HSDBCore
 import Index
 
-/// The segment file format, version 2 (a segment without sparse vectors is written as
-/// version 1, byte for byte as before). DESIGN.md, "Segment files", documents every byte.
+/// The segment file format, version 3 (a segment whose points all carry their dense vector
+/// is written as version 2, and one without sparse vectors too as version 1, byte for byte as
+/// before). DESIGN.md, "Segment files", documents every byte.
 /// Frozen: changing a value changes the format (bump `formatVersion`).
 ///
 ///     header (64 bytes) | section | section | ... | section table | tail (32 bytes)
@@ -13,8 +14,10 @@ import Index
 public enum SegmentFormat {
     public static let magic: [UInt8] = Array("HSDB-SEG".utf8)
     public static let tailMagic: [UInt8] = Array("HSDB-END".utf8)
-    public static let formatVersion: UInt16 = 2
-    /// Written for segments without sparse vectors, which version 1 readers open.
+    public static let formatVersion: UInt16 = 3
+    /// Written for segments whose points all carry their dense vector (version 2 readers open them).
+    public static let sparseVersion: UInt16 = 2
+    /// Written for those without sparse vectors too, which version 1 readers open.
     public static let denseOnlyVersion: UInt16 = 1
     public static let headerSize = 64
     public static let tailSize = 32
@@ -74,6 +77,9 @@ public enum SectionKind: UInt16, CaseIterable, Sendable, CustomStringConvertible
     case sparsePostingOrdinals = 19
     /// Postings: values, f32 each.
     case sparsePostingValues = 20
+    /// Version 3: points without a dense vector, a bitmap of u64 words (bit o of word o / 64
+    /// set: ordinal o has none; its vector and code are zeros).
+    case absentVectors = 21
 
     public var description: String {
         switch self {
@@ -97,6 +103,7 @@ public enum SectionKind: UInt16, CaseIterable, Sendable, CustomStringConvertible
         case .sparseTermStarts: return "sparse term starts"
         case .sparsePostingOrdinals: return "sparse posting ordinals"
         case .sparsePostingValues: return "sparse posting values"
+        case .absentVectors: return "absent vectors"
         }
     }
 }
@@ -104,7 +111,8 @@ public enum SectionKind: UInt16, CaseIterable, Sendable, CustomStringConvertible
 /// The fixed 64-byte header.
 ///
 ///     0 magic "HSDB-SEG" | 8 format version u16 | 10 header size u16 (64) | 12 metric u8 |
-///     13 flags u8 (bit 0: has a graph; bit 1, version 2 only: has sparse vectors) | 14 code words u16 | 16 dimension u32 | 20 count u32 |
+///     13 flags u8 (bit 0: has a graph; bit 1, version 2 and 3: has sparse vectors; bit 2, version 3
+///     only: some points have no dense vector) | 14 code words u16 | 16 dimension u32 | 20 count u32 |
 ///     24 integer-id count u32 | 28 hnsw m u16 | 30 hnsw m0 u16 | 32 entry point u32 |
 ///     36 max level u8 | 37 reserved (3) | 40 min LSN u64 | 48 max LSN u64 | 56 reserved u32 |
 ///     60 crc u32 = mask(crc32c(bytes 0..<60))
@@ -121,16 +129,23 @@ public struct SegmentHeader: Sendable, Equatable {
     public var maxLevel: Int
     public var minLSN: UInt64
     public var maxLSN: UInt64
-    /// The eight sparse sections are present (format version 2).
+    /// The eight sparse sections are present (format version 2 or 3).
     public var hasSparse = false
+    /// Some points carry no dense vector: the absent-vectors section is present (version 3).
+    public var hasAbsentVectors = false
+
+    /// The oldest version that holds what the segment has.
+    var formatVersion: UInt16 {
+        hasAbsentVectors ? SegmentFormat.formatVersion : hasSparse ? SegmentFormat.sparseVersion : SegmentFormat.denseOnlyVersion
+    }
 
     func encode() -> [UInt8] {
         var w = ByteWriter(capacity: SegmentFormat.headerSize)
         w.write(bytes: SegmentFormat.magic)
-        w.write(hasSparse ? SegmentFormat.formatVersion : SegmentFormat.denseOnlyVersion)
+        w.write(formatVersion)
         w.write(UInt16(SegmentFormat.headerSize))
         w.write(metric.rawValue)
-        w.write(UInt8((hasGraph ? 1 : 0) | (hasSparse ? 2 : 0)))
+        w.write(UInt8((hasGraph ? 1 : 0) | (hasSparse ? 2 : 0) | (hasAbsentVectors ? 4 : 0)))
         w.write(UInt16(codeWords))
         w.write(UInt32(dimension))
         w.write(UInt32(count))
@@ -162,16 +177,16 @@ public struct SegmentHeader: Sendable, Equatable {
         func u32(_ o: Int) -> Int { Int(bytes.loadUnaligned(fromByteOffset: o, as: UInt32.self).littleEndian) }
         func u64(_ o: Int) -> UInt64 { bytes.loadUnaligned(fromByteOffset: o, as: UInt64.self).littleEndian }
         let version = u16(8)
-        guard version == Int(SegmentFormat.denseOnlyVersion) || version == Int(SegmentFormat.formatVersion) else {
-            throw bad(8, "segment format version \(version) is not supported (this build reads 1 and \(SegmentFormat.formatVersion))")
+        guard version >= Int(SegmentFormat.denseOnlyVersion) && version <= Int(SegmentFormat.formatVersion) else {
+            throw bad(8, "segment format version \(version) is not supported (this build reads 1 to \(SegmentFormat.formatVersion))")
         }
-        guard u8(13) & ~(version == 1 ? 1 : 3) == 0 else { throw bad(13, "unknown header flags \(u8(13)) for format version \(version)") }
+        guard u8(13) & ~((1 << version) - 1) == 0 else { throw bad(13, "unknown header flags \(u8(13)) for format version \(version)") }
         guard u16(10) == SegmentFormat.headerSize else { throw bad(10, "header size \(u16(10)) is not \(SegmentFormat.headerSize)") }
         guard let metric = Metric(rawValue: UInt8(u8(12))) else { throw bad(12, "unknown metric \(u8(12))") }
         let header = SegmentHeader(
             metric: metric, hasGraph: u8(13) & 1 != 0, codeWords: u16(14), dimension: u32(16), count: u32(20),
             integerIDCount: u32(24), m: u16(28), m0: u16(30), entryPoint: UInt32(u32(32)), maxLevel: u8(36),
-            minLSN: u64(40), maxLSN: u64(48), hasSparse: u8(13) & 2 != 0)
+            minLSN: u64(40), maxLSN: u64(48), hasSparse: u8(13) & 2 != 0, hasAbsentVectors: u8(13) & 4 != 0)
         guard header.dimension >= 1, header.codeWords == BinaryQuantizer.words(forDimension: header.dimension) else {
             throw bad(14, "dimension \(header.dimension) and code words \(header.codeWords) disagree")
         }

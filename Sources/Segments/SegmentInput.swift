@@ -9,7 +9,10 @@ public protocol SegmentSource {
     var dimension: Int { get }
     func id(_ ordinal: Int) -> PointID
     func version(_ ordinal: Int) -> UInt64
-    /// Copies the vector of `ordinal` to `into` (`dimension` floats).
+    /// Whether `ordinal` carries a dense vector (by default every point does).
+    func hasVector(_ ordinal: Int) -> Bool
+    /// Copies the vector of `ordinal` to `into` (`dimension` floats); called only for points
+    /// that carry one.
     func copyVector(_ ordinal: Int, into: UnsafeMutablePointer<Float>)
     /// The payload of `ordinal`, encoded with `PayloadCodec`.
     func payload(_ ordinal: Int) throws -> [UInt8]
@@ -24,6 +27,7 @@ public protocol SegmentSource {
 }
 
 extension SegmentSource {
+    public func hasVector(_ ordinal: Int) -> Bool { true }
     public func withCarriedGraph<R>(m: Int, _ body: (CarriedGraph?) throws -> R) rethrows -> R { try body(nil) }
 }
 

@@ -43,12 +43,17 @@ public enum SegmentWriter {
             }
         }
         let versions = (0..<count).map { source.version($0).littleEndian }
+        var absent = [UInt64](repeating: 0, count: (count + 63) / 64)
+        for ordinal in 0..<count where !source.hasVector(ordinal) { absent[ordinal >> 6] |= 1 << UInt64(ordinal & 63) }
+        let absentCount = absent.reduce(0) { $0 + $1.nonzeroBitCount }
         var vectors = [Float](repeating: 0, count: count * dimension)
         vectors.withUnsafeMutableBufferPointer { v in
-            for ordinal in 0..<count { source.copyVector(ordinal, into: v.baseAddress! + ordinal * dimension) }
+            for ordinal in 0..<count where absent[ordinal >> 6] >> UInt64(ordinal & 63) & 1 == 0 {
+                source.copyVector(ordinal, into: v.baseAddress! + ordinal * dimension)
+            }
         }
         let quantizer = options.quantizer.flatMap { $0.dimension == dimension ? $0 : nil }
-            ?? vectors.withUnsafeBufferPointer { BinaryQuantizer.fit($0.baseAddress!, count: count, dimension: dimension) }
+            ?? fitQuantizer(vectors, count: count, dimension: dimension, absent: absentCount > 0 ? absent : nil)
         let words = quantizer.wordsPerCode
         var codes = [UInt64](repeating: 0, count: count * words)
         vectors.withUnsafeBufferPointer { v in
@@ -57,9 +62,11 @@ public enum SegmentWriter {
             }
         }
         var graph: HNSWBuilder?
-        if count >= options.minGraphPoints {
+        if count - absentCount >= max(options.minGraphPoints, 1) {
             graph = source.withCarriedGraph(m: options.m) { carried in
-                let builder = HNSWBuilder(count: count, m: options.m, efConstruction: options.efConstruction, carrying: carried)
+                let builder = HNSWBuilder(
+                    count: count, m: options.m, efConstruction: options.efConstruction, carrying: carried,
+                    absent: absentCount > 0 ? absent : nil)
                 vectors.withUnsafeBufferPointer { v in
                     builder.build(
                         FloatVectors(base: v.baseAddress!, dimension: dimension, metric: options.metric), threads: options.buildThreads,
@@ -75,7 +82,8 @@ public enum SegmentWriter {
             metric: options.metric, hasGraph: graph != nil, codeWords: words, dimension: dimension, count: count,
             integerIDCount: integerIDs.count, m: graph?.m ?? 0, m0: graph?.m0 ?? 0, entryPoint: graph?.entryPoint ?? 0,
             maxLevel: graph?.maxLevel ?? 0, minLSN: versions.map(UInt64.init(littleEndian:)).min()!,
-            maxLSN: versions.map(UInt64.init(littleEndian:)).max()!, hasSparse: sparse != nil)
+            maxLSN: versions.map(UInt64.init(littleEndian:)).max()!, hasSparse: sparse != nil,
+            hasAbsentVectors: absentCount > 0)
 
         let temporary = directory + "/.tmp-" + UUID().uuidString.lowercased() + SegmentFormat.fileExtension
         let file = try fs.open(temporary, mode: .createNew)
@@ -106,6 +114,7 @@ public enum SegmentWriter {
                 try output.section(.sparsePostingOrdinals, sparse.postingOrdinals)
                 try output.section(.sparsePostingValues, sparse.postingValues)
             }
+            if absentCount > 0 { try output.section(.absentVectors, absent.map(\.littleEndian)) }
             let table = SegmentTail.encodeTable(output.entries)
             let tableOffset = output.offset
             try output.append(table)
@@ -127,6 +136,18 @@ public enum SegmentWriter {
         return SegmentInfo(
             contentID: contentID, fileName: name, bytes: output.offset, count: count, minLSN: header.minLSN, maxLSN: header.maxLSN)
     }
+}
+
+/// A quantizer centred on the mean of the vectors the points carry (`absent`: bit o set when
+/// ordinal o carries none; with no vector at all, centred on zero).
+private func fitQuantizer(_ vectors: [Float], count: Int, dimension: Int, absent: [UInt64]?) -> BinaryQuantizer {
+    guard let absent else {
+        return vectors.withUnsafeBufferPointer { BinaryQuantizer.fit($0.baseAddress!, count: count, dimension: dimension) }
+    }
+    var present: [Float] = []
+    for o in 0..<count where absent[o >> 6] >> UInt64(o & 63) & 1 == 0 { present += vectors[(o * dimension)..<((o + 1) * dimension)] }
+    guard !present.isEmpty else { return BinaryQuantizer(mean: [Float](repeating: 0, count: dimension)) }
+    return present.withUnsafeBufferPointer { BinaryQuantizer.fit($0.baseAddress!, count: present.count / dimension, dimension: dimension) }
 }
 
 /// Appends sections to the file being written, aligned, with their CRCs and the running

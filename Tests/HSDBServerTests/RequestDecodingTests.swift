@@ -71,7 +71,8 @@ final class RequestDecodingTests: XCTestCase {
         XCTAssertEqual(refusal(#"{"points": [{"id": 1, "vector": [1, 2]}]}"#), "Wrong input: Not existing vector name error: ")
         XCTAssertEqual(refusal(#"{"points": [{"id": 1, "vector": {"other": [1, 2]}}]}"#), "Wrong input: Not existing vector name error: other")
         XCTAssertEqual(refusal(#"{"batch": {"ids": [1], "vectors": [[1, 2]]}}"#), "Wrong input: Not existing vector name error: ")
-        XCTAssertNotNil(refusal(#"{"points": [{"id": 1, "vector": {}}]}"#))
+        XCTAssertNil(refusal(#"{"points": [{"id": 1, "vector": {}}]}"#), "a point may carry no vector")
+        XCTAssertNil(try PointDecoding.upsert(try fields(#"{"points": [{"id": 1, "vector": {}}]}"#), naming: named, limit: 10)[0].vector)
         // The query names the vector with `using`; the legacy search with a NamedVector.
         let query = try QueryRequest.query(try fields(#"{"query": {"nearest": [1, 0]}, "using": "fast-bge"}"#), naming: named, maxResults: 10, available: { 5 })
         guard case .vector(let v) = query.target else { return XCTFail() }
@@ -107,7 +108,7 @@ final class RequestDecodingTests: XCTestCase {
                        "Validation error in JSON body: [points[0].vector.?.indices: Validation error: must be unique [{}]]")
         XCTAssertEqual(refusal(#"{"points": [{"id": 1, "vector": {"": [1, 0], "text": {"indices": [1], "values": [1, 2]}}}]}"#),
                        "Validation error in JSON body: [points[0].vector.?.values: Validation error: must be the same length as indices [{}]]")
-        XCTAssertNotNil(refusal(#"{"points": [{"id": 1, "vector": {"text": {"indices": [1], "values": [1]}}}]}"#), "the dense vector is required")
+        XCTAssertNil(refusal(#"{"points": [{"id": 1, "vector": {"text": {"indices": [1], "values": [1]}}}]}"#), "the dense vector is optional")
         let q = try QueryRequest.query(try fields(#"""
             {"prefetch": [{"query": [1, 0], "limit": 20}, {"query": {"indices": [2], "values": [1]}, "using": "text",
              "prefetch": {"query": [0, 1]}}], "query": {"fusion": "rrf"}, "limit": 5, "with_vector": ["text"]}

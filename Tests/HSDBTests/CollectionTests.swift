@@ -24,7 +24,7 @@ final class CollectionTests: XCTestCase {
                     return Point(id: id, vector: randomVector(8, &rng), payload: ["step": .int(Int64(step)), "i": .int(Int64(i))])
                 }
                 let r = try await c.upsert(points)
-                for p in points { model[p.id] = (r.lsn, p.vector, p.payload) }
+                for p in points { model[p.id] = (r.lsn, p.vector!, p.payload) }
             }
             XCTAssertEqual(c.count(), model.count)
         }
@@ -83,7 +83,7 @@ final class CollectionTests: XCTestCase {
             for _ in 0..<10 {
                 let q = randomVector(16, &rng)
                 let hits = try c.search(q, limit: 10, projection: .idsOnly)
-                let expected = points.map { p -> (PointID, Float) in (p.id, bruteScore(metric, q, p.vector)) }
+                let expected = points.map { p -> (PointID, Float) in (p.id, bruteScore(metric, q, p.vector!)) }
                     .sorted { metric.higherIsBetter ? $0.1 > $1.1 : $0.1 < $1.1 }.prefix(10)
                 XCTAssertEqual(hits.map(\.id), expected.map(\.0), "\(metric)")
                 for (h, e) in zip(hits, expected) { XCTAssertEqual(h.score, e.1, accuracy: 1e-4) }

@@ -214,7 +214,8 @@ final class MixedCrashTests: XCTestCase {
                 for hit in try c.search(q, limit: 10, projection: .idsOnly, filter: f) {
                     guard let e = m.points[hit.id] else { XCTFail("\(context): graph search returned \(hit.id), not live\(f == nil ? "" : " or not matching")"); continue }
                     XCTAssertEqual(hit.version, e.version, "\(context): graph search returned a stale version of \(hit.id)")
-                    XCTAssertEqual(hit.score, -m.distance(q, e.vector), accuracy: 1e-4, "\(context): graph search score of \(hit.id)")
+                    guard let v = e.vector else { XCTFail("\(context): graph search returned \(hit.id), which has no dense vector"); continue }
+                    XCTAssertEqual(hit.score, -m.distance(q, v), accuracy: 1e-4, "\(context): graph search score of \(hit.id)")
                 }
                 // Sparse search, exact by definition: every live point sharing a term, IDF over all live points.
                 let sq = MixedCrashWorkload.sparse(&rng)

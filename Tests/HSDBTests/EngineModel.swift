@@ -7,7 +7,8 @@ import XCTest
 struct EngineModel {
     struct Entry: Equatable {
         var version: UInt64
-        var vector: [Float]
+        /// nil: the point carries no dense vector.
+        var vector: [Float]?
         var payload: Payload
         var sparse: [String: SparseVector] = [:]
     }
@@ -17,7 +18,7 @@ struct EngineModel {
 
     mutating func upsert(_ batch: [Point], lsn: UInt64) {
         for p in batch {
-            let v = metric == .cosine ? normalized(p.vector) : p.vector
+            let v = metric == .cosine ? p.vector.map(normalized) : p.vector
             points[p.id] = Entry(version: lsn, vector: v, payload: p.payload, sparse: p.sparse)
         }
     }
@@ -40,7 +41,7 @@ struct EngineModel {
     func nearest(_ query: [Float], k: Int) -> [(PointID, Float)] {
         let q = metric == .cosine ? normalized(query) : query
         var scored: [(PointID, Float)] = []
-        for (id, e) in points { scored.append((id, distance(q, e.vector))) }
+        for (id, e) in points { if let v = e.vector { scored.append((id, distance(q, v))) } }
         scored.sort { a, b in a.1 < b.1 || (a.1 == b.1 && a.0 < b.0) }
         return Array(scored.prefix(k))
     }
@@ -67,8 +68,8 @@ struct EngineModel {
             guard let e = points[r.id] else { continue }
             XCTAssertEqual(r.version, e.version, "version of \(r.id)", file: file, line: line)
             XCTAssertEqual(r.payload, e.payload, "payload of \(r.id)", file: file, line: line)
-            XCTAssertEqual(r.vector?.count, e.vector.count, file: file, line: line)
-            if let v = r.vector { for (a, b) in zip(v, e.vector) { XCTAssertEqual(a, b, accuracy: 1e-5, file: file, line: line) } }
+            XCTAssertEqual(r.vector?.count, e.vector?.count, "dense vector of \(r.id)", file: file, line: line)
+            if let v = r.vector, let ev = e.vector { for (a, b) in zip(v, ev) { XCTAssertEqual(a, b, accuracy: 1e-5, file: file, line: line) } }
         }
         let absent: [PointID] = [.integer(UInt64.max - 1), .uuid(UUID(uuidString: "00000000-0000-0000-0000-00000000dead")!)]
         XCTAssertEqual(try c.get(ids: absent), [], "absent ids", file: file, line: line)

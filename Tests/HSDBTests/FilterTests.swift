@@ -167,7 +167,7 @@ final class FilteredReadTests: XCTestCase {
             for _ in 0..<5 {
                 let q = randomVector(8, &rng)
                 let qn = model.normalized(q)
-                let truth = expected.map { ($0.key, model.distance(qn, $0.value.vector)) }.sorted { $0.1 < $1.1 }.prefix(10).map(\.0)
+                let truth = expected.map { ($0.key, model.distance(qn, $0.value.vector!)) }.sorted { $0.1 < $1.1 }.prefix(10).map(\.0)
                 let exact = try c.search(q, limit: 10, projection: .idsOnly, filter: filter, parameters: SearchParameters(exact: true))
                 XCTAssertEqual(Set(exact.map(\.id)), Set(truth), "exact filtered search")
                 let approximate = try c.search(q, limit: 10, projection: .payloadOnly, filter: filter)

@@ -24,7 +24,7 @@ func checkCodeSearch(
                     continue
                 }
                 XCTAssertEqual(hit.version, entry.version, "search returned an overwritten version of \(hit.id)", file: file, line: line)
-                XCTAssertEqual(hit.score, -model.distance(unit, entry.vector), accuracy: 1e-4, "score of \(hit.id) is its exact similarity", file: file, line: line)
+                XCTAssertEqual(hit.score, -model.distance(unit, entry.vector!), accuracy: 1e-4, "score of \(hit.id) is its exact similarity", file: file, line: line)
                 if filter != nil, case .integer(let n) = hit.id { XCTAssertEqual(n % 2, 0, "the filter holds", file: file, line: line) }
             }
             XCTAssertEqual(hits.map(\.score), hits.map(\.score).sorted(by: >), "best first", file: file, line: line)

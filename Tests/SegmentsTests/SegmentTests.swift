@@ -14,13 +14,25 @@ struct TestPoints: SegmentSource {
     var sparseNames: [String] = []
     /// Per ordinal, its sparse vectors by name.
     var sparseVectors: [[String: SparseVector]] = []
+    /// Ordinals that carry no dense vector.
+    var absent: Set<Int> = []
     var count: Int { ids.count }
     var dimension: Int { vectors.first?.count ?? 1 }
     func id(_ o: Int) -> PointID { ids[o] }
     func version(_ o: Int) -> UInt64 { versions[o] }
-    func copyVector(_ o: Int, into p: UnsafeMutablePointer<Float>) { vectors[o].withUnsafeBufferPointer { p.initialize(from: $0.baseAddress!, count: $0.count) } }
+    func hasVector(_ o: Int) -> Bool { !absent.contains(o) }
+    func copyVector(_ o: Int, into p: UnsafeMutablePointer<Float>) {
+        precondition(!absent.contains(o), "copyVector of a point without a vector")
+        vectors[o].withUnsafeBufferPointer { p.initialize(from: $0.baseAddress!, count: $0.count) } }
     func payload(_ o: Int) -> [UInt8] { PayloadCodec.encode(payloads[o]) }
     func sparse(_ o: Int, name: Int) -> SparseVector? { sparseVectors.isEmpty ? nil : sparseVectors[o][sparseNames[name]] }
+
+    /// Takes the dense vector away from every `period`-th point (from ordinal `phase`).
+    func withoutVectors(every period: Int, from phase: Int = 1) -> TestPoints {
+        var copy = self
+        copy.absent = Set(stride(from: phase, to: count, by: period))
+        return copy
+    }
 
     /// Gives the points sparse vectors "a" and "b": random indices below 200, some points
     /// without one or both.
@@ -185,6 +197,46 @@ final class SegmentTests: XCTestCase {
         try dense.withFileBytes { XCTAssertEqual($0.loadUnaligned(fromByteOffset: 8, as: UInt16.self), 1) }
     }
 
+    /// Points without a dense vector: format version 3 with the absent-vectors bitmap, zeros
+    /// in their place, a graph that links only the others (so no walk reaches them), and the
+    /// quantizer centred on the vectors there are. All-present segments keep versions 1 and 2.
+    func testPointsWithoutVectors() throws {
+        let points = TestPoints.make(count: 1800, dimension: 8).withSparse().withoutVectors(every: 3)
+        let (_, segment) = try write(points)
+        XCTAssertTrue(segment.header.hasAbsentVectors)
+        XCTAssertTrue(segment.header.hasGraph)
+        try segment.withFileBytes { XCTAssertEqual($0.loadUnaligned(fromByteOffset: 8, as: UInt16.self), 3) }
+        try segment.verify()
+        let present = try XCTUnwrap(segment.presentVectors())
+        for o in 0..<points.count {
+            XCTAssertEqual(segment.hasVector(at: o), !points.absent.contains(o), "ordinal \(o)")
+            XCTAssertEqual(present[o >> 6] >> UInt64(o & 63) & 1 == 1, !points.absent.contains(o))
+            XCTAssertEqual(segment.vector(at: o), points.absent.contains(o) ? [Float](repeating: 0, count: 8) : points.vectors[o])
+            XCTAssertEqual(segment.sparseVectors(at: o), points.sparseVectors[o])
+        }
+        XCTAssertEqual(present.last! >> UInt64(1800 % 64), 0, "no bits past the last ordinal")
+        var mean = [Float](repeating: 0, count: 8)
+        for o in 0..<points.count where !points.absent.contains(o) { for d in 0..<8 { mean[d] += points.vectors[o][d] / 1200 } }
+        for (a, b) in zip(segment.quantizerMean, mean) { XCTAssertEqual(a, b, accuracy: 1e-4) }
+        segment.withIndex { index in
+            let graph = index.graph!
+            XCTAssertFalse(points.absent.contains(Int(graph.entryPoint)))
+            var visited = VisitedSet(count: segment.count)
+            for q in stride(from: 0, to: 1800, by: 50) {
+                let found = points.vectors[q].withUnsafeBufferPointer {
+                    graph.search(index.vectors.query($0.baseAddress!), k: 20, ef: 64, visited: &visited)
+                }
+                XCTAssertEqual(found.count, 20)
+                XCTAssertTrue(found.allSatisfy { !points.absent.contains(Int($0.node)) }, "a walk never reaches a point without a vector")
+            }
+        }
+        let (_, none) = try write(TestPoints.make(count: 1100, dimension: 4).withoutVectors(every: 1, from: 0))
+        XCTAssertFalse(none.header.hasGraph, "no vector, no graph")
+        XCTAssertEqual(none.quantizerMean, [0, 0, 0, 0])
+        XCTAssertEqual(none.presentVectors(), [UInt64](repeating: 0, count: 18))
+        try none.verify()
+    }
+
     func testSmallSegmentHasNoGraph() throws {
         let (_, segment) = try write(TestPoints.make(count: 10, dimension: 4))
         XCTAssertFalse(segment.header.hasGraph)
@@ -205,7 +257,7 @@ final class SegmentTests: XCTestCase {
     /// Every section, corrupted in turn, is reported by verify() at that section's offset;
     /// opening (which reads only header, table and tail) still succeeds.
     func testEverySectionCorruptionIsDetected() throws {
-        let (info, segment) = try write(TestPoints.make(count: 1200, dimension: 8).withSparse())
+        let (info, segment) = try write(TestPoints.make(count: 1200, dimension: 8).withSparse().withoutVectors(every: 7))
         let path = directory + "/" + info.fileName
         let original = try Data(contentsOf: URL(fileURLWithPath: path))
         XCTAssertEqual(Set(segment.sections.keys), Set(SectionKind.allCases))
@@ -213,7 +265,7 @@ final class SegmentTests: XCTestCase {
             var bytes = original
             bytes[entry.offset + entry.length / 2] ^= 0x10
             try bytes.write(to: URL(fileURLWithPath: path))
-            if entry.kind == .sparseNames {  // read, hence checked, at open
+            if entry.kind == .sparseNames || entry.kind == .absentVectors {  // read, hence checked, at open
                 XCTAssertThrowsError(try Segment.open(path: path, fileSystem: POSIXFileSystem())) { error in
                     XCTAssertEqual((error as? CorruptionError)?.offset, Int64(entry.offset))
                 }

@@ -163,12 +163,13 @@ def test_update_vectors_with_the_real_client(server, c):
     assert client.retrieve("conf", [3], with_vectors=True)[0].vector == [1, 3, 0, 0]
 
 
-def test_delete_vectors_is_refused_clearly(server, c):
+def test_delete_vectors_takes_the_dense_vector_away(server, c):
     from qdrant_client import models
-    from qdrant_client.http.exceptions import UnexpectedResponse
-    with pytest.raises(UnexpectedResponse) as e:
-        qdrant(server).delete_vectors("conf", vectors=[""], points=models.PointIdsList(points=[1]))
-    assert e.value.status_code == 400 and "not supported by hsdb" in str(e.value)
+    client = qdrant(server)
+    client.delete_vectors("conf", vectors=[""], points=models.PointIdsList(points=[1]))
+    got = client.retrieve("conf", [1], with_vectors=True)[0]
+    assert got.vector == {} and got.payload is not None
+    assert 1 not in [h.id for h in client.query_points("conf", query=[0.0, 1.0, 0.0, 0.0], limit=100).points]
 
 
 def test_metrics_carry_qdrant_families(server, http, c):

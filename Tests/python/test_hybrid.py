@@ -159,9 +159,12 @@ def test_vectors_read_updated_and_deleted_by_name(client, hybrid):
     got = client.retrieve(hybrid, [1], with_vectors=True)[0]
     assert set(got.vector) == {"", "bm25"}
     assert client.query_points(hybrid, query=models.SparseVector(indices=[2], values=[1]), using="text").points == []
-    with pytest.raises(UnexpectedResponse) as e:
-        client.delete_vectors(hybrid, vectors=[""], points=[1])
-    assert e.value.status_code == 400
+    # The dense vector goes too; the point keeps its payload and its other vectors.
+    client.delete_vectors(hybrid, vectors=[""], points=[1])
+    got = client.retrieve(hybrid, [1], with_vectors=True)[0]
+    assert got.vector == {"bm25": models.SparseVector(indices=[7], values=[3.0])} and got.payload == {"k": 1}
+    assert client.query_points(hybrid, query=[1.0] * DIM, limit=10).points == []
+    assert [p.id for p in client.query_points(hybrid, query=models.SparseVector(indices=[7], values=[1]), using="bm25").points] == [1]
 
 
 @pytest.mark.parametrize("vector,status,why", [
@@ -173,13 +176,52 @@ def test_vectors_read_updated_and_deleted_by_name(client, hybrid):
     ({"": [0.0] * DIM, "text": {"indices": [-1], "values": [1]}}, 400, "unsigned 32-bit integer"),
     ({"": [0.0] * DIM, "text": {"indices": [1], "values": [1e39]}}, 400, "overflows"),
     ({"": [0.0] * DIM, "nope": {"indices": [1], "values": [1]}}, 400, "Not existing vector name error: nope"),
-    ({"text": {"indices": [1], "values": [1]}}, 400, "without its dense vector"),
 ])
 def test_bad_sparse_vectors_are_refused(http, client, hybrid, vector, status, why):
     r = http.put(f"/collections/{hybrid}/points", json={"points": [{"id": 1, "vector": vector}]})
     assert r.status_code == status, r.text
     assert why in r.json()["status"]["error"]
     assert client.count(hybrid).count == 0
+
+
+def test_points_without_their_dense_vector(client, hybrid):
+    """Points with only sparse vectors, or none (Qdrant's optional vectors): stored, read back
+    as Qdrant writes them, scrolled, counted, found by sparse search, never by dense search;
+    a query by such a point's id is refused; update_vectors gives one back."""
+    rng = random.Random(8)
+    dense = {i: [rng.uniform(-1, 1) for _ in range(DIM)] for i in range(0, 60, 2)}
+    points = []
+    for i in range(60):
+        vector = {"text": models.SparseVector(indices=[i % 5, 10 + i % 3], values=[1.0, 0.5])} if i % 3 else {}
+        if i in dense:
+            vector[""] = dense[i]
+        points.append(models.PointStruct(id=i, vector=vector, payload={"i": i}))
+    client.upsert(hybrid, points, wait=True)
+    assert client.count(hybrid).count == 60
+    got = {p.id: p for p in client.retrieve(hybrid, [1, 2, 3, 6], with_vectors=True)}
+    assert got[1].vector == {"text": models.SparseVector(indices=[1, 11], values=[1.0, 0.5])}
+    assert got[3].vector == {}  # neither dense nor sparse
+    assert set(got[2].vector) == {"", "text"} and set(got[6].vector) == {""}
+    raw = client.http.points_api.get_point(hybrid, 3).result
+    assert raw.vector == {} and raw.payload == {"i": 3}
+    page, _ = client.scroll(hybrid, limit=100)
+    assert [p.id for p in page] == list(range(60))
+    q = [rng.uniform(-1, 1) for _ in range(DIM)]
+    for exact in (False, True):
+        hits = client.query_points(hybrid, query=q, limit=100, search_params=models.SearchParams(exact=exact)).points
+        assert sorted(h.id for h in hits) == sorted(dense), exact
+        norm = math.sqrt(sum(x * x for x in q))
+        for h in hits:
+            v = dense[h.id]
+            assert h.score == pytest.approx(sum(a * b for a, b in zip(q, v)) / norm / math.sqrt(sum(x * x for x in v)), abs=1e-4)
+    sparse_hits = client.query_points(hybrid, query=models.SparseVector(indices=[1], values=[1]), using="text", limit=100).points
+    assert sorted(h.id for h in sparse_hits) == [i for i in range(60) if i % 3 and i % 5 == 1]
+    with pytest.raises(UnexpectedResponse) as e:
+        client.query_points(hybrid, query=1, limit=3)
+    assert e.value.status_code == 400 and "point 1 has no dense vector" in str(e.value)
+    client.update_vectors(hybrid, [models.PointVectors(id=1, vector={"": [1.0] * DIM})])
+    assert set(client.retrieve(hybrid, [1], with_vectors=True)[0].vector) == {"", "text"}
+    assert 1 in [h.id for h in client.query_points(hybrid, query=[1.0] * DIM, limit=100).points]
 
 
 def test_sparse_vectors_survive_restart(fresh_server):

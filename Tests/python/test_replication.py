@@ -695,17 +695,20 @@ def test_a_follower_killed_mid_bootstrap_resumes_its_download(cluster, tmp_path)
 
 
 def test_sparse_vectors_bootstrap_and_stream_to_a_follower(cluster):
-    """A collection with a named dense vector and an IDF sparse vector: its flushed segments
-    (format version 2) reach a new follower by bootstrap, later writes (upsert records of
-    version 2, a sparse delete) by the stream; searches and the content digest agree."""
+    """A collection with a named dense vector and an IDF sparse vector, some points without
+    the dense one: its flushed segments (format version 3) reach a new follower by bootstrap,
+    later writes (upsert records of version 3, a sparse delete) by the stream; searches and
+    the content digest agree."""
     _, start_leader, start_follower = cluster
     leader_server = start_leader()
     rng = random.Random(15)
 
     def point(i):
         idx = sorted(rng.sample(range(300), rng.randint(1, 8)))
-        return {"id": i, "vector": {"dense": vector(rng), "bm25": {"indices": idx, "values": [rng.uniform(0.1, 2) for _ in idx]}},
-                "payload": {"pad": "x" * 600}}
+        vectors = {"dense": vector(rng), "bm25": {"indices": idx, "values": [rng.uniform(0.1, 2) for _ in idx]}}
+        if i % 7 == 5:
+            del vectors["dense"]  # version 3 records and segments: points without their dense vector
+        return {"id": i, "vector": vectors, "payload": {"pad": "x" * 600}}
 
     with httpx.Client(base_url=leader_server.url, timeout=30) as leader:
         assert leader.put("/collections/hy", json={"vectors": {"dense": {"size": DIM, "distance": "Cosine"}},
