@@ -92,6 +92,7 @@ extension API {
         }
 
         registerQueries(on: router)
+        registerGroups(on: router)
         registerPayloadUpdates(on: router)
     }
 }

@@ -25,10 +25,6 @@ struct VectorNaming: Sendable, Equatable {
         sparseNames = Set(config.sparseVectors.keys)
     }
 
-    /// Records carry `{"name": vector, ...}`; a collection with only the default vector writes
-    /// it as a plain list, as Qdrant writes a lone default vector.
-    var writesNamedVectors: Bool { !name.isEmpty || !sparseNames.isEmpty }
-
     /// Qdrant's answer for a vector name the collection does not have (400 "Wrong input").
     static func notExisting(_ name: String) -> APIError {
         APIError.wrongInput("Not existing vector name error: \(name)")
@@ -140,15 +136,17 @@ struct VectorNaming: Sendable, Equatable {
     }
 
     /// The `vector` field of a record or scored point, as `selection` asks (nothing if it
-    /// asks for nothing, or the vectors were not read). A point without its dense vector
-    /// writes the vectors it has by name (`{}` with none), as Qdrant does.
+    /// asks for nothing, or the vectors were not read). As Qdrant writes them: the default
+    /// vector `""` alone as a plain list, anything else by name (`{}` for none).
     func write(dense: [Float]?, sparse: [String: SparseVector]?, _ selection: Selection, to w: inout JSONTextWriter) {
         guard selection.any, dense != nil || sparse != nil else { return }
         w.key("vector")
-        if !writesNamedVectors, let dense { return w.floats(dense) }
+        let dense = selection.dense ? dense : nil
+        let sparse = (sparse ?? [:]).filter { selection.sparse.contains($0.key) }
+        if name.isEmpty, let dense, sparse.isEmpty { return w.floats(dense) }
         w.beginObject()
-        if selection.dense, let dense { w.key(name); w.floats(dense) }
-        for (n, v) in (sparse ?? [:]).sorted(by: { $0.key < $1.key }) where selection.sparse.contains(n) {
+        if let dense { w.key(name); w.floats(dense) }
+        for (n, v) in sparse.sorted(by: { $0.key < $1.key }) {
             w.key(n)
             w.beginObject()
             w.key("indices"); w.beginArray(); for i in v.indices { w.int(Int(i)) }; w.endArray()

@@ -78,3 +78,16 @@ def test_the_async_client_writes_and_retrieves(store):
         await store.delete_documents_async(["doc-4"])
         assert await store.count_documents_async() == len(TEXTS) - 1
     asyncio.run(flow())
+
+
+def test_group_by_keeps_the_best_documents_of_each_topic(store):
+    """The retriever's `group_by` (Qdrant's query/groups): the best `group_size` documents of
+    each of the `top_k` best topics, best topic first."""
+    store.write_documents(documents())
+    query = bag_of_words(TEXTS[3][0])
+    retriever = QdrantEmbeddingRetriever(document_store=store, top_k=2, group_by="meta.topic", group_size=1)
+    docs = retriever.run(query_embedding=query)["documents"]
+    assert [d.id for d in docs][0] == "doc-3"
+    assert len(docs) == 2 and len({d.meta["topic"] for d in docs}) == 2
+    both = QdrantEmbeddingRetriever(document_store=store, top_k=3, group_by="meta.topic", group_size=2).run(query_embedding=query)
+    assert sorted(d.id for d in both["documents"]) == [f"doc-{i}" for i in range(6)]
