@@ -29,7 +29,10 @@ __attribute__((target("avx2,fma"))) static float dot_avx2(const float *a, const 
     }
     for (; i + 8 <= n; i += 8) s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), s0);
     float sum = sum256(_mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)));
-    for (; i < n; i++) sum += a[i] * b[i];
+    for (; i < n; i++) {
+#pragma clang fp contract(off)  // a product then a sum, as Qdrant's scalar tail: the same last digit
+        sum += a[i] * b[i];
+    }
     return sum;
 }
 
@@ -51,7 +54,10 @@ __attribute__((target("avx2,fma"))) static float l2sq_avx2(const float *a, const
         s0 = _mm256_fmadd_ps(d, d, s0);
     }
     float sum = sum256(_mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)));
-    for (; i < n; i++) sum += (a[i] - b[i]) * (a[i] - b[i]);
+    for (; i < n; i++) {
+#pragma clang fp contract(off)
+        sum += (a[i] - b[i]) * (a[i] - b[i]);
+    }
     return sum;
 }
 
@@ -65,7 +71,10 @@ static float dot_portable(const float *a, const float *b, size_t n) {
     for (; i + 8 <= n; i += 8)
         for (size_t j = 0; j < 8; j++) s[j] += a[i + j] * b[i + j];
     float sum = ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
-    for (; i < n; i++) sum += a[i] * b[i];
+    for (; i < n; i++) {
+#pragma clang fp contract(off)  // a product then a sum, as Qdrant's scalar tail: the same last digit
+        sum += a[i] * b[i];
+    }
     return sum;
 }
 
@@ -75,7 +84,10 @@ static float l2sq_portable(const float *a, const float *b, size_t n) {
     for (; i + 8 <= n; i += 8)
         for (size_t j = 0; j < 8; j++) s[j] += (a[i + j] - b[i + j]) * (a[i + j] - b[i + j]);
     float sum = ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
-    for (; i < n; i++) sum += (a[i] - b[i]) * (a[i] - b[i]);
+    for (; i < n; i++) {
+#pragma clang fp contract(off)
+        sum += (a[i] - b[i]) * (a[i] - b[i]);
+    }
     return sum;
 }
 

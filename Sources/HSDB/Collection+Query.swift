@@ -1,4 +1,5 @@
 import HSDBCore
+import Index
 
 extension Collection {
     /// Runs a query (DESIGN.md, "Search", "Hybrid queries"): nearest neighbours of a vector
@@ -59,7 +60,12 @@ extension Collection {
     private func singleStage(_ q: Query, limit: Int, filter: Filter?, projection: Projection) throws -> [ScoredPoint] {
         var target = q.target
         var exclude: Set<PointID> = []
-        if case .recommend(let positive, let negative) = target {
+        if case .recommend(let positive, let negative, let strategy) = target, strategy != .averageVector {
+            return try scoredRecommendation(
+                positive: try exampleVectors(positive, asStored: true), negative: try exampleVectors(negative, asStored: true), strategy: strategy,
+                limit: limit, threshold: q.scoreThreshold, filter: filter, projection: projection)
+        }
+        if case .recommend(let positive, let negative, _) = target {
             let (vector, examples) = try recommendationVector(positive, negative)
             target = .vector(vector)
             exclude = examples
@@ -102,33 +108,35 @@ extension Collection {
     /// avg(positive) without negatives; and the example points, which are left out of the
     /// results. An unknown example id is `pointNotFound`.
     private func recommendationVector(_ positive: [Query.Example], _ negative: [Query.Example]) throws -> ([Float], Set<PointID>) {
-        var ids = Set<PointID>()
-        func vectors(_ examples: [Query.Example]) throws -> [[Float]] {
-            try examples.map { e in
-                switch e {
-                case .vector(let v):
-                    try checkDimension(v)
-                    return v
-                case .point(let id):
-                    guard let r = try get(ids: [id], projection: Projection(withVector: true, withPayload: false)).first else {
-                        throw HSDBError.pointNotFound(id)
-                    }
-                    ids.insert(id)
-                    guard let v = r.vector else { throw HSDBError.invalidArgument("point \(id) has no dense vector to recommend with") }
-                    return v
-                }
-            }
-        }
+        let pos = try exampleVectors(positive, asStored: false), negs = try exampleVectors(negative, asStored: false)
         func average(_ vs: [[Float]]) -> [Float] {
             var sum = [Float](repeating: 0, count: config.dimension)
             for v in vs { for i in sum.indices { sum[i] += v[i] } }
             return sum.map { $0 / Float(vs.count) }
         }
-        let pos = average(try vectors(positive))
-        let negs = try vectors(negative)
-        guard !negs.isEmpty else { return (pos, ids) }
-        let neg = average(negs)
-        return (zip(pos, neg).map { p, n in p + (p - n) }, ids)
+        let ids = Set(pos.compactMap(\.id) + negs.compactMap(\.id))
+        let p = average(pos.map(\.vector))
+        guard !negs.isEmpty else { return (p, ids) }
+        let n = average(negs.map(\.vector))
+        return (zip(p, n).map { p, n in p + (p - n) }, ids)
+    }
+
+    /// The examples' vectors, with the ids of stored ones; `asStored`: vectors given are
+    /// normalised for cosine, as stored ones are.
+    func exampleVectors(_ examples: [Query.Example], asStored: Bool) throws -> [(vector: [Float], id: PointID?)] {
+        try examples.map { e in
+            switch e {
+            case .vector(let v):
+                try checkDimension(v)
+                return (asStored && config.metric == .cosine ? Distance.normalized(v) : v, nil)
+            case .point(let id):
+                guard let r = try get(ids: [id], projection: Projection(withVector: true, withPayload: false)).first else {
+                    throw HSDBError.pointNotFound(id)
+                }
+                guard let v = r.vector else { throw HSDBError.invalidArgument("point \(id) has no dense vector to recommend with") }
+                return (v, id)
+            }
+        }
     }
 
     /// Qdrant's text for a query vector of the wrong size.

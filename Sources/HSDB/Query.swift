@@ -13,9 +13,21 @@ public struct Query: Sendable {
         case point(PointID)
         /// The prefetches' results fused.
         case fusion(Fusion)
-        /// Qdrant's `recommend` with the `average_vector` strategy: the nearest points to
-        /// avg(positive) + (avg(positive) - avg(negative)), the examples left out.
-        case recommend(positive: [Example], negative: [Example])
+        /// Qdrant's `recommend` (the examples left out of the results): by default
+        /// `average_vector`, the nearest points to avg(positive) + (avg(positive) -
+        /// avg(negative)); `bestScore` and `sumScores` score every point against each example.
+        case recommend(positive: [Example], negative: [Example], strategy: RecommendStrategy = .averageVector)
+    }
+
+    /// How a recommendation scores points (Qdrant's strategies), with sim the similarity a
+    /// search ranks by (dot product; for euclidean, minus the squared distance).
+    public enum RecommendStrategy: Sendable, Equatable {
+        case averageVector
+        /// max sim over positives, when above max sim over negatives, squashed into (0.5, 1);
+        /// else minus the negatives' max, squashed: s(x) = 0.5 (x / (1 + |x|) + 1).
+        case bestScore
+        /// sum of sims to positives minus sum of sims to negatives.
+        case sumScores
     }
 
     /// A recommendation example: a stored point (by id) or a vector.

@@ -47,9 +47,7 @@ extension API {
         on(router, .post, "/collections/:collection/points/query/groups") { request, context, start in
             let c = try collection(context)
             let body = try await body(request)
-            if let from = try body.object("lookup_from"), let name = try from.string("collection") {
-                _ = try db.collection(name)  // a missing one is 404, as in Qdrant; one that exists is refused below
-            }
+            try checkLookupFrom(body)
             let q = try QueryRequest.query(body, naming: VectorNaming(c.config), maxResults: settings.maxResultPoints, available: c.count)
             return try answer(GroupRequest(body, query: q), on: c, since: start)
         }

@@ -93,6 +93,7 @@ extension API {
 
         registerQueries(on: router)
         registerGroups(on: router)
+        registerFacets(on: router)
         registerPayloadUpdates(on: router)
     }
 }

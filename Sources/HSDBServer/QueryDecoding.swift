@@ -37,6 +37,7 @@ struct QueryRequest {
     /// `POST .../points/query`.
     static func query(_ body: JSONFields, naming: VectorNaming, maxResults: Int, available: () -> Int) throws -> QueryRequest {
         var q = try common(body, naming: naming, maxResults: maxResults, available: available)
+        if body["limit"] == .int(0) { throw APIError.validation("internal.limit", "value 0 invalid, must be 1 or larger") }
         if body.has("lookup_from") { throw APIError.unsupported("`lookup_from`") }
         if let value = body["prefetch"] { q.prefetch = try prefetches(value, path: "prefetch", naming: naming, maxResults: maxResults, depth: 1) }
         if let query = body["query"] {
@@ -77,10 +78,7 @@ struct QueryRequest {
                 q.using = try usedVector(p, query, naming)
                 try q.decodeQuery(query)
             }
-            guard !{ if case .none = q.target { true } else { false } }() || !q.prefetch.isEmpty else {
-                throw APIError.format("\(p.path): a prefetch needs a `query`")
-            }
-            try q.checkPrefetchUse()
+            try q.checkPrefetchUse()  // without `query` or prefetches: the first `limit` points by id
             return q
         }
     }
@@ -99,7 +97,10 @@ struct QueryRequest {
         if case .fusion = target, prefetch.isEmpty { throw APIError.wrongInput("fusion needs `prefetch` queries to fuse") }
         guard !prefetch.isEmpty else { return }
         if mmr != nil { throw APIError.unsupported("`mmr` over prefetches") }
-        if case .none = target { throw APIError.unsupported("a query with `prefetch` but without `query` (give `fusion` or a vector)") }
+        if case .none = target {  // Qdrant's text (its query planner's check), with its 400
+            throw APIError(status: .badRequest, message:
+                "Bad request: A query is needed to merge the prefetches. Can't have prefetches without defining a query.")
+        }
     }
 
     /// `vector` is a list (the default vector ""), `{"name": ..., "vector": [...] or
@@ -183,16 +184,20 @@ struct QueryRequest {
         }
     }
 
-    /// `{"positive": [...], "negative": [...], "strategy": "average_vector"}`: examples are
-    /// point ids or dense vectors.
+    /// `{"positive": [...], "negative": [...], "strategy": "average_vector" | "best_score" |
+    /// "sum_scores"}`: examples are point ids or dense vectors.
     private mutating func decodeRecommend(_ r: JSONFields) throws {
         for key in r.values.keys.sorted() where !["positive", "negative", "strategy"].contains(key) {
             throw APIError.format("\(r.fieldPath(key)): unknown field, expected `positive`, `negative`, `strategy`")
         }
         guard using == .dense else { throw APIError.unsupported("`recommend` over a sparse vector") }
+        let strategy: Query.RecommendStrategy
         switch try r.string("strategy") {
-        case nil, "average_vector": break
-        case let other?: throw APIError.unsupported("recommend strategy `\(other)` (supported: average_vector)")
+        case nil, "average_vector": strategy = .averageVector
+        case "best_score": strategy = .bestScore
+        case "sum_scores": strategy = .sumScores
+        case let other?:
+            throw APIError.format("\(r.fieldPath("strategy")): unknown variant `\(other)`, expected one of `average_vector`, `best_score`, `sum_scores`")
         }
         func examples(_ key: String) throws -> [Example] {
             guard let list = try r.array(key) else { return [] }
@@ -205,8 +210,11 @@ struct QueryRequest {
             }
         }
         let positive = try examples("positive"), negative = try examples("negative")
-        guard !positive.isEmpty else { throw APIError.wrongInput("recommend needs at least one positive example") }
-        target = .recommend(positive: positive, negative: negative)
+        // average_vector needs a positive example; the others score against negatives alone too.
+        guard !positive.isEmpty || (strategy != .averageVector && !negative.isEmpty) else {
+            throw APIError.wrongInput("recommend needs at least one positive example")
+        }
+        target = .recommend(positive: positive, negative: negative, strategy: strategy)
     }
 
     private mutating func decodeQuery(_ value: JSONValue) throws {

@@ -7,7 +7,9 @@ extension API {
     func registerQueries(on router: Router<Context>) {
         on(router, .post, "/collections/:collection/points/query") { request, context, start in
             let c = try collection(context)
-            let q = try QueryRequest.query(try await body(request), naming: VectorNaming(c.config), maxResults: settings.maxResultPoints, available: c.count)
+            let body = try await body(request)
+            try checkLookupFrom(body)
+            let q = try QueryRequest.query(body, naming: VectorNaming(c.config), maxResults: settings.maxResultPoints, available: c.count)
             let hits = try run(q, on: c)
             return Envelope.ok(since: start) { w in
                 w.beginObject()
@@ -67,6 +69,12 @@ extension API {
                 w.endArray()
             }
         }
+    }
+
+    /// A `lookup_from` naming a collection that does not exist is 404, as in Qdrant (one that
+    /// exists is refused as unsupported by the decoder).
+    func checkLookupFrom(_ body: JSONFields) throws {
+        if let from = try body.object("lookup_from"), let name = try from.string("collection") { _ = try db.collection(name) }
     }
 
     private func batch(_ body: JSONFields, _ decode: (JSONFields) throws -> QueryRequest) throws -> [QueryRequest] {

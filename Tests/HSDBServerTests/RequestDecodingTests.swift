@@ -128,10 +128,15 @@ final class RequestDecodingTests: XCTestCase {
             #"{"query": [1, 0], "using": "text"}"#,  // dense query for a sparse vector
             #"{"query": {"indices": [1], "values": [1]}}"#,  // sparse query for the dense vector
             #"{"prefetch": {"query": [1, 0]}}"#,  // prefetch without a query over it
-            #"{"prefetch": {"limit": 3}, "query": {"fusion": "rrf"}}"#,
+            #"{"prefetch": {"prefetch": {"query": [1, 0]}}, "query": [1, 0]}"#,  // a prefetch's prefetch with nothing over it
         ] {
             XCTAssertThrowsError(try QueryRequest.query(try fields(bad), naming: naming, maxResults: 100, available: { 50 }), bad)
         }
+        // A prefetch with neither query nor prefetches: the first points by id, for the query above.
+        let firstPoints = try QueryRequest.query(
+            try fields(#"{"prefetch": {"limit": 3}, "query": {"fusion": "rrf"}}"#), naming: naming, maxResults: 100, available: { 50 })
+        XCTAssertEqual(firstPoints.prefetch.count, 1)
+        XCTAssertEqual({ if case .none = firstPoints.prefetch[0].target { true } else { false } }(), true)
         var w = JSONTextWriter()
         w.beginObject()
         naming.write(dense: [0.5], sparse: ["text": SparseVector(indices: [2], values: [1])], naming.everything, to: &w)

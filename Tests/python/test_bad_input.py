@@ -109,7 +109,7 @@ def test_bad_upsert_shapes(http, coll, body, why):
     ("/collections/bad/points/query", {"query": [1, 0, 0, 0], "limit": -1}, "non-negative integer"),
     ("/collections/bad/points/query", {"query": [1, 0, 0, 0], "limit": 2.5}, "non-negative integer"),
     ("/collections/bad/points/query", {"query": {"discover": {"target": [1, 0, 0, 0], "context": []}}}, "not supported"),
-    ("/collections/bad/points/query", {"query": {"recommend": {"positive": [1], "strategy": "best_score"}}}, "not supported"),
+    ("/collections/bad/points/query", {"query": {"recommend": {"positive": [1], "strategy": "worst_score"}}}, "unknown variant `worst_score`"),
     ("/collections/bad/points/query", {"query": [1, 0, 0, 0], "filter": {"must": [{"key": "a", "geo_radius": {}}]}}, "not supported"),
     ("/collections/bad/points/query", {"query": [1, 0, 0, 0], "filter": {"bogus": []}}, "unknown filter clause"),
     ("/collections/bad/points/query", {"query": [1, 0, 0, 0], "filter": {"must": [{"key": "a", "range": {"gt": "x"}}]}}, "is not a datetime"),

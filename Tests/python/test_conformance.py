@@ -495,3 +495,16 @@ def test_null_in_an_optional_field_is_absent_as_in_qdrant(http):
     got = http.post("/collections/nulls/points", json={"ids": [1], "with_payload": True}).json()["result"]
     assert got[0]["payload"] == {"kept": None}
     http.delete("/collections/nulls")
+
+
+def test_a_prefetch_without_query_takes_the_first_points(http, c):
+    """A prefetch without `query` gives the first `limit` points by id; the query above
+    re-scores them. Prefetches with nothing to merge them: Qdrant's 400; limit 0: its 422."""
+    r = http.post("/collections/conf/points/query", json={"prefetch": {"limit": 3}, "query": [0, 1, 0, 0]})
+    assert r.status_code == 200, r.text
+    assert [(p["id"], p["score"]) for p in r.json()["result"]["points"]] == [(3, 3.0), (2, 2.0), (1, 1.0)]
+    r = http.post("/collections/conf/points/query", json={"prefetch": {"limit": 3}})
+    assert r.status_code == 400 and r.json()["status"]["error"] == \
+        "Bad request: A query is needed to merge the prefetches. Can't have prefetches without defining a query."
+    r = http.post("/collections/conf/points/query", json={"query": [0, 1, 0, 0], "limit": 0})
+    assert r.status_code == 422 and "internal.limit: value 0 invalid" in r.json()["status"]["error"]
