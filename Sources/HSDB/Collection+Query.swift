@@ -60,10 +60,8 @@ extension Collection {
     private func singleStage(_ q: Query, limit: Int, filter: Filter?, projection: Projection) throws -> [ScoredPoint] {
         var target = q.target
         var exclude: Set<PointID> = []
-        if case .recommend(let positive, let negative, let strategy) = target, strategy != .averageVector {
-            return try scoredRecommendation(
-                positive: try exampleVectors(positive, asStored: true), negative: try exampleVectors(negative, asStored: true), strategy: strategy,
-                limit: limit, threshold: q.scoreThreshold, filter: filter, projection: projection)
+        if q.using == .dense, let hits = try exampleSearch(target, limit: limit, threshold: q.scoreThreshold, filter: filter, projection: projection) {
+            return hits
         }
         if case .recommend(let positive, let negative, _) = target {
             let (vector, examples) = try recommendationVector(positive, negative)
@@ -97,7 +95,7 @@ extension Collection {
             hits = try search(vector, limit: fetch, projection: projection, scoreThreshold: q.scoreThreshold, filter: filter, parameters: q.parameters)
         case (.sparse(let v), .sparse(let name)):
             hits = try searchSparse(name, v, limit: fetch, projection: projection, scoreThreshold: q.scoreThreshold, filter: filter)
-        case (.sparse, .dense), (.point, _), (.recommend, _):
+        case (.sparse, .dense), (.point, _), (.recommend, _), (.discover, _), (.context, _):
             throw HSDBError.invalidArgument("a sparse query for the dense vector")
         }
         if !exclude.isEmpty { hits.removeAll { exclude.contains($0.id) } }

@@ -17,6 +17,24 @@ public struct Query: Sendable {
         /// `average_vector`, the nearest points to avg(positive) + (avg(positive) -
         /// avg(negative)); `bestScore` and `sumScores` score every point against each example.
         case recommend(positive: [Example], negative: [Example], strategy: RecommendStrategy = .averageVector)
+        /// Qdrant's discovery: each point ranked by how many context pairs it lies on the
+        /// positive side of, then by its similarity to the target (DiscoverScoring).
+        case discover(target: Example, context: [ContextPair])
+        /// Qdrant's context search: each point scored by how far it lies on the negative side
+        /// of the pairs (0 when on the positive side of all).
+        case context([ContextPair])
+    }
+
+    /// A positive and a negative example; a point is on the pair's positive side when it is
+    /// more similar to the positive one.
+    public struct ContextPair: Sendable {
+        public var positive: Example
+        public var negative: Example
+
+        public init(positive: Example, negative: Example) {
+            self.positive = positive
+            self.negative = negative
+        }
     }
 
     /// How a recommendation scores points (Qdrant's strategies), with sim the similarity a

@@ -128,6 +128,22 @@ struct QueryRequest {
         return q
     }
 
+    /// `POST .../points/discover` (legacy): `{"target", "context": [pairs], "using", ...}`;
+    /// without a target, a context search.
+    static func discover(_ body: JSONFields, naming: VectorNaming, maxResults: Int, available: () -> Int) throws -> QueryRequest {
+        var q = try common(body, naming: naming, maxResults: maxResults, available: available)
+        if body.has("lookup_from") { throw APIError.unsupported("`lookup_from`") }
+        q.using = try naming.using(try body.string("using"))
+        guard q.using == .dense else { throw APIError.unsupported("`discover` over a sparse vector") }
+        let pairs = try q.contextPairs(body["context"], path: "context")
+        if let t = body["target"], t != .null {
+            q.target = .discover(target: try q.example(t, path: "target"), context: pairs)
+        } else {
+            q.target = .context(pairs)
+        }
+        return q
+    }
+
     /// `available` counts the collection's points; it is asked only for a limit or offset
     /// over `maxResults` (see `JSONFields.resultCount`).
     private static func common(_ body: JSONFields, naming: VectorNaming, maxResults: Int, available: () -> Int) throws -> QueryRequest {
@@ -201,13 +217,7 @@ struct QueryRequest {
         }
         func examples(_ key: String) throws -> [Example] {
             guard let list = try r.array(key) else { return [] }
-            return try list.enumerated().map { i, v in
-                switch v {
-                case .int, .string: return .point(try PointDecoding.id(v, path: r.fieldPath("\(key)[\(i)]")))
-                case .array: return .vector(try PointDecoding.dense(v, path: r.fieldPath("\(key)[\(i)]")))  // the `using` vector
-                default: return .vector(try naming.pointVector(v, path: r.fieldPath("\(key)[\(i)]")))
-                }
-            }
+            return try list.enumerated().map { i, v in try example(v, path: r.fieldPath("\(key)[\(i)]")) }
         }
         let positive = try examples("positive"), negative = try examples("negative")
         // average_vector needs a positive example; the others score against negatives alone too.
@@ -215,6 +225,53 @@ struct QueryRequest {
             throw APIError.wrongInput("recommend needs at least one positive example")
         }
         target = .recommend(positive: positive, negative: negative, strategy: strategy)
+    }
+
+    /// An example: a point id, or a dense vector (a list, or by name).
+    private func example(_ v: JSONValue, path: String) throws -> Example {
+        switch v {
+        case .int, .string: return .point(try PointDecoding.id(v, path: path))
+        case .array: return .vector(try PointDecoding.dense(v, path: path))  // the `using` vector
+        default: return .vector(try naming.pointVector(v, path: path))
+        }
+    }
+
+    /// `{"positive", "negative"}` pairs: a list of them, one, or null (none).
+    private func contextPairs(_ value: JSONValue?, path: String) throws -> [Query.ContextPair] {
+        let list: [JSONValue]
+        switch value {
+        case nil, .null?: return []
+        case .array(let items)?: list = items
+        case let one?: list = [one]
+        }
+        return try list.enumerated().map { i, item in
+            let p = try JSONFields(item, path: "\(path)[\(i)]")
+            for key in p.values.keys.sorted() where key != "positive" && key != "negative" {
+                throw APIError.format("\(p.fieldPath(key)): unknown field, expected `positive` and `negative`")
+            }
+            guard let positive = p["positive"] else { throw APIError.format("\(p.path): missing field `positive`") }
+            guard let negative = p["negative"] else { throw APIError.format("\(p.path): missing field `negative`") }
+            return Query.ContextPair(
+                positive: try example(positive, path: p.fieldPath("positive")), negative: try example(negative, path: p.fieldPath("negative")))
+        }
+    }
+
+    /// `{"discover": {"target", "context"}}` or `{"context": pairs}`: Qdrant's discovery and
+    /// context searches, over the dense vector.
+    private mutating func decodeDiscovery(_ fields: JSONFields) throws -> Bool {
+        if let d = try fields.object("discover") {
+            guard using == .dense else { throw APIError.unsupported("`discover` over a sparse vector") }
+            guard let t = d["target"] else { throw APIError.format("query.discover: missing field `target`") }
+            target = .discover(
+                target: try example(t, path: "query.discover.target"), context: try contextPairs(d["context"], path: "query.discover.context"))
+            return true
+        }
+        if fields.has("context") {
+            guard using == .dense else { throw APIError.unsupported("`context` over a sparse vector") }
+            target = .context(try contextPairs(fields["context"], path: "query.context"))
+            return true
+        }
+        return false
     }
 
     private mutating func decodeQuery(_ value: JSONValue) throws {
@@ -225,6 +282,7 @@ struct QueryRequest {
             let fields = try JSONFields(value, path: "query")
             if o["indices"] != nil || o["values"] != nil { return try setVector(value, path: "query") }
             if let recommend = try fields.object("recommend") { return try decodeRecommend(recommend) }
+            if try decodeDiscovery(fields) { return }
             if let fusion = fields["fusion"] {
                 switch fusion {
                 case .string("rrf"): target = .fusion(.rrf(k: Self.defaultRRFK))
@@ -244,7 +302,7 @@ struct QueryRequest {
             }
             guard let nearest = fields["nearest"] else {
                 let kind = o.keys.sorted().first ?? "empty"
-                throw APIError.unsupported("query `\(kind)` (supported: nearest, recommend, fusion, rrf, a vector, or a point id)")
+                throw APIError.unsupported("query `\(kind)` (supported: nearest, recommend, discover, context, fusion, rrf, a vector, or a point id)")
             }
             switch nearest {
             case .int, .string: target = .point(try PointDecoding.id(nearest, path: "query.nearest"))

@@ -59,6 +59,25 @@ extension API {
             }
         }
 
+        on(router, .post, "/collections/:collection/points/discover") { request, context, start in
+            let c = try collection(context)
+            let q = try QueryRequest.discover(try await body(request), naming: VectorNaming(c.config), maxResults: settings.maxResultPoints, available: c.count)
+            return Envelope.ok(since: start) { [hits = try run(q, on: c)] w in writeHits(hits, q, to: &w) }
+        }
+
+        on(router, .post, "/collections/:collection/points/discover/batch") { request, context, start in
+            let c = try collection(context)
+            let queries = try batch(try await body(request)) { f throws in
+                try QueryRequest.discover(f, naming: VectorNaming(c.config), maxResults: settings.maxResultPoints, available: c.count)
+            }
+            let results = try queries.map { try run($0, on: c) }
+            return Envelope.ok(since: start) { w in
+                w.beginArray()
+                for (q, hits) in zip(queries, results) { writeHits(hits, q, to: &w) }
+                w.endArray()
+            }
+        }
+
         on(router, .post, "/collections/:collection/points/search/batch") { request, context, start in
             let c = try collection(context)
             let queries = try batch(try await body(request)) { f throws in try QueryRequest.search(f, naming: VectorNaming(c.config), maxResults: settings.maxResultPoints, available: c.count) }
