@@ -14,7 +14,7 @@ public struct VerifyReport: Sendable {
 
 extension Database {
     /// Checks every checksum of every file of the database at `path` without changing
-    /// anything: the marker, each collection's metadata and manifest, every segment (section
+    /// anything: the marker, the aliases, each collection's metadata and manifest, every segment (section
     /// CRCs and content hash) and every WAL record. Throws at the first problem, naming the
     /// file and offset. Takes the directory lock, so it refuses (`databaseLocked`) while a
     /// process has the database open.
@@ -30,6 +30,8 @@ extension Database {
             let markerPath = path + "/" + DatabaseMarker.fileName
             guard fs.fileExists(markerPath) else { throw HSDBError.notADatabase(path: path, reason: "it has no \(DatabaseMarker.fileName) file") }
             try DatabaseMarker.check(try fs.readFile(markerPath), root: path)
+            let aliasPath = path + "/" + AliasFile.fileName
+            if fs.fileExists(aliasPath) { _ = try AliasFile.decode(try fs.readFile(aliasPath), path: aliasPath) }
             var report = VerifyReport()
             let parent = path + "/" + collectionsDirectoryName
             for name in try fs.listDirectory(parent) where !name.hasPrefix(".") {

@@ -22,6 +22,8 @@ public final class Database: Sendable {
 
     struct Catalog {
         var collections: [String: Collection] = [:]
+        /// Alias to collection name (`Database+Aliases`).
+        var aliases: [String: String] = [:]
         var closed = false
     }
 
@@ -32,13 +34,16 @@ public final class Database: Sendable {
     static let lockFileName = "LOCK"
     var collectionsDirectory: String { path + "/" + Self.collectionsDirectoryName }
 
-    private init(path: String, options: DatabaseOptions, fs: any FileSystem, logger: Logger, lock: any FileLock, collections: [String: Collection]) {
+    private init(
+        path: String, options: DatabaseOptions, fs: any FileSystem, logger: Logger, lock: any FileLock,
+        collections: [String: Collection], aliases: [String: String]
+    ) {
         self.path = path
         self.options = options
         self.fs = fs
         self.logger = logger
         self.lock = lock
-        self.catalog = Mutex(Catalog(collections: collections))
+        self.catalog = Mutex(Catalog(collections: collections, aliases: aliases))
     }
 
     /// Opens (or, with `createIfMissing`, creates) the database at `path`, recovering every
@@ -63,8 +68,9 @@ public final class Database: Sendable {
             do {
                 try checkOrWriteMarker(path, fs)
                 let collections = try openCollections(path, fs, options, logger)
+                let aliases = try readAliases(path, fs, collections: collections, logger)
                 logger.info("database \(path) open: \(collections.count) collections, durability \(options.durability)")
-                return Database(path: path, options: options, fs: fs, logger: logger, lock: lock, collections: collections)
+                return Database(path: path, options: options, fs: fs, logger: logger, lock: lock, collections: collections, aliases: aliases)
             } catch {
                 lock.unlock()
                 throw error
@@ -131,6 +137,9 @@ public final class Database: Sendable {
         try Validation.checkConfig(config)
         return try await catalogChanges.withLock {
             guard try catalogState({ $0.collections[name] }) == nil else { throw HSDBError.collectionAlreadyExists(name) }
+            guard try catalogState({ $0.aliases[name] }) == nil else {
+                throw HSDBError.invalidArgument("Alias with name `\(name)` already exists; a collection cannot take its name")
+            }
             let (fs, parent, options, logger) = (self.fs, collectionsDirectory, self.options, self.logger)
             let collection = try await runBlocking("hsdb.create") {
                 do {
@@ -163,9 +172,11 @@ public final class Database: Sendable {
         }
     }
 
-    /// The open collection with this name.
+    /// The open collection with this name or alias.
     public func collection(_ name: String) throws -> Collection {
-        guard let c = try catalogState({ $0.collections[name] }) else { throw HSDBError.collectionNotFound(name) }
+        guard let c = try catalogState({ c in c.collections[name] ?? c.aliases[name].flatMap { c.collections[$0] } }) else {
+            throw HSDBError.collectionNotFound(name)
+        }
         return c
     }
 
@@ -180,6 +191,7 @@ public final class Database: Sendable {
             guard let collection = try catalogState({ $0.collections.removeValue(forKey: name) }) else {
                 throw HSDBError.collectionNotFound(name)
             }
+            try await dropAliases(of: name)
             try? await collection.close()
             let (fs, parent) = (self.fs, collectionsDirectory)
             try await runBlocking("hsdb.drop") {

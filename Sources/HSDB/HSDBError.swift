@@ -8,6 +8,7 @@ public enum HSDBError: Error, CustomStringConvertible, Equatable {
     case invalidArgument(String)
     case collectionNotFound(String)
     case collectionAlreadyExists(String)
+    case aliasNotFound(String)
     /// A write that needs an existing point named one that does not exist.
     case pointNotFound(PointID)
     /// Another process (or another open `Database`) holds the directory.
@@ -29,6 +30,7 @@ public enum HSDBError: Error, CustomStringConvertible, Equatable {
         case .invalidArgument(let m): return m
         case .collectionNotFound(let n): return "collection '\(n)' does not exist"
         case .collectionAlreadyExists(let n): return "collection '\(n)' already exists"
+        case .aliasNotFound(let n): return "alias '\(n)' does not exist"
         case .pointNotFound(let id): return "No point with id \(id) found"
         case .databaseLocked(let path, let pid):
             let holder = pid.map { "process \($0)" } ?? "another process"

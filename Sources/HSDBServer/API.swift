@@ -22,6 +22,7 @@ struct API: Sendable {
     func register(on router: Router<Context>) {
         registerService(on: router)
         registerCollections(on: router)
+        registerAliases(on: router)
         registerPoints(on: router)
         registerSnapshots(on: router)
         registerReplication(on: router)

@@ -56,6 +56,7 @@ struct APIError: Error, CustomStringConvertible {
         case .collectionNotFound(let name): self = .collectionNotFound(name)
         case .collectionAlreadyExists(let name): self = .wrongInput("Collection `\(name)` already exists!").with(status: .conflict)
         case .pointNotFound(let id): self = .notFound("No point with id \(id) found")
+        case .aliasNotFound(let name): self = .notFound("Alias `\(name)` doesn't exist!")
         case .walNotRetained(let m): self.init(status: .conflict, message: m)
         case .readOnly, .closed:
             self.init(status: .serviceUnavailable, message: "Service unavailable: \(error)")
