@@ -23,7 +23,7 @@ extension Collection {
         var candidates: [(PointID, [Float])] = []
         var offset: PointID?
         let s = snapshot
-        let filter = filter.map { $0.resolvingText(payloadIndexes) }
+        let filter = filter.map(resolved)
         repeat {
             let page = try scroll(in: s, from: offset, limit: 4096, projection: Projection(withVector: true, withPayload: false), filter: filter)
             for r in page.points { if let v = r.vector { candidates.append((r.id, v)) } }

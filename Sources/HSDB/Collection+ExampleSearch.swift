@@ -65,7 +65,7 @@ extension Collection {
         var top = TopK<PointID>(k: limit, higherIsBetter: true)
         var offset: PointID?
         let s = snapshot
-        let filter = filter.map { $0.resolvingText(payloadIndexes) }
+        let filter = filter.map(resolved)
         repeat {
             let page = try scroll(in: s, from: offset, limit: 4096, projection: Projection(withVector: true, withPayload: false), filter: filter)
             for r in page.points where !exclude.contains(r.id) {

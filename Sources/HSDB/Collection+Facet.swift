@@ -19,7 +19,7 @@ extension Collection {
         var counts: [JSONValue: Int] = [:]
         var offset: PointID?
         let s = snapshot
-        let filter = filter.map { $0.resolvingText(payloadIndexes) }
+        let filter = filter.map(resolved)
         repeat {
             let page = try scroll(in: s, from: offset, limit: 4096, projection: .payloadOnly, filter: filter)
             for r in page.points {

@@ -52,7 +52,7 @@ extension Collection {
             OrdinalMask(words: words).forEach { ordinals.append($0) }
             do {
                 try segment.forEachPayload(of: ordinals) { o, payload in
-                    if filter.matches(id: segment.id(at: o), payload: payload) { mask.insert(o) }
+                    if filter.matches(id: segment.id(at: o), payload: payload, has: handle.vectors(of: o)) { mask.insert(o) }
                 }
             } catch {
                 throw HSDBError.wrap(error)
@@ -61,13 +61,15 @@ extension Collection {
             payloadScans.add(1, ordering: .relaxed)
             do {
                 try segment.forEachPayload { o, payload in
-                    if handle.isAlive(o, at: lsn) && filter.matches(id: segment.id(at: o), payload: payload) { mask.insert(o) }
+                    if handle.isAlive(o, at: lsn) && filter.matches(id: segment.id(at: o), payload: payload, has: handle.vectors(of: o)) {
+                        mask.insert(o)
+                    }
                 }
             } catch {
                 throw HSDBError.wrap(error)
             }
         } else {
-            for o in 0..<handle.count where handle.isAlive(o, at: lsn) && filter.matches(id: segment.id(at: o), payload: [:]) {
+            for o in 0..<handle.count where handle.isAlive(o, at: lsn) && filter.matches(id: segment.id(at: o), payload: [:], has: handle.vectors(of: o)) {
                 mask.insert(o)
             }
         }
@@ -116,10 +118,10 @@ extension Collection {
 
     /// Exact number of live points matching `filter`.
     public func count(filter: Filter) throws -> Int {
-        let filter = filter.resolvingText(payloadIndexes)
+        let filter = resolved(filter)
         let s = snapshot
         var n = 0
-        s.forEachLiveMemtablePoint { id, p in if filter.matches(id: id, payload: p.payload) { n += 1 } }
+        s.forEachLiveMemtablePoint { id, p in if filter.matches(id: id, payload: p.payload, has: p.has) { n += 1 } }
         for h in s.segments { n += try matching(h, filter, lsn: s.lsn).count }
         return n
     }

@@ -29,7 +29,7 @@ extension Collection {
             throw HSDBError.invalidArgument(
                 "no range index for the order_by key '\(order.key)': create an integer, float or datetime payload index on it")
         }
-        let filter = filter.map { $0.resolvingText(payloadIndexes) }
+        let filter = filter.map(resolved)
         var keyed: [(value: Double, id: PointID)] = []
         let s = snapshot  // one snapshot: the order and the records agree
         var offset: PointID?

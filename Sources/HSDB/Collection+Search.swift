@@ -36,7 +36,7 @@ extension Collection {
         filter: Filter? = nil, parameters: SearchParameters = SearchParameters()
     ) throws -> [ScoredPoint] {
         guard limit >= 1 else { throw HSDBError.invalidArgument("search limit must be at least 1, got \(limit)") }
-        let filter = filter.map { $0.resolvingText(payloadIndexes) }
+        let filter = filter.map(resolved)
         if let ef = parameters.ef, ef < 1 { throw HSDBError.invalidArgument("ef must be at least 1, got \(ef)") }
         if let os = parameters.binaryOversampling, os < 0 { throw HSDBError.invalidArgument("oversampling must not be negative, got \(os)") }
         var chosen = parameters

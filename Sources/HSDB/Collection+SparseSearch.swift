@@ -20,7 +20,7 @@ extension Collection {
             throw HSDBError.invalidArgument("the collection has no sparse vector named '\(name)'")
         }
         try Validation.checkSparse([name: query], config: config, context: "query")
-        let filter = filter.map { $0.resolvingText(payloadIndexes) }
+        let filter = filter.map(resolved)
         let s = snapshot
         let layers = try sparseLayers(name, s, filter: filter)
         var weights = query.values

@@ -157,7 +157,7 @@ public final class Collection: Sendable {
         from offset: PointID? = nil, limit: Int = 10, projection: Projection = .payloadOnly, filter: Filter? = nil
     ) throws -> ScrollPage {
         guard limit >= 1 else { throw HSDBError.invalidArgument("scroll limit must be at least 1, got \(limit)") }
-        let filter = filter.map { $0.resolvingText(payloadIndexes) }
+        let filter = filter.map(resolved)
         return try scroll(in: snapshot, from: offset, limit: limit, projection: projection, filter: filter)
     }
 

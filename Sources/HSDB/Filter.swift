@@ -54,6 +54,9 @@ public indirect enum Condition: Sendable, Equatable {
     case isNull(key: String)
     /// The point's id is one of these.
     case hasID([PointID])
+    /// The point carries the vector named (the dense vector's name or a sparse one's; nil: the
+    /// dense vector). Names the collection lacks match no point.
+    case hasVector(String?)
     /// Some object in the array at `key` satisfies `filter` on its own.
     case nested(key: String, filter: Filter)
     /// A filter used as a condition.

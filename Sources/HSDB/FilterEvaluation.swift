@@ -1,12 +1,14 @@
 import HSDBCore
 
 extension Filter {
-    /// Whether the point with `id` and `payload` satisfies the filter.
-    public func matches(id: PointID, payload: Payload) -> Bool {
-        for c in must where !c.holds(id: id, payload: payload) { return false }
-        for c in mustNot where c.holds(id: id, payload: payload) { return false }
-        if !should.isEmpty && !should.contains(where: { $0.holds(id: id, payload: payload) }) { return false }
-        if let m = minShould, m.conditions.filter({ $0.holds(id: id, payload: payload) }).count < m.minCount { return false }
+    /// Whether the point with `id` and `payload` satisfies the filter. `has` says whether the
+    /// point carries a vector (nil: the dense one, else a sparse one by name), for `hasVector`;
+    /// by default it carries every vector (for filters without that condition).
+    public func matches(id: PointID, payload: Payload, has: (String?) -> Bool = { _ in true }) -> Bool {
+        for c in must where !c.holds(id: id, payload: payload, has) { return false }
+        for c in mustNot where c.holds(id: id, payload: payload, has) { return false }
+        if !should.isEmpty && !should.contains(where: { $0.holds(id: id, payload: payload, has) }) { return false }
+        if let m = minShould, m.conditions.filter({ $0.holds(id: id, payload: payload, has) }).count < m.minCount { return false }
         return true
     }
 
@@ -25,7 +27,7 @@ extension Filter {
 }
 
 extension Condition {
-    func holds(id: PointID, payload: Payload) -> Bool {
+    func holds(id: PointID, payload: Payload, _ has: (String?) -> Bool) -> Bool {
         switch self {
         case .match(let key, let value):
             return FieldPath.values(key, in: payload).contains { $0.matches(value) }
@@ -54,13 +56,15 @@ extension Condition {
             return FieldPath.raw(key, in: payload).contains { $0 == .null }
         case .hasID(let ids):
             return ids.contains(id)
+        case .hasVector(let name):
+            return has(name)
         case .nested(let key, let filter):
             return FieldPath.values(key, in: payload).contains { v in
-                if case .object(let o) = v { return filter.matches(id: id, payload: o) }
+                if case .object(let o) = v { return filter.matches(id: id, payload: o, has: has) }
                 return false
             }
         case .filter(let filter):
-            return filter.matches(id: id, payload: payload)
+            return filter.matches(id: id, payload: payload, has: has)
         }
     }
 }

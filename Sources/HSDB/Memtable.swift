@@ -14,6 +14,9 @@ struct StoredPoint: Sendable {
     var isTombstone: Bool { row == nil }
     /// The dense vector, if the point carries one.
     var vector: [Float]? { row?.dense }
+
+    /// Whether the point carries the dense vector (nil) or the sparse vector named.
+    func has(_ vector: String?) -> Bool { vector.map { sparse[$0] != nil } ?? (row?.isPresent ?? false) }
 }
 
 /// The writes since the last flush, as a persistent hash tree: copying it is O(1) and later

@@ -161,7 +161,7 @@ extension Condition {
             .range(let k, _), .datetimeRange(let k, _),
             .valuesCount(let k, _), .isEmpty(let k), .isNull(let k):
             return k
-        case .hasID, .nested, .filter: return nil
+        case .hasID, .hasVector, .nested, .filter: return nil
         }
     }
 }

@@ -58,7 +58,7 @@ struct MemtableLayer {
                 var kept = [UInt64](repeating: 0, count: (visible + 63) / 64)
                 for slot in 0..<visible where live.map({ $0[slot >> 6] >> UInt64(slot & 63) & 1 == 1 }) ?? true {
                     let id = chunk.ids[slot]
-                    guard let p = points[id], filter.matches(id: id, payload: p.payload) else { continue }
+                    guard let p = points[id], filter.matches(id: id, payload: p.payload, has: p.has) else { continue }
                     kept[slot >> 6] |= 1 << UInt64(slot & 63)
                     candidates += 1
                 }

@@ -52,6 +52,14 @@ final class SegmentHandle: @unchecked Sendable {
 
     var count: Int { segment.count }
 
+    /// Whether `ordinal` carries the dense vector (nil) or the sparse vector named.
+    func vectors(of ordinal: Int) -> (String?) -> Bool {
+        { [segment] name in
+            guard let name else { return segment.hasVector(at: ordinal) }
+            return segment.sparseNames.firstIndex(of: name).map { segment.sparse(at: ordinal, name: $0) != nil } ?? false
+        }
+    }
+
     /// The LSN that shadowed `ordinal`, or 0.
     @inline(__always)
     func shadowedAt(_ ordinal: Int) -> UInt64 { shadows.shadowedAt(ordinal) }

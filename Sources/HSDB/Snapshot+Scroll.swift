@@ -63,7 +63,7 @@ struct MemtableCursor {
         while let entry = nextEntry() {
             let row = Int(entry.row)
             guard row < rows.count, rows.isAlive(row, at: lsn), let p = points[entry.id], p.row?.row == row else { continue }
-            if let filter, !filter.matches(id: entry.id, payload: p.payload) { continue }
+            if let filter, !filter.matches(id: entry.id, payload: p.payload, has: p.has) { continue }
             head = (entry.id, p)
             return
         }

@@ -64,3 +64,37 @@ extension Filter {
         return f
     }
 }
+
+extension Filter {
+    /// `hasVector` conditions by the collection's names: `dense` (the dense vector's name) to
+    /// nil, sparse names kept, any other name to a condition no point meets.
+    func resolvingVectors(dense: String, sparse: Set<String>) -> Filter {
+        func resolve(_ c: Condition) -> Condition {
+            switch c {
+            case .hasVector(let name?) where name == dense: return .hasVector(nil)
+            case .hasVector(let name?) where !sparse.contains(name): return .hasID([])
+            case .filter(let f): return .filter(f.resolvingVectors(dense: dense, sparse: sparse))
+            case .nested(let key, let f): return .nested(key: key, filter: f.resolvingVectors(dense: dense, sparse: sparse))
+            default: return c
+            }
+        }
+        var f = self
+        f.must = must.map(resolve)
+        f.should = should.map(resolve)
+        f.mustNot = mustNot.map(resolve)
+        if let m = minShould { f.minShould = Filter.MinShould(conditions: m.conditions.map(resolve), minCount: m.minCount) }
+        return f
+    }
+}
+
+extension Collection {
+    /// A filter as this collection evaluates it: text conditions by its text indexes, vector
+    /// names by its vectors (the dense vector's name is the HTTP API's `vector_name`
+    /// attribute, "" without it).
+    func resolved(_ filter: Filter) -> Filter {
+        let dense: String
+        if case .string(let name)? = config.attributes["vector_name"] { dense = name } else { dense = "" }
+        return filter.resolvingText(payloadIndexes).resolvingVectors(dense: dense, sparse: Set(config.sparseVectors.keys))
+    }
+}
+

@@ -44,7 +44,7 @@ enum FilterDecoding {
         if let ids = c["has_id"] { return .hasID(try PointDecoding.ids(ids, path: "\(path).has_id", limit: 1_000_000)) }
         if let name = c["has_vector"] {
             guard case .string(let s) = name else { throw JSONFields.typeError("\(path).has_vector", "a vector name", name) }
-            return s.isEmpty ? .filter(Filter()) : .hasID([])  // every point has the unnamed vector, none has another
+            return .hasVector(s)  // the collection resolves the name (Collection.resolved)
         }
         if let nested = try c.object("nested") {
             guard let key = try nested.string("key") else { throw APIError.format("\(path).nested: missing field `key`") }

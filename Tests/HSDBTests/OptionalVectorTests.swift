@@ -80,6 +80,14 @@ final class OptionalVectorTests: XCTestCase {
                 limit: 10_000, projection: .idsOnly)
             XCTAssertEqual(Set(sparseHits.map(\.id)), Set(model.points.filter { $0.value.sparse["text"] != nil }.keys), stage)
             XCTAssertTrue(model.points.values.contains { $0.vector == nil }, "\(stage): some points have no vector")
+            // has_vector, in memtables (hash tree) and segments (the absent bitmap and sparse sections).
+            let withDense = Set(model.points.filter { $0.value.vector != nil }.keys)
+            let withText = Set(model.points.filter { $0.value.sparse["text"] != nil }.keys)
+            for (condition, holders) in [(Condition.hasVector(""), withDense), (.hasVector("text"), withText), (.hasVector("other"), [])] {
+                XCTAssertEqual(try c.count(filter: Filter(must: [condition])), holders.count, "\(stage): \(condition)")
+                let page = try c.scroll(limit: 10_000, projection: .idsOnly, filter: Filter(mustNot: [condition]))
+                XCTAssertEqual(Set(page.points.map(\.id)), Set(model.points.keys).subtracting(holders), "\(stage): not \(condition)")
+            }
         }
         try await upsert(Array(0..<400))
         try check("memtable")

@@ -206,6 +206,13 @@ def test_points_without_their_dense_vector(client, hybrid):
     assert raw.vector == {} and raw.payload == {"i": 3}
     page, _ = client.scroll(hybrid, limit=100)
     assert [p.id for p in page] == list(range(60))
+    for name, holders in (("", sorted(dense)), ("text", [i for i in range(60) if i % 3]), ("nope", [])):
+        has = models.Filter(must=[models.HasVectorCondition(has_vector=name)])
+        page, _ = client.scroll(hybrid, scroll_filter=has, limit=100)
+        assert [p.id for p in page] == holders, name
+        assert client.count(hybrid, count_filter=has).count == len(holders)
+    lacking = models.Filter(must_not=[models.HasVectorCondition(has_vector="")])
+    assert [p.id for p in client.scroll(hybrid, scroll_filter=lacking, limit=100)[0]] == [i for i in range(60) if i not in dense]
     q = [rng.uniform(-1, 1) for _ in range(DIM)]
     for exact in (False, True):
         hits = client.query_points(hybrid, query=q, limit=100, search_params=models.SearchParams(exact=exact)).points
