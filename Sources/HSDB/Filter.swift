@@ -53,6 +53,14 @@ public indirect enum Condition: Sendable, Equatable {
     /// The field is null.
     case isNull(key: String)
     /// The point's id is one of these.
+    /// A geo point of the field within `meters` of `center` (haversine, mean Earth radius).
+    case geoRadius(key: String, center: GeoPoint, meters: Double)
+    /// A geo point of the field inside the box (across the antimeridian when the top-left
+    /// longitude is east of the bottom-right one).
+    case geoBox(key: String, topLeft: GeoPoint, bottomRight: GeoPoint)
+    /// A geo point of the field inside the exterior ring and outside every interior ring
+    /// (rings closed: the first point repeated last).
+    case geoPolygon(key: String, exterior: [GeoPoint], interiors: [[GeoPoint]])
     case hasID([PointID])
     /// The point carries the vector named (the dense vector's name or a sparse one's; nil: the
     /// dense vector). Names the collection lacks match no point.

@@ -54,6 +54,14 @@ extension Condition {
             return FieldPath.values(key, in: payload).allSatisfy { $0 == .null }
         case .isNull(let key):
             return FieldPath.raw(key, in: payload).contains { $0 == .null }
+        case .geoRadius(let key, let center, let meters):
+            return GeoPoint.all(FieldPath.values(key, in: payload)).contains { $0.meters(to: center) <= meters }
+        case .geoBox(let key, let topLeft, let bottomRight):
+            return GeoPoint.all(FieldPath.values(key, in: payload)).contains { $0.isInBox(topLeft: topLeft, bottomRight: bottomRight) }
+        case .geoPolygon(let key, let exterior, let interiors):
+            return GeoPoint.all(FieldPath.values(key, in: payload)).contains { p in
+                p.isInRing(exterior) && !interiors.contains { p.isInRing($0) }
+            }
         case .hasID(let ids):
             return ids.contains(id)
         case .hasVector(let name):

@@ -20,6 +20,10 @@ public enum PayloadIndexType: UInt8, Sendable, CaseIterable {
     /// Full text: the words of string values (`TextTokens`); `matchText` on the field then
     /// matches words instead of a substring.
     case text = 7
+    /// Geo points (`{"lon", "lat"}`), for geo conditions. Declared and reported; the
+    /// conditions are answered from the payloads (no geo structure is built yet), so the
+    /// answers are the same with or without it.
+    case geo = 8
 }
 
 /// One segment's index of one payload field: which ordinals hold which values. Built from the
@@ -159,7 +163,8 @@ extension Condition {
         switch self {
         case .match(let k, _), .matchAny(let k, _), .matchExcept(let k, _), .matchText(let k, _), .textTokens(let k, _, _),
             .range(let k, _), .datetimeRange(let k, _),
-            .valuesCount(let k, _), .isEmpty(let k), .isNull(let k):
+            .valuesCount(let k, _), .isEmpty(let k), .isNull(let k), .geoRadius(let k, _, _), .geoBox(let k, _, _),
+            .geoPolygon(let k, _, _):
             return k
         case .hasID, .hasVector, .nested, .filter: return nil
         }

@@ -265,6 +265,7 @@ enum CollectionSpec {
         case .uuid: return "uuid"
         case .datetime: return "datetime"
         case .text: return "text"
+        case .geo: return "geo"
         }
     }
 
@@ -275,7 +276,7 @@ enum CollectionSpec {
     static let indexParamKeys: [String: Set<String>] = [
         "keyword": ["on_disk", "is_tenant"], "integer": ["on_disk", "is_principal", "lookup", "range"], "float": ["on_disk", "is_principal"],
         "bool": ["on_disk"], "uuid": ["on_disk", "is_tenant"], "datetime": ["on_disk", "is_principal"],
-        "text": ["on_disk", "tokenizer", "lowercase", "phrase_matching", "min_token_len", "max_token_len"],
+        "text": ["on_disk", "tokenizer", "lowercase", "phrase_matching", "min_token_len", "max_token_len"], "geo": ["on_disk"],
     ]
 
     /// `field_schema`: "keyword" | "integer" | "float" | "bool" | "uuid" | "datetime" or
@@ -314,7 +315,8 @@ enum CollectionSpec {
         case "uuid": return .uuid
         case "datetime": return .datetime
         case "text": return .text
-        case .some(let other): throw APIError.unsupported("payload index type `\(other)` (supported: keyword, integer, float, bool, uuid, datetime, text)")
+        case "geo": return .geo
+        case .some(let other): throw APIError.unsupported("payload index type `\(other)` (supported: keyword, integer, float, bool, uuid, datetime, text, geo)")
         case .none: throw APIError.format("field_schema: expected a schema type such as \"keyword\"")
         }
     }

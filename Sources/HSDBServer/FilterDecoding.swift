@@ -3,9 +3,8 @@ import HSDBCore
 
 /// Qdrant's filter grammar (`must`, `should`, `must_not`, `min_should`, and the conditions
 /// match value/any/except/text, range, values_count, is_empty, is_null, has_id, has_vector,
-/// nested, and filters as conditions) into the engine's `Filter`. A range with datetime
-/// strings for bounds is Qdrant's datetime range; geo conditions are refused with a 400 that
-/// names them.
+/// geo radius, bounding box and polygon, nested, and filters as conditions) into the engine's
+/// `Filter`. A range with datetime strings for bounds is Qdrant's datetime range.
 enum FilterDecoding {
     static let maxDepth = 16
 
@@ -66,7 +65,7 @@ enum FilterDecoding {
             let given = c.values.keys.sorted().joined(separator: ", ")
             throw APIError.format("\(path): not a condition (fields: \(given)); expected `key` with match/range/values_count/is_empty/is_null, or has_id, nested, is_empty, is_null, or a filter")
         }
-        for geo in ["geo_bounding_box", "geo_radius", "geo_polygon"] where c.has(geo) { throw APIError.unsupported("\(path): \(geo) conditions") }
+        if let geo = try geoCondition(key: key, c, path: path) { return geo }
         if let match = try c.object("match") { return try matchCondition(key: key, match) }
         if let range = try c.object("range") {
             if let datetimes = try datetimeRange(range) { return .datetimeRange(key: key, datetimes) }
@@ -81,6 +80,45 @@ enum FilterDecoding {
         }
         // Qdrant 1.19 validates this (422), it does not refuse the format.
         throw APIError.validation("\(path).condition_one_of", "At least one field condition must be specified")
+    }
+
+    /// `geo_radius` (`center`, `radius` in meters), `geo_bounding_box` (`top_left`,
+    /// `bottom_right`), `geo_polygon` (`exterior` and `interiors`, rings `{"points": [...]}`
+    /// of at least 4 points, closed: Qdrant's 422 otherwise).
+    private static func geoCondition(key: String, _ c: JSONFields, path: String) throws -> Condition? {
+        if let r = try c.object("geo_radius") {
+            guard let radius = try r.number("radius") else { throw APIError.format("\(r.path): missing field `radius`") }
+            return .geoRadius(key: key, center: try geoPoint(r, "center"), meters: radius)
+        }
+        if let b = try c.object("geo_bounding_box") {
+            return .geoBox(key: key, topLeft: try geoPoint(b, "top_left"), bottomRight: try geoPoint(b, "bottom_right"))
+        }
+        guard let p = try c.object("geo_polygon") else { return nil }
+        guard let exterior = try p.object("exterior") else { throw APIError.format("\(p.path): missing field `exterior`") }
+        let interiors = try (try p.array("interiors") ?? []).enumerated().map { i, v in
+            try ring(try JSONFields(v, path: p.fieldPath("interiors[\(i)]")))
+        }
+        return .geoPolygon(key: key, exterior: try ring(exterior), interiors: interiors)
+    }
+
+    private static func ring(_ r: JSONFields) throws -> [GeoPoint] {
+        guard let list = try r.array("points") else { throw APIError.format("\(r.path): missing field `points`") }
+        let points = try list.enumerated().map { i, v in try geoPoint(JSONFields(.object(["p": v]), path: r.fieldPath("points[\(i)]")), "p") }
+        guard points.count >= 4 else { throw APIError.validation(r.path, "polygon invalid, the size must be at least 4") }
+        guard points.first == points.last else {
+            throw APIError.validation(r.path, "polygon invalid, the first and the last points should be same to form a closed line")
+        }
+        return points
+    }
+
+    /// `{"lon", "lat"}` in degrees, within [-180, 180] and [-90, 90].
+    private static func geoPoint(_ parent: JSONFields, _ field: String) throws -> GeoPoint {
+        guard let p = try parent.object(field) else { throw APIError.format("\(parent.path): missing field `\(field)`") }
+        guard let lon = try p.number("lon"), let lat = try p.number("lat") else { throw APIError.format("\(p.path): expected `lon` and `lat`") }
+        guard (-180...180).contains(lon), (-90...90).contains(lat) else {
+            throw APIError.validation(p.path, "Wrong input: lon \(lon), lat \(lat) out of range (lon -180 to 180, lat -90 to 90)")
+        }
+        return GeoPoint(lon: lon, lat: lat)
     }
 
     private static func matchCondition(key: String, _ m: JSONFields) throws -> Condition {

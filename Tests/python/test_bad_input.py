@@ -110,7 +110,7 @@ def test_bad_upsert_shapes(http, coll, body, why):
     ("/collections/bad/points/query", {"query": [1, 0, 0, 0], "limit": 2.5}, "non-negative integer"),
     ("/collections/bad/points/query", {"query": {"sample": "random"}}, "not supported"),
     ("/collections/bad/points/query", {"query": {"recommend": {"positive": [1], "strategy": "worst_score"}}}, "unknown variant `worst_score`"),
-    ("/collections/bad/points/query", {"query": [1, 0, 0, 0], "filter": {"must": [{"key": "a", "geo_radius": {}}]}}, "not supported"),
+    ("/collections/bad/points/query", {"query": [1, 0, 0, 0], "filter": {"must": [{"key": "a", "geo_radius": {}}]}}, "missing field `radius`"),
     ("/collections/bad/points/query", {"query": [1, 0, 0, 0], "filter": {"bogus": []}}, "unknown filter clause"),
     ("/collections/bad/points/query", {"query": [1, 0, 0, 0], "filter": {"must": [{"key": "a", "range": {"gt": "x"}}]}}, "is not a datetime"),
     ("/collections/bad/points/query", {"query": [1, 0, 0, 0], "filter": {"must": [{"key": "a", "range": {"gt": "2024-01-01", "lt": 3}}]}}, "a datetime string"),
