@@ -28,18 +28,27 @@ extension Collection {
     /// everything else; the same rules as above.
     @discardableResult
     public func updateVectors(_ updates: [VectorUpdate]) async throws -> WriteResult {
+        try await updateVectors(updates, filter: nil)!
+    }
+
+    /// The same, changing only the points that match `filter` (Qdrant's `update_filter`);
+    /// nil when none does (nothing is written).
+    @discardableResult
+    public func updateVectors(_ updates: [VectorUpdate], filter: Filter?) async throws -> WriteResult? {
         try Validation.checkBatchSize(updates.count, limits: limits)
+        let filter = filter.map(resolved)
         return try await payloadUpdates.withLock {
             let records = try get(ids: updates.map(\.id), projection: .everything)
             var current: [PointID: Record] = [:]
             for r in records { current[r.id] = r }
-            let points = try updates.map { u -> Point in
+            let points = try updates.compactMap { u -> Point? in
                 guard let r = current[u.id] else { throw HSDBError.pointNotFound(u.id) }
+                if let filter, !filter.matches(id: r.id, payload: r.payload ?? [:], has: r.has) { return nil }
                 var sparse = r.sparse ?? [:]
                 for (name, v) in u.sparse { sparse[name] = v }
                 return Point(id: u.id, vector: u.vector ?? r.vector, sparse: sparse, payload: r.payload ?? [:])
             }
-            return try await upsert(points)
+            return points.isEmpty && filter != nil ? nil : try await upsert(points)
         }
     }
 }

@@ -55,10 +55,21 @@ enum PointDecoding {
         return o
     }
 
+    /// `update_mode` ("upsert", "insert_only", "update_only") and `update_filter` of an upsert body.
+    static func upsertConditions(_ body: JSONFields) throws -> (UpsertMode, Filter?) {
+        let mode: UpsertMode
+        switch try body.string("update_mode") {
+        case nil, "upsert": mode = .upsert
+        case "insert_only": mode = .insertOnly
+        case "update_only": mode = .updateOnly
+        case let other?: throw APIError.format("update_mode: unknown variant `\(other)`, expected one of `upsert`, `insert_only`, `update_only`")
+        }
+        let filter = try body["update_filter"].flatMap { $0 == .null ? nil : try FilterDecoding.filter($0, path: "update_filter") }
+        return (mode, filter)
+    }
+
     /// The points of an upsert body: `{"points": [...]}` or `{"batch": {"ids", "vectors", "payloads"}}`.
     static func upsert(_ body: JSONFields, naming: VectorNaming, limit: Int) throws -> [Point] {
-        if body.has("update_filter") { throw APIError.unsupported("update_filter") }
-        if let mode = try body.string("update_mode"), mode != "upsert" { throw APIError.unsupported("update_mode `\(mode)`") }
         if let list = try body.array("points") {
             guard list.count <= limit else { throw APIError.wrongInput("the request holds \(list.count) points; the limit is \(limit) per request") }
             var points: [Point] = []

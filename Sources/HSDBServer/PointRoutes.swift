@@ -5,7 +5,7 @@ import Hummingbird
 extension API {
     func registerPoints(on router: Router<Context>) {
         on(router, .put, "/collections/:collection/points") { request, context, start in
-            try await write(request, context, start) { .upsert(try PointDecoding.upsert($0, naming: $1, limit: settings.maxBatchPoints)) }
+            try await write(request, context, start) { try .upsert($0, naming: $1, limit: settings.maxBatchPoints) }
         }
 
         on(router, .post, "/collections/:collection/points") { request, context, start in

@@ -4,10 +4,13 @@ import HSDBCore
 /// One write of the points API, decoded whole before anything is written: the body of an
 /// upsert, delete, payload or vector route, or one entry of `POST .../points/batch`.
 enum WriteOperation {
-    case upsert([Point])
+    /// The points, which of them are written (`update_mode`), and the filter existing points
+    /// must match to be replaced (`update_filter`).
+    case upsert([Point], UpsertMode, Filter?)
     case delete(PointSelector)
     case payload(PayloadUpdate, PointSelector)
-    case updateVectors([VectorUpdate])
+    /// New vectors, for the points that match the filter (`update_filter`) if one is given.
+    case updateVectors([VectorUpdate], Filter?)
     /// Removes these sparse vectors from the selected points.
     /// Whether the dense vector goes too, and the sparse vectors by name.
     case deleteVectors(dense: Bool, sparse: [String], PointSelector)
@@ -15,6 +18,12 @@ enum WriteOperation {
     /// The payload operations by their names in `points/batch` (and their routes).
     enum PayloadKind: String, CaseIterable {
         case set = "set_payload", overwrite = "overwrite_payload", delete = "delete_payload", clear = "clear_payload"
+    }
+
+    /// The body of `PUT .../points` (and a batch's `upsert`).
+    static func upsert(_ fields: JSONFields, naming: VectorNaming, limit: Int) throws -> WriteOperation {
+        let (mode, filter) = try PointDecoding.upsertConditions(fields)
+        return .upsert(try PointDecoding.upsert(fields, naming: naming, limit: limit), mode, filter)
     }
 
     static func payload(_ kind: PayloadKind, _ fields: JSONFields, limit: Int) throws -> WriteOperation {
@@ -37,15 +46,16 @@ enum WriteOperation {
         return .payload(update, try PointSelector(fields, limit: limit))
     }
 
-    /// `{"points": [{"id": ..., "vector": ...}, ...]}` of `PUT .../points/vectors`.
+    /// `{"points": [{"id": ..., "vector": ...}, ...], "update_filter"}` of `PUT .../points/vectors`.
     static func updateVectors(_ fields: JSONFields, naming: VectorNaming, limit: Int) throws -> WriteOperation {
         guard let list = try fields.array("points") else { throw APIError.format("missing field `\(fields.fieldPath("points"))`") }
         guard list.count <= limit else { throw APIError.wrongInput("the request holds \(list.count) points; the limit is \(limit) per request") }
+        let filter = try fields["update_filter"].flatMap { $0 == .null ? nil : try FilterDecoding.filter($0, path: "update_filter") }
         return .updateVectors(try list.enumerated().map { i, item in
             let p = try JSONFields(item, path: fields.fieldPath("points[\(i)]"))
             let (dense, sparse) = try naming.vectors(try required(p, "vector"), path: p.fieldPath("vector"))
             return VectorUpdate(id: try PointDecoding.id(try required(p, "id"), path: p.fieldPath("id")), vector: dense, sparse: sparse)
-        })
+        }, filter)
     }
 
     /// `{"points": [...] | "filter": ..., "vector": [names]}` of `POST .../points/vectors/delete`:
@@ -74,7 +84,7 @@ enum WriteOperation {
         }
         let fields = try JSONFields(body, path: "\(path).\(name)")
         switch name {
-        case "upsert": return .upsert(try PointDecoding.upsert(fields, naming: naming, limit: limit))
+        case "upsert": return try .upsert(fields, naming: naming, limit: limit)
         case "delete": return .delete(try PointSelector(fields, limit: limit))
         case "update_vectors": return try updateVectors(fields, naming: naming, limit: limit)
         case "delete_vectors": return try deleteVectors(fields, naming: naming, limit: limit)
@@ -90,12 +100,12 @@ enum WriteOperation {
     /// Applies the operation; returns the LSN of its write, or nil when it changed nothing.
     func apply(to c: Collection) async throws -> UInt64? {
         switch self {
-        case .upsert(let points): return try await c.upsert(points).lsn
+        case .upsert(let points, let mode, let filter): return try await c.upsert(points, mode: mode, updateFilter: filter)?.lsn
         case .delete(.ids(let ids)): return try await c.delete(ids: ids).lsn
         case .delete(.filter(let f)): return try await c.delete(filter: f)?.lsn
         case .payload(let update, .ids(let ids)): return try await c.updatePayload(update, ids: ids)?.lsn
         case .payload(let update, .filter(let f)): return try await c.updatePayload(update, filter: f)?.lsn
-        case .updateVectors(let vectors): return try await c.updateVectors(vectors).lsn
+        case .updateVectors(let vectors, let filter): return try await c.updateVectors(vectors, filter: filter)?.lsn
         case .deleteVectors(let dense, let names, .ids(let ids)): return try await c.deleteVectors(dense: dense, sparse: names, ids: ids)?.lsn
         case .deleteVectors(let dense, let names, .filter(let f)):
             return try await c.deleteVectors(dense: dense, sparse: names, filter: f)?.lsn
