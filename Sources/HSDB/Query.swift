@@ -55,8 +55,10 @@ public struct Query: Sendable {
     }
 
     public enum Fusion: Sendable, Equatable {
-        /// Reciprocal rank fusion: each prefetch adds 1 / (k + rank), ranks from 1.
-        case rrf(k: Int)
+        /// Reciprocal rank fusion, as Qdrant scores it: the prefetch at position p (from 0) of
+        /// its list adds 1 / ((p + 1) / weight + k - 1), its weight 1 unless `weights` gives
+        /// one per prefetch (0 or less: adds nothing). Qdrant's default k is 2.
+        case rrf(k: Int, weights: [Float]? = nil)
         /// Distribution-based score fusion: each prefetch's scores mapped from
         /// [mean - 3 sd, mean + 3 sd] to [0, 1], then summed.
         case dbsf

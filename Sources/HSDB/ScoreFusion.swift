@@ -12,9 +12,11 @@ enum ScoreFusion {
     static func fuse(_ lists: [Ranked], _ fusion: Query.Fusion) -> [(id: PointID, score: Float)] {
         var scores: [PointID: Float] = [:]
         switch fusion {
-        case .rrf(let k):
-            for list in lists {
-                for (rank, hit) in list.hits.enumerated() { scores[hit.id, default: 0] += 1 / Float(k + rank + 1) }
+        case .rrf(let k, let weights):
+            for (i, list) in lists.enumerated() {
+                let weight = weights.map { i < $0.count ? $0[i] : 1 } ?? 1
+                guard weight > 0 else { continue }
+                for (p, hit) in list.hits.enumerated() { scores[hit.id, default: 0] += 1 / (Float(p + 1) / weight + Float(k) - 1) }
             }
         case .dbsf:
             for list in lists where !list.hits.isEmpty {

@@ -31,7 +31,8 @@ struct QueryRequest {
             parameters: parameters, prefetch: prefetch.map(\.engineQuery), mmr: mmr)
     }
 
-    static let defaultRRFK = 60
+    /// Qdrant's default (its `DEFAULT_RRF_K`).
+    static let defaultRRFK = 2
     static let maxPrefetchDepth = 8
 
     /// `POST .../points/query`.
@@ -292,12 +293,19 @@ struct QueryRequest {
                 return
             }
             if let rrf = try fields.object("rrf") {
-                for key in rrf.values.keys.sorted() where key != "k" {
-                    throw APIError.unsupported("\(rrf.fieldPath(key)) (hsdb's rrf takes `k`)")
+                for key in rrf.values.keys.sorted() where key != "k" && key != "weights" {
+                    throw APIError.format("\(rrf.fieldPath(key)): unknown field, expected `k` or `weights`")
                 }
                 let k = try rrf.count("k", max: 1_000_000) ?? Self.defaultRRFK
                 guard k >= 1 else { throw APIError.validation("query.rrf.k", "value 0 invalid, must be 1 or larger") }
-                target = .fusion(.rrf(k: k))
+                let weights = try rrf.array("weights")?.enumerated().map { i, w -> Float in
+                    switch w {
+                    case .int(let n): return Float(n)
+                    case .double(let d) where d.isFinite: return Float(d)
+                    default: throw JSONFields.typeError(rrf.fieldPath("weights[\(i)]"), "a number", w)
+                    }
+                }
+                target = .fusion(.rrf(k: k, weights: weights))
                 return
             }
             guard let nearest = fields["nearest"] else {

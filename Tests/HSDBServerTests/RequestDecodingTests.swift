@@ -113,7 +113,11 @@ final class RequestDecodingTests: XCTestCase {
             {"prefetch": [{"query": [1, 0], "limit": 20}, {"query": {"indices": [2], "values": [1]}, "using": "text",
              "prefetch": {"query": [0, 1]}}], "query": {"fusion": "rrf"}, "limit": 5, "with_vector": ["text"]}
             """#), naming: naming, maxResults: 100, available: { 50 })
-        guard case .fusion(.rrf(k: 60)) = q.target else { return XCTFail("\(q.target)") }
+        guard case .fusion(.rrf(k: 2, weights: nil)) = q.target else { return XCTFail("\(q.target)") }  // Qdrant's default k
+        let weighted = try QueryRequest.query(
+            try fields(#"{"prefetch": [{"query": [1, 0]}, {"query": [0, 1]}], "query": {"rrf": {"k": 5, "weights": [3, 1.5]}}}"#),
+            naming: naming, maxResults: 100, available: { 50 })
+        guard case .fusion(.rrf(k: 5, weights: [3, 1.5]?)) = weighted.target else { return XCTFail("\(weighted.target)") }
         XCTAssertEqual(q.prefetch.count, 2)
         XCTAssertEqual(q.prefetch[0].limit, 20)
         XCTAssertEqual(q.prefetch[1].using, .sparse("text"))

@@ -34,7 +34,8 @@ final class QueryTests: XCTestCase {
             try c.searchSparse("text", sparse, limit: 20, projection: .idsOnly),
         ]
         var fused: [PointID: Float] = [:]
-        for list in lists { for (rank, hit) in list.enumerated() { fused[hit.id, default: 0] += 1 / Float(60 + rank + 1) } }
+        // Qdrant's formula at weight 1: position p (from 0) adds 1 / (p + 1 + k - 1).
+        for list in lists { for (p, hit) in list.enumerated() { fused[hit.id, default: 0] += 1 / Float(p + 60) } }
         let expected = fused.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }.prefix(7)
         XCTAssertEqual(got.map(\.id), expected.map(\.key))
         for (g, e) in zip(got, expected) { XCTAssertEqual(g.score, e.value, accuracy: 1e-6) }
@@ -84,8 +85,13 @@ final class QueryTests: XCTestCase {
         let b = ScoreFusion.Ranked(hits: hits([3, 4], [0.2, 0.5]), higherIsBetter: false)  // distances
         let rrf = ScoreFusion.fuse([a, b], .rrf(k: 60))
         XCTAssertEqual(rrf.map(\.id), [3, 1, 2, 4].map { PointID.integer($0) })
-        XCTAssertEqual(rrf[0].score, 1 / 63 + 1 / 61, accuracy: 1e-7)
-        XCTAssertEqual(rrf[1].score, 1 / 61, accuracy: 1e-7)
+        XCTAssertEqual(rrf[0].score, 1 / 62 + 1 / 60, accuracy: 1e-7)
+        XCTAssertEqual(rrf[1].score, 1 / 60, accuracy: 1e-7)
+        // Qdrant's default k (2) and weights: (p + 1) / weight + k - 1; weight 0 adds nothing.
+        let weighted = ScoreFusion.fuse([a, b], .rrf(k: 2, weights: [3, 0]))
+        XCTAssertEqual(weighted.map(\.id), [1, 2, 3].map { PointID.integer($0) })
+        XCTAssertEqual(weighted[0].score, 1 / (1.0 / 3 + 1), accuracy: 1e-6)
+        XCTAssertEqual(weighted[2].score, 1 / (3.0 / 3 + 1), accuracy: 1e-6)
         let dbsf = ScoreFusion.fuse([a, b], .dbsf)
         // a: mean 0.6, sd 0.356; b (negated): mean -0.35, sd 0.15 (3 sd: [-0.8, 0.1]).
         let sdA = (((0.09 + 0.04 + 0.25) / 3) as Double).squareRoot()

@@ -112,7 +112,7 @@ def test_rrf_and_dbsf_fuse_the_prefetches(client, hybrid):
     expected = {}
     for hits in (dense, sparse):
         for rank, h in enumerate(hits, start=1):
-            expected[h.id] = expected.get(h.id, 0) + 1 / (60 + rank)
+            expected[h.id] = expected.get(h.id, 0) + 1 / (rank + 1)  # Qdrant's default k = 2: 1 / (rank + k - 1)
     best = sorted(expected.items(), key=lambda kv: (-kv[1], kv[0]))[:10]
     assert [h.id for h in rrf] == [i for i, _ in best]
     assert [h.score for h in rrf] == pytest.approx([s for _, s in best], rel=1e-5)
@@ -374,7 +374,7 @@ def test_fusion_over_a_named_dense_vector_as_the_readme_shows(client):
         hits = client.query_points("readme-hybrid", prefetch=[models.Prefetch(query=vs[4], using="dense", limit=5),
                                                               models.Prefetch(query=models.SparseVector(indices=[4], values=[1.0]), using="bm25", limit=5)],
                                    query=models.FusionQuery(fusion=models.Fusion.RRF), limit=3).points
-        assert hits[0].id == 4 and hits[0].score == pytest.approx(2 / 61)
+        assert hits[0].id == 4 and hits[0].score == pytest.approx(2 / 2)  # first in both, k = 2: 1 / (1 + 2 - 1) each
         with pytest.raises(UnexpectedResponse) as e:  # a vector query still needs its name
             client.query_points("readme-hybrid", prefetch=[models.Prefetch(query=vs[4], using="dense")], query=vs[4])
         assert "Not existing vector name error: " in e.value.content.decode()
