@@ -165,6 +165,8 @@ struct QueryRequest {
         q.payload = try PayloadSelector(body.values["with_payload"], path: "with_payload", default: false)
         q.withVector = try naming.selection(body.values["with_vector"], path: "with_vector")
         if let params = try body.object("params") {
+            // IDF over a sub-corpus changes sparse scores: refused rather than ignored.
+            if let idf = params["idf"], idf != .null, idf != .string("global") { throw APIError.unsupported("params.idf other than \"global\"") }
             q.parameters.ef = try params.count("hnsw_ef", max: 100_000)
             if q.parameters.ef == 0 { throw APIError.validation("params.hnsw_ef", "value 0 invalid, must be 1 or larger") }
             q.parameters.exact = try params.bool("exact") ?? false

@@ -109,6 +109,7 @@ def test_bad_upsert_shapes(http, coll, body, why):
     ("/collections/bad/points/query", {"query": [1, 0, 0, 0], "limit": -1}, "non-negative integer"),
     ("/collections/bad/points/query", {"query": [1, 0, 0, 0], "limit": 2.5}, "non-negative integer"),
     ("/collections/bad/points/query", {"query": {"sample": "random"}}, "not supported"),
+    ("/collections/bad/points/query", {"query": [1, 0, 0, 0], "params": {"idf": {"corpus": {}}}}, "params.idf other than"),
     ("/collections/bad/points/query", {"query": {"recommend": {"positive": [1], "strategy": "worst_score"}}}, "unknown variant `worst_score`"),
     ("/collections/bad/points/query", {"query": [1, 0, 0, 0], "filter": {"must": [{"key": "a", "geo_radius": {}}]}}, "missing field `radius`"),
     ("/collections/bad/points/query", {"query": [1, 0, 0, 0], "filter": {"bogus": []}}, "unknown filter clause"),
