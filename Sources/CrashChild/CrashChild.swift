@@ -41,7 +41,8 @@ struct CrashChild {
         options.walFileSize = 32 << 10  // one writer writes less: rotate every few dozen steps
         let db = try await Database.open(at: args[0], options: options)
         let c = try await openOrCreate(
-            db, MixedCrashWorkload.collection, dimension: MixedCrashWorkload.dimension, sparse: MixedCrashWorkload.sparseVectors
+            db, MixedCrashWorkload.collection, dimension: MixedCrashWorkload.dimension, sparse: MixedCrashWorkload.sparseVectors,
+            lanes: MixedCrashWorkload.lanes
         ) {
             try await $0.createPayloadIndex("g", type: .integer)
         }
@@ -52,6 +53,8 @@ struct CrashChild {
                 do {
                     _ = try c.search(MixedCrashWorkload.vector(&rng), limit: 10)
                     _ = try c.searchSparse(MixedCrashWorkload.sparseName, MixedCrashWorkload.sparse(&rng), limit: 10)
+                    _ = try c.search(Array(MixedCrashWorkload.vector(&rng).prefix(4)), lane: 1, limit: 10)
+                    _ = try c.search(Array(MixedCrashWorkload.vector(&rng).prefix(8)), lane: 2, limit: 10)
                 } catch {
                     report("E \(error)\n", fd: 1)
                 }
@@ -77,12 +80,13 @@ struct CrashChild {
     /// The workload's collection: the one an earlier child left, or a new one (dot metric, a
     /// small graph), set up by `prepare`.
     static func openOrCreate(
-        _ db: Database, _ name: String, dimension: Int, sparse: [String: SparseVectorParameters] = [:],
+        _ db: Database, _ name: String, dimension: Int, sparse: [String: SparseVectorParameters] = [:], lanes: [NamedVectorConfig] = [],
         prepare: @Sendable (Collection) async throws -> Void
     ) async throws -> Collection {
         if let existing = try? db.collection(name) { return existing }
         let c = try await db.createCollection(
-            name, config: CollectionConfig(dimension: dimension, metric: .dot, hnswM: 8, hnswEfConstruction: 32, sparseVectors: sparse))
+            name, config: CollectionConfig(
+                dimension: dimension, metric: .dot, hnswM: 8, hnswEfConstruction: 32, sparseVectors: sparse, namedVectors: lanes))
         try await prepare(c)
         return c
     }

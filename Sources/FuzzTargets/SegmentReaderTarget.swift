@@ -58,6 +58,20 @@ enum SegmentReaderTarget {
             }
         }
         if segment.count > 0 { _ = segment.ordinal(of: segment.id(at: segment.count - 1)) }
+        for lane in [segment] + segment.lanes { read(lane) }
+        _ = try? segment.verify()  // typed: only a CorruptionError can come out
+    }
+
+    /// Every vector of one dense vector (the file's or a lane's), and a graph walk.
+    static func read(_ segment: Segment) {
+        for o in 0..<min(segment.count, 10_000) where segment.hasVector(at: o) {
+            if segment.header.multivector {
+                _ = segment.withMultivector(at: o) { $0.reduce(0, +) }
+            } else {
+                _ = segment.withVector(at: o) { $0.reduce(0, +) }
+            }
+        }
+        guard !segment.header.multivector else { return }
         segment.withIndex { index in
             guard let graph = index.graph else { return }
             var visited = VisitedSet(count: segment.count)
@@ -69,7 +83,6 @@ enum SegmentReaderTarget {
             let estimator = EstimatorQuery(query, quantizer: quantizer, metric: segment.metric)
             _ = graph.search(estimator, records: records.records, k: 5, ef: 16, accept: nil, visited: &visited)
         }
-        _ = try? segment.verify()  // typed: only a CorruptionError can come out
     }
 
     /// The bytes with valid checksums where DESIGN.md's layout puts them: the header's (bytes
@@ -84,7 +97,7 @@ enum SegmentReaderTarget {
         let t = b.count - 32
         let tableOffset = (0..<8).reduce(UInt64(0)) { $0 | UInt64(b[t + $1]) << (8 * $1) }
         let sections = (0..<4).reduce(0) { $0 | Int(b[t + 8 + $1]) << (8 * $1) }
-        if sections <= SectionKind.allCases.count, tableOffset <= UInt64(t), Int(tableOffset) + sections * 24 <= t {
+        if sections <= SectionKind.allCases.count * 256, tableOffset <= UInt64(t), Int(tableOffset) + sections * 24 <= t {
             store(crc(Int(tableOffset)..<(Int(tableOffset) + sections * 24)), at: t + 12)
         }
         store(crc(t..<(t + 28)), at: t + 28)
@@ -93,15 +106,25 @@ enum SegmentReaderTarget {
 }
 
 extension SegmentReaderTarget {
-    /// Four small, valid segment files (one with a graph, one without, one with sparse
-    /// vectors, one with points lacking their dense vector), as seeds: written by the real writer, so the fuzzer starts from every section
+    /// Five small, valid segment files (one with a graph, one without, one with sparse
+    /// vectors, one with points lacking their dense vector, one with a further dense vector and
+    /// a multivector), as seeds: written by the real writer, so the fuzzer starts from every section
     /// present and well-formed.
     static func seeds() -> [[UInt8]] {
         struct Points: SegmentSource {
             let count: Int
             var withSparse = false
             var withAbsentVectors = false
+            /// Two further dense vectors: a plain one of 3 and a multivector of 2.
+            var withLanes = false
             let dimension = 8
+            var laneDimensions: [Int] { withLanes ? [3, 2] : [] }
+            func hasVector(_ o: Int, lane: Int) -> Bool { lane == 0 ? hasVector(o) : o % 3 != lane }
+            func copyVector(_ o: Int, lane: Int, into p: UnsafeMutablePointer<Float>) {
+                guard lane > 0 else { return copyVector(o, into: p) }
+                for d in 0..<3 { p[d] = Float((o + d) % 5) - 2 }
+            }
+            func multivector(_ o: Int, lane: Int) -> [Float]? { o % 3 == 2 ? nil : (0..<(2 * (1 + o % 2))).map { Float(($0 + o) % 7) - 3 } }
             func hasVector(_ o: Int) -> Bool { !withAbsentVectors || o % 4 != 1 }
             var sparseNames: [String] { withSparse ? ["a", "b"] : [] }
             func sparse(_ o: Int, name: Int) -> SparseVector? {
@@ -114,16 +137,16 @@ extension SegmentReaderTarget {
         }
         let seeds = [
             Points(count: 40), Points(count: 3), Points(count: 24, withSparse: true),
-            Points(count: 40, withSparse: true, withAbsentVectors: true),
+            Points(count: 40, withSparse: true, withAbsentVectors: true), Points(count: 30, withAbsentVectors: true, withLanes: true),
         ]
         return seeds.map { points in
             let fs = FaultInjectingFileSystem()
             do {
                 try fs.createDirectories("/seed")
                 // Ids must be ascending: integers first, then UUIDs; sort by building in that order.
-                let info = try SegmentWriter.write(
-                    SortedPoints(base: points), options: SegmentIndexOptions(metric: .dot, m: 4, efConstruction: 8, minGraphPoints: 16),
-                    directory: "/seed", fileSystem: fs)
+                var options = SegmentIndexOptions(metric: .dot, m: 4, efConstruction: 8, minGraphPoints: 16)
+                if points.withLanes { options.lanes = [LaneIndexOptions(metric: .cosine, m: 4), LaneIndexOptions(metric: .dot, multivector: true)] }
+                let info = try SegmentWriter.write(SortedPoints(base: points), options: options, directory: "/seed", fileSystem: fs)
                 return try fs.contents("/seed/" + info.fileName)
             } catch {
                 fatalError("segment-reader: writing a seed failed: \(error)")
@@ -149,4 +172,8 @@ private struct SortedPoints<Base: SegmentSource>: SegmentSource {
     func payload(_ o: Int) throws -> [UInt8] { try base.payload(order[o]) }
     var sparseNames: [String] { base.sparseNames }
     func sparse(_ o: Int, name: Int) -> SparseVector? { base.sparse(order[o], name: name) }
+    var laneDimensions: [Int] { base.laneDimensions }
+    func hasVector(_ o: Int, lane: Int) -> Bool { base.hasVector(order[o], lane: lane) }
+    func copyVector(_ o: Int, lane: Int, into p: UnsafeMutablePointer<Float>) { base.copyVector(order[o], lane: lane, into: p) }
+    func multivector(_ o: Int, lane: Int) -> [Float]? { base.multivector(order[o], lane: lane) }
 }

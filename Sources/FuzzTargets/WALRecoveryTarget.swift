@@ -23,6 +23,8 @@ import WAL
 enum WALRecoveryTarget {
     static let root = "/db"
     static let dimension = 4
+    /// Further dense vectors: "n" of 2, and "m", a multivector of 2 (points carry 2 rows).
+    static let lanes = [NamedVectorConfig(name: "n", dimension: 2), NamedVectorConfig(name: "m", dimension: 2, multivector: true)]
     static var collectionDirectory: String { root + "/" + Database.collectionsDirectoryName + "/c" }
     static var walDirectory: String { collectionDirectory + "/" + Collection.walDirectoryName }
 
@@ -65,6 +67,8 @@ enum WALRecoveryTarget {
             let got = try c.get(ids: all.points.map(\.id))
             precondition(got.count == all.points.count, "wal-recovery: get misses scrolled points")
             _ = try c.search([1, 0, 0, 0], limit: 3)
+            _ = try c.search([1, 0], lane: 1, limit: 3)
+            _ = try c.search([1, 0, 0, 1], lane: 2, limit: 3)
             let observed = Observed(count: c.count(), appliedLSN: c.appliedLSN, ids: all.points.map(\.id))
             try await db.close()
             return observed
@@ -120,12 +124,16 @@ enum WALRecoveryTarget {
 
     /// An upsert body of one point per 17 bytes: id seed, then 4 floats; when the first seed
     /// is odd, each point also carries a sparse vector (a version 2 record); when its bit 1 is
-    /// set, points whose seed has bit 5 set carry no dense vector (a version 3 record).
+    /// set, points whose seed has bit 5 set carry no dense vector (a version 3 record); when its
+    /// bit 2 is set, points whose seed has bit 4 set carry the further vector "n" and those
+    /// with bit 3 the multivector "m" (a version 4 record).
     static func upsertBody(_ bytes: [UInt8]) -> [UInt8] {
         let count = bytes.count / 17
         let sparse = (bytes.first ?? 0) & 1 == 1
-        let optional = (bytes.first ?? 0) & 2 == 2
-        var record = OperationCodec.beginUpsert(count: count, dimension: dimension, sparse: sparse, absentVectors: optional)
+        let laned = (bytes.first ?? 0) & 4 == 4
+        let optional = (bytes.first ?? 0) & 2 == 2 || laned
+        var record = OperationCodec.beginUpsert(
+            count: count, dimension: dimension, sparse: sparse, absentVectors: optional, multivectors: laned)
         for p in 0..<count {
             let seed = bytes[p * 17]
             let vector = (0..<dimension).map { k in
@@ -134,7 +142,11 @@ enum WALRecoveryTarget {
             let payload: Payload = seed & 0x40 == 0 ? [:] : ["seed": .int(Int64(seed))]
             let vectors: [String: SparseVector] = sparse ? ["s": SparseVector(indices: [UInt32(seed & 7), 8 + UInt32(seed >> 4)], values: [1, vector[0]])] : [:]
             let dense = optional && seed & 0x20 != 0 ? nil : vector
-            OperationCodec.appendPoint(Point(id: pointID(seed), vector: dense, sparse: vectors, payload: payload), to: &record)
+            var named: [String: [Float]] = [:]
+            if laned && seed & 0x10 != 0 { named["n"] = Array(vector.prefix(2)) }
+            if laned && seed & 0x08 != 0 { named["m"] = vector }
+            OperationCodec.appendPoint(
+                Point(id: pointID(seed), vector: dense, sparse: vectors, named: named, payload: payload), lanes: lanes, to: &record)
         }
         return Array(record.writer.bytes.dropFirst(WALFormat.recordHeaderSize))
     }
@@ -155,7 +167,8 @@ enum WALRecoveryTarget {
         try fs.createDirectories(walDirectory)
         try write(fs, root + "/" + DatabaseMarker.fileName, DatabaseMarker.encode())
         let meta = CollectionMetadata.encode(
-            name: "c", config: CollectionConfig(dimension: dimension, sparseVectors: ["s": SparseVectorParameters()]), createdMilliseconds: 0)
+            name: "c", config: CollectionConfig(dimension: dimension, sparseVectors: ["s": SparseVectorParameters()], namedVectors: lanes),
+            createdMilliseconds: 0)
         try write(fs, collectionDirectory + "/" + CollectionMetadata.fileName, meta)
         for (firstLSN, bytes) in walFiles {
             try write(fs, walDirectory + "/" + WALFormat.fileName(firstLSN: firstLSN), bytes)

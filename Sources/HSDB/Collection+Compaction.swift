@@ -122,18 +122,18 @@ struct MergeSource: SegmentSource {
     /// The graph of the input that carries the most points into the merge, if it has one of
     /// `m` links and loses few of its nodes (`CarriedGraph.maximumDroppedFraction`): the merge
     /// then inserts only the other inputs' points into it.
-    func withCarriedGraph<R>(m: Int, _ body: (CarriedGraph?) throws -> R) rethrows -> R {
+    func withCarriedGraph<R>(m: Int, lane: Int, _ body: (CarriedGraph?) throws -> R) rethrows -> R {
         var carried = [Int](repeating: 0, count: inputs.count)
         for (i, _) in origin { carried[i] += 1 }
         let usable = inputs.indices.filter { i in
-            let h = inputs[i]
-            return h.segment.header.hasGraph && h.segment.header.m == m
+            let h = inputs[i], segment = h.segment.lane(lane)
+            return segment.header.hasGraph && segment.header.m == m
                 && Double(h.count - carried[i]) <= CarriedGraph.maximumDroppedFraction * Double(h.count)
         }
         guard carriesGraph, let chosen = usable.max(by: { carried[$0] < carried[$1] }) else { return try body(nil) }
         var newNode = [UInt32](repeating: CarriedGraph.dropped, count: inputs[chosen].count)
         for (o, (i, ordinal)) in origin.enumerated() where i == chosen { newNode[ordinal] = UInt32(o) }
-        return try inputs[chosen].segment.withIndex { index in
+        return try inputs[chosen].segment.lane(lane).withIndex { index in
             try body(index.graph.map { CarriedGraph(graph: $0, newNode: newNode) })
         }
     }
@@ -141,6 +141,12 @@ struct MergeSource: SegmentSource {
     func id(_ o: Int) -> PointID { inputs[origin[o].0].segment.id(at: origin[o].1) }
     func version(_ o: Int) -> UInt64 { inputs[origin[o].0].segment.version(at: origin[o].1) }
     func hasVector(_ o: Int) -> Bool { inputs[origin[o].0].segment.hasVector(at: origin[o].1) }
+    var laneDimensions: [Int] { inputs.first?.segment.lanes.map(\.dimension) ?? [] }
+    func multivector(_ o: Int, lane: Int) -> [Float]? { inputs[origin[o].0].segment.lane(lane).multivector(at: origin[o].1) }
+    func hasVector(_ o: Int, lane: Int) -> Bool { inputs[origin[o].0].segment.lane(lane).hasVector(at: origin[o].1) }
+    func copyVector(_ o: Int, lane: Int, into p: UnsafeMutablePointer<Float>) {
+        inputs[origin[o].0].segment.lane(lane).withVector(at: origin[o].1) { p.initialize(from: $0.baseAddress!, count: $0.count) }
+    }
     func copyVector(_ o: Int, into p: UnsafeMutablePointer<Float>) {
         inputs[origin[o].0].segment.withVector(at: origin[o].1) { p.initialize(from: $0.baseAddress!, count: $0.count) }
     }

@@ -36,7 +36,7 @@ extension Collection {
 }
 
 extension Record {
-    /// Whether the record (read with its vectors) carries the dense vector (nil) or the
-    /// sparse vector named: what `has_vector` asks of it.
-    func has(_ vector: String?) -> Bool { vector.map { sparse?[$0] != nil } ?? (self.vector != nil) }
+    /// Whether the record (read with its vectors) carries the first dense vector (nil) or the
+    /// sparse or further dense vector named: what `has_vector` asks of it.
+    func has(_ vector: String?) -> Bool { vector.map { sparse?[$0] != nil || named?[$0] != nil } ?? (self.vector != nil) }
 }

@@ -4,14 +4,18 @@ import Index
 /// Qdrant's example-based scorers (recommend's best_score and sum_scores, discovery, context),
 /// with sim the similarity a search ranks by: the dot product (cosine: of unit vectors), and
 /// for euclidean minus the squared distance.
+///
+/// Over multivectors, sim is MaxSim (the example's vectors against the point's).
 struct ExampleScorer {
     let metric: Metric
     let dimension: Int
+    var multivector = false
 
     func similarity(_ a: [Float], _ b: [Float]) -> Float {
         a.withUnsafeBufferPointer { x in
             b.withUnsafeBufferPointer { y in
-                metric == .euclidean ? -Distance.squaredEuclidean(x.baseAddress!, y.baseAddress!, count: dimension)
+                multivector ? MaxSim.score(x, y, dimension: dimension, metric: metric)
+                    : metric == .euclidean ? -Distance.squaredEuclidean(x.baseAddress!, y.baseAddress!, count: dimension)
                     : Distance.dot(x.baseAddress!, y.baseAddress!, count: dimension)
             }
         }
@@ -59,7 +63,7 @@ extension Collection {
     /// the whole collection (Qdrant walks its graph with the same scorers): exact, and linear
     /// in points.
     func scoredScan(
-        exclude: Set<PointID>, limit: Int, threshold: Float?, filter: Filter?, projection: Projection,
+        lane: Int = 0, exclude: Set<PointID>, limit: Int, threshold: Float?, filter: Filter?, projection: Projection,
         _ score: ([Float]) -> Float
     ) throws -> [ScoredPoint] {
         var top = TopK<PointID>(k: limit, higherIsBetter: true)
@@ -69,7 +73,7 @@ extension Collection {
         repeat {
             let page = try scroll(in: s, from: offset, limit: 4096, projection: Projection(withVector: true, withPayload: false), filter: filter)
             for r in page.points where !exclude.contains(r.id) {
-                guard let v = r.vector else { continue }
+                guard let v = denseVector(of: r, lane: lane) else { continue }
                 let sc = score(v)
                 if let threshold, sc < threshold { continue }
                 top.insert(sc, r.id)
@@ -80,17 +84,21 @@ extension Collection {
         var records: [PointID: Record] = [:]
         for r in try get(ids: hits.map(\.item), projection: projection) { records[r.id] = r }
         return hits.compactMap { h in
-            records[h.item].map { ScoredPoint(id: h.item, version: $0.version, score: h.score, vector: $0.vector, sparse: $0.sparse, payload: $0.payload) }
+            records[h.item].map { ScoredPoint(
+                    id: h.item, version: $0.version, score: h.score, vector: $0.vector, sparse: $0.sparse, payload: $0.payload, named: $0.named) }
         }
     }
 
     /// A recommendation by best_score or sum_scores, a discovery or a context search, by a
     /// scan; the stored examples are left out. Nil for any other target.
-    func exampleSearch(_ target: Query.Target, limit: Int, threshold: Float?, filter: Filter?, projection: Projection) throws -> [ScoredPoint]? {
-        let scorer = ExampleScorer(metric: config.metric, dimension: config.dimension)
+    func exampleSearch(
+        _ target: Query.Target, lane: Int = 0, limit: Int, threshold: Float?, filter: Filter?, projection: Projection
+    ) throws -> [ScoredPoint]? {
+        let (dimension, metric) = config.dense(lane)
+        let scorer = ExampleScorer(metric: metric, dimension: dimension, multivector: config.isMultivector(lane))
         var exclude = Set<PointID>()
         func vectors(_ examples: [Query.Example]) throws -> [[Float]] {
-            try exampleVectors(examples, asStored: true).map { v in
+            try exampleVectors(examples, lane: lane, asStored: true).map { v in
                 if let id = v.id { exclude.insert(id) }
                 return v.vector
             }
@@ -116,6 +124,6 @@ extension Collection {
         default:
             return nil
         }
-        return try scoredScan(exclude: exclude, limit: limit, threshold: threshold, filter: filter, projection: projection, score)
+        return try scoredScan(lane: lane, exclude: exclude, limit: limit, threshold: threshold, filter: filter, projection: projection, score)
     }
 }

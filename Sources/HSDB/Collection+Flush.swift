@@ -36,13 +36,35 @@ extension Collection {
         }
     }
 
-    /// Starts a background flush unless one is already scheduled (the memtable is full).
-    func scheduleFlush() {
+    /// Why a background flush is started; it flushes only if that still holds when it runs
+    /// (an explicit `flush()` may have emptied the memtable meanwhile, and a memtable that is
+    /// no longer full must not be cut short: a snapshot, for one, relies on what it ships).
+    enum FlushTrigger {
+        /// The memtable reached `memtableFlushBytes` (or a failed flush left a frozen one).
+        case full
+        /// Writers wait on `memtableStallBytes`.
+        case stall
+        /// The memtable took no write for a while (`IdleFlush`).
+        case idle
+
+        func holds(_ s: borrowing CollectionState, _ options: DatabaseOptions) -> Bool {
+            let full = s.active.bytes >= options.memtableFlushBytes || !s.frozen.isEmpty
+            switch self {
+            case .full: return full
+            case .stall: return full || s.unflushedBytes >= options.memtableStallBytes
+            case .idle: return full || !s.active.isEmpty
+            }
+        }
+    }
+
+    /// Starts a background flush unless one is already scheduled.
+    func scheduleFlush(_ trigger: FlushTrigger = .full) {
         guard !closed.load(ordering: .relaxed), flushScheduled.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged else {
             return
         }
         Task.detached { [self] in
             defer { flushScheduled.store(false, ordering: .releasing) }
+            guard state.withLock({ trigger.holds($0, options) }) else { return }
             while !closed.load(ordering: .relaxed) {
                 do {
                     try await flush()
@@ -118,8 +140,10 @@ extension Collection {
         let started = ContinuousClock.now
         let dimension = config.dimension
         let sparseNames = config.sparseVectors.keys.sorted()
+        let lanes = config.namedVectors
         let handle = try await writeSegment("hsdb.flush", buildsGraph: options.flushesBuildGraphs) {
-            MemtableSegmentSource(points: frozen.points.filter { !$0.value.isTombstone }, dimension: dimension, sparseNames: sparseNames)
+            MemtableSegmentSource(
+                points: frozen.points.filter { !$0.value.isTombstone }, dimension: dimension, sparseNames: sparseNames, lanes: lanes)
         }
         try await updateSegments(flushedLSN: frozen.lastLSN) { s in
             if let handle {
@@ -147,17 +171,22 @@ extension Collection {
         _ label: String, buildsGraph: Bool = true, _ make: @escaping @Sendable () -> S
     ) async throws -> SegmentHandle? {
         let (fs, directory, logger, stop) = (fs, segmentsDirectory, logger, stopMaintenance)
+        let (quantizer, laneQuantizers) = state.withLock { ($0.codeQuantizer, $0.laneQuantizers) }
         var index = SegmentIndexOptions(
             metric: config.metric, m: config.hnswM, efConstruction: config.hnswEfConstruction,
-            minGraphPoints: buildsGraph ? options.minGraphPoints : .max, buildThreads: options.indexThreads,
-            quantizer: state.withLock { $0.codeQuantizer })
+            minGraphPoints: buildsGraph ? options.minGraphPoints : .max, buildThreads: options.indexThreads, quantizer: quantizer)
         index.buildNice = options.indexThreadNice
+        index.lanes = zip(config.namedVectors, laneQuantizers).map { v, q in
+            LaneIndexOptions(metric: v.metric, m: v.hnswM, efConstruction: v.hnswEfConstruction, quantizer: q, multivector: v.multivector)
+        }
+        let laneNames = config.namedVectors.map(\.name)
         return try await runBlocking(label, nice: buildsGraph ? options.indexThreadNice : 0) { [index] in
             let source = make()
             guard source.count > 0 else { return nil }
             do {
                 let info = try SegmentWriter.write(source, options: index, directory: directory, fileSystem: fs, stop: stop)
-                return SegmentHandle(segment: try Segment.open(path: directory + "/" + info.fileName, fileSystem: fs), fileSystem: fs, logger: logger)
+                let segment = try Segment.open(path: directory + "/" + info.fileName, fileSystem: fs)
+                return SegmentHandle(segment: segment, fileSystem: fs, logger: logger, laneNames: laneNames)
             } catch {
                 throw HSDBError.wrap(error)
             }
@@ -218,13 +247,18 @@ struct MemtableSegmentSource: SegmentSource {
     let points: TreeDictionary<PointID, StoredPoint>
     let dimension: Int
     let sparseNames: [String]
+    let lanes: [NamedVectorConfig]
 
-    init(points: TreeDictionary<PointID, StoredPoint>, dimension: Int, sparseNames: [String]) {
+    init(points: TreeDictionary<PointID, StoredPoint>, dimension: Int, sparseNames: [String], lanes: [NamedVectorConfig] = []) {
         self.points = points
         self.dimension = dimension
         self.sparseNames = sparseNames
+        self.lanes = lanes
         ids = points.keys.sorted()
     }
+
+    var laneDimensions: [Int] { lanes.map(\.dimension) }
+    func multivector(_ ordinal: Int, lane: Int) -> [Float]? { points[ids[ordinal]]!.multivectors[lanes[lane - 1].name] }
 
     var count: Int { ids.count }
     func id(_ ordinal: Int) -> PointID { ids[ordinal] }
@@ -232,6 +266,15 @@ struct MemtableSegmentSource: SegmentSource {
     func hasVector(_ ordinal: Int) -> Bool { points[ids[ordinal]]!.row!.isPresent }
     func copyVector(_ ordinal: Int, into p: UnsafeMutablePointer<Float>) {
         points[ids[ordinal]]!.row!.withUnsafeBufferPointer { p.initialize(from: $0.baseAddress!, count: $0.count) }
+    }
+    func hasVector(_ ordinal: Int, lane: Int) -> Bool {
+        let row = points[ids[ordinal]]!.row!
+        return lane == 0 ? row.isPresent : row.chunk.lanes[lane - 1].hasVector(Int(row.slot))
+    }
+    func copyVector(_ ordinal: Int, lane: Int, into p: UnsafeMutablePointer<Float>) {
+        guard lane > 0 else { return copyVector(ordinal, into: p) }
+        let row = points[ids[ordinal]]!.row!, chunk = row.chunk.lanes[lane - 1]
+        p.initialize(from: chunk.vector(Int(row.slot)), count: chunk.vectors.dimension)
     }
     func payload(_ ordinal: Int) -> [UInt8] { PayloadCodec.encode(points[ids[ordinal]]!.payload) }
     func sparse(_ ordinal: Int, name: Int) -> SparseVector? { points[ids[ordinal]]!.sparse[sparseNames[name]] }

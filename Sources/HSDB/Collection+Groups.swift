@@ -78,6 +78,6 @@ extension Collection {
 
 extension ScoredPoint {
     var withoutPayload: ScoredPoint {
-        ScoredPoint(id: id, version: version, score: score, vector: vector, sparse: sparse, payload: nil)
+        ScoredPoint(id: id, version: version, score: score, vector: vector, sparse: sparse, payload: nil, named: named)
     }
 }

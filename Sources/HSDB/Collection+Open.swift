@@ -20,8 +20,10 @@ extension Collection {
             try fs.remove(manifestPath + ".tmp")
         }
         let manifest = fs.fileExists(manifestPath) ? try Manifest.decode(try fs.readFile(manifestPath), path: manifestPath) : Manifest()
-        let handles = try openSegments(directory: directory, manifest: manifest, fs: fs, logger: logger)
-        var state = CollectionState(dimension: meta.config.dimension, manifest: manifest, segments: handles.reversed())
+        let handles = try openSegments(
+            directory: directory, manifest: manifest, lanes: meta.config.namedVectors, fs: fs, logger: logger)
+        var state = CollectionState(
+            dimension: meta.config.dimension, manifest: manifest, segments: handles.reversed(), lanes: meta.config.namedVectors)
 
         let walDirectory = directory + "/" + walDirectoryName
         let started = Date()
@@ -33,7 +35,8 @@ extension Collection {
             ) { record, location in
                 let operation: Operation
                 do {
-                    operation = try OperationCodec.decode(type: record.type, body: record.body, dimension: meta.config.dimension)
+                    operation = try OperationCodec.decode(
+                            type: record.type, body: record.body, dimension: meta.config.dimension, lanes: meta.config.namedVectors)
                 } catch {
                     throw HSDBError.corruption(CorruptionError(
                         file: location.file, offset: location.offset, reason: "record LSN \(record.lsn): \(error)"))
@@ -71,7 +74,9 @@ extension Collection {
     }
 
     /// The manifest's segments, oldest first, with their dead points marked.
-    private static func openSegments(directory: String, manifest: Manifest, fs: any FileSystem, logger: Logger) throws -> [SegmentHandle] {
+    private static func openSegments(
+        directory: String, manifest: Manifest, lanes: [NamedVectorConfig], fs: any FileSystem, logger: Logger
+    ) throws -> [SegmentHandle] {
         let segmentsDirectory = directory + "/" + segmentsDirectoryName
         try fs.createDirectory(segmentsDirectory)
         let live = Set(manifest.segments.map { SegmentFormat.fileName(contentID: $0.contentID) })
@@ -104,7 +109,11 @@ extension Collection {
                 throw HSDBError.corruption(CorruptionError(
                     file: path, offset: 0, reason: "segment has \(segment.count) points in \(segment.bytes) bytes; the manifest says \(entry.count) in \(entry.bytes)"))
             }
-            let handle = SegmentHandle(segment: segment, fileSystem: fs, logger: logger)
+            guard segment.lanes.map(\.dimension) == lanes.map(\.dimension) else {
+                throw HSDBError.corruption(CorruptionError(
+                    file: path, offset: 0, reason: "segment's further dense vectors do not match the collection's"))
+            }
+            let handle = SegmentHandle(segment: segment, fileSystem: fs, logger: logger, laneNames: lanes.map(\.name))
             // Deaths the manifest recorded happened at or before the flushed LSN, which every
             // snapshot from now on is at or after.
             for o in entry.dead { handle.shadow(o, at: max(manifest.flushedLSN, 1)) }

@@ -34,7 +34,7 @@ extension Collection {
             let points = try get(ids: ids, projection: .everything).map { record -> Point in
                 var payload = record.payload ?? [:]
                 update.apply(to: &payload)
-                return Point(id: record.id, vector: record.vector, sparse: record.sparse ?? [:], payload: payload)
+                return Point(id: record.id, vector: record.vector, sparse: record.sparse ?? [:], named: record.named ?? [:], payload: payload)
             }
             return points.isEmpty ? nil : try await upsert(points)
         }

@@ -17,12 +17,17 @@ extension Collection {
             var records: [PointID: Record] = [:]
             for r in try get(ids: ids.map(\.id), projection: projection) { records[r.id] = r }
             return ids.compactMap { h in
-                records[h.id].map { ScoredPoint(id: h.id, version: $0.version, score: h.score, vector: $0.vector, sparse: $0.sparse, payload: $0.payload) }
+                records[h.id].map { ScoredPoint(
+                    id: h.id, version: $0.version, score: h.score, vector: $0.vector, sparse: $0.sparse, payload: $0.payload, named: $0.named) }
             }
         }
         var hits = try singleStage(q, limit: q.mmr?.candidates ?? wanted, filter: q.filter, projection: projection)
         if let mmr = q.mmr {
-            hits = MaximalMarginalRelevance.select(hits, metric: config.metric, diversity: mmr.diversity, count: wanted)
+            let lane = try denseLane(q.using) ?? 0
+            if config.isMultivector(lane) { throw HSDBError.invalidArgument("`mmr` over a multivector is not supported") }
+            hits = MaximalMarginalRelevance.select(
+                hits, vector: { [self] in lane == 0 ? $0.vector : $0.named?[config.namedVectors[lane - 1].name] },
+                metric: config.dense(lane).metric, diversity: mmr.diversity, count: wanted)
         }
         return Array(hits.prefix(wanted).dropFirst(q.offset))
     }
@@ -33,7 +38,7 @@ extension Collection {
     private func candidates(_ q: Query, filter outer: Filter?) throws -> ScoreFusion.Ranked {
         let filter = [outer, q.filter].compactMap { $0 }.reduce(nil as Filter?) { acc, f in acc.map { Filter(must: [.filter($0), .filter(f)]) } ?? f }
         let wanted = q.limit + q.offset
-        let higherIsBetter = q.using == .dense ? config.metric.higherIsBetter : true
+        let higherIsBetter = try denseLane(q.using).map { config.dense($0).metric.higherIsBetter } ?? true
         guard !q.prefetch.isEmpty else {
             return ScoreFusion.Ranked(hits: try singleStage(q, limit: wanted, filter: filter, projection: .idsOnly), higherIsBetter: higherIsBetter)
         }
@@ -60,11 +65,13 @@ extension Collection {
     private func singleStage(_ q: Query, limit: Int, filter: Filter?, projection: Projection) throws -> [ScoredPoint] {
         var target = q.target
         var exclude: Set<PointID> = []
-        if q.using == .dense, let hits = try exampleSearch(target, limit: limit, threshold: q.scoreThreshold, filter: filter, projection: projection) {
+        let lane = try denseLane(q.using)
+        if let lane, let hits = try exampleSearch(
+            target, lane: lane, limit: limit, threshold: q.scoreThreshold, filter: filter, projection: projection) {
             return hits
         }
         if case .recommend(let positive, let negative, _) = target {
-            let (vector, examples) = try recommendationVector(positive, negative)
+            let (vector, examples) = try recommendationVector(positive, negative, lane: lane ?? 0)
             target = .vector(vector)
             exclude = examples
         }
@@ -73,8 +80,10 @@ extension Collection {
                 throw HSDBError.pointNotFound(id)
             }
             switch q.using {
-            case .dense:
-                guard let v = r.vector else { throw HSDBError.invalidArgument("point \(id) has no dense vector to search with") }
+            case .dense, .named:
+                guard let v = denseVector(of: r, lane: lane ?? 0) else {
+                    throw HSDBError.invalidArgument("point \(id) has no dense vector to search with")
+                }
                 target = .vector(v)
             case .sparse(let name):
                 guard let v = r.sparse?[name] else { throw HSDBError.invalidArgument("point \(id) has no sparse vector `\(name)` to search with") }
@@ -88,14 +97,16 @@ extension Collection {
         case (.none, _), (.fusion, _):
             let page = try scroll(limit: limit, projection: projection, filter: filter)
             return page.points.map {
-                ScoredPoint(id: $0.id, version: $0.version, score: 0, vector: $0.vector, sparse: $0.sparse, payload: $0.payload)
+                ScoredPoint(
+                    id: $0.id, version: $0.version, score: 0, vector: $0.vector, sparse: $0.sparse, payload: $0.payload, named: $0.named)
             }
         case (.vector(let vector), _):
-            try checkDimension(vector)
-            hits = try search(vector, limit: fetch, projection: projection, scoreThreshold: q.scoreThreshold, filter: filter, parameters: q.parameters)
+            guard let lane else { throw HSDBError.invalidArgument("a dense query for a sparse vector") }
+            try checkDimension(vector, lane: lane)
+            hits = try search(vector, lane: lane, limit: fetch, projection: projection, scoreThreshold: q.scoreThreshold, filter: filter, parameters: q.parameters)
         case (.sparse(let v), .sparse(let name)):
             hits = try searchSparse(name, v, limit: fetch, projection: projection, scoreThreshold: q.scoreThreshold, filter: filter)
-        case (.sparse, .dense), (.point, _), (.recommend, _), (.discover, _), (.context, _):
+        case (.sparse, .dense), (.sparse, .named), (.point, _), (.recommend, _), (.discover, _), (.context, _):
             throw HSDBError.invalidArgument("a sparse query for the dense vector")
         }
         if !exclude.isEmpty { hits.removeAll { exclude.contains($0.id) } }
@@ -105,14 +116,22 @@ extension Collection {
     /// Qdrant's average_vector: avg(positive) + (avg(positive) - avg(negative)), or
     /// avg(positive) without negatives; and the example points, which are left out of the
     /// results. An unknown example id is `pointNotFound`.
-    private func recommendationVector(_ positive: [Query.Example], _ negative: [Query.Example]) throws -> ([Float], Set<PointID>) {
-        let pos = try exampleVectors(positive, asStored: false), negs = try exampleVectors(negative, asStored: false)
+    private func recommendationVector(
+        _ positive: [Query.Example], _ negative: [Query.Example], lane: Int
+    ) throws -> ([Float], Set<PointID>) {
+        let pos = try exampleVectors(positive, lane: lane, asStored: false)
+        let negs = try exampleVectors(negative, lane: lane, asStored: false)
+        let dimension = config.dense(lane).dimension
+        let ids = Set(pos.compactMap(\.id) + negs.compactMap(\.id))
+        if config.isMultivector(lane) {  // as Qdrant: the positives' vectors, and the negatives' negated
+            guard !pos.isEmpty else { throw HSDBError.invalidArgument("Positive vectors should not be empty with `average` strategy") }
+            return (pos.flatMap(\.vector) + negs.flatMap { $0.vector.map { -$0 } }, ids)
+        }
         func average(_ vs: [[Float]]) -> [Float] {
-            var sum = [Float](repeating: 0, count: config.dimension)
+            var sum = [Float](repeating: 0, count: dimension)
             for v in vs { for i in sum.indices { sum[i] += v[i] } }
             return sum.map { $0 / Float(vs.count) }
         }
-        let ids = Set(pos.compactMap(\.id) + negs.compactMap(\.id))
         let p = average(pos.map(\.vector))
         guard !negs.isEmpty else { return (p, ids) }
         let n = average(negs.map(\.vector))
@@ -121,26 +140,44 @@ extension Collection {
 
     /// The examples' vectors, with the ids of stored ones; `asStored`: vectors given are
     /// normalised for cosine, as stored ones are.
-    func exampleVectors(_ examples: [Query.Example], asStored: Bool) throws -> [(vector: [Float], id: PointID?)] {
+    func exampleVectors(_ examples: [Query.Example], lane: Int = 0, asStored: Bool) throws -> [(vector: [Float], id: PointID?)] {
         try examples.map { e in
             switch e {
             case .vector(let v):
-                try checkDimension(v)
-                return (asStored && config.metric == .cosine ? Distance.normalized(v) : v, nil)
+                try checkDimension(v, lane: lane)
+                return (asStored && config.dense(lane).metric == .cosine ? Distance.normalized(v) : v, nil)
             case .point(let id):
                 guard let r = try get(ids: [id], projection: Projection(withVector: true, withPayload: false)).first else {
                     throw HSDBError.pointNotFound(id)
                 }
-                guard let v = r.vector else { throw HSDBError.invalidArgument("point \(id) has no dense vector to recommend with") }
+                guard let v = denseVector(of: r, lane: lane) else {
+                    throw HSDBError.invalidArgument("point \(id) has no dense vector to recommend with")
+                }
                 return (v, id)
             }
         }
     }
 
+    /// The lane `using` names (nil: a sparse vector).
+    func denseLane(_ using: Query.Using) throws -> Int? {
+        switch using {
+        case .dense: return 0
+        case .named(let name): return try denseLane(named: name)
+        case .sparse: return nil
+        }
+    }
+
+    /// A record's (read with its vectors) vector of lane `lane`.
+    func denseVector(of r: Record, lane: Int) -> [Float]? {
+        lane == 0 ? r.vector : r.named?[config.namedVectors[lane - 1].name]
+    }
+
     /// Qdrant's text for a query vector of the wrong size.
-    private func checkDimension(_ vector: [Float]) throws {
-        guard vector.count == config.dimension else {
-            throw HSDBError.invalidArgument("Vector dimension error: expected dim: \(config.dimension), got \(vector.count)")
+    private func checkDimension(_ vector: [Float], lane: Int = 0) throws {
+        let dimension = config.dense(lane).dimension
+        let whole = config.isMultivector(lane) ? !vector.isEmpty && vector.count % dimension == 0 : vector.count == dimension
+        guard whole else {
+            throw HSDBError.invalidArgument("Vector dimension error: expected dim: \(dimension), got \(vector.count)")
         }
     }
 }

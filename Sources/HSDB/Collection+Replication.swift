@@ -50,11 +50,11 @@ extension Collection {
     /// is stalled, as writers do.
     public func applyReplicated(_ entries: [WALEntry]) async throws {
         guard !entries.isEmpty else { return }
-        let dimension = config.dimension
+        let (dimension, lanes) = (config.dimension, config.namedVectors)
         var operations: [UInt64: (Operation, Int)] = [:]
         for e in entries where e.type != WALRecordType.closeMarker {
             do {
-                let op = try e.body.withUnsafeBytes { try OperationCodec.decode(type: e.type, body: $0, dimension: dimension) }
+                let op = try e.body.withUnsafeBytes { try OperationCodec.decode(type: e.type, body: $0, dimension: dimension, lanes: lanes) }
                 operations[e.lsn] = (op, e.body.count)
             } catch {
                 throw HSDBError.invalidArgument("replicated record LSN \(e.lsn) of collection '\(name)' does not decode: \(error)")

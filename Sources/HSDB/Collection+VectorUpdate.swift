@@ -1,16 +1,19 @@
 import HSDBCore
 
-/// New vectors for one existing point: the dense vector if given, and sparse vectors by name
-/// (`nil` for a name removes that sparse vector; names not mentioned are kept).
+/// New vectors for one existing point: the dense vector if given, sparse vectors by name
+/// (`nil` for a name removes that sparse vector; names not mentioned are kept) and further
+/// dense vectors by name (those given replace the point's; the others are kept).
 public struct VectorUpdate: Sendable, Equatable {
     public var id: PointID
     public var vector: [Float]?
     public var sparse: [String: SparseVector?]
+    public var named: [String: [Float]]
 
-    public init(id: PointID, vector: [Float]? = nil, sparse: [String: SparseVector?] = [:]) {
+    public init(id: PointID, vector: [Float]? = nil, sparse: [String: SparseVector?] = [:], named: [String: [Float]] = [:]) {
         self.id = id
         self.vector = vector
         self.sparse = sparse
+        self.named = named
     }
 }
 
@@ -41,13 +44,19 @@ extension Collection {
             let records = try get(ids: updates.map(\.id), projection: .everything)
             var current: [PointID: Record] = [:]
             for r in records { current[r.id] = r }
-            let points = try updates.compactMap { u -> Point? in
+            // Several updates of one point apply one after another (Qdrant's issue 3376).
+            var changed: [PointID: Point] = [:]
+            var order: [PointID] = []
+            for u in updates {
                 guard let r = current[u.id] else { throw HSDBError.pointNotFound(u.id) }
-                if let filter, !filter.matches(id: r.id, payload: r.payload ?? [:], has: r.has) { return nil }
-                var sparse = r.sparse ?? [:]
-                for (name, v) in u.sparse { sparse[name] = v }
-                return Point(id: u.id, vector: u.vector ?? r.vector, sparse: sparse, payload: r.payload ?? [:])
+                if let filter, !filter.matches(id: r.id, payload: r.payload ?? [:], has: r.has) { continue }
+                var p = changed[u.id] ?? Point(id: u.id, vector: r.vector, sparse: r.sparse ?? [:], named: r.named ?? [:], payload: r.payload ?? [:])
+                if let v = u.vector { p.vector = v }
+                for (name, v) in u.sparse { p.sparse[name] = v }
+                p.named.merge(u.named) { $1 }
+                if changed.updateValue(p, forKey: u.id) == nil { order.append(u.id) }
             }
+            let points = order.map { changed[$0]! }
             return points.isEmpty && filter != nil ? nil : try await upsert(points)
         }
     }
@@ -62,22 +71,27 @@ extension Collection {
         try await deleteVectors(dense: false, sparse: names, ids: ids)
     }
 
-    /// The same, and with `dense` the dense vector too: the points keep their payloads and
-    /// other vectors, and are no longer found by dense search.
+    /// The same, and with `dense` the first dense vector too, and the further dense vectors
+    /// `named`: the points keep their payloads and other vectors, and are no longer found by
+    /// dense search of the vectors removed.
     @discardableResult
-    public func deleteVectors(dense: Bool, sparse names: [String], ids: [PointID]) async throws -> WriteResult? {
+    public func deleteVectors(dense: Bool, sparse names: [String], named: [String] = [], ids: [PointID]) async throws -> WriteResult? {
         try Validation.checkBatchSize(ids.count, limits: limits)
         for name in names where config.sparseVectors[name] == nil {
             throw HSDBError.invalidArgument("the collection has no sparse vector named '\(name)'")
         }
+        for name in named where config.lane(of: name) == nil {
+            throw HSDBError.invalidArgument("the collection has no dense vector named '\(name)'")
+        }
         return try await payloadUpdates.withLock {
             let points = try get(ids: ids, projection: .everything).compactMap { r -> Point? in
-                var sparse = r.sparse ?? [:]
-                let before = sparse.count
+                var sparse = r.sparse ?? [:], further = r.named ?? [:]
+                let before = sparse.count + further.count
                 for name in names { sparse[name] = nil }
+                for name in named { further[name] = nil }
                 let dropsDense = dense && r.vector != nil
-                guard sparse.count < before || dropsDense else { return nil }
-                return Point(id: r.id, vector: dropsDense ? nil : r.vector, sparse: sparse, payload: r.payload ?? [:])
+                guard sparse.count + further.count < before || dropsDense else { return nil }
+                return Point(id: r.id, vector: dropsDense ? nil : r.vector, sparse: sparse, named: further, payload: r.payload ?? [:])
             }
             return points.isEmpty ? nil : try await upsert(points)
         }
@@ -91,7 +105,7 @@ extension Collection {
 
     /// The same for every point matching `filter` (as of now).
     @discardableResult
-    public func deleteVectors(dense: Bool, sparse names: [String], filter: Filter) async throws -> WriteResult? {
-        try await inBatches(of: try ids(matching: filter)) { try await deleteVectors(dense: dense, sparse: names, ids: $0) }
+    public func deleteVectors(dense: Bool, sparse names: [String], named: [String] = [], filter: Filter) async throws -> WriteResult? {
+        try await inBatches(of: try ids(matching: filter)) { try await deleteVectors(dense: dense, sparse: names, named: named, ids: $0) }
     }
 }

@@ -84,21 +84,48 @@ public final class Collection: Sendable {
         var prepared: [Point] = []
         prepared.reserveCapacity(points.count)
         let sparse = points.contains { !$0.sparse.isEmpty }
-        let absent = points.contains { $0.vector == nil }
-        var record = OperationCodec.beginUpsert(count: points.count, dimension: config.dimension, sparse: sparse, absentVectors: absent)
+        let absent = points.contains { $0.vector == nil || !$0.named.isEmpty }
+        let multi = Set(config.namedVectors.filter(\.multivector).map(\.name))
+        let multivectors = !multi.isEmpty && points.contains { !multi.isDisjoint(with: $0.named.keys) }
+        var record = OperationCodec.beginUpsert(
+            count: points.count, dimension: config.dimension, sparse: sparse, absentVectors: absent, multivectors: multivectors)
         for (index, point) in points.enumerated() {
             var p = point
-            if let vector = point.vector {
-                let sumOfSquares = try Validation.checkVector(vector, dimension: config.dimension, context: "point \(index) (id \(point.id))")
-                if config.metric == .cosine { p.vector = Distance.scaled(vector, by: 1 / sumOfSquares.squareRoot()) }
+            if let vector = point.vector { p.vector = try checkedVector(vector, lane: 0, context: "point \(index) (id \(point.id))") }
+            for (name, vector) in point.named {
+                guard let lane = config.lane(of: name) else {
+                    throw HSDBError.invalidArgument("point \(index) (id \(point.id)): the collection has no dense vector named '\(name)'")
+                }
+                p.named[name] = try checkedVector(vector, lane: lane, context: "point \(index) (id \(point.id)), vector '\(name)'")
             }
             try Validation.checkSparse(point.sparse, config: config, context: "point \(index) (id \(point.id))")
             try Validation.checkPayload(point.payload, limits: limits, context: "point \(index) (id \(point.id))")
-            let payloadBytes = OperationCodec.appendPoint(p, to: &record)
+            let payloadBytes = OperationCodec.appendPoint(p, lanes: config.namedVectors, to: &record)
             try Validation.checkPayloadSize(payloadBytes, limits: limits, context: "point \(index) (id \(point.id))")
             prepared.append(p)
         }
         return try await log(consume record, .upsert(prepared))
+    }
+
+    /// `vector` checked against lane `lane`'s dimension, normalised for cosine (a multivector:
+    /// one or more vectors of that dimension, one after another, each checked and normalised).
+    func checkedVector(_ vector: [Float], lane: Int, context: @autoclosure () -> String) throws -> [Float] {
+        let (dimension, metric) = config.dense(lane)
+        guard config.isMultivector(lane) else { return try checkedVector(vector, dimension: dimension, metric: metric, context: context()) }
+        guard !vector.isEmpty, vector.count % dimension == 0 else {
+            throw HSDBError.invalidArgument("\(context()): a multivector of \(vector.count) values is not whole vectors of \(dimension)")
+        }
+        var out: [Float] = []
+        out.reserveCapacity(vector.count)
+        for start in stride(from: 0, to: vector.count, by: dimension) {
+            out += try checkedVector(Array(vector[start..<(start + dimension)]), dimension: dimension, metric: metric, context: context())
+        }
+        return out
+    }
+
+    private func checkedVector(_ v: [Float], dimension: Int, metric: Metric, context: @autoclosure () -> String) throws -> [Float] {
+        let sumOfSquares = try Validation.checkVector(v, dimension: dimension, context: context())
+        return metric == .cosine ? Distance.scaled(v, by: 1 / sumOfSquares.squareRoot()) : v
     }
 
     /// Deletes points by id; ids that do not exist are ignored.
@@ -192,7 +219,8 @@ public final class Collection: Sendable {
         case .memtable(_, let p):
             return Record(
                 id: id, version: p.version, vector: projection.withVector ? p.vector : nil,
-                sparse: projection.withVector ? p.sparse : nil, payload: projection.withPayload ? p.payload : nil)
+                sparse: projection.withVector ? p.sparse : nil, payload: projection.withPayload ? p.payload : nil,
+                named: projection.withVector ? p.named : nil)
         case .segment(let handle, let ordinal):
             do {
                 return Record(
@@ -200,7 +228,8 @@ public final class Collection: Sendable {
                     vector: projection.withVector && handle.segment.hasVector(at: ordinal) ? handle.segment.vector(at: ordinal) : nil,
                     sparse: projection.withVector ? handle.segment.sparseVectors(at: ordinal) : nil,
                     payload: !projection.withPayload ? nil
-                        : try pagePayloads?.payload(of: handle, at: ordinal) ?? handle.segment.payload(at: ordinal))
+                        : try pagePayloads?.payload(of: handle, at: ordinal) ?? handle.segment.payload(at: ordinal),
+                    named: projection.withVector ? handle.named(at: ordinal) : nil)
             } catch {
                 throw HSDBError.wrap(error)
             }

@@ -12,20 +12,62 @@ public struct CollectionConfig: Sendable, Equatable {
     public var hnswEfConstruction: Int
     /// The named sparse vectors a point may carry beside its dense vector.
     public var sparseVectors: [String: SparseVectorParameters]
+    /// Further dense vectors a point may carry beside the first, each under its own name and
+    /// with its own dimension, metric and graph (lanes 1, 2, ... in this order).
+    public var namedVectors: [NamedVectorConfig]
     /// Settings the engine keeps but does not interpret (the HTTP API keeps the collection's
     /// Qdrant-style configuration here, to report it back as it was given).
     public var attributes: Payload
 
     public init(
         dimension: Int, metric: Metric = .cosine, hnswM: Int = 16, hnswEfConstruction: Int = 200,
-        sparseVectors: [String: SparseVectorParameters] = [:], attributes: Payload = [:]
+        sparseVectors: [String: SparseVectorParameters] = [:], namedVectors: [NamedVectorConfig] = [], attributes: Payload = [:]
     ) {
+        self.namedVectors = namedVectors
         self.dimension = dimension
         self.metric = metric
         self.hnswM = hnswM
         self.hnswEfConstruction = hnswEfConstruction
         self.sparseVectors = sparseVectors
         self.attributes = attributes
+    }
+}
+
+extension CollectionConfig {
+    /// The lane of the further dense vector `name` (1...), or nil.
+    public func lane(of name: String) -> Int? { namedVectors.firstIndex { $0.name == name }.map { $0 + 1 } }
+
+    /// Whether lane `lane` holds multivectors (the first dense vector never does).
+    func isMultivector(_ lane: Int) -> Bool { lane > 0 && namedVectors[lane - 1].multivector }
+
+    /// Lane `lane`'s dimension and metric (0: the first dense vector's).
+    func dense(_ lane: Int) -> (dimension: Int, metric: Metric) {
+        lane == 0 ? (dimension, metric) : (namedVectors[lane - 1].dimension, namedVectors[lane - 1].metric)
+    }
+}
+
+/// A further dense vector of a collection.
+public struct NamedVectorConfig: Sendable, Equatable {
+    public var name: String
+    public var dimension: Int
+    public var metric: Metric
+    public var hnswM: Int
+    public var hnswEfConstruction: Int
+    /// A multivector (Qdrant's `multivector_config` with `max_sim`): a point carries one or more
+    /// vectors of `dimension` under the name (one after another in `Point.named`), and is scored
+    /// against a query's vectors by MaxSim: the sum over the query's vectors of the best
+    /// similarity to any of the point's.
+    public var multivector: Bool
+
+    public init(
+        name: String, dimension: Int, metric: Metric = .cosine, hnswM: Int = 16, hnswEfConstruction: Int = 200, multivector: Bool = false
+    ) {
+        self.name = name
+        self.dimension = dimension
+        self.metric = metric
+        self.hnswM = hnswM
+        self.hnswEfConstruction = hnswEfConstruction
+        self.multivector = multivector
     }
 }
 

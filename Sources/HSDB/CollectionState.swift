@@ -23,18 +23,25 @@ struct CollectionState: ~Copyable {
     /// merges write their segments' codes with it, so Hamming distances compare across layers.
     /// Set at open from the largest segment, else fitted by the first memtable.
     var codeQuantizer: BinaryQuantizer?
+    /// The further dense vectors, and their code quantizers (as `codeQuantizer`).
+    let lanes: [NamedVectorConfig]
+    var laneQuantizers: [BinaryQuantizer?]
     /// Writers waiting for flushes to bring unflushed data under the stall limit.
     var stalledWriters: [CheckedContinuation<Void, Never>] = []
 
     /// Bytes of writes not yet in segments: the active and the frozen memtables.
     var unflushedBytes: Int { active.bytes + frozen.reduce(0) { $0 + $1.bytes } }
 
-    init(dimension: Int, manifest: Manifest, segments: [SegmentHandle]) {
+    init(dimension: Int, manifest: Manifest, segments: [SegmentHandle], lanes: [NamedVectorConfig] = []) {
         self.dimension = dimension
         self.manifest = manifest
         self.segments = segments
-        codeQuantizer = segments.max { $0.count < $1.count }?.quantizer
-        active = Memtable(dimension: dimension, quantizer: codeQuantizer)
+        self.lanes = lanes
+        let largest = segments.max { $0.count < $1.count }
+        codeQuantizer = largest?.quantizer
+        laneQuantizers = lanes.indices.map { l in largest.flatMap { l < $0.lanes.count ? $0.lanes[l].quantizer : nil } }
+        let rowQuantizers = zip(lanes, laneQuantizers).map { $0.multivector ? nil : $1 }
+        active = Memtable(dimension: dimension, quantizer: codeQuantizer, lanes: lanes, laneQuantizers: rowQuantizers)
         appliedLSN = manifest.flushedLSN
         digest = Self.digest(of: segments)
     }
@@ -57,6 +64,11 @@ struct CollectionState: ~Copyable {
         }
         active.apply(operation, lsn: lsn, recordBytes: recordBytes)
         if codeQuantizer == nil { codeQuantizer = active.rows.quantizer }
+        if laneQuantizers.contains(where: { $0 == nil }) {
+            for l in laneQuantizers.indices where laneQuantizers[l] == nil && !lanes[l].multivector {
+                laneQuantizers[l] = active.rows.laneQuantizers[l]
+            }
+        }
         appliedLSN = lsn
     }
 
@@ -64,8 +76,11 @@ struct CollectionState: ~Copyable {
     mutating func freezeActive() {
         frozen.insert(
             FrozenMemtable(points: active.points, rows: active.rows.view, sparse: active.sparse, lastLSN: appliedLSN, bytes: active.bytes), at: 0)
-        active = Memtable(dimension: dimension, quantizer: codeQuantizer)
+        active = Memtable(dimension: dimension, quantizer: codeQuantizer, lanes: lanes, laneQuantizers: rowQuantizers)
     }
+
+    /// The quantizers of the memtable's row lanes (a multivector lane's rows hold nothing).
+    private var rowQuantizers: [BinaryQuantizer?] { zip(lanes, laneQuantizers).map { $0.multivector ? nil : $1 } }
 
     /// Shadows `id` in every frozen memtable and segment holding it (the active memtable
     /// shadows its own rows), and returns the version live before the write at `lsn` (nil:

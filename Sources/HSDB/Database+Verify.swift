@@ -58,7 +58,8 @@ extension Database {
                     options: WALRecoveryOptions(readOnly: true)
                 ) { record, location in
                     do {
-                        _ = try OperationCodec.decode(type: record.type, body: record.body, dimension: meta.config.dimension)
+                        _ = try OperationCodec.decode(
+                            type: record.type, body: record.body, dimension: meta.config.dimension, lanes: meta.config.namedVectors)
                     } catch {
                         throw HSDBError.corruption(CorruptionError(file: location.file, offset: location.offset, reason: "record LSN \(record.lsn): \(error)"))
                     }

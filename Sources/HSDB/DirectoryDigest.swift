@@ -15,7 +15,8 @@ public enum DirectoryDigest {
     ) throws -> [UInt64: PointSetDigest] {
         do {
             let metaPath = directory + "/" + CollectionMetadata.fileName
-            let dimension = try CollectionMetadata.decode(try fs.readFile(metaPath), path: metaPath).config.dimension
+            let config = try CollectionMetadata.decode(try fs.readFile(metaPath), path: metaPath).config
+            let (dimension, lanes) = (config.dimension, config.namedVectors)
             let manifestPath = directory + "/" + Manifest.fileName
             let manifest = fs.fileExists(manifestPath) ? try Manifest.decode(try fs.readFile(manifestPath), path: manifestPath) : Manifest()
             var replay = Replay(segments: try manifest.segments.reversed().map { entry in
@@ -46,7 +47,8 @@ public enum DirectoryDigest {
                         settle(below: record.lsn)
                         let written: (upsert: Bool, ids: [PointID])
                         do {
-                            written = try OperationCodec.decodeIDs(type: record.type, body: record.body, dimension: dimension)
+                            written = try OperationCodec.decodeIDs(
+                                type: record.type, body: record.body, dimension: dimension, lanes: lanes)
                         } catch {
                             throw CorruptionError(file: location.file, offset: location.offset, reason: "record LSN \(record.lsn): \(error)")
                         }

@@ -23,7 +23,7 @@ extension Collection {
         let (lsn, points) = state.withLock { ($0.appliedLSN, $0.active.points.count) }
         if lsn == seen && points >= max(1, options.idleFlushPoints) && !maintenanceRunning {
             logger.debug("collection '\(name)': \(points) points idle in the memtable: flushing")
-            scheduleFlush()
+            scheduleFlush(.idle)
         }
         idleChecks.add(1, ordering: .releasing)
         return lsn

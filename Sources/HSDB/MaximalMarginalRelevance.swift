@@ -5,7 +5,11 @@ import Index
 /// `(1 - diversity) * sim(query, c) - diversity * max sim(c, already taken)`. Similarity is
 /// the collection's score (negated distance for euclidean). Hits keep their score to the query.
 enum MaximalMarginalRelevance {
-    static func select(_ candidates: [ScoredPoint], metric: Metric, diversity: Float, count: Int) -> [ScoredPoint] {
+    /// `vector`: the candidate's vector the similarities are taken over (by default its first
+    /// dense one).
+    static func select(
+        _ candidates: [ScoredPoint], vector: (ScoredPoint) -> [Float]? = { $0.vector }, metric: Metric, diversity: Float, count: Int
+    ) -> [ScoredPoint] {
         guard candidates.count > 1, diversity > 0 else { return Array(candidates.prefix(count)) }
         let sign: Float = metric.higherIsBetter ? 1 : -1
         let relevance = candidates.map { sign * $0.score }
@@ -22,9 +26,9 @@ enum MaximalMarginalRelevance {
             }
             taken[best] = true
             result.append(candidates[best])
-            guard let chosen = candidates[best].vector else { continue }
+            guard let chosen = vector(candidates[best]) else { continue }
             for i in candidates.indices where !taken[i] {
-                guard let v = candidates[i].vector else { continue }
+                guard let v = vector(candidates[i]) else { continue }
                 let sim = chosen.withUnsafeBufferPointer { a in
                     v.withUnsafeBufferPointer { b in sign * metric.score(a.baseAddress!, b.baseAddress!, count: a.count) }
                 }

@@ -10,13 +10,22 @@ struct StoredPoint: Sendable {
     let row: VectorRef?
     let sparse: [String: SparseVector]
     let payload: Payload
+    /// Multivectors by name (a multivector's rows are not in the memtable's row lanes).
+    var multivectors: [String: [Float]] = [:]
 
     var isTombstone: Bool { row == nil }
+
+    /// The further dense vectors and multivectors the point carries, by name.
+    var named: [String: [Float]]? { row.map { $0.named.merging(multivectors) { $1 } } }
     /// The dense vector, if the point carries one.
     var vector: [Float]? { row?.dense }
 
-    /// Whether the point carries the dense vector (nil) or the sparse vector named.
-    func has(_ vector: String?) -> Bool { vector.map { sparse[$0] != nil } ?? (row?.isPresent ?? false) }
+    /// Whether the point carries the first dense vector (nil) or the sparse or further dense
+    /// vector named.
+    func has(_ vector: String?) -> Bool {
+        guard let vector else { return row?.isPresent ?? false }
+        return sparse[vector] != nil || multivectors[vector] != nil || (row?.has(lane: vector) ?? false)
+    }
 }
 
 /// The writes since the last flush, as a persistent hash tree: copying it is O(1) and later
@@ -36,8 +45,17 @@ struct Memtable: ~Copyable {
     /// Per sparse vector name, the rows holding each index (term).
     private(set) var sparse: [String: MemtablePostings] = [:]
 
-    /// `quantizer`: the collection's, for the rows' codes (nil: fitted from the first rows).
-    init(dimension: Int, quantizer: BinaryQuantizer?) { rows = MemtableRows(dimension: dimension, quantizer: quantizer) }
+    /// `quantizer`: the collection's, for the rows' codes (nil: fitted from the first rows);
+    /// `lanes`: the further dense vectors, with theirs.
+    /// Multivector lanes have a row lane too (of one value, always absent), so lanes keep
+    /// their numbers; their vectors are kept with the point (`StoredPoint.multivectors`).
+    init(dimension: Int, quantizer: BinaryQuantizer?, lanes: [NamedVectorConfig] = [], laneQuantizers: [BinaryQuantizer?] = []) {
+        let rowLanes = lanes.map { l in l.multivector ? NamedVectorConfig(name: l.name, dimension: 1) : l }
+        rows = MemtableRows(dimension: dimension, quantizer: quantizer, lanes: rowLanes, laneQuantizers: laneQuantizers)
+        multivectorNames = Set(lanes.filter(\.multivector).map(\.name))
+    }
+
+    private let multivectorNames: Set<String>
 
     var isEmpty: Bool { points.isEmpty }
 
@@ -47,10 +65,12 @@ struct Memtable: ~Copyable {
         case .upsert(let batch):
             for p in batch {
                 points[p.id]?.row?.shadow(at: lsn)
-                let row = p.vector.map { v in v.withUnsafeBufferPointer { rows.append(id: p.id, vector: $0) } }
-                    ?? rows.append(id: p.id, vector: nil)
+                let lanes = rows.laneNames.map { multivectorNames.contains($0) ? nil : p.named[$0] }
+                let row = p.vector.map { v in v.withUnsafeBufferPointer { rows.append(id: p.id, vector: $0, lanes: lanes) } }
+                    ?? rows.append(id: p.id, vector: nil, lanes: lanes)
                 for (name, v) in p.sparse { sparse[name, default: MemtablePostings()].append(row: row.row, v) }
-                points[p.id] = StoredPoint(version: lsn, row: row, sparse: p.sparse, payload: p.payload)
+                let multivectors = multivectorNames.isEmpty ? [:] : p.named.filter { multivectorNames.contains($0.key) }
+                points[p.id] = StoredPoint(version: lsn, row: row, sparse: p.sparse, payload: p.payload, multivectors: multivectors)
             }
         case .delete(let ids):
             for id in ids {

@@ -4,19 +4,23 @@ import WAL
 
 /// WAL record bodies of the engine's operations. DESIGN.md, "Operation records". Frozen.
 ///
-///     upsert (type 1): version u8 (1, 2 or 3) | dimension u32 | count varint |
+///     upsert (type 1): version u8 (1 to 4) | dimension u32 | count varint |
 ///                      count x (point id | versions 1, 2: dimension x f32 |
-///                               version 3: dense vectors | [versions 2, 3: sparse vectors] |
-///                               payload length varint | payload)
-///     dense vectors:   count varint (0 or 1) | count x (vector index varint (0: the
-///                      collection's dense vector) | dimension x f32)
+///                               versions 3, 4: dense vectors | [versions 2 to 4: sparse
+///                               vectors] | payload length varint | payload)
+///     dense vectors:   count varint | count x (vector index varint, ascending (0: the
+///                      collection's first dense vector; k: its further vector k, the
+///                      collection metadata's k-th) | [version 4: rows varint (1, or for a
+///                      multivector its vectors, at least 1)] | rows x that vector's
+///                      dimension x f32)
 ///     delete (type 2): version u8 (1) | count varint | count x point id
 ///     point id:        kind u8 (0 = integer, 1 = UUID) | u64 or 16 UUID bytes
 ///     sparse vectors:  count varint | count x (name (varint length + UTF-8) | entries varint |
 ///                      entries x u32 index (ascending) | entries x f32 value)
 ///     payload:         PayloadCodec bytes of an object
 ///
-/// An upsert is written as version 3 only when one of its points has no dense vector, else as
+/// An upsert is written as version 3 only when one of its points has no dense vector or has
+/// further ones (version 4 only when one carries a multivector), else as
 /// version 2 only when one has a sparse vector, so older records keep their bytes (and older
 /// builds read what they could hold).
 package enum OperationCodec {
@@ -25,30 +29,50 @@ package enum OperationCodec {
     static let bodyVersion: UInt8 = 1
     static let sparseBodyVersion: UInt8 = 2
     static let optionalVectorsBodyVersion: UInt8 = 3
+    static let multivectorBodyVersion: UInt8 = 4
 
     /// Starts an upsert record for `count` points; add each with `appendPoint`. `sparse`: some
     /// point carries sparse vectors (the record is then version 2); `absentVectors`: some
     /// point carries no dense vector (version 3).
-    package static func beginUpsert(count: Int, dimension: Int, sparse: Bool = false, absentVectors: Bool = false) -> WALRecordBuffer {
+    /// `absentVectors` also when some point carries further dense vectors (`Point.named`).
+    /// `multivectors`: some point carries a multivector (the record is then version 4).
+    package static func beginUpsert(
+        count: Int, dimension: Int, sparse: Bool = false, absentVectors: Bool = false, multivectors: Bool = false
+    ) -> WALRecordBuffer {
         var record = WALRecordBuffer(type: upsertType, capacity: count * (dimension * 4 + 24) + 16)
-        record.writer.write(absentVectors ? optionalVectorsBodyVersion : sparse ? sparseBodyVersion : bodyVersion)
+        let version = multivectors ? multivectorBodyVersion : absentVectors ? optionalVectorsBodyVersion : sparse ? sparseBodyVersion : bodyVersion
+        record.writer.write(version)
         record.writer.write(UInt32(dimension))
         record.writer.writeVarint(UInt64(count))
         return record
     }
 
     /// Appends one point; returns the encoded size of its payload.
+    /// `lanes`: the collection's further dense vectors, in lane order (the point's `named`
+    /// must name only them; a record begun with `absentVectors: true` when it has any).
     @discardableResult
-    package static func appendPoint(_ point: Point, to record: inout WALRecordBuffer) -> Int {
+    package static func appendPoint(_ point: Point, lanes: [NamedVectorConfig] = [], to record: inout WALRecordBuffer) -> Int {
         writeID(point.id, into: &record.writer)
         let version = record.writer.bytes[WALFormat.recordHeaderSize]
-        if version == optionalVectorsBodyVersion {
-            record.writer.writeVarint(point.vector == nil ? 0 : 1)
+        if version >= optionalVectorsBodyVersion {
+            record.writer.writeVarint(UInt64((point.vector == nil ? 0 : 1) + point.named.count))
             if let vector = point.vector {
                 record.writer.writeVarint(0)
+                if version == multivectorBodyVersion { record.writer.writeVarint(1) }
+                record.writer.write(floats: vector)
+            }
+            for (l, lane) in lanes.enumerated() {
+                guard let vector = point.named[lane.name] else { continue }
+                record.writer.writeVarint(UInt64(l + 1))
+                if version == multivectorBodyVersion {
+                    record.writer.writeVarint(UInt64(vector.count / lane.dimension))
+                } else {
+                    precondition(!lane.multivector, "a point with a multivector needs a record begun with multivectors: true")
+                }
                 record.writer.write(floats: vector)
             }
         } else {
+            precondition(point.named.isEmpty, "a point with further dense vectors needs a record begun with absentVectors: true")
             precondition(point.vector != nil, "a point without its dense vector needs a record begun with absentVectors: true")
             record.writer.write(floats: point.vector!)
         }
@@ -148,7 +172,9 @@ package enum OperationCodec {
 
     /// The ids a record body writes (`upsert`) or deletes, without materializing vectors or
     /// payloads (a payload's bytes are skipped, not parsed): what a digest replay needs.
-    static func decodeIDs(type: WALRecordType, body: UnsafeRawBufferPointer, dimension: Int) throws(FormatError) -> (upsert: Bool, ids: [PointID]) {
+    static func decodeIDs(
+        type: WALRecordType, body: UnsafeRawBufferPointer, dimension: Int, lanes: [NamedVectorConfig] = []
+    ) throws(FormatError) -> (upsert: Bool, ids: [PointID]) {
         var r = ByteReader(body)
         let (upsert, count, version) = try readHeader(type: type, &r, dimension: dimension)
         var ids: [PointID] = []
@@ -156,7 +182,7 @@ package enum OperationCodec {
         for _ in 0..<count {
             ids.append(try readID(&r))
             if upsert {
-                _ = try readDense(&r, version: version, dimension: dimension, skip: true)
+                _ = try readDense(&r, version: version, dimension: dimension, lanes: lanes, skip: true)
                 if version >= sparseBodyVersion { try skipSparse(&r) }
                 _ = try r.readLengthPrefixed(maxLength: r.remaining)
             }
@@ -166,7 +192,10 @@ package enum OperationCodec {
     }
 
     /// Decodes a record body. `dimension` is the collection's; a body with another is refused.
-    static func decode(type: WALRecordType, body: UnsafeRawBufferPointer, dimension: Int) throws(FormatError) -> Operation {
+    /// `lanes`: the collection's further dense vectors.
+    static func decode(
+        type: WALRecordType, body: UnsafeRawBufferPointer, dimension: Int, lanes: [NamedVectorConfig] = []
+    ) throws(FormatError) -> Operation {
         var r = ByteReader(body)
         let (upsert, count, version) = try readHeader(type: type, &r, dimension: dimension)
         let operation: Operation
@@ -175,12 +204,12 @@ package enum OperationCodec {
             points.reserveCapacity(count)
             for _ in 0..<count {
                 let id = try readID(&r)
-                let vector = try readDense(&r, version: version, dimension: dimension, skip: false)
+                let dense = try readDense(&r, version: version, dimension: dimension, lanes: lanes, skip: false)
                 let sparse = version >= sparseBodyVersion ? try readSparse(&r) : [:]
                 let payloadBytes = try r.readLengthPrefixed(maxLength: r.remaining)
                 var pr = ByteReader(payloadBytes)
                 let payload = try PayloadCodec.decodePayload(&pr)
-                points.append(Point(id: id, vector: vector, sparse: sparse, payload: payload))
+                points.append(Point(id: id, vector: dense.vector, sparse: sparse, named: dense.named, payload: payload))
             }
             operation = .upsert(points)
         } else {
@@ -193,23 +222,52 @@ package enum OperationCodec {
         return operation
     }
 
-    /// A point's dense vector (nil: it carries none; also nil when `skip`, the bytes passed).
+    /// A point's dense vectors: the first (nil: it carries none) and the further ones by name
+    /// (both empty when `skip`: the bytes are passed over).
     private static func readDense(
-        _ r: inout ByteReader, version: UInt8, dimension: Int, skip: Bool
-    ) throws(FormatError) -> [Float]? {
-        if version == optionalVectorsBodyVersion {
-            let at = r.offset
-            let count = try r.readVarint()
-            guard count <= 1 else { throw FormatError.invalid(offset: at, reason: "\(count) dense vectors; the collection has one") }
-            guard count == 1 else { return nil }
+        _ r: inout ByteReader, version: UInt8, dimension: Int, lanes: [NamedVectorConfig], skip: Bool
+    ) throws(FormatError) -> (vector: [Float]?, named: [String: [Float]]) {
+        guard version >= optionalVectorsBodyVersion else {
+            if skip {
+                try r.skip(dimension * 4)
+                return (nil, [:])
+            }
+            return (try r.readFloats(count: dimension), [:])
+        }
+        let at = r.offset
+        let count = try r.readVarint()
+        guard count <= UInt64(lanes.count + 1) else {
+            throw FormatError.invalid(offset: at, reason: "\(count) dense vectors; the collection has \(lanes.count + 1)")
+        }
+        var vector: [Float]?
+        var named: [String: [Float]] = [:]
+        var next: UInt64 = 0
+        for _ in 0..<count {
+            let indexAt = r.offset
             let index = try r.readVarint()
-            guard index == 0 else { throw FormatError.invalid(offset: at, reason: "dense vector index \(index); the collection has only 0") }
+            guard index >= next, index <= UInt64(lanes.count) else {
+                throw FormatError.invalid(offset: indexAt, reason: "dense vector index \(index) is out of order or not the collection's")
+            }
+            next = index + 1
+            let multivector = index > 0 && lanes[Int(index) - 1].multivector
+            var d = index == 0 ? dimension : lanes[Int(index) - 1].dimension
+            if version == multivectorBodyVersion {
+                let rowsAt = r.offset
+                let rows = try r.readVarint()
+                guard rows >= 1, rows == 1 || multivector, rows <= UInt64(r.remaining / max(d * 4, 1)) else {
+                    throw FormatError.invalid(offset: rowsAt, reason: "\(rows) vectors under dense vector index \(index)")
+                }
+                d *= Int(rows)
+            }
+            if skip {
+                try r.skip(d * 4)
+            } else if index == 0 {
+                vector = try r.readFloats(count: d)
+            } else {
+                named[lanes[Int(index) - 1].name] = try r.readFloats(count: d)
+            }
         }
-        if skip {
-            try r.skip(dimension * 4)
-            return nil
-        }
-        return try r.readFloats(count: dimension)
+        return (vector, named)
     }
 
     /// The version byte, an upsert's dimension, and the count of points or ids, checked
@@ -219,7 +277,7 @@ package enum OperationCodec {
         type: WALRecordType, _ r: inout ByteReader, dimension: Int
     ) throws(FormatError) -> (upsert: Bool, count: Int, version: UInt8) {
         let version: UInt8 = try r.read()
-        guard version == bodyVersion || (version <= optionalVectorsBodyVersion && type == upsertType) else {
+        guard version == bodyVersion || (version <= multivectorBodyVersion && type == upsertType) else {
             throw FormatError.invalid(offset: 0, reason: "operation body version \(version) is not supported")
         }
         switch type {
@@ -227,7 +285,7 @@ package enum OperationCodec {
             let dim = Int(try r.read(UInt32.self))
             guard dim == dimension else { throw FormatError.invalid(offset: 1, reason: "dimension \(dim) differs from the collection's \(dimension)") }
             let count = try r.readVarint()
-            let smallest = version == optionalVectorsBodyVersion ? 9 + 1 + 1 + 1 : 9 + dim * 4 + 1
+            let smallest = version >= optionalVectorsBodyVersion ? 9 + 1 + 1 + 1 : 9 + dim * 4 + 1
             guard count <= UInt64(r.remaining / smallest) else {
                 throw FormatError.invalid(offset: r.offset, reason: "point count \(count) exceeds what the body can hold")
             }

@@ -1,17 +1,22 @@
 /// A point to write: id, dense vector (exactly the collection's dimension, finite values; nil:
 /// the point carries none, and is found by sparse search, scroll and lookups but not by dense
 /// search), sparse vectors by name (each a name of the collection's `sparseVectors`; a point
-/// may have none of them) and payload.
+/// may have none of them), further dense vectors by name (each a name of the collection's
+/// `namedVectors`, of its dimension) and payload.
 public struct Point: Sendable, Equatable {
     public var id: PointID
     public var vector: [Float]?
     public var sparse: [String: SparseVector]
+    public var named: [String: [Float]]
     public var payload: Payload
 
-    public init(id: PointID, vector: [Float]?, sparse: [String: SparseVector] = [:], payload: Payload = [:]) {
+    public init(
+        id: PointID, vector: [Float]?, sparse: [String: SparseVector] = [:], named: [String: [Float]] = [:], payload: Payload = [:]
+    ) {
         self.id = id
         self.vector = vector
         self.sparse = sparse
+        self.named = named
         self.payload = payload
     }
 }
@@ -25,6 +30,8 @@ public struct Record: Sendable, Equatable {
     /// With the vector: the point's sparse vectors by name (empty when it has none).
     public let sparse: [String: SparseVector]?
     public let payload: Payload?
+    /// With the vector: the point's further dense vectors by name (those it carries).
+    public var named: [String: [Float]]? = nil
 }
 
 /// A search hit: a record with its score (similarity for cosine and dot, distance for euclidean).
@@ -35,10 +42,13 @@ public struct ScoredPoint: Sendable, Equatable {
     public let vector: [Float]?
     public let sparse: [String: SparseVector]?
     public let payload: Payload?
+    public var named: [String: [Float]]?
 
     public init(
-        id: PointID, version: UInt64, score: Float, vector: [Float]?, sparse: [String: SparseVector]? = nil, payload: Payload?
+        id: PointID, version: UInt64, score: Float, vector: [Float]?, sparse: [String: SparseVector]? = nil, payload: Payload?,
+        named: [String: [Float]]? = nil
     ) {
+        self.named = named
         self.id = id
         self.version = version
         self.score = score

@@ -66,8 +66,14 @@ public struct Query: Sendable {
 
     /// Which vector the target is compared with.
     public enum Using: Sendable, Equatable {
+        /// The first dense vector.
         case dense
+        /// A further dense vector (`CollectionConfig.namedVectors`), by name.
+        case named(String)
         case sparse(String)
+
+        /// The first or a further dense vector.
+        public var isDense: Bool { if case .sparse = self { false } else { true } }
     }
 
     /// Maximal marginal relevance: from the `candidates` nearest, greedily the one maximising

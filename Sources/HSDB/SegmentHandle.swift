@@ -20,6 +20,10 @@ final class SegmentHandle: @unchecked Sendable {
     let quantizer: BinaryQuantizer
     /// Bit o set when ordinal o carries a dense vector; nil when all do (read once).
     let presentVectors: [UInt64]?
+    /// The further dense vectors (lanes 1...), each a handle of its own sharing these shadows,
+    /// searched as a segment with one vector is; and their names.
+    let lanes: [SegmentHandle]
+    let laneNames: [String]
     /// The codes in the scan kernel's block layout, copied on the first code scan.
     private let codeBlocks = Mutex<CodeBlocks?>(nil)
     /// The estimator's records (code and factors per point), built on first use.
@@ -30,14 +34,28 @@ final class SegmentHandle: @unchecked Sendable {
     private let fs: any FileSystem
     private let logger: Logger
 
-    init(segment: Segment, fileSystem: any FileSystem, logger: Logger) {
+    convenience init(segment: Segment, fileSystem: any FileSystem, logger: Logger, laneNames: [String] = []) {
+        precondition(laneNames.count == segment.lanes.count, "one name per further dense vector")
+        let shadows = ShadowSlots(count: segment.count)
+        let lanes = segment.lanes.map { SegmentHandle(segment: $0, shadows: shadows, lanes: [], laneNames: [], fileSystem: fileSystem, logger: logger) }
+        self.init(segment: segment, shadows: shadows, lanes: lanes, laneNames: laneNames, fileSystem: fileSystem, logger: logger)
+    }
+
+    private init(
+        segment: Segment, shadows: ShadowSlots, lanes: [SegmentHandle], laneNames: [String], fileSystem: any FileSystem, logger: Logger
+    ) {
         self.segment = segment
         self.fs = fileSystem
         self.logger = logger
-        shadows = ShadowSlots(count: segment.count)
+        self.shadows = shadows
+        self.lanes = lanes
+        self.laneNames = laneNames
         quantizer = BinaryQuantizer(mean: segment.quantizerMean)
         presentVectors = segment.presentVectors()
     }
+
+    /// Lane `l`'s handle (0: this one).
+    func lane(_ l: Int) -> SegmentHandle { l == 0 ? self : lanes[l - 1] }
 
     deinit {
         if obsolete.load(ordering: .acquiring) {
@@ -52,12 +70,24 @@ final class SegmentHandle: @unchecked Sendable {
 
     var count: Int { segment.count }
 
-    /// Whether `ordinal` carries the dense vector (nil) or the sparse vector named.
+    /// Whether `ordinal` carries the first dense vector (nil) or the sparse or further dense
+    /// vector named.
     func vectors(of ordinal: Int) -> (String?) -> Bool {
-        { [segment] name in
+        { [segment, laneNames] name in
             guard let name else { return segment.hasVector(at: ordinal) }
+            if let l = laneNames.firstIndex(of: name) { return segment.lanes[l].hasVector(at: ordinal) }
             return segment.sparseNames.firstIndex(of: name).map { segment.sparse(at: ordinal, name: $0) != nil } ?? false
         }
+    }
+
+    /// The further dense vectors `ordinal` carries, by name.
+    func named(at ordinal: Int) -> [String: [Float]] {
+        var out: [String: [Float]] = [:]
+        for (l, name) in laneNames.enumerated() where segment.lanes[l].hasVector(at: ordinal) {
+            let lane = segment.lanes[l]
+            out[name] = lane.header.multivector ? lane.multivector(at: ordinal) : lane.vector(at: ordinal)
+        }
+        return out
     }
 
     /// The LSN that shadowed `ordinal`, or 0.

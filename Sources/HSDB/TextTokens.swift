@@ -66,8 +66,9 @@ extension Filter {
 }
 
 extension Filter {
-    /// `hasVector` conditions by the collection's names: `dense` (the dense vector's name) to
-    /// nil, sparse names kept, any other name to a condition no point meets.
+    /// `hasVector` conditions by the collection's names: `dense` (the first dense vector's
+    /// name) to nil, `sparse` names (sparse and further dense ones) kept, any other name to a
+    /// condition no point meets.
     func resolvingVectors(dense: String, sparse: Set<String>) -> Filter {
         func resolve(_ c: Condition) -> Condition {
             switch c {
@@ -94,7 +95,8 @@ extension Collection {
     func resolved(_ filter: Filter) -> Filter {
         let dense: String
         if case .string(let name)? = config.attributes["vector_name"] { dense = name } else { dense = "" }
-        return filter.resolvingText(payloadIndexes).resolvingVectors(dense: dense, sparse: Set(config.sparseVectors.keys))
+        let named = Set(config.sparseVectors.keys).union(config.namedVectors.map(\.name))
+        return filter.resolvingText(payloadIndexes).resolvingVectors(dense: dense, sparse: named)
     }
 }
 

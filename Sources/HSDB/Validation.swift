@@ -38,6 +38,19 @@ enum Validation {
         for name in config.sparseVectors.keys where name.isEmpty || name.utf8.count > maxNameBytes {
             throw HSDBError.invalidArgument("sparse vector names must be 1 to \(maxNameBytes) bytes long, got \(name.utf8.count)")
         }
+        try checkNamedVectors(config.namedVectors)
+    }
+
+    /// Further dense vectors: at most 255, distinct non-empty names, each shaped as the first.
+    static func checkNamedVectors(_ named: [NamedVectorConfig]) throws {
+        guard named.count <= 255 else { throw HSDBError.invalidArgument("a collection has at most 256 dense vectors, got \(named.count + 1)") }
+        guard Set(named.map(\.name)).count == named.count else { throw HSDBError.invalidArgument("dense vector names must be distinct") }
+        for v in named {
+            guard !v.name.isEmpty, v.name.utf8.count <= maxNameBytes else {
+                throw HSDBError.invalidArgument("dense vector names must be 1 to \(maxNameBytes) bytes long, got \(v.name.utf8.count)")
+            }
+            try checkConfig(CollectionConfig(dimension: v.dimension, metric: v.metric, hnswM: v.hnswM, hnswEfConstruction: v.hnswEfConstruction))
+        }
     }
 
     /// Each sparse vector under a name the collection declares, its indices strictly

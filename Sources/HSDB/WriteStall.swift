@@ -8,7 +8,7 @@ extension Collection {
         while !closed.load(ordering: .relaxed) {
             let stalled = state.withLock { $0.unflushedBytes >= options.memtableStallBytes }
             guard stalled else { return }
-            scheduleFlush()
+            scheduleFlush(.stall)
             await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
                 let waiting = state.withLock { s -> Bool in
                     guard s.unflushedBytes >= options.memtableStallBytes, !closed.load(ordering: .relaxed) else { return false }

@@ -44,7 +44,13 @@ enum CollectionSpec {
         return o.values
     }
 
-    static func config(from body: JSONFields) throws -> CollectionConfig {
+    /// Other names Qdrant's `CreateCollection` takes for its fields (serde aliases).
+    static let createAliases = ["quantization": "quantization_config", "optimizer_config": "optimizers_config"]
+
+    static func config(from given: JSONFields) throws -> CollectionConfig {
+        var values = given.values
+        for (alias, key) in createAliases where values[alias] != nil && values[key] == nil { values[key] = values.removeValue(forKey: alias) }
+        let body = try JSONFields(.object(values), path: given.path)
         for key in body.values.keys.sorted() where !createKeys.contains(key) {
             throw APIError.format("unknown field `\(key)`, expected one of \(createKeys.sorted().map { "`\($0)`" }.joined(separator: ", "))")
         }
@@ -55,22 +61,79 @@ enum CollectionSpec {
         let sparse = try sparseVectors(body)
         let vectors = try JSONFields(vectorsValue, path: "vectors")
         let named = !vectors.values.keys.contains("size")
-        let params: JSONFields
-        var vectorName = ""
-        if named {
-            guard vectors.values.count == 1, let (name, given) = vectors.values.first else {
-                let what = vectors.values.isEmpty ? "a collection without a dense vector"
-                    : "several named vectors (\(vectors.values.keys.sorted().map { "`\($0)`" }.joined(separator: ", ")))"
-                throw APIError.unsupported("\(what): hsdb stores one dense vector per point, unnamed or under one name")
-            }
-            vectorName = name
-            params = try JSONFields(given, path: "vectors[\"\(name)\"]")
-        } else {
-            params = vectors
+        if named && vectors.values.isEmpty { throw APIError.unsupported("a collection without a dense vector") }
+        var specs = try (named ? vectors.values.keys.sorted() : [""]).map { name in
+            try denseSpec(named ? try JSONFields(vectors[name]!, path: "vectors[\"\(name)\"]") : vectors, name: name, body: body)
         }
+        // The first dense vector is a plain one (multivectors are further vectors only).
+        guard let plain = specs.firstIndex(where: { !$0.multivector }) else {
+            throw APIError.unsupported("a collection whose dense vectors are all multivectors (add a plain vector beside them)")
+        }
+        specs.insert(specs.remove(at: plain), at: 0)
+        let first = specs[0]
+        let (vectorName, params) = (first.name, first.params)
+        var config = CollectionConfig(dimension: first.dimension, metric: first.metric, hnswM: first.m, hnswEfConstruction: first.ef)
+        config.namedVectors = specs.dropFirst().map {
+            NamedVectorConfig(
+                name: $0.name, dimension: $0.dimension, metric: $0.metric, hnswM: $0.m, hnswEfConstruction: $0.ef, multivector: $0.multivector)
+        }
+        config.sparseVectors = sparse.parameters
+        if let name = sparse.parameters.keys.sorted().first(where: { n in specs.contains { $0.name == n } }) {
+            throw APIError.wrongInput("vector name `\(name)` is both a dense and a sparse vector")
+        }
+        for q in try ([body.object("quantization_config")] + specs.map { try $0.params.object("quantization_config") }).compactMap({ $0 }) {
+            guard q.values.count == 1, let kind = q.values.keys.first, ["binary", "scalar", "product", "turbo"].contains(kind) else {
+                throw APIError.format("\(q.path): expected one of `binary`, `scalar`, `product`, `turbo`")
+            }
+        }
+        var attributes: Payload = ["vectors_named": .bool(named), "vectors": .object(params.values)]
+        if specs.count > 1 { attributes["named_vectors"] = .object(Dictionary(uniqueKeysWithValues: specs.dropFirst().map { ($0.name, .object($0.params.values)) })) }
+        if !vectorName.isEmpty { attributes[VectorNaming.attributeKey] = .string(vectorName) }
+        if !sparse.given.isEmpty { attributes["sparse_vectors"] = .object(sparse.given) }
+        for key in ["hnsw_config", "quantization_config", "metadata", "on_disk_payload"] {
+            if let v = body[key] { attributes[key] = v }
+        }
+        if let o = try settings(body, "optimizers_config", optimizerKeys) { attributes["optimizers_config"] = .object(o) }
+        if let o = try settings(body, "wal_config", walKeys) { attributes["wal_config"] = .object(o) }
+        if let factor = try writeConsistencyFactor(body) { attributes["write_consistency_factor"] = .int(Int64(factor)) }
+        // One shard, one copy here (replication is per server, DESIGN.md "Replication"); the
+        // values are still validated as Qdrant does.
+        for key in ["shard_number", "replication_factor"] { _ = try positiveU32(body, key) }
+        config.attributes = attributes
+        return config
+    }
+
+    /// One dense vector's parameters as given (`params`), checked.
+    struct DenseSpec {
+        let name: String
+        let params: JSONFields
+        let dimension: Int
+        let metric: Metric
+        var m = 16
+        /// Qdrant's default `ef_construct` is 100 (the embedded engine's is 200).
+        var ef = 100
+        /// `multivector_config: {"comparator": "max_sim"}`.
+        var multivector = false
+    }
+
+    /// `{"size", "distance", "hnsw_config", ...}` of the dense vector `name`; the collection's
+    /// `hnsw_config`, then the vector's own, which Qdrant lets override it.
+    static func denseSpec(_ params: JSONFields, name: String, body: JSONFields) throws -> DenseSpec {
         for key in params.values.keys where !vectorParamKeys.contains(key) { throw APIError.format("\(params.path): unknown field `\(key)`") }
-        if params.has("multivector_config") { throw APIError.unsupported("multivectors") }
-        if let datatype = try params.string("datatype"), datatype != "float32" { throw APIError.unsupported("datatype `\(datatype)`") }
+        let multivector = try params.object("multivector_config")
+        if let multivector {
+            for key in multivector.values.keys.sorted() where key != "comparator" { throw APIError.format("\(multivector.fieldPath(key)): unknown field") }
+            guard let comparator = try multivector.string("comparator") else { throw APIError.format("\(multivector.path): missing field `comparator`") }
+            guard comparator == "max_sim" else {
+                throw APIError.format("\(multivector.fieldPath("comparator")): unknown variant `\(comparator)`, expected `max_sim`")
+            }
+        }
+        switch try params.string("datatype") {
+        // Storage hints: hsdb keeps every vector as float32, so answers are at full precision.
+        case nil, "float32", "float16", "turbo4": break
+        case "uint8": throw APIError.unsupported("datatype `uint8`")
+        case let other?: throw APIError.format("\(params.fieldPath("datatype")): unknown variant `\(other)`, expected one of `float32`, `float16`, `uint8`, `turbo4`")
+        }
         guard let sizeValue = params["size"] else { throw APIError.format("\(params.path): missing field `size`") }
         guard case .int(let size) = sizeValue, (1...Int64(Limits.maxDimension)).contains(size) else {
             if case .int(let bad) = sizeValue, bad >= 0 {
@@ -87,43 +150,21 @@ enum CollectionSpec {
         case "Manhattan": throw APIError.unsupported("distance Manhattan")
         default: throw APIError.format("\(params.path).distance: unknown variant `\(distance)`, expected one of `Cosine`, `Euclid`, `Dot`, `Manhattan`")
         }
-        // Qdrant's default `ef_construct` is 100 (the embedded engine's is 200).
-        var config = CollectionConfig(dimension: Int(size), metric: metric, hnswEfConstruction: 100)
-        config.sparseVectors = sparse.parameters
-        if let name = sparse.parameters.keys.sorted().first(where: { $0 == vectorName }) {
-            throw APIError.wrongInput("vector name `\(name)` is both a dense and a sparse vector")
-        }
-        // Collection-wide hnsw_config, then the vector's own, which Qdrant lets override it.
+        guard name.utf8.count <= 255 else { throw APIError.wrongInput("vector names must be at most 255 bytes") }
+        var spec = DenseSpec(name: name, params: params, dimension: Int(size), metric: metric)
+        spec.multivector = multivector != nil
         for hnsw in [try body.object("hnsw_config"), try params.object("hnsw_config")].compactMap({ $0 }) {
             for key in hnsw.values.keys.sorted() where !hnswKeys.contains(key) { throw APIError.format("\(hnsw.path): unknown field `\(key)`") }
             if let m = try hnsw.count("m", max: 512) {
                 guard m >= 2 else { throw APIError.wrongInput("\(hnsw.path).m must be at least 2 (hsdb always builds a graph)") }
-                config.hnswM = m
+                spec.m = m
             }
             if let ef = try hnsw.count("ef_construct", max: 100_000) {
                 guard ef >= 4 else { throw APIError.validation("\(hnsw.path).ef_construct", "value \(ef) invalid, must be 4 or larger") }
-                config.hnswEfConstruction = ef
+                spec.ef = ef
             }
         }
-        for q in [try body.object("quantization_config"), try params.object("quantization_config")].compactMap({ $0 }) {
-            guard q.values.count == 1, let kind = q.values.keys.first, ["binary", "scalar", "product"].contains(kind) else {
-                throw APIError.format("\(q.path): expected one of `binary`, `scalar`, `product`")
-            }
-        }
-        var attributes: Payload = ["vectors_named": .bool(named), "vectors": .object(params.values)]
-        if !vectorName.isEmpty { attributes[VectorNaming.attributeKey] = .string(vectorName) }
-        if !sparse.given.isEmpty { attributes["sparse_vectors"] = .object(sparse.given) }
-        for key in ["hnsw_config", "quantization_config", "metadata", "on_disk_payload"] {
-            if let v = body[key] { attributes[key] = v }
-        }
-        if let o = try settings(body, "optimizers_config", optimizerKeys) { attributes["optimizers_config"] = .object(o) }
-        if let o = try settings(body, "wal_config", walKeys) { attributes["wal_config"] = .object(o) }
-        if let factor = try writeConsistencyFactor(body) { attributes["write_consistency_factor"] = .int(Int64(factor)) }
-        // One shard, one copy here (replication is per server, DESIGN.md "Replication"); the
-        // values are still validated as Qdrant does.
-        for key in ["shard_number", "replication_factor"] { _ = try positiveU32(body, key) }
-        config.attributes = attributes
-        return config
+        return spec
     }
 
     static let sparseKeys: Set<String> = ["index", "modifier"]
@@ -198,7 +239,15 @@ enum CollectionSpec {
         vectorParams["size"] = .int(Int64(c.config.dimension))
         vectorParams["distance"] = .string(distanceName(c.config.metric))
         if a["vectors_named"] == .bool(true) {
-            w.object([VectorNaming(c.config).name: .object(vectorParams)])
+            var all: Payload = [VectorNaming(c.config).name: .object(vectorParams)]
+            for v in c.config.namedVectors {
+                var params: Payload = [:]
+                if case .object(let given)? = a["named_vectors"], case .object(let p)? = given[v.name] { params = p }
+                params["size"] = .int(Int64(v.dimension))
+                params["distance"] = .string(distanceName(v.metric))
+                all[v.name] = .object(params)
+            }
+            w.object(all)
         } else {
             w.object(vectorParams)
         }

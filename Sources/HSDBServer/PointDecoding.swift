@@ -78,9 +78,9 @@ enum PointDecoding {
                 let p = try JSONFields(item, path: "points[\(i)]")
                 guard let idValue = p["id"] else { throw APIError.format("points[\(i)]: missing field `id`") }
                 guard let vectorValue = p["vector"] else { throw APIError.format("points[\(i)]: missing field `vector`") }
-                let (dense, sparse) = try naming.vectors(vectorValue, path: "points[\(i)].vector")
+                let v = try naming.vectors(vectorValue, path: "points[\(i)].vector")
                 points.append(Point(
-                    id: try id(idValue, path: "points[\(i)].id"), vector: dense, sparse: sparse,
+                    id: try id(idValue, path: "points[\(i)].id"), vector: v.dense, sparse: v.sparse, named: v.named,
                     payload: try payload(p.values["payload"], path: "points[\(i)].payload")))
             }
             return points
@@ -113,9 +113,9 @@ enum PointDecoding {
             var points: [Point] = []
             points.reserveCapacity(ids.count)
             for i in ids.indices {
-                let (dense, sparse) = try naming.vectors(perPoint[i], path: "batch.vectors[\(i)]")
+                let v = try naming.vectors(perPoint[i], path: "batch.vectors[\(i)]")
                 points.append(Point(
-                    id: ids[i], vector: dense, sparse: sparse, payload: try payload(payloads?[i], path: "batch.payloads[\(i)]")))
+                    id: ids[i], vector: v.dense, sparse: v.sparse, named: v.named, payload: try payload(payloads?[i], path: "batch.payloads[\(i)]")))
             }
             return points
         }

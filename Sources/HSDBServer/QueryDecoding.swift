@@ -113,6 +113,9 @@ struct QueryRequest {
         if case .object(let o) = vector, case .string(let name)? = o["name"], let inner = o["vector"], o.count == 2 {
             q.using = try naming.using(name)
             try q.setVector(inner, path: "vector.vector")
+        } else if case .object(let o) = vector, o.count == 1, let (name, inner) = o.first, naming.laneNames.contains(name) {
+            q.using = .named(name)
+            q.target = .vector(try naming.lane(name, inner, path: "vector[\"\(name)\"]", query: true))
         } else {
             q.target = .vector(try naming.pointVector(vector, path: "vector"))
         }
@@ -135,7 +138,7 @@ struct QueryRequest {
         var q = try common(body, naming: naming, maxResults: maxResults, available: available)
         if body.has("lookup_from") { throw APIError.unsupported("`lookup_from`") }
         q.using = try naming.using(try body.string("using"))
-        guard q.using == .dense else { throw APIError.unsupported("`discover` over a sparse vector") }
+        guard q.using.isDense else { throw APIError.unsupported("`discover` over a sparse vector") }
         let pairs = try q.contextPairs(body["context"], path: "context")
         if let t = body["target"], t != .null {
             q.target = .discover(target: try q.example(t, path: "target"), context: pairs)
@@ -197,6 +200,13 @@ struct QueryRequest {
             if case .array = value { target = .vector(try PointDecoding.dense(value, path: path)) } else {
                 target = .vector(try naming.pointVector(value, path: path))
             }
+        case .named(let name):
+            if case .object(let o) = value, o["indices"] != nil || o["values"] != nil {
+                throw APIError.wrongInput("\(path): a sparse vector for the dense vector `\(name)`")
+            }
+            if case .array = value { target = .vector(try naming.lane(name, value, path: path, query: true)) } else {
+                target = .vector(try naming.pointVector(value, path: path, lane: name))
+            }
         case .sparse(let name):
             guard case .object = value else { throw APIError.wrongInput("\(path): sparse vector `\(name)` needs `indices` and `values`") }
             target = .sparse(try VectorNaming.sparseVector(value, path: path))
@@ -209,7 +219,7 @@ struct QueryRequest {
         for key in r.values.keys.sorted() where !["positive", "negative", "strategy"].contains(key) {
             throw APIError.format("\(r.fieldPath(key)): unknown field, expected `positive`, `negative`, `strategy`")
         }
-        guard using == .dense else { throw APIError.unsupported("`recommend` over a sparse vector") }
+        guard using.isDense else { throw APIError.unsupported("`recommend` over a sparse vector") }
         let strategy: Query.RecommendStrategy
         switch try r.string("strategy") {
         case nil, "average_vector": strategy = .averageVector
@@ -234,8 +244,12 @@ struct QueryRequest {
     private func example(_ v: JSONValue, path: String) throws -> Example {
         switch v {
         case .int, .string: return .point(try PointDecoding.id(v, path: path))
-        case .array: return .vector(try PointDecoding.dense(v, path: path))  // the `using` vector
-        default: return .vector(try naming.pointVector(v, path: path))
+        case .array:  // the `using` vector
+            if case .named(let name) = using { return .vector(try naming.lane(name, v, path: path, query: true)) }
+            return .vector(try PointDecoding.dense(v, path: path))
+        default:
+            if case .named(let name) = using { return .vector(try naming.pointVector(v, path: path, lane: name)) }
+            return .vector(try naming.pointVector(v, path: path))
         }
     }
 
@@ -263,14 +277,14 @@ struct QueryRequest {
     /// context searches, over the dense vector.
     private mutating func decodeDiscovery(_ fields: JSONFields) throws -> Bool {
         if let d = try fields.object("discover") {
-            guard using == .dense else { throw APIError.unsupported("`discover` over a sparse vector") }
+            guard using.isDense else { throw APIError.unsupported("`discover` over a sparse vector") }
             guard let t = d["target"] else { throw APIError.format("query.discover: missing field `target`") }
             target = .discover(
                 target: try example(t, path: "query.discover.target"), context: try contextPairs(d["context"], path: "query.discover.context"))
             return true
         }
         if fields.has("context") {
-            guard using == .dense else { throw APIError.unsupported("`context` over a sparse vector") }
+            guard using.isDense else { throw APIError.unsupported("`context` over a sparse vector") }
             target = .context(try contextPairs(fields["context"], path: "query.context"))
             return true
         }
@@ -319,7 +333,7 @@ struct QueryRequest {
             default: try setVector(nearest, path: "query.nearest")
             }
             if let m = try fields.object("mmr") {
-                guard using == .dense else { throw APIError.unsupported("`mmr` over a sparse vector") }
+                guard using.isDense else { throw APIError.unsupported("`mmr` over a sparse vector") }
                 let diversity = try m.number("diversity") ?? 0.5
                 guard (0...1).contains(diversity) else { throw APIError.wrongInput("query.mmr.diversity must be between 0 and 1, got \(diversity)") }
                 let candidates = try m.count("candidates_limit", max: 16_384) ?? 100

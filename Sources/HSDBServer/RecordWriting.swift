@@ -20,7 +20,7 @@ enum RecordWriting {
         w.beginObject()
         w.key("id"); id(r.id, to: &w)
         if payload.wantsPayload, let p = r.payload { w.key("payload"); w.object(payload.apply(p)) }
-        naming.write(dense: r.vector, sparse: r.sparse, vectors, to: &w)
+        naming.write(dense: r.vector, sparse: r.sparse, named: r.named, vectors, to: &w)
         if let (value, integer) = orderValue {
             w.key("order_value")
             if integer, let n = Int64(exactly: value) { w.int(n) } else { w.double(value) }
@@ -36,7 +36,7 @@ enum RecordWriting {
         w.key("version"); w.int(s.version)
         w.key("score"); w.float(s.score)
         if payload.wantsPayload, let p = s.payload { w.key("payload"); w.object(payload.apply(p)) }
-        naming.write(dense: s.vector, sparse: s.sparse, vectors, to: &w)
+        naming.write(dense: s.vector, sparse: s.sparse, named: s.named, vectors, to: &w)
         w.endObject()
     }
 }

@@ -8,21 +8,50 @@ import HSDBCore
 /// collection's attributes (`vector_name`, absent for ""), the sparse names in its config, so
 /// snapshots, backups and followers carry both.
 struct VectorNaming: Sendable, Equatable {
-    /// The dense vector's name; "" for Qdrant's default (unnamed) vector.
+    /// The first dense vector's name; "" for Qdrant's default (unnamed) vector.
     let name: String
     let sparseNames: Set<String>
+    /// The further dense vectors' names (`CollectionConfig.namedVectors`), and the dimension of
+    /// those that are multivectors (written and read as lists of vectors).
+    let laneNames: Set<String>
+    let multivectors: [String: Int]
 
     static let attributeKey = "vector_name"
     static let unnamed = VectorNaming(name: "")
 
-    init(name: String, sparseNames: Set<String> = []) {
+    init(name: String, sparseNames: Set<String> = [], laneNames: Set<String> = [], multivectors: [String: Int] = [:]) {
         self.name = name
         self.sparseNames = sparseNames
+        self.laneNames = laneNames
+        self.multivectors = multivectors
     }
 
     init(_ config: CollectionConfig) {
         if case .string(let s) = config.attributes[Self.attributeKey] { name = s } else { name = "" }
         sparseNames = Set(config.sparseVectors.keys)
+        laneNames = Set(config.namedVectors.map(\.name))
+        multivectors = Dictionary(uniqueKeysWithValues: config.namedVectors.filter(\.multivector).map { ($0.name, $0.dimension) })
+    }
+
+    /// The further dense vector `name` given as `value`: a list of numbers, or for a
+    /// multivector a list of such lists (one after another in the result; a plain list is
+    /// refused there, as Qdrant refuses it, unless `query`, where it is one vector).
+    func lane(_ name: String, _ value: JSONValue, path: String, query: Bool = false) throws -> [Float] {
+        guard multivectors[name] != nil else { return try PointDecoding.dense(value, path: path) }
+        guard case .array(let rows) = value else { throw JSONFields.typeError(path, "a list of vectors", value) }
+        if query, rows.first.map({ if case .array = $0 { false } else { true } }) ?? false { return try PointDecoding.dense(value, path: path) }
+        guard !rows.isEmpty else { throw APIError.validation(path, "Validation error: multivector must not be empty [{}]") }
+        var flat: [Float] = []
+        var size: Int?
+        for (i, row) in rows.enumerated() {
+            let v = try PointDecoding.dense(row, path: "\(path)[\(i)]")
+            guard size == nil || size == v.count else {
+                throw APIError.validation(path, "Validation error: all vectors must have the same dimension, found vector with dimension \(v.count) [{}]")
+            }
+            size = v.count
+            flat += v
+        }
+        return flat
     }
 
     /// Qdrant's answer for a vector name the collection does not have (400 "Wrong input").
@@ -38,6 +67,7 @@ struct VectorNaming: Sendable, Equatable {
     func using(_ asked: String?) throws -> Using {
         let asked = asked ?? ""
         if asked == name { return .dense }
+        if laneNames.contains(asked) { return .named(asked) }
         if sparseNames.contains(asked) { return .sparse(asked) }
         throw Self.notExisting(asked)
     }
@@ -70,47 +100,59 @@ struct VectorNaming: Sendable, Equatable {
         }
     }
 
-    /// The vectors of a point (`{"name": vector, ...}` or a plain list, the default vector ""):
-    /// the dense one if present, and sparse ones by name. Names the collection lacks are
-    /// refused as Qdrant refuses them.
-    func vectors(_ value: JSONValue, path: String) throws -> (dense: [Float]?, sparse: [String: SparseVector]) {
-        guard case .object(let named) = value else {
-            guard name.isEmpty else { throw Self.notExisting("") }
-            return (try PointDecoding.dense(value, path: path), [:])
-        }
-        if sparseNames.isEmpty, named.keys.contains("indices") || named.keys.contains("values") {
-            throw APIError.unsupported("\(path): a sparse vector in a collection without sparse vectors")
-        }
+    /// A point's vectors: the first dense one, sparse ones and further dense ones by name.
+    struct Vectors {
         var dense: [Float]?
         var sparse: [String: SparseVector] = [:]
-        for (key, v) in named.sorted(by: { $0.key < $1.key }) {
+        var named: [String: [Float]] = [:]
+    }
+
+    /// The vectors of a point (`{"name": vector, ...}` or a plain list, the default vector ""):
+    /// the dense ones present, and sparse ones by name. Names the collection lacks are refused
+    /// as Qdrant refuses them.
+    func vectors(_ value: JSONValue, path: String) throws -> Vectors {
+        guard case .object(let given) = value else {
+            guard name.isEmpty else { throw Self.notExisting("") }
+            return Vectors(dense: try PointDecoding.dense(value, path: path))
+        }
+        if sparseNames.isEmpty, given.keys.contains("indices") || given.keys.contains("values") {
+            throw APIError.unsupported("\(path): a sparse vector in a collection without sparse vectors")
+        }
+        var out = Vectors()
+        for (key, v) in given.sorted(by: { $0.key < $1.key }) {
             if key == name {
-                dense = try PointDecoding.dense(v, path: "\(path)[\"\(key)\"]")
+                out.dense = try PointDecoding.dense(v, path: "\(path)[\"\(key)\"]")
+            } else if laneNames.contains(key) {
+                out.named[key] = try lane(key, v, path: "\(path)[\"\(key)\"]")
             } else if sparseNames.contains(key) {
-                sparse[key] = try Self.sparseVector(v, path: "\(path).?")
+                out.sparse[key] = try Self.sparseVector(v, path: "\(path).?")
             } else {
                 throw Self.notExisting(key)
             }
         }
-        return (dense, sparse)
+        return out
     }
 
-    /// A dense query vector given as a point's vector would be (`[...]` or `{"name": [...]}`).
-    func pointVector(_ value: JSONValue, path: String) throws -> [Float] {
-        guard let dense = try vectors(value, path: path).dense else { throw Self.notExisting(name) }
+    /// A dense query vector given as a point's vector would be (`[...]` or `{"name": [...]}`),
+    /// for the dense vector `lane` (nil: the first).
+    func pointVector(_ value: JSONValue, path: String, lane: String? = nil) throws -> [Float] {
+        let given = try vectors(value, path: path)
+        guard let dense = lane.map({ given.named[$0] }) ?? given.dense else { throw Self.notExisting(lane ?? name) }
         return dense
     }
 
-    /// What `with_vector` asks for: the dense vector, and which sparse vectors.
+    /// What `with_vector` asks for: the first dense vector, and which sparse and further
+    /// dense vectors.
     struct Selection: Equatable {
         var dense = false
         var sparse: Set<String> = []
-        var any: Bool { dense || !sparse.isEmpty }
+        var named: Set<String> = []
+        var any: Bool { dense || !sparse.isEmpty || !named.isEmpty }
         static let none = Selection()
     }
 
     /// Every vector of the collection (`with_vector: true`).
-    var everything: Selection { Selection(dense: true, sparse: sparseNames) }
+    var everything: Selection { Selection(dense: true, sparse: sparseNames, named: laneNames) }
 
     /// `with_vector`/`with_vectors`: true, false, or a list of names (names the collection
     /// lacks select nothing).
@@ -122,7 +164,9 @@ struct VectorNaming: Sendable, Equatable {
             var s = Selection()
             for (i, n) in names.enumerated() {
                 guard case .string(let asked) = n else { throw JSONFields.typeError("\(path)[\(i)]", "a vector name", n) }
-                if asked == name { s.dense = true } else if sparseNames.contains(asked) { s.sparse.insert(asked) }
+                if asked == name { s.dense = true } else if sparseNames.contains(asked) { s.sparse.insert(asked) } else if laneNames.contains(asked) {
+                    s.named.insert(asked)
+                }
             }
             return s
         default: throw JSONFields.typeError(path, "a boolean or a list of vector names", value)
@@ -138,14 +182,27 @@ struct VectorNaming: Sendable, Equatable {
     /// The `vector` field of a record or scored point, as `selection` asks (nothing if it
     /// asks for nothing, or the vectors were not read). As Qdrant writes them: the default
     /// vector `""` alone as a plain list, anything else by name (`{}` for none).
-    func write(dense: [Float]?, sparse: [String: SparseVector]?, _ selection: Selection, to w: inout JSONTextWriter) {
-        guard selection.any, dense != nil || sparse != nil else { return }
+    func write(
+        dense: [Float]?, sparse: [String: SparseVector]?, named: [String: [Float]]? = nil, _ selection: Selection, to w: inout JSONTextWriter
+    ) {
+        guard selection.any, dense != nil || sparse != nil || named != nil else { return }
         w.key("vector")
         let dense = selection.dense ? dense : nil
         let sparse = (sparse ?? [:]).filter { selection.sparse.contains($0.key) }
-        if name.isEmpty, let dense, sparse.isEmpty { return w.floats(dense) }
+        let named = (named ?? [:]).filter { selection.named.contains($0.key) }
+        if name.isEmpty, let dense, sparse.isEmpty, named.isEmpty { return w.floats(dense) }
         w.beginObject()
         if let dense { w.key(name); w.floats(dense) }
+        for (n, v) in named.sorted(by: { $0.key < $1.key }) {
+            w.key(n)
+            guard let d = multivectors[n], d > 0 else {
+                w.floats(v)
+                continue
+            }
+            w.beginArray()
+            for start in stride(from: 0, to: v.count, by: d) { w.floats(Array(v[start..<min(start + d, v.count)])) }
+            w.endArray()
+        }
         for (n, v) in sparse.sorted(by: { $0.key < $1.key }) {
             w.key(n)
             w.beginObject()

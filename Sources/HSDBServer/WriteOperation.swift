@@ -53,8 +53,11 @@ enum WriteOperation {
         let filter = try fields["update_filter"].flatMap { $0 == .null ? nil : try FilterDecoding.filter($0, path: "update_filter") }
         return .updateVectors(try list.enumerated().map { i, item in
             let p = try JSONFields(item, path: fields.fieldPath("points[\(i)]"))
-            let (dense, sparse) = try naming.vectors(try required(p, "vector"), path: p.fieldPath("vector"))
-            return VectorUpdate(id: try PointDecoding.id(try required(p, "id"), path: p.fieldPath("id")), vector: dense, sparse: sparse)
+            let given = try required(p, "vector")
+            if given == .object([:]) { throw APIError.validation(p.fieldPath("vector"), "must specify vectors to update for point") }
+            let v = try naming.vectors(given, path: p.fieldPath("vector"))
+            return VectorUpdate(
+                id: try PointDecoding.id(try required(p, "id"), path: p.fieldPath("id")), vector: v.dense, sparse: v.sparse, named: v.named)
         }, filter)
     }
 
@@ -70,7 +73,7 @@ enum WriteOperation {
                 dense = true
                 continue
             }
-            guard naming.sparseNames.contains(name) else { throw VectorNaming.notExisting(name) }
+            guard naming.sparseNames.contains(name) || naming.laneNames.contains(name) else { throw VectorNaming.notExisting(name) }
             doomed.append(name)
         }
         return .deleteVectors(dense: dense, sparse: doomed, try PointSelector(fields, limit: limit))
@@ -106,9 +109,12 @@ enum WriteOperation {
         case .payload(let update, .ids(let ids)): return try await c.updatePayload(update, ids: ids)?.lsn
         case .payload(let update, .filter(let f)): return try await c.updatePayload(update, filter: f)?.lsn
         case .updateVectors(let vectors, let filter): return try await c.updateVectors(vectors, filter: filter)?.lsn
-        case .deleteVectors(let dense, let names, .ids(let ids)): return try await c.deleteVectors(dense: dense, sparse: names, ids: ids)?.lsn
+        case .deleteVectors(let dense, let names, .ids(let ids)):
+            let (sparse, named) = (names.filter { c.config.lane(of: $0) == nil }, names.filter { c.config.lane(of: $0) != nil })
+            return try await c.deleteVectors(dense: dense, sparse: sparse, named: named, ids: ids)?.lsn
         case .deleteVectors(let dense, let names, .filter(let f)):
-            return try await c.deleteVectors(dense: dense, sparse: names, filter: f)?.lsn
+            let (sparse, named) = (names.filter { c.config.lane(of: $0) == nil }, names.filter { c.config.lane(of: $0) != nil })
+            return try await c.deleteVectors(dense: dense, sparse: sparse, named: named, filter: f)?.lsn
         }
     }
 

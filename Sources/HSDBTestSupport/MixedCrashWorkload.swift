@@ -12,6 +12,12 @@ public enum MixedCrashWorkload {
     /// carries no dense vector (version 3 WAL records, segments with absent vectors).
     public static let sparseName = "s"
     public static let sparseVectors = [sparseName: SparseVectorParameters(modifier: .idf)]
+    /// Further dense vectors: one in two points carries "n", one in three the multivector "m"
+    /// (version 4 WAL records, version 4 segments with lanes).
+    public static let lanes = [
+        NamedVectorConfig(name: "n", dimension: 4, metric: .dot, hnswM: 8, hnswEfConstruction: 32),
+        NamedVectorConfig(name: "m", dimension: 4, metric: .dot, multivector: true),
+    ]
 
     public enum Step: Sendable {
         case upsert([Point])
@@ -47,9 +53,12 @@ public enum MixedCrashWorkload {
         switch rng.next() % 10 {
         case 0..<6:
             return .upsert(ids(16).map { id in
-                Point(
+                var named: [String: [Float]] = [:]
+                if rng.next() % 2 == 0 { named["n"] = Array(vector(&rng).prefix(4)) }
+                if rng.next() % 3 == 0 { named["m"] = Array(vector(&rng).prefix(4 * Int(1 + rng.next() % 3))) }
+                return Point(
                     id: id, vector: rng.next() % 8 == 0 ? nil : vector(&rng), sparse: rng.next() % 3 == 0 ? [:] : [sparseName: sparse(&rng)],
-                    payload: ["step": .int(Int64(number)), "g": .int(Int64(number % 5))])
+                    named: named, payload: ["step": .int(Int64(number)), "g": .int(Int64(number % 5))])
             })
         case 6, 7: return .delete(ids(8))
         case 8: return .replacePayload(["step": .int(Int64(number)), "g": .int(Int64(number % 5)), "replaced": .bool(true)], ids(8))

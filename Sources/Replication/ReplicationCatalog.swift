@@ -7,11 +7,14 @@ import HSDBCore
 ///     {"epoch": E, "collections": [{"name": "c", "dimension": 384, "metric": 1,
 ///       "hnsw_m": 16, "ef_construct": 200, "attributes": {...},
 ///       "payload_indexes": {"key": 1}, "durable_lsn": N,
-///       "sparse_vectors": {"name": 0}}, ...]}
+///       "sparse_vectors": {"name": 0},
+///       "named_vectors": [{"name": "n", "dimension": 4, "metric": 2, "hnsw_m": 16,
+///                          "ef_construct": 100, "multivector": false}]}, ...]}
 ///
 /// `metric`, index types and sparse modifiers are the engine's frozen raw values (Metric,
-/// PayloadIndexType, SparseVectorParameters.Modifier). `sparse_vectors` is left out when
-/// there are none (and absent from leaders that predate it).
+/// PayloadIndexType, SparseVectorParameters.Modifier). `sparse_vectors` and `named_vectors`
+/// (the further dense vectors, in lane order) are left out when there are none (and absent
+/// from leaders that predate them).
 public struct ReplicationCatalog: Sendable, Equatable {
     public struct Entry: Sendable, Equatable {
         public var name: String
@@ -48,6 +51,7 @@ public struct ReplicationCatalog: Sendable, Equatable {
                 if !e.config.sparseVectors.isEmpty {
                     o["sparse_vectors"] = .object(e.config.sparseVectors.mapValues { .int(Int64($0.modifier.rawValue)) })
                 }
+                if !e.config.namedVectors.isEmpty { o["named_vectors"] = .array(e.config.namedVectors.map(Self.json)) }
                 return .object(o)
             }),
         ])
@@ -81,11 +85,34 @@ public struct ReplicationCatalog: Sendable, Equatable {
                     sparse[key] = SparseVectorParameters(modifier: modifier)
                 }
             }
+            var named: [NamedVectorConfig] = []
+            if case .array(let lanes)? = o["named_vectors"] {
+                named = try lanes.map { lane throws(ReplicationError) in
+                    guard let v = namedVector(lane) else { throw bad("a named vector entry lacks a field or has one of the wrong type") }
+                    return v
+                }
+            }
             let config = CollectionConfig(
                 dimension: Int(dimension), metric: metric, hnswM: Int(m), hnswEfConstruction: Int(ef), sparseVectors: sparse,
-                attributes: attributes)
+                namedVectors: named, attributes: attributes)
             entries.append(Entry(name: name, config: config, payloadIndexes: types, durableLSN: UInt64(max(0, durable))))
         }
         return ReplicationCatalog(epoch: UInt64(max(0, epoch)), collections: entries)
+    }
+
+    static func json(_ v: NamedVectorConfig) -> JSONValue {
+        .object([
+            "name": .string(v.name), "dimension": .int(Int64(v.dimension)), "metric": .int(Int64(v.metric.rawValue)),
+            "hnsw_m": .int(Int64(v.hnswM)), "ef_construct": .int(Int64(v.hnswEfConstruction)), "multivector": .bool(v.multivector),
+        ])
+    }
+
+    static func namedVector(_ value: JSONValue) -> NamedVectorConfig? {
+        guard case .object(let o) = value, case .string(let name)? = o["name"], case .int(let dimension)? = o["dimension"],
+            case .int(let metricRaw)? = o["metric"], let metric = Metric(rawValue: UInt8(clamping: metricRaw)),
+            case .int(let m)? = o["hnsw_m"], case .int(let ef)? = o["ef_construct"], case .bool(let multivector)? = o["multivector"]
+        else { return nil }
+        return NamedVectorConfig(
+            name: name, dimension: Int(dimension), metric: metric, hnswM: Int(m), hnswEfConstruction: Int(ef), multivector: multivector)
     }
 }

@@ -22,8 +22,16 @@ public final class Segment: Sendable {
     let sections: [SectionKind: SectionEntry]
     /// The names of the sparse vectors its points may have (ascending; empty: none).
     public let sparseNames: [String]
+    /// The further dense vectors (lanes 1...), each seen as a segment of its own: its header,
+    /// vectors, codes and graph, with the file's ids, versions and payloads. Empty in a lane.
+    public let lanes: [Segment]
+    /// Every section of the file, every lane's included (what `verifySections` checks).
+    private let allSections: [SectionEntry]
 
     public var count: Int { header.count }
+
+    /// Lane `l` (0: this segment's own dense vector).
+    public func lane(_ l: Int) -> Segment { l == 0 ? self : lanes[l - 1] }
     public var dimension: Int { header.dimension }
     public var metric: Metric { header.metric }
     public var bytes: Int { region.count }
@@ -36,29 +44,69 @@ public final class Segment: Sendable {
         let region = try fs.mapReadOnly(path)
         return try region.withBytes { bytes in
             let header = try SegmentHeader.decode(bytes, path: path)
-            let sections = try SegmentTail.decode(bytes, path: path)
+            let table = try SegmentTail.decode(bytes, path: path)
+            let sections = table[0] ?? [:]
             try checkSizes(header, sections, path: path)
-            func checkCRC(_ e: SectionEntry) throws(CorruptionError) {
-                guard CRC32C.mask(CRC32C.checksum(UnsafeRawBufferPointer(rebasing: bytes[e.offset..<(e.offset + e.length)]))) == e.crc else {
-                    throw CorruptionError(file: path, offset: Int64(e.offset), reason: "\(e.kind) section checksum mismatch")
-                }
-            }
             // Read when the segment is opened or first searched, so checked at open (a bit per point).
-            if let e = sections[.absentVectors] { try checkCRC(e) }
+            if let e = sections[.absentVectors] { try checkCRC(e, bytes, path: path) }
             var sparseNames: [String] = []
             if header.hasSparse, let e = sections[.sparseNames] {
-                try checkCRC(e)  // read at open, so checked at open (it is a few bytes)
+                try checkCRC(e, bytes, path: path)  // read at open, so checked at open (it is a few bytes)
                 sparseNames = try SparseSections.decodeNames(
                     UnsafeRawBufferPointer(rebasing: bytes[e.offset..<(e.offset + e.length)]), offset: e.offset, path: path)
                 try checkSparseSizes(header, sections, names: sparseNames.count, path: path)
             }
-            return Segment(path: path, contentID: contentID, header: header, region: region, sections: sections, sparseNames: sparseNames)
+            if let extra = table.keys.first(where: { $0 > header.lanes }) {
+                throw CorruptionError(file: path, offset: 0, reason: "sections of lane \(extra), but the header has \(header.lanes) lanes")
+            }
+            let lanes = try (0..<header.lanes).map { l throws(CorruptionError) in
+                let (laneHeader, laneSections) = try lane(l + 1, of: header, table[l + 1] ?? [:], base: sections, bytes, path: path)
+                return Segment(
+                    path: path, contentID: contentID, header: laneHeader, region: region, sections: laneSections,
+                    sparseNames: [], lanes: [], allSections: [])
+            }
+            return Segment(
+                path: path, contentID: contentID, header: header, region: region, sections: sections, sparseNames: sparseNames,
+                lanes: lanes, allSections: table.values.flatMap(\.values))
+        }
+    }
+
+    /// A further dense vector's header and sections (the file's ids, versions and payloads, its
+    /// own vectors, codes, graph and absent bitmap), checked as the file's own are.
+    private static func lane(
+        _ l: Int, of file: SegmentHeader, _ own: [SectionKind: SectionEntry], base: [SectionKind: SectionEntry],
+        _ bytes: UnsafeRawBufferPointer, path: String
+    ) throws(CorruptionError) -> (SegmentHeader, [SectionKind: SectionEntry]) {
+        guard let e = own[.laneHeader], e.length == SegmentFormat.headerSize else {
+            throw CorruptionError(file: path, offset: 0, reason: "lane \(l) has no lane header section of 64 bytes")
+        }
+        try checkCRC(e, bytes, path: path)
+        let header: SegmentHeader
+        do {
+            header = try SegmentHeader.decode(
+                UnsafeRawBufferPointer(rebasing: bytes[e.offset..<(e.offset + e.length)]), path: path, fileHeader: false)
+        } catch {
+            throw CorruptionError(file: path, offset: Int64(e.offset) + error.offset, reason: "lane \(l) header: \(error.reason)")
+        }
+        guard header.count == file.count, header.integerIDCount == file.integerIDCount, header.lanes == 0, !header.hasSparse else {
+            throw CorruptionError(file: path, offset: Int64(e.offset), reason: "lane \(l) header disagrees with the file's")
+        }
+        var sections = base.filter { !SectionKind.laneKinds.contains($0.key) }
+        for (kind, entry) in own where kind != .laneHeader { sections[kind] = entry }
+        try checkSizes(header, sections, path: path)
+        if let a = own[.absentVectors] { try checkCRC(a, bytes, path: path) }
+        return (header, sections)
+    }
+
+    private static func checkCRC(_ e: SectionEntry, _ bytes: UnsafeRawBufferPointer, path: String) throws(CorruptionError) {
+        guard CRC32C.mask(CRC32C.checksum(UnsafeRawBufferPointer(rebasing: bytes[e.offset..<(e.offset + e.length)]))) == e.crc else {
+            throw CorruptionError(file: path, offset: Int64(e.offset), reason: "\(e.kind) section checksum mismatch")
         }
     }
 
     private init(
         path: String, contentID: String, header: SegmentHeader, region: MappedRegion, sections: [SectionKind: SectionEntry],
-        sparseNames: [String]
+        sparseNames: [String], lanes: [Segment], allSections: [SectionEntry]
     ) {
         self.path = path
         self.contentID = contentID
@@ -66,6 +114,8 @@ public final class Segment: Sendable {
         self.region = region
         self.sections = sections
         self.sparseNames = sparseNames
+        self.lanes = lanes
+        self.allSections = allSections
     }
 
     /// With sparse vectors, all eight sections, their sizes consistent with each other.
@@ -89,11 +139,13 @@ public final class Segment: Sendable {
 
     /// Every section the header implies must be there with exactly its size.
     private static func checkSizes(_ h: SegmentHeader, _ s: [SectionKind: SectionEntry], path: String) throws(CorruptionError) {
+        let vectors = h.multivector ? h.rows : h.count
         var expected: [(SectionKind, Int?)] = [
             (.integerIDs, h.integerIDCount * 8), (.uuidIDs, (h.count - h.integerIDCount) * 16), (.versions, h.count * 8),
-            (.vectors, h.count * h.dimension * 4), (.quantizerMean, h.dimension * 4), (.codes, h.count * h.codeWords * 8),
+            (.vectors, vectors * h.dimension * 4), (.quantizerMean, h.dimension * 4), (.codes, vectors * h.codeWords * 8),
             (.payloadIndex, nil), (.payloadData, nil),
         ]
+        if h.multivector { expected.append((.multivectorOffsets, (h.count + 1) * 8)) }
         if h.hasGraph {
             expected += [
                 (.graphLevels, h.count), (.graphLevel0, h.count * (h.m0 + 1) * 4), (.graphUpperIndex, h.count * 4), (.graphUpper, nil),
@@ -268,6 +320,36 @@ public final class Segment: Sendable {
     }
 
     public func vector(at ordinal: Int) -> [Float] { withVector(at: ordinal) { Array($0) } }
+
+    /// Calls `body` with the vectors of `ordinal` in a multivector lane (one after another,
+    /// read in place; empty when it has none). Offsets are clamped to the rows, so damaged
+    /// bytes give wrong values, never an access out of bounds.
+    public func withMultivector<R>(at ordinal: Int, _ body: (UnsafeBufferPointer<Float>) throws -> R) rethrows -> R {
+        precondition(header.multivector && ordinal >= 0 && ordinal < count)
+        let rows = multivectorRows(at: ordinal)
+        return try withExtendedLifetime(region) {
+            let base = section(.vectors).baseAddress.map { $0.assumingMemoryBound(to: Float.self) + rows.lowerBound * dimension }
+            return try body(UnsafeBufferPointer(start: rows.isEmpty ? nil : base, count: rows.count * dimension))
+        }
+    }
+
+    /// The rows (of the lane's vectors and codes) holding `ordinal`'s vectors in a multivector
+    /// lane, clamped to the rows.
+    public func multivectorRows(at ordinal: Int) -> Range<Int> {
+        precondition(header.multivector && ordinal >= 0 && ordinal < count)
+        return withExtendedLifetime(region) {
+            let offsets = section(.multivectorOffsets)
+            let start = min(Self.clampedOffset(offsets.loadUnaligned(fromByteOffset: ordinal * 8, as: UInt64.self)), header.rows)
+            let end = min(max(Self.clampedOffset(offsets.loadUnaligned(fromByteOffset: ordinal * 8 + 8, as: UInt64.self)), start), header.rows)
+            return start..<end
+        }
+    }
+
+    /// The vectors of `ordinal` in a multivector lane, one after another; nil when it has none.
+    public func multivector(at ordinal: Int) -> [Float]? {
+        guard hasVector(at: ordinal) else { return nil }
+        return withMultivector(at: ordinal) { $0.isEmpty ? nil : Array($0) }
+    }
 
     /// Whether `ordinal` carries a dense vector (in a version 3 segment some may not).
     public func hasVector(at ordinal: Int) -> Bool {
@@ -463,7 +545,7 @@ public final class Segment: Sendable {
     /// open: a flipped bit in a vector, code or graph is refused before it can be served).
     public func verifySections() throws(CorruptionError) {
         let result = region.withBytes { bytes -> CorruptionError? in
-            for entry in sections.values.sorted(by: { $0.offset < $1.offset }) {
+            for entry in allSections.sorted(by: { $0.offset < $1.offset }) {
                 let raw = UnsafeRawBufferPointer(rebasing: bytes[entry.offset..<(entry.offset + entry.length)])
                 guard CRC32C.mask(CRC32C.checksum(raw)) == entry.crc else {
                     return CorruptionError(file: path, offset: Int64(entry.offset), reason: "\(entry.kind) section checksum mismatch")

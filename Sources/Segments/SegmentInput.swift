@@ -21,14 +21,53 @@ public protocol SegmentSource {
     var sparseNames: [String] { get }
     /// The sparse vector `sparseNames[name]` of `ordinal`, if it has one.
     func sparse(_ ordinal: Int, name: Int) -> SparseVector?
-    /// Calls `body` with a graph of `m` links per node the build may start from (a merge's
-    /// largest input, its nodes renumbered to this source's ordinals), or nil (by default).
-    func withCarriedGraph<R>(m: Int, _ body: (CarriedGraph?) throws -> R) rethrows -> R
+    /// Calls `body` with a graph of lane `lane` with `m` links per node the build may start
+    /// from (a merge's largest input, its nodes renumbered to this source's ordinals), or nil
+    /// (by default).
+    func withCarriedGraph<R>(m: Int, lane: Int, _ body: (CarriedGraph?) throws -> R) rethrows -> R
+    /// The dimensions of the further dense vectors (lanes 1, 2, ...; by default none).
+    var laneDimensions: [Int] { get }
+    /// Whether `ordinal` carries lane `lane`'s vector (lane 0: `hasVector(_:)`).
+    func hasVector(_ ordinal: Int, lane: Int) -> Bool
+    /// Copies lane `lane`'s vector of `ordinal` (lane 0: `copyVector(_:into:)`); called only
+    /// for points that carry one.
+    func copyVector(_ ordinal: Int, lane: Int, into: UnsafeMutablePointer<Float>)
+    /// A multivector lane's vectors of `ordinal`, one after another (nil: none); by default nil.
+    func multivector(_ ordinal: Int, lane: Int) -> [Float]?
 }
 
 extension SegmentSource {
     public func hasVector(_ ordinal: Int) -> Bool { true }
-    public func withCarriedGraph<R>(m: Int, _ body: (CarriedGraph?) throws -> R) rethrows -> R { try body(nil) }
+    public func withCarriedGraph<R>(m: Int, lane: Int, _ body: (CarriedGraph?) throws -> R) rethrows -> R { try body(nil) }
+    public var laneDimensions: [Int] { [] }
+    public func multivector(_ ordinal: Int, lane: Int) -> [Float]? { nil }
+    public func hasVector(_ ordinal: Int, lane: Int) -> Bool {
+        precondition(lane == 0, "this source has no further dense vectors")
+        return hasVector(ordinal)
+    }
+    public func copyVector(_ ordinal: Int, lane: Int, into: UnsafeMutablePointer<Float>) {
+        precondition(lane == 0, "this source has no further dense vectors")
+        copyVector(ordinal, into: into)
+    }
+}
+
+/// How a further dense vector (or the file's own) is indexed.
+public struct LaneIndexOptions: Sendable, Equatable {
+    public var metric: Metric
+    public var m: Int
+    public var efConstruction: Int
+    /// The collection's quantizer of this vector (nil: centred on this segment's own mean).
+    public var quantizer: BinaryQuantizer?
+    /// A multivector lane (`SegmentSource.multivector`): no graph, its vectors' codes.
+    public var multivector: Bool
+
+    public init(metric: Metric, m: Int = 16, efConstruction: Int = 200, quantizer: BinaryQuantizer? = nil, multivector: Bool = false) {
+        self.multivector = multivector
+        self.metric = metric
+        self.m = m
+        self.efConstruction = efConstruction
+        self.quantizer = quantizer
+    }
 }
 
 /// How a segment's index is built.
@@ -45,6 +84,8 @@ public struct SegmentIndexOptions: Sendable, Equatable {
     /// The quantizer for the codes (the collection's, so codes compare across segments);
     /// nil: centred on this segment's own mean.
     public var quantizer: BinaryQuantizer?
+    /// The further dense vectors', one per `SegmentSource.laneDimensions`.
+    public var lanes: [LaneIndexOptions] = []
 
     public init(
         metric: Metric, m: Int = 16, efConstruction: Int = 200, minGraphPoints: Int = 1024, buildThreads: Int = 1,

@@ -43,47 +43,20 @@ public enum SegmentWriter {
             }
         }
         let versions = (0..<count).map { source.version($0).littleEndian }
-        var absent = [UInt64](repeating: 0, count: (count + 63) / 64)
-        for ordinal in 0..<count where !source.hasVector(ordinal) { absent[ordinal >> 6] |= 1 << UInt64(ordinal & 63) }
-        let absentCount = absent.reduce(0) { $0 + $1.nonzeroBitCount }
-        var vectors = [Float](repeating: 0, count: count * dimension)
-        vectors.withUnsafeMutableBufferPointer { v in
-            for ordinal in 0..<count where absent[ordinal >> 6] >> UInt64(ordinal & 63) & 1 == 0 {
-                source.copyVector(ordinal, into: v.baseAddress! + ordinal * dimension)
-            }
-        }
-        let quantizer = options.quantizer.flatMap { $0.dimension == dimension ? $0 : nil }
-            ?? fitQuantizer(vectors, count: count, dimension: dimension, absent: absentCount > 0 ? absent : nil)
-        let words = quantizer.wordsPerCode
-        var codes = [UInt64](repeating: 0, count: count * words)
-        vectors.withUnsafeBufferPointer { v in
-            codes.withUnsafeMutableBufferPointer { c in
-                for i in 0..<count { quantizer.encode(v.baseAddress! + i * dimension, into: c.baseAddress! + i * words) }
-            }
-        }
-        var graph: HNSWBuilder?
-        if count - absentCount >= max(options.minGraphPoints, 1) {
-            graph = source.withCarriedGraph(m: options.m) { carried in
-                let builder = HNSWBuilder(
-                    count: count, m: options.m, efConstruction: options.efConstruction, carrying: carried,
-                    absent: absentCount > 0 ? absent : nil)
-                vectors.withUnsafeBufferPointer { v in
-                    builder.build(
-                        FloatVectors(base: v.baseAddress!, dimension: dimension, metric: options.metric), threads: options.buildThreads,
-                        nice: options.buildNice, stop: stop)
-                }
-                return builder
-            }
+        precondition(source.laneDimensions.count == options.lanes.count && options.lanes.count <= 255, "one index option per lane")
+        let base = LaneIndexOptions(metric: options.metric, m: options.m, efConstruction: options.efConstruction, quantizer: options.quantizer)
+        let dense = ([(dimension, base)] + zip(source.laneDimensions, options.lanes).map { ($0, $1) }).enumerated().map { lane, d in
+            DenseSections.build(source, lane: lane, dimension: d.0, index: d.1, options: options, stop: stop)
         }
         if stop?.isRaised == true { throw Failure.stopped }
         let payloads = try PayloadBlocks.build(count) { try source.payload($0) }
         let sparse = SparseSections.build(source)
-        let header = SegmentHeader(
-            metric: options.metric, hasGraph: graph != nil, codeWords: words, dimension: dimension, count: count,
-            integerIDCount: integerIDs.count, m: graph?.m ?? 0, m0: graph?.m0 ?? 0, entryPoint: graph?.entryPoint ?? 0,
-            maxLevel: graph?.maxLevel ?? 0, minLSN: versions.map(UInt64.init(littleEndian:)).min()!,
-            maxLSN: versions.map(UInt64.init(littleEndian:)).max()!, hasSparse: sparse != nil,
-            hasAbsentVectors: absentCount > 0)
+        var header = SegmentHeader(
+            metric: options.metric, hasGraph: false, codeWords: 0, dimension: dimension, count: count,
+            integerIDCount: integerIDs.count, m: 0, m0: 0, entryPoint: 0, maxLevel: 0,
+            minLSN: versions.map(UInt64.init(littleEndian:)).min()!, maxLSN: versions.map(UInt64.init(littleEndian:)).max()!,
+            hasSparse: sparse != nil, lanes: dense.count - 1)
+        dense[0].describe(&header, metric: options.metric)
 
         let temporary = directory + "/.tmp-" + UUID().uuidString.lowercased() + SegmentFormat.fileExtension
         let file = try fs.open(temporary, mode: .createNew)
@@ -93,15 +66,7 @@ public enum SegmentWriter {
             try output.section(.integerIDs, integerIDs)
             try output.section(.uuidIDs, uuidIDs)
             try output.section(.versions, versions)
-            try output.section(.vectors, vectors)
-            try output.section(.quantizerMean, quantizer.mean)
-            try output.section(.codes, codes)
-            if let graph {
-                try output.section(.graphLevels, graph.levels)
-                try output.section(.graphLevel0, graph.level0)
-                try output.section(.graphUpperIndex, graph.upperIndex)
-                try output.section(.graphUpper, graph.upper)
-            }
+            try dense[0].write(to: &output, lane: 0)
             try output.section(.payloadIndex, payloads.index)
             try output.section(.payloadData, payloads.data)
             if let sparse {
@@ -114,7 +79,16 @@ public enum SegmentWriter {
                 try output.section(.sparsePostingOrdinals, sparse.postingOrdinals)
                 try output.section(.sparsePostingValues, sparse.postingValues)
             }
-            if absentCount > 0 { try output.section(.absentVectors, absent.map(\.littleEndian)) }
+            try dense[0].writeAbsent(to: &output, lane: 0)
+            for (i, lane) in dense.enumerated().dropFirst() {
+                var laneHeader = header
+                laneHeader.hasSparse = false
+                laneHeader.lanes = 0
+                lane.describe(&laneHeader, metric: options.lanes[i - 1].metric)
+                try output.section(.laneHeader, laneHeader.encode(), lane: i)
+                try lane.write(to: &output, lane: i)
+                try lane.writeAbsent(to: &output, lane: i)
+            }
             let table = SegmentTail.encodeTable(output.entries)
             let tableOffset = output.offset
             try output.append(table)
@@ -138,21 +112,9 @@ public enum SegmentWriter {
     }
 }
 
-/// A quantizer centred on the mean of the vectors the points carry (`absent`: bit o set when
-/// ordinal o carries none; with no vector at all, centred on zero).
-private func fitQuantizer(_ vectors: [Float], count: Int, dimension: Int, absent: [UInt64]?) -> BinaryQuantizer {
-    guard let absent else {
-        return vectors.withUnsafeBufferPointer { BinaryQuantizer.fit($0.baseAddress!, count: count, dimension: dimension) }
-    }
-    var present: [Float] = []
-    for o in 0..<count where absent[o >> 6] >> UInt64(o & 63) & 1 == 0 { present += vectors[(o * dimension)..<((o + 1) * dimension)] }
-    guard !present.isEmpty else { return BinaryQuantizer(mean: [Float](repeating: 0, count: dimension)) }
-    return present.withUnsafeBufferPointer { BinaryQuantizer.fit($0.baseAddress!, count: present.count / dimension, dimension: dimension) }
-}
-
 /// Appends sections to the file being written, aligned, with their CRCs and the running
 /// SHA-256 of every byte.
-private struct SectionOutput {
+struct SectionOutput {
     let file: any File
     var offset = 0
     var entries: [SectionEntry] = []
@@ -169,7 +131,7 @@ private struct SectionOutput {
 
     mutating func append(_ bytes: [UInt8]) throws { try bytes.withUnsafeBytes { try append($0) } }
 
-    mutating func section<T>(_ kind: SectionKind, _ values: [T]) throws {
+    mutating func section<T>(_ kind: SectionKind, _ values: [T], lane: Int = 0) throws {
         let padding = (SegmentFormat.alignment - offset % SegmentFormat.alignment) % SegmentFormat.alignment
         try append([UInt8](repeating: 0, count: padding))
         let start = offset
@@ -177,6 +139,6 @@ private struct SectionOutput {
             try append(raw)
             return CRC32C.mask(CRC32C.checksum(raw))
         }
-        entries.append(SectionEntry(kind: kind, crc: crc, offset: start, length: offset - start))
+        entries.append(SectionEntry(kind: kind, crc: crc, offset: start, length: offset - start, lane: lane))
     }
 }

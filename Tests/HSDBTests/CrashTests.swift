@@ -186,9 +186,11 @@ final class MixedCrashTests: XCTestCase {
         }
         for r in stored {
             let e = model.points[r.id]!
-            if r.version != e.version || r.vector != e.vector || r.payload != e.payload || (r.sparse ?? [:]) != e.sparse {
+            if r.version != e.version || r.vector != e.vector || r.payload != e.payload || (r.sparse ?? [:]) != e.sparse
+                || (r.named ?? [:]) != e.named {
                 return "point \(r.id): version \(r.version), expected \(e.version)\(r.payload != e.payload ? "; payload differs" : "")"
                     + "\(r.vector != e.vector ? "; vector differs" : "")\((r.sparse ?? [:]) != e.sparse ? "; sparse vectors differ" : "")"
+                    + "\((r.named ?? [:]) != e.named ? "; named vectors differ" : "")"
             }
         }
         return nil

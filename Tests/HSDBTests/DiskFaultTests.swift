@@ -198,7 +198,7 @@ struct FaultWorkload {
                 refused.append("step \(i): \(error)")
                 switch step {
                 case .upsert(let points):
-                    for p in points { inDoubt[p.id, default: []].append(EngineModel.Entry(version: 0, vector: p.vector, payload: p.payload, sparse: p.sparse)) }
+                    for p in points { inDoubt[p.id, default: []].append(EngineModel.Entry(version: 0, vector: p.vector, payload: p.payload, sparse: p.sparse, named: p.named)) }
                 case .delete(let ids):
                     for id in ids { inDoubt[id, default: []].append(nil) }
                 case .replacePayload(let payload, let ids):

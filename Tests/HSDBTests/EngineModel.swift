@@ -11,6 +11,8 @@ struct EngineModel {
         var vector: [Float]?
         var payload: Payload
         var sparse: [String: SparseVector] = [:]
+        /// Further dense vectors and multivectors, as given (the models using them are dot).
+        var named: [String: [Float]] = [:]
     }
 
     var points: [PointID: Entry] = [:]
@@ -19,7 +21,7 @@ struct EngineModel {
     mutating func upsert(_ batch: [Point], lsn: UInt64) {
         for p in batch {
             let v = metric == .cosine ? p.vector.map(normalized) : p.vector
-            points[p.id] = Entry(version: lsn, vector: v, payload: p.payload, sparse: p.sparse)
+            points[p.id] = Entry(version: lsn, vector: v, payload: p.payload, sparse: p.sparse, named: p.named)
         }
     }
 

@@ -29,17 +29,17 @@ final class MergeCarryTests: XCTestCase {
         let (db, inputs, lsn) = try await segments(deletingFromLarger: 20)  // 5% of it
         let larger = try XCTUnwrap(inputs.first { $0.count == 400 })
         let source = MergeSource(inputs: inputs, lsn: lsn, dimension: 16, sparseNames: [])
-        let carried: (Int, [UInt32])? = source.withCarriedGraph(m: 16) { c in c.map { ($0.graph.count, $0.newNode) } }
+        let carried: (Int, [UInt32])? = source.withCarriedGraph(m: 16, lane: 0) { c in c.map { ($0.graph.count, $0.newNode) } }
         let (count, newNode) = try XCTUnwrap(carried, "the larger input's graph is carried")
         XCTAssertEqual(count, 400)
         XCTAssertEqual(newNode.filter { $0 == CarriedGraph.dropped }.count, 20, "deleted points are dropped")
         for (old, new) in newNode.enumerated() where new != CarriedGraph.dropped {
             XCTAssertEqual(source.id(Int(new)), larger.segment.id(at: old), "node \(old) renumbered to its merged ordinal")
         }
-        XCTAssertNil(source.withCarriedGraph(m: 8) { $0?.graph.count }, "another M: built from nothing")
+        XCTAssertNil(source.withCarriedGraph(m: 8, lane: 0) { $0?.graph.count }, "another M: built from nothing")
         var off = source
         off.carriesGraph = false
-        XCTAssertNil(off.withCarriedGraph(m: 16) { $0?.graph.count })
+        XCTAssertNil(off.withCarriedGraph(m: 16, lane: 0) { $0?.graph.count })
         try await db.close()
     }
 
@@ -47,7 +47,7 @@ final class MergeCarryTests: XCTestCase {
         let (db, inputs, lsn) = try await segments(deletingFromLarger: 60)  // 15% of the larger
         let source = MergeSource(inputs: inputs, lsn: lsn, dimension: 16, sparseNames: [])
         // The smaller input loses nothing, so its graph is the one carried.
-        XCTAssertEqual(source.withCarriedGraph(m: 16) { $0?.graph.count }, 150)
+        XCTAssertEqual(source.withCarriedGraph(m: 16, lane: 0) { $0?.graph.count }, 150)
         try await db.close()
     }
 }

@@ -16,6 +16,30 @@ struct TestPoints: SegmentSource {
     var sparseVectors: [[String: SparseVector]] = []
     /// Ordinals that carry no dense vector.
     var absent: Set<Int> = []
+    /// Further dense vectors: per lane, a vector per ordinal (nil: absent).
+    var lanes: [[[Float]?]] = []
+    /// Per lane, its dimension, and whether it holds multivectors (rows of that dimension).
+    var laneShapes: [(dimension: Int, multivector: Bool)] = []
+    var laneDimensions: [Int] { laneShapes.map(\.dimension) }
+    func multivector(_ o: Int, lane: Int) -> [Float]? { laneShapes[lane - 1].multivector ? lanes[lane - 1][o] : nil }
+    func hasVector(_ o: Int, lane: Int) -> Bool { lane == 0 ? hasVector(o) : lanes[lane - 1][o] != nil }
+    func copyVector(_ o: Int, lane: Int, into p: UnsafeMutablePointer<Float>) {
+        guard lane > 0 else { return copyVector(o, into: p) }
+        lanes[lane - 1][o]!.withUnsafeBufferPointer { p.initialize(from: $0.baseAddress!, count: $0.count) }
+    }
+
+    /// Adds a further dense vector of `dimension`, absent from every `absentEvery`-th point.
+    /// With `multivector`, each point carries 1 to 3 vectors under it.
+    func withLane(dimension: Int, absentEvery: Int, multivector: Bool = false, seed: UInt64 = 11) -> TestPoints {
+        var rng = SplitMix64(seed: seed)
+        var copy = self
+        copy.laneShapes.append((dimension, multivector))
+        copy.lanes.append((0..<count).map { o in
+            let rows = multivector ? 1 + o % 3 : 1
+            return o % absentEvery == 0 ? nil : (0..<(dimension * rows)).map { _ in Float(Int(rng.next() % 2001) - 1000) / 1000 }
+        })
+        return copy
+    }
     var count: Int { ids.count }
     var dimension: Int { vectors.first?.count ?? 1 }
     func id(_ o: Int) -> PointID { ids[o] }
@@ -89,9 +113,9 @@ final class SegmentTests: XCTestCase {
 
     func write(_ points: TestPoints, metric: Metric = .cosine, minGraphPoints: Int = 1024) throws -> (SegmentInfo, Segment) {
         let fs = POSIXFileSystem()
-        let info = try SegmentWriter.write(
-            points, options: SegmentIndexOptions(metric: metric, m: 8, efConstruction: 40, minGraphPoints: minGraphPoints),
-            directory: directory, fileSystem: fs)
+        var options = SegmentIndexOptions(metric: metric, m: 8, efConstruction: 40, minGraphPoints: minGraphPoints)
+        options.lanes = points.laneShapes.map { LaneIndexOptions(metric: .dot, m: 6, efConstruction: 30, multivector: $0.multivector) }
+        let info = try SegmentWriter.write(points, options: options, directory: directory, fileSystem: fs)
         return (info, try Segment.open(path: directory + "/" + info.fileName, fileSystem: fs))
     }
 
@@ -200,6 +224,60 @@ final class SegmentTests: XCTestCase {
     /// Points without a dense vector: format version 3 with the absent-vectors bitmap, zeros
     /// in their place, a graph that links only the others (so no walk reaches them), and the
     /// quantizer centred on the vectors there are. All-present segments keep versions 1 and 2.
+    /// A further dense vector (format version 4): its own header, vectors, codes, absent
+    /// bitmap and graph, read back as a segment of its own; a flip in its header fails open.
+    func testFurtherDenseVector() throws {
+        let points = TestPoints.make(count: 1500, dimension: 8).withLane(dimension: 5, absentEvery: 4)
+        let (info, segment) = try write(points)
+        XCTAssertEqual(segment.header.lanes, 1)
+        let lane = try XCTUnwrap(segment.lanes.first)
+        XCTAssertEqual(lane.dimension, 5)
+        XCTAssertEqual(lane.metric, .dot)
+        XCTAssertTrue(lane.header.hasGraph)
+        XCTAssertEqual(lane.header.m, 6)
+        for o in stride(from: 0, to: 1500, by: 37) {
+            XCTAssertEqual(lane.hasVector(at: o), points.lanes[0][o] != nil)
+            if let v = points.lanes[0][o] { XCTAssertEqual(lane.vector(at: o), v) }
+            XCTAssertEqual(segment.vector(at: o), points.vectors[o], "the first vector is unchanged")
+            XCTAssertEqual(lane.id(at: o), segment.id(at: o))
+        }
+        lane.withIndex { index in
+            var visited = VisitedSet(count: 1500)
+            let found = points.lanes[0][1]!.withUnsafeBufferPointer {
+                index.graph!.search(index.vectors.query($0.baseAddress!), k: 20, ef: 64, visited: &visited)
+            }
+            XCTAssertTrue(found.allSatisfy { $0.node % 4 != 0 }, "a walk never reaches a point without the vector")
+            XCTAssertEqual(found.first?.node, found.min { $0.distance < $1.distance }?.node)
+        }
+        try segment.verify()
+        let path = directory + "/" + info.fileName
+        let original = try Data(contentsOf: URL(fileURLWithPath: path))
+        XCTAssertEqual(original[8], 4, "format version 4")
+        let plain = try write(TestPoints.make(count: 50, dimension: 8)).1
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: plain.path))[8], 1, "no lanes: version 1 as before")
+        // The lane header's section: found through the table, corrupted, refused at open.
+        let header = try XCTUnwrap(laneHeaderOffset(original))
+        var bytes = original
+        bytes[header + 20] ^= 0x01
+        try bytes.write(to: URL(fileURLWithPath: path))
+        XCTAssertThrowsError(try Segment.open(path: path, fileSystem: POSIXFileSystem())) { error in
+            XCTAssertEqual((error as? CorruptionError)?.offset, Int64(header))
+        }
+    }
+
+    /// The offset of the first lane header section, read from the section table.
+    private func laneHeaderOffset(_ file: Data) -> Int? {
+        let bytes = [UInt8](file)
+        func u64(_ o: Int) -> Int { (0..<8).reduce(0) { $0 | Int(bytes[o + $1]) << (8 * $1) } }
+        let tail = bytes.count - SegmentFormat.tailSize
+        let table = u64(tail), sections = Int(bytes[tail + 8]) | Int(bytes[tail + 9]) << 8
+        for i in 0..<sections {
+            let e = table + i * SegmentFormat.tableEntrySize
+            if Int(bytes[e]) | Int(bytes[e + 1]) << 8 == Int(SectionKind.laneHeader.rawValue) { return u64(e + 8) }
+        }
+        return nil
+    }
+
     func testPointsWithoutVectors() throws {
         let points = TestPoints.make(count: 1800, dimension: 8).withSparse().withoutVectors(every: 3)
         let (_, segment) = try write(points)
@@ -257,15 +335,24 @@ final class SegmentTests: XCTestCase {
     /// Every section, corrupted in turn, is reported by verify() at that section's offset;
     /// opening (which reads only header, table and tail) still succeeds.
     func testEverySectionCorruptionIsDetected() throws {
-        let (info, segment) = try write(TestPoints.make(count: 1200, dimension: 8).withSparse().withoutVectors(every: 7))
+        let points = TestPoints.make(count: 1200, dimension: 8).withSparse().withoutVectors(every: 7).withLane(dimension: 5, absentEvery: 10)
+            .withLane(dimension: 3, absentEvery: 5, multivector: true)
+        let (info, segment) = try write(points)
         let path = directory + "/" + info.fileName
         let original = try Data(contentsOf: URL(fileURLWithPath: path))
-        XCTAssertEqual(Set(segment.sections.keys), Set(SectionKind.allCases))
-        for entry in segment.sections.values where entry.length > 0 {
+        let (lane, multi) = (segment.lanes[0], segment.lanes[1])
+        XCTAssertEqual(Set(segment.sections.keys).union(lane.sections.keys).union(multi.sections.keys).union([.laneHeader]), Set(SectionKind.allCases))
+        let laneOwn = lane.sections.values.filter { e in !segment.sections.values.contains(e) }
+        XCTAssertEqual(laneOwn.count, 8, "vectors, mean, codes, four graph sections, absent bitmap")
+        let multiOwn = multi.sections.values.filter { e in !segment.sections.values.contains(e) }
+        XCTAssertEqual(multiOwn.count, 5, "vectors, mean, codes, offsets, absent bitmap")
+        XCTAssertTrue(multi.header.multivector && !multi.header.hasGraph)
+        for o in 0..<1200 { XCTAssertEqual(multi.multivector(at: o), points.lanes[1][o], "ordinal \(o)") }
+        for entry in Array(segment.sections.values) + laneOwn + multiOwn where entry.length > 0 {
             var bytes = original
             bytes[entry.offset + entry.length / 2] ^= 0x10
             try bytes.write(to: URL(fileURLWithPath: path))
-            if entry.kind == .sparseNames || entry.kind == .absentVectors {  // read, hence checked, at open
+            if entry.kind == .sparseNames || entry.kind == .absentVectors || entry.kind == .laneHeader {  // read, hence checked, at open
                 XCTAssertThrowsError(try Segment.open(path: path, fileSystem: POSIXFileSystem())) { error in
                     XCTAssertEqual((error as? CorruptionError)?.offset, Int64(entry.offset))
                 }

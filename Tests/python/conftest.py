@@ -35,6 +35,16 @@ class Server:
         return code
 
 
+def backup_and_restore(data, tmp_path):
+    """`hsdb backup create` of a stopped server's data directory, then `hsdb restore` of it
+    into a new directory, which is returned."""
+    backups, restored = str(tmp_path / "backups"), str(tmp_path / "restored")
+    for args in (["backup", "create", "--data", data, "--to", backups], ["restore", "--from", backups, "--to", restored]):
+        r = subprocess.run([BINARY, *args], capture_output=True, text=True, timeout=300)
+        assert r.returncode == 0, f"{args}: {r.stdout}\n{r.stderr}"
+    return restored
+
+
 @pytest.fixture(scope="session")
 def server():
     with tempfile.TemporaryDirectory(prefix="hsdb-pytest-") as tmp:

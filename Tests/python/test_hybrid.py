@@ -329,8 +329,7 @@ def test_llamaindex_hybrid_mode(server):
 def test_sparse_vectors_through_a_snapshot_and_a_backup(fresh_server, tmp_path):
     """Flushed (segment format 2) and unflushed (WAL) sparse vectors come back from a
     collection snapshot and from a backup restored with the CLI, and search the same."""
-    import subprocess
-    from conftest import BINARY
+    from conftest import backup_and_restore
     data = str(tmp_path / "data")
     s = fresh_server("--memtable-mb", "1", data=data)
     c = QdrantClient(url=s.url, check_compatibility=False)
@@ -351,10 +350,7 @@ def test_sparse_vectors_through_a_snapshot_and_a_backup(fresh_server, tmp_path):
     assert [(h.id, h.score) for h in c.query_points("sp-copy", query=query, using="bm25", limit=30).points] == want
     c.close()
     assert s.stop() == 0
-    backups, restored = str(tmp_path / "backups"), str(tmp_path / "restored")
-    for args in (["backup", "create", "--data", data, "--to", backups], ["restore", "--from", backups, "--to", restored]):
-        r = subprocess.run([BINARY, *args], capture_output=True, text=True, timeout=300)
-        assert r.returncode == 0, f"{args}: {r.stdout}\n{r.stderr}"
+    restored = backup_and_restore(data, tmp_path)
     s2 = fresh_server(data=restored)
     c = QdrantClient(url=s2.url, check_compatibility=False)
     assert [(h.id, h.score) for h in c.query_points("sp", query=query, using="bm25", limit=30).points] == want

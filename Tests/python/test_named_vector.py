@@ -88,14 +88,6 @@ def test_wrong_names_are_refused_as_qdrant_refuses_them(client, named):
     assert client.count(named).count == 0
 
 
-def test_several_named_vectors_are_refused_clearly(client):
-    status, text = refusal(lambda: client.create_collection("two", vectors_config={
-        "a": models.VectorParams(size=4, distance=models.Distance.DOT),
-        "b": models.VectorParams(size=8, distance=models.Distance.COSINE)}))
-    assert status == 400 and "several named vectors (`a`, `b`)" in text
-    assert not client.collection_exists("two")
-
-
 def test_the_name_survives_a_restart(fresh_server):
     s = fresh_server()
     c = QdrantClient(url=s.url, check_compatibility=False)

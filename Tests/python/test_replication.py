@@ -695,10 +695,10 @@ def test_a_follower_killed_mid_bootstrap_resumes_its_download(cluster, tmp_path)
 
 
 def test_sparse_vectors_bootstrap_and_stream_to_a_follower(cluster):
-    """A collection with a named dense vector and an IDF sparse vector, some points without
-    the dense one: its flushed segments (format version 3) reach a new follower by bootstrap,
-    later writes (upsert records of version 3, a sparse delete) by the stream; searches and
-    the content digest agree."""
+    """A collection with named dense vectors (one a multivector) and an IDF sparse vector, some
+    points without the first dense one: its flushed segments (format version 4, with lanes)
+    reach a new follower by bootstrap, later writes (upsert records of version 4, a sparse and
+    a named vector delete) by the stream; searches of every vector and the content digest agree."""
     _, start_leader, start_follower = cluster
     leader_server = start_leader()
     rng = random.Random(15)
@@ -707,11 +707,17 @@ def test_sparse_vectors_bootstrap_and_stream_to_a_follower(cluster):
         idx = sorted(rng.sample(range(300), rng.randint(1, 8)))
         vectors = {"dense": vector(rng), "bm25": {"indices": idx, "values": [rng.uniform(0.1, 2) for _ in idx]}}
         if i % 7 == 5:
-            del vectors["dense"]  # version 3 records and segments: points without their dense vector
+            del vectors["dense"]  # points without their first dense vector
+        if i % 3 != 0:
+            vectors["image"] = [rng.uniform(-1, 1) for _ in range(4)]
+        if i % 4 == 1:
+            vectors["colbert"] = [[rng.uniform(-1, 1) for _ in range(3)] for _ in range(1 + i % 3)]
         return {"id": i, "vector": vectors, "payload": {"pad": "x" * 600}}
 
     with httpx.Client(base_url=leader_server.url, timeout=30) as leader:
-        assert leader.put("/collections/hy", json={"vectors": {"dense": {"size": DIM, "distance": "Cosine"}},
+        lanes = {"image": {"size": 4, "distance": "Dot"},
+                 "colbert": {"size": 3, "distance": "Dot", "multivector_config": {"comparator": "max_sim"}}}
+        assert leader.put("/collections/hy", json={"vectors": {"dense": {"size": DIM, "distance": "Cosine"}, **lanes},
                                                    "sparse_vectors": {"bm25": {"modifier": "idf"}}}).status_code == 200
         for batch in range(20):
             assert leader.put("/collections/hy/points?wait=true",
@@ -725,10 +731,15 @@ def test_sparse_vectors_bootstrap_and_stream_to_a_follower(cluster):
             wait_caught_up(leader, follower)
             assert leader.put("/collections/hy/points?wait=true", json={"points": [point(5000 + i) for i in range(50)]}).status_code == 200
             assert leader.post("/collections/hy/points/vectors/delete?wait=true",
-                               json={"points": [1, 2, 3], "vector": ["bm25"]}).status_code == 200
+                               json={"points": [1, 2, 3], "vector": ["bm25", "image"]}).status_code == 200
             wait_caught_up(leader, follower)
             info = follower.get("/collections/hy").json()["result"]["config"]["params"]
-            assert info["sparse_vectors"] == {"bm25": {"modifier": "idf"}} and list(info["vectors"]) == ["dense"]
+            assert info["sparse_vectors"] == {"bm25": {"modifier": "idf"}} and set(info["vectors"]) == {"dense", "image", "colbert"}
+            for q in ({"query": [0.3, -0.1, 0.5, 0.2], "using": "image", "limit": 10},
+                      {"query": [[0.3, -0.1, 0.5], [0.1, 0.2, -0.4]], "using": "colbert", "limit": 10}):
+                a, b = leader.post("/collections/hy/points/query", json=q), follower.post("/collections/hy/points/query", json=q)
+                assert a.status_code == b.status_code == 200 and len(a.json()["result"]["points"]) == 10
+                assert a.json()["result"]["points"] == b.json()["result"]["points"]
             for _ in range(5):
                 idx = sorted(rng.sample(range(300), 4))
                 q = {"query": {"indices": idx, "values": [1, 1, 1, 1]}, "using": "bm25", "limit": 20}
@@ -737,7 +748,7 @@ def test_sparse_vectors_bootstrap_and_stream_to_a_follower(cluster):
                 assert [(p["id"], p["score"]) for p in a.json()["result"]["points"]] == \
                     [(p["id"], p["score"]) for p in b.json()["result"]["points"]]
             got = follower.post("/collections/hy/points", json={"ids": [1, 4], "with_vector": True}).json()["result"]
-            assert set(got[0]["vector"]) == {"dense"} and set(got[1]["vector"]) == {"dense", "bm25"}
+            assert set(got[0]["vector"]) == {"dense", "colbert"} and set(got[1]["vector"]) == {"dense", "bm25", "image"}
             r = replica_verify(leader_server.url, follower_server.url, "--content")
             assert r.returncode == 0, f"{r.stdout}\n{r.stderr}"
         assert follower_server.stop() == 0
