@@ -11,7 +11,10 @@ import WAL
 /// persistent tree, and mapped segment files).
 public final class Collection: Sendable {
     public let name: String
-    public let config: CollectionConfig
+    /// The collection's shape, fixed at creation, and its attributes, which
+    /// `updateAttributes` may change.
+    public var config: CollectionConfig { configuration.withLock { $0 } }
+    let configuration: Mutex<CollectionConfig>
     let directory: String
     let wal: WALWriter
     let state: Mutex<CollectionState>
@@ -29,6 +32,8 @@ public final class Collection: Sendable {
     let manifestUpdates = AsyncMutex()
     /// Raised at close: a running segment write (a long merge) gives up rather than delay it.
     let stopMaintenance = StopFlag()
+    /// One attribute change (a rewrite of the metadata file) at a time.
+    let attributeUpdates = AsyncMutex()
     /// One payload update (a read-modify-write) at a time.
     let payloadUpdates = AsyncMutex()
     let flushScheduled = Atomic<Bool>(false)
@@ -62,7 +67,7 @@ public final class Collection: Sendable {
         options: DatabaseOptions, fileSystem: any FileSystem, logger: Logger
     ) {
         self.name = name
-        self.config = config
+        self.configuration = Mutex(config)
         self.directory = directory
         self.wal = wal
         self.state = Mutex(state)

@@ -60,7 +60,7 @@ package enum CollectionMetadata {
         return w.bytes
     }
 
-    static func decode(_ bytes: [UInt8], path: String) throws -> (name: String, config: CollectionConfig) {
+    static func decode(_ bytes: [UInt8], path: String) throws -> (name: String, config: CollectionConfig, created: UInt64) {
         func corrupt(_ offset: Int, _ reason: String) -> HSDBError {
             .corruption(CorruptionError(file: path, offset: Int64(offset), reason: reason))
         }
@@ -81,7 +81,7 @@ package enum CollectionMetadata {
                 guard let metric = Metric(rawValue: try r.read(UInt8.self)) else { throw corrupt(metricOffset, "unknown metric") }
                 let m = Int(try r.read(UInt16.self))
                 let ef = Int(try r.read(UInt32.self))
-                _ = try r.read(UInt64.self)
+                let created = try r.read(UInt64.self)
                 var attributes: Payload = [:]
                 if version >= 2 {
                     let length = Int(try r.readVarint())
@@ -109,7 +109,7 @@ package enum CollectionMetadata {
                 guard r.offset == bytes.count - 4 else { throw corrupt(r.offset, "trailing bytes after the collection metadata") }
                 return (name, CollectionConfig(
                     dimension: dimension, metric: metric, hnswM: m, hnswEfConstruction: ef, sparseVectors: sparse,
-                    namedVectors: named, attributes: attributes))
+                    namedVectors: named, attributes: attributes), created)
             } catch let e as FormatError {
                 throw corrupt(e.offset, e.description)
             }

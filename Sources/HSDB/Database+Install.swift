@@ -29,7 +29,7 @@ extension Database {
             let trial = try await runBlocking("hsdb.install") {
                 do {
                     let metaPath = staged + "/" + CollectionMetadata.fileName
-                    let (_, config) = try CollectionMetadata.decode(try fs.readFile(metaPath), path: metaPath)
+                    let (_, config, _) = try CollectionMetadata.decode(try fs.readFile(metaPath), path: metaPath)
                     let created = UInt64(Date().timeIntervalSince1970 * 1000)
                     try fs.writeFileAtomically(metaPath, bytes: CollectionMetadata.encode(name: name, config: config, createdMilliseconds: created))
                     return try Collection.open(directory: staged, fileSystem: fs, options: options, logger: logger)

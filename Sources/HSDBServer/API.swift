@@ -134,6 +134,12 @@ struct API: Sendable {
     static func waits(_ request: Request, default: Bool = false) -> Bool {
         request.uri.queryParameters.get("wait").map { $0 == "true" || $0 == "1" } ?? `default`
     }
+
+    /// The `timeout` query parameter in seconds (hsdb answers within it anyway; strict mode
+    /// bounds it), nil when absent or not a whole number.
+    static func timeout(_ request: Request) -> Int? {
+        request.uri.queryParameters.get("timeout").flatMap { Int(String($0)) }
+    }
 }
 
 extension String {

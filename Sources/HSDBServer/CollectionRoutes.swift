@@ -45,11 +45,9 @@ extension API {
         }
 
         on(router, .patch, "/collections/:collection") { request, context, start in
-            _ = try collection(context)
+            let c = try collection(context)
             let fields = try await body(request)
-            // Only the no-op update (as clients send to touch optimizers) is accepted.
-            let changes = fields.values.keys.filter { fields[$0] != nil && fields[$0] != .object([:]) }
-            guard changes.isEmpty else { throw APIError.unsupported("changing a collection's parameters (\(changes.sorted().joined(separator: ", ")))") }
+            try await CollectionSpec.update(c, fields)
             return Envelope.ok(since: start) { $0.bool(true) }
         }
 
@@ -84,6 +82,11 @@ extension API {
         let c = try collection(context)
         let fields = try await body(request)
         let (field, type) = try Self.payloadIndex(fields)
+        if let limit = StrictMode(c)?.count("max_payload_index_count"), c.payloadIndexes[field] == nil, c.payloadIndexes.count >= limit {
+            throw StrictMode.refusal(
+                "Collection already has the maximum number of payload indices (\(limit))",
+                "Please delete an existing index before creating a new one.")
+        }
         try await c.createPayloadIndex(field, type: type)
         return Envelope.updated(since: start, lsn: c.appliedLSN, wait: API.waits(request))
     }

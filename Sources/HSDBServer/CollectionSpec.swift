@@ -56,7 +56,6 @@ enum CollectionSpec {
         }
         if body.has("init_from") { throw APIError.unsupported("init_from") }
         if let method = try body.string("sharding_method"), method != "auto" { throw APIError.unsupported("sharding_method `\(method)`") }
-        if let strict = try body.object("strict_mode_config"), strict["enabled"] == .bool(true) { throw APIError.unsupported("strict mode") }
         guard let vectorsValue = body["vectors"] else { throw APIError.format("missing field `vectors`") }
         let sparse = try sparseVectors(body)
         let vectors = try JSONFields(vectorsValue, path: "vectors")
@@ -92,6 +91,9 @@ enum CollectionSpec {
         if !sparse.given.isEmpty { attributes["sparse_vectors"] = .object(sparse.given) }
         for key in ["hnsw_config", "quantization_config", "metadata", "on_disk_payload"] {
             if let v = body[key] { attributes[key] = v }
+        }
+        if let strict = body["strict_mode_config"] {
+            attributes[StrictMode.attributeKey] = .object(try StrictMode.merged([:], strict, path: "strict_mode_config"))
         }
         if let o = try settings(body, "optimizers_config", optimizerKeys) { attributes["optimizers_config"] = .object(o) }
         if let o = try settings(body, "wal_config", walKeys) { attributes["wal_config"] = .object(o) }
@@ -165,6 +167,33 @@ enum CollectionSpec {
             }
         }
         return spec
+    }
+
+    /// `PATCH /collections/{c}`: what hsdb can change in place (strict mode, optimizer
+    /// settings, metadata: kept in the collection's attributes, rewritten durably); a change
+    /// of vectors, HNSW, quantization or sparse vectors is refused (the shape of a collection is
+    /// fixed at creation), an empty one accepted.
+    static func update(_ c: Collection, _ body: JSONFields) async throws {
+        let changes = body.values.keys.filter { body[$0] != .object([:]) }
+        let inPlace: Set<String> = ["strict_mode_config", "optimizers_config", "metadata"]
+        let refused = changes.filter { !inPlace.contains($0) }.sorted()
+        guard refused.isEmpty else { throw APIError.unsupported("changing a collection's parameters (\(refused.joined(separator: ", ")))") }
+        var attributes = c.config.attributes
+        if let strict = body["strict_mode_config"] {
+            guard case .object(let stored) = attributes[StrictMode.attributeKey] ?? .object([:]) else { throw APIError.wrongInput("strict mode") }
+            attributes[StrictMode.attributeKey] = .object(try StrictMode.merged(stored, strict, path: "strict_mode_config"))
+        }
+        if let o = try settings(body, "optimizers_config", optimizerKeys) {
+            guard case .object(let stored) = attributes["optimizers_config"] ?? .object([:]) else { throw APIError.wrongInput("optimizers_config") }
+            attributes["optimizers_config"] = .object(stored.merging(o) { $1 })
+        }
+        if let given = body["metadata"] {  // merged key by key, as Qdrant does
+            guard case .object(let o) = given else { throw JSONFields.typeError("metadata", "an object", given) }
+            guard case .object(let stored) = attributes["metadata"] ?? .object([:]) else { throw APIError.wrongInput("metadata") }
+            attributes["metadata"] = .object(stored.merging(o) { $1 })
+        }
+        let result = attributes
+        try await c.updateAttributes { $0 = result }
     }
 
     static let sparseKeys: Set<String> = ["index", "modifier"]
@@ -278,6 +307,7 @@ enum CollectionSpec {
         w.key("quantization_config")
         if let q = a["quantization_config"] { w.value(q) } else { w.null() }
         if let m = a["metadata"] { w.key("metadata"); w.value(m) }
+        if let strict = a[StrictMode.attributeKey] { w.key("strict_mode_config"); w.value(strict) }
         w.endObject()
         // Writes are applied before they are acknowledged: nothing ever waits in a queue.
         w.key("update_queue")

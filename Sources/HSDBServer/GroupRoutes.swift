@@ -75,6 +75,7 @@ extension API {
                     try naming.selection(l.vectors, path: "with_lookup.with_vectors"))
         }
         let q = g.query
+        try StrictMode(c)?.check(q)
         let groups = try c.queryGroups(
             q.engineQuery, groupBy: g.groupBy, groupSize: g.groupSize, groups: q.limit,
             projection: Projection(withVector: q.withVector.any, withPayload: q.payload.wantsPayload))

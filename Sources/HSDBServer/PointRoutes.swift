@@ -47,6 +47,11 @@ extension API {
             let limit = try fields.resultCount("limit", max: settings.maxResultPoints, available: c.count) ?? 10
             guard limit >= 1 else { throw APIError.wrongInput("limit must be at least 1") }
             let filter = try fields["filter"].map { v throws in try FilterDecoding.filter(v, path: "filter") }
+            if let strict = StrictMode(c) {
+                try strict.check(timeout: API.timeout(request))
+                try strict.check(limit, against: "max_query_limit", name: "limit")
+                try strict.check(filter: filter, write: false)
+            }
             let payload = try PayloadSelector(fields.values["with_payload"], path: "with_payload", default: true)
             let naming = VectorNaming(c.config)
             let vectors = try naming.selection(fields, alias: "with_vectors")
@@ -85,6 +90,7 @@ extension API {
             let c = try collection(context)
             let fields = try await body(request)
             let filter = try fields["filter"].map { v throws in try FilterDecoding.filter(v, path: "filter") }
+            try StrictMode(c)?.check(filter: filter, write: false)
             let n = try filter.map { try c.count(filter: $0) } ?? c.count()
             return Envelope.ok(since: start) { w in
                 w.beginObject(); w.key("count"); w.int(n); w.endObject()

@@ -17,6 +17,8 @@ struct QueryRequest {
     var limit = 10
     var offset = 0
     var scoreThreshold: Float?
+    /// `params.quantization.oversampling` as asked (strict mode bounds it).
+    var requestedOversampling: Double?
     var payload = PayloadSelector.none
     var withVector = VectorNaming.Selection.none
     /// Sub-queries whose results this query fuses or re-scores.
@@ -181,6 +183,7 @@ struct QueryRequest {
                         throw APIError.wrongInput("params.quantization.oversampling must be between 1 and 1000, got \(oversampling)")
                     }
                     q.parameters.binaryOversampling = Int(oversampling.rounded(.up))
+                    q.requestedOversampling = oversampling
                 }
                 // `rescore`: hsdb always rescores candidates with the full vectors.
             }

@@ -102,6 +102,7 @@ enum WriteOperation {
 
     /// Applies the operation; returns the LSN of its write, or nil when it changed nothing.
     func apply(to c: Collection) async throws -> UInt64? {
+        if let strict = StrictMode(c) { try check(strict, c) }
         switch self {
         case .upsert(let points, let mode, let filter): return try await c.upsert(points, mode: mode, updateFilter: filter)?.lsn
         case .delete(.ids(let ids)): return try await c.delete(ids: ids).lsn
@@ -115,6 +116,23 @@ enum WriteOperation {
         case .deleteVectors(let dense, let names, .filter(let f)):
             let (sparse, named) = (names.filter { c.config.lane(of: $0) == nil }, names.filter { c.config.lane(of: $0) != nil })
             return try await c.deleteVectors(dense: dense, sparse: sparse, named: named, filter: f)?.lsn
+        }
+    }
+
+    /// Strict mode's limits on writes: batch sizes, the point count, filters.
+    private func check(_ strict: StrictMode, _ c: Collection) throws {
+        switch self {
+        case .upsert(let points, _, let filter):
+            try strict.check(upsert: points.count, into: c)
+            try strict.check(filter: filter, write: true)
+        case .updateVectors(let updates, let filter):
+            try strict.check(updates.count, against: "upsert_max_batchsize", name: "update limit")
+            try strict.checkPointCount(c)
+            try strict.check(filter: filter, write: true)
+        case .delete(.filter(let f)), .payload(_, .filter(let f)), .deleteVectors(_, _, .filter(let f)):
+            try strict.check(filter: f, write: true)
+        case .delete(.ids), .payload(_, .ids), .deleteVectors(_, _, .ids):
+            break
         }
     }
 

@@ -82,10 +82,16 @@ public final class ReplicationFollower: Sendable {
             try await db.dropCollection(name)
         }
         for entry in catalog.collections {
-            if let config = local[entry.name], config != entry.config {
-                await stopFollowing(entry.name, tasks: &tasks)
-                logger.info("replication: collection '\(entry.name)' was recreated on the leader with another configuration: recreating it here")
-                try await db.dropCollection(entry.name)
+            if var config = local[entry.name], config != entry.config {
+                config.attributes = entry.config.attributes
+                if config == entry.config {  // only settings changed (strict mode, metadata): applied in place
+                    let attributes = entry.config.attributes
+                    try await db.collection(entry.name).updateAttributes { $0 = attributes }
+                } else {
+                    await stopFollowing(entry.name, tasks: &tasks)
+                    logger.info("replication: collection '\(entry.name)' was recreated on the leader with another configuration: recreating it here")
+                    try await db.dropCollection(entry.name)
+                }
             }
             let collection = try await db.collection(entry.name, creatingWith: entry.config)
             try await syncPayloadIndexes(collection, to: entry.payloadIndexes)

@@ -29,7 +29,7 @@ final class CollectionMetadataTests: XCTestCase {
         w.write(UInt32(99))
         w.write(UInt64(1_700_000_000_000))
         w.write(CRC32C.mask(CRC32C.checksum(w.bytes)))
-        let (name, config) = try CollectionMetadata.decode(w.bytes, path: "collection.meta")
+        let (name, config, _) = try CollectionMetadata.decode(w.bytes, path: "collection.meta")
         XCTAssertEqual(name, "old")
         XCTAssertEqual(config, CollectionConfig(dimension: 5, metric: .euclidean, hnswM: 12, hnswEfConstruction: 99))
     }

@@ -150,3 +150,23 @@ final class NamedVectorTests: XCTestCase {
         try await db.close()
     }
 }
+
+extension NamedVectorTests {
+    /// Attributes change in place (the metadata file rewritten atomically) and survive a
+    /// reopen; the collection's shape does not change.
+    func testAttributesChangeDurably() async throws {
+        let path = temporaryDatabasePath(self)
+        var db = try await Database.open(at: path)
+        var c = try await db.createCollection("a", config: Self.config)
+        try await c.upsert([Point(id: 1, vector: [1, 0, 0, 0, 0, 0, 0, 0], named: ["image": [1, 2, 3, 4]])])
+        try await c.updateAttributes { $0["strict_mode_config"] = .object(["enabled": .bool(true)]) }
+        XCTAssertEqual(c.config.attributes["strict_mode_config"], .object(["enabled": .bool(true)]))
+        try await db.close()
+        db = try await Database.open(at: path)
+        c = try db.collection("a")
+        XCTAssertEqual(c.config.attributes["strict_mode_config"], .object(["enabled": .bool(true)]))
+        XCTAssertEqual(c.config.namedVectors, Self.config.namedVectors)
+        XCTAssertEqual(try c.get(ids: [1], projection: .everything).first?.named?["image"], [1, 2, 3, 4])
+        try await db.close()
+    }
+}

@@ -233,7 +233,7 @@ final class SparseVectorTests: XCTestCase {
         XCTAssertEqual(bytes[8], 3)
         // ... | attributes | 2 sparse vectors | "bm25" idf | "text" none | crc
         XCTAssertEqual(Array(bytes[(bytes.count - 17)..<(bytes.count - 4)]).lowercaseHex, "02" + "04626d3235" + "01" + "0474657874" + "00")
-        let (_, config) = try CollectionMetadata.decode(bytes, path: "collection.meta")
+        let (_, config, _) = try CollectionMetadata.decode(bytes, path: "collection.meta")
         XCTAssertEqual(config, Self.config)
         let dense = CollectionMetadata.encode(name: "c", config: CollectionConfig(dimension: 2), createdMilliseconds: 0)
         XCTAssertEqual(dense[8], 2)

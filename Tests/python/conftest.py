@@ -32,6 +32,11 @@ class Server:
             self.proc.send_signal(sig)
         code = self.proc.wait(timeout=timeout)
         self.log.close()
+        # What the server wrote after its first line, then the pipe closed (else the garbage
+        # collector closes it, with a ResourceWarning that lands in whichever test runs then).
+        self.output = self.proc.stdout.read() if self.proc.stdout else ""
+        if self.proc.stdout:
+            self.proc.stdout.close()
         return code
 
 

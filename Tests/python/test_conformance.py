@@ -374,7 +374,8 @@ def test_unknown_vector_parameters_are_refused(http):
     ({"hnsw_config": {"m": 16, "ef": 5}}, "hnsw_config: unknown field `ef`"),
     ({"init_from": {"collection": "x"}}, "init_from is not supported"),
     ({"sharding_method": "custom"}, "sharding_method `custom` is not supported"),
-    ({"strict_mode_config": {"enabled": True}}, "strict mode is not supported"),
+    ({"strict_mode_config": {"enabled": True, "write_rate_limit": 5}}, "strict mode `write_rate_limit` is not supported"),
+    ({"strict_mode_config": {"enabled": True, "max_query_limit": -1}}, "strict_mode_config.max_query_limit"),
 ])
 def test_collection_fields_hsdb_cannot_honour_are_refused(http, extra, text):
     """Item 4: every field of the create body is implemented, kept, or refused; none is
@@ -419,7 +420,7 @@ def test_no_grpc_turns_the_listener_off(fresh_server):
     s = fresh_server("--no-grpc")
     assert httpx.get(s.url + "/").status_code == 200
     assert s.stop() == 0
-    assert "gRPC" not in s.proc.stdout.read()
+    assert "gRPC" not in s.output
 
 
 def test_optimizations_report_flushes_and_merges_as_the_real_client_parses_them(fresh_server):

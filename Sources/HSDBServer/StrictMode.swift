@@ -1,0 +1,134 @@
+import HSDB
+import HSDBCore
+
+/// Qdrant's strict mode: per-collection limits on what requests may ask, kept in the
+/// collection's attributes (`strict_mode_config`, set at creation or by `PATCH`) and enforced
+/// while `enabled` is true, with Qdrant's texts (400 `Bad request: ... Help: ...`). DESIGN.md,
+/// "HTTP API", lists what is enforced and what is refused.
+struct StrictMode {
+    static let attributeKey = "strict_mode_config"
+    static let countKeys: Set<String> = [
+        "max_query_limit", "max_timeout", "search_max_hnsw_ef", "upsert_max_batchsize", "search_max_batchsize",
+        "max_points_count", "filter_max_conditions", "condition_max_size", "max_payload_index_count",
+    ]
+    static let boolKeys: Set<String> = ["enabled", "unindexed_filtering_retrieve", "unindexed_filtering_update", "search_allow_exact"]
+    /// Limits hsdb does not enforce: setting one is refused rather than ignored.
+    static let unsupportedKeys: Set<String> = [
+        "read_rate_limit", "write_rate_limit", "multivector_config", "sparse_config", "max_collection_vector_size_bytes",
+        "max_collection_payload_size_bytes", "max_resident_memory_percent",
+    ]
+
+    let values: Payload
+    let indexes: [String: PayloadIndexType]
+
+    /// The collection's strict mode, if enabled.
+    init?(_ c: Collection) {
+        guard case .object(let o)? = c.config.attributes[Self.attributeKey], o["enabled"] == .bool(true) else { return nil }
+        values = o
+        indexes = c.payloadIndexes
+    }
+
+    /// `stored` with `given`'s fields over it (`null` removes one), each checked.
+    static func merged(_ stored: Payload, _ given: JSONValue, path: String) throws -> Payload {
+        guard case .object(let fields) = given else { throw JSONFields.typeError(path, "an object", given) }
+        var out = stored
+        for (key, value) in fields.sorted(by: { $0.key < $1.key }) {
+            let at = "\(path).\(key)"
+            if value == .null {
+                out[key] = nil
+            } else if countKeys.contains(key) {
+                guard case .int(let n) = value, n >= 0 else { throw JSONFields.typeError(at, "a non-negative integer", value) }
+                out[key] = value
+            } else if boolKeys.contains(key) {
+                guard case .bool = value else { throw JSONFields.typeError(at, "a boolean", value) }
+                out[key] = value
+            } else if key == "search_max_oversampling" {
+                guard case .double = value else {
+                    guard case .int = value else { throw JSONFields.typeError(at, "a number", value) }
+                    out[key] = value
+                    continue
+                }
+                out[key] = value
+            } else if unsupportedKeys.contains(key) {
+                throw APIError.unsupported("strict mode `\(key)`")
+            } else {
+                throw APIError.format("\(at): unknown field")
+            }
+        }
+        return out
+    }
+
+    func count(_ key: String) -> Int? { if case .int(let n)? = values[key] { Int(n) } else { nil } }
+
+    static func refusal(_ error: String, _ help: String) -> APIError {
+        APIError(status: .badRequest, message: "Bad request: \(error). Help: \(help)")
+    }
+
+    /// Qdrant's `check_limit_opt`.
+    func check(_ value: Int, against key: String, name: String) throws {
+        guard let limit = count(key), value > limit else { return }
+        throw Self.refusal("Limit exceeded \(value) > \(limit) for \"\(name)\"", "Reduce the \"\(name)\" parameter to or below \(limit).")
+    }
+
+    /// A query's limit, search parameters and filter, and its prefetches'.
+    func check(_ q: QueryRequest) throws {
+        try check(q.limit, against: "max_query_limit", name: "limit")
+        try check(filter: q.filter, write: false)
+        if q.parameters.exact, values["search_allow_exact"] == .bool(false) { throw Self.refusal("Exact search disabled!", "Set exact=false.") }
+        if let ef = q.parameters.ef { try check(ef, against: "search_max_hnsw_ef", name: "hnsw_ef") }
+        if let asked = q.requestedOversampling, let limit = values["search_max_oversampling"].flatMap(Self.number), asked > limit {
+            throw Self.refusal(
+                "Limit exceeded \(Self.text(asked)) > \(Self.text(limit)) for \"oversampling\"",
+                "Reduce the \"oversampling\" parameter to or below \(Self.text(limit)).")
+        }
+        for p in q.prefetch { try check(p) }
+    }
+
+    /// The `timeout` query parameter.
+    func check(timeout: Int?) throws {
+        if let timeout { try check(timeout, against: "max_timeout", name: "timeout") }
+    }
+
+    /// A filter of a read (`unindexed_filtering_retrieve`) or a write (`..._update`): every
+    /// field it conditions on indexed when unindexed filtering is off, and its size in bounds.
+    func check(filter: Filter?, write: Bool) throws {
+        guard let filter else { return }
+        if values[write ? "unindexed_filtering_update" : "unindexed_filtering_retrieve"] == .bool(false),
+            let (key, types) = StrictModeFilter.unindexed(filter, indexes: indexes) {
+            throw Self.refusal(
+                "Index required but not found for \"\(key)\" of one of the following types: [\(types.joined(separator: ", "))]",
+                "Create an index for this key or use a different filter.")
+        }
+        if let limit = count("filter_max_conditions") {
+            let n = StrictModeFilter.conditionCount(filter)
+            if n > limit { throw Self.refusal("Filter condition limit reached (\(n) > \(limit))", "Reduce the amount of conditions of your filter.") }
+        }
+        if let limit = count("condition_max_size") {
+            let n = StrictModeFilter.largestCondition(filter)
+            if n > limit { throw Self.refusal("Condition size limit reached (\(n) > \(limit))", "Reduce the size of your condition.") }
+        }
+    }
+
+    /// An upsert of `points` into `c`: the batch size and the collection's point count.
+    func check(upsert points: Int, into c: Collection) throws {
+        try check(points, against: "upsert_max_batchsize", name: "upsert limit")
+        try checkPointCount(c)
+    }
+
+    func checkPointCount(_ c: Collection) throws {
+        if let limit = count("max_points_count"), c.count() >= limit {
+            throw APIError(status: .badRequest, message: "Bad request: Max points count limit of \(limit) reached!")
+        }
+    }
+
+    static func number(_ v: JSONValue) -> Double? {
+        switch v {
+        case .int(let n): return Double(n)
+        case .double(let d): return d
+        default: return nil
+        }
+    }
+
+    /// As Rust prints an f64 (`1.5`, `2`).
+    static func text(_ d: Double) -> String { d == d.rounded() && abs(d) < 1e15 ? String(Int64(d)) : String(d) }
+}
