@@ -40,6 +40,8 @@ public final class Collection: Sendable {
     let mergeScheduled = Atomic<Bool>(false)
     /// The task that flushes a memtable once writes stop (`DatabaseOptions.idleFlushAfter`).
     let idleWatcher = Mutex<Task<Void, Never>?>(nil)
+    /// `setIdleFlushPoints`' value, 0 when not set.
+    let idleFlushPointsOverride = Atomic<Int>(0)
     /// Times the idle watcher looked (tests wait on it rather than on the clock).
     let idleChecks = Atomic<Int>(0)
     let closed = Atomic<Bool>(false)

@@ -21,11 +21,18 @@ extension Collection {
     @discardableResult
     func flushIfIdle(since seen: UInt64?) -> UInt64 {
         let (lsn, points) = state.withLock { ($0.appliedLSN, $0.active.points.count) }
-        if lsn == seen && points >= max(1, options.idleFlushPoints) && !maintenanceRunning {
+        let override = idleFlushPointsOverride.load(ordering: .relaxed)
+        if lsn == seen && points >= max(1, override > 0 ? override : options.idleFlushPoints) && !maintenanceRunning {
             logger.debug("collection '\(name)': \(points) points idle in the memtable: flushing")
             scheduleFlush(.idle)
         }
         idleChecks.add(1, ordering: .releasing)
         return lsn
+    }
+
+    /// Sets the points an idle memtable needs to be flushed for this collection (nil: the
+    /// database's `idleFlushPoints`). The HTTP API maps Qdrant's `indexing_threshold` here.
+    public func setIdleFlushPoints(_ points: Int?) {
+        idleFlushPointsOverride.store(points.map { max(1, $0) } ?? 0, ordering: .relaxed)
     }
 }

@@ -102,7 +102,9 @@ struct API: Sendable {
 
     /// The collection named in the path (percent-decoded and checked like every name).
     func collection(_ context: Context) throws -> Collection {
-        try db.collection(try collectionName(context))
+        let c = try db.collection(try collectionName(context))
+        CollectionSpec.applyOptimizerSettings(c)
+        return c
     }
 
     func collectionName(_ context: Context) throws -> String {

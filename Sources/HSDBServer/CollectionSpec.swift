@@ -169,6 +169,18 @@ enum CollectionSpec {
         return spec
     }
 
+    /// Qdrant's `optimizers_config.indexing_threshold` (KB of vectors; 0: none): a memtable
+    /// that idles with at least that much is flushed into a segment, indexed by codes and (with
+    /// enough points) a graph, instead of waiting for the engine's default size.
+    static func applyOptimizerSettings(_ c: Collection) {
+        let config = c.config
+        guard case .object(let o)? = config.attributes["optimizers_config"], case .int(let kb)? = o["indexing_threshold"], kb > 0 else {
+            return c.setIdleFlushPoints(nil)
+        }
+        let bytesPerPoint = 4 * (config.dimension + config.namedVectors.reduce(0) { $0 + $1.dimension })
+        c.setIdleFlushPoints(Int(min(kb, 1 << 40)) * 1024 / bytesPerPoint)
+    }
+
     /// `PATCH /collections/{c}`: what hsdb can change in place (strict mode, optimizer
     /// settings, metadata: kept in the collection's attributes, rewritten durably); a change
     /// of vectors, HNSW, quantization or sparse vectors is refused (the shape of a collection is

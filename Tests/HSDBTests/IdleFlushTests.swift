@@ -77,4 +77,28 @@ final class IdleFlushTests: XCTestCase {
         XCTAssertEqual(c.statistics().segmentPoints, 160)
         try await db.close()
     }
+
+    /// A collection's own threshold (`setIdleFlushPoints`, Qdrant's `indexing_threshold`)
+    /// replaces the database's: below the database's minimum, it flushes; cleared, it stays.
+    func testCollectionThresholdOverridesTheDatabases() async throws {
+        var o = options(minimum: 1000)
+        o.idleFlushAfter = nil
+        let db = try await Database.open(at: temporaryDatabasePath(self), options: o)
+        let c = try await db.createCollection("c", config: CollectionConfig(dimension: 32))
+        var gen = ClusteredPoints(dimension: 32, clusters: 8, seed: 9)
+        try await c.upsert((0..<20).map { gen.point($0) })
+        c.flushIfIdle(since: c.flushIfIdle(since: nil))
+        await c.waitForMaintenance()
+        XCTAssertEqual(c.statistics().flushes, 0, "20 points are below the database's 1,000")
+        c.setIdleFlushPoints(10)
+        c.flushIfIdle(since: c.flushIfIdle(since: nil))
+        await c.waitForMaintenance()
+        XCTAssertEqual(c.statistics().flushes, 1)
+        c.setIdleFlushPoints(nil)
+        try await c.upsert((20..<40).map { gen.point($0) })
+        c.flushIfIdle(since: c.flushIfIdle(since: nil))
+        await c.waitForMaintenance()
+        XCTAssertEqual(c.statistics().flushes, 1, "cleared: the database's minimum again")
+        try await db.close()
+    }
 }

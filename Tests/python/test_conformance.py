@@ -509,3 +509,20 @@ def test_a_prefetch_without_query_takes_the_first_points(http, c):
         "Bad request: A query is needed to merge the prefetches. Can't have prefetches without defining a query."
     r = http.post("/collections/conf/points/query", json={"query": [0, 1, 0, 0], "limit": 0})
     assert r.status_code == 422 and "internal.limit: value 0 invalid" in r.json()["status"]["error"]
+
+
+def test_indexing_threshold_flushes_an_idle_memtable_into_a_segment(http):
+    """`optimizers_config.indexing_threshold` (KB of vectors): a memtable that idles with that
+    much is flushed into a segment, so `indexed_vectors_count` rises as Qdrant's does."""
+    import time
+    http.delete("/collections/thresh")
+    assert http.put("/collections/thresh", json={"vectors": {"size": 64, "distance": "Dot"},
+                                                 "optimizers_config": {"indexing_threshold": 1}}).status_code == 200
+    points = [{"id": i, "vector": [float(i % 7)] * 64} for i in range(8)]
+    assert http.put("/collections/thresh/points?wait=true", json={"points": points}).status_code == 200
+    deadline = time.monotonic() + 30
+    while http.get("/collections/thresh").json()["result"]["indexed_vectors_count"] == 0:
+        assert time.monotonic() < deadline, "the idle memtable was not flushed"
+        time.sleep(0.2)
+    assert http.get("/collections/thresh").json()["result"]["indexed_vectors_count"] == 8
+    http.delete("/collections/thresh")
