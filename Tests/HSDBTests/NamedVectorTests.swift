@@ -133,14 +133,10 @@ final class NamedVectorTests: XCTestCase {
         try await c.compact()
         XCTAssertEqual(c.statistics().segments, 1)
         try check("merged")
-        try await db.close()
-        db = try await Database.open(at: path, options: o)
-        c = try db.collection("n")
+        (db, c) = try await reopen(db, at: path, options: o, collection: "n")
         try check("reopened")
         try await upsert(Array(700..<760))
-        try await db.close()
-        db = try await Database.open(at: path, options: o)
-        c = try db.collection("n")
+        (db, c) = try await reopen(db, at: path, options: o, collection: "n")
         try check("replayed")
         await XCTAssertInvalid("no dense vector named") { _ = try c.denseLane(named: "nope") }
         await XCTAssertInvalid("no dense vector named 'video'") {

@@ -113,9 +113,7 @@ final class OptionalVectorTests: XCTestCase {
         try await c.compact()
         XCTAssertEqual(c.statistics().segments, 1)
         try check("merged")
-        try await db.close()
-        db = try await Database.open(at: path, options: o)
-        c = try db.collection("o")
+        (db, c) = try await reopen(db, at: path, options: o, collection: "o")
         try check("reopened")
         await XCTAssertInvalid("has no dense vector") {
             _ = try c.query(Query(.point(withVector.first!), limit: 3))

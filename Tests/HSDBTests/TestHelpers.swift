@@ -70,3 +70,10 @@ extension SplitMix64 {
         return Float((-2 * Foundation.log(u1)).squareRoot() * Foundation.cos(2 * .pi * u2))
     }
 }
+
+/// Closes `db` and opens it again at `path`: the database and its collection `name`.
+func reopen(_ db: Database, at path: String, options: DatabaseOptions, collection name: String) async throws -> (Database, HSDB.Collection) {
+    try await db.close()
+    let again = try await Database.open(at: path, options: options)
+    return (again, try again.collection(name))
+}
