@@ -46,8 +46,8 @@ enum Validation {
         guard named.count <= 255 else { throw HSDBError.invalidArgument("a collection has at most 256 dense vectors, got \(named.count + 1)") }
         guard Set(named.map(\.name)).count == named.count else { throw HSDBError.invalidArgument("dense vector names must be distinct") }
         for v in named {
-            guard !v.name.isEmpty, v.name.utf8.count <= maxNameBytes else {
-                throw HSDBError.invalidArgument("dense vector names must be 1 to \(maxNameBytes) bytes long, got \(v.name.utf8.count)")
+            guard v.name.utf8.count <= maxNameBytes else {  // "" is Qdrant's unnamed vector
+                throw HSDBError.invalidArgument("dense vector names must be at most \(maxNameBytes) bytes long, got \(v.name.utf8.count)")
             }
             try checkConfig(CollectionConfig(dimension: v.dimension, metric: v.metric, hnswM: v.hnswM, hnswEfConstruction: v.hnswEfConstruction))
         }

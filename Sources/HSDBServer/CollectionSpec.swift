@@ -64,11 +64,14 @@ enum CollectionSpec {
         var specs = try (named ? vectors.values.keys.sorted() : [""]).map { name in
             try denseSpec(named ? try JSONFields(vectors[name]!, path: "vectors[\"\(name)\"]") : vectors, name: name, body: body)
         }
-        // The first dense vector is a plain one (multivectors are further vectors only).
-        guard let plain = specs.firstIndex(where: { !$0.multivector }) else {
-            throw APIError.unsupported("a collection whose dense vectors are all multivectors (add a plain vector beside them)")
+        // The engine's first dense vector is a plain one (multivectors are further vectors):
+        // a collection of multivectors only gets a placeholder first vector no point carries.
+        let placeholder = !specs.contains { !$0.multivector }
+        if placeholder {
+            specs.insert(DenseSpec(name: VectorNaming.placeholderName, params: try JSONFields(.object([:]), path: ""), dimension: 1, metric: .dot), at: 0)
+        } else if let plain = specs.firstIndex(where: { !$0.multivector }) {
+            specs.insert(specs.remove(at: plain), at: 0)
         }
-        specs.insert(specs.remove(at: plain), at: 0)
         let first = specs[0]
         let (vectorName, params) = (first.name, first.params)
         var config = CollectionConfig(dimension: first.dimension, metric: first.metric, hnswM: first.m, hnswEfConstruction: first.ef)
@@ -86,6 +89,7 @@ enum CollectionSpec {
             }
         }
         var attributes: Payload = ["vectors_named": .bool(named), "vectors": .object(params.values)]
+        if placeholder { attributes[VectorNaming.placeholderKey] = .bool(true) }
         if specs.count > 1 { attributes["named_vectors"] = .object(Dictionary(uniqueKeysWithValues: specs.dropFirst().map { ($0.name, .object($0.params.values)) })) }
         if !vectorName.isEmpty { attributes[VectorNaming.attributeKey] = .string(vectorName) }
         if !sparse.given.isEmpty { attributes["sparse_vectors"] = .object(sparse.given) }
@@ -279,15 +283,11 @@ enum CollectionSpec {
         if case .object(let given) = a["vectors"] { vectorParams = given }
         vectorParams["size"] = .int(Int64(c.config.dimension))
         vectorParams["distance"] = .string(distanceName(c.config.metric))
-        if a["vectors_named"] == .bool(true) {
-            var all: Payload = [VectorNaming(c.config).name: .object(vectorParams)]
-            for v in c.config.namedVectors {
-                var params: Payload = [:]
-                if case .object(let given)? = a["named_vectors"], case .object(let p)? = given[v.name] { params = p }
-                params["size"] = .int(Int64(v.dimension))
-                params["distance"] = .string(distanceName(v.metric))
-                all[v.name] = .object(params)
-            }
+        if a[VectorNaming.placeholderKey] == .bool(true), a["vectors_named"] != .bool(true), let v = c.config.namedVectors.first {
+            w.object(lanePayload(c, v))  // the unnamed multivector
+        } else if a["vectors_named"] == .bool(true) {
+            var all: Payload = a[VectorNaming.placeholderKey] == .bool(true) ? [:] : [VectorNaming(c.config).name: .object(vectorParams)]
+            for v in c.config.namedVectors { all[v.name] = .object(lanePayload(c, v)) }
             w.object(all)
         } else {
             w.object(vectorParams)
@@ -337,6 +337,15 @@ enum CollectionSpec {
         }
         w.endObject()
         w.endObject()
+    }
+
+    /// A further dense vector's parameters as given, with its size and distance.
+    static func lanePayload(_ c: Collection, _ v: NamedVectorConfig) -> Payload {
+        var params: Payload = [:]
+        if case .object(let given)? = c.config.attributes["named_vectors"], case .object(let p)? = given[v.name] { params = p }
+        params["size"] = .int(Int64(v.dimension))
+        params["distance"] = .string(distanceName(v.metric))
+        return params
     }
 
     static func distanceName(_ m: Metric) -> String {

@@ -120,6 +120,7 @@ struct QueryRequest {
             q.target = .vector(try naming.lane(name, inner, path: "vector[\"\(name)\"]", query: true))
         } else {
             q.target = .vector(try naming.pointVector(vector, path: "vector"))
+            if case .array = vector, naming.name != "", naming.multivectors[""] != nil { q.using = .named("") }  // an unnamed multivector
         }
         return q
     }

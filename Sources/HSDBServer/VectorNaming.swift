@@ -17,6 +17,10 @@ struct VectorNaming: Sendable, Equatable {
     let multivectors: [String: Int]
 
     static let attributeKey = "vector_name"
+    /// A collection whose dense vectors are all multivectors has a placeholder first vector
+    /// (attribute `vector_placeholder`) that no point carries and no request can name.
+    static let placeholderKey = "vector_placeholder"
+    static let placeholderName = "\u{0}hsdb-placeholder"
     static let unnamed = VectorNaming(name: "")
 
     init(name: String, sparseNames: Set<String> = [], laneNames: Set<String> = [], multivectors: [String: Int] = [:]) {
@@ -112,6 +116,7 @@ struct VectorNaming: Sendable, Equatable {
     /// as Qdrant refuses them.
     func vectors(_ value: JSONValue, path: String) throws -> Vectors {
         guard case .object(let given) = value else {
+            if name != "", multivectors[""] != nil { return Vectors(named: ["": try lane("", value, path: path)]) }  // an unnamed multivector
             guard name.isEmpty else { throw Self.notExisting("") }
             return Vectors(dense: try PointDecoding.dense(value, path: path))
         }
@@ -137,6 +142,7 @@ struct VectorNaming: Sendable, Equatable {
     /// for the dense vector `lane` (nil: the first).
     func pointVector(_ value: JSONValue, path: String, lane: String? = nil) throws -> [Float] {
         let given = try vectors(value, path: path)
+        if lane == nil, given.dense == nil, let unnamed = given.named[""], name != "" { return unnamed }
         guard let dense = lane.map({ given.named[$0] }) ?? given.dense else { throw Self.notExisting(lane ?? name) }
         return dense
     }
@@ -191,6 +197,11 @@ struct VectorNaming: Sendable, Equatable {
         let sparse = (sparse ?? [:]).filter { selection.sparse.contains($0.key) }
         let named = (named ?? [:]).filter { selection.named.contains($0.key) }
         if name.isEmpty, let dense, sparse.isEmpty, named.isEmpty { return w.floats(dense) }
+        if dense == nil, sparse.isEmpty, named.count == 1, let unnamed = named[""], let d = multivectors[""] {  // an unnamed multivector
+            w.beginArray()
+            for start in stride(from: 0, to: unnamed.count, by: d) { w.floats(Array(unnamed[start..<min(start + d, unnamed.count)])) }
+            return w.endArray()
+        }
         w.beginObject()
         if let dense { w.key(name); w.floats(dense) }
         for (n, v) in named.sorted(by: { $0.key < $1.key }) {

@@ -142,7 +142,6 @@ def test_duplicate_create_is_409(http, coll):
     ({"vectors": {"size": 4, "distance": "Cosinus"}}, "unknown variant", 400),
     ({"vectors": {"size": 4, "distance": "Manhattan"}}, "not supported", 400),
     ({"vectors": {"size": 4, "distance": "Cosine", "extra": 1}}, "unknown field", 400),
-    ({"vectors": {"m": {"size": 4, "distance": "Dot", "multivector_config": {"comparator": "max_sim"}}}}, "not supported", 400),
     ({"vectors": {"size": 4, "distance": "Dot", "datatype": "uint8"}}, "not supported", 400),
     ({"vectors": {"size": 4, "distance": "Dot", "datatype": "float64"}}, "unknown variant `float64`", 400),
     ({"vectors": {"a": {"size": 4, "distance": "Dot", "multivector_config": {"comparator": "min_sim"}}, "b": {"size": 2, "distance": "Dot"}}},

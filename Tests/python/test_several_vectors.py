@@ -238,3 +238,23 @@ def test_several_vectors_through_segments_a_snapshot_and_a_backup(fresh_server, 
     assert answers(c, "lanes") == want
     assert set(c.retrieve("lanes", [1], with_vectors=True)[0].vector) == {"image", "text", "colbert"}
     c.close()
+
+
+def test_an_unnamed_multivector_collection(client):
+    """A collection whose one vector is an unnamed multivector (as Qdrant's
+    `vectors: {"size": ..., "multivector_config": ...}` creates it): points and queries give
+    lists of vectors, records return them the same way, recommendations work."""
+    client.create_collection("mv-only", vectors_config=models.VectorParams(
+        size=2, distance=DOT, multivector_config=models.MultiVectorConfig(comparator=models.MultiVectorComparator.MAX_SIM)))
+    params = client.get_collection("mv-only").config.params.vectors
+    assert params.size == 2 and params.multivector_config.comparator == "max_sim"
+    rows = {1: [[1.0, 0.0]], 2: [[0.0, 1.0], [0.5, 0.5]], 3: [[-1.0, 0.0], [0.2, 0.1]]}
+    client.upsert("mv-only", [models.PointStruct(id=i, vector=v) for i, v in rows.items()], wait=True)
+    hits = client.query_points("mv-only", query=[[1.0, 0.0], [0.0, 1.0]], limit=3).points
+    expected = sorted(rows, key=lambda i: (-max_sim([[1.0, 0.0], [0.0, 1.0]], rows[i], DOT), i))
+    assert [h.id for h in hits] == expected
+    assert client.retrieve("mv-only", [2], with_vectors=True)[0].vector == [[0.0, 1.0], [0.5, 0.5]]
+    rec = client.query_points("mv-only", query=models.RecommendQuery(recommend=models.RecommendInput(positive=[1])), limit=2).points
+    assert 1 not in [h.id for h in rec] and len(rec) == 2
+    assert client.count("mv-only", count_filter=models.Filter(must=[models.HasVectorCondition(has_vector="")])).count == 3
+    client.delete_collection("mv-only")
