@@ -118,8 +118,11 @@ extension Collection {
 
     /// Exact number of live points matching `filter`.
     public func count(filter: Filter) throws -> Int {
-        let filter = resolved(filter)
-        let s = snapshot
+        try count(resolved(filter), in: snapshot)
+    }
+
+    /// The live points of `s` matching the resolved `filter`.
+    func count(_ filter: Filter, in s: Snapshot) throws -> Int {
         var n = 0
         s.forEachLiveMemtablePoint { id, p in if filter.matches(id: id, payload: p.payload, has: p.has) { n += 1 } }
         for h in s.segments { n += try matching(h, filter, lsn: s.lsn).count }

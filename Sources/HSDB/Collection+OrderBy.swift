@@ -18,8 +18,8 @@ extension Collection {
     /// The first `limit` live points (matching `filter`) in the order of the payload field
     /// `order.key`, with the value each was ordered by. The field must have an integer,
     /// float or datetime index (as Qdrant requires); numbers order numerically, datetimes as
-    /// instants (seconds since the epoch). A point whose field has several values is ordered
-    /// by its smallest (ascending) or largest (descending); points without one are left out;
+    /// instants (seconds since the epoch). A point whose field has several values comes once
+    /// per value, as in Qdrant (its range index holds each); points without one are left out;
     /// ties go in id order. Reads every matching point's payload once (O(points)).
     public func ordered(
         by order: PayloadOrder, limit: Int, projection: Projection = .payloadOnly, filter: Filter? = nil
@@ -45,12 +45,17 @@ extension Collection {
                     default: return v.number
                     }
                 }
-                guard let value = order.descending ? values.max() : values.min() else { continue }
-                if let from = order.startFrom, order.descending ? value > from : value < from { continue }
-                keyed.append((value, r.id))
+                for value in values {
+                    if let from = order.startFrom, order.descending ? value > from : value < from { continue }
+                    keyed.append((value, r.id))
+                }
             }
         } while offset != nil
         keyed.sort { a, b in a.value != b.value ? (order.descending ? a.value > b.value : a.value < b.value) : a.id < b.id }
-        return try keyed.prefix(limit).map { k in (try record(k.id, s.find(k.id)!, projection), k.value) }
+        var records: [PointID: Record] = [:]
+        return try keyed.prefix(limit).map { k in
+            if records[k.id] == nil { records[k.id] = try record(k.id, s.find(k.id)!, projection) }
+            return (records[k.id]!, k.value)
+        }
     }
 }

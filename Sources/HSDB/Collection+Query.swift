@@ -17,8 +17,12 @@ extension Collection {
             var records: [PointID: Record] = [:]
             for r in try get(ids: ids.map(\.id), projection: projection) { records[r.id] = r }
             return ids.compactMap { h in
-                records[h.id].map { ScoredPoint(
-                    id: h.id, version: $0.version, score: h.score, vector: $0.vector, sparse: $0.sparse, payload: $0.payload, named: $0.named) }
+                records[h.id].map {
+                    var p = ScoredPoint(
+                        id: h.id, version: $0.version, score: h.score, vector: $0.vector, sparse: $0.sparse, payload: $0.payload, named: $0.named)
+                    p.orderValue = h.orderValue
+                    return p
+                }
             }
         }
         var hits = try singleStage(q, limit: q.mmr?.candidates ?? wanted, filter: q.filter, projection: projection)
@@ -49,7 +53,8 @@ extension Collection {
             return ScoreFusion.Ranked(
                 hits: fused.prefix(wanted).map { ScoredPoint(id: $0.id, version: 0, score: $0.score, vector: nil, payload: nil) }, higherIsBetter: true)
         }
-        // A vector over prefetches: the union of their hits, scored exactly by it.
+        // A vector (or an order, or a sample) over prefetches: the union of their hits, scored
+        // exactly by it.
         let ids = Array(Set(lists.flatMap { $0.hits.map(\.id) }))
         guard !ids.isEmpty else { return ScoreFusion.Ranked(hits: [], higherIsBetter: higherIsBetter) }
         var exact = q
@@ -91,6 +96,11 @@ extension Collection {
             }
             exclude = [id]
         }
+        if q.idfCorpus != nil {
+            guard case .sparse(let name) = q.using, config.sparseVectors[name]?.modifier == .idf else {
+                throw HSDBError.invalidArgument("params.idf applies only to a sparse vector with the `idf` modifier")
+            }
+        }
         let fetch = limit + exclude.count
         var hits: [ScoredPoint]
         switch (target, q.using) {
@@ -105,12 +115,33 @@ extension Collection {
             try checkDimension(vector, lane: lane)
             hits = try search(vector, lane: lane, limit: fetch, projection: projection, scoreThreshold: q.scoreThreshold, filter: filter, parameters: q.parameters)
         case (.sparse(let v), .sparse(let name)):
-            hits = try searchSparse(name, v, limit: fetch, projection: projection, scoreThreshold: q.scoreThreshold, filter: filter)
+            hits = try searchSparse(
+                name, v, limit: fetch, projection: projection, scoreThreshold: q.scoreThreshold, filter: filter, idfCorpus: q.idfCorpus)
+        case (.orderBy(let order), _):
+            return try ordered(by: order, limit: limit, projection: projection, filter: filter).map { r, value in
+                var p = ScoredPoint(id: r.id, version: r.version, score: 1, vector: r.vector, sparse: r.sparse, payload: r.payload, named: r.named)
+                p.orderValue = value
+                return p
+            }
+        case (.sample, _):
+            return try sample(limit, filter: filter, projection: projection)
         case (.sparse, .dense), (.sparse, .named), (.point, _), (.recommend, _), (.discover, _), (.context, _):
             throw HSDBError.invalidArgument("a sparse query for the dense vector")
         }
         if !exclude.isEmpty { hits.removeAll { exclude.contains($0.id) } }
         return Array(hits.prefix(limit))
+    }
+
+    /// `limit` live points matching `filter`, drawn uniformly at random, in random order
+    /// (every matching id is listed once: O(matching points)).
+    private func sample(_ limit: Int, filter: Filter?, projection: Projection) throws -> [ScoredPoint] {
+        let all = try filter.map { try ids(matching: $0) } ?? ids(matching: Filter())
+        var generator = SystemRandomNumberGenerator()
+        let chosen = Array(all.shuffled(using: &generator).prefix(limit))
+        let records = Dictionary(try get(ids: chosen, projection: projection).map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+        return chosen.compactMap { id in
+            records[id].map { ScoredPoint(id: id, version: $0.version, score: 1, vector: $0.vector, sparse: $0.sparse, payload: $0.payload, named: $0.named) }
+        }
     }
 
     /// Qdrant's average_vector: avg(positive) + (avg(positive) - avg(negative)), or

@@ -10,10 +10,11 @@ extension Collection {
     /// indices. With the `idf` modifier each query weight is multiplied by
     /// ln(1 + (N - df + 0.5) / (df + 0.5)), N the live points of the collection and df those
     /// whose vector holds the index: over the whole collection whatever the filter (a filter
-    /// restricts the results, not the corpus statistics, as in Qdrant).
+    /// restricts the results, not the corpus statistics, as in Qdrant), or over the live
+    /// points matching `idfCorpus` (Qdrant's `params.idf.corpus`: a tenant's own statistics).
     public func searchSparse(
         _ name: String, _ query: SparseVector, limit: Int = 10, projection: Projection = .payloadOnly,
-        scoreThreshold: Float? = nil, filter: Filter? = nil
+        scoreThreshold: Float? = nil, filter: Filter? = nil, idfCorpus: Filter? = nil
     ) throws -> [ScoredPoint] {
         guard limit >= 1 else { throw HSDBError.invalidArgument("search limit must be at least 1, got \(limit)") }
         guard let parameters = config.sparseVectors[name] else {
@@ -26,8 +27,14 @@ extension Collection {
         var weights = query.values
         if parameters.modifier == .idf {
             var df = [Int](repeating: 0, count: query.indices.count)
-            for layer in layers { layer.addDocumentFrequencies(query, into: &df) }
-            weights = Self.idfWeights(query.values, df: df, points: livePoints(s))
+            if let corpus = idfCorpus.map(resolved) {
+                let corpusLayers = try sparseLayers(name, s, filter: corpus).map(\.keptOnly)
+                for layer in corpusLayers { layer.addDocumentFrequencies(query, into: &df) }
+                weights = Self.idfWeights(query.values, df: df, points: try count(corpus, in: s))
+            } else {
+                for layer in layers { layer.addDocumentFrequencies(query, into: &df) }
+                weights = Self.idfWeights(query.values, df: df, points: livePoints(s))
+            }
         }
         var top = TopK<(tag: Int, ordinal: Int)>(k: limit, higherIsBetter: true)
         for (tag, layer) in layers.enumerated() {

@@ -11,8 +11,8 @@ import WAL
 /// persistent tree, and mapped segment files).
 public final class Collection: Sendable {
     public let name: String
-    /// The collection's shape, fixed at creation, and its attributes, which
-    /// `updateAttributes` may change.
+    /// The collection's shape, fixed at creation, and its settings, which
+    /// `updateSettings` may change.
     public var config: CollectionConfig { configuration.withLock { $0 } }
     let configuration: Mutex<CollectionConfig>
     let directory: String
@@ -32,8 +32,8 @@ public final class Collection: Sendable {
     let manifestUpdates = AsyncMutex()
     /// Raised at close: a running segment write (a long merge) gives up rather than delay it.
     let stopMaintenance = StopFlag()
-    /// One attribute change (a rewrite of the metadata file) at a time.
-    let attributeUpdates = AsyncMutex()
+    /// One settings change (a rewrite of the metadata file) at a time.
+    let settingUpdates = AsyncMutex()
     /// One payload update (a read-modify-write) at a time.
     let payloadUpdates = AsyncMutex()
     let flushScheduled = Atomic<Bool>(false)

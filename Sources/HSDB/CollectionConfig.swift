@@ -172,3 +172,24 @@ public struct DatabaseOptions: Sendable {
 
     public init(durability: DurabilityMode = .fsync) { self.durability = durability }
 }
+
+extension CollectionConfig {
+    /// What a live collection can never change: how its points' vectors are laid out.
+    public struct Shape: Equatable, Sendable {
+        let dense: [DenseShape]
+        let sparseNames: Set<String>
+    }
+
+    struct DenseShape: Equatable, Sendable {
+        let name: String
+        let dimension: Int
+        let metric: Metric
+        let multivector: Bool
+    }
+
+    public var shape: Shape {
+        let first = DenseShape(name: "", dimension: dimension, metric: metric, multivector: false)
+        let lanes = namedVectors.map { DenseShape(name: $0.name, dimension: $0.dimension, metric: $0.metric, multivector: $0.multivector) }
+        return Shape(dense: [first] + lanes, sparseNames: Set(sparseVectors.keys))
+    }
+}

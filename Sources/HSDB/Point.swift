@@ -43,6 +43,8 @@ public struct ScoredPoint: Sendable, Equatable {
     public let sparse: [String: SparseVector]?
     public let payload: Payload?
     public var named: [String: [Float]]?
+    /// For an `orderBy` query: the payload value the point was ordered by.
+    public var orderValue: Double?
 
     public init(
         id: PointID, version: UInt64, score: Float, vector: [Float]?, sparse: [String: SparseVector]? = nil, payload: Payload?,

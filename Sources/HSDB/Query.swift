@@ -23,6 +23,11 @@ public struct Query: Sendable {
         /// Qdrant's context search: each point scored by how far it lies on the negative side
         /// of the pairs (0 when on the positive side of all).
         case context([ContextPair])
+        /// Points ordered by a payload field (range-indexed), each scored 1 with its value as
+        /// `orderValue`; over prefetches, their hits in that order.
+        case orderBy(PayloadOrder)
+        /// Points in random order, each scored 1 (Qdrant's `{"sample": "random"}`).
+        case sample
     }
 
     /// A positive and a negative example; a point is on the pair's positive side when it is
@@ -96,6 +101,9 @@ public struct Query: Sendable {
     public var limit: Int
     public var offset: Int
     public var scoreThreshold: Float?
+    /// For a sparse vector with the `idf` modifier: the points whose statistics (N, df) weigh
+    /// the query's indices; nil: the whole collection.
+    public var idfCorpus: Filter?
     /// Sub-queries whose results this query fuses or re-scores.
     public var prefetch: [Query]
 

@@ -19,14 +19,15 @@ enum ScoreFusion {
                 for (p, hit) in list.hits.enumerated() { scores[hit.id, default: 0] += 1 / (Float(p + 1) / weight + Float(k) - 1) }
             }
         case .dbsf:
+            // Qdrant's normalisation: the sample standard deviation, scores outside
+            // mean +- 3 sd are not clamped, one hit (or all equal) scores 0.5.
             for list in lists where !list.hits.isEmpty {
                 let values = list.hits.map { list.higherIsBetter ? Double($0.score) : -Double($0.score) }
                 let mean = values.reduce(0, +) / Double(values.count)
-                let sd = (values.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(values.count)).squareRoot()
-                let (low, high) = (mean - 3 * sd, mean + 3 * sd)
+                let variance = values.count < 2 ? 0 : values.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(values.count - 1)
+                let (low, high) = (mean - 3 * variance.squareRoot(), mean + 3 * variance.squareRoot())
                 for (hit, v) in zip(list.hits, values) {
-                    let normalised = high > low ? min(1, max(0, (v - low) / (high - low))) : 0.5
-                    scores[hit.id, default: 0] += Float(normalised)
+                    scores[hit.id, default: 0] += Float(high > low ? (v - low) / (high - low) : 0.5)
                 }
             }
         }

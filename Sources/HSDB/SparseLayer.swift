@@ -11,6 +11,14 @@ enum SparseLayer {
     case memtable(live: MemtableLayer, kept: MemtableLayer, postings: MemtablePostings?)
     case segment(SegmentHandle, name: Int, live: SparseLiveness, kept: SparseLiveness)
 
+    /// The layer with its kept ordinals counted as its live ones (a corpus's statistics).
+    var keptOnly: SparseLayer {
+        switch self {
+        case .memtable(_, let kept, let postings): .memtable(live: kept, kept: kept, postings: postings)
+        case .segment(let h, let name, _, let kept): .segment(h, name: name, live: kept, kept: kept)
+        }
+    }
+
     /// Adds, per query index, the live points whose vector holds it.
     func addDocumentFrequencies(_ query: SparseVector, into df: inout [Int]) {
         switch self {

@@ -47,7 +47,7 @@ extension API {
         on(router, .patch, "/collections/:collection") { request, context, start in
             let c = try collection(context)
             let fields = try await body(request)
-            try await CollectionSpec.update(c, fields)
+            try await CollectionPatch.apply(c, fields)
             return Envelope.ok(since: start) { $0.bool(true) }
         }
 

@@ -6,15 +6,19 @@ import Index
 /// does not use but Qdrant reports back (the vectors object as given, hnsw, quantization,
 /// metadata) is kept in the collection's attributes and echoed by `GET /collections/{name}`.
 enum CollectionSpec {
-    static let vectorParamKeys: Set<String> = ["size", "distance", "hnsw_config", "quantization_config", "on_disk", "datatype", "multivector_config"]
+    static let vectorParamKeys: Set<String> = [
+        "size", "distance", "hnsw_config", "quantization_config", "on_disk", "memory", "datatype", "multivector_config",
+    ]
 
     /// The fields of Qdrant's `CreateCollection`; anything else is refused, not ignored.
     static let createKeys: Set<String> = [
         "vectors", "sparse_vectors", "shard_number", "sharding_method", "replication_factor", "write_consistency_factor",
         "on_disk_payload", "hnsw_config", "wal_config", "optimizers_config", "quantization_config", "strict_mode_config",
-        "metadata", "init_from",
+        "metadata", "init_from", "payload",
     ]
-    static let hnswKeys: Set<String> = ["m", "ef_construct", "full_scan_threshold", "max_indexing_threads", "on_disk", "payload_m", "inline_storage"]
+    static let hnswKeys: Set<String> = [
+        "m", "ef_construct", "full_scan_threshold", "max_indexing_threads", "on_disk", "memory", "payload_m", "inline_storage",
+    ]
     /// Optimizer and WAL settings change when and how hsdb's own flushes and merges run, never
     /// an answer: they are checked, kept and reported back as given (DESIGN.md, "HTTP API").
     static let optimizerKeys: [String: @Sendable (JSONValue) -> Bool] = [
@@ -56,16 +60,16 @@ enum CollectionSpec {
         }
         if body.has("init_from") { throw APIError.unsupported("init_from") }
         if let method = try body.string("sharding_method"), method != "auto" { throw APIError.unsupported("sharding_method `\(method)`") }
-        guard let vectorsValue = body["vectors"] else { throw APIError.format("missing field `vectors`") }
+        // No `vectors` (a collection of sparse vectors only) reads as no named dense vectors.
         let sparse = try sparseVectors(body)
-        let vectors = try JSONFields(vectorsValue, path: "vectors")
+        let vectors = try JSONFields(body["vectors"] ?? .object([:]), path: "vectors")
         let named = !vectors.values.keys.contains("size")
-        if named && vectors.values.isEmpty { throw APIError.unsupported("a collection without a dense vector") }
         var specs = try (named ? vectors.values.keys.sorted() : [""]).map { name in
             try denseSpec(named ? try JSONFields(vectors[name]!, path: "vectors[\"\(name)\"]") : vectors, name: name, body: body)
         }
-        // The engine's first dense vector is a plain one (multivectors are further vectors):
-        // a collection of multivectors only gets a placeholder first vector no point carries.
+        // The engine's first dense vector is a plain one (multivectors are further vectors): a
+        // collection of multivectors or sparse vectors only gets a placeholder first vector no
+        // point carries.
         let placeholder = !specs.contains { !$0.multivector }
         if placeholder {
             specs.insert(DenseSpec(name: VectorNaming.placeholderName, params: try JSONFields(.object([:]), path: ""), dimension: 1, metric: .dot), at: 0)
@@ -81,14 +85,13 @@ enum CollectionSpec {
         }
         config.sparseVectors = sparse.parameters
         if let name = sparse.parameters.keys.sorted().first(where: { n in specs.contains { $0.name == n } }) {
-            throw APIError.wrongInput("vector name `\(name)` is both a dense and a sparse vector")
+            throw APIError.wrongInput("Dense and sparse vector names must be unique - duplicate found with '\(name)'")
         }
         for q in try ([body.object("quantization_config")] + specs.map { try $0.params.object("quantization_config") }).compactMap({ $0 }) {
-            guard q.values.count == 1, let kind = q.values.keys.first, ["binary", "scalar", "product", "turbo"].contains(kind) else {
-                throw APIError.format("\(q.path): expected one of `binary`, `scalar`, `product`, `turbo`")
-            }
+            try checkQuantization(q)
         }
         var attributes: Payload = ["vectors_named": .bool(named), "vectors": .object(params.values)]
+        if let payload = try body.object("payload") { attributes["payload"] = .object(try payloadStorage(payload)) }
         if placeholder { attributes[VectorNaming.placeholderKey] = .bool(true) }
         if specs.count > 1 { attributes["named_vectors"] = .object(Dictionary(uniqueKeysWithValues: specs.dropFirst().map { ($0.name, .object($0.params.values)) })) }
         if !vectorName.isEmpty { attributes[VectorNaming.attributeKey] = .string(vectorName) }
@@ -159,18 +162,64 @@ enum CollectionSpec {
         guard name.utf8.count <= 255 else { throw APIError.wrongInput("vector names must be at most 255 bytes") }
         var spec = DenseSpec(name: name, params: params, dimension: Int(size), metric: metric)
         spec.multivector = multivector != nil
-        for hnsw in [try body.object("hnsw_config"), try params.object("hnsw_config")].compactMap({ $0 }) {
-            for key in hnsw.values.keys.sorted() where !hnswKeys.contains(key) { throw APIError.format("\(hnsw.path): unknown field `\(key)`") }
-            if let m = try hnsw.count("m", max: 512) {
-                guard m >= 2 else { throw APIError.wrongInput("\(hnsw.path).m must be at least 2 (hsdb always builds a graph)") }
-                spec.m = m
-            }
-            if let ef = try hnsw.count("ef_construct", max: 100_000) {
-                guard ef >= 4 else { throw APIError.validation("\(hnsw.path).ef_construct", "value \(ef) invalid, must be 4 or larger") }
-                spec.ef = ef
-            }
-        }
+        (spec.m, spec.ef) = try hnsw(collection: try body.object("hnsw_config"), vector: try params.object("hnsw_config"))
+        _ = try memory(params, pinned: "dense vector storage")
         return spec
+    }
+
+    /// A graph's degree and build beam: the vector's own `hnsw_config` over the collection's
+    /// over Qdrant's defaults.
+    static func hnsw(collection: JSONFields?, vector: JSONFields?) throws -> (m: Int, ef: Int) {
+        var (m, ef) = (16, 100)
+        for hnsw in [collection, vector].compactMap({ $0 }) {
+            try checkHNSW(hnsw)
+            if let given = try hnsw.count("m", max: 512) { m = given }
+            if let given = try hnsw.count("ef_construct", max: 100_000) { ef = given }
+        }
+        return (m, ef)
+    }
+
+    /// An `hnsw_config` (or its diff) as Qdrant validates it, and hsdb's own floor for `m`.
+    static func checkHNSW(_ hnsw: JSONFields) throws {
+        for key in hnsw.values.keys.sorted() where !hnswKeys.contains(key) { throw APIError.format("\(hnsw.path): unknown field `\(key)`") }
+        if let m = try hnsw.count("m", max: 512), m < 2 {
+            throw APIError.wrongInput("\(hnsw.path).m must be at least 2 (hsdb always builds a graph)")
+        }
+        if let ef = try hnsw.count("ef_construct", max: 100_000), ef < 4 {
+            throw APIError.validation("\(hnsw.path).ef_construct", "value \(ef) invalid, must be 4 or larger")
+        }
+        if let n = try hnsw.count("full_scan_threshold"), n < 10 {
+            throw APIError.validation("\(hnsw.path).full_scan_threshold", "value \(n) invalid, must be 10 or larger")
+        }
+        _ = try memory(hnsw, pinned: nil)
+    }
+
+    /// A `quantization_config`: one of Qdrant's methods (hsdb's own 1-bit codes answer every
+    /// query; the choice is kept and reported).
+    static func checkQuantization(_ q: JSONFields) throws {
+        guard q.values.count == 1, let kind = q.values.keys.first, ["binary", "scalar", "product", "turbo"].contains(kind) else {
+            throw APIError.format("\(q.path): expected one of `binary`, `scalar`, `product`, `turbo`")
+        }
+    }
+
+    /// Qdrant's `memory` placement (`cold`, `cached`, `pinned`): a hint, as everything of
+    /// hsdb's is mapped from its files; `pinned` is refused where Qdrant refuses it (422).
+    static func memory(_ fields: JSONFields, pinned refusedFor: String?) throws -> String? {
+        guard let memory = try fields.string("memory") else { return nil }
+        guard ["cold", "cached", "pinned"].contains(memory) else {
+            throw APIError.format("\(fields.fieldPath("memory")): unknown variant `\(memory)`, expected one of `cold`, `cached`, `pinned`")
+        }
+        if memory == "pinned", let refusedFor {
+            throw APIError.validation(fields.fieldPath("memory"), "`pinned` memory placement is not supported for \(refusedFor)")
+        }
+        return memory
+    }
+
+    /// `payload`: Qdrant's `PayloadStorageParams`.
+    static func payloadStorage(_ payload: JSONFields) throws -> Payload {
+        for key in payload.values.keys.sorted() where key != "memory" { throw APIError.format("\(payload.fieldPath(key)): unknown field") }
+        _ = try memory(payload, pinned: "payload storage")
+        return payload.values
     }
 
     /// Qdrant's `optimizers_config.indexing_threshold` (KB of vectors; 0: none): a memtable
@@ -185,35 +234,8 @@ enum CollectionSpec {
         c.setIdleFlushPoints(Int(min(kb, 1 << 40)) * 1024 / bytesPerPoint)
     }
 
-    /// `PATCH /collections/{c}`: what hsdb can change in place (strict mode, optimizer
-    /// settings, metadata: kept in the collection's attributes, rewritten durably); a change
-    /// of vectors, HNSW, quantization or sparse vectors is refused (the shape of a collection is
-    /// fixed at creation), an empty one accepted.
-    static func update(_ c: Collection, _ body: JSONFields) async throws {
-        let changes = body.values.keys.filter { body[$0] != .object([:]) }
-        let inPlace: Set<String> = ["strict_mode_config", "optimizers_config", "metadata"]
-        let refused = changes.filter { !inPlace.contains($0) }.sorted()
-        guard refused.isEmpty else { throw APIError.unsupported("changing a collection's parameters (\(refused.joined(separator: ", ")))") }
-        var attributes = c.config.attributes
-        if let strict = body["strict_mode_config"] {
-            guard case .object(let stored) = attributes[StrictMode.attributeKey] ?? .object([:]) else { throw APIError.wrongInput("strict mode") }
-            attributes[StrictMode.attributeKey] = .object(try StrictMode.merged(stored, strict, path: "strict_mode_config"))
-        }
-        if let o = try settings(body, "optimizers_config", optimizerKeys) {
-            guard case .object(let stored) = attributes["optimizers_config"] ?? .object([:]) else { throw APIError.wrongInput("optimizers_config") }
-            attributes["optimizers_config"] = .object(stored.merging(o) { $1 })
-        }
-        if let given = body["metadata"] {  // merged key by key, as Qdrant does
-            guard case .object(let o) = given else { throw JSONFields.typeError("metadata", "an object", given) }
-            guard case .object(let stored) = attributes["metadata"] ?? .object([:]) else { throw APIError.wrongInput("metadata") }
-            attributes["metadata"] = .object(stored.merging(o) { $1 })
-        }
-        let result = attributes
-        try await c.updateAttributes { $0 = result }
-    }
-
     static let sparseKeys: Set<String> = ["index", "modifier"]
-    static let sparseIndexKeys: Set<String> = ["full_scan_threshold", "on_disk", "datatype"]
+    static let sparseIndexKeys: Set<String> = ["full_scan_threshold", "on_disk", "memory", "datatype"]
 
     /// `sparse_vectors`: `{name: {"modifier": "idf" | "none", "index": {...}}}`. The index
     /// settings are storage hints (hsdb's inverted index is in the segment files, scored
@@ -223,19 +245,30 @@ enum CollectionSpec {
         var parameters: [String: SparseVectorParameters] = [:]
         for (name, value) in declared.values.sorted(by: { $0.key < $1.key }) {
             let spec = try JSONFields(value, path: declared.fieldPath(name))
-            guard !name.isEmpty, name.utf8.count <= 255 else { throw APIError.wrongInput("sparse vector names must be 1 to 255 bytes long") }
-            for key in spec.values.keys.sorted() where !sparseKeys.contains(key) { throw APIError.format("\(spec.fieldPath(key)): unknown field") }
-            if let index = try spec.object("index") {
-                for key in index.values.keys.sorted() where !sparseIndexKeys.contains(key) { throw APIError.format("\(index.fieldPath(key)): unknown field") }
-                if let datatype = try index.string("datatype"), datatype != "float32" { throw APIError.unsupported("sparse `datatype` `\(datatype)`") }
-            }
-            switch try spec.string("modifier") {
-            case nil, "none": parameters[name] = SparseVectorParameters(modifier: .none)
-            case "idf": parameters[name] = SparseVectorParameters(modifier: .idf)
-            case let other?: throw APIError.format("\(spec.fieldPath("modifier")): unknown variant `\(other)`, expected one of `none`, `idf`")
-            }
+            guard !name.isEmpty else { throw APIError.wrongInput("Sparse vector name cannot be empty") }
+            guard name.utf8.count <= 255 else { throw APIError.wrongInput("sparse vector names must be at most 255 bytes long") }
+            parameters[name] = try sparseParameters(spec)
         }
         return (parameters, declared.values)
+    }
+
+    /// One sparse vector's `{"modifier", "index"}`, checked (also a PATCH's diff of them).
+    static func sparseParameters(_ spec: JSONFields) throws -> SparseVectorParameters {
+        for key in spec.values.keys.sorted() where !sparseKeys.contains(key) { throw APIError.format("\(spec.fieldPath(key)): unknown field") }
+        if let index = try spec.object("index") {
+            for key in index.values.keys.sorted() where !sparseIndexKeys.contains(key) { throw APIError.format("\(index.fieldPath(key)): unknown field") }
+            switch try index.string("datatype") {
+            case nil, "float32", "float16": break  // a storage hint, as for dense vectors
+            case "turbo4": throw APIError.validation(index.fieldPath("datatype"), "sparse vectors do not support the `turbo4` datatype")
+            case let other?: throw APIError.unsupported("sparse `datatype` `\(other)`")
+            }
+            _ = try memory(index, pinned: nil)
+        }
+        switch try spec.string("modifier") {
+        case nil, "none": return SparseVectorParameters(modifier: .none)
+        case "idf": return SparseVectorParameters(modifier: .idf)
+        case let other?: throw APIError.format("\(spec.fieldPath("modifier")): unknown variant `\(other)`, expected one of `none`, `idf`")
+        }
     }
 
     /// `write_consistency_factor`: the copies (leader included) a write must be durable on.
@@ -296,16 +329,12 @@ enum CollectionSpec {
         w.key("shard_number"); w.int(1)
         w.key("replication_factor"); w.int(1)
         w.key("write_consistency_factor"); w.int(writeConsistencyFactor)
+        for key in ["read_fan_out_factor", "read_fan_out_delay_ms", "payload"] {
+            if let v = a[key] { w.key(key); w.value(v) }
+        }
         w.key("on_disk_payload"); w.bool(a["on_disk_payload"] != .bool(false))
         w.endObject()
-        w.key("hnsw_config")
-        w.beginObject()
-        w.key("m"); w.int(c.config.hnswM)
-        w.key("ef_construct"); w.int(c.config.hnswEfConstruction)
-        w.key("full_scan_threshold"); w.int(10_000)
-        w.key("max_indexing_threads"); w.int(0)
-        w.key("on_disk"); w.bool(true)
-        w.endObject()
+        w.key("hnsw_config"); w.object(collectionHNSW(c.config))
         // Qdrant's defaults, with what was given at creation over them.
         var optimizer: Payload = [
             "deleted_threshold": .double(0.2), "vacuum_min_vector_number": .int(1000), "default_segment_number": .int(0),
@@ -336,7 +365,48 @@ enum CollectionSpec {
             w.endObject()
         }
         w.endObject()
+        let warnings = warnings(c.config)
+        if !warnings.isEmpty {
+            w.key("warnings")
+            w.beginArray()
+            for message in warnings { w.object(["message": .string(message)]) }
+            w.endArray()
+        }
         w.endObject()
+    }
+
+    /// The collection's `hnsw_config` as given over Qdrant's defaults (a collection the
+    /// embedded API created reports its engine values).
+    static func collectionHNSW(_ config: CollectionConfig) -> Payload {
+        let fromServer = config.attributes["vectors_named"] != nil
+        var hnsw: Payload = [
+            "m": .int(Int64(fromServer ? 16 : config.hnswM)), "ef_construct": .int(Int64(fromServer ? 100 : config.hnswEfConstruction)),
+            "full_scan_threshold": .int(10_000), "max_indexing_threads": .int(0), "on_disk": .bool(false),
+        ]
+        if case .object(let given)? = config.attributes["hnsw_config"] { hnsw.merge(given) { $1 } }
+        return hnsw
+    }
+
+    /// Qdrant's configuration warnings: `inline_storage` asked for where it cannot apply.
+    static func warnings(_ config: CollectionConfig) -> [String] {
+        let a = config.attributes
+        var given: [(String, Payload)] = []
+        if a[VectorNaming.placeholderKey] != .bool(true), case .object(let p)? = a["vectors"] { given.append((VectorNaming(config).name, p)) }
+        if case .object(let all)? = a["named_vectors"] {
+            given += all.keys.sorted().compactMap { name in if case .object(let p)? = all[name] { (name, p) } else { nil } }
+        }
+        let collectionHNSW = collectionHNSW(config)
+        return given.compactMap { name, params in
+            var hnsw = collectionHNSW
+            if case .object(let own)? = params["hnsw_config"] { hnsw.merge(own) { $1 } }
+            guard hnsw["inline_storage"] == .bool(true) else { return nil }
+            let option = "The `hnsw_config.inline_storage` option for vector '\(name)'"
+            if params["multivector_config"] != nil { return "\(option) is not compatible with multivectors. This option will be ignored." }
+            if params["quantization_config"] == nil, a["quantization_config"] == nil {
+                return "\(option) requires quantization to be enabled. This option will be ignored."
+            }
+            return nil
+        }
     }
 
     /// A further dense vector's parameters as given, with its size and distance.

@@ -47,7 +47,6 @@ extension API {
         on(router, .post, "/collections/:collection/points/query/groups") { request, context, start in
             let c = try collection(context)
             let body = try await body(request)
-            try checkLookupFrom(body)
             let q = try QueryRequest.query(body, naming: VectorNaming(c.config), maxResults: settings.maxResultPoints, available: c.count)
             return try answer(GroupRequest(body, query: q), on: c, since: start)
         }
@@ -74,7 +73,9 @@ extension API {
             return (target, try PayloadSelector(l.payload, path: "with_lookup.with_payload", default: true), naming,
                     try naming.selection(l.vectors, path: "with_lookup.with_vectors"))
         }
-        let q = g.query
+        let q = try g.query.resolvingLookups(db)
+        try q.checkOrderIndexes(c.payloadIndexes)
+        try q.checkFusionUsing()
         try StrictMode(c)?.check(q)
         let groups = try c.queryGroups(
             q.engineQuery, groupBy: g.groupBy, groupSize: g.groupSize, groups: q.limit,

@@ -4,7 +4,8 @@ import HSDBCore
 /// `order_by` of a scroll: `"key"` or `{"key", "direction": "asc" | "desc", "start_from":
 /// number or datetime}`. The key needs a range index (integer, float or datetime), as in Qdrant.
 enum OrderByDecoding {
-    static func order(_ value: JSONValue, path: String, indexes: [String: PayloadIndexType]) throws -> PayloadOrder {
+    /// `indexes` nil: the range index is checked later (`checkIndex`), where they are known.
+    static func order(_ value: JSONValue, path: String, indexes: [String: PayloadIndexType]?) throws -> PayloadOrder {
         var order: PayloadOrder
         switch value {
         case .string(let key): order = PayloadOrder(key: key)
@@ -32,11 +33,16 @@ enum OrderByDecoding {
         default:
             throw JSONFields.typeError(path, "a field name or an object", value)
         }
+        if let indexes { try checkIndex(order, indexes) }
+        return order
+    }
+
+    /// Qdrant's answer for an `order_by` key without a range index.
+    static func checkIndex(_ order: PayloadOrder, _ indexes: [String: PayloadIndexType]) throws {
         guard let type = indexes[order.key], [.integer, .float, .datetime].contains(type) else {
             throw APIError(status: .badRequest, message: "Bad request: No range index for `order_by` key `\(order.key)`. Please create one "
                 + "to use `order_by`. Check https://qdrant.tech/documentation/concepts/indexing/#payload-index to see which payload "
                 + "schemas support Range conditions")
         }
-        return order
     }
 }

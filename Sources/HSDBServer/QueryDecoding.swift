@@ -17,6 +17,12 @@ struct QueryRequest {
     var limit = 10
     var offset = 0
     var scoreThreshold: Float?
+    /// `using` as the request gave it.
+    var usingGiven: String?
+    /// `lookup_from`: where the example ids' vectors are read.
+    var lookupFrom: LookupFrom?
+    /// `params.idf.corpus`: the points whose statistics weigh a sparse query.
+    var idfCorpus: Filter?
     /// `params.quantization.oversampling` as asked (strict mode bounds it).
     var requestedOversampling: Double?
     var payload = PayloadSelector.none
@@ -28,9 +34,11 @@ struct QueryRequest {
 
     /// What the engine runs (`Collection.query`): the request without its HTTP-only fields.
     var engineQuery: Query {
-        Query(
+        var q = Query(
             target, using: using, limit: limit, offset: offset, filter: filter, scoreThreshold: scoreThreshold,
             parameters: parameters, prefetch: prefetch.map(\.engineQuery), mmr: mmr)
+        q.idfCorpus = idfCorpus
+        return q
     }
 
     /// Qdrant's default (its `DEFAULT_RRF_K`).
@@ -41,11 +49,15 @@ struct QueryRequest {
     static func query(_ body: JSONFields, naming: VectorNaming, maxResults: Int, available: () -> Int) throws -> QueryRequest {
         var q = try common(body, naming: naming, maxResults: maxResults, available: available)
         if body["limit"] == .int(0) { throw APIError.validation("internal.limit", "value 0 invalid, must be 1 or larger") }
-        if body.has("lookup_from") { throw APIError.unsupported("`lookup_from`") }
+        q.lookupFrom = try LookupFrom.decode(body)
         if let value = body["prefetch"] { q.prefetch = try prefetches(value, path: "prefetch", naming: naming, maxResults: maxResults, depth: 1) }
         if let query = body["query"] {
+            q.usingGiven = try body.string("using")
             q.using = try usedVector(body, query, naming)
             try q.decodeQuery(query)
+        }
+        if q.scoreThreshold != nil, case .orderBy = q.target {
+            throw APIError(status: .badRequest, message: "Bad request: Can't use score_threshold with an order_by query.")
         }
         if q.scoreThreshold != nil, case .none = q.target {
             // Qdrant's text (its query planner's check), with its 400.
@@ -72,12 +84,13 @@ struct QueryRequest {
         return try list.enumerated().map { i, item in
             let p = try JSONFields(item, path: "\(path)[\(i)]")
             for key in p.values.keys.sorted() where !allowed.contains(key) { throw APIError.format("\(p.fieldPath(key)): unknown field") }
-            if p.has("lookup_from") { throw APIError.unsupported("\(p.fieldPath("lookup_from"))") }
             var q = try common(p, naming: naming, maxResults: maxResults, available: { maxResults })
+            q.lookupFrom = try LookupFrom.decode(p)
             if let nested = p["prefetch"] {
                 q.prefetch = try prefetches(nested, path: p.fieldPath("prefetch"), naming: naming, maxResults: maxResults, depth: depth + 1)
             }
             if let query = p["query"] {
+                q.usingGiven = try p.string("using")
                 q.using = try usedVector(p, query, naming)
                 try q.decodeQuery(query)
             }
@@ -86,18 +99,32 @@ struct QueryRequest {
         }
     }
 
-    /// The vector `using` names; a fusion compares no vector, so there it is not checked
-    /// (clients send the collection's default name, `""`, whatever its vectors are called).
+    /// The vector `using` names; a fusion, an order or a sample compares no vector, so there it
+    /// is not looked up (a fusion with one named is refused later, `checkFusionUsing`, after
+    /// the lookups, in Qdrant's order).
     private static func usedVector(_ body: JSONFields, _ query: JSONValue, _ naming: VectorNaming) throws -> VectorNaming.Using {
         let asked = try body.string("using")
-        if case .object(let o) = query, o["fusion"] != nil || o["rrf"] != nil { return (try? naming.using(asked)) ?? .dense }
+        if case .object(let o) = query, ["fusion", "rrf", "order_by", "sample"].contains(where: { o[$0] != nil }) {
+            return (try? naming.using(asked)) ?? .dense
+        }
         return try naming.using(asked)
+    }
+
+    /// Qdrant's answer for a fusion with `using` other than the default vector, at any level.
+    func checkFusionUsing() throws {
+        if case .fusion = target, let named = usingGiven, !named.isEmpty {
+            throw APIError(status: .badRequest, message: "Bad request: Fusion queries cannot be combined with the 'using' field.")
+        }
+        for p in prefetch { try p.checkFusionUsing() }
     }
 
     /// Fusion needs prefetches; a query over prefetches re-scores their results, so it cannot
     /// ask for MMR or an id order.
     private func checkPrefetchUse() throws {
-        if case .fusion = target, prefetch.isEmpty { throw APIError.wrongInput("fusion needs `prefetch` queries to fuse") }
+        if case .fusion = target, prefetch.isEmpty {
+            try checkFusionUsing()  // Qdrant's first complaint
+            throw APIError.wrongInput("fusion needs `prefetch` queries to fuse")
+        }
         guard !prefetch.isEmpty else { return }
         if mmr != nil { throw APIError.unsupported("`mmr` over prefetches") }
         if case .none = target {  // Qdrant's text (its query planner's check), with its 400
@@ -128,7 +155,7 @@ struct QueryRequest {
     /// `POST .../points/recommend` (legacy): `{"positive", "negative", "strategy", "using", ...}`.
     static func recommend(_ body: JSONFields, naming: VectorNaming, maxResults: Int, available: () -> Int) throws -> QueryRequest {
         var q = try common(body, naming: naming, maxResults: maxResults, available: available)
-        if body.has("lookup_from") { throw APIError.unsupported("`lookup_from`") }
+        q.lookupFrom = try LookupFrom.decode(body)
         q.using = try naming.using(try body.string("using"))
         let shared: Set<String> = ["filter", "params", "limit", "offset", "score_threshold", "with_payload", "with_vector", "using", "shard_key"]
         try q.decodeRecommend(try JSONFields(.object(body.values.filter { !shared.contains($0.key) }), path: body.path))
@@ -139,7 +166,7 @@ struct QueryRequest {
     /// without a target, a context search.
     static func discover(_ body: JSONFields, naming: VectorNaming, maxResults: Int, available: () -> Int) throws -> QueryRequest {
         var q = try common(body, naming: naming, maxResults: maxResults, available: available)
-        if body.has("lookup_from") { throw APIError.unsupported("`lookup_from`") }
+        q.lookupFrom = try LookupFrom.decode(body)
         q.using = try naming.using(try body.string("using"))
         guard q.using.isDense else { throw APIError.unsupported("`discover` over a sparse vector") }
         let pairs = try q.contextPairs(body["context"], path: "context")
@@ -171,8 +198,7 @@ struct QueryRequest {
         q.payload = try PayloadSelector(body.values["with_payload"], path: "with_payload", default: false)
         q.withVector = try naming.selection(body.values["with_vector"], path: "with_vector")
         if let params = try body.object("params") {
-            // IDF over a sub-corpus changes sparse scores: refused rather than ignored.
-            if let idf = params["idf"], idf != .null, idf != .string("global") { throw APIError.unsupported("params.idf other than \"global\"") }
+            q.idfCorpus = try idfCorpus(params)
             q.parameters.ef = try params.count("hnsw_ef", max: 100_000)
             if q.parameters.ef == 0 { throw APIError.validation("params.hnsw_ef", "value 0 invalid, must be 1 or larger") }
             q.parameters.exact = try params.bool("exact") ?? false
@@ -190,6 +216,21 @@ struct QueryRequest {
             }
         }
         return q
+    }
+
+    /// Every `order_by` key (here and in the prefetches) has a range index, or Qdrant's 400.
+    func checkOrderIndexes(_ indexes: [String: PayloadIndexType]) throws {
+        if case .orderBy(let order) = target { try OrderByDecoding.checkIndex(order, indexes) }
+        for p in prefetch { try p.checkOrderIndexes(indexes) }
+    }
+
+    /// `params.idf`: `"global"` (the whole collection's statistics) or `{"corpus": filter}`.
+    private static func idfCorpus(_ params: JSONFields) throws -> Filter? {
+        guard let idf = params["idf"], idf != .string("global") else { return nil }
+        let o = try JSONFields(idf, path: params.fieldPath("idf"))
+        for key in o.values.keys.sorted() where key != "corpus" { throw APIError.format("\(o.fieldPath(key)): unknown field") }
+        guard let corpus = o["corpus"] else { throw APIError.format("\(o.path): missing field `corpus`") }
+        return try FilterDecoding.filter(corpus, path: o.fieldPath("corpus"))
     }
 
     /// A query vector for the vector `using` names: a list for the dense one, `{"indices",
@@ -303,6 +344,13 @@ struct QueryRequest {
             let fields = try JSONFields(value, path: "query")
             if o["indices"] != nil || o["values"] != nil { return try setVector(value, path: "query") }
             if let recommend = try fields.object("recommend") { return try decodeRecommend(recommend) }
+            if let order = fields["order_by"] {
+                return target = .orderBy(try OrderByDecoding.order(order, path: "query.order_by", indexes: nil))
+            }
+            if let sample = fields["sample"] {
+                guard sample == .string("random") else { throw APIError.format("query.sample: unknown variant \(sample), expected `random`") }
+                return target = .sample
+            }
             if try decodeDiscovery(fields) { return }
             if let fusion = fields["fusion"] {
                 switch fusion {

@@ -8,7 +8,6 @@ extension API {
         on(router, .post, "/collections/:collection/points/query") { request, context, start in
             let c = try collection(context)
             let body = try await body(request)
-            try checkLookupFrom(body)
             let q = try QueryRequest.query(body, naming: VectorNaming(c.config), maxResults: settings.maxResultPoints, available: c.count)
             let hits = try run(q, on: c, request)
             return Envelope.ok(since: start) { w in
@@ -90,12 +89,6 @@ extension API {
         }
     }
 
-    /// A `lookup_from` naming a collection that does not exist is 404, as in Qdrant (one that
-    /// exists is refused as unsupported by the decoder).
-    func checkLookupFrom(_ body: JSONFields) throws {
-        if let from = try body.object("lookup_from"), let name = try from.string("collection") { _ = try db.collection(name) }
-    }
-
     private func batch(_ body: JSONFields, _ c: Collection, _ decode: (JSONFields) throws -> QueryRequest) throws -> [QueryRequest] {
         guard let searches = try body.array("searches") else { throw APIError.format("missing field `searches`") }
         guard searches.count <= 1000 else { throw APIError.wrongInput("a batch holds \(searches.count) searches; the limit is 1000") }
@@ -114,6 +107,9 @@ extension API {
     /// Runs one query in the engine (`Collection.query`), with the projection its response
     /// needs, within the collection's strict mode.
     func run(_ q: QueryRequest, on c: Collection, _ request: Request) throws -> [ScoredPoint] {
+        let q = try q.resolvingLookups(db)
+        try q.checkOrderIndexes(c.payloadIndexes)
+        try q.checkFusionUsing()
         if let strict = StrictMode(c) {
             try strict.check(timeout: API.timeout(request))
             try strict.check(q)

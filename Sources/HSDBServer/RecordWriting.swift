@@ -37,6 +37,10 @@ enum RecordWriting {
         w.key("score"); w.float(s.score)
         if payload.wantsPayload, let p = s.payload { w.key("payload"); w.object(payload.apply(p)) }
         naming.write(dense: s.vector, sparse: s.sparse, named: s.named, vectors, to: &w)
+        if let value = s.orderValue {  // an `order_by` query's: whole values as integers
+            w.key("order_value")
+            if let n = Int64(exactly: value) { w.int(n) } else { w.double(value) }
+        }
         w.endObject()
     }
 }

@@ -82,11 +82,10 @@ public final class ReplicationFollower: Sendable {
             try await db.dropCollection(name)
         }
         for entry in catalog.collections {
-            if var config = local[entry.name], config != entry.config {
-                config.attributes = entry.config.attributes
-                if config == entry.config {  // only settings changed (strict mode, metadata): applied in place
-                    let attributes = entry.config.attributes
-                    try await db.collection(entry.name).updateAttributes { $0 = attributes }
+            if let config = local[entry.name], config != entry.config {
+                if config.shape == entry.config.shape {  // only settings changed (HNSW, strict mode, ...): applied in place
+                    let wanted = entry.config
+                    try await db.collection(entry.name).updateSettings { $0 = wanted }
                 } else {
                     await stopFollowing(entry.name, tasks: &tasks)
                     logger.info("replication: collection '\(entry.name)' was recreated on the leader with another configuration: recreating it here")

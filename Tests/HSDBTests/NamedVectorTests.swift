@@ -165,4 +165,36 @@ extension NamedVectorTests {
         XCTAssertEqual(try c.get(ids: [1], projection: .everything).first?.named?["image"], [1, 2, 3, 4])
         try await db.close()
     }
+
+    /// HNSW parameters change in a live collection (the next flush builds with them) and
+    /// survive a reopen; a change of the shape is refused and changes nothing.
+    func testSettingsChangeDurably() async throws {
+        let path = temporaryDatabasePath(self)
+        var db = try await Database.open(at: path)
+        var c = try await db.createCollection("s", config: Self.config)
+        try await c.updateSettings { config in
+            config.hnswM = 12
+            config.namedVectors[0].hnswM = 10
+            config.namedVectors[0].hnswEfConstruction = 64
+        }
+        var rng = SplitMix64(seed: 5)
+        try await c.upsert((0..<300).map { i in
+            Point(id: .integer(UInt64(i)), vector: randomVector(8, &rng), named: ["image": randomVector(4, &rng)])
+        })
+        try await c.flush()
+        let segment = try XCTUnwrap(c.snapshot.segments.first?.segment)
+        XCTAssertEqual(segment.header.m, 12)
+        XCTAssertEqual(segment.lanes.first?.header.m, 10)
+        await XCTAssertInvalid("cannot change") { try await c.updateSettings { $0.namedVectors[0].dimension = 5 } }
+        await XCTAssertInvalid("cannot change") { try await c.updateSettings { $0.sparseVectors["new"] = SparseVectorParameters() } }
+        await XCTAssertInvalid("hnsw m") { try await c.updateSettings { $0.hnswM = 1 } }
+        try await db.close()
+        db = try await Database.open(at: path)
+        c = try db.collection("s")
+        XCTAssertEqual(c.config.hnswM, 12)
+        XCTAssertEqual(c.config.namedVectors[0].hnswM, 10)
+        XCTAssertEqual(c.config.namedVectors[0].hnswEfConstruction, 64)
+        XCTAssertEqual(c.config.namedVectors[0].dimension, 4)
+        try await db.close()
+    }
 }

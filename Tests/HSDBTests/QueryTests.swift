@@ -93,11 +93,15 @@ final class QueryTests: XCTestCase {
         XCTAssertEqual(weighted[0].score, 1 / (1.0 / 3 + 1), accuracy: 1e-6)
         XCTAssertEqual(weighted[2].score, 1 / (3.0 / 3 + 1), accuracy: 1e-6)
         let dbsf = ScoreFusion.fuse([a, b], .dbsf)
-        // a: mean 0.6, sd 0.356; b (negated): mean -0.35, sd 0.15 (3 sd: [-0.8, 0.1]).
-        let sdA = (((0.09 + 0.04 + 0.25) / 3) as Double).squareRoot()
+        // Sample standard deviations, as Qdrant: a: mean 0.6; b (negated distances): mean -0.35.
+        let sdA = (((0.09 + 0.04 + 0.25) / 2) as Double).squareRoot(), sdB = ((0.0225 + 0.0225) as Double).squareRoot()
+        func inB(_ v: Double) -> Double { (v - (-0.35 - 3 * sdB)) / (6 * sdB) }
         XCTAssertEqual(Double(dbsf.first { $0.id == 1 }!.score), (0.9 - (0.6 - 3 * sdA)) / (6 * sdA), accuracy: 1e-5)
-        XCTAssertEqual(Double(dbsf.first { $0.id == 4 }!.score), (-0.5 + 0.8) / 0.9, accuracy: 1e-5)
-        XCTAssertEqual(Double(dbsf.first { $0.id == 3 }!.score), (0.1 - (0.6 - 3 * sdA)) / (6 * sdA) + (-0.2 + 0.8) / 0.9, accuracy: 1e-5)
+        XCTAssertEqual(Double(dbsf.first { $0.id == 4 }!.score), inB(-0.5), accuracy: 1e-5)
+        XCTAssertEqual(Double(dbsf.first { $0.id == 3 }!.score), (0.1 - (0.6 - 3 * sdA)) / (6 * sdA) + inB(-0.2), accuracy: 1e-5)
+        // One hit scores 0.5.
+        let single = ScoreFusion.fuse([ScoreFusion.Ranked(hits: hits([7], [3]), higherIsBetter: true)], .dbsf)
+        XCTAssertEqual(single.first?.score, 0.5)
     }
 
     func testMaximalMarginalRelevancePrefersDiverseHits() {

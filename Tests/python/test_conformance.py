@@ -360,8 +360,8 @@ def test_index_parameters_hsdb_cannot_honour_are_refused(http, c, schema, status
 
 
 def test_unknown_vector_parameters_are_refused(http):
-    r = http.put("/collections/mem", json={"vectors": {"size": 4, "distance": "Dot", "memory": "pinned"}})
-    assert r.status_code == 400 and "unknown field `memory`" in r.json()["status"]["error"], r.text
+    r = http.put("/collections/mem", json={"vectors": {"size": 4, "distance": "Dot", "colour": "red"}})
+    assert r.status_code == 400 and "unknown field `colour`" in r.json()["status"]["error"], r.text
     assert http.get("/collections/mem").status_code == 404
 
 
