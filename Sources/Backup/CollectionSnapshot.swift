@@ -26,23 +26,35 @@ public enum CollectionSnapshot {
         now: UInt64 = BackupClock.now()
     ) async throws -> CollectionSnapshotSummary {
         let view = try await collection.backupView()
-        return try await runBlocking("hsdb.snapshot") { try write(view, to: path, fileSystem: fs, now: now) }
+        return try await runBlocking("hsdb.snapshot") { try write([view], to: path, fileSystem: fs, now: now) }
     }
 
-    static func write(_ view: CollectionBackupView, to path: String, fileSystem fs: any FileSystem, now: UInt64) throws(BackupError) -> CollectionSnapshotSummary {
+    /// A full-storage snapshot (Qdrant's `POST /snapshots`): every collection in one such
+    /// CAR, each captured in turn; `hsdb restore` reads it placed in a directory as
+    /// `000001-full.car`.
+    public static func writeStorage(
+        _ collections: [Collection], to path: String, fileSystem fs: any FileSystem = POSIXFileSystem(),
+        now: UInt64 = BackupClock.now()
+    ) async throws -> CollectionSnapshotSummary {
+        var views: [CollectionBackupView] = []
+        for c in collections.sorted(by: { $0.name < $1.name }) { views.append(try await c.backupView()) }
+        return try await runBlocking("hsdb.snapshot") { [views] in try write(views, to: path, fileSystem: fs, now: now) }
+    }
+
+    static func write(_ views: [CollectionBackupView], to path: String, fileSystem fs: any FileSystem, now: UInt64) throws(BackupError) -> CollectionSnapshotSummary {
         let temporary = path + BackupFormat.temporarySuffix
         do {
             let sink = try ArchiveSink(path: temporary, fs: fs, known: [])
             do {
-                let described = try BackupWriter.describe(view, into: sink)
-                let root = BackupRoot(kind: .full, sequence: 1, createdNanoseconds: now, previous: nil, collections: [described])
+                let described = try views.map { try BackupWriter.describe($0, into: sink) }
+                let root = BackupRoot(kind: .full, sequence: 1, createdNanoseconds: now, previous: nil, collections: described)
                 let rootBlock = Block(codec: .dagCBOR, bytes: root.encoded())
                 try sink.finish(root: rootBlock)
                 let sha256 = try sha256Hex(of: temporary, fs: fs)
                 try fs.rename(temporary, to: path)
                 try fs.syncDirectory(parentDirectory(of: path))
-                return CollectionSnapshotSummary(lsn: view.lastLSN, bytes: sink.bytesWritten, sha256: sha256,
-                                                 rootCID: rootBlock.cid, segments: view.segments.count)
+                return CollectionSnapshotSummary(lsn: views.map(\.lastLSN).max() ?? 0, bytes: sink.bytesWritten, sha256: sha256,
+                                                 rootCID: rootBlock.cid, segments: views.reduce(0) { $0 + $1.segments.count })
             } catch {
                 sink.abandon()
                 throw error

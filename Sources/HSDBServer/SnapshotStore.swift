@@ -3,8 +3,9 @@ import Foundation
 import HSDB
 import HSDBCore
 
-/// Where collection snapshots live: `<snapshots>/<collection>/<name>.snapshot`, each with a
-/// `<name>.snapshot.checksum` file holding its SHA-256 in hex (as Qdrant keeps them).
+/// Where snapshots live: a collection's at `<snapshots>/<collection>/<name>.snapshot`, full
+/// ones (every collection, Qdrant's `POST /snapshots`) at `<snapshots>/<name>.snapshot`, each
+/// with a `<name>.snapshot.checksum` file holding its SHA-256 in hex (as Qdrant keeps them).
 struct SnapshotStore: Sendable {
     let root: String
     static let suffix = ".snapshot"
@@ -16,27 +17,40 @@ struct SnapshotStore: Sendable {
         let checksum: String?
     }
 
-    func directory(of collection: String) -> String { root + "/" + collection }
+    /// A collection's snapshot directory; nil: the full snapshots' (the root).
+    func directory(of collection: String?) -> String { collection.map { root + "/" + $0 } ?? root }
 
-    func path(_ collection: String, _ name: String) -> String { directory(of: collection) + "/" + name }
+    func path(_ collection: String?, _ name: String) -> String { directory(of: collection) + "/" + name }
 
     /// Writes a new snapshot of `collection` and its checksum file.
     func create(_ collection: Collection) async throws -> Description {
-        let dir = directory(of: collection.name)
+        try await create(in: collection.name, prefix: collection.name) { try await CollectionSnapshot.write(collection, to: $0) }
+    }
+
+    /// Writes a new full snapshot of `collections` and its checksum file.
+    func createFull(_ collections: [Collection]) async throws -> Description {
+        try await create(in: nil, prefix: "full-snapshot") { try await CollectionSnapshot.writeStorage(collections, to: $0) }
+    }
+
+    private func create(
+        in collection: String?, prefix: String, _ write: (String) async throws -> CollectionSnapshotSummary
+    ) async throws -> Description {
+        let dir = directory(of: collection)
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let stamp = Self.timestamp(Date(), separator: "-")
-        var name = "\(collection.name)-\(stamp)\(Self.suffix)"
+        var name = "\(prefix)-\(stamp)\(Self.suffix)"
         var n = 1
         while FileManager.default.fileExists(atPath: dir + "/" + name) {
             n += 1
-            name = "\(collection.name)-\(stamp)-\(n)\(Self.suffix)"
+            name = "\(prefix)-\(stamp)-\(n)\(Self.suffix)"
         }
-        let summary = try await CollectionSnapshot.write(collection, to: dir + "/" + name)
+        let summary = try await write(dir + "/" + name)
         try POSIXFileSystem().writeFileAtomically(dir + "/" + name + ".checksum", bytes: Array(summary.sha256.utf8))
-        return try describe(collection.name, name)!
+        guard let written = try describe(collection, name) else { throw APIError.wrongInput("snapshot `\(name)` vanished as it was written") }
+        return written
     }
 
-    func list(_ collection: String) throws -> [Description] {
+    func list(_ collection: String?) throws -> [Description] {
         let dir = directory(of: collection)
         guard FileManager.default.fileExists(atPath: dir) else { return [] }
         return try FileManager.default.contentsOfDirectory(atPath: dir)
@@ -45,9 +59,13 @@ struct SnapshotStore: Sendable {
             .compactMap { try describe(collection, $0) }
     }
 
-    func describe(_ collection: String, _ name: String) throws -> Description? {
+    /// A snapshot file's description; nil if there is none (a directory, such as a collection's
+    /// beside the full snapshots, is none).
+    func describe(_ collection: String?, _ name: String) throws -> Description? {
         let file = path(collection, name)
-        guard let attributes = try? FileManager.default.attributesOfItem(atPath: file) else { return nil }
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: file, isDirectory: &isDirectory), !isDirectory.boolValue,
+              let attributes = try? FileManager.default.attributesOfItem(atPath: file) else { return nil }
         let size = (attributes[.size] as? NSNumber)?.intValue ?? 0
         let modified = attributes[.modificationDate] as? Date ?? Date()
         let checksum = (try? String(contentsOfFile: file + ".checksum", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -55,42 +73,12 @@ struct SnapshotStore: Sendable {
     }
 
     /// Removes a snapshot and its checksum; false if there was none.
-    func delete(_ collection: String, _ name: String) throws -> Bool {
+    func delete(_ collection: String?, _ name: String) throws -> Bool {
+        guard try describe(collection, name) != nil else { return false }
         let file = path(collection, name)
-        guard FileManager.default.fileExists(atPath: file) else { return false }
         try FileManager.default.removeItem(atPath: file)
         try? FileManager.default.removeItem(atPath: file + ".checksum")
         return true
-    }
-
-    /// The local file a `recover` location names. Only absolute `file://` locations inside the
-    /// snapshots directory are accepted, so a request cannot make the server read other
-    /// files: a relative or missing path is 400, a path outside the directory 403, a file in
-    /// it that is not a snapshot 404. Messages name paths relative to the directory only.
-    func resolve(location: String) throws -> String {
-        guard let url = URL(string: location), let scheme = url.scheme?.lowercased() else {
-            throw APIError.wrongInput("snapshot location `\(location.prefix(200))` is not a URL")
-        }
-        guard scheme == "file" else {
-            throw APIError.unsupported("recovering from `\(scheme)` locations (copy the file into the snapshots directory and use file://)")
-        }
-        guard url.path.hasPrefix("/") else {
-            throw APIError(status: .badRequest, message: "Bad request: the snapshot location must be an absolute file:// path")
-        }
-        let resolved = URL(fileURLWithPath: url.path).standardizedFileURL.resolvingSymlinksInPath().path
-        let rootPath = URL(fileURLWithPath: root).standardizedFileURL.resolvingSymlinksInPath().path
-        guard resolved.hasPrefix(rootPath + "/") else {
-            throw APIError(status: .forbidden, message: "Forbidden: snapshot locations must be inside the snapshots directory")
-        }
-        let relative = String(resolved.dropFirst(rootPath.count + 1))
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: resolved, isDirectory: &isDirectory) else {
-            throw APIError(status: .badRequest, message: "Bad request: snapshot file `\(relative)` does not exist")
-        }
-        guard !isDirectory.boolValue, resolved.hasSuffix(Self.suffix) else {
-            throw APIError.notFound("`\(relative)` is not a snapshot")
-        }
-        return resolved
     }
 
     /// `message` with the snapshots directory's absolute path taken out.

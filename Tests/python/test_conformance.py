@@ -273,24 +273,28 @@ def test_valid_timeouts_and_long_names_within_the_limit_are_accepted(http, c):
 
 
 def test_snapshot_recovery_refusals_carry_qdrant_statuses_and_no_absolute_path(http, c, server):
-    """Item 9: 400 for a relative or missing file:// path, 403 outside the snapshots
-    directory, 404 for a file that is not a snapshot; no message names a server path."""
+    """Item 9, in Qdrant's order and texts: 400 for a relative path or one on another host,
+    400 for a missing file, 403 for one outside the snapshots directory, 404 for a file that
+    is not a snapshot; no message names a server path the request did not give."""
     import os
     snapshots = os.path.join(server.data_dir, "snapshots")
     os.makedirs(os.path.join(snapshots, "conf"), exist_ok=True)
     stray = os.path.join(snapshots, "conf", "notes.txt")
     open(stray, "w").write("not a snapshot")
+    invalid = "Bad request: Invalid snapshot URI, file path must be absolute or on localhost"
     cases = [
-        ("file:relative/conf.snapshot", 400),
-        ("file://" + os.path.join(snapshots, "conf", "missing.snapshot"), 400),
-        ("file:///etc/passwd", 403),
-        ("file://" + os.path.join(snapshots, "..", "..", "x.snapshot"), 403),
-        ("file://" + stray, 404),
+        ("file:relative/conf.snapshot", 400, invalid),
+        ("file://elsewhere/x.snapshot", 400, invalid),
+        ("file:///no/such/x.snapshot", 400, 'Bad request: Snapshot file "/no/such/x.snapshot" does not exist'),
+        ("file://" + os.path.join(snapshots, "conf", "missing.snapshot"), 400, "does not exist"),
+        ("file:///etc/passwd", 403, "Forbidden: Snapshot file path must be inside the snapshots directory"),
+        ("file://" + stray, 404, "is not a snapshot"),
     ]
-    for location, status in cases:
+    for location, status, text in cases:
         r = http.put("/collections/conf/snapshots/recover", json={"location": location})
         assert r.status_code == status, (location, r.text)
         error = r.json()["status"]["error"]
+        assert text in error, error
         assert server.data_dir not in error and snapshots not in error, error
     assert http.post("/collections/conf/points/count", json={}).json()["result"]["count"] == 5
 
