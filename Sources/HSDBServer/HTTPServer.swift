@@ -38,7 +38,7 @@ public enum HTTPServer {
         let router = Router(context: HSDBRequestContext.self)
         router.add(middleware: EarlyRefusalMiddleware(maxBodyBytes: settings.maxBodyBytes))
         router.add(middleware: MetricsMiddleware())
-        router.add(middleware: QdrantMetricsMiddleware())
+        router.add(middleware: QdrantMetricsMiddleware<HSDBRequestContext>(statistics: metrics.routes))
         router.add(middleware: ErrorEnvelopeMiddleware())
         if let key = settings.apiKey { router.add(middleware: APIKeyMiddleware(key: Array(key.utf8))) }
         router.add(middleware: ReadOnlyFollowerMiddleware(node: replication))

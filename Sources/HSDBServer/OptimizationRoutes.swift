@@ -91,7 +91,7 @@ extension API {
     }
 
     /// RFC 3339 with microseconds (what Qdrant writes and its clients parse).
-    private static func timestamp(_ date: Date) -> String {
+    static func timestamp(_ date: Date) -> String {
         let ns = UInt64(max(0, date.timeIntervalSince1970 * 1e9))
         return String(BackupClock.format(ns).dropLast(4)) + "Z"
     }

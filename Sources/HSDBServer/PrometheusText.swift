@@ -5,8 +5,18 @@ struct PrometheusText {
 
     mutating func family(_ name: String, _ type: String, _ help: String, _ lines: [(labels: String, value: String)]) {
         guard !lines.isEmpty else { return }
+        header(name, type, help)
+        for l in lines { sample(name, labels: l.labels, l.value) }
+    }
+
+    /// A family's `# HELP` and `# TYPE` lines, before its samples.
+    mutating func header(_ name: String, _ type: String, _ help: String) {
         text += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n"
-        for l in lines { text += l.labels.isEmpty ? "\(name) \(l.value)\n" : "\(name){\(l.labels)} \(l.value)\n" }
+    }
+
+    /// One sample line; `labels` as `labels(_:)` writes them, or empty.
+    mutating func sample(_ name: String, labels: String, _ value: String) {
+        text += labels.isEmpty ? "\(name) \(value)\n" : "\(name){\(labels)} \(value)\n"
     }
 
     /// `a="x",b="y"`, values escaped.

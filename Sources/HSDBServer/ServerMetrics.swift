@@ -8,6 +8,8 @@ import Synchronization
 /// swift-metrics), and the engine's counters read at scrape time.
 final class ServerMetrics: Sendable {
     let registry: PrometheusCollectorRegistry
+    /// REST responses by route, status and collection (`/telemetry`, `rest_responses_*`).
+    let routes = RouteStatistics()
 
     /// Engine counters as last scraped, per metric and collection, so Prometheus counters
     /// advance by the difference.
@@ -38,9 +40,10 @@ final class ServerMetrics: Sendable {
 
     /// The text exposition of every metric, after refreshing the engine gauges from `db`,
     /// followed by Qdrant's server families (`app_info`, `collections_total`,
-    /// `collections_vector_total`, `collection_points` by `id`), written fresh at each scrape
+    /// `collections_vector_total`, `collection_points` by `id`) and REST families
+    /// (`rest_responses_*`, per collection when `perCollection`), written fresh at each scrape
     /// so a dropped collection leaves no stale line.
-    func exposition(_ db: Database, version: String) throws -> [UInt8] {
+    func exposition(_ db: Database, version: String, perCollection: Bool = false) throws -> [UInt8] {
         let collections = try db.listCollections()
         var points: [(String, Int)] = []
         for (name, _) in collections {
@@ -90,7 +93,9 @@ final class ServerMetrics: Sendable {
             counter("hsdb_wal_syncs_total", "WAL fdatasync calls (group commits).", wal.syncs)
             counter("hsdb_wal_sync_nanoseconds_total", "Time spent in WAL fdatasync.", wal.syncNanoseconds)
         }
-        return registry.emitToBuffer() + Array(qdrant.utf8)
+        var rest = PrometheusText()
+        rest.restResponses(routes, perCollection: perCollection)
+        return registry.emitToBuffer() + Array((qdrant + rest.text).utf8)
     }
 
     /// A Prometheus label value: backslash, quote and newline escaped.

@@ -26,8 +26,9 @@ extension API {
             }
             return Envelope.text("all shards are ready")
         }
-        on(router, .get, "/metrics") { _, _, _ in
-            let text = try metrics.exposition(db, version: settings.compatibleVersion) + Array((await replicationMetrics() + backupMetrics()).utf8)
+        on(router, .get, "/metrics") { request, _, _ in
+            let perCollection = request.uri.queryParameters.get("per_collection") == "true"
+            let text = try metrics.exposition(db, version: settings.compatibleVersion, perCollection: perCollection) + Array((await replicationMetrics() + backupMetrics()).utf8)
             return Envelope.text(String(decoding: text, as: UTF8.self), contentType: "text/plain; version=0.0.4")
         }
     }

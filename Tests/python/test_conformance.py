@@ -190,17 +190,17 @@ def test_metrics_carry_qdrant_families(server, http, c):
     assert sample("collections_total ") == len(names)
     assert sample('collection_points{id="conf"}') == 5
     assert sample("collections_vector_total ") >= 5
-    scroll = 'rest_responses_total{method="POST",endpoint="/collections/{name}/points/scroll",status="200"}'
+    scroll = 'rest_responses_total{method="POST",endpoint="/collections/{collection_name}/points/scroll",status="200"}'
     assert sample(scroll) >= 1
-    assert sample('rest_responses_total{method="GET",endpoint="/collections/{name}",status="404"}') >= 1
-    assert sample('rest_responses_duration_seconds_count{method="POST",endpoint="/collections/{name}/points/scroll",status="200"}') >= 1
+    assert sample('rest_responses_total{method="GET",endpoint="/collections/{collection_name}",status="404"}') >= 1
+    assert sample('rest_responses_duration_seconds_count{method="POST",endpoint="/collections/{collection_name}/points/scroll",status="200"}') >= 1
     assert "# TYPE rest_responses_duration_seconds histogram" in text
-    missing = 'rest_responses_fail_total{method="GET",endpoint="/collections/{name}",status="404"}'
+    missing = 'rest_responses_fail_total{method="GET",endpoint="/collections/{collection_name}",status="404"}'
     assert sample(missing) >= 1
-    assert not any(l.startswith('rest_responses_fail_total{method="POST",endpoint="/collections/{name}/points/scroll",status="200"}') for l in lines)
-    low = sample('rest_responses_min_duration_seconds{method="POST",endpoint="/collections/{name}/points/scroll",status="200"}')
-    avg = sample('rest_responses_avg_duration_seconds{method="POST",endpoint="/collections/{name}/points/scroll",status="200"}')
-    high = sample('rest_responses_max_duration_seconds{method="POST",endpoint="/collections/{name}/points/scroll",status="200"}')
+    assert not any(l.startswith('rest_responses_fail_total{method="POST",endpoint="/collections/{collection_name}/points/scroll",status="200"}') for l in lines)
+    low = sample('rest_responses_min_duration_seconds{method="POST",endpoint="/collections/{collection_name}/points/scroll",status="200"}')
+    avg = sample('rest_responses_avg_duration_seconds{method="POST",endpoint="/collections/{collection_name}/points/scroll",status="200"}')
+    high = sample('rest_responses_max_duration_seconds{method="POST",endpoint="/collections/{collection_name}/points/scroll",status="200"}')
     assert 0 < low <= avg <= high < 10
     http.delete("/collections/conf")
     assert 'collection_points{id="conf"}' not in http.get("/metrics").text, "a dropped collection leaves no stale line"
