@@ -41,6 +41,7 @@ extension API {
             let name = try collectionName(context)
             let config = try CollectionSpec.config(from: try await body(request))
             try await db.createCollection(name, config: config)
+            rateLimits.reset(name)
             return Envelope.ok(since: start) { $0.bool(true) }
         }
 
@@ -48,11 +49,13 @@ extension API {
             let c = try collection(context)
             let fields = try await body(request)
             try await CollectionSpec.update(c, fields)
+            rateLimits.reset(c.name)  // Qdrant makes its limiters anew on every strict mode update
             return Envelope.ok(since: start) { $0.bool(true) }
         }
 
         on(router, .delete, "/collections/:collection") { _, context, start in
             let existed = try await dropCollection(try collectionName(context))
+            rateLimits.reset(try collectionName(context))
             return Envelope.ok(since: start) { $0.bool(existed) }
         }
 
@@ -64,6 +67,7 @@ extension API {
             let c = try collection(context)
             let field = try API.pathName(context.parameters.get("field") ?? "", kind: "field")
             try await c.deletePayloadIndex(field)
+            try await StrictMode.keepIndexParams(nil, of: field, in: c)
             return Envelope.updated(since: start, lsn: c.appliedLSN, wait: API.waits(request))
         }
     }
@@ -88,6 +92,7 @@ extension API {
                 "Please delete an existing index before creating a new one.")
         }
         try await c.createPayloadIndex(field, type: type)
+        try await StrictMode.keepIndexParams(fields["field_schema"], of: field, in: c)
         return Envelope.updated(since: start, lsn: c.appliedLSN, wait: API.waits(request))
     }
 
