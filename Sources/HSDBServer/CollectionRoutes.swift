@@ -47,9 +47,11 @@ extension API {
 
         on(router, .patch, "/collections/:collection") { request, context, start in
             let c = try collection(context)
+            // Qdrant makes its rate limiters anew on every update (here also after a refused
+            // one: whoever may change a collection may lift its limits anyway).
+            defer { rateLimits.reset(c.name) }
             let fields = try await body(request)
             try await CollectionSpec.update(c, fields)
-            rateLimits.reset(c.name)  // Qdrant makes its limiters anew on every strict mode update
             return Envelope.ok(since: start) { $0.bool(true) }
         }
 

@@ -75,6 +75,7 @@ extension API {
                     try naming.selection(l.vectors, path: "with_lookup.with_vectors"))
         }
         let q = g.query
+        try StrictMode(c)?.check(q)
         if let strict = StrictMode(c) {
             try strict.check(groups: q, groupBy: g.groupBy, groupSize: g.groupSize, indexes: c.payloadIndexes)
             try strict.chargeRead(q, on: c, rateLimits)

@@ -3,12 +3,11 @@ import HSDB
 /// Strict mode on requests that answer many hits per asked one: groups (`limit` groups of
 /// `group_size` hits) and the distance matrix (`sample` points with `limit` pairs each).
 extension StrictMode {
-    /// Qdrant counts every hit a group query may answer against `max_query_limit`, and wants
-    /// the field it groups by indexed by an index that answers `match` while unindexed
-    /// filtering is off (`check_grouping_field`).
+    /// Beside the query's own checks, Qdrant counts every hit a group query may answer against
+    /// `max_query_limit`, and wants the field it groups by indexed by an index that answers
+    /// `match` while unindexed filtering is off (`check_grouping_field`).
     func check(groups q: QueryRequest, groupBy: String, groupSize: Int, indexes: [String: PayloadIndexType]) throws {
         try check(q.limit * groupSize, against: "max_query_limit", name: "limit")
-        try check(q)
         guard values["unindexed_filtering_retrieve"] == .bool(false) else { return }
         guard let type = indexes[groupBy] else {
             throw Self.refusal("Index required but not found for \"\(groupBy)\"", "Create an index supporting `match` for this key.")

@@ -30,21 +30,29 @@ struct StrictModeReadCost {
         case .sparse(let s):
             return (0, sparse(s) + conditions)
         case .point(let id):
-            // Qdrant excludes the point by a `has_id` condition it adds to the filter.
-            return (1, example(.point(id), lane: lane) + conditions + 1)
+            return withExamples([.point(id)], compared: example(.point(id), lane: lane), conditions)
         case .recommend(let positive, let negative, let strategy):
+            // The average of the examples is one vector; the other strategies compare each.
             let examples = positive + negative
-            let ids = examples.filter(\.isPoint).count
-            let excluded = ids > 0 ? 1 : 0
-            guard strategy != .averageVector else { return (ids, 1 + conditions + excluded) }
-            return (ids, examples.map { example($0, lane: lane) }.reduce(0, +) + conditions + excluded)
+            return withExamples(examples, compared: strategy == .averageVector ? 1 : compared(examples, lane), conditions)
         case .discover(let target, let pairs):
             let examples = [target] + pairs.flatMap { [$0.positive, $0.negative] }
-            return examples.reduce((0, conditions)) { ($0.0 + ($1.isPoint ? 1 : 0), $0.1 + example($1, lane: lane)) }
+            return withExamples(examples, compared: compared(examples, lane), conditions)
         case .context(let pairs):
             let examples = pairs.flatMap { [$0.positive, $0.negative] }
-            return examples.reduce((0, conditions)) { ($0.0 + ($1.isPoint ? 1 : 0), $0.1 + example($1, lane: lane)) }
+            return withExamples(examples, compared: compared(examples, lane), conditions)
         }
+    }
+
+    /// Points named as the query or examples are looked up, and left out of the results by
+    /// one more condition (the `has_id` Qdrant adds to the filter).
+    private func withExamples(_ examples: [Query.Example], compared: Int, _ conditions: Int) -> (lookups: Int, search: Int) {
+        let ids = examples.filter(\.isPoint).count
+        return (ids, compared + conditions + (ids > 0 ? 1 : 0))
+    }
+
+    private func compared(_ examples: [Query.Example], _ lane: Int?) -> Int {
+        examples.map { example($0, lane: lane) }.reduce(0, +)
     }
 
     /// A scroll, count or facet: one token, and one per filter condition.
