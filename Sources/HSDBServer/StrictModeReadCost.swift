@@ -21,34 +21,38 @@ struct StrictModeReadCost {
             return q.prefetch.map(cost).reduce((0, 0)) { ($0.0 + $1.lookups, $0.1 + $1.search) }
         }
         let conditions = q.filter.map(StrictModeFilter.conditionCount) ?? 0
-        let lane = laneNumber(q.using)
-        switch q.target {
-        case .none, .fusion:
-            return (0, 1 + conditions)
+        guard let (examples, compared) = vectors(q.target, lane: laneNumber(q.using)) else {
+            return (0, 1 + conditions)  // no vector: a scroll (a fusion, an order, a sample)
+        }
+        // Points named as the query or examples are looked up, and left out of the results
+        // by one more condition (the `has_id` Qdrant adds to the filter).
+        let ids = examples.filter(\.isPoint).count
+        return (ids, compared + conditions + (ids > 0 ? 1 : 0))
+    }
+
+    /// The examples a vector query names and the tokens its comparisons cost; nil for a read
+    /// without a vector.
+    private func vectors(_ target: Query.Target, lane: Int?) -> (examples: [Query.Example], compared: Int)? {
+        switch target {
         case .vector(let v):
-            return (0, similarity(v, lane: lane) + conditions)
+            return ([], similarity(v, lane: lane))
         case .sparse(let s):
-            return (0, sparse(s) + conditions)
+            return ([], sparse(s))
         case .point(let id):
-            return withExamples([.point(id)], compared: example(.point(id), lane: lane), conditions)
+            return ([.point(id)], example(.point(id), lane: lane))
         case .recommend(let positive, let negative, let strategy):
             // The average of the examples is one vector; the other strategies compare each.
             let examples = positive + negative
-            return withExamples(examples, compared: strategy == .averageVector ? 1 : compared(examples, lane), conditions)
+            return (examples, strategy == .averageVector ? 1 : compared(examples, lane))
         case .discover(let target, let pairs):
             let examples = [target] + pairs.flatMap { [$0.positive, $0.negative] }
-            return withExamples(examples, compared: compared(examples, lane), conditions)
+            return (examples, compared(examples, lane))
         case .context(let pairs):
             let examples = pairs.flatMap { [$0.positive, $0.negative] }
-            return withExamples(examples, compared: compared(examples, lane), conditions)
+            return (examples, compared(examples, lane))
+        default:
+            return nil
         }
-    }
-
-    /// Points named as the query or examples are looked up, and left out of the results by
-    /// one more condition (the `has_id` Qdrant adds to the filter).
-    private func withExamples(_ examples: [Query.Example], compared: Int, _ conditions: Int) -> (lookups: Int, search: Int) {
-        let ids = examples.filter(\.isPoint).count
-        return (ids, compared + conditions + (ids > 0 ? 1 : 0))
     }
 
     private func compared(_ examples: [Query.Example], _ lane: Int?) -> Int {
