@@ -16,6 +16,8 @@ struct API: Sendable {
     /// With `--backup-dir`: the continuous archiver.
     let archiver: ContinuousArchiver?
     let logger: Logger
+    /// Strict mode's read and write rate limits, per collection.
+    let rateLimits = StrictModeRateLimits()
 
     typealias Context = HSDBRequestContext
 

@@ -12,6 +12,8 @@ import Hummingbird
 struct APIError: Error, CustomStringConvertible {
     let status: HTTPResponse.Status
     let message: String
+    /// Seconds for the `Retry-After` header of a 429 (rate limits).
+    var retryAfterSeconds: Int?
 
     var description: String { message }
 

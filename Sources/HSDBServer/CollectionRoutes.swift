@@ -41,11 +41,15 @@ extension API {
             let name = try collectionName(context)
             let config = try CollectionSpec.config(from: try await body(request))
             try await db.createCollection(name, config: config)
+            rateLimits.reset(name)
             return Envelope.ok(since: start) { $0.bool(true) }
         }
 
         on(router, .patch, "/collections/:collection") { request, context, start in
             let c = try collection(context)
+            // Qdrant makes its rate limiters anew on every update (here also after a refused
+            // one: whoever may change a collection may lift its limits anyway).
+            defer { rateLimits.reset(c.name) }
             let fields = try await body(request)
             try await CollectionPatch.apply(c, fields)
             return Envelope.ok(since: start) { $0.bool(true) }
@@ -53,6 +57,7 @@ extension API {
 
         on(router, .delete, "/collections/:collection") { _, context, start in
             let existed = try await dropCollection(try collectionName(context))
+            rateLimits.reset(try collectionName(context))
             return Envelope.ok(since: start) { $0.bool(existed) }
         }
 
@@ -64,6 +69,7 @@ extension API {
             let c = try collection(context)
             let field = try API.pathName(context.parameters.get("field") ?? "", kind: "field")
             try await c.deletePayloadIndex(field)
+            try await StrictMode.keepIndexParams(nil, of: field, in: c)
             return Envelope.updated(since: start, lsn: c.appliedLSN, wait: API.waits(request))
         }
     }
@@ -88,6 +94,7 @@ extension API {
                 "Please delete an existing index before creating a new one.")
         }
         try await c.createPayloadIndex(field, type: type)
+        try await StrictMode.keepIndexParams(fields["field_schema"], of: field, in: c)
         return Envelope.updated(since: start, lsn: c.appliedLSN, wait: API.waits(request))
     }
 

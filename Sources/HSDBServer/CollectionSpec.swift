@@ -461,9 +461,10 @@ enum CollectionSpec {
                 for key in o.keys.sorted() where key != "type" && !allowed.contains(key) {
                     throw APIError.format("field_schema: unknown field `\(key)` for a \(s) index")
                 }
-                // An integer index always answers both matches and ranges.
-                for key in ["lookup", "range"] where o[key] == .bool(false) {
-                    throw APIError.unsupported("an integer index without `\(key)`")
+                // hsdb's integer index answers both matches and ranges; without `lookup` or `range`
+                // strict mode treats it as Qdrant does (`StrictModeFilter.capabilities`).
+                if o["lookup"] == .bool(false), o["range"] == .bool(false) {
+                    throw APIError.wrongInput("an integer index needs `lookup` or `range`")
                 }
                 // hsdb's text index is Qdrant's default word tokenizer, lowercased; phrase
                 // matching always works (positions are checked per point).

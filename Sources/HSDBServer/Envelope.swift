@@ -47,7 +47,9 @@ enum Envelope {
     }
 
     static func error(_ error: APIError, since start: ContinuousClock.Instant) -> Response {
-        json(errorBytes(error, since: start), status: error.status)
+        var response = json(errorBytes(error, since: start), status: error.status)
+        if let seconds = error.retryAfterSeconds { response.headers[.retryAfter] = String(seconds) }
+        return response
     }
 
     static func errorBytes(_ error: APIError, since start: ContinuousClock.Instant) -> [UInt8] {

@@ -19,6 +19,10 @@ extension API {
                     + "facet on this field. Check https://qdrant.tech/documentation/concepts/indexing/#payload-index to see which "
                     + "payload schemas support Match conditions")
             }
+            if let strict = StrictMode(c) {
+                try strict.check(filter: filter, write: false)
+                try strict.chargeRead(StrictModeReadCost.scroll(filter), on: c, rateLimits)
+            }
             let hits = try c.facet(key, type: type, filter: filter, limit: limit)
             return Envelope.ok(since: start) { w in
                 w.beginObject()
@@ -76,6 +80,10 @@ extension API {
             throw APIError.unsupported("a distance matrix over a sparse vector")
         }
         let filter = try body["filter"].map { try FilterDecoding.filter($0, path: body.fieldPath("filter")) }
+        if let strict = StrictMode(c) {
+            try strict.check(matrixSample: sample, limit: limit, filter: filter)
+            try strict.chargeRead(sample + StrictModeReadCost.scroll(filter), on: c, rateLimits)
+        }
         return (c, try c.distanceMatrix(sample: sample, limit: limit, filter: filter))
     }
 }

@@ -77,6 +77,10 @@ extension API {
         try q.checkOrderIndexes(c.payloadIndexes)
         try q.checkFusionUsing()
         try StrictMode(c)?.check(q)
+        if let strict = StrictMode(c) {
+            try strict.check(groups: q, groupBy: g.groupBy, groupSize: g.groupSize, indexes: c.payloadIndexes)
+            try strict.chargeRead(q, on: c, rateLimits)
+        }
         let groups = try c.queryGroups(
             q.engineQuery, groupBy: g.groupBy, groupSize: g.groupSize, groups: q.limit,
             projection: Projection(withVector: q.withVector.any, withPayload: q.payload.wantsPayload))

@@ -37,7 +37,7 @@ extension API {
             var lsns: [UInt64] = []
             var wrote: UInt64?
             for operation in operations {
-                let lsn = try await operation.apply(to: c)
+                let lsn = try await operation.apply(to: c, limits: rateLimits)
                 if let lsn { wrote = max(wrote ?? 0, lsn) }
                 lsns.append(lsn ?? c.appliedLSN)
             }
@@ -58,7 +58,7 @@ extension API {
         let c = try collection(context)
         let operation = try decode(try await body(request), VectorNaming(c.config))
         let wait = API.waits(request)
-        let lsn = try await operation.apply(to: c)
+        let lsn = try await operation.apply(to: c, limits: rateLimits)
         try await awaitCopies(of: c, through: lsn)
         return Envelope.updated(since: start, lsn: lsn ?? c.appliedLSN, wait: wait)
     }

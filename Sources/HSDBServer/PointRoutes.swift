@@ -13,6 +13,7 @@ extension API {
             let fields = try await body(request)
             guard let idsValue = fields["ids"] else { throw APIError.format("missing field `ids`") }
             let ids = try PointDecoding.ids(idsValue, path: "ids", limit: settings.maxBatchPoints)
+            try StrictMode(c)?.chargeRead(ids.count, on: c, rateLimits)
             let payload = try PayloadSelector(fields.values["with_payload"], path: "with_payload", default: true)
             let naming = VectorNaming(c.config)
             let vectors = try naming.selection(fields, alias: "with_vectors")
@@ -29,6 +30,7 @@ extension API {
             let raw = try API.pathName(context.parameters.get("id") ?? "", kind: "point id")
             let idValue: JSONValue = Int64(raw).map { .int($0) } ?? .string(raw)
             let id = try PointDecoding.id(idValue, path: "id")
+            try StrictMode(c)?.chargeRead(1, on: c, rateLimits)
             guard let r = try c.get(ids: [id], projection: .everything).first else { throw APIError.notFound("No point with id \(id) found") }
             let naming = VectorNaming(c.config)
             return Envelope.ok(since: start) { w in
@@ -51,6 +53,7 @@ extension API {
                 try strict.check(timeout: API.timeout(request))
                 try strict.check(limit, against: "max_query_limit", name: "limit")
                 try strict.check(filter: filter, write: false)
+                try strict.chargeRead(StrictModeReadCost.scroll(filter), on: c, rateLimits)
             }
             let payload = try PayloadSelector(fields.values["with_payload"], path: "with_payload", default: true)
             let naming = VectorNaming(c.config)
@@ -90,7 +93,10 @@ extension API {
             let c = try collection(context)
             let fields = try await body(request)
             let filter = try fields["filter"].map { v throws in try FilterDecoding.filter(v, path: "filter") }
-            try StrictMode(c)?.check(filter: filter, write: false)
+            if let strict = StrictMode(c) {
+                try strict.check(filter: filter, write: false)
+                try strict.chargeRead(StrictModeReadCost.scroll(filter), on: c, rateLimits)
+            }
             let n = try filter.map { try c.count(filter: $0) } ?? c.count()
             return Envelope.ok(since: start) { w in
                 w.beginObject(); w.key("count"); w.int(n); w.endObject()

@@ -113,6 +113,7 @@ extension API {
         if let strict = StrictMode(c) {
             try strict.check(timeout: API.timeout(request))
             try strict.check(q)
+            try strict.chargeRead(q, on: c, rateLimits)
         }
         return try c.query(q.engineQuery, projection: Projection(withVector: q.withVector.any, withPayload: q.payload.wantsPayload))
     }

@@ -10,32 +10,71 @@ struct StrictMode {
     static let countKeys: Set<String> = [
         "max_query_limit", "max_timeout", "search_max_hnsw_ef", "upsert_max_batchsize", "search_max_batchsize",
         "max_points_count", "filter_max_conditions", "condition_max_size", "max_payload_index_count",
+        "max_collection_vector_size_bytes",
     ]
+    /// Tokens per minute (`StrictModeRateLimits`), 1 or more.
+    static let rateKeys: Set<String> = ["read_rate_limit", "write_rate_limit"]
     static let boolKeys: Set<String> = ["enabled", "unindexed_filtering_retrieve", "unindexed_filtering_update", "search_allow_exact"]
+    /// Limits per vector name, `{"name": {limit: n}}`.
+    static let perVectorKeys: [String: String] = ["sparse_config": "max_length", "multivector_config": "max_vectors"]
     /// Limits hsdb does not enforce: setting one is refused rather than ignored.
-    static let unsupportedKeys: Set<String> = [
-        "read_rate_limit", "write_rate_limit", "multivector_config", "sparse_config", "max_collection_vector_size_bytes",
-        "max_collection_payload_size_bytes", "max_resident_memory_percent",
-    ]
+    static let unsupportedKeys: Set<String> = ["max_collection_payload_size_bytes", "max_resident_memory_percent"]
+    /// The attribute beside strict mode that keeps each payload index's parameters (the object
+    /// form of its `field_schema`), which say what the index answers (`StrictModeFilter.capabilities`).
+    static let indexParamsKey = "payload_index_params"
 
     let values: Payload
-    let indexes: [String: PayloadIndexType]
+    let schema: StrictModeFilter.Schema
 
     /// The collection's strict mode, if enabled.
     init?(_ c: Collection) {
         guard case .object(let o)? = c.config.attributes[Self.attributeKey], o["enabled"] == .bool(true) else { return nil }
         values = o
-        indexes = c.payloadIndexes
+        schema = Self.schema(c)
     }
 
-    /// `stored` with `given`'s fields over it (`null` removes one), each checked.
+    /// What each of the collection's payload indexes answers, by its type and parameters.
+    static func schema(_ c: Collection) -> StrictModeFilter.Schema {
+        var params: Payload = [:]
+        if case .object(let p)? = c.config.attributes[indexParamsKey] { params = p }
+        var out: StrictModeFilter.Schema = [:]
+        for (field, type) in c.payloadIndexes {
+            var given: Payload = [:]
+            if case .object(let p)? = params[field] { given = p }
+            out[field] = StrictModeFilter.capabilities(type, params: given)
+        }
+        return out
+    }
+
+    /// `{"name": {limit: n}}` of `sparse_config` and `multivector_config`, n 1 or more.
+    private static func perVector(_ value: JSONValue, limit: String, path: String) throws -> JSONValue {
+        guard case .object(let names) = value else { throw JSONFields.typeError(path, "an object", value) }
+        for (name, v) in names {
+            guard case .object(let o) = v else { throw JSONFields.typeError("\(path).\(name)", "an object", v) }
+            for (key, n) in o {
+                guard key == limit else { throw APIError.format("\(path).\(name).\(key): unknown field") }
+                if case .int(let count) = n, count >= 1 { continue }
+                throw APIError.validation("\(path).\(name).\(key)", "value \(n) invalid, must be 1 or larger")
+            }
+        }
+        return value
+    }
+
+    /// `stored` with `given`'s fields over it, each checked; `null` leaves a field as it
+    /// was, as in Qdrant (which cannot unset a limit once set).
     static func merged(_ stored: Payload, _ given: JSONValue, path: String) throws -> Payload {
         guard case .object(let fields) = given else { throw JSONFields.typeError(path, "an object", given) }
         var out = stored
         for (key, value) in fields.sorted(by: { $0.key < $1.key }) {
             let at = "\(path).\(key)"
             if value == .null {
-                out[key] = nil
+                continue
+            } else if rateKeys.contains(key) {
+                guard case .int(let n) = value, n >= 0 else { throw JSONFields.typeError(at, "a non-negative integer", value) }
+                if n == 0 { throw APIError.validation(at, "value 0 invalid, must be 1 or larger") }
+                out[key] = value
+            } else if let limit = perVectorKeys[key] {
+                out[key] = try perVector(value, limit: limit, path: at)
             } else if countKeys.contains(key) {
                 guard case .int(let n) = value, n >= 0 else { throw JSONFields.typeError(at, "a non-negative integer", value) }
                 out[key] = value
@@ -94,7 +133,7 @@ struct StrictMode {
     func check(filter: Filter?, write: Bool) throws {
         guard let filter else { return }
         if values[write ? "unindexed_filtering_update" : "unindexed_filtering_retrieve"] == .bool(false),
-            let (key, types) = StrictModeFilter.unindexed(filter, indexes: indexes) {
+            let (key, types) = StrictModeFilter.unindexed(filter, schema: schema) {
             throw Self.refusal(
                 "Index required but not found for \"\(key)\" of one of the following types: [\(types.joined(separator: ", "))]",
                 "Create an index for this key or use a different filter.")
@@ -107,12 +146,6 @@ struct StrictMode {
             let n = StrictModeFilter.largestCondition(filter)
             if n > limit { throw Self.refusal("Condition size limit reached (\(n) > \(limit))", "Reduce the size of your condition.") }
         }
-    }
-
-    /// An upsert of `points` into `c`: the batch size and the collection's point count.
-    func check(upsert points: Int, into c: Collection) throws {
-        try check(points, against: "upsert_max_batchsize", name: "upsert limit")
-        try checkPointCount(c)
     }
 
     func checkPointCount(_ c: Collection) throws {

@@ -1,47 +1,106 @@
+import Foundation
 import HSDB
 import HSDBCore
 
 /// What strict mode asks of a filter: the fields it conditions on that no index serves (with
 /// the index types that would, named as Qdrant names them), how many conditions it has, and
-/// its largest condition.
+/// its largest condition. Which index serves which condition follows Qdrant's
+/// `unindexed_field.rs`: each condition needs one of some capabilities, each index has some.
 enum StrictModeFilter {
+    /// What an index can answer (Qdrant's `FieldIndexType`).
+    enum Capability: CaseIterable, Hashable {
+        case intMatch, intRange, keywordMatch, floatRange, text, textPhrase, boolMatch, uuidMatch, uuidRange, datetimeRange, geo
+
+        /// The index Qdrant names in its refusal for this capability.
+        var schemaName: String {
+            switch self {
+            case .intMatch, .intRange: "integer"
+            case .keywordMatch: "keyword"
+            case .floatRange: "float"
+            case .text: "text"
+            case .textPhrase: "text (with phrase_matching: true)"
+            case .boolMatch: "bool"
+            case .uuidMatch, .uuidRange: "uuid"
+            case .datetimeRange: "datetime"
+            case .geo: "geo"
+            }
+        }
+    }
+
+    /// What each indexed field's index can answer.
+    typealias Schema = [String: Set<Capability>]
+
+    /// The capabilities of an index of `type` created with `params` (the object form of its
+    /// `field_schema`): an integer index may leave out `lookup` or `range`, a text index
+    /// answers phrases only with `phrase_matching`.
+    static func capabilities(_ type: PayloadIndexType, params: Payload) -> Set<Capability> {
+        switch type {
+        case .keyword: return [.keywordMatch]
+        case .integer:
+            var out: Set<Capability> = []
+            if params["lookup"] != .bool(false) { out.insert(.intMatch) }
+            if params["range"] != .bool(false) { out.insert(.intRange) }
+            return out
+        case .float: return [.floatRange]
+        case .bool: return [.boolMatch]
+        case .uuid: return [.uuidMatch, .uuidRange]
+        case .datetime: return [.datetimeRange]
+        case .text: return params["phrase_matching"] == .bool(true) ? [.text, .textPhrase] : [.text]
+        case .geo: return [.geo]
+        }
+    }
+
     /// The first condition's key no index serves, with the types that would; nil when all are.
-    static func unindexed(_ filter: Filter, indexes: [String: PayloadIndexType], prefix: String = "") -> (String, [String])? {
+    static func unindexed(_ filter: Filter, schema: Schema, prefix: String = "") -> (String, [String])? {
         for c in conditions(of: filter) {
             switch c {
             case .filter(let f):
-                if let found = unindexed(f, indexes: indexes, prefix: prefix) { return found }
+                if let found = unindexed(f, schema: schema, prefix: prefix) { return found }
             case .nested(let key, let f):
-                if let found = unindexed(f, indexes: indexes, prefix: prefix + key + "[].") { return found }
+                if let found = unindexed(f, schema: schema, prefix: prefix + key + "[].") { return found }
             default:
-                guard let (key, types) = needs(c) else { continue }
+                guard let (key, wanted) = needs(c) else { continue }
                 let full = prefix + key
-                if let have = indexes[full], types.contains(have) { continue }
-                return (full, types.map(CollectionSpec.schemaName).sorted())
+                if let have = schema[full], !have.isDisjoint(with: wanted) { continue }
+                return (full, Array(Set(wanted.map(\.schemaName))).sorted())
             }
         }
         return nil
     }
 
-    /// The key a condition reads and the index types that serve it (nil: it needs none).
-    static func needs(_ c: Condition) -> (String, [PayloadIndexType])? {
+    /// The key a condition reads and the capabilities that serve it (nil: it needs none, as
+    /// an empty `any` or `except`, which matches nothing or excludes nothing).
+    static func needs(_ c: Condition) -> (String, [Capability])? {
         switch c {
-        case .match(let key, let value): return (key, types(of: [value]))
-        case .matchAny(let key, let values), .matchExcept(let key, let values): return (key, types(of: values))
-        case .matchText(let key, _), .textTokens(let key, _, _): return (key, [.text])
-        case .range(let key, _): return (key, [.integer, .float])
-        case .datetimeRange(let key, _): return (key, [.datetime])
+        case .match(let key, let value): return (key, matching([value]))
+        case .matchAny(let key, let values), .matchExcept(let key, let values):
+            return values.isEmpty ? nil : (key, matching(values))
+        case .matchText(let key, _): return (key, [.text])
+        case .textTokens(let key, _, let mode): return (key, mode == .phrase ? [.textPhrase] : [.text])
+        case .range(let key, _): return (key, [.floatRange, .intRange])
+        case .datetimeRange(let key, _): return (key, [.datetimeRange])
         case .geoRadius(let key, _, _), .geoBox(let key, _, _), .geoPolygon(let key, _, _): return (key, [.geo])
-        case .valuesCount, .isEmpty, .isNull, .hasID, .hasVector, .nested, .filter: return nil
+        // Any index will do: each keeps a null index beside it.
+        case .valuesCount(let key, _), .isEmpty(let key), .isNull(let key): return (key, Capability.allCases)
+        case .hasID, .hasVector, .nested, .filter: return nil
         }
     }
 
-    private static func types(of values: [JSONValue]) -> [PayloadIndexType] {
+    /// Strings need a keyword index, or a uuid one when every string is a UUID.
+    private static func matching(_ values: [JSONValue]) -> [Capability] {
         switch values.first {
-        case .int?: return [.integer]
-        case .bool?: return [.bool]
-        default: return [.keyword, .uuid]
+        case .int?, .double?: return [.intMatch]
+        case .bool?: return [.boolMatch]
+        default:
+            let uuids = values.allSatisfy { if case .string(let s) = $0 { isUUID(s) } else { false } }
+            return uuids ? [.uuidMatch, .keywordMatch] : [.keywordMatch]
         }
+    }
+
+    /// Hyphenated or 32 hex digits, the forms Qdrant's UUID parser takes.
+    private static func isUUID(_ s: String) -> Bool {
+        if UUID(uuidString: s) != nil { return true }
+        return s.utf8.count == 32 && s.utf8.allSatisfy { $0.isHexDigit }
     }
 
     /// Every condition of the filter's clauses (not inside nested filters).
@@ -69,4 +128,8 @@ enum StrictModeFilter {
             }
         }.max() ?? 0
     }
+}
+
+extension UInt8 {
+    fileprivate var isHexDigit: Bool { (48...57).contains(self) || (65...70).contains(self) || (97...102).contains(self) }
 }

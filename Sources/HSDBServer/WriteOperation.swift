@@ -101,8 +101,12 @@ enum WriteOperation {
     }
 
     /// Applies the operation; returns the LSN of its write, or nil when it changed nothing.
-    func apply(to c: Collection) async throws -> UInt64? {
-        if let strict = StrictMode(c) { try check(strict, c) }
+    /// With strict mode on, its limits are checked first, then the write is charged to `limits`.
+    func apply(to c: Collection, limits: StrictModeRateLimits) async throws -> UInt64? {
+        if let strict = StrictMode(c) {
+            try check(strict, c)
+            try strict.chargeWrite(self, on: c, limits)
+        }
         switch self {
         case .upsert(let points, let mode, let filter): return try await c.upsert(points, mode: mode, updateFilter: filter)?.lsn
         case .delete(.ids(let ids)): return try await c.delete(ids: ids).lsn
@@ -119,16 +123,18 @@ enum WriteOperation {
         }
     }
 
-    /// Strict mode's limits on writes: batch sizes, the point count, filters.
+    /// Strict mode's limits on writes: batch sizes, the collection's size, vector lengths, filters.
     private func check(_ strict: StrictMode, _ c: Collection) throws {
         switch self {
-        case .upsert(let points, _, let filter):
-            try strict.check(upsert: points.count, into: c)
-            try strict.check(filter: filter, write: true)
-        case .updateVectors(let updates, let filter):
+        case .upsert(let points, _, _):
+            // Qdrant leaves `update_filter` unchecked: it reads only the points written.
+            try strict.check(points.count, against: "upsert_max_batchsize", name: "upsert limit")
+            try strict.checkCollectionSize(c)
+            try strict.checkVectorLengths(c, sparse: points.map(\.sparse), named: points.map(\.named))
+        case .updateVectors(let updates, _):
             try strict.check(updates.count, against: "upsert_max_batchsize", name: "update limit")
-            try strict.checkPointCount(c)
-            try strict.check(filter: filter, write: true)
+            try strict.checkCollectionSize(c)
+            try strict.checkVectorLengths(c, sparse: updates.map { $0.sparse.compactMapValues { $0 } }, named: updates.map(\.named))
         case .delete(.filter(let f)), .payload(_, .filter(let f)), .deleteVectors(_, _, .filter(let f)):
             try strict.check(filter: f, write: true)
         case .delete(.ids), .payload(_, .ids), .deleteVectors(_, _, .ids):

@@ -17,6 +17,20 @@ from conftest import BINARY
 DIM = 4
 
 
+@pytest.fixture(autouse=True)
+def drop_what_the_test_made(request):
+    """The session's server is shared: collections a test made are dropped after it."""
+    if "http" not in request.fixturenames and "client" not in request.fixturenames:
+        yield
+        return
+    http = request.getfixturevalue("http")
+    before = {c["name"] for c in http.get("/collections").json()["result"]["collections"]}
+    yield
+    for c in http.get("/collections").json()["result"]["collections"]:
+        if c["name"] not in before:
+            http.delete(f"/collections/{c['name']}")
+
+
 def fill(http, name, n):
     assert http.put(f"/collections/{name}", json={"vectors": {"size": DIM, "distance": "Dot"}}).status_code == 200
     points = [{"id": i, "vector": [float(i), 1.0, 0.0, 0.5], "payload": {"i": i}} for i in range(n)]
