@@ -52,9 +52,9 @@ enum CollectionPatch {
         if let o = try CollectionSpec.settings(body, "optimizers_config", CollectionSpec.optimizerKeys) {
             a["optimizers_config"] = .object(merged(a["optimizers_config"], o))
         }
-        if let given = body["metadata"] {  // merged key by key, as Qdrant does
+        if let given = body["metadata"] {  // merged key by key, as Qdrant does; `null` removes one
             guard case .object(let o) = given else { throw JSONFields.typeError("metadata", "an object", given) }
-            a["metadata"] = .object(merged(a["metadata"], o))
+            a["metadata"] = .object(merged(a["metadata"], o).filter { $0.value != .null })
         }
         config.attributes = a
         if hnswChanged { try applyHNSW(&config) }

@@ -278,6 +278,9 @@ struct QueryRequest {
             return try list.enumerated().map { i, v in try example(v, path: r.fieldPath("\(key)[\(i)]")) }
         }
         let positive = try examples("positive"), negative = try examples("negative")
+        guard !positive.isEmpty || !negative.isEmpty else {  // Qdrant's RecommendInput validation
+            throw APIError.validation("\(r.path).positives, negatives", "At least one positive or negative vector/id must be provided")
+        }
         // average_vector needs a positive example; the others score against negatives alone too.
         guard !positive.isEmpty || (strategy != .averageVector && !negative.isEmpty) else {
             throw APIError.wrongInput("recommend needs at least one positive example")

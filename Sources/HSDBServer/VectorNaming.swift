@@ -40,22 +40,41 @@ struct VectorNaming: Sendable, Equatable {
     /// The further dense vector `name` given as `value`: a list of numbers, or for a
     /// multivector a list of such lists (one after another in the result; a plain list is
     /// refused there, as Qdrant refuses it, unless `query`, where it is one vector).
+    /// A plain list for a multivector is one vector (Qdrant's legacy form). The checks are
+    /// Qdrant's, with its texts: `[]` is an empty dense vector, an empty row or rows of
+    /// different sizes are refused at `<path>.data` (a named vector's name written `?`).
     func lane(_ name: String, _ value: JSONValue, path: String, query: Bool = false) throws -> [Float] {
-        guard multivectors[name] != nil else { return try PointDecoding.dense(value, path: path) }
+        // A query's vector is not checked for emptiness (Qdrant's answer is the dimension error).
+        func plain() throws -> [Float] { query ? try PointDecoding.dense(value, path: path) : try Self.dense(value, path: path) }
+        guard multivectors[name] != nil else { return try plain() }
         guard case .array(let rows) = value else { throw JSONFields.typeError(path, "a list of vectors", value) }
-        if query, rows.first.map({ if case .array = $0 { false } else { true } }) ?? false { return try PointDecoding.dense(value, path: path) }
-        guard !rows.isEmpty else { throw APIError.validation(path, "Validation error: multivector must not be empty [{}]") }
+        if rows.first.map({ if case .array = $0 { false } else { true } }) ?? true { return try plain() }
+        let data = Self.qdrantPath(path) + ".data"
         var flat: [Float] = []
         var size: Int?
         for (i, row) in rows.enumerated() {
             let v = try PointDecoding.dense(row, path: "\(path)[\(i)]")
+            guard !v.isEmpty else { throw APIError.validation(data, "all vectors must be non-empty") }
             guard size == nil || size == v.count else {
-                throw APIError.validation(path, "Validation error: all vectors must have the same dimension, found vector with dimension \(v.count) [{}]")
+                throw APIError.validation(data, "all vectors must have the same dimension, found vector with dimension \(v.count)")
             }
             size = v.count
             flat += v
         }
         return flat
+    }
+
+    /// A dense vector; `[]` is refused as Qdrant refuses it (422).
+    static func dense(_ value: JSONValue, path: String) throws -> [Float] {
+        let v = try PointDecoding.dense(value, path: path)
+        guard !v.isEmpty else { throw APIError.validation(qdrantPath(path), "dense vector must not be empty") }
+        return v
+    }
+
+    /// `points[0].vector["name"]` as Qdrant names it in errors: `points[0].vector.?`.
+    static func qdrantPath(_ path: String) -> String {
+        guard path.hasSuffix("\"]"), let open = path.range(of: "[\"", options: .backwards) else { return path }
+        return path[..<open.lowerBound] + ".?"
     }
 
     /// Qdrant's answer for a vector name the collection does not have (400 "Wrong input").
@@ -118,7 +137,7 @@ struct VectorNaming: Sendable, Equatable {
         guard case .object(let given) = value else {
             if name != "", multivectors[""] != nil { return Vectors(named: ["": try lane("", value, path: path)]) }  // an unnamed multivector
             guard name.isEmpty else { throw Self.notExisting("") }
-            return Vectors(dense: try PointDecoding.dense(value, path: path))
+            return Vectors(dense: try Self.dense(value, path: path))
         }
         if sparseNames.isEmpty, given.keys.contains("indices") || given.keys.contains("values") {
             throw APIError.unsupported("\(path): a sparse vector in a collection without sparse vectors")
@@ -126,12 +145,15 @@ struct VectorNaming: Sendable, Equatable {
         var out = Vectors()
         for (key, v) in given.sorted(by: { $0.key < $1.key }) {
             if key == name {
-                out.dense = try PointDecoding.dense(v, path: "\(path)[\"\(key)\"]")
+                out.dense = try Self.dense(v, path: "\(path)[\"\(key)\"]")
             } else if laneNames.contains(key) {
                 out.named[key] = try lane(key, v, path: "\(path)[\"\(key)\"]")
             } else if sparseNames.contains(key) {
                 out.sparse[key] = try Self.sparseVector(v, path: "\(path).?")
             } else {
+                // Qdrant validates the values before it looks the name up.
+                if case .object = v { _ = try Self.sparseVector(v, path: "\(path).?") }
+                if case .array(let a) = v, a.isEmpty { _ = try Self.dense(v, path: "\(path)[\"\(key)\"]") }
                 throw Self.notExisting(key)
             }
         }

@@ -170,7 +170,9 @@ extension NamedVectorTests {
     /// survive a reopen; a change of the shape is refused and changes nothing.
     func testSettingsChangeDurably() async throws {
         let path = temporaryDatabasePath(self)
-        var db = try await Database.open(at: path)
+        var options = DatabaseOptions()
+        options.minGraphPoints = 100  // so the flush below builds graphs
+        var db = try await Database.open(at: path, options: options)
         var c = try await db.createCollection("s", config: Self.config)
         try await c.updateSettings { config in
             config.hnswM = 12

@@ -35,11 +35,13 @@ final class OrderByTests: XCTestCase {
         for descending in [false, true] {
             for startFrom in [nil, 20.0] {
                 for filter in [nil, Filter(must: [.match(key: "g", value: .int(1))])] {
-                    var expected = model.compactMap { id, p -> (Double, PointID)? in
-                        guard let v = descending ? p.n.max() : p.n.min() else { return nil }
-                        if filter != nil && p.g != 1 { return nil }
-                        if let s = startFrom, descending ? Double(v) > s : Double(v) < s { return nil }
-                        return (Double(v), id)
+                    // A point comes once per value, as in Qdrant.
+                    var expected = model.flatMap { id, p -> [(Double, PointID)] in
+                        if filter != nil && p.g != 1 { return [] }
+                        return p.n.compactMap { v in
+                            if let s = startFrom, descending ? Double(v) > s : Double(v) < s { return nil }
+                            return (Double(v), id)
+                        }
                     }
                     expected.sort { a, b in a.0 != b.0 ? (descending ? a.0 > b.0 : a.0 < b.0) : a.1 < b.1 }
                     let got = try c.ordered(
