@@ -27,7 +27,8 @@ enum StrictModeFilter {
     static func needs(_ c: Condition) -> (String, [PayloadIndexType])? {
         switch c {
         case .match(let key, let value): return (key, types(of: [value]))
-        case .matchAny(let key, let values), .matchExcept(let key, let values): return (key, types(of: values))
+        case .matchAny(let key, let values), .matchExcept(let key, let values):
+            return values.isEmpty ? nil : (key, types(of: values))  // an empty list is a no-op (Qdrant)
         case .matchText(let key, _), .textTokens(let key, _, _): return (key, [.text])
         case .range(let key, _): return (key, [.integer, .float])
         case .datetimeRange(let key, _): return (key, [.datetime])
