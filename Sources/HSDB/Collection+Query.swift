@@ -53,6 +53,9 @@ extension Collection {
             return ScoreFusion.Ranked(
                 hits: fused.prefix(wanted).map { ScoredPoint(id: $0.id, version: 0, score: $0.score, vector: nil, payload: nil) }, higherIsBetter: true)
         }
+        if case .formula(let formula) = q.target {
+            return ScoreFusion.Ranked(hits: try rescore(lists, by: formula, limit: wanted, threshold: q.scoreThreshold), higherIsBetter: true)
+        }
         // A vector (or an order, or a sample) over prefetches: the union of their hits, scored
         // exactly by it.
         let ids = Array(Set(lists.flatMap { $0.hits.map(\.id) }))
@@ -125,6 +128,8 @@ extension Collection {
             }
         case (.sample, _):
             return try sample(limit, filter: filter, projection: projection)
+        case (.formula, _):
+            throw HSDBError.invalidArgument("a formula query needs `prefetch` queries to score")
         case (.sparse, .dense), (.sparse, .named), (.point, _), (.recommend, _), (.discover, _), (.context, _):
             throw HSDBError.invalidArgument("a sparse query for the dense vector")
         }

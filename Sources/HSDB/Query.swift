@@ -28,6 +28,8 @@ public struct Query: Sendable {
         case orderBy(PayloadOrder)
         /// Points in random order, each scored 1 (Qdrant's `{"sample": "random"}`).
         case sample
+        /// The prefetches' hits scored by a formula (Qdrant's score boosting).
+        case formula(Formula)
     }
 
     /// A positive and a negative example; a point is on the pair's positive side when it is

@@ -72,6 +72,7 @@ struct APIError: Error, CustomStringConvertible {
         switch error {
         case let e as APIError: return e
         case let e as HSDBError: return APIError(e)
+        case let e as FormulaError: return .wrongInput(e.description)  // Qdrant's BadInput
         case let e as any HTTPResponseError:
             if e.status == .contentTooLarge { return APIError(status: .contentTooLarge, message: "Payload too large: the request body is over the limit") }
             if e.status == .notFound { return .notFound("no such endpoint") }

@@ -112,7 +112,7 @@ enum FilterDecoding {
     }
 
     /// `{"lon", "lat"}` in degrees, within [-180, 180] and [-90, 90].
-    private static func geoPoint(_ parent: JSONFields, _ field: String) throws -> GeoPoint {
+    static func geoPoint(_ parent: JSONFields, _ field: String) throws -> GeoPoint {
         guard let p = try parent.object(field) else { throw APIError.format("\(parent.path): missing field `\(field)`") }
         guard let lon = try p.number("lon"), let lat = try p.number("lat") else { throw APIError.format("\(p.path): expected `lon` and `lat`") }
         guard (-180...180).contains(lon), (-90...90).contains(lat) else {

@@ -81,7 +81,7 @@ extension Query.Target {
             return .discover(target: change(target), context: pairs(context))
         case .context(let context):
             return .context(pairs(context))
-        case .none, .vector, .sparse, .fusion, .orderBy, .sample:
+        case .none, .vector, .sparse, .fusion, .orderBy, .sample, .formula:
             return self
         }
     }

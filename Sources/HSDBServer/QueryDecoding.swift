@@ -99,12 +99,12 @@ struct QueryRequest {
         }
     }
 
-    /// The vector `using` names; a fusion, an order or a sample compares no vector, so there it
+    /// The vector `using` names; a fusion, an order, a sample or a formula compares no vector, so there it
     /// is not looked up (a fusion with one named is refused later, `checkFusionUsing`, after
     /// the lookups, in Qdrant's order).
     private static func usedVector(_ body: JSONFields, _ query: JSONValue, _ naming: VectorNaming) throws -> VectorNaming.Using {
         let asked = try body.string("using")
-        if case .object(let o) = query, ["fusion", "rrf", "order_by", "sample"].contains(where: { o[$0] != nil }) {
+        if case .object(let o) = query, ["fusion", "rrf", "order_by", "sample", "formula"].contains(where: { o[$0] != nil }) {
             return (try? naming.using(asked)) ?? .dense
         }
         return try naming.using(asked)
@@ -124,6 +124,9 @@ struct QueryRequest {
         if case .fusion = target, prefetch.isEmpty {
             try checkFusionUsing()  // Qdrant's first complaint
             throw APIError.wrongInput("fusion needs `prefetch` queries to fuse")
+        }
+        if case .formula = target, prefetch.isEmpty {  // Qdrant's text (its query planner's)
+            throw APIError.wrongInput("Validation failed: cannot apply Formula without prefetches")
         }
         guard !prefetch.isEmpty else { return }
         if mmr != nil { throw APIError.unsupported("`mmr` over prefetches") }
@@ -354,6 +357,7 @@ struct QueryRequest {
                 guard sample == .string("random") else { throw APIError.format("query.sample: unknown variant \(sample), expected `random`") }
                 return target = .sample
             }
+            if fields.has("formula") { return target = .formula(try FormulaDecoding.query(fields)) }
             if try decodeDiscovery(fields) { return }
             if let fusion = fields["fusion"] {
                 switch fusion {
@@ -381,7 +385,7 @@ struct QueryRequest {
             }
             guard let nearest = fields["nearest"] else {
                 let kind = o.keys.sorted().first ?? "empty"
-                throw APIError.unsupported("query `\(kind)` (supported: nearest, recommend, discover, context, fusion, rrf, a vector, or a point id)")
+                throw APIError.unsupported("query `\(kind)` (supported: nearest, recommend, discover, context, fusion, rrf, formula, order_by, sample, a vector, or a point id)")
             }
             switch nearest {
             case .int, .string: target = .point(try PointDecoding.id(nearest, path: "query.nearest"))

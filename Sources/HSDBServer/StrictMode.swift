@@ -109,10 +109,11 @@ struct StrictMode {
         throw Self.refusal("Limit exceeded \(value) > \(limit) for \"\(name)\"", "Reduce the \"\(name)\" parameter to or below \(limit).")
     }
 
-    /// A query's limit, search parameters and filter, and its prefetches'.
+    /// A query's limit, search parameters, filter and formula, and its prefetches'.
     func check(_ q: QueryRequest) throws {
         try check(q.limit, against: "max_query_limit", name: "limit")
         try check(filter: q.filter, write: false)
+        if case .formula(let formula) = q.target { try check(formula: formula) }
         if q.parameters.exact, values["search_allow_exact"] == .bool(false) { throw Self.refusal("Exact search disabled!", "Set exact=false.") }
         if let ef = q.parameters.ef { try check(ef, against: "search_max_hnsw_ef", name: "hnsw_ef") }
         if let asked = q.requestedOversampling, let limit = values["search_max_oversampling"].flatMap(Self.number), asked > limit {
