@@ -72,8 +72,11 @@ extension Collection {
             }
         }
         return try top.sorted().compactMap { hit in
-            if let t = scoreThreshold, hit.score < t { return nil }
-            return try scored(hit.item, score: hit.score, projection)
+            // Qdrant reports a euclidean MaxSim as the square root of its magnitude, as it
+            // reports a distance: lower is better there, as for the lane's plain searches.
+            let score = metric == .euclidean ? abs(hit.score).squareRoot() : hit.score
+            if let t = scoreThreshold, metric == .euclidean ? score > t : score < t { return nil }
+            return try scored(hit.item, score: score, projection)
         }
     }
 }

@@ -357,10 +357,16 @@ enum CollectionSpec {
         w.endObject()
         w.key("payload_schema")
         w.beginObject()
+        var indexParams: Payload = [:]
+        if case .object(let o)? = a[StrictMode.indexParamsKey] { indexParams = o }
         for (field, type) in c.payloadIndexes.sorted(by: { $0.key < $1.key }) {
             w.key(field)
             w.beginObject()
             w.key("data_type"); w.string(schemaName(type))
+            // As Qdrant: an index created with parameters reports them, its type among them.
+            if case .object(let params)? = indexParams[field] {
+                w.key("params"); w.object(params.merging(["type": .string(schemaName(type))]) { a, _ in a })
+            }
             w.key("points"); w.int(indexedPoints[field] ?? 0)
             w.endObject()
         }
@@ -444,9 +450,11 @@ enum CollectionSpec {
     /// `is_tenant` are storage and placement hints that change no answer); anything else is
     /// refused rather than ignored.
     static let indexParamKeys: [String: Set<String>] = [
-        "keyword": ["on_disk", "is_tenant"], "integer": ["on_disk", "is_principal", "lookup", "range"], "float": ["on_disk", "is_principal"],
-        "bool": ["on_disk"], "uuid": ["on_disk", "is_tenant"], "datetime": ["on_disk", "is_principal"],
-        "text": ["on_disk", "tokenizer", "lowercase", "phrase_matching", "min_token_len", "max_token_len"], "geo": ["on_disk"],
+        "keyword": ["on_disk", "memory", "enable_hnsw", "is_tenant"], "integer": ["on_disk", "memory", "enable_hnsw", "is_principal", "lookup", "range"],
+        "float": ["on_disk", "memory", "enable_hnsw", "is_principal"], "bool": ["on_disk", "memory", "enable_hnsw"],
+        "uuid": ["on_disk", "memory", "enable_hnsw", "is_tenant"], "datetime": ["on_disk", "memory", "enable_hnsw", "is_principal"],
+        "text": ["on_disk", "memory", "enable_hnsw", "tokenizer", "lowercase", "phrase_matching", "min_token_len", "max_token_len"],
+        "geo": ["on_disk", "memory", "enable_hnsw"],
     ]
 
     /// `field_schema`: "keyword" | "integer" | "float" | "bool" | "uuid" | "datetime" or
@@ -463,8 +471,8 @@ enum CollectionSpec {
                 }
                 // hsdb's integer index answers both matches and ranges; without `lookup` or `range`
                 // strict mode treats it as Qdrant does (`StrictModeFilter.capabilities`).
-                if o["lookup"] == .bool(false), o["range"] == .bool(false) {
-                    throw APIError.wrongInput("an integer index needs `lookup` or `range`")
+                if o["lookup"] == .bool(false), o["range"] == .bool(false) {  // Qdrant's answer
+                    throw APIError.validation("field_schema", "Validation error: the 'lookup' and 'range' capabilities can't be both disabled")
                 }
                 // hsdb's text index is Qdrant's default word tokenizer, lowercased; phrase
                 // matching always works (positions are checked per point).

@@ -13,7 +13,8 @@ extension API {
         on(router, .get, "/collections/:collection/optimizations") { request, context, start in
             let c = try collection(context)
             let requested = request.uri.queryParameters.get("with").map { String($0) } ?? ""
-            let with = Set(requested.split(separator: ",").map { String($0) })
+            // Spaces around the names are allowed (a `+` in a query string is a space).
+            let with = Set(requested.split(separator: ",").map { $0.trimmingCharacters(in: CharacterSet(charactersIn: " +")) })
             for w in with where !["queued", "completed", "idle_segments"].contains(w) {
                 throw APIError.wrongInput("unknown `with` value `\(w)`: expected queued, completed or idle_segments")
             }

@@ -182,8 +182,8 @@ struct VectorNaming: Sendable, Equatable {
     /// Every vector of the collection (`with_vector: true`).
     var everything: Selection { Selection(dense: true, sparse: sparseNames, named: laneNames) }
 
-    /// `with_vector`/`with_vectors`: true, false, or a list of names (names the collection
-    /// lacks select nothing).
+    /// `with_vector`/`with_vectors`: true, false, or a list of names (a name the collection
+    /// lacks: 400, as in Qdrant).
     func selection(_ value: JSONValue?, path: String) throws -> Selection {
         guard let value, value != .null else { return .none }
         switch value {
@@ -192,8 +192,14 @@ struct VectorNaming: Sendable, Equatable {
             var s = Selection()
             for (i, n) in names.enumerated() {
                 guard case .string(let asked) = n else { throw JSONFields.typeError("\(path)[\(i)]", "a vector name", n) }
-                if asked == name { s.dense = true } else if sparseNames.contains(asked) { s.sparse.insert(asked) } else if laneNames.contains(asked) {
+                if asked == name {
+                    s.dense = true
+                } else if sparseNames.contains(asked) {
+                    s.sparse.insert(asked)
+                } else if laneNames.contains(asked) {
                     s.named.insert(asked)
+                } else {
+                    throw Self.notExisting(asked)  // as Qdrant answers it
                 }
             }
             return s

@@ -349,7 +349,7 @@ def test_payload_selectors_reach_through_arrays(server, nested):
 
 
 @pytest.mark.parametrize("schema, status, text", [
-    ({"type": "integer", "lookup": False, "range": False}, 400, "an integer index needs `lookup` or `range`"),
+    ({"type": "integer", "lookup": False, "range": False}, 422, "capabilities can't be both disabled"),
     ({"type": "keyword", "prefix": True}, 400, "unknown field `prefix` for a keyword index"),
     ({"type": "float", "lookup": True}, 400, "unknown field `lookup` for a float index"),
 ])
