@@ -18,7 +18,8 @@ public enum TextTokens {
 
     /// Whether `tokens` appear in `field` as `mode` asks.
     static func matches(_ field: [String], _ tokens: [String], _ mode: TextMatchMode) -> Bool {
-        guard !tokens.isEmpty else { return mode != .any }
+        // No tokens: `text` matches everything, `text_any` and an empty phrase nothing (Qdrant).
+        guard !tokens.isEmpty else { return mode == .all }
         switch mode {
         case .all:
             let present = Set(field)

@@ -85,7 +85,7 @@ final class RequestDecodingTests: XCTestCase {
         XCTAssertEqual(s, [0, 1])
         XCTAssertEqual(search.withVector, VectorNaming.Selection(dense: true))
         XCTAssertThrowsError(try QueryRequest.search(try fields(#"{"vector": [0, 1]}"#), naming: named, maxResults: 10, available: { 5 }))
-        XCTAssertFalse(try named.selection(.array([.string("other")]), path: "with_vector").any)
+        XCTAssertThrowsError(try named.selection(.array([.string("other")]), path: "with_vector"))  // as Qdrant: 400
         var w = JSONTextWriter()
         w.beginObject(); named.write(dense: [0.5], sparse: nil, named.everything, to: &w); w.endObject()
         XCTAssertEqual(String(decoding: w.bytes, as: UTF8.self), #"{"vector":{"fast-bge":[0.5]}}"#)

@@ -172,6 +172,7 @@ extension NamedVectorTests {
         let path = temporaryDatabasePath(self)
         var options = DatabaseOptions()
         options.minGraphPoints = 100  // so the flush below builds graphs
+        options.compaction.enabled = false  // flushes then build the graphs themselves
         var db = try await Database.open(at: path, options: options)
         var c = try await db.createCollection("s", config: Self.config)
         try await c.updateSettings { config in
