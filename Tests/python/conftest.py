@@ -88,3 +88,17 @@ def client(server):
 def http(server):
     with httpx.Client(base_url=server.url, timeout=30) as client:
         yield client
+
+
+@pytest.fixture()
+def drop_what_the_test_made(request):
+    """Drops, after a test on the session's shared server, the collections it made."""
+    if "http" not in request.fixturenames and "client" not in request.fixturenames:
+        yield
+        return
+    http = request.getfixturevalue("http")
+    before = {c["name"] for c in http.get("/collections").json()["result"]["collections"]}
+    yield
+    for c in http.get("/collections").json()["result"]["collections"]:
+        if c["name"] not in before:
+            http.delete(f"/collections/{c['name']}")

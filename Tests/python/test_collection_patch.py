@@ -8,18 +8,8 @@ from qdrant_client import QdrantClient, models
 from qdrant_client.http.exceptions import UnexpectedResponse
 
 
-@pytest.fixture(autouse=True)
-def drop_what_the_test_made(request):
-    """The session's server is shared: collections a test made are dropped after it."""
-    if "http" not in request.fixturenames and "client" not in request.fixturenames:
-        yield
-        return
-    http = request.getfixturevalue("http")
-    before = {c["name"] for c in http.get("/collections").json()["result"]["collections"]}
-    yield
-    for c in http.get("/collections").json()["result"]["collections"]:
-        if c["name"] not in before:
-            http.delete(f"/collections/{c['name']}")
+# The session's server is shared: what a test made is dropped after it (conftest).
+pytestmark = pytest.mark.usefixtures("drop_what_the_test_made")
 
 
 def idf(n, df):

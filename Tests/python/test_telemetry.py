@@ -77,13 +77,18 @@ def test_responses_are_counted_by_route_and_status(node):
     assert "per_collection_responses" not in rest
 
 
-def test_per_collection_responses_add_up_to_the_route(node):
-    http, _ = node
+def three_upserts_into_two_collections(http):
+    """Collections a and b; two upserts into a, one into b."""
     create(http, "a")
     create(http, "b")
     upsert(http, "a", 1)
     upsert(http, "a", 2)
     upsert(http, "b", 1)
+
+
+def test_per_collection_responses_add_up_to_the_route(node):
+    http, _ = node
+    three_upserts_into_two_collections(http)
 
     rest = telemetry(http, per_collection="true")["requests"]["rest"]
     per = rest["per_collection_responses"]
@@ -96,11 +101,7 @@ def test_per_collection_responses_add_up_to_the_route(node):
 
 def test_metrics_rest_families_global_and_per_collection(node):
     http, _ = node
-    create(http, "a")
-    create(http, "b")
-    upsert(http, "a", 1)
-    upsert(http, "a", 2)
-    upsert(http, "b", 1)
+    three_upserts_into_two_collections(http)
     route = {"method": "PUT", "endpoint": "/collections/{collection_name}/points", "status": 200}
 
     lines = metric_lines(http)
