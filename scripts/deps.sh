@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Installs the C libraries hsdb links (liblz4, zlib) when they are missing. Debian/Ubuntu.
+# Installs the C libraries hsdb links (liblz4, zlib) and etcd (the cluster tests start their
+# own) when they are missing. Debian/Ubuntu.
 set -euo pipefail
 missing=()
-for pkg in liblz4-dev zlib1g-dev pkg-config; do
+for pkg in liblz4-dev zlib1g-dev pkg-config etcd-server; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
 done
 if [ ${#missing[@]} -gt 0 ]; then

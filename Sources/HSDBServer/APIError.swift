@@ -14,6 +14,8 @@ struct APIError: Error, CustomStringConvertible {
     let message: String
     /// Seconds for the `Retry-After` header of a 429 (rate limits).
     var retryAfterSeconds: Int?
+    /// The `Location` header of a redirect (a cluster follower sends writes to its leader).
+    var location: String?
 
     var description: String { message }
 

@@ -49,6 +49,7 @@ enum Envelope {
     static func error(_ error: APIError, since start: ContinuousClock.Instant) -> Response {
         var response = json(errorBytes(error, since: start), status: error.status)
         if let seconds = error.retryAfterSeconds { response.headers[.retryAfter] = String(seconds) }
+        if let location = error.location { response.headers[.location] = location }
         return response
     }
 

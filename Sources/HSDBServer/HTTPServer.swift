@@ -52,6 +52,8 @@ public enum HTTPServer {
         // then the archiver takes its last backup (of every write acknowledged).
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: app), .init(service: ReplicationService(node: replication))]
         if let archiver { services.insert(.init(service: BackupService(archiver: archiver)), at: 0) }
+        // Last, so the first to stop: the lease is revoked before the server drains.
+        if let cluster = settings.cluster { services.append(.init(service: try ClusterService(node: replication, settings: cluster))) }
         let group = ServiceGroup(configuration: .init(
             services: services,
             gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))

@@ -71,10 +71,13 @@ struct ReadOnlyFollowerMiddleware: RouterMiddleware {
 
     func handle(_ request: Request, context: HSDBRequestContext, next: (Request, HSDBRequestContext) async throws -> Response) async throws -> Response {
         guard Self.isWrite(method: request.method, path: request.uri.path) else { return try await next(request, context) }
+        if let cluster = node.cluster { return try await clusterWrite(request, context: context, cluster: cluster, next: next) }
         switch node.roleNow {
         case .leader: return try await next(request, context)
         case .follower(let f):
             throw APIError(status: .forbidden, message: "Forbidden: this server is a read-only follower of \(f.leaderURL); send writes to the leader")
+        case .standby(let why):
+            throw APIError(status: .serviceUnavailable, message: "Service unavailable: this server takes no writes now (\(why))")
         case .fenced:
             let state = node.state
             throw APIError(

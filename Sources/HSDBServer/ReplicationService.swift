@@ -19,23 +19,23 @@ struct ReplicationService: Service {
                 let generation = node.generation
                 switch node.roleNow {
                 case .follower(let follower):
-                    // Ends when cancelled: by the shutdown, or by a promotion, which changes
-                    // the role once the follower has stopped (so wait for that).
-                    await node.startFollowing(follower).value
+                    // Ends when cancelled: by the shutdown, or by a role change (a promotion,
+                    // an election), which stops the follower before taking effect.
+                    await node.startFollowing(follower, generation: generation)?.value
                     while node.generation == generation, !Task.isShuttingDownGracefully, !Task.isCancelled {
                         try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .milliseconds(20)) }
                     }
                 case .leader(let leader):
                     await lead(leader, while: generation)
-                case .fenced:
+                case .fenced, .standby:
                     while node.generation == generation, !Task.isShuttingDownGracefully, !Task.isCancelled {
-                        try? await cancelWhenGracefulShutdown { try await Task.sleep(for: Self.tick) }
+                        try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .milliseconds(20)) }
                     }
                 }
             }
         } onGracefulShutdown: {
             node.leader?.stop()
-            node.stopFollowing()
+            Task { await node.stopFollowing() }
         }
     }
 

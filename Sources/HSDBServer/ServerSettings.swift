@@ -1,5 +1,6 @@
 import Foundation
 import HSDB
+import Replication
 
 /// How the HTTP server runs: where it listens, who may call it, and how much one request may carry.
 public struct ServerSettings: Sendable {
@@ -23,6 +24,9 @@ public struct ServerSettings: Sendable {
     /// When set (the leader's base URL), this server follows that leader: it copies its
     /// collections and log, answers reads, and refuses writes.
     public var replicaOf: String?
+    /// Cluster mode (`--etcd`): the node elects its leader in etcd and follows or leads as
+    /// elected (DESIGN.md, "Automatic failover").
+    public var cluster: ClusterSettings?
     /// The API key the leader asks for, if any.
     public var leaderAPIKey: String?
     /// On a leader: a follower's slot holding more WAL than this is dropped (it bootstraps).

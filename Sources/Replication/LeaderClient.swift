@@ -17,14 +17,19 @@ struct LeaderClient: Sendable {
 
     let address: LeaderAddress
     let apiKey: String?
+    /// Who answers, as errors name it: "the leader", or "etcd" for the cluster's store.
+    let peer: String
 
-    init(leader: String, apiKey: String?) throws(ReplicationError) {
+    init(leader: String, apiKey: String?, peer: String = "the leader") throws(ReplicationError) {
         address = try LeaderAddress(leader)
         self.apiKey = apiKey
+        self.peer = peer
     }
 
     /// The URL as given (for status pages and errors).
     var base: String { address.url }
+    /// "the leader at URL", as messages name the peer.
+    var described: String { "\(peer) at \(base)" }
 
     /// Percent-encodes a path segment (collection names may hold any character but `/`).
     static func segment(_ s: String) -> String {
@@ -37,12 +42,15 @@ struct LeaderClient: Sendable {
         var headers: [(String, String)]
         /// How long the leader may stay silent (longer for calls that make it work first).
         var readTimeout: TimeAmount
+        /// A JSON body (etcd's calls), sent with the head.
+        var body: [UInt8]? = nil
     }
 
     func request(
-        _ method: HTTPMethod, _ path: String, headers: [(String, String)] = [], readTimeout: TimeAmount = Self.readTimeout
+        _ method: HTTPMethod, _ path: String, headers: [(String, String)] = [], readTimeout: TimeAmount = Self.readTimeout,
+        json body: [UInt8]? = nil
     ) -> Request {
-        Request(method: method, path: path, headers: headers, readTimeout: readTimeout)
+        Request(method: method, path: path, headers: headers, readTimeout: readTimeout, body: body)
     }
 
     /// Sends `request` and, when the answer's status is one of `accepting`, hands it to `read`
@@ -59,12 +67,15 @@ struct LeaderClient: Sendable {
             // (`Connection: close`) as soon as the head is in, and a separate write of the end
             // would then fail on the closed channel although the answer arrived. Should the
             // write still fail that way, the answer is read all the same.
+            var parts: [HTTPClientRequestPart] = [.head(head(of: request))]
+            if let body = request.body { parts.append(.body(.byteBuffer(ByteBuffer(bytes: body)))) }
+            parts.append(.end(nil))
             do {
-                try await outbound.write(contentsOf: [.head(head(of: request)), .end(nil)])
+                try await outbound.write(contentsOf: parts)
             } catch ChannelError.ioOnClosedChannel {
             } catch ChannelError.alreadyClosed {
             }
-            var response = try await LeaderResponse.begin(inbound.makeAsyncIterator(), from: base)
+            var response = try await LeaderResponse.begin(inbound.makeAsyncIterator(), from: described)
             if accepting.contains(response.status) { return try await read(&response) }
             let message = Self.message(in: try await response.collect(upTo: 1 << 20))
             if response.status == 409, let collection {
@@ -95,12 +106,12 @@ struct LeaderClient: Sendable {
                         let pipeline = channel.pipeline.syncOperations
                         try pipeline.addHTTPClientHandlers()
                         try pipeline.addHandler(IdleStateHandler(readTimeout: readTimeout))
-                        try pipeline.addHandler(SilenceCloser(leader: address.url, timeout: readTimeout))
+                        try pipeline.addHandler(SilenceCloser(peer: described, timeout: readTimeout))
                         return try Channel(wrappingChannelSynchronously: channel)
                     }
                 }
         } catch {
-            throw ReplicationError.io("cannot reach the leader at \(base): \(error)")
+            throw ReplicationError.io("cannot reach \(described): \(error)")
         }
     }
 
@@ -108,7 +119,12 @@ struct LeaderClient: Sendable {
         var head = HTTPRequestHead(version: .http1_1, method: request.method, uri: address.prefix + request.path)
         head.headers.add(name: "Host", value: address.hostHeader)
         head.headers.add(name: "Connection", value: "close")
-        if request.method == .POST || request.method == .PUT { head.headers.add(name: "Content-Length", value: "0") }
+        if let body = request.body {
+            head.headers.add(name: "Content-Type", value: "application/json")
+            head.headers.add(name: "Content-Length", value: String(body.count))
+        } else if request.method == .POST || request.method == .PUT {
+            head.headers.add(name: "Content-Length", value: "0")
+        }
         if let apiKey { head.headers.add(name: "api-key", value: apiKey) }
         for (name, value) in request.headers { head.headers.add(name: name, value: value) }
         return head
@@ -130,29 +146,30 @@ struct LeaderResponse {
     let headers: HTTPHeaders
     private var parts: NIOAsyncChannelInboundStream<HTTPClientResponsePart>.AsyncIterator
     private var ended = false
-    private let leader: String
+    /// "the leader at URL" (or etcd), for errors.
+    private let peer: String
 
     static func begin(
-        _ parts: NIOAsyncChannelInboundStream<HTTPClientResponsePart>.AsyncIterator, from leader: String
+        _ parts: NIOAsyncChannelInboundStream<HTTPClientResponsePart>.AsyncIterator, from peer: String
     ) async throws -> LeaderResponse {
         var parts = parts
         while true {
             switch try await parts.next() {
             case .head(let head) where head.status.code >= 200:
-                return LeaderResponse(status: head.status.code, headers: head.headers, parts: parts, leader: leader)
+                return LeaderResponse(status: head.status.code, headers: head.headers, parts: parts, peer: peer)
             case .head, .body, .end:
                 continue  // an interim 1xx answer
             case nil:
-                throw ReplicationError.io("the leader at \(leader) closed the connection before answering")
+                throw ReplicationError.io("\(peer) closed the connection before answering")
             }
         }
     }
 
-    private init(status: UInt, headers: HTTPHeaders, parts: NIOAsyncChannelInboundStream<HTTPClientResponsePart>.AsyncIterator, leader: String) {
+    private init(status: UInt, headers: HTTPHeaders, parts: NIOAsyncChannelInboundStream<HTTPClientResponsePart>.AsyncIterator, peer: String) {
         self.status = status
         self.headers = headers
         self.parts = parts
-        self.leader = leader
+        self.peer = peer
     }
 
     /// The next piece of the body, or nil at its end.
@@ -161,8 +178,8 @@ struct LeaderResponse {
             switch try await parts.next() {
             case .body(let chunk): return chunk
             case .end: ended = true
-            case .head: throw ReplicationError.io("the leader at \(leader) sent a second answer head")
-            case nil: throw ReplicationError.io("the leader at \(leader) closed the connection mid-answer")
+            case .head: throw ReplicationError.io("\(peer) sent a second answer head")
+            case nil: throw ReplicationError.io("\(peer) closed the connection mid-answer")
             }
         }
         return nil
@@ -173,7 +190,7 @@ struct LeaderResponse {
         var all = ByteBuffer()
         while var chunk = try await next() {
             guard all.readableBytes + chunk.readableBytes <= limit else {
-                throw ReplicationError.io("the answer from \(leader) is over \(limit) bytes")
+                throw ReplicationError.io("the answer from \(peer) is over \(limit) bytes")
             }
             all.writeBuffer(&chunk)
         }
@@ -184,11 +201,11 @@ struct LeaderResponse {
 /// Turns the read timeout's silence into an error on the connection, then closes it.
 private final class SilenceCloser: ChannelInboundHandler, Sendable {
     typealias InboundIn = HTTPClientResponsePart
-    let leader: String
+    let peer: String
     let timeout: TimeAmount
 
-    init(leader: String, timeout: TimeAmount) {
-        self.leader = leader
+    init(peer: String, timeout: TimeAmount) {
+        self.peer = peer
         self.timeout = timeout
     }
 
@@ -198,7 +215,7 @@ private final class SilenceCloser: ChannelInboundHandler, Sendable {
             return
         }
         let seconds = timeout.nanoseconds / 1_000_000_000
-        context.fireErrorCaught(ReplicationError.io("the leader at \(leader) sent nothing for \(seconds) s"))
+        context.fireErrorCaught(ReplicationError.io("\(peer) sent nothing for \(seconds) s"))
         context.close(promise: nil)
     }
 }

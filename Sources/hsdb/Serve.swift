@@ -5,6 +5,7 @@ import Synchronization
 import HSDB
 import HSDBServer
 import Logging
+import Replication
 
 /// `hsdb serve`: opens (and recovers) the database and serves the Qdrant-compatible REST API
 /// until SIGINT or SIGTERM; then stops accepting, finishes requests in flight, syncs and exits 0.
@@ -61,6 +62,21 @@ struct Serve: AsyncParsableCommand {
 
     @Option(name: .long, help: "On a leader: seconds a write waits for its followers (write_consistency_factor > 1) before it fails with 503.")
     var replicaAckTimeout = 10.0
+
+    @Option(name: .long, help: "Cluster mode: etcd's client URLs, comma-separated (http://host:2379,...). The node registers under a lease, follows the leader elected in etcd or campaigns when there is none.")
+    var etcd: String?
+
+    @Option(name: .long, help: "Cluster mode: this node's name, unique in the cluster (default: the host name).")
+    var nodeId: String?
+
+    @Option(name: .long, help: "Cluster mode: the URL other nodes and clients reach this server at (default: http://HOST:PORT).")
+    var advertise: String?
+
+    @Option(name: .long, help: "Cluster mode: the cluster's name; its keys live under /hsdb/NAME/ in etcd.")
+    var cluster = "hsdb"
+
+    @Option(name: .long, help: "Cluster mode: seconds of the leader's lease; a dead leader is replaced after about this long. Keepalive (TTL/5), etcd request timeout (3 x TTL/10) and the deadline margin (TTL/10) follow from it.")
+    var leaseTtl = 10.0
 
     @Option(name: .long, help: "Archive incremental CAR backups into this directory, continuously (every --archive-interval while anything changed), on POST /backups, and at shutdown.")
     var backupDir: String?
@@ -123,6 +139,11 @@ struct Serve: AsyncParsableCommand {
             settings.replicaOf = replicaOf
             settings.leaderAPIKey = leaderApiKey ?? ProcessInfo.processInfo.environment["HSDB_LEADER_API_KEY"].flatMap { $0.isEmpty ? nil : $0 }
         }
+        if let etcd {
+            guard replicaOf == nil else { throw ValidationError("--etcd and --replica-of exclude each other: in a cluster the election chooses whom to follow") }
+            settings.cluster = try clusterSettings(etcd: etcd)
+            settings.leaderAPIKey = leaderApiKey ?? settings.apiKey
+        }
         var options = DatabaseOptions(durability: mode)
         options.createIfMissing = true
         options.limits.maxBatchPoints = max(options.limits.maxBatchPoints, maxBatchPoints)
@@ -133,7 +154,8 @@ struct Serve: AsyncParsableCommand {
         guard idleFlushSeconds >= 0 else { throw ValidationError("--idle-flush-seconds must not be negative") }
         options.idleFlushAfter = idleFlushSeconds > 0 ? .milliseconds(Int64(idleFlushSeconds * 1000)) : nil
         // A follower takes every LSN from its leader, close markers included.
-        options.writesWALCloseMarkers = replicaOf == nil
+        // (In a cluster, a node that follows at first writes none before it is elected.)
+        options.writesWALCloseMarkers = replicaOf == nil && etcd == nil
         let db = try await Database.open(at: data, options: options, logger: logger)
         let collections = try db.listCollections()
         let points = try collections.reduce(0) { $0 + (try db.collection($1.name).count()) }
@@ -166,6 +188,38 @@ struct Serve: AsyncParsableCommand {
         logger.info("shutting down: syncing and closing the database")
         try await db.close()
         logger.info("closed cleanly")
+    }
+}
+
+extension Serve {
+    func clusterSettings(etcd: String) throws -> ClusterSettings {
+        let endpoints = etcd.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        for endpoint in endpoints {
+            guard let url = URL(string: endpoint), url.scheme == "http", url.host != nil else {
+                throw ValidationError("--etcd takes http:// client URLs of etcd, such as http://127.0.0.1:2379 (got '\(endpoint)')")
+            }
+        }
+        let node = nodeId ?? ProcessInfo.processInfo.hostName
+        let url: String
+        if let advertise {
+            guard let parsed = URL(string: advertise), parsed.scheme == "http", parsed.host != nil else {
+                throw ValidationError("--advertise must be this server's http:// URL as others reach it (got '\(advertise)')")
+            }
+            url = advertise
+        } else {
+            guard port != 0, host != "0.0.0.0", host != "::" else {
+                throw ValidationError("--advertise is needed with --port 0 or a wildcard --host: other nodes must know where to reach this one")
+            }
+            url = "http://\(host.contains(":") ? "[\(host)]" : host):\(port)"
+        }
+        var settings = ClusterSettings(endpoints: endpoints, nodeName: node, advertise: url)
+        settings.cluster = cluster
+        guard leaseTtl >= 2, leaseTtl <= 3600, leaseTtl == leaseTtl.rounded() else {
+            throw ValidationError("--lease-ttl must be a whole number of seconds from 2 to 3600 (etcd grants whole seconds)")
+        }
+        settings.derive(fromTTL: .seconds(leaseTtl))
+        if let problem = settings.problem { throw ValidationError(problem) }
+        return settings
     }
 }
 
