@@ -28,6 +28,7 @@ struct API: Sendable {
         registerPoints(on: router)
         registerSnapshots(on: router)
         registerReplication(on: router)
+        registerCluster(on: router)
         registerTelemetry(on: router)
         registerBackups(on: router)
         registerOptimizations(on: router)

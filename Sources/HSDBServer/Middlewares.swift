@@ -94,7 +94,8 @@ struct ReadOnlyFollowerMiddleware: RouterMiddleware {
         case .get, .head, .options: return false
         case .post:
             let parts = path.split(separator: "/", omittingEmptySubsequences: true)
-            if parts.first == "replication" { return false }
+            // Replication and cluster calls are between servers (or an operator's), not writes.
+            if parts.first == "replication" || parts.first == "cluster" { return false }
             guard parts.count >= 3, parts[0] == "collections" else { return true }
             // POST .../points retrieves; POST .../snapshots snapshots this copy.
             if parts.count == 3 { return !["points", "snapshots", "facet"].contains(parts[2]) }

@@ -17,6 +17,12 @@ extension API {
 
         // Failover by hand: this node leads a new epoch (a follower stops following first).
         on(router, .post, "/replication/promote") { _, _, start in
+            if let cluster = replication.cluster {
+                throw APIError(
+                    status: .conflict,
+                    message: "Conflict: this server is a member of cluster '\(cluster.settings.cluster)', whose leader is elected in etcd; "
+                        + "hand over with `hsdb replica switchover` (POST /cluster/switchover)")
+            }
             let epoch = try await replication.promote()
             return Envelope.ok(since: start) { w in
                 w.beginObject()

@@ -177,6 +177,12 @@ public final class ReplicationFollower: Sendable {
                 decoder.append(chunk.readableBytesView)
                 update(name) { $0.bytesReceived += Int64(chunk.readableBytes) }
                 while let frame = try nextFrame(&decoder, name) {
+                    let seen = epochSeen
+                    guard frame.epoch >= seen else {
+                        update(name) { $0.rejectedFrames += 1 }
+                        throw ReplicationError.badFrame(
+                            "'\(name)': a frame of epoch \(frame.epoch) from a leader replaced by epoch \(seen): refused")
+                    }
                     if !frame.records.isEmpty {
                         (lsn, hash) = try await apply(frame, after: (lsn, hash), to: collection, chain: chain, name: name)
                     }

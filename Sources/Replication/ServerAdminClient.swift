@@ -27,6 +27,11 @@ public struct ServerAdminClient: Sendable {
         return UInt64(epoch)
     }
 
+    /// GETs `path`; returns the envelope's `result`.
+    public func get(_ path: String) async throws -> JSONValue {
+        try await client.json(client.request(.GET, path))
+    }
+
     /// POSTs to `path` (with its query), waiting up to 5 minutes for the answer (the call
     /// does the work first, as a backup does); returns the envelope's `result`.
     public func post(_ path: String) async throws -> JSONValue {

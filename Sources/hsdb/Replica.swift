@@ -5,8 +5,8 @@ import Replication
 /// `hsdb replica`: tools for a leader and its followers.
 struct Replica: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Replication tools: prove a follower equal to its leader; promote a follower.",
-        subcommands: [ReplicaVerify.self, ReplicaPromote.self])
+        abstract: "Replication tools: prove a follower equal to its leader; promote a follower; hand a cluster's lead over.",
+        subcommands: [ReplicaVerify.self, ReplicaPromote.self, ReplicaSwitchover.self])
 }
 
 /// `hsdb replica verify`: exit 0 when every collection of the leader has the same state
@@ -78,6 +78,46 @@ struct ReplicaPromote: AsyncParsableCommand {
             print("\(server) is the leader of epoch \(epoch)")
         } catch {
             FileHandle.standardError.write(Data("hsdb replica promote: \(error)\n".utf8))
+            throw ExitCode(1)
+        }
+    }
+}
+
+/// `hsdb replica switchover`: in a cluster (`serve --etcd`), hands the lead to another member
+/// with no acknowledged write lost: the leader stops taking writes, waits until the target
+/// holds all it has, and names it in etcd, which elects it in the next round.
+struct ReplicaSwitchover: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "switchover",
+        abstract: "Hand a cluster's lead to another member (planned, no acknowledged write lost).")
+
+    @Option(name: .long, help: "Any member's base URL; the call goes to the leader it names.")
+    var server: String
+
+    @Option(name: .long, help: "The member to hand over to (default: the most advanced other member).")
+    var to: String?
+
+    @Option(name: .long, help: "API key (default: $HSDB_API_KEY).")
+    var apiKey: String?
+
+    func run() async throws {
+        let key = apiKey ?? ProcessInfo.processInfo.environment["HSDB_API_KEY"].flatMap { $0.isEmpty ? nil : $0 }
+        do {
+            let status = try await ServerAdminClient(server: server, apiKey: key).get("/cluster")
+            guard case .object(let top) = status, case .object(let mine)? = top["hsdb"],
+                case .object(let leader)? = mine["leader"], case .string(let url)? = leader["advertise"]
+            else {
+                throw ValidationError("\(server) knows no cluster leader now (not in a cluster, or an election is under way)")
+            }
+            var path = "/cluster/switchover"
+            if let to { path += "?to=" + (to.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? to) }
+            let result = try await ServerAdminClient(server: url, apiKey: key).post(path)
+            guard case .object(let o) = result, case .string(let name)? = o["leader"], case .int(let epoch)? = o["epoch"] else {
+                throw ValidationError("the switchover answer names no leader")
+            }
+            print("\(name) leads epoch \(epoch)")
+        } catch {
+            FileHandle.standardError.write(Data("hsdb replica switchover: \(error)\n".utf8))
             throw ExitCode(1)
         }
     }

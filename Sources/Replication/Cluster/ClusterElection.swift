@@ -235,7 +235,10 @@ public final class ClusterElection: Sendable {
 
     private func stepDown(_ reason: String) async {
         guard state.withLock({ s -> Bool in
-            defer { s.leading = false }
+            defer {
+                s.leading = false
+                s.switching = false
+            }
             return s.leading
         }) else { return }
         logger.warning("cluster: \(settings.nodeName) stops leading: \(reason)")

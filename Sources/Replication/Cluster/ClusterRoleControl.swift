@@ -19,10 +19,13 @@ public protocol ClusterRoleControl: Sendable {
 
 public enum ClusterError: Error, Sendable, CustomStringConvertible {
     case leaseLost(String)
+    /// A cluster operation this node cannot do now (with why).
+    case refused(String)
 
     public var description: String {
         switch self {
         case .leaseLost(let why): "the lease in etcd is lost: \(why)"
+        case .refused(let why): why
         }
     }
 }

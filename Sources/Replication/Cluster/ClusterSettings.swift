@@ -16,8 +16,9 @@ public struct ClusterSettings: Sendable, Equatable {
     public var deadlineMargin: Duration = .seconds(1)
     /// How long candidates wait for each other's progress before choosing the most advanced.
     public var electionSettle: Duration = .milliseconds(500)
-    /// How long one watch of the leader key waits before the key is read again.
-    public var watchTimeout: Duration = .seconds(5)
+    /// How long one watch of the leader key waits before the key is read again (and this
+    /// member's progress published again).
+    public var watchTimeout: Duration = .seconds(2)
     /// Wait between attempts after etcd failed a call.
     public var retryInterval: Duration = .milliseconds(500)
 
@@ -46,6 +47,7 @@ public struct ClusterSettings: Sendable, Equatable {
     public mutating func derive(fromTTL ttl: Duration) {
         leaseTTL = ttl
         keepaliveInterval = ttl / 5
+        watchTimeout = ttl / 5
         requestTimeout = ttl * 3 / 10
         deadlineMargin = ttl / 10
     }
