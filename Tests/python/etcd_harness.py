@@ -199,7 +199,9 @@ class Etcd:
         m.paused = False
 
     def _lost_a_port_race(self):
-        """True when a member exited at once because its port was taken."""
+        """True when a member exited at once because its port was taken. Waits up to 2 s for
+        every member to answer GET /version (which etcd serves once the member is ready) or
+        for one to exit so."""
         deadline = time.monotonic() + 2
         while time.monotonic() < deadline:
             for m in self.members:
