@@ -1,0 +1,236 @@
+"""Failover across real network links that the test cuts. Three nodes run in network
+namespaces of their own, each joined to three bridges: `e` reaches etcd (in the test's own
+namespace), `r` joins the nodes to each other (replication; the URLs they advertise), `m` is
+the test's way in, never cut. Cutting a link is taking the node's port on one bridge down,
+so packets vanish without an error, as when a switch fails. Needs root and iproute2."""
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+
+import httpx
+import pytest
+
+from conftest import BINARY
+from test_replication import assert_verified
+
+PREFIX = "hsdbc"
+NODES = {"a": 1, "b": 2, "c": 3}
+NETS = {"m": "10.82.0", "r": "10.83.0", "e": "10.84.0"}
+TTL = 4
+DIM = 8
+
+
+def ip(*args, check=True):
+    return subprocess.run(["ip", *args], capture_output=True, text=True, check=check)
+
+
+def teardown():
+    for ns in ip("netns", "list", check=False).stdout.split():
+        if ns.startswith(PREFIX):
+            ip("netns", "del", ns, check=False)
+    for line in ip("-o", "link", "show", check=False).stdout.splitlines():
+        name = line.split(":")[1].strip().split("@")[0]
+        if name.startswith(PREFIX):
+            ip("link", "del", name, check=False)
+
+
+class Net:
+    def __init__(self):
+        teardown()
+        for net, subnet in NETS.items():
+            br = f"{PREFIX}{net}"
+            ip("link", "add", br, "type", "bridge")
+            if net != "r":  # the test and etcd sit on m and e; r is between the nodes only
+                ip("addr", "add", f"{subnet}.254/24", "dev", br)
+            ip("link", "set", br, "up")
+        for node, last in NODES.items():
+            ns = f"{PREFIX}{node}"
+            ip("netns", "add", ns)
+            ip("-n", ns, "link", "set", "lo", "up")
+            for net, subnet in NETS.items():
+                outside, inside = f"{PREFIX}{node}{net}o", f"{PREFIX}{node}{net}i"
+                ip("link", "add", outside, "type", "veth", "peer", "name", inside)
+                ip("link", "set", inside, "netns", ns)
+                ip("link", "set", outside, "master", f"{PREFIX}{net}")
+                ip("link", "set", outside, "up")
+                ip("-n", ns, "addr", "add", f"{subnet}.{last}/24", "dev", inside)
+                ip("-n", ns, "link", "set", inside, "up")
+
+    def cut(self, node, net):
+        ip("link", "set", f"{PREFIX}{node}{net}o", "down")
+
+    def heal(self, node, net):
+        ip("link", "set", f"{PREFIX}{node}{net}o", "up")
+
+
+class EtcdOnBridge:
+    """One etcd member listening on the e bridge's host address."""
+
+    def __init__(self, directory):
+        from cluster_harness import free_port
+        self.port, peer = free_port(), free_port()
+        self.url = f"http://{NETS['e']}.254:{self.port}"
+        self.log = open(os.path.join(directory, "etcd.log"), "w")
+        self.proc = subprocess.Popen(
+            ["etcd", "--data-dir", os.path.join(directory, "etcd"), "--name", "e",
+             "--listen-client-urls", self.url, "--advertise-client-urls", self.url,
+             "--listen-peer-urls", f"http://127.0.0.1:{peer}", "--initial-advertise-peer-urls", f"http://127.0.0.1:{peer}",
+             "--initial-cluster", f"e=http://127.0.0.1:{peer}"],
+            stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(self.url + "/health", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        pytest.fail("etcd did not start on the bridge")
+
+    def stop(self):
+        self.proc.kill()
+        self.proc.wait()
+        self.log.close()
+
+
+class NetNode:
+    def __init__(self, name, directory, etcd_url):
+        last = NODES[name]
+        self.name, self.data_dir = name, os.path.join(directory, name)
+        self.url = f"http://{NETS['m']}.{last}:6333"
+        self.advertise = f"http://{NETS['r']}.{last}:6333"
+        self.log = open(self.data_dir + ".log", "w")
+        self.proc = subprocess.Popen(
+            ["ip", "netns", "exec", f"{PREFIX}{name}", BINARY, "serve", "--data", self.data_dir, "--host", "0.0.0.0",
+             "--port", "6333", "--no-grpc", "--etcd", etcd_url, "--node-id", name, "--advertise", self.advertise,
+             "--lease-ttl", str(TTL), "--replica-ack-timeout", "2"],
+            stdout=subprocess.PIPE, stderr=self.log, text=True)
+        line = self.proc.stdout.readline()
+        assert line.startswith("hsdb listening on "), f"{name} did not start: {line!r}"
+
+    def view(self):
+        try:
+            return httpx.get(self.url + "/cluster", timeout=2).json()["result"]["hsdb"]
+        except (httpx.HTTPError, ValueError, KeyError):
+            return None
+
+    def put(self, collection, pid):
+        body = {"points": [{"id": pid, "vector": [float(pid % 5 + 1)] * DIM}]}
+        try:
+            return httpx.put(f"{self.url}/collections/{collection}/points?wait=true", json=body, timeout=10).status_code
+        except httpx.HTTPError:
+            return None
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+        self.proc.wait(timeout=30)
+        self.log.close()
+
+
+@pytest.fixture()
+def net():
+    if os.geteuid() != 0:
+        pytest.skip("network namespaces need root")
+    if shutil.which("ip") is None:
+        pytest.skip("`ip` (iproute2) is not installed")
+    try:
+        n = Net()
+    except subprocess.CalledProcessError as e:
+        teardown()
+        pytest.skip(f"cannot make network namespaces here: {e.stderr.strip()}")
+    yield n
+    teardown()
+
+
+@pytest.fixture()
+def nodes(net):
+    directory = tempfile.mkdtemp(prefix="hsdb-cluster-netns-")
+    etcd = EtcdOnBridge(directory)
+    started = {name: NetNode(name, directory, etcd.url) for name in NODES}
+    yield started
+    for node in started.values():
+        node.stop()
+    etcd.stop()
+    shutil.rmtree(directory, ignore_errors=True)
+
+
+def leader_of(nodes, exclude=(), above=0, timeout=30):
+    deadline = time.monotonic() + timeout
+    views = {}
+    while time.monotonic() < deadline:
+        views = {n: nodes[n].view() for n in nodes if n not in exclude}
+        names = {(v["leader"]["name"], v["leader"]["epoch"]) if v and v.get("leader") else None for v in views.values()}
+        if len(names) == 1 and None not in names:
+            (name, epoch), = names
+            if epoch > above and views[name]["role"] == "leader" and views[name]["lease_held"]:
+                return nodes[name], epoch
+        time.sleep(0.1)
+    pytest.fail(f"no single leader: {views}")
+
+
+def setup_collection(leader):
+    spec = {"vectors": {"size": DIM, "distance": "Dot"}, "write_consistency_factor": 2}
+    assert httpx.put(f"{leader.url}/collections/m", json=spec, timeout=30).status_code == 200
+    deadline = time.monotonic() + 30
+    while leader.put("m", 1) != 200:
+        assert time.monotonic() < deadline, "no write reached a follower"
+        time.sleep(0.2)
+
+
+def ids(node):
+    r = httpx.post(f"{node.url}/collections/m/points/scroll", json={"limit": 100000}, timeout=30)
+    return {p["id"] for p in r.json()["result"]["points"]}
+
+
+def test_leader_cut_from_etcd_only_is_replaced(net, nodes):
+    leader, epoch = leader_of(nodes)
+    setup_collection(leader)
+    acked, pid = {1}, 2
+    net.cut(leader.name, "e")
+    cut_at = time.monotonic()
+    # The old leader stops acknowledging at its lease deadline (no word from anyone needed);
+    # the others elect a new leader once etcd expires its lease.
+    refused_at = None
+    while refused_at is None and time.monotonic() - cut_at < TTL * 3:
+        code = leader.put("m", pid)
+        if code == 200:
+            acked.add(pid)
+        else:
+            refused_at = time.monotonic()
+        pid += 1
+    assert refused_at is not None and refused_at - cut_at < TTL + 1, "the cut-off leader acknowledged past its TTL"
+    new, new_epoch = leader_of(nodes, exclude=(leader.name,), above=epoch, timeout=TTL * 5)
+    assert new is not leader
+    assert new.put("m", pid) == 200
+    acked.add(pid)
+    # Cut off from etcd but not from clients: the old leader still refuses.
+    assert leader.put("m", pid + 1) != 200
+    net.heal(leader.name, "e")
+    assert leader_of(nodes, above=epoch)[0] is new
+    assert acked <= ids(new)
+    for node in nodes.values():
+        if node is not new:
+            assert_verified(new.url, node.url, 1)
+
+
+def test_leader_cut_from_its_followers_fails_writes_and_loses_none(net, nodes):
+    leader, epoch = leader_of(nodes)
+    setup_collection(leader)
+    net.cut(leader.name, "r")
+    # Still in etcd, so still the leader; with write_consistency_factor 2 no write can be
+    # acknowledged: each fails (503) after the ack timeout rather than being lost.
+    codes = [leader.put("m", 100 + i) for i in range(3)]
+    assert codes == [503, 503, 503], codes
+    assert leader_of(nodes)[0] is leader
+    net.heal(leader.name, "r")
+    deadline = time.monotonic() + 30
+    while leader.put("m", 200) != 200:
+        assert time.monotonic() < deadline, "writes did not resume after the heal"
+        time.sleep(0.2)
+    assert leader_of(nodes)[0] is leader
+    for node in nodes.values():
+        if node is not leader:
+            assert_verified(leader.url, node.url, 1)
