@@ -133,11 +133,11 @@ class Writer(threading.Thread):
             url = self.target or (random.choice(live) if live else None)
             status, location = put(url, path, body) if url else (None, None)
             if status == 307 and location:
-                self.target = location.split("/collections/")[0]
+                url = self.target = location.split("/collections/")[0]
                 status, _ = put(self.target, path, body)
             if status == 200:
                 self.acked[collection].add(pid)
-                self.ack_times.append(time.monotonic())
+                self.ack_times.append((time.monotonic(), url))
             else:
                 self.target = None
                 time.sleep(0.01)
@@ -195,11 +195,15 @@ def failovers(args, work):
             leader.signal(signal.SIGKILL if mode == "kill" else signal.SIGSTOP)
             if mode == "stop":
                 leader.stopped = True
-            while not any(t > t0 for w in writers for t in w.ack_times[-50:]):
+            # The first write the new leader acknowledges (answers the old one sent before
+            # the signal may still arrive after it).
+            def after():
+                return [t for w in writers for t, url in w.ack_times[-50:] if t > t0 and url != leader.url]
+            while not after():
                 if time.monotonic() - t0 > args.ttl * 6:
                     raise RuntimeError(f"no write acknowledged {args.ttl * 6} s after failover {i}")
                 time.sleep(0.005)
-            first = min(t for w in writers for t in w.ack_times if t > t0)
+            first = min(after())
             times.append(first - t0)
             old = leader
             leader, epoch = leader_of(nodes, above=epoch)

@@ -1,3 +1,4 @@
+import HSDB
 import HTTPTypes
 import Hummingbird
 import Replication
@@ -41,5 +42,56 @@ extension ReadOnlyFollowerMiddleware {
                 + "cluster '\(cluster.settings.cluster)'; the write is not acknowledged (retry: a leader is elected within the lease TTL)")
         error.retryAfterSeconds = 1
         return error
+    }
+}
+
+extension ReadOnlyFollowerMiddleware {
+    /// The header a cluster leader puts on a read it can vouch for: served while its lease
+    /// was certainly held (so no newer leader existed), and, for a collection whose
+    /// write_consistency_factor F > 1, only once everything the read could see is durable on
+    /// F copies (so no write it shows can be lost in a failover: no dirty read). Reads
+    /// without it (followers, or a leader that could not vouch) may be stale.
+    static let leaderEpochHeader = HTTPField.Name("hsdb-leader-epoch")!
+
+    func clusterRead(
+        _ request: Request, context: HSDBRequestContext, cluster: ClusterElection,
+        next: (Request, HSDBRequestContext) async throws -> Response
+    ) async throws -> Response {
+        let start = ContinuousClock.now
+        var response: Response
+        do {
+            response = try await next(request, context)
+        } catch let error as APIError where error.status == .notFound {
+            // "No point with id N" is a read's answer too (absent), which the leader vouches for.
+            response = Envelope.error(error, since: start)
+        }
+        let answered = response.status.code < 400 || response.status == .notFound
+        guard case .leader(let leader) = node.roleNow, cluster.isLeading, answered else { return response }
+        let parts = request.uri.path.split(separator: "/", omittingEmptySubsequences: true)
+        if parts.count >= 2, parts[0] == "collections" {
+            guard let c = collection(named: String(parts[1])) else { return response }
+            let factor = CollectionSpec.writeConsistencyFactor(of: c, default: node.settings.writeConsistencyFactor)
+            if factor > 1 {
+                let lsn = max(c.appliedLSN, c.durableLSN)
+                let have = await leader.waitForFollowers(factor - 1, of: c, through: lsn, timeout: node.settings.replicaAckTimeout)
+                guard have >= factor - 1 else {
+                    throw APIError(
+                        status: .serviceUnavailable,
+                        message: "Service unavailable: the read saw writes (through LSN \(lsn)) that are durable on \(have + 1) of the "
+                            + "\(factor) copies write_consistency_factor asks for after \(node.settings.replicaAckTimeout); it is not answered")
+                }
+            }
+        }
+        guard cluster.mayAcknowledge else { return response }
+        response.headers[Self.leaderEpochHeader] = String(node.state.leadingEpoch)
+        return response
+    }
+
+    /// The collection a path segment names, directly or through an alias.
+    private func collection(named raw: String) -> HSDB.Collection? {
+        guard let name = raw.removingPercentEncoding else { return nil }
+        if let c = try? node.db.collection(name) { return c }
+        guard let target = (try? node.db.aliases())?.first(where: { $0.alias == name })?.collection else { return nil }
+        return try? node.db.collection(target)
     }
 }

@@ -70,7 +70,10 @@ struct ReadOnlyFollowerMiddleware: RouterMiddleware {
     let node: ReplicationNode
 
     func handle(_ request: Request, context: HSDBRequestContext, next: (Request, HSDBRequestContext) async throws -> Response) async throws -> Response {
-        guard Self.isWrite(method: request.method, path: request.uri.path) else { return try await next(request, context) }
+        guard Self.isWrite(method: request.method, path: request.uri.path) else {
+            if let cluster = node.cluster { return try await clusterRead(request, context: context, cluster: cluster, next: next) }
+            return try await next(request, context)
+        }
         if let cluster = node.cluster { return try await clusterWrite(request, context: context, cluster: cluster, next: next) }
         switch node.roleNow {
         case .leader: return try await next(request, context)
