@@ -8,17 +8,7 @@ import XCTest
 /// The election driven by a manual clock against a real etcd: who wins, who defers, and
 /// when a leader stops acknowledging writes, decided by the injected time alone (the
 /// real-process scenarios are in Tests/python/test_cluster.py).
-final class ClusterElectionTests: XCTestCase {
-    var etcd: EtcdProcess!
-
-    override func setUp() async throws {
-        etcd = try EtcdProcess()
-    }
-
-    override func tearDown() async throws {
-        etcd?.stop()
-    }
-
+final class ClusterElectionTests: EtcdTestCase {
     func testALoneNodeLeadsAndStopsAcknowledgingAtItsDeadline() async throws {
         _ = try await etcd.ready()
         let clock = ManualClock()

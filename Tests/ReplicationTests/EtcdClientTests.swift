@@ -6,17 +6,7 @@ import XCTest
 /// The etcd client against a real etcd (a child process): leases granted, kept alive and
 /// expired, transactions taken and refused, watch events, and the gateway's traps
 /// (DESIGN.md, "Automatic failover").
-final class EtcdClientTests: XCTestCase {
-    var etcd: EtcdProcess!
-
-    override func setUp() async throws {
-        etcd = try EtcdProcess()
-    }
-
-    override func tearDown() async throws {
-        etcd?.stop()
-    }
-
+final class EtcdClientTests: EtcdTestCase {
     func testLeaseGrantKeepAliveExpiryAndRevoke() async throws {
         let client = try await etcd.ready()
         let (lease, ttl) = try await client.grantLease(ttl: 2)

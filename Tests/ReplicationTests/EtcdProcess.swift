@@ -72,3 +72,16 @@ final class EtcdProcess: @unchecked Sendable {
         return path.split(separator: ":").map { "\($0)/\(name)" }.first { FileManager.default.isExecutableFile(atPath: $0) }
     }
 }
+
+/// A test case with a fresh real etcd for each test.
+class EtcdTestCase: XCTestCase {
+    var etcd: EtcdProcess!
+
+    override func setUp() async throws {
+        etcd = try EtcdProcess()
+    }
+
+    override func tearDown() async throws {
+        etcd?.stop()
+    }
+}

@@ -14,6 +14,8 @@ import pytest
 
 from conftest import BINARY
 from test_replication import assert_verified
+from test_replication_netns import ip
+from test_replication_netns import teardown as netns_teardown
 
 PREFIX = "hsdbc"
 NODES = {"a": 1, "b": 2, "c": 3}
@@ -22,18 +24,8 @@ TTL = 4
 DIM = 8
 
 
-def ip(*args, check=True):
-    return subprocess.run(["ip", *args], capture_output=True, text=True, check=check)
-
-
 def teardown():
-    for ns in ip("netns", "list", check=False).stdout.split():
-        if ns.startswith(PREFIX):
-            ip("netns", "del", ns, check=False)
-    for line in ip("-o", "link", "show", check=False).stdout.splitlines():
-        name = line.split(":")[1].strip().split("@")[0]
-        if name.startswith(PREFIX):
-            ip("link", "del", name, check=False)
+    netns_teardown(PREFIX)
 
 
 class Net:

@@ -21,13 +21,14 @@ def ip(*args, check=True):
     return subprocess.run(["ip", *args], capture_output=True, text=True, check=check)
 
 
-def teardown():
+def teardown(prefix=PREFIX):
+    """Deletes every namespace and link whose name starts with `prefix`."""
     for ns in ip("netns", "list", check=False).stdout.split():
-        if ns.startswith(PREFIX):
+        if ns.startswith(prefix):
             ip("netns", "del", ns, check=False)
     for line in ip("-o", "link", "show", check=False).stdout.splitlines():
         name = line.split(":")[1].strip().split("@")[0]
-        if name.startswith(PREFIX):
+        if name.startswith(prefix):
             ip("link", "del", name, check=False)
 
 
