@@ -39,6 +39,7 @@ def free_port():
 
 
 def start_etcd(work):
+    os.makedirs(work, exist_ok=True)
     port, peer = free_port(), free_port()
     url = f"http://127.0.0.1:{port}"
     proc = subprocess.Popen(

@@ -136,18 +136,22 @@ final class ReplicationNode: Sendable {
     /// A newer leader's notice: with `epoch` above this node's, it records the epoch and, if
     /// it was leading, is fenced. Returns false for a notice not newer than what it knows.
     func fence(epoch: UInt64) throws -> Bool {
-        let fenced = try current.withLock { c -> Bool? in
-            guard epoch > c.state.epoch else { return nil }
+        let (fenced, following) = try current.withLock { c -> (Bool?, ReplicationFollower?) in
+            guard epoch > c.state.epoch else { return (nil, nil) }
             var next = c.state
             next.epoch = epoch
             try next.save(database: db.path)
             c.state = next
-            guard case .leader(let leader) = c.role else { return false }
+            if case .follower(let f) = c.role { return (false, f) }
+            guard case .leader(let leader) = c.role else { return (false, nil) }
             leader.stop()
             c.role = .fenced
             c.generation += 1
-            return true
+            return (true, nil)
         }
+        // A follower told of a newer leader refuses its own leader's older frames and
+        // catalogues from now on (outside the lock: the follower reports the epoch back).
+        following?.saw(epoch: epoch)
         guard let fenced else { return false }
         if fenced { logger.warning("replication: fenced by a leader of epoch \(epoch): this node takes no more writes") }
         return true

@@ -268,7 +268,9 @@ public final class ReplicationFollower: Sendable {
 
     var nodeID: String { node.nodeID.uuidString.lowercased() }
 
-    private func saw(epoch: UInt64) {
+    /// Raises the highest leader epoch seen (from a frame, a catalogue, or a newer leader's
+    /// fence notice): frames and catalogues of older epochs are refused from then on.
+    public func saw(epoch: UInt64) {
         var seen = leaderEpoch.load(ordering: .relaxed)
         while epoch > seen {
             let (done, now) = leaderEpoch.compareExchange(expected: seen, desired: epoch, ordering: .relaxed)

@@ -753,3 +753,31 @@ def test_sparse_vectors_bootstrap_and_stream_to_a_follower(cluster):
             assert r.returncode == 0, f"{r.stdout}\n{r.stderr}"
         assert follower_server.stop() == 0
     assert leader_server.stop() == 0
+
+
+def test_a_follower_told_a_newer_epoch_refuses_its_old_leaders_frames(cluster):
+    """A newer leader's fence notice reaches a follower still streaming from the old one:
+    the old leader's next frame (a heartbeat at most 500 ms away) and catalogue are refused,
+    so nothing it writes afterwards reaches the follower."""
+    state, start_leader, start_follower = cluster
+    leader_server = start_leader()
+    follower_server = start_follower()
+    with httpx.Client(base_url=leader_server.url, timeout=30) as leader, \
+            httpx.Client(base_url=follower_server.url, timeout=30) as follower:
+        assert leader.put("/collections/c", json={"vectors": {"size": DIM, "distance": "Dot"}}).status_code == 200
+        assert leader.put("/collections/c/points?wait=true", json={"points": [{"id": 1, "vector": [1.0] * DIM}]}).status_code == 200
+        wait_caught_up(leader, follower)
+        r = follower.post("/replication/fence?epoch=5")
+        assert r.status_code == 200 and r.json()["result"] == {"fenced": False, "epoch": 5}, r.text
+        deadline = time.monotonic() + 15
+        status = None
+        while time.monotonic() < deadline:
+            status = follower.get("/replication").json()["result"]
+            if status["collections"][0]["rejected_frames"] >= 1 and "replaced" in (status["catalog_error"] or ""):
+                break
+            time.sleep(0.1)
+        assert status["collections"][0]["rejected_frames"] >= 1, status
+        assert "epoch 5 has been seen: it was replaced" in status["catalog_error"], status
+        assert leader.put("/collections/c/points?wait=true", json={"points": [{"id": 2, "vector": [2.0] * DIM}]}).status_code == 200
+        time.sleep(1.5)  # a frame, a heartbeat and a catalogue poll later: still not applied
+        assert follower.get("/collections/c/points/2").status_code == 404
