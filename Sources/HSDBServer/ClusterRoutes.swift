@@ -20,6 +20,11 @@ extension API {
             return Envelope.ok(since: start) { w in writeClusterStatus(cluster, followers: followers, to: &w) }
         }
 
+        // Qdrant's consensus operations: a standalone node answers them 405 as Qdrant does;
+        // a cluster member refuses them (membership is each member's lease in etcd).
+        on(router, .post, "/cluster/recover") { _, _, _ in throw clusterOperationRefused("recovering the consensus state") }
+        on(router, .delete, "/cluster/peer/:peer") { _, _, _ in throw clusterOperationRefused("removing a peer") }
+
         on(router, .post, "/cluster/switchover") { request, _, start in
             guard let cluster = replication.cluster else {
                 throw APIError.wrongInput("this server is not in a cluster (started without --etcd): promote a follower with `hsdb replica promote`")
@@ -43,6 +48,15 @@ extension API {
                 w.endObject()
             }
         }
+    }
+
+    private func clusterOperationRefused(_ what: String) -> APIError {
+        guard let cluster = replication.cluster else {
+            return APIError(status: .methodNotAllowed, message: "hsdb is running in standalone mode (started without --etcd)")
+        }
+        return APIError.wrongInput(
+            "\(what) is not supported: cluster '\(cluster.settings.cluster)' keeps its membership in etcd, "
+                + "where each member holds its own lease (stop a node and its lease lapses)")
     }
 
     /// The member named holds, durably, every collection through this leader's durable LSN.

@@ -57,9 +57,21 @@ def test_three_nodes_elect_one_leader_and_follow_it(cluster):
         assert status["raft_info"]["term"] == epoch
         assert status["hsdb"]["leader"]["name"] == leader.name
         assert status["raft_info"]["role"] == ("Leader" if node is leader else "Follower")
-    # Failover by hand is refused in a cluster: etcd decides.
+    # Failover by hand is refused in a cluster: etcd decides. So are Qdrant's consensus
+    # operations: membership is each member's lease.
     r = httpx.post(f"{follower.url}/replication/promote")
     assert r.status_code == 409 and "switchover" in r.text, r.text
+    r = httpx.delete(f"{leader.url}/cluster/peer/1")
+    assert r.status_code == 400 and "keeps its membership in etcd" in r.text, r.text
+
+
+def test_a_standalone_server_says_so_as_qdrant_does(http):
+    assert http.get("/cluster").json()["result"] == {"status": "disabled"}
+    for method, path in [("POST", "/cluster/recover"), ("DELETE", "/cluster/peer/7")]:
+        r = http.request(method, path)
+        assert r.status_code == 405 and "standalone mode" in r.json()["status"]["error"], r.text
+    r = http.post("/cluster/switchover")
+    assert r.status_code == 400 and "not in a cluster" in r.text, r.text
 
 
 def test_killed_leader_is_replaced_and_no_acknowledged_write_is_lost(cluster):
