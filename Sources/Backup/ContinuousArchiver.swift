@@ -18,7 +18,7 @@ import Synchronization
 public final class ContinuousArchiver: Sendable {
     public struct Settings: Sendable {
         public var directory: String
-        public var interval: Duration = .seconds(60)
+        public var interval: Duration = .seconds(10)
         public var maxRetainedBytes: Int64 = 4 << 30
         /// A backup is a full one (a new base) when the last full one is this old (nil: never
         /// by age) ...

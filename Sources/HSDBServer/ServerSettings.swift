@@ -39,7 +39,7 @@ public struct ServerSettings: Sendable {
     /// When set, the server archives incremental CAR backups here (continuously, every
     /// `archiveInterval` while anything changed, and on `POST /backups`).
     public var backupDirectory: String?
-    public var archiveInterval: Duration = .seconds(60)
+    public var archiveInterval: Duration = .seconds(10)
     /// While archiving fails, a collection's WAL kept for the archive past this drops its pin
     /// (the chain breaks; the next backup is full).
     public var backupMaxRetainedBytes: Int64 = 4 << 30

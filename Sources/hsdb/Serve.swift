@@ -82,7 +82,7 @@ struct Serve: AsyncParsableCommand {
     var backupDir: String?
 
     @Option(name: .long, help: "With --backup-dir: seconds between backups (the most a crash can lose from the archive).")
-    var archiveInterval = 60.0
+    var archiveInterval = 10.0
 
     @Option(name: .long, help: "With --backup-dir: while archiving fails, WAL kept for the archive past this many MiB (per collection) drops the archive's pin; the chain breaks and the next backup is full.")
     var backupMaxRetainedMb = 4096

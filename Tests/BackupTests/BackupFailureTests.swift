@@ -80,6 +80,39 @@ final class BackupFailureTests: XCTestCase {
         assertProblem(in: archive.path, f)
     }
 
+    /// One block replaced by another valid block: as a whole section (the first block is then
+    /// missing, the second there twice), or its bytes under the first one's CID. Both refused.
+    func testABlockSwappedForAnotherValidBlockIsRefused() async throws {
+        for underItsCID in [false, true] {
+            let (f, summaries) = try await populated(backups: 1)
+            let archive = summaries[0].archive
+            var reader = try CARReader(bytes: try Array(Data(contentsOf: URL(fileURLWithPath: archive.path))))
+            var sections: [CARSection] = []
+            while let s = try reader.next() { sections.append(s) }
+            let referenced = Set(archive.root.collections.flatMap { [$0.metadata] + ($0.manifest.map { [$0] } ?? []) })
+            let raw = sections.filter { $0.cid.codec == .raw && !referenced.contains($0.cid) }
+            let (victim, donor) = (raw[0], raw.first { $0.bytes != raw[0].bytes }!)
+            var out: [UInt8] = []
+            var writer = try CARWriter(roots: reader.header.roots) { out.append(contentsOf: $0) }
+            for s in sections {
+                if s.cid != victim.cid {
+                    try writer.write(s.block)
+                } else if underItsCID {
+                    // By hand: the writer itself refuses bytes that do not hash to the CID.
+                    let body = victim.cid.bytes + donor.bytes
+                    out.append(contentsOf: Varint.encode(UInt64(body.count)) + body)
+                } else {
+                    try writer.write(donor.block)
+                }
+            }
+            try Data(out).write(to: URL(fileURLWithPath: archive.path))
+            guard case .problem(let file, _, let cid, let reason) = verifyError(f) else { return XCTFail("not a located problem") }
+            XCTAssertEqual(file, archive.path)
+            XCTAssertEqual(cid, victim.cid, reason)
+            assertProblem(in: archive.path, f)
+        }
+    }
+
     func testNonEmptyTargetIsRefused() async throws {
         let (f, _) = try await populated(backups: 1)
         let target = f.target("busy")

@@ -781,3 +781,30 @@ def test_a_follower_told_a_newer_epoch_refuses_its_old_leaders_frames(cluster):
         assert leader.put("/collections/c/points?wait=true", json={"points": [{"id": 2, "vector": [2.0] * DIM}]}).status_code == 200
         time.sleep(1.5)  # a frame, a heartbeat and a catalogue poll later: still not applied
         assert follower.get("/collections/c/points/2").status_code == 404
+
+
+def test_a_leader_with_an_api_key_is_followed_with_it_and_refused_without(cluster, tmp_path):
+    """The leader's replication routes need its API key like every other route: a follower
+    given it with --leader-api-key copies the leader; one given a wrong key copies nothing and
+    says why; `hsdb replica verify --api-key` proves the copy."""
+    state, start_leader, start_follower = cluster
+    leader_server = start_leader("--api-key", "s3cret")
+    good = start_follower("--leader-api-key", "s3cret")
+    bad = start_follower("--leader-api-key", "wrong", data=str(tmp_path / "bad"))
+    keyed = {"api-key": "s3cret"}
+    with httpx.Client(base_url=leader_server.url, timeout=30, headers=keyed) as leader, \
+            httpx.Client(base_url=good.url, timeout=30) as follower, \
+            httpx.Client(base_url=bad.url, timeout=30) as refused:
+        assert httpx.get(f"{leader_server.url}/replication/collections").status_code == 401
+        assert leader.put("/collections/c", json={"vectors": {"size": DIM, "distance": "Dot"}}).status_code == 200
+        assert leader.put("/collections/c/points?wait=true", json={"points": [{"id": 1, "vector": [1.0] * DIM}]}).status_code == 200
+        wait_caught_up(leader, follower)
+        deadline = time.monotonic() + 15
+        status = refused.get("/replication").json()["result"]
+        while time.monotonic() < deadline and not status["catalog_error"]:
+            time.sleep(0.1)
+            status = refused.get("/replication").json()["result"]
+        assert "403" in (status["catalog_error"] or ""), status
+        assert refused.get("/collections").json()["result"]["collections"] == []
+    r = replica_verify(leader_server.url, good.url, "--api-key", "s3cret")
+    assert r.returncode == 0 and "equal  c" in r.stdout, r.stdout + r.stderr
