@@ -132,6 +132,10 @@ public struct DatabaseOptions: Sendable {
     /// Clean closes write a WAL close marker. A follower turns this off: its log holds its
     /// leader's LSNs (the leader's close markers included) and must take none of its own.
     public var writesWALCloseMarkers = true
+    /// A collection that cannot be opened because a file of it is missing or damaged is moved
+    /// to `<data>/quarantine/` and left out, instead of failing the open (`Database.quarantined`
+    /// lists it). For a copy that can be fetched again (a follower); a lone node fails instead.
+    public var quarantinesDamagedCollections = false
     /// Check every segment's checksums and content hash in the background after open.
     public var verifySegmentsOnOpen = true
     /// Threads that build a segment's graph (flush, compaction); by default every core.

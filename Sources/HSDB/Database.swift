@@ -34,10 +34,15 @@ public final class Database: Sendable {
     static let lockFileName = "LOCK"
     var collectionsDirectory: String { path + "/" + Self.collectionsDirectoryName }
 
+    /// Collections moved aside at open because a file was missing or damaged (only with
+    /// `quarantinesDamagedCollections`).
+    public let quarantined: [QuarantinedCollection]
+
     private init(
         path: String, options: DatabaseOptions, fs: any FileSystem, logger: Logger, lock: any FileLock,
-        collections: [String: Collection], aliases: [String: String]
+        collections: [String: Collection], aliases: [String: String], quarantined: [QuarantinedCollection]
     ) {
+        self.quarantined = quarantined
         self.path = path
         self.options = options
         self.fs = fs
@@ -67,10 +72,12 @@ public final class Database: Sendable {
             let lock = try takeLock(path, fs)
             do {
                 try checkOrWriteMarker(path, fs)
-                let collections = try openCollections(path, fs, options, logger)
+                let (collections, quarantined) = try openCollections(path, fs, options, logger)
                 let aliases = try readAliases(path, fs, collections: collections, logger)
                 logger.info("database \(path) open: \(collections.count) collections, durability \(options.durability)")
-                return Database(path: path, options: options, fs: fs, logger: logger, lock: lock, collections: collections, aliases: aliases)
+                return Database(
+                    path: path, options: options, fs: fs, logger: logger, lock: lock, collections: collections, aliases: aliases,
+                    quarantined: quarantined)
             } catch {
                 lock.unlock()
                 throw error
@@ -109,10 +116,13 @@ public final class Database: Sendable {
 
     /// Opens every collection, after removing what an interrupted create or drop left behind
     /// (names starting with '.', which collection names never do).
-    private static func openCollections(_ path: String, _ fs: any FileSystem, _ options: DatabaseOptions, _ logger: Logger) throws -> [String: Collection] {
+    private static func openCollections(
+        _ path: String, _ fs: any FileSystem, _ options: DatabaseOptions, _ logger: Logger
+    ) throws -> ([String: Collection], [QuarantinedCollection]) {
         let parent = path + "/" + collectionsDirectoryName
         try fs.createDirectories(parent)
         var result: [String: Collection] = [:]
+        var quarantined: [QuarantinedCollection] = []
         for name in try fs.listDirectory(parent) {
             let directory = parent + "/" + name
             if name.hasPrefix(".") {
@@ -122,10 +132,16 @@ public final class Database: Sendable {
                 continue
             }
             guard fs.directoryExists(directory) else { continue }
-            let collection = try Collection.open(directory: directory, fileSystem: fs, options: options, logger: logger)
-            result[collection.name] = collection
+            do {
+                let collection = try Collection.open(directory: directory, fileSystem: fs, options: options, logger: logger)
+                result[collection.name] = collection
+            } catch let damage where options.quarantinesDamagedCollections && QuarantinedCollection.isDamage(damage) {
+                let moved = try QuarantinedCollection.move(directory, name: name, database: path, fs)
+                logger.error("collection '\(name)' cannot be opened (\(damage)): moved to \(moved) to be fetched again")
+                quarantined.append(QuarantinedCollection(name: name, directory: moved, reason: "\(damage)"))
+            }
         }
-        return result
+        return (result, quarantined)
     }
 
     // MARK: Collections

@@ -1,3 +1,4 @@
+import Foundation
 import HSDB
 import Replication
 
@@ -7,6 +8,12 @@ struct ClusterRoles: ClusterRoleControl {
 
     var nodeID: String { node.state.nodeID.uuidString.lowercased() }
     var roleName: String { node.role }
+
+    var cannotLead: String? {
+        let unrepaired = node.db.quarantined.filter { FileManager.default.fileExists(atPath: $0.directory) }.map(\.name)
+        guard !unrepaired.isEmpty else { return nil }
+        return "it set aside damaged collection(s) \(unrepaired.sorted().joined(separator: ", ")), not yet fetched again from a leader"
+    }
 
     /// The highest epoch seen and each collection's durable LSN.
     func progress() -> ClusterProgress {

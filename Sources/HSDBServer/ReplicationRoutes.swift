@@ -236,6 +236,7 @@ extension API {
                 w.key("streams_opened"); w.int(s.streamsOpened)
                 w.key("rejected_frames"); w.int(s.rejectedFrames)
                 w.key("bytes_received"); w.int(s.bytesReceived)
+                w.key("snapshot_bytes_fetched"); w.int(s.snapshotBytesFetched)
                 w.key("last_error")
                 if let e = s.lastError { w.string(e) } else { w.null() }
                 w.endObject()

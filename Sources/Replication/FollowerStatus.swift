@@ -31,6 +31,8 @@ public struct FollowerCollectionStatus: Sendable {
     public var streamsOpened = 0
     public var rejectedFrames = 0
     public var bytesReceived: Int64 = 0
+    /// Bytes of snapshot files downloaded by bootstraps (files already held are not fetched).
+    public var snapshotBytesFetched: Int64 = 0
 
     public var lagRecords: UInt64 { leaderLSN > appliedLSN ? leaderLSN - appliedLSN : 0 }
     /// How stale a read here may be, at most: the time since this copy was last caught up

@@ -17,7 +17,7 @@ extension ReplicationFollower {
         let prepare = leader.request(.POST, path, readTimeout: LeaderClient.preparationTimeout)
         let offer = try Self.decodeOffer(try await leader.json(prepare, collection: name))
         let incoming = try prepareIncoming(name, for: offer)
-        for file in offer.files { try await fetch(file, of: offer, into: incoming) }
+        for file in offer.files { try await fetch(file, of: offer, into: incoming, for: name) }
         let staged = try db.makeStagingDirectory()
         do {
             try Self.layOut(offer, from: incoming, into: staged)
@@ -76,7 +76,7 @@ extension ReplicationFollower {
 
     /// Downloads one file into `<sha256>.part` (continuing what is there), checks its size
     /// and SHA-256, and renames it to `<sha256>`; nothing to do when that is already there.
-    private func fetch(_ file: SnapshotOffer.File, of offer: SnapshotOffer, into directory: String) async throws {
+    private func fetch(_ file: SnapshotOffer.File, of offer: SnapshotOffer, into directory: String, for name: String) async throws {
         let fm = FileManager.default
         let final = directory + "/" + file.sha256
         if let size = (try? fm.attributesOfItem(atPath: final))?[.size] as? NSNumber, size.intValue == file.bytes { return }
@@ -102,6 +102,7 @@ extension ReplicationFollower {
                     try Task.checkCancellation()
                     try handle.write(contentsOf: Data(chunk.readableBytesView))
                     have += chunk.readableBytes
+                    update(name) { $0.snapshotBytesFetched += Int64(chunk.readableBytes) }
                 }
                 return have
             }
@@ -137,7 +138,7 @@ extension ReplicationFollower {
         for d in [segments, wal, staged] { try fs.syncDirectory(d) }
     }
 
-    private static func sha256(of handle: FileHandle) throws -> String {
+    static func sha256(of handle: FileHandle) throws -> String {
         try handle.seek(toOffset: 0)
         var sha = SHA256()
         while let chunk = try handle.read(upToCount: 4 << 20), !chunk.isEmpty { sha.update(data: chunk) }

@@ -24,6 +24,9 @@ public final class ReplicationFollower: Sendable {
     let statuses = Mutex<[String: FollowerCollectionStatus]>([:])
     let leaderEpoch = Atomic<UInt64>(0)
     let catalogError = Mutex<String?>(nil)
+    /// Collections set aside at open as damaged: fetched again by a bootstrap first (which
+    /// reuses their intact segments, `QuarantineRepair`), not streamed from LSN 0.
+    let pendingRepairs: Mutex<Set<String>>
 
     /// Told of each higher leader epoch seen (the node persists it: a promotion must go past it).
     let epochSeenChanged: @Sendable (UInt64) -> Void
@@ -38,6 +41,7 @@ public final class ReplicationFollower: Sendable {
         self.logger = logger
         leader = try LeaderClient(leader: leaderURL, apiKey: apiKey)
         incomingDirectory = db.path + "/" + NodeState.directoryName + "/incoming"
+        pendingRepairs = Mutex(Set(db.quarantined.map(\.name)))
         leaderEpoch.store(node.epoch, ordering: .relaxed)
     }
 
@@ -122,6 +126,18 @@ public final class ReplicationFollower: Sendable {
     private func follow(_ name: String) async {
         var backoff: Duration = .milliseconds(100)
         var reported: String?
+        if pendingRepairs.withLock({ $0.remove(name) }) != nil {
+            do {
+                logger.info("replication: '\(name)' was damaged here: repairing it from the leader's snapshot")
+                try await bootstrap(name)
+                for q in db.quarantined where q.name == name {
+                    try? FileManager.default.removeItem(atPath: q.directory)
+                    logger.notice("replication: '\(name)' is repaired; its damaged copy (\(q.directory)) is removed")
+                }
+            } catch {
+                note(name, error: error, reported: &reported)  // the loop below bootstraps again if it must
+            }
+        }
         while !Task.isCancelled {
             do {
                 try await streamOnce(name)

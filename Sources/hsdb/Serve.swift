@@ -156,7 +156,10 @@ struct Serve: AsyncParsableCommand {
         // A follower takes every LSN from its leader, close markers included.
         // (In a cluster, a node that follows at first writes none before it is elected.)
         options.writesWALCloseMarkers = replicaOf == nil && etcd == nil
+        // A copy that can be fetched again sets a damaged collection aside instead of failing.
+        options.quarantinesDamagedCollections = replicaOf != nil || etcd != nil
         let db = try await Database.open(at: data, options: options, logger: logger)
+        QuarantineRepair.seedIncoming(db, logger: logger)
         let collections = try db.listCollections()
         let points = try collections.reduce(0) { $0 + (try db.collection($1.name).count()) }
         logger.info("hsdb \(HSDBVersion.string): data in \(data), \(collections.count) collection(s), \(points) point(s) recovered, durability \(mode)")

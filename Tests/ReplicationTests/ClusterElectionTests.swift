@@ -111,6 +111,7 @@ final class FakeRoles: ClusterRoleControl, @unchecked Sendable {
     var led: [UInt64] { calls.withLock { $0.led } }
     var followed: [ClusterLeader] { calls.withLock { $0.followed } }
 
+    var cannotLead: String? { nil }
     func progress() -> ClusterProgress { fixed }
     func stopFollowing() async { calls.withLock { $0.role = "standby" } }
     func lead(epoch: UInt64, former: String?) async throws {

@@ -3,6 +3,7 @@ its leader's collections and log, serves reads and refuses writes, and ends equa
 leader after SIGKILLs, leader restarts, a silently cut link, and a bootstrap from a snapshot
 when the log it needs is gone. The follower reaches its leader through `LinkProxy`, whose
 link the tests cut."""
+import os
 import random
 import re
 import signal
@@ -808,3 +809,57 @@ def test_a_leader_with_an_api_key_is_followed_with_it_and_refused_without(cluste
         assert refused.get("/collections").json()["result"]["collections"] == []
     r = replica_verify(leader_server.url, good.url, "--api-key", "s3cret")
     assert r.returncode == 0 and "equal  c" in r.stdout, r.stdout + r.stderr
+
+
+@pytest.mark.parametrize("damage", ["removed", "flipped"])
+def test_a_follower_with_a_damaged_segment_repairs_it_from_its_leader(cluster, damage):
+    """A segment of the follower's copy removed, or a byte of it flipped, while it was down:
+    a lone node refuses to open such a collection; a follower sets it aside, starts, and
+    fetches it again from its leader, keeping its intact segments (those it shares with the
+    leader, having bootstrapped): only the damaged one crosses the link again."""
+    state, start_leader, start_follower = cluster
+    leader_server = start_leader()
+    rng = random.Random(9)
+    with httpx.Client(base_url=leader_server.url, timeout=30) as leader:
+        assert leader.put("/collections/c", json={"vectors": {"size": DIM, "distance": "Cosine"}}).status_code == 200
+        fill_past_a_flush(leader, rng, "x")
+        deadline = time.monotonic() + 60  # the rest flushed too (idle flush), so the copy is all segments
+        while leader.get("/collections/c").json()["result"]["segments_count"] < 2 and time.monotonic() < deadline:
+            fill_past_a_flush(leader, rng, "y")
+    assert leader_server.stop() == 0
+    leader_server = start_leader()  # with no follower: a new one bootstraps, sharing the segments
+    follower_server = start_follower()
+    with httpx.Client(base_url=leader_server.url, timeout=30) as leader, \
+            httpx.Client(base_url=follower_server.url, timeout=30) as follower:
+        status = wait_caught_up(leader, follower)
+        assert status["collections"][0]["bootstraps"] == 1, status
+    assert follower_server.stop() == 0
+
+    segments_dir = os.path.join(follower_server.data_dir, "collections", "c", "segments")
+    segments = sorted(os.path.join(segments_dir, f) for f in os.listdir(segments_dir) if f.endswith(".seg"))
+    assert len(segments) >= 2, segments
+    sizes = {p: os.path.getsize(p) for p in segments}
+    victim = max(segments, key=sizes.get)
+    if damage == "removed":
+        os.remove(victim)
+    else:
+        with open(victim, "r+b") as f:
+            f.seek(os.path.getsize(victim) // 2)
+            byte = f.read(1)
+            f.seek(-1, os.SEEK_CUR)
+            f.write(bytes([byte[0] ^ 0x10]))
+    total = sum(sizes.values())
+
+    follower_server = start_follower()
+    with httpx.Client(base_url=leader_server.url, timeout=30) as leader, \
+            httpx.Client(base_url=follower_server.url, timeout=30) as follower:
+        status = wait_caught_up(leader, follower)
+        fetched = status["collections"][0]["snapshot_bytes_fetched"]
+        assert fetched >= sizes[victim], status  # the damaged segment crossed again
+        assert fetched < sizes[victim] + min(s for p, s in sizes.items() if p != victim), \
+            f"fetched {fetched} of {total} bytes: the intact segments were fetched again"
+        assert_equal(leader, follower, ["c"])
+    assert_verified(leader_server.url, follower_server.url, 1)
+    log = open(follower_server.data_dir + ".log").read()
+    assert "cannot be opened" in log and "is repaired" in log, log[-3000:]
+    assert os.listdir(os.path.join(follower_server.data_dir, "quarantine")) == []  # the damaged copy is gone

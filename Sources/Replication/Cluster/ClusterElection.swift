@@ -180,6 +180,12 @@ public final class ClusterElection: Sendable {
         let (counterEntry, _) = try await etcd.get(settings.epochKey)
         let counter = counterEntry.flatMap { UInt64($0.value?.text ?? "") } ?? 0
         let round = counter + 1
+        if let reason = roles.cannotLead {
+            // Not a candidate (its member record stays out of the round): the others elect.
+            logger.warning("cluster: no leader, and this node may not lead: \(reason); waiting for another member")
+            _ = await etcd.awaitChange(of: settings.leaderKey, from: revision + 1, timeout: settings.leaseTTL)
+            return
+        }
         try await publish(lease, round: round)
         try await clock.sleep(for: settings.electionSettle)
         let mine = member(round: round)

@@ -15,6 +15,9 @@ public protocol ClusterRoleControl: Sendable {
     func standBy(_ reason: String) async
     /// "leader", "follower", "standby" or "fenced", for the member record.
     var roleName: String { get }
+    /// Why this node must not lead now (nil: it may): a node holding a collection it set
+    /// aside as damaged would lead without it, and its followers would drop theirs.
+    var cannotLead: String? { get }
 }
 
 public enum ClusterError: Error, Sendable, CustomStringConvertible {
