@@ -863,3 +863,53 @@ def test_a_follower_with_a_damaged_segment_repairs_it_from_its_leader(cluster, d
     log = open(follower_server.data_dir + ".log").read()
     assert "cannot be opened" in log and "is repaired" in log, log[-3000:]
     assert os.listdir(os.path.join(follower_server.data_dir, "quarantine")) == []  # the damaged copy is gone
+
+
+def test_a_link_cut_during_a_bootstrap_resumes_the_download(cluster, tmp_path):
+    """The link goes silent halfway through a bootstrap's download: the follower notices by
+    itself (no byte for 5 s), and once the link is back resumes the file where it stopped
+    (a Range request), so the snapshot crosses about once, not twice."""
+    state, start_leader, start_follower = cluster
+    leader_server = start_leader()
+    rng = random.Random(12)
+    with httpx.Client(base_url=leader_server.url, timeout=30) as leader:
+        assert leader.put("/collections/c", json={"vectors": {"size": DIM, "distance": "Cosine"}}).status_code == 200
+        for batch in range(20):  # random payloads: a snapshot lz4 cannot shrink much
+            pts = [{"id": batch * 100 + i, "vector": vector(rng), "payload": {"pad": "%x" % rng.getrandbits(4000)}}
+                   for i in range(100)]
+            assert leader.put("/collections/c/points?wait=true", json={"points": pts}).status_code == 200
+        deadline = time.monotonic() + 30
+        while leader.get("/collections/c").json()["result"]["segments_count"] == 0:
+            assert time.monotonic() < deadline, "no flush"
+            time.sleep(0.1)
+    assert leader_server.stop() == 0
+    leader_server = start_leader()  # the log before the flush is no longer offered: bootstrap
+    proxy = state["proxy"]
+    proxy.throttle(512 << 10)
+    incoming = tmp_path / "follower" / "replication" / "incoming"
+    follower_server = start_follower()
+    deadline = time.monotonic() + 60
+    while not any(p.stat().st_size >= (128 << 10) for p in (incoming.rglob("*.part") if incoming.exists() else [])):
+        assert time.monotonic() < deadline, "no download in progress"
+        time.sleep(0.05)
+    proxy.cut()
+    with httpx.Client(base_url=follower_server.url, timeout=30) as follower:
+        deadline = time.monotonic() + 30
+        status = None
+        while time.monotonic() < deadline:
+            status = follower.get("/replication").json()["result"]["collections"][0]
+            if status["last_error"]:
+                break
+            time.sleep(0.2)
+        assert status["last_error"], status  # noticed the silent link by itself
+        proxy.throttle(None)
+        proxy.heal()
+        with httpx.Client(base_url=leader_server.url, timeout=30) as leader:
+            status = wait_caught_up(leader, follower)
+            assert_equal(leader, follower, ["c"])
+    with open(str(tmp_path / "leader") + ".log") as f:
+        offers = re.findall(r"snapshot \S+ of 'c' at LSN \d+ \((\d+) bytes in (\d+) files\)", f.read())
+    total = int(offers[0][0])
+    fetched = status["collections"][0]["snapshot_bytes_fetched"]
+    assert total <= fetched < total + (256 << 10), f"fetched {fetched} bytes for a {total}-byte snapshot"
+    assert_verified(leader_server.url, follower_server.url, 1)
