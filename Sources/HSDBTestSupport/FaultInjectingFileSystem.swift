@@ -34,11 +34,22 @@ public final class FaultInjectingFileSystem: FileSystem {
         /// Instead of an errno: the power fails just before the call (everything unsynced is
         /// lost, and every call fails until `restart()`).
         public var powerLoss = false
+        /// Instead of an errno: the process dies (SIGKILL) just before the call: every byte
+        /// written stays (the page cache survives), handles and locks go, and every call fails
+        /// until `restart()`.
+        public var processCrash = false
 
         /// The power fails just before the nth call of any kind.
         public static func powerLoss(atCall nth: Int) -> Fault {
             var f = Fault(nil, nth: nth)
             f.powerLoss = true
+            return f
+        }
+
+        /// The process is killed just before the nth call of any kind.
+        public static func processCrash(atCall nth: Int) -> Fault {
+            var f = Fault(nil, nth: nth)
+            f.processCrash = true
             return f
         }
 
@@ -172,6 +183,12 @@ public final class FaultInjectingFileSystem: FileSystem {
             if f.nth == nil || f.nth == s.faults[i].seen {
                 if f.powerLoss {
                     Self.losePower(&s, stayDown: true)
+                    throw IOError(op.rawValue, path: path, errno: EIO)
+                }
+                if f.processCrash {
+                    s.down = true
+                    s.generation += 1
+                    s.locks.removeAll()
                     throw IOError(op.rawValue, path: path, errno: EIO)
                 }
                 if op == .write && f.tornPrefixBytes > 0 { return f.tornPrefixBytes }

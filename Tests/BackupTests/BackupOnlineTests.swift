@@ -217,6 +217,40 @@ final class BackupOnlineTests: XCTestCase {
         try await f.close()
     }
 
+    /// The process is killed at each I/O call of a backup in turn, 1 to 120 (what it wrote
+    /// stays, synced or not): the chain always verifies, each attempt leaves its backup
+    /// absent or whole (a kill after the publishing rename leaves it complete), the next
+    /// process backs up again, and the chain restores as the model.
+    func testAKillAtEveryCallOfABackupLeavesAVerifiableChain() async throws {
+        let f = try fixture(seed: 34)
+        try await f.create(["alpha", "beta"])
+        let db = try await f.open()
+        let disk = FaultInjectingFileSystem()
+        for _ in 0..<40 { try await f.step() }
+        _ = try await makeArchiver(db, f, fs: disk).backupNow()
+        var (visible, absent, whole) = (1, 0, 0)
+        for call in 1...120 {
+            for _ in 0..<3 { try await f.step() }
+            disk.inject(.processCrash(atCall: call))
+            // A new archiver each time, as the restarted process would have.
+            let finished = (try? await makeArchiver(db, f, fs: disk).backupNow()) != nil
+            disk.clearFaults()
+            disk.restart()
+            let count = try BackupVerifier.verify(directory: f.backups, fileSystem: disk).archives.count
+            XCTAssertTrue([visible, visible + 1].contains(count), "killed at call \(call): \(count) backups after \(visible)")
+            if !finished { if count == visible { absent += 1 } else { whole += 1 } }
+            visible = count
+        }
+        XCTAssertGreaterThan(absent, 5, "kills before the publishing rename")
+        XCTAssertGreaterThan(whole, 0, "kills after it")
+        _ = try await makeArchiver(db, f, fs: disk).backupNow()
+        let target = f.target("after")
+        let reached = try BackupRestore.restore(from: f.backups, to: target, fileSystem: disk)
+        try await check(target, Dictionary(uniqueKeysWithValues: reached.map { ($0.name, $0.lsn) }), f, fs: disk)
+        XCTAssertEqual(Set(reached.map(\.lsn)), Set(f.history.values.map { $0.last!.0 }))
+        try await f.close()
+    }
+
     /// The first LSN of the oldest WAL file on disk (from its name).
     private func firstWALLSN(_ f: BackupFixture, _ name: String) throws -> UInt64 {
         let names = try FileManager.default.contentsOfDirectory(atPath: f.data + "/collections/" + name + "/wal")
