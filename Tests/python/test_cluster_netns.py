@@ -14,7 +14,7 @@ import pytest
 
 from conftest import BINARY
 from test_replication import assert_verified
-from test_replication_netns import ip
+from test_replication_netns import ip, namespaces
 from test_replication_netns import teardown as netns_teardown
 
 PREFIX = "hsdbc"
@@ -124,17 +124,7 @@ class NetNode:
 
 @pytest.fixture()
 def net():
-    if os.geteuid() != 0:
-        pytest.skip("network namespaces need root")
-    if shutil.which("ip") is None:
-        pytest.skip("`ip` (iproute2) is not installed")
-    try:
-        n = Net()
-    except subprocess.CalledProcessError as e:
-        teardown()
-        pytest.skip(f"cannot make network namespaces here: {e.stderr.strip()}")
-    yield n
-    teardown()
+    yield from namespaces(Net, teardown)
 
 
 @pytest.fixture()

@@ -639,16 +639,14 @@ def test_promotion_fences_the_old_leader_which_rejoins_without_its_unreplicated_
     assert new.stop() == 0
 
 
-def test_a_follower_killed_mid_bootstrap_resumes_its_download(cluster, tmp_path):
-    """SIGKILL of a follower halfway through downloading its bootstrap snapshot: restarted, it
-    is offered the same snapshot, keeps every file it verified and the part of the one it was
-    fetching, fetches only the rest (206), and ends equal."""
-    state, start_leader, start_follower = cluster
+def leader_to_bootstrap_from(start_leader, rng):
+    """A leader holding about 1 MB of collection `c` in a segment, restarted with no
+    follower, so the log before its flush is no longer offered: a new follower bootstraps.
+    Random payloads, so a snapshot lz4 cannot shrink much."""
     leader_server = start_leader()
-    rng = random.Random(9)
     with httpx.Client(base_url=leader_server.url, timeout=30) as leader:
         assert leader.put("/collections/c", json={"vectors": {"size": DIM, "distance": "Cosine"}}).status_code == 200
-        for batch in range(20):  # random payloads: a snapshot lz4 cannot shrink much
+        for batch in range(20):
             pts = [{"id": batch * 100 + i, "vector": vector(rng), "payload": {"pad": "%x" % rng.getrandbits(4000)}}
                    for i in range(100)]
             assert leader.put("/collections/c/points?wait=true", json={"points": pts}).status_code == 200
@@ -657,7 +655,15 @@ def test_a_follower_killed_mid_bootstrap_resumes_its_download(cluster, tmp_path)
             assert time.monotonic() < deadline, "no flush"
             time.sleep(0.1)
     assert leader_server.stop() == 0
-    leader_server = start_leader()  # the log before the flush is no longer offered: bootstrap
+    return start_leader()
+
+
+def test_a_follower_killed_mid_bootstrap_resumes_its_download(cluster, tmp_path):
+    """SIGKILL of a follower halfway through downloading its bootstrap snapshot: restarted, it
+    is offered the same snapshot, keeps every file it verified and the part of the one it was
+    fetching, fetches only the rest (206), and ends equal."""
+    state, start_leader, start_follower = cluster
+    leader_server = leader_to_bootstrap_from(start_leader, random.Random(9))
     proxy = state["proxy"]
     proxy.throttle(512 << 10)  # 512 KiB/s: the snapshot (about 1 MB) takes seconds
     follower_dir = tmp_path / "follower"
@@ -870,20 +876,7 @@ def test_a_link_cut_during_a_bootstrap_resumes_the_download(cluster, tmp_path):
     itself (no byte for 5 s), and once the link is back resumes the file where it stopped
     (a Range request), so the snapshot crosses about once, not twice."""
     state, start_leader, start_follower = cluster
-    leader_server = start_leader()
-    rng = random.Random(12)
-    with httpx.Client(base_url=leader_server.url, timeout=30) as leader:
-        assert leader.put("/collections/c", json={"vectors": {"size": DIM, "distance": "Cosine"}}).status_code == 200
-        for batch in range(20):  # random payloads: a snapshot lz4 cannot shrink much
-            pts = [{"id": batch * 100 + i, "vector": vector(rng), "payload": {"pad": "%x" % rng.getrandbits(4000)}}
-                   for i in range(100)]
-            assert leader.put("/collections/c/points?wait=true", json={"points": pts}).status_code == 200
-        deadline = time.monotonic() + 30
-        while leader.get("/collections/c").json()["result"]["segments_count"] == 0:
-            assert time.monotonic() < deadline, "no flush"
-            time.sleep(0.1)
-    assert leader_server.stop() == 0
-    leader_server = start_leader()  # the log before the flush is no longer offered: bootstrap
+    leader_server = leader_to_bootstrap_from(start_leader, random.Random(12))
     proxy = state["proxy"]
     proxy.throttle(512 << 10)
     incoming = tmp_path / "follower" / "replication" / "incoming"

@@ -88,19 +88,25 @@ class NetServer:
         return code
 
 
-@pytest.fixture()
-def net():
+def namespaces(make, clean):
+    """A fixture's body: `make()`'s network (skipped, saying why, without root, iproute2 or
+    the right to make namespaces), then `clean()`."""
     if os.geteuid() != 0:
         pytest.skip("network namespaces need root")
     if shutil.which("ip") is None:
         pytest.skip("`ip` (iproute2) is not installed")
     try:
-        n = Net()
+        n = make()
     except subprocess.CalledProcessError as e:
-        teardown()
+        clean()
         pytest.skip(f"cannot make network namespaces here: {e.stderr.strip()}")
     yield n
-    teardown()
+    clean()
+
+
+@pytest.fixture()
+def net():
+    yield from namespaces(Net, teardown)
 
 
 def test_follower_survives_a_silently_cut_network_link(net, tmp_path):
