@@ -150,3 +150,43 @@ final class DatabaseTests: XCTestCase {
         XCTAssertThrowsError(try db.listCollections()) { XCTAssertEqual($0 as? HSDBError, .closed) }
     }
 }
+
+/// A collection with a missing segment: a lone node refuses to open the database, naming the
+/// file; with `quarantinesDamagedCollections` (a follower) it is moved aside, listed, and the
+/// rest opens.
+final class QuarantineTests: XCTestCase {
+    func testADamagedCollectionIsRefusedAloneAndSetAsideByAFollower() async throws {
+        let path = temporaryDatabasePath(self)
+        var db = try await Database.open(at: path)
+        let hurt = try await db.createCollection("hurt", config: CollectionConfig(dimension: 2))
+        try await hurt.upsert((1...50).map { Point(id: .integer(UInt64($0)), vector: [Float($0), 1]) })
+        try await hurt.flush()
+        let fine = try await db.createCollection("fine", config: CollectionConfig(dimension: 2))
+        try await fine.upsert([Point(id: 1, vector: [1, 2])])
+        try await db.close()
+        let segments = path + "/collections/hurt/segments"
+        let names = try FileManager.default.contentsOfDirectory(atPath: segments).filter { $0.hasSuffix(".seg") }
+        XCTAssertEqual(names.count, 1)
+        try FileManager.default.removeItem(atPath: segments + "/" + names[0])
+
+        do {
+            _ = try await Database.open(at: path)
+            XCTFail("a lone node opened a collection with a missing segment")
+        } catch HSDBError.corruption(let e) {
+            XCTAssertTrue(e.file.hasSuffix(names[0]), e.file)
+            XCTAssertTrue(e.reason.contains("segment listed in the manifest is missing"), e.reason)
+        }
+
+        var options = DatabaseOptions()
+        options.quarantinesDamagedCollections = true
+        db = try await Database.open(at: path, options: options)
+        XCTAssertEqual(try db.listCollections().map(\.name), ["fine"])
+        XCTAssertEqual(db.quarantined.map(\.name), ["hurt"])
+        let moved = db.quarantined[0].directory
+        XCTAssertTrue(moved.hasPrefix(path + "/quarantine/hurt-"), moved)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: moved + "/MANIFEST"))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path + "/collections/hurt"))
+        XCTAssertEqual(try db.collection("fine").count(), 1)
+        try await db.close()
+    }
+}
