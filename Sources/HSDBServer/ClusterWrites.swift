@@ -48,10 +48,13 @@ extension ReadOnlyFollowerMiddleware {
 extension ReadOnlyFollowerMiddleware {
     /// The header a cluster leader puts on a read it can vouch for: served while its lease
     /// was certainly held (so no newer leader existed), and, for a collection whose
-    /// write_consistency_factor F > 1, only once everything the read could see is durable on
-    /// F copies (so no write it shows can be lost in a failover: no dirty read). Reads
-    /// without it (followers, or a leader that could not vouch) may be stale.
+    /// write_consistency_factor F > 1, once everything the read could see is durable on F
+    /// copies (so no write it shows can be lost in a failover: no dirty read). A read is
+    /// never refused for this: it waits up to `vouchWait` for the copies, then is answered
+    /// without the header (followers down must not make the leader unreadable). Reads
+    /// without it may be stale, or show a write a failover could still lose.
     static let leaderEpochHeader = HTTPField.Name("hsdb-leader-epoch")!
+    static let vouchWait: Duration = .milliseconds(500)
 
     func clusterRead(
         _ request: Request, context: HSDBRequestContext, cluster: ClusterElection,
@@ -73,13 +76,8 @@ extension ReadOnlyFollowerMiddleware {
             let factor = CollectionSpec.writeConsistencyFactor(of: c, default: node.settings.writeConsistencyFactor)
             if factor > 1 {
                 let lsn = max(c.appliedLSN, c.durableLSN)
-                let have = await leader.waitForFollowers(factor - 1, of: c, through: lsn, timeout: node.settings.replicaAckTimeout)
-                guard have >= factor - 1 else {
-                    throw APIError(
-                        status: .serviceUnavailable,
-                        message: "Service unavailable: the read saw writes (through LSN \(lsn)) that are durable on \(have + 1) of the "
-                            + "\(factor) copies write_consistency_factor asks for after \(node.settings.replicaAckTimeout); it is not answered")
-                }
+                let have = await leader.waitForFollowers(factor - 1, of: c, through: lsn, timeout: Self.vouchWait)
+                guard have >= factor - 1 else { return response }
             }
         }
         guard cluster.mayAcknowledge else { return response }

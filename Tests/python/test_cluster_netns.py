@@ -206,12 +206,17 @@ def test_leader_cut_from_its_followers_fails_writes_and_loses_none(net, nodes):
     # acknowledged: each fails (503) after the ack timeout rather than being lost.
     codes = [leader.put("m", 100 + i) for i in range(3)]
     assert codes == [503, 503, 503], codes
+    # Reads are still answered, but the leader does not vouch for them: they may show those
+    # unacknowledged writes, which a failover could lose.
+    r = httpx.get(f"{leader.url}/collections/m/points/100", timeout=10)
+    assert r.status_code == 200 and "hsdb-leader-epoch" not in r.headers, (r.status_code, r.headers)
     assert leader_of(nodes)[0] is leader
     net.heal(leader.name, "r")
     deadline = time.monotonic() + 30
     while leader.put("m", 200) != 200:
         assert time.monotonic() < deadline, "writes did not resume after the heal"
         time.sleep(0.2)
+    assert "hsdb-leader-epoch" in httpx.get(f"{leader.url}/collections/m/points/100", timeout=10).headers
     assert leader_of(nodes)[0] is leader
     for node in nodes.values():
         if node is not leader:
