@@ -65,6 +65,21 @@ final class ClusterElectionTests: EtcdTestCase {
         for t in tasks { await t.value }
     }
 
+    /// Taking the lead fails once after the txn (say `NODE` could not be written): the node
+    /// drops that lease, finds the key under its old lease, removes it, and is elected again.
+    func testANodeThatFailsToTakeTheLeadGivesTheKeyBackAndTriesAgain() async throws {
+        _ = try await etcd.ready()
+        let clock = ManualClock()
+        let roles = FakeRoles(epoch: 1, total: 0)
+        roles.failures = 1
+        let election = try makeElection("a", roles: roles, clock: clock)
+        let running = Task { await election.run() }
+        try await drive(clock) { roles.led.count == 1 && election.mayAcknowledge }
+        XCTAssertEqual(roles.led, [3], "the failed attempt took epoch 2; the next one is 3")
+        running.cancel()
+        await running.value
+    }
+
     // MARK: Helpers
 
     func makeElection(_ name: String, roles: FakeRoles, clock: ManualClock) throws -> ClusterElection {
@@ -101,6 +116,8 @@ final class FakeRoles: ClusterRoleControl, @unchecked Sendable {
     private let calls = Mutex<(led: [UInt64], followed: [ClusterLeader], role: String)>(([], [], "standby"))
     let fixed: ClusterProgress
     var id = ""
+    /// How many calls of `lead` fail first (set before the election starts; one task calls).
+    var failures = 0
 
     init(epoch: UInt64, total: UInt64) {
         fixed = ClusterProgress(epoch: epoch, lsns: ["c": total])
@@ -115,6 +132,10 @@ final class FakeRoles: ClusterRoleControl, @unchecked Sendable {
     func progress() -> ClusterProgress { fixed }
     func stopFollowing() async { calls.withLock { $0.role = "standby" } }
     func lead(epoch: UInt64, former: String?) async throws {
+        if failures > 0 {
+            failures -= 1
+            throw ReplicationError.io("cannot write NODE (a test's failure)")
+        }
         calls.withLock {
             $0.led.append(epoch)
             $0.role = "leader"
