@@ -29,6 +29,7 @@ public enum QuarantineRepair {
                 }
                 if (try? FileManager.default.moveItem(atPath: path, toPath: incoming + "/" + contentID)) != nil { intact += 1 }
             }
+            try? POSIXFileSystem().syncDirectory(incoming)
             kept[q.name] = intact
             logger.notice(
                 "replication: '\(q.name)' is fetched again from the leader; \(intact) of its \(segments.count) segment(s) are intact and kept (the rest of the damaged copy stays in \(q.directory))")

@@ -117,6 +117,7 @@ extension ReplicationFollower {
             throw ReplicationError.badFrame("snapshot file \(file.name) has SHA-256 \(digest), the leader's is \(file.sha256)")
         }
         try fm.moveItem(atPath: part, toPath: final)
+        try POSIXFileSystem().syncDirectory(directory)  // the verified name survives a power loss
     }
 
     /// The verified files as a collection directory in `staged`: metadata, manifest, the

@@ -1,5 +1,4 @@
 import ArgumentParser
-import Dispatch
 import Foundation
 import Synchronization
 import HSDB
@@ -231,33 +230,3 @@ final class GRPCSlot: Sendable {
     let listener = Mutex<GRPCRefusal.Listener?>(nil)
 }
 
-/// Suspends until SIGINT or SIGTERM arrives.
-func waitForTerminationSignal() async {
-    signal(SIGINT, SIG_IGN)
-    signal(SIGTERM, SIG_IGN)
-    await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-        let queue = DispatchQueue(label: "hsdb.signals")
-        let once = OnceFlag()
-        let sources = [SIGINT, SIGTERM].map { DispatchSource.makeSignalSource(signal: $0, queue: queue) }
-        for source in sources {
-            source.setEventHandler {
-                if once.claim() { continuation.resume() }
-            }
-            source.resume()
-        }
-        signalSources = sources
-    }
-}
-
-nonisolated(unsafe) private var signalSources: [any DispatchSourceSignal] = []  // kept alive for the process
-
-/// True exactly once.
-final class OnceFlag: @unchecked Sendable {
-    // @unchecked Sendable: `done` is only touched on the serial signal queue.
-    private var done = false
-    func claim() -> Bool {
-        if done { return false }
-        done = true
-        return true
-    }
-}
