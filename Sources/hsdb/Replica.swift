@@ -15,13 +15,16 @@ struct Replica: AsyncParsableCommand {
 struct ReplicaVerify: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "verify",
-        abstract: "Compare every collection of a leader with a follower by their state digests at the same LSN.")
+        abstract: "Compare every collection of a leader with a follower (or with every member of a cluster) by their state digests at the same LSN.")
 
     @Option(name: .long, help: "The leader's base URL, such as http://127.0.0.1:6333.")
-    var leader: String
+    var leader: String?
 
     @Option(name: .long, help: "The follower's base URL.")
-    var follower: String
+    var follower: String?
+
+    @Option(name: .long, help: "Instead of --leader and --follower: any member of a cluster (serve --etcd); its leader is compared with every other member.")
+    var cluster: String?
 
     @Option(name: .long, help: "API key of the leader (default: $HSDB_API_KEY); also used for the follower unless --follower-api-key is given.")
     var apiKey: String?
@@ -35,13 +38,40 @@ struct ReplicaVerify: AsyncParsableCommand {
     @Flag(name: .long, help: "Compare content digests (every vector and payload read on both sides) instead of the kept (id, version) digests.")
     var content = false
 
+    func validate() throws {
+        guard (cluster == nil) == (leader != nil && follower != nil), cluster == nil || (leader == nil && follower == nil) else {
+            throw ValidationError("give --leader and --follower, or --cluster alone")
+        }
+    }
+
     func run() async throws {
         let key = apiKey ?? ProcessInfo.processInfo.environment["HSDB_API_KEY"].flatMap { $0.isEmpty ? nil : $0 }
+        let pairs: [(leader: String, follower: String)]
+        do {
+            if let cluster {
+                pairs = try await Self.clusterPairs(cluster, apiKey: key)
+            } else {
+                pairs = [(leader!, follower!)]
+            }
+        } catch {
+            FileHandle.standardError.write(Data("hsdb replica verify: \(error)\n".utf8))
+            throw ExitCode(2)
+        }
+        var differ = false
+        for (leaderURL, followerURL) in pairs {
+            if pairs.count > 1 || cluster != nil { print("\(followerURL) against the leader \(leaderURL):") }
+            differ = try await verify(leaderURL, followerURL, key) || differ
+        }
+        if differ { throw ExitCode(1) }
+    }
+
+    /// Compares one pair and prints what it found; true when they differ.
+    private func verify(_ leaderURL: String, _ followerURL: String, _ key: String?) async throws -> Bool {
         let report: ReplicaVerifier.Report
         do {
             let verifier = try ReplicaVerifier(
-                leaderURL: leader, followerURL: follower, apiKey: key, followerAPIKey: followerApiKey, timeout: .seconds(max(1, timeout)),
-                content: content)
+                leaderURL: leaderURL, followerURL: followerURL, apiKey: key, followerAPIKey: followerApiKey,
+                timeout: .seconds(max(1, timeout)), content: content)
             report = try await verifier.run()
         } catch {
             FileHandle.standardError.write(Data("hsdb replica verify: \(error)\n".utf8))
@@ -53,8 +83,24 @@ struct ReplicaVerify: AsyncParsableCommand {
         for d in report.differences {
             print("DIFFER \(d)")
         }
-        if !report.differences.isEmpty { throw ExitCode(1) }
-        print("the follower is equal to the leader (\(report.equal.count) collection(s))")
+        if report.differences.isEmpty { print("the follower is equal to the leader (\(report.equal.count) collection(s))") }
+        return !report.differences.isEmpty
+    }
+
+    /// The leader a cluster member names, and every other member.
+    static func clusterPairs(_ member: String, apiKey: String?) async throws -> [(leader: String, follower: String)] {
+        let status = try await ServerAdminClient(server: member, apiKey: apiKey).get("/cluster")
+        guard case .object(let top) = status, case .object(let mine)? = top["hsdb"],
+            case .object(let leader)? = mine["leader"], case .string(let leaderURL)? = leader["advertise"],
+            case .array(let members)? = mine["members"]
+        else {
+            throw ValidationError("\(member) knows no cluster leader now (not in a cluster, or an election is under way)")
+        }
+        let others = members.compactMap { m -> String? in
+            guard case .object(let o) = m, case .string(let url)? = o["advertise"], url != leaderURL else { return nil }
+            return url
+        }
+        return others.sorted().map { (leaderURL, $0) }
     }
 }
 

@@ -3,12 +3,14 @@
 (SIGSTOP, then SIGCONT), handed over on purpose (switchover); etcd loses its quorum. Each
 time: one leader, a new epoch, no acknowledged write lost where the collection asks for a
 majority, and every copy proven equal by `hsdb replica verify`."""
+import subprocess
 import time
 
 import httpx
 import pytest
 
 from cluster_harness import LEASE_TTL, Cluster, ClusterWriter, all_ids
+from conftest import BINARY
 from etcd_harness import etcd, etcd3  # noqa: F401  (fixtures)
 from test_replication import assert_verified
 
@@ -49,6 +51,10 @@ def test_three_nodes_elect_one_leader_and_follow_it(cluster):
     r = httpx.put(r.headers["location"], json=body)
     assert r.status_code == 200, r.text
     verify_all(cluster, leader, 1)
+    # One command proves every member equal to the leader, given any member.
+    r = subprocess.run([BINARY, "replica", "verify", "--cluster", follower.url], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0 and r.stdout.count("equal  c:") == 2, r.stdout + r.stderr
+    assert f"against the leader {leader.url}" in r.stdout, r.stdout
     # Qdrant's /cluster shape, the same leader seen from every member.
     for node in cluster.live():
         status = httpx.get(f"{node.url}/cluster").json()["result"]
@@ -132,8 +138,6 @@ def test_switchover_hands_over_with_no_write_lost(cluster, tmp_path):
     writer.start()
     wait_for(lambda: len(writer.acked) >= 50, 30, "writes before the switchover")
     target = next(n for n in cluster.live() if n is not leader)
-    import subprocess
-    from conftest import BINARY
     r = subprocess.run([BINARY, "replica", "switchover", "--server", target.url, "--to", target.name],
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stderr
