@@ -89,18 +89,8 @@ struct ReplicaVerify: AsyncParsableCommand {
 
     /// The leader a cluster member names, and every other member.
     static func clusterPairs(_ member: String, apiKey: String?) async throws -> [(leader: String, follower: String)] {
-        let status = try await ServerAdminClient(server: member, apiKey: apiKey).get("/cluster")
-        guard case .object(let top) = status, case .object(let mine)? = top["hsdb"],
-            case .object(let leader)? = mine["leader"], case .string(let leaderURL)? = leader["advertise"],
-            case .array(let members)? = mine["members"]
-        else {
-            throw ValidationError("\(member) knows no cluster leader now (not in a cluster, or an election is under way)")
-        }
-        let others = members.compactMap { m -> String? in
-            guard case .object(let o) = m, case .string(let url)? = o["advertise"], url != leaderURL else { return nil }
-            return url
-        }
-        return others.sorted().map { (leaderURL, $0) }
+        let view = try await ClusterView.read(member, apiKey: apiKey)
+        return view.members.filter { $0 != view.leader }.sorted().map { (view.leader, $0) }
     }
 }
 
@@ -149,12 +139,7 @@ struct ReplicaSwitchover: AsyncParsableCommand {
     func run() async throws {
         let key = apiKey ?? ProcessInfo.processInfo.environment["HSDB_API_KEY"].flatMap { $0.isEmpty ? nil : $0 }
         do {
-            let status = try await ServerAdminClient(server: server, apiKey: key).get("/cluster")
-            guard case .object(let top) = status, case .object(let mine)? = top["hsdb"],
-                case .object(let leader)? = mine["leader"], case .string(let url)? = leader["advertise"]
-            else {
-                throw ValidationError("\(server) knows no cluster leader now (not in a cluster, or an election is under way)")
-            }
+            let url = try await ClusterView.read(server, apiKey: key).leader
             var path = "/cluster/switchover"
             if let to { path += "?to=" + (to.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? to) }
             let result = try await ServerAdminClient(server: url, apiKey: key).post(path)
@@ -166,5 +151,27 @@ struct ReplicaSwitchover: AsyncParsableCommand {
             FileHandle.standardError.write(Data("hsdb replica switchover: \(error)\n".utf8))
             throw ExitCode(1)
         }
+    }
+}
+
+/// What a cluster member says of its cluster (`GET /cluster`, hsdb's part): the leader's URL
+/// and every member's.
+struct ClusterView {
+    let leader: String
+    let members: [String]
+
+    static func read(_ member: String, apiKey: String?) async throws -> ClusterView {
+        let status = try await ServerAdminClient(server: member, apiKey: apiKey).get("/cluster")
+        guard case .object(let top) = status, case .object(let mine)? = top["hsdb"],
+            case .object(let leader)? = mine["leader"], case .string(let url)? = leader["advertise"],
+            case .array(let members)? = mine["members"]
+        else {
+            throw ValidationError("\(member) knows no cluster leader now (not in a cluster, or an election is under way)")
+        }
+        let urls = members.compactMap { m -> String? in
+            guard case .object(let o) = m, case .string(let url)? = o["advertise"] else { return nil }
+            return url
+        }
+        return ClusterView(leader: url, members: urls)
     }
 }

@@ -29,7 +29,7 @@ public final class EtcdClient: Sendable {
     /// The key's entry, and the store's revision when it was read.
     public func get(_ key: String) async throws(EtcdError) -> (EtcdKeyValue?, revision: Int64) {
         let answer: EtcdRangeAnswer = try await call(
-            "range", "/v3/kv/range", EtcdRangeRequest(key: EtcdBytes(key)), shape: EtcdRequestCheck.range)
+            "range", "/v3/kv/range", EtcdKeyRange(key: EtcdBytes(key)), shape: EtcdRequestCheck.range)
         return (answer.kvs?.first, answer.header?.revision?.value ?? 0)
     }
 
@@ -37,7 +37,7 @@ public final class EtcdClient: Sendable {
     public func list(prefix: String) async throws(EtcdError) -> [EtcdKeyValue] {
         let key = EtcdBytes(prefix)
         let answer: EtcdRangeAnswer = try await call(
-            "range", "/v3/kv/range", EtcdRangeRequest(key: key, rangeEnd: key.prefixEnd), shape: EtcdRequestCheck.range)
+            "range", "/v3/kv/range", EtcdKeyRange(key: key, rangeEnd: key.prefixEnd), shape: EtcdRequestCheck.range)
         return answer.kvs ?? []
     }
 
@@ -49,7 +49,7 @@ public final class EtcdClient: Sendable {
 
     public func delete(_ key: String) async throws(EtcdError) {
         let _: EtcdRangeAnswer = try await call(
-            "delete", "/v3/kv/deleterange", EtcdDeleteRequest(key: EtcdBytes(key)), shape: EtcdRequestCheck.range)
+            "delete", "/v3/kv/deleterange", EtcdKeyRange(key: EtcdBytes(key)), shape: EtcdRequestCheck.range)
     }
 
     /// Runs `success` when every compare holds, else `failure`; returns which, with the

@@ -93,7 +93,9 @@ public struct EtcdHeader: Decodable, Sendable {
 
 // MARK: Requests
 
-public struct EtcdRangeRequest: Encodable, Sendable {
+/// A key, or the keys from it up to `rangeEnd`: the body of a range (get) and of a
+/// delete-range, which etcd spells the same way.
+public struct EtcdKeyRange: Encodable, Sendable {
     var key: EtcdBytes
     var rangeEnd: EtcdBytes?
 
@@ -107,16 +109,6 @@ public struct EtcdPutRequest: Encodable, Sendable {
     var key: EtcdBytes
     var value: EtcdBytes
     var lease: EtcdInt?
-}
-
-public struct EtcdDeleteRequest: Encodable, Sendable {
-    var key: EtcdBytes
-    var rangeEnd: EtcdBytes?
-
-    enum CodingKeys: String, CodingKey {
-        case key
-        case rangeEnd = "range_end"
-    }
 }
 
 /// One guard of a transaction: the key's create or mod revision, value or lease compared.
@@ -161,9 +153,9 @@ public struct EtcdCompare: Encodable, Sendable {
 
 /// One operation of a transaction's branch.
 public struct EtcdOperation: Encodable, Sendable {
-    var requestRange: EtcdRangeRequest?
+    var requestRange: EtcdKeyRange?
     var requestPut: EtcdPutRequest?
-    var requestDeleteRange: EtcdDeleteRequest?
+    var requestDeleteRange: EtcdKeyRange?
 
     enum CodingKeys: String, CodingKey {
         case requestRange = "request_range"
@@ -172,7 +164,7 @@ public struct EtcdOperation: Encodable, Sendable {
     }
 
     public static func get(_ key: String) -> EtcdOperation {
-        EtcdOperation(requestRange: EtcdRangeRequest(key: EtcdBytes(key)))
+        EtcdOperation(requestRange: EtcdKeyRange(key: EtcdBytes(key)))
     }
 
     public static func put(_ key: String, _ value: [UInt8], lease: Int64? = nil) -> EtcdOperation {
@@ -180,7 +172,7 @@ public struct EtcdOperation: Encodable, Sendable {
     }
 
     public static func delete(_ key: String) -> EtcdOperation {
-        EtcdOperation(requestDeleteRange: EtcdDeleteRequest(key: EtcdBytes(key)))
+        EtcdOperation(requestDeleteRange: EtcdKeyRange(key: EtcdBytes(key)))
     }
 }
 
