@@ -134,8 +134,9 @@ struct CollectionRestorer {
         progress("checking '\(window.collection)': the state digest at \(expected.count) LSN(s) recorded by the backups")
         let found = try DirectoryDigest.compute(collectionDirectory: directory, at: Set(expected.keys), through: lsn, fileSystem: fs)
         for (at, want) in expected.sorted(by: { $0.key < $1.key }) {
-            guard let got = found[at], got.root == want.root, got.points == Int(want.points) else {
-                let seen = found[at].map { "\($0.points) points, root \($0.root.lowercaseHex)" } ?? "no state"
+            let got = found[at].map { tree in (points: tree.points, root: want.kind == .tree ? tree.settled().root : tree.xorRoot) }
+            guard let got, got.root == want.root, got.points == Int(want.points) else {
+                let seen = got.map { "\($0.points) points, root \($0.root.lowercaseHex)" } ?? "no state"
                 throw BackupError.digestMismatch(
                     collection: window.collection, lsn: at,
                     expected: "\(want.points) points, root \(want.root.lowercaseHex)", found: seen)

@@ -52,7 +52,7 @@ extension BackupCollection {
             "times": .array(times.map { .array([.unsigned($0.lsn), .unsigned($0.time)]) }),
         ]
         if let digest {  // absent, not null, when unknown: older roots read the same
-            fields["digest"] = .map(["lsn": .unsigned(digest.lsn), "points": .unsigned(digest.points), "root": .bytes(digest.root)])
+            fields[digest.kind == .tree ? "tree" : "digest"] = .map(["lsn": .unsigned(digest.lsn), "points": .unsigned(digest.points), "root": .bytes(digest.root)])
         }
         return .map(fields)
     }
@@ -81,11 +81,13 @@ extension BackupCollection {
             else { throw f.fail("collection '\(collection)': a times entry is not [lsn, time]") }
             return TimePoint(lsn: l, time: t)
         }
-        if let d = f.value["digest"] {
-            let g = f.nested(d, "collection '\(collection)' digest")
+        for kind in [Digest.Kind.tree, .xor] {
+            let key = kind == .tree ? "tree" : "digest"
+            guard digest == nil, let d = f.value[key] else { continue }
+            let g = f.nested(d, "collection '\(collection)' \(key)")
             let root = try g.bytes("root")
-            guard root.count == 32 else { throw f.fail("collection '\(collection)': digest root is \(root.count) bytes, not 32") }
-            digest = Digest(lsn: try g.uint("lsn"), points: try g.uint("points"), root: root)
+            guard root.count == 32 else { throw f.fail("collection '\(collection)': \(key) root is \(root.count) bytes, not 32") }
+            digest = Digest(kind: kind, lsn: try g.uint("lsn"), points: try g.uint("points"), root: root)
             guard digest!.lsn == lastLSN else {
                 throw f.fail("collection '\(collection)': digest at LSN \(digest!.lsn), not at the backup's last LSN \(lastLSN)")
             }

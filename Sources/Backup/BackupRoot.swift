@@ -35,8 +35,11 @@ public struct BackupCollection: Sendable, Equatable {
         public var time: UInt64
     }
 
-    /// The kept state digest (`PointSetDigest`) at `lsn`, the backup's last LSN.
+    /// The collection's state at `lsn`, the backup's last LSN: the state tree's root
+    /// (`tree`), or in roots written before it, the XOR digest's root (`digest`).
     public struct Digest: Sendable, Equatable {
+        public enum Kind: String, Sendable { case tree, xor }
+        public var kind: Kind = .tree
         public var lsn: UInt64
         public var points: UInt64
         /// 32 bytes.

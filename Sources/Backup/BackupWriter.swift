@@ -129,7 +129,7 @@ public enum BackupWriter {
             name: view.name, metadata: metadata.cid, manifest: manifest, flushedLSN: view.flushedLSN,
             segments: segments, wal: wal, firstLSN: view.wal.first?.firstLSN ?? view.flushedLSN + 1, lastLSN: view.lastLSN,
             firstTime: t.first?.time, lastTime: t.last?.time, times: sparse,
-            digest: view.digest.map { .init(lsn: view.lastLSN, points: UInt64(max(0, $0.points)), root: $0.root) })
+            digest: view.tree.map { .init(kind: .tree, lsn: view.lastLSN, points: UInt64(max(0, $0.points)), root: $0.root) })
     }
 }
 

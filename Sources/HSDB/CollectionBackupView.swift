@@ -42,12 +42,12 @@ public struct CollectionBackupView: Sendable {
     /// The last LSN the view holds: the end of its log, or the flushed LSN without one.
     public let lastLSN: UInt64
     public let commitTimes: [CollectionFiles.CommitTime]
-    /// The kept digest at `lastLSN`.
-    public let digest: PointSetDigest?
+    /// The state tree at `lastLSN`, settled.
+    public let tree: StateTree?
 
     init(
         name: String, metadata: [UInt8], manifest: [UInt8]?, flushedLSN: UInt64, segments: [SegmentFile], log: [WALFilePrefix],
-        digest: PointSetDigest?
+        tree: StateTree?
     ) {
         self.name = name
         self.metadata = metadata
@@ -59,7 +59,7 @@ public struct CollectionBackupView: Sendable {
         }
         lastLSN = log.last.map { max($0.lastLSN, $0.firstLSN - 1) } ?? flushedLSN
         commitTimes = log.flatMap { $0.commitTimes.map { CollectionFiles.CommitTime(lsn: $0.lsn, time: $0.time) } }
-        self.digest = digest
+        self.tree = tree?.settled()
     }
 }
 
@@ -75,12 +75,12 @@ extension LockedDatabaseDirectory {
             }
             let last = files.walFiles.last.map { max($0.lastLSN, $0.firstLSN - 1) } ?? files.flushedLSN
             let directory = path + "/" + Database.collectionsDirectoryName + "/" + name
-            let digest = try DirectoryDigest.compute(collectionDirectory: directory, at: [last], through: last, fileSystem: fs)[last]
+            let tree = try DirectoryDigest.compute(collectionDirectory: directory, at: [last], through: last, fileSystem: fs)[last]
             return CollectionBackupView(
                 name: name, metadata: try fs.readFile(files.metadataPath), manifest: try files.manifestPath.map { try fs.readFile($0) },
                 flushedLSN: files.flushedLSN, segments: segments,
                 log: try WALFilePrefix.scan(fileSystem: fs, directory: directory + "/" + Collection.walDirectoryName, through: last),
-                digest: digest)
+                tree: tree)
         } catch {
             throw HSDBError.wrap(error)
         }
@@ -94,7 +94,7 @@ extension Collection {
 
     /// The view of this open collection, while writes, flushes and compactions go on: the
     /// manifest and segments as they are, and the log through the applied LSN (committed, and
-    /// the LSN of the kept digest, taken in the same critical section). A
+    /// the LSN of the state tree, taken in the same critical section). A
     /// pin at the flushed LSN read first keeps every WAL file the manifest read after it
     /// still needs, whatever a concurrent flush moves, until the files are mapped; so a
     /// backup never waits for a flush or a merge.
@@ -110,8 +110,8 @@ extension Collection {
         // Between turns of `manifestUpdates` the handles are the manifest's segments (a flush or
         // merge installs and publishes in one turn); their mappings keep a segment a merge
         // retires readable.
-        let (manifest, handles, applied, digest) = await manifestUpdates.withLock {
-            state.withLock { ($0.manifest, $0.segments, $0.appliedLSN, $0.digest) }
+        let (manifest, handles, applied, tree) = await manifestUpdates.withLock {
+            state.withLock { ($0.manifest, $0.segments, $0.appliedLSN, $0.tree) }
         }
         let segments = handles.reversed().map { h in
             CollectionBackupView.SegmentFile(contentID: h.segment.contentID, bytes: .init(region: h.segment.mappedFile, length: h.segment.bytes))
@@ -136,6 +136,6 @@ extension Collection {
         try await unpinWAL(Self.backupCapturePin)
         return CollectionBackupView(
             name: name, metadata: metadata, manifest: manifest.encode(), flushedLSN: manifest.flushedLSN,
-            segments: segments, log: log, digest: digest)
+            segments: segments, log: log, tree: tree)
     }
 }

@@ -17,8 +17,8 @@ struct CollectionState: ~Copyable {
     var appliedLSN: UInt64
     var manifest: Manifest
     let dimension: Int
-    /// The live points' (id, version) set as of `appliedLSN`.
-    var digest: PointSetDigest
+    /// The live points' (id, version) leaves as of `appliedLSN` (hashes settled lazily).
+    var tree: StateTree
     /// The collection's code quantizer: memtables encode their rows with it and flushes and
     /// merges write their segments' codes with it, so Hamming distances compare across layers.
     /// Set at open from the largest segment, else fitted by the first memtable.
@@ -43,23 +43,23 @@ struct CollectionState: ~Copyable {
         let rowQuantizers = zip(lanes, laneQuantizers).map { $0.multivector ? nil : $1 }
         active = Memtable(dimension: dimension, quantizer: codeQuantizer, lanes: lanes, laneQuantizers: rowQuantizers)
         appliedLSN = manifest.flushedLSN
-        digest = Self.digest(of: segments)
+        tree = Self.tree(of: segments)
     }
 
-    /// Applies a committed write: to the digest, as shadows on every segment holding one of
+    /// Applies a committed write: to the tree, as shadows on every segment holding one of
     /// its ids, and to the memtable.
     mutating func apply(_ operation: Operation, lsn: UInt64, recordBytes: Int) {
         switch operation {
         case .upsert(let points):
             var seen = points.count > 1 ? Set<PointID>(minimumCapacity: points.count) : nil
             for p in points where seen?.insert(p.id).inserted ?? true {
-                if let old = replace(p.id, at: lsn) { digest.remove(p.id, version: old) }
-                digest.insert(p.id, version: lsn)
+                if let old = replace(p.id, at: lsn) { tree.remove(p.id, version: old) }
+                tree.insert(p.id, version: lsn)
             }
         case .delete(let ids):
             var seen = ids.count > 1 ? Set<PointID>(minimumCapacity: ids.count) : nil
             for id in ids where seen?.insert(id).inserted ?? true {
-                if let old = replace(id, at: lsn) { digest.remove(id, version: old) }
+                if let old = replace(id, at: lsn) { tree.remove(id, version: old) }
             }
         }
         active.apply(operation, lsn: lsn, recordBytes: recordBytes)
@@ -105,9 +105,9 @@ struct CollectionState: ~Copyable {
         return live
     }
 
-    /// The digest of the segments' live points (at open, before the WAL is replayed).
-    static func digest(of segments: [SegmentHandle]) -> PointSetDigest {
-        var d = PointSetDigest()
+    /// The tree of the segments' live points (at open, before the WAL is replayed).
+    static func tree(of segments: [SegmentHandle]) -> StateTree {
+        var d = StateTree()
         for s in segments {
             for o in 0..<s.count where s.shadowedAt(o) == 0 { d.insert(s.segment.id(at: o), version: s.segment.version(at: o)) }
         }

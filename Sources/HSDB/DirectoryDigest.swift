@@ -2,17 +2,17 @@ import HSDBCore
 import Segments
 import WAL
 
-/// The kept digest (`PointSetDigest`) computed from a collection directory's files alone,
+/// The state tree (`StateTree`, hashes not yet settled) computed from a collection directory's files alone,
 /// without opening the collection: the manifest's segments (ids and versions, less the dead
 /// ordinals), then the WAL's records replayed as ids only. Restore uses it to check what it
 /// laid out against the digests the backups recorded; an offline backup, to record one. A
 /// second computation, independent of the memtable's bookkeeping, by design.
 public enum DirectoryDigest {
-    /// The digest at each LSN of `lsns` that lies in flushed LSN...`last` and within the log
+    /// The tree at each LSN of `lsns` that lies in flushed LSN...`last` and within the log
     /// (LSNs outside are left out), reading the WAL read-only.
     public static func compute(
         collectionDirectory directory: String, at lsns: Set<UInt64>, through last: UInt64, fileSystem fs: any FileSystem
-    ) throws -> [UInt64: PointSetDigest] {
+    ) throws -> [UInt64: StateTree] {
         do {
             let metaPath = directory + "/" + CollectionMetadata.fileName
             let config = try CollectionMetadata.decode(try fs.readFile(metaPath), path: metaPath).config
@@ -23,14 +23,14 @@ public enum DirectoryDigest {
                 let path = directory + "/" + Collection.segmentsDirectoryName + "/" + SegmentFormat.fileName(contentID: entry.contentID)
                 return (try Segment.open(path: path, fileSystem: fs), Set(entry.dead))
             })
-            // The digest at LSN x is the state after every record up to x; an LSN that holds
-            // no operation (a close marker) has the digest of the records before it.
-            var found: [UInt64: PointSetDigest] = [:]
+            // The tree at LSN x is the state after every record up to x; an LSN that holds
+            // no operation (a close marker) has the tree of the records before it.
+            var found: [UInt64: StateTree] = [:]
             let wanted = lsns.filter { $0 >= manifest.flushedLSN && $0 <= last }.sorted()
             var next = 0
             func settle(below bound: UInt64) {
                 while next < wanted.count && wanted[next] < bound {
-                    found[wanted[next]] = replay.digest
+                    found[wanted[next]] = replay.tree
                     next += 1
                 }
             }
@@ -74,12 +74,12 @@ public enum DirectoryDigest {
         let segments: [(Segment, Set<Int>)]
         /// Versions the WAL wrote since the flush (nil: deleted).
         var written: [PointID: UInt64?] = [:]
-        var digest = PointSetDigest()
+        var tree = StateTree()
 
         init(segments: [(Segment, Set<Int>)]) {
             self.segments = segments
             for (s, dead) in segments {
-                for o in 0..<s.count where !dead.contains(o) { digest.insert(s.id(at: o), version: s.version(at: o)) }
+                for o in 0..<s.count where !dead.contains(o) { tree.insert(s.id(at: o), version: s.version(at: o)) }
             }
         }
 
@@ -94,8 +94,8 @@ public enum DirectoryDigest {
         mutating func apply(_ record: (upsert: Bool, ids: [PointID]), lsn: UInt64) {
             let upsert = record.upsert
             for id in Set(record.ids) {
-                if let old = live(id) { digest.remove(id, version: old) }
-                if upsert { digest.insert(id, version: lsn) }
+                if let old = live(id) { tree.remove(id, version: old) }
+                if upsert { tree.insert(id, version: lsn) }
                 written[id] = .some(upsert ? lsn : nil)
             }
         }

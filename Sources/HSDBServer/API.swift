@@ -4,6 +4,7 @@ import HSDBCore
 import Hummingbird
 import Logging
 import NIOCore
+import Replication
 
 /// The Qdrant-compatible REST API over one database. Handlers are methods of this value;
 /// `register` wires them to routes. DESIGN.md, "HTTP API", lists what is supported.
@@ -18,6 +19,8 @@ struct API: Sendable {
     let logger: Logger
     /// Strict mode's read and write rate limits, per collection.
     let rateLimits = StrictModeRateLimits()
+    /// State trees held for `hsdb replica verify`'s descent (GET .../tree).
+    let treePins = StateTreePins()
 
     typealias Context = HSDBRequestContext
 

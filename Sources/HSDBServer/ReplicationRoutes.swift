@@ -48,13 +48,16 @@ extension API {
             }
         }
 
+        registerStateTree(on: router)
+
         // Either role: `hsdb replica verify` compares the two.
         on(router, .get, "/replication/collections/:collection/digest") { request, context, start in
             let c = try collection(context)
             var bucket: Int?
             if let raw = request.uri.queryParameters.get("bucket") {
-                guard let b = Int(String(raw)), (0..<StateDigest.bucketCount).contains(b) else {
-                    throw APIError.wrongInput("query parameter `bucket` must be a bucket number, 0-255")
+                let count = request.uri.queryParameters.get("content") == "true" ? StateDigest.bucketCount : StateTree.bucketCount
+                guard let b = Int(String(raw)), (0..<count).contains(b) else {
+                    throw APIError.wrongInput("query parameter `bucket` must be a bucket number, 0-\(count - 1)")
                 }
                 bucket = b
             }

@@ -2,12 +2,16 @@ import Foundation
 import HSDBCore
 
 /// `hsdb replica verify`: compares every collection of a leader with a follower's copy by
-/// their state digests at the same LSN, waiting (up to a deadline) for the follower to reach
-/// the leader's LSN. Differing roots are narrowed to buckets and then to point ids.
+/// their state tree roots at the same LSN, waiting (up to a deadline) for the follower to
+/// reach the leader's LSN. Differing roots are narrowed, one level of the trees per round
+/// trip, to buckets and then to point ids (`StateTreeComparison`). With `content`, by
+/// content digests (every vector and payload read), narrowed to 8 buckets' ids.
 public struct ReplicaVerifier: Sendable {
     public struct Difference: Sendable, CustomStringConvertible {
         public let collection: String
         public let reason: String
+        /// The points that differ, when the trees were descended.
+        public var located: StateTreeDifferences? = nil
         public var description: String { "collection '\(collection)': \(reason)" }
     }
 
@@ -49,19 +53,82 @@ public struct ReplicaVerifier: Sendable {
                 report.differences.append(Difference(collection: entry.name, reason: "missing on the follower"))
                 continue
             }
-            let (l, f) = try await digestsAtOneLSN(entry.name)
-            guard let l, let f else {
-                report.differences.append(Difference(
-                    collection: entry.name, reason: "the follower did not reach the leader's LSN within \(timeout) (it is behind, or the leader keeps writing)"))
-                continue
-            }
-            if l.root == f.root {
-                report.equal.append((entry.name, l.lsn, l.points, StateDigest.hex(l.root)))
+            if content {
+                try await compareContent(entry.name, into: &report)
             } else {
-                report.differences.append(Difference(collection: entry.name, reason: try await explain(entry.name, l, f)))
+                try await compareTrees(entry.name, into: &report)
             }
         }
         return report
+    }
+
+    private func compareTrees(_ name: String, into report: inout Report) async throws {
+        guard let (l, f) = try await rootsAtOneLSN(name) else {
+            report.differences.append(Difference(collection: name, reason: behind))
+            return
+        }
+        if l.root == f.root {
+            report.equal.append((name, l.lsn, l.points, StateDigest.hex(l.root)))
+            return
+        }
+        let found = try await StateTreeComparison.locate(
+            RemoteStateTree(client: leader, collection: name, lsn: l.lsn), RemoteStateTree(client: follower, collection: name, lsn: l.lsn))
+        var d = Difference(collection: name, reason: Self.describe(found, l, f))
+        d.located = found
+        report.differences.append(d)
+    }
+
+    private var behind: String {
+        "the follower did not reach the leader's LSN within \(timeout) (it is behind, or the leader keeps writing)"
+    }
+
+    /// Both roots at one LSN (each side then holds its tree there), or nil when that did not
+    /// happen before the deadline.
+    private func rootsAtOneLSN(_ name: String) async throws -> (StateTreeAnswer, StateTreeAnswer)? {
+        let deadline = ContinuousClock.now + timeout
+        var l = try await RemoteStateTree.root(leader, name)
+        while ContinuousClock.now < deadline {
+            let f = try await RemoteStateTree.root(follower, name)
+            if f.lsn == l.lsn { return (l, f) }
+            if f.lsn > l.lsn {
+                l = try await RemoteStateTree.root(leader, name)  // the leader moved on
+            } else {
+                try await Task.sleep(for: .milliseconds(200))
+            }
+        }
+        return nil
+    }
+
+    /// Listed in full up to this many ids per kind.
+    static let idsListed = 32
+
+    static func describe(_ found: StateTreeDifferences, _ l: StateTreeAnswer, _ f: StateTreeAnswer) -> String {
+        func listed<T>(_ items: [T], _ text: (T) -> String) -> String {
+            items.prefix(idsListed).map(text).joined(separator: ", ") + (items.count > idsListed ? ", ... (\(items.count) in all)" : "")
+        }
+        var parts = [
+            "roots differ at LSN \(l.lsn) (leader \(l.points) points, follower \(f.points)); \(found.buckets.count) bucket(s) "
+                + "and \(found.ids.count) point(s) differ, found in \(found.roundTrips + 1) round trips"
+        ]
+        if !found.onlyFirst.isEmpty { parts.append("only on the leader: " + listed(found.onlyFirst) { "\($0.id) (version \($0.version))" }) }
+        if !found.onlySecond.isEmpty { parts.append("only on the follower: " + listed(found.onlySecond) { "\($0.id) (version \($0.version))" }) }
+        if !found.changed.isEmpty {
+            parts.append("at other versions: " + listed(found.changed) { "\($0.id) (leader \($0.first), follower \($0.second))" })
+        }
+        return parts.joined(separator: "\n  ")
+    }
+
+    private func compareContent(_ name: String, into report: inout Report) async throws {
+        let (l, f) = try await digestsAtOneLSN(name)
+        guard let l, let f else {
+            report.differences.append(Difference(collection: name, reason: behind))
+            return
+        }
+        if l.root == f.root {
+            report.equal.append((name, l.lsn, l.points, StateDigest.hex(l.root)))
+        } else {
+            report.differences.append(Difference(collection: name, reason: try await explain(name, l, f)))
+        }
     }
 
     private func collectionNames(_ side: LeaderClient) async throws -> Set<String> {

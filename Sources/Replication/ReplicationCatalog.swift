@@ -7,6 +7,7 @@ import HSDBCore
 ///     {"epoch": E, "collections": [{"name": "c", "dimension": 384, "metric": 1,
 ///       "hnsw_m": 16, "ef_construct": 200, "attributes": {...},
 ///       "payload_indexes": {"key": 1}, "durable_lsn": N,
+///       "tree": {"lsn": L, "points": P, "root": hex},
 ///       "sparse_vectors": {"name": 0},
 ///       "named_vectors": [{"name": "n", "dimension": 4, "metric": 2, "hnsw_m": 16,
 ///                          "ef_construct": 100, "multivector": false}]}, ...]}
@@ -14,13 +15,22 @@ import HSDBCore
 /// `metric`, index types and sparse modifiers are the engine's frozen raw values (Metric,
 /// PayloadIndexType, SparseVectorParameters.Modifier). `sparse_vectors` and `named_vectors`
 /// (the further dense vectors, in lane order) are left out when there are none (and absent
-/// from leaders that predate them).
+/// from leaders that predate them). `tree` is the state tree's root at the applied LSN L
+/// (absent from leaders before 2026-12-07).
 public struct ReplicationCatalog: Sendable, Equatable {
     public struct Entry: Sendable, Equatable {
         public var name: String
         public var config: CollectionConfig
         public var payloadIndexes: [String: PayloadIndexType]
         public var durableLSN: UInt64
+        public var tree: TreeRoot? = nil
+    }
+
+    /// A state tree's root at one LSN.
+    public struct TreeRoot: Sendable, Equatable {
+        public var lsn: UInt64
+        public var points: Int
+        public var root: [UInt8]
     }
 
     public var epoch: UInt64
@@ -29,7 +39,10 @@ public struct ReplicationCatalog: Sendable, Equatable {
     public static func of(_ db: Database, epoch: UInt64) throws -> ReplicationCatalog {
         let entries = try db.listCollections().map { item in
             let c = try db.collection(item.name)
-            return Entry(name: item.name, config: item.config, payloadIndexes: c.payloadIndexes, durableLSN: c.durableLSN)
+            let t = c.stateTree()
+            return Entry(
+                name: item.name, config: item.config, payloadIndexes: c.payloadIndexes, durableLSN: c.durableLSN,
+                tree: TreeRoot(lsn: t.lsn, points: t.tree.points, root: t.tree.root))
         }
         return ReplicationCatalog(epoch: epoch, collections: entries)
     }
@@ -52,6 +65,9 @@ public struct ReplicationCatalog: Sendable, Equatable {
                     o["sparse_vectors"] = .object(e.config.sparseVectors.mapValues { .int(Int64($0.modifier.rawValue)) })
                 }
                 if !e.config.namedVectors.isEmpty { o["named_vectors"] = .array(e.config.namedVectors.map(Self.json)) }
+                if let t = e.tree {
+                    o["tree"] = .object(["lsn": .int(Int64(t.lsn)), "points": .int(Int64(t.points)), "root": .string(StateDigest.hex(t.root))])
+                }
                 return .object(o)
             }),
         ])
@@ -95,7 +111,14 @@ public struct ReplicationCatalog: Sendable, Equatable {
             let config = CollectionConfig(
                 dimension: Int(dimension), metric: metric, hnswM: Int(m), hnswEfConstruction: Int(ef), sparseVectors: sparse,
                 namedVectors: named, attributes: attributes)
-            entries.append(Entry(name: name, config: config, payloadIndexes: types, durableLSN: UInt64(max(0, durable))))
+            var tree: TreeRoot?
+            if let t = o["tree"] {
+                guard case .object(let r) = t, case .int(let lsn)? = r["lsn"], lsn >= 0, case .int(let points)? = r["points"],
+                    case .string(let hex)? = r["root"], let root = StateDigest.unhex(hex)
+                else { throw bad("collection '\(name)': tree lacks lsn, points or root") }
+                tree = TreeRoot(lsn: UInt64(lsn), points: Int(points), root: root)
+            }
+            entries.append(Entry(name: name, config: config, payloadIndexes: types, durableLSN: UInt64(max(0, durable)), tree: tree))
         }
         return ReplicationCatalog(epoch: UInt64(max(0, epoch)), collections: entries)
     }

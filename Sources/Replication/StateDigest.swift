@@ -7,12 +7,13 @@ import HSDBCore
 /// bucket and a root over them. Differing roots name the buckets, and a bucket's leaves name
 /// the points. DESIGN.md, "Replication", "State digest". Two kinds:
 ///
-/// - `versions` (the default): the collection's kept digest (`PointSetDigest`), over (id,
-///   version) of the live points, kept up to date by every write: O(1) to answer.
+/// - `versions` (the default): the root of the collection's state tree (`StateTree`), over
+///   (id, version) of the live points, kept up to date by every write; its levels are
+///   compared through `GET .../tree` (`StateTreeAnswer`).
 /// - `content`: computed on demand from one snapshot, reading every point:
 ///
 ///       leaf   = SHA-256(id | version u64 | dimension u32 | vector f32 x dimension | payload)
-///       bucket = PointSetDigest.bucket(id); bucket hash = SHA-256(its leaves, in id order)
+///       bucket = CRC32C(id) & 0xFF; bucket hash = SHA-256(its leaves, in id order)
 ///       root   = SHA-256(the 256 bucket hashes, in bucket order)
 ///
 ///   integers little-endian, payload in the engine's canonical encoding (sorted keys).
@@ -28,6 +29,14 @@ public struct StateDigest: Sendable, Equatable {
         public let id: String
         public let version: UInt64
         public let hash: [UInt8]
+
+        public init(id: String, version: UInt64, hash: [UInt8]) {
+            (self.id, self.version, self.hash) = (id, version, hash)
+        }
+
+        init(_ leaf: StateTree.Leaf) {
+            self.init(id: leaf.id.description, version: leaf.version, hash: leaf.hashBytes)
+        }
     }
 
     public let kind: Kind
@@ -38,12 +47,13 @@ public struct StateDigest: Sendable, Equatable {
     /// The leaves of one bucket, when asked for.
     public let leaves: [Leaf]?
 
-    /// The kept digest of `collection` as of its applied LSN, with the leaves of `bucket` if given.
+    /// The state tree's root as of the collection's applied LSN (no buckets: the tree's
+    /// levels are read through `GET .../tree`), with the leaves of tree bucket `bucket` if given.
     public static func kept(_ collection: Collection, leavesOf bucket: Int? = nil) -> StateDigest {
-        let d = collection.digest(listingBucket: bucket)
+        let t = collection.stateTree()
         return StateDigest(
-            kind: .versions, lsn: d.lsn, points: d.digest.points, root: d.digest.root, buckets: d.digest.buckets,
-            leaves: d.bucketPoints?.map { Leaf(id: $0.id.description, version: $0.version, hash: PointSetDigest.leaf($0.id, version: $0.version)) })
+            kind: .versions, lsn: t.lsn, points: t.tree.points, root: t.tree.root, buckets: [],
+            leaves: bucket.map { t.tree.leaves(ofBucket: $0).map(Leaf.init) })
     }
 
     /// Computes the content digest of `collection` as of its current LSN, with the leaves of
@@ -56,7 +66,7 @@ public struct StateDigest: Sendable, Equatable {
             let lsn = try collection.forEachLivePage(projection: Projection(withVector: true, withPayload: true)) { page in
                 for r in page {
                     let id = idBytes(r.id)
-                    let b = PointSetDigest.bucket(of: r.id)
+                    let b = Int(CRC32C.checksum(id) & 0xFF)
                     let leaf = leafHash(id: id, record: r)
                     hashers[b].update(data: leaf)
                     if b == bucket { leaves.append(Leaf(id: r.id.description, version: r.version, hash: leaf)) }
@@ -111,9 +121,9 @@ extension StateDigest {
     public static func decode(_ value: JSONValue) throws(ReplicationError) -> StateDigest {
         func bad(_ why: String) -> ReplicationError { .leader(status: 200, message: "malformed digest: \(why)") }
         guard case .object(let o) = value, case .int(let lsn)? = o["lsn"], case .int(let points)? = o["points"],
-            case .string(let rootHex)? = o["root"], let root = unhex(rootHex), case .array(let list)? = o["buckets"], list.count == bucketCount,
-            case .string(let k)? = o["kind"], let kind = Kind(rawValue: k)
-        else { throw bad("expected kind, lsn, points, root and 256 buckets") }
+            case .string(let rootHex)? = o["root"], let root = unhex(rootHex), case .array(let list)? = o["buckets"],
+            case .string(let k)? = o["kind"], let kind = Kind(rawValue: k), list.count == (kind == .content ? bucketCount : 0)
+        else { throw bad("expected kind, lsn, points, root and buckets (256 of content, none of versions)") }
         var buckets: [[UInt8]] = []
         for item in list {
             guard case .string(let h) = item, let b = unhex(h) else { throw bad("a bucket hash is not hex") }

@@ -38,6 +38,9 @@ struct ReplicaVerify: AsyncParsableCommand {
     @Flag(name: .long, help: "Compare content digests (every vector and payload read on both sides) instead of the kept (id, version) digests.")
     var content = false
 
+    @Flag(name: .long, help: "Print one JSON object per pair compared, listing every differing point id.")
+    var json = false
+
     func validate() throws {
         guard (cluster == nil) == (leader != nil && follower != nil), cluster == nil || (leader == nil && follower == nil) else {
             throw ValidationError("give --leader and --follower, or --cluster alone")
@@ -59,7 +62,7 @@ struct ReplicaVerify: AsyncParsableCommand {
         }
         var differ = false
         for (leaderURL, followerURL) in pairs {
-            if pairs.count > 1 || cluster != nil { print("\(followerURL) against the leader \(leaderURL):") }
+            if (pairs.count > 1 || cluster != nil) && !json { print("\(followerURL) against the leader \(leaderURL):") }
             differ = try await verify(leaderURL, followerURL, key) || differ
         }
         if differ { throw ExitCode(1) }
@@ -76,6 +79,15 @@ struct ReplicaVerify: AsyncParsableCommand {
         } catch {
             FileHandle.standardError.write(Data("hsdb replica verify: \(error)\n".utf8))
             throw ExitCode(2)
+        }
+        if json {
+            var o = report.json()
+            if case .object(var fields) = o {
+                (fields["leader"], fields["follower"]) = (.string(leaderURL), .string(followerURL))
+                o = .object(fields)
+            }
+            print(o.description)
+            return !report.differences.isEmpty
         }
         for e in report.equal {
             print("equal  \(e.collection): LSN \(e.lsn), \(e.points) points, root \(e.root)")

@@ -19,8 +19,8 @@ final class BackupDigestTests: XCTestCase {
         let db = try await f.open()
         for c in summary.archive.root.collections {
             // The offline backup's last LSN is the close marker's, which changes no point.
-            let kept = try db.collection(c.name).digest()
-            XCTAssertEqual(c.digest, BackupCollection.Digest(lsn: c.lastLSN, points: UInt64(kept.digest.points), root: kept.digest.root), c.name)
+            let kept = try db.collection(c.name).stateTree()
+            XCTAssertEqual(c.digest, BackupCollection.Digest(kind: .tree, lsn: c.lastLSN, points: UInt64(kept.tree.points), root: kept.tree.root), c.name)
             XCTAssertEqual(kept.lsn + 1, c.lastLSN, c.name)
         }
         try await f.close()
@@ -44,6 +44,35 @@ final class BackupDigestTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: target))
         let leftovers = try FileManager.default.contentsOfDirectory(atPath: f.root).filter { $0.hasPrefix(".restore-") }
         XCTAssertEqual(leftovers, [])
+    }
+
+    /// Roots written before the state tree recorded the XOR digest under `digest`: restore
+    /// checks it, computed from the tree's leaves, and refuses a wrong one.
+    func testAnEarlierXORDigestIsStillChecked() async throws {
+        let (f, summary) = try await oneBackup()
+        let db = try await f.open()
+        var earlier: [String: [UInt8]] = [:]
+        for c in summary.archive.root.collections { earlier[c.name] = try db.collection(c.name).stateTree().tree.xorRoot }
+        try await f.close()
+        try rewriteRoot(summary.archive.path) { root in
+            for i in root.collections.indices {
+                root.collections[i].digest!.kind = .xor
+                root.collections[i].digest!.root = earlier[root.collections[i].name]!
+            }
+        }
+        var probe = summary.archive.root
+        for i in probe.collections.indices { probe.collections[i].digest!.kind = .xor }
+        let text = String(decoding: probe.encoded(), as: UTF8.self)
+        XCTAssertTrue(text.contains("digest") && !text.contains("tree"), "written under the earlier key")
+        let decoded = try BackupRoot(decoding: probe.encoded()) { BackupError.invalidArgument($0) }
+        XCTAssertEqual(decoded.collections[0].digest, probe.collections[0].digest)
+        let reached = try BackupRestore.restore(from: f.backups, to: f.target("earlier"))
+        XCTAssertEqual(reached.map(\.digestsChecked), reached.map { [$0.lsn] })
+        try rewriteRoot(summary.archive.path) { root in root.collections[1].digest!.root[5] ^= 1 }
+        XCTAssertThrowsError(try BackupRestore.restore(from: f.backups, to: f.target("earlier-wrong"))) { error in
+            guard case BackupError.digestMismatch(let c, _, _, _) = error else { return XCTFail("\(error)") }
+            XCTAssertEqual(c, "beta")
+        }
     }
 
     func testARootWithoutADigestStillRestores() async throws {

@@ -48,8 +48,8 @@ final class BackupOnlineTests: XCTestCase {
             XCTAssertEqual(try db.collection(c.name).walPinLSNs[ContinuousArchiver.pinName], c.flushedLSN + 1,
                            "the archive pins the log from the last backup's flushed LSN")
             // The root records the kept digest at the backup's last LSN (no write since).
-            let kept = try db.collection(c.name).digest()
-            XCTAssertEqual(c.digest, BackupCollection.Digest(lsn: kept.lsn, points: UInt64(kept.digest.points), root: kept.digest.root))
+            let kept = try db.collection(c.name).stateTree()
+            XCTAssertEqual(c.digest, BackupCollection.Digest(kind: .tree, lsn: kept.lsn, points: UInt64(kept.tree.points), root: kept.tree.root))
         }
         let listing = try BackupListing.read(directory: f.backups)
         for w in listing.windows {

@@ -3,6 +3,7 @@ its leader's collections and log, serves reads and refuses writes, and ends equa
 leader after SIGKILLs, leader restarts, a silently cut link, and a bootstrap from a snapshot
 when the log it needs is gone. The follower reaches its leader through `LinkProxy`, whose
 link the tests cut."""
+import json
 import os
 import random
 import re
@@ -463,10 +464,43 @@ def test_replica_verify_names_the_point_that_differs(fresh_server, tmp_path):
     r = replica_verify(a.url, b.url)
     assert r.returncode == 1, r.stdout + r.stderr
     assert "roots differ at LSN 7 (leader 301 points, follower 299)" in r.stdout, r.stdout
-    assert "999 (only on the leader, version 7)" in r.stdout and "10 (only on the leader, version 1)" in r.stdout, r.stdout
+    assert "2 point(s) differ, found in 5 round trips" in r.stdout, r.stdout
+    assert "only on the leader: 10 (version 1), 999 (version 7)" in r.stdout, r.stdout
     # A server that cannot be asked is exit 2, not a verdict.
     r = replica_verify(a.url, "http://127.0.0.1:9")
     assert r.returncode == 2, r.stdout + r.stderr
+
+
+def test_replica_verify_locates_exactly_the_differing_points(fresh_server, tmp_path):
+    """Divergences of 1, 100 and 10,000 points among 20,000, at one LSN on both sides: the
+    state trees are descended in 5 round trips and `--json` lists exactly those ids."""
+    a, b = fresh_server(data=str(tmp_path / "a")), fresh_server(data=str(tmp_path / "b"))
+    rng = random.Random(11)
+    base = [[{"id": i * 2000 + j, "vector": [rng.uniform(-1, 1) for _ in range(4)]} for j in range(2000)] for i in range(10)]
+    for k in (1, 100, 10_000):
+        name = f"c{k}"
+        for server in (a, b):
+            with httpx.Client(base_url=server.url, timeout=60) as http:
+                assert http.put(f"/collections/{name}", json={"vectors": {"size": 4, "distance": "Dot"}}).status_code == 200
+                for batch in base:
+                    assert http.put(f"/collections/{name}/points?wait=true", json={"points": batch}).status_code == 200
+        ids = rng.sample(range(20_000), k)
+        new = [100_000 + i for i in range(k - 2 * (k // 3))]  # only on a
+        changed, deleted = ids[: k // 3], ids[k // 3: 2 * (k // 3)]  # a rewrites; b deletes
+        upserts = [{"id": i, "vector": [1.0, 0.0, 0.0, 0.0]} for i in new + changed]
+        with httpx.Client(base_url=a.url, timeout=60) as http:
+            assert http.put(f"/collections/{name}/points?wait=true", json={"points": upserts}).status_code == 200
+        with httpx.Client(base_url=b.url, timeout=60) as http:
+            doomed = deleted + [999_999_999]  # one record on each side, whatever k
+            assert http.post(f"/collections/{name}/points/delete?wait=true", json={"points": doomed}).status_code == 200
+        r = replica_verify(a.url, b.url, "--json")
+        assert r.returncode == 1, r.stdout + r.stderr
+        (diff,) = [d for d in json.loads(r.stdout)["differences"] if d["collection"] == name]
+        assert diff["round_trips"] == 5, diff["reason"]
+        assert sorted(int(p["id"]) for p in diff["only_leader"]) == sorted(new + deleted)
+        assert diff["only_follower"] == []
+        assert sorted(int(c["id"]) for c in diff["changed"]) == sorted(changed)
+        assert all(c["leader"] == 11 and c["follower"] < 11 for c in diff["changed"]), diff["changed"][:3]
 
 
 def test_a_changed_byte_in_a_shipped_frame_or_snapshot_is_rejected_and_fetched_again(cluster):
