@@ -191,7 +191,10 @@ final class ReplicationNode: Sendable {
     }
 
     private func makeFollower(_ upstream: String, state: NodeState) throws -> ReplicationFollower {
-        try ReplicationFollower(db: db, leaderURL: upstream, apiKey: settings.leaderAPIKey, node: state, logger: logger) {
+        try ReplicationFollower(
+            db: db, leaderURL: upstream, apiKey: settings.leaderAPIKey, node: state, logger: logger,
+            antiEntropyInterval: settings.antiEntropyInterval
+        ) {
             [weak self] epoch in self?.persistSeen(epoch)
         }
     }

@@ -49,6 +49,8 @@ extension API {
         }
 
         registerStateTree(on: router)
+        registerRepairPoints(on: router)
+        registerRepairNow(on: router)
 
         // Either role: `hsdb replica verify` compares the two.
         on(router, .get, "/replication/collections/:collection/digest") { request, context, start in
@@ -240,6 +242,10 @@ extension API {
                 w.key("rejected_frames"); w.int(s.rejectedFrames)
                 w.key("bytes_received"); w.int(s.bytesReceived)
                 w.key("snapshot_bytes_fetched"); w.int(s.snapshotBytesFetched)
+                w.key("tree_checks"); w.int(s.treeChecks)
+                w.key("points_repaired"); w.int(s.pointsRepaired)
+                w.key("last_tree_check")
+                if let t = s.lastTreeCheck { w.string(t) } else { w.null() }
                 w.key("last_error")
                 if let e = s.lastError { w.string(e) } else { w.null() }
                 w.endObject()

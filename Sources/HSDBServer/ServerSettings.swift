@@ -36,6 +36,9 @@ public struct ServerSettings: Sendable {
     public var writeConsistencyFactor = 1
     /// How long a write waits for those copies before it fails with 503.
     public var replicaAckTimeout: Duration = .seconds(10)
+    /// On a follower: how often each caught-up collection's state tree is compared with the
+    /// leader's, and what differs repaired (nil: only when asked, POST /replication/repair).
+    public var antiEntropyInterval: Duration? = .seconds(300)
     /// When set, the server archives incremental CAR backups here (continuously, every
     /// `archiveInterval` while anything changed, and on `POST /backups`).
     public var backupDirectory: String?

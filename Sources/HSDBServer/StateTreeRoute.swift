@@ -1,6 +1,7 @@
 import HSDB
 import HSDBCore
 import Hummingbird
+import NIOCore
 import Replication
 
 /// `GET /replication/collections/{c}/tree` (either role; DESIGN.md, "State tree"): without
@@ -42,5 +43,69 @@ extension API {
                 message: "Conflict: the state tree of '\(name)' at LSN \(lsn) is no longer held (it is at LSN \(now.lsn)); ask for the root again")
         }
         return now
+    }
+}
+
+extension API {
+    /// `POST /replication/collections/{c}/points` `{"ids": [...]}` (either role): the points
+    /// held now, at their versions, for a copy setting itself right (`RepairPointsCodec`).
+    func registerRepairPoints(on router: Router<Context>) {
+        on(router, .post, "/replication/collections/:collection/points") { request, context, _ in
+            let c = try collection(context)
+            let fields = try await body(request)
+            guard let idsValue = fields["ids"] else { throw APIError.wrongInput("the body needs `ids`, an array of point ids") }
+            let ids = try PointDecoding.ids(idsValue, path: "ids", limit: 1_000_000)
+            let records = try c.get(ids: ids, projection: .everything)
+            let bytes = RepairPointsCodec.encode(records, lanes: c.config.namedVectors, dimension: c.config.dimension)
+            return Response(status: .ok, headers: [.contentType: "application/octet-stream"], body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+        }
+    }
+}
+
+extension API {
+    /// `POST /replication/repair[?collection=c]` (a follower): compares now each collection
+    /// (or c) with the leader's by their state trees and repairs what differs.
+    func registerRepairNow(on router: Router<Context>) {
+        on(router, .post, "/replication/repair") { request, _, start in
+            guard let follower = replication.follower else {
+                throw APIError.wrongInput("this server is not a follower: only a follower repairs its copy from its leader")
+            }
+            let only = request.uri.queryParameters.get("collection").map { String($0) }
+            if let only { _ = try db.collection(only) }
+            let results = await follower.checkAgainstLeader(only)
+            return Envelope.ok(since: start) { w in
+                w.beginObject()
+                w.key("collections")
+                w.beginArray()
+                for (name, outcome) in results { Self.write(name, outcome, to: &w) }
+                w.endArray()
+                w.endObject()
+            }
+        }
+    }
+
+    private static func write(_ name: String, _ outcome: Result<ReplicaRepair.Outcome, any Error>, to w: inout JSONTextWriter) {
+        w.beginObject()
+        w.key("name"); w.string(name)
+        switch outcome {
+        case .success(.equal(let lsn)):
+            w.key("outcome"); w.string("equal")
+            w.key("lsn"); w.int(lsn)
+        case .success(.notAligned(let leader, let local)):
+            w.key("outcome"); w.string("not_aligned")
+            w.key("leader_lsn"); w.int(leader)
+            w.key("lsn"); w.int(local)
+        case .success(.repaired(let lsn, let found, let result)):
+            w.key("outcome"); w.string("repaired")
+            w.key("lsn"); w.int(lsn)
+            w.key("differing"); w.int(found.ids.count)
+            w.key("replaced"); w.int(result.replaced)
+            w.key("removed"); w.int(result.removed)
+            w.key("skipped"); w.int(result.skipped.count)
+        case .failure(let error):
+            w.key("outcome"); w.string("failed")
+            w.key("error"); w.string("\(error)")
+        }
+        w.endObject()
     }
 }

@@ -33,6 +33,11 @@ public struct FollowerCollectionStatus: Sendable {
     public var bytesReceived: Int64 = 0
     /// Bytes of snapshot files downloaded by bootstraps (files already held are not fetched).
     public var snapshotBytesFetched: Int64 = 0
+    /// Anti-entropy: comparisons of the state tree with the leader's, points set right by
+    /// them, and what the last one found.
+    public var treeChecks = 0
+    public var pointsRepaired = 0
+    public var lastTreeCheck: String?
 
     public var lagRecords: UInt64 { leaderLSN > appliedLSN ? leaderLSN - appliedLSN : 0 }
     /// How stale a read here may be, at most: the time since this copy was last caught up

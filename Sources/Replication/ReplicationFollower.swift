@@ -30,12 +30,15 @@ public final class ReplicationFollower: Sendable {
 
     /// Told of each higher leader epoch seen (the node persists it: a promotion must go past it).
     let epochSeenChanged: @Sendable (UInt64) -> Void
+    /// How often caught-up collections are compared with the leader's (nil: never on its own).
+    let antiEntropyInterval: Duration?
 
     public init(
         db: Database, leaderURL: String, apiKey: String?, node: NodeState, logger: Logger,
-        epochSeenChanged: @escaping @Sendable (UInt64) -> Void = { _ in }
+        antiEntropyInterval: Duration? = .seconds(300), epochSeenChanged: @escaping @Sendable (UInt64) -> Void = { _ in }
     ) throws {
         self.epochSeenChanged = epochSeenChanged
+        self.antiEntropyInterval = antiEntropyInterval
         self.db = db
         self.node = node
         self.logger = logger
@@ -50,6 +53,8 @@ public final class ReplicationFollower: Sendable {
     /// Follows the leader until the task is cancelled, then closes its connections.
     public func run() async {
         var tasks: [String: Task<Void, Never>] = [:]
+        let antiEntropy = antiEntropyInterval.map { every in Task { await self.antiEntropyLoop(every: every) } }
+        defer { antiEntropy?.cancel() }
         var reportedCatalogError = false
         while !Task.isCancelled {
             do {

@@ -62,6 +62,9 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .long, help: "On a leader: seconds a write waits for its followers (write_consistency_factor > 1) before it fails with 503.")
     var replicaAckTimeout = 10.0
 
+    @Option(name: .long, help: "On a follower: seconds between comparisons of each caught-up collection's state tree with the leader's, which repair what differs (0: only on POST /replication/repair).")
+    var antiEntropyInterval = 300.0
+
     @Option(name: .long, help: "Cluster mode: etcd's client URLs, comma-separated (http://host:2379,...). The node registers under a lease, follows the leader elected in etcd or campaigns when there is none.")
     var etcd: String?
 
@@ -118,6 +121,8 @@ struct Serve: AsyncParsableCommand {
         guard replicaAckTimeout > 0, replicaAckTimeout.isFinite else { throw ValidationError("--replica-ack-timeout must be a positive number of seconds") }
         settings.writeConsistencyFactor = writeConsistencyFactor
         settings.replicaAckTimeout = .milliseconds(Int64(replicaAckTimeout * 1000))
+        guard antiEntropyInterval >= 0, antiEntropyInterval.isFinite else { throw ValidationError("--anti-entropy-interval must be 0 or a positive number of seconds") }
+        settings.antiEntropyInterval = antiEntropyInterval > 0 ? .milliseconds(Int64(antiEntropyInterval * 1000)) : nil
         if let backupDir {
             guard archiveInterval > 0, archiveInterval.isFinite else { throw ValidationError("--archive-interval must be a positive number of seconds") }
             guard backupMaxRetainedMb >= 1 else { throw ValidationError("--backup-max-retained-mb must be at least 1") }

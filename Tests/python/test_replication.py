@@ -13,6 +13,7 @@ import threading
 import time
 
 import httpx
+import manifest_file
 import pytest
 
 from conftest import BINARY
@@ -903,6 +904,63 @@ def test_a_follower_with_a_damaged_segment_repairs_it_from_its_leader(cluster, d
     log = open(follower_server.data_dir + ".log").read()
     assert "cannot be opened" in log and "is repaired" in log, log[-3000:]
     assert os.listdir(os.path.join(follower_server.data_dir, "quarantine")) == []  # the damaged copy is gone
+
+
+@pytest.mark.parametrize("trigger", ["interval", "request"])
+def test_a_follower_diverged_past_the_checksums_repairs_only_what_differs(cluster, trigger):
+    """Ten points of a follower's copy marked dead in its manifest while it was down (a
+    valid file, so it opens and streams as if nothing happened): its state tree differs from
+    the leader's, anti-entropy (on its own within a second, or on POST /replication/repair)
+    locates the ten points and sets them right in place; no bootstrap, and it lasts."""
+    state, start_leader, start_follower = cluster
+    leader_server = start_leader()
+    with httpx.Client(base_url=leader_server.url, timeout=30) as leader:
+        assert leader.put("/collections/c", json={"vectors": {"size": DIM, "distance": "Cosine"}}).status_code == 200
+        fill_past_a_flush(leader, random.Random(13), "x")
+    assert leader_server.stop() == 0
+    leader_server = start_leader()  # with no follower: a new one bootstraps, sharing the segments
+    follower_server = start_follower()
+    with httpx.Client(base_url=leader_server.url, timeout=30) as leader, \
+            httpx.Client(base_url=follower_server.url, timeout=30) as follower:
+        assert wait_caught_up(leader, follower)["collections"][0]["bootstraps"] == 1
+    assert follower_server.stop() == 0
+    path = os.path.join(follower_server.data_dir, "collections", "c", "MANIFEST")
+    m = manifest_file.read(path)
+    seg = max(m["segments"], key=lambda s: s["count"])
+    live = [o for o in range(seg["count"]) if o not in set(seg["dead"])]
+    seg["dead"] = sorted(set(seg["dead"]) | set(live[100:110]))
+    manifest_file.write(path, m)
+
+    interval = ["--anti-entropy-interval", "1" if trigger == "interval" else "0"]
+    follower_server = start_follower(*interval)
+    with httpx.Client(base_url=leader_server.url, timeout=30) as leader, \
+            httpx.Client(base_url=follower_server.url, timeout=30) as follower:
+        status = wait_caught_up(leader, follower)["collections"][0]
+        assert status["bootstraps"] == 0, status
+        if trigger == "request":  # (with the interval, the follower may have repaired already)
+            assert status["points_repaired"] == 0, status
+            r = replica_verify(leader_server.url, follower_server.url, "--json")
+            assert r.returncode == 1, r.stdout + r.stderr
+            (diff,) = json.loads(r.stdout)["differences"]
+            assert len(diff["only_leader"]) == 10 and diff["only_follower"] == [] and diff["changed"] == [], diff
+            (outcome,) = follower.post("/replication/repair").json()["result"]["collections"]
+            assert outcome["outcome"] == "repaired" and outcome["replaced"] == 10 and outcome["differing"] == 10, outcome
+        deadline = time.monotonic() + 30
+        while status["points_repaired"] < 10:
+            assert time.monotonic() < deadline, status
+            time.sleep(0.2)
+            status = follower.get("/replication").json()["result"]["collections"][0]
+        assert status["points_repaired"] == 10 and status["bootstraps"] == 0, status
+        assert "10 set right" in status["last_tree_check"] or status["last_tree_check"].startswith("equal"), status
+        assert_equal(leader, follower, ["c"])
+    for extra in ((), ("--content",)):
+        r = replica_verify(leader_server.url, follower_server.url, *extra)
+        assert r.returncode == 0, r.stdout + r.stderr
+    assert follower_server.stop() == 0
+    follower_server = start_follower(*interval)  # the repair is durable
+    assert_verified(leader_server.url, follower_server.url, 1)
+    with httpx.Client(base_url=leader_server.url, timeout=30) as leader:
+        assert leader.post("/replication/repair").status_code == 400  # a leader has no one to repair from
 
 
 def test_a_link_cut_during_a_bootstrap_resumes_the_download(cluster, tmp_path):
