@@ -49,7 +49,12 @@ extension Collection {
     /// changes); each is decoded and checked before any is written. Waits while the memtable
     /// is stalled, as writers do.
     public func applyReplicated(_ entries: [WALEntry]) async throws {
-        guard !entries.isEmpty else { return }
+        try await applyReplicated(try decodeReplicated(entries))
+    }
+
+    /// Decodes shipped records (the part of `applyReplicated` that needs no state, so a
+    /// follower does it for the next frame while the last one commits).
+    public func decodeReplicated(_ entries: [WALEntry]) throws -> ReplicatedRecords {
         let (dimension, lanes) = (config.dimension, config.namedVectors)
         var operations: [UInt64: (Operation, Int)] = [:]
         for e in entries where e.type != WALRecordType.closeMarker {
@@ -60,10 +65,16 @@ extension Collection {
                 throw HSDBError.invalidArgument("replicated record LSN \(e.lsn) of collection '\(name)' does not decode: \(error)")
             }
         }
+        return ReplicatedRecords(entries: entries, operations: operations)
+    }
+
+    /// Appends and applies records `decodeReplicated` decoded (see `applyReplicated`).
+    public func applyReplicated(_ records: ReplicatedRecords) async throws {
+        guard !records.entries.isEmpty else { return }
         await waitWhileStalled()
-        let decoded = operations
+        let decoded = records.operations
         do {
-            try await wal.appendReplicated(entries) { [self] lsn in
+            try await wal.appendReplicated(records.entries) { [self] lsn in
                 let full = state.withLock { s -> Bool in
                     if let (op, size) = decoded[lsn] { s.apply(op, lsn: lsn, recordBytes: size) }
                     return s.active.bytes >= options.memtableFlushBytes
@@ -107,4 +118,12 @@ extension Collection {
             }
         }
     }
+}
+
+/// Shipped records, checked to decode, ready to append and apply.
+public struct ReplicatedRecords: Sendable {
+    public let entries: [WALEntry]
+    let operations: [UInt64: (Operation, Int)]
+
+    public var lastLSN: UInt64 { entries.last?.lsn ?? 0 }
 }

@@ -99,15 +99,22 @@ struct LeaderClient: Sendable {
 
     private func connect(readTimeout: TimeAmount) async throws -> Channel {
         do {
+            // A stream's bytes are read ahead of the consumer (a few MiB, in reads of up to
+            // 1 MiB), so the leader keeps sending while the follower checks and applies a
+            // frame; with NIO's defaults (10 reads of 2 KiB-64 KiB) the two took turns.
             return try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
                 .connectTimeout(Self.connectTimeout)
+                .channelOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 64 << 10, initial: 256 << 10, maximum: 1 << 20))
+                .channelOption(.socketOption(.so_rcvbuf), value: 8 << 20)
                 .connect(host: address.host, port: address.port) { channel in
                     channel.eventLoop.makeCompletedFuture {
                         let pipeline = channel.pipeline.syncOperations
                         try pipeline.addHTTPClientHandlers()
                         try pipeline.addHandler(IdleStateHandler(readTimeout: readTimeout))
                         try pipeline.addHandler(SilenceCloser(peer: described, timeout: readTimeout))
-                        return try Channel(wrappingChannelSynchronously: channel)
+                        return try Channel(
+                            wrappingChannelSynchronously: channel,
+                            configuration: .init(backPressureStrategy: .init(lowWatermark: 16, highWatermark: 64)))
                     }
                 }
         } catch {

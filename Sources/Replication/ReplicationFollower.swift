@@ -189,10 +189,14 @@ public final class ReplicationFollower: Sendable {
             acks.finish()
             sending.cancel()
         }
+        // Two stages: this loop receives, checks and decodes frame N + 1 while a task commits
+        // frame N (WAL append and apply, then status and acknowledgement); one commit at a
+        // time, in order. A failed commit ends the stream at the next frame.
+        let committer = FrameCommitter(follower: self, name: name, collection: collection, chain: chain, acks: acks)
+        var pending: Task<Void, any Error>?
+        defer { pending?.cancel() }
         try await leader.send(leader.request(.GET, path), collection: name) { response in
             var decoder = ReplicationFrameDecoder()
-            var lastAnchorMove = ContinuousClock.now
-            var offered: UInt64?
             while let chunk = try await response.next() {
                 try Task.checkCancellation()
                 decoder.append(chunk.readableBytesView)
@@ -204,25 +208,19 @@ public final class ReplicationFollower: Sendable {
                         throw ReplicationError.badFrame(
                             "'\(name)': a frame of epoch \(frame.epoch) from a leader replaced by epoch \(seen): refused")
                     }
+                    var batch: ReplicatedBatch?
                     if !frame.records.isEmpty {
-                        (lsn, hash) = try await apply(frame, after: (lsn, hash), to: collection, chain: chain, name: name)
+                        batch = try verify(frame, after: (lsn, hash), to: collection, name: name)
+                        (lsn, hash) = (batch!.lastLSN, batch!.hashes.last!)
                     }
-                    record(frame, name: name, appliedLSN: lsn)
-                    // Every new durable LSN is offered at once (a synchronous write waits for
-                    // it); the sender folds offers made while one is in flight.
-                    let durable = collection.durableLSN
+                    try await pending?.value
                     if let failure = acks.failure { throw failure }
-                    if offered != durable {
-                        acks.offer(durable: durable, applied: lsn)
-                        offered = durable
-                    }
-                    if ContinuousClock.now - lastAnchorMove >= Self.anchorInterval {
-                        try await chain.moveAnchor(toward: min(durable, collection.flushedLSN))
-                        lastAnchorMove = .now
-                    }
+                    let appliedThrough = lsn
+                    pending = Task { try await committer.commit(batch, of: frame, appliedThrough: appliedThrough) }
                 }
             }
         }
+        try await pending?.value
         throw ReplicationError.io("the leader ended the stream of '\(name)'")
     }
 
@@ -236,10 +234,10 @@ public final class ReplicationFollower: Sendable {
     }
 
     /// Checks a frame's records against this copy's position (consecutive LSNs, each running
-    /// hash recomputed) and applies them; nothing of a frame that fails is applied.
-    private func apply(
-        _ frame: ReplicationFrame, after position: (UInt64, LogHash), to collection: Collection, chain: LogChain, name: String
-    ) async throws -> (UInt64, LogHash) {
+    /// hash recomputed) and decodes them; nothing of a frame that fails is applied.
+    private func verify(
+        _ frame: ReplicationFrame, after position: (UInt64, LogHash), to collection: Collection, name: String
+    ) throws -> ReplicatedBatch {
         var (lsn, hash) = position
         var entries: [WALEntry] = []
         var hashes: [LogHash] = []
@@ -259,12 +257,10 @@ public final class ReplicationFollower: Sendable {
             entries.append(r.entry)
             hashes.append(computed)
         }
-        try await collection.applyReplicated(entries)
-        await chain.appended(entries, hashes: hashes)
-        return (lsn, hash)
+        return ReplicatedBatch(decoded: try collection.decodeReplicated(entries), hashes: hashes)
     }
 
-    private func record(_ frame: ReplicationFrame, name: String, appliedLSN: UInt64) {
+    func record(_ frame: ReplicationFrame, name: String, appliedLSN: UInt64) {
         saw(epoch: frame.epoch)
         update(name) { s in
             s.appliedLSN = appliedLSN
