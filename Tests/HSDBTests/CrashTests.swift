@@ -148,6 +148,9 @@ final class MixedCrashTests: XCTestCase {
                 inFlightApplied += 1
             }
             try Self.checkSearches(c, model, &rng, context: context)
+            var tree = StateTree()  // the state tree rebuilt at open and replay, against the model's
+            for (id, e) in model.points { tree.insert(id, version: e.version) }
+            XCTAssertEqual(c.stateTree().tree.root, tree.settled().root, "\(context): the state tree is not the model's")
             let dir = path + "/collections/\(name)"
             let segmentFiles = try await SegmentFiles.settled(c, dir + "/segments")
             XCTAssertEqual(segmentFiles.count, c.statistics().segments, "\(context): segment files not in the manifest were left: \(segmentFiles)")
