@@ -85,18 +85,10 @@ public struct ReplicaVerifier: Sendable {
     /// Both roots at one LSN (each side then holds its tree there), or nil when that did not
     /// happen before the deadline.
     private func rootsAtOneLSN(_ name: String) async throws -> (StateTreeAnswer, StateTreeAnswer)? {
-        let deadline = ContinuousClock.now + timeout
-        var l = try await RemoteStateTree.root(leader, name)
-        while ContinuousClock.now < deadline {
-            let f = try await RemoteStateTree.root(follower, name)
-            if f.lsn == l.lsn { return (l, f) }
-            if f.lsn > l.lsn {
-                l = try await RemoteStateTree.root(leader, name)  // the leader moved on
-            } else {
-                try await Task.sleep(for: .milliseconds(200))
-            }
-        }
-        return nil
+        try await OneLSN.align(
+            within: timeout, poll: .milliseconds(200),
+            leader: { try await RemoteStateTree.root(leader, name) }, leaderLSN: \.lsn,
+            other: { try await RemoteStateTree.root(follower, name) }, otherLSN: \.lsn)
     }
 
     /// Listed in full up to this many ids per kind.
@@ -119,8 +111,7 @@ public struct ReplicaVerifier: Sendable {
     }
 
     private func compareContent(_ name: String, into report: inout Report) async throws {
-        let (l, f) = try await digestsAtOneLSN(name)
-        guard let l, let f else {
+        guard let (l, f) = try await digestsAtOneLSN(name) else {
             report.differences.append(Difference(collection: name, reason: behind))
             return
         }
@@ -149,20 +140,12 @@ public struct ReplicaVerifier: Sendable {
         return try StateDigest.decode(try await side.json(side.request(.GET, path)))
     }
 
-    /// Both digests at one LSN, or nils when that did not happen before the deadline.
-    private func digestsAtOneLSN(_ name: String) async throws -> (StateDigest?, StateDigest?) {
-        let deadline = ContinuousClock.now + timeout
-        var l = try await digest(leader, name)
-        while ContinuousClock.now < deadline {
-            let f = try await digest(follower, name)
-            if f.lsn == l.lsn { return (l, f) }
-            if f.lsn > l.lsn {
-                l = try await digest(leader, name)  // the leader moved on
-            } else {
-                try await Task.sleep(for: .milliseconds(200))
-            }
-        }
-        return (nil, nil)
+    /// Both digests at one LSN, or nil when that did not happen before the deadline.
+    private func digestsAtOneLSN(_ name: String) async throws -> (StateDigest, StateDigest)? {
+        try await OneLSN.align(
+            within: timeout, poll: .milliseconds(200),
+            leader: { try await digest(leader, name) }, leaderLSN: \.lsn,
+            other: { try await digest(follower, name) }, otherLSN: \.lsn)
     }
 
     private func explain(_ name: String, _ l: StateDigest, _ f: StateDigest) async throws -> String {

@@ -73,7 +73,7 @@ final class StateTreeTests: XCTestCase {
         return d
     }
 
-    func testKeptDigestFollowsEveryChange() async throws {
+    func testKeptTreeFollowsEveryChange() async throws {
         let path = temporaryDatabasePath(self)
         var options = DatabaseOptions()
         options.memtableFlushBytes = 1 << 30
@@ -123,7 +123,7 @@ final class StateTreeTests: XCTestCase {
         try await db.close()
     }
 
-    func testDigestAtIntermediateLSNsFromFiles() async throws {
+    func testTreeAtIntermediateLSNsFromFiles() async throws {
         let path = temporaryDatabasePath(self)
         var options = DatabaseOptions()
         options.compaction.enabled = false

@@ -502,6 +502,18 @@ def test_replica_verify_locates_exactly_the_differing_points(fresh_server, tmp_p
         assert diff["only_follower"] == []
         assert sorted(int(c["id"]) for c in diff["changed"]) == sorted(changed)
         assert all(c["leader"] == 11 and c["follower"] < 11 for c in diff["changed"]), diff["changed"][:3]
+    # The tree routes refuse what they cannot answer, in Qdrant's envelope.
+    with httpx.Client(base_url=a.url, timeout=30) as http:
+        base = "/replication/collections/c1/tree"
+        root = http.get(base).json()["result"]
+        assert http.get(f"{base}?lsn={root['lsn']}&level=0&nodes=80").json()["result"]["children"][0]["node"] == 0
+        gone = http.get(f"{base}?lsn={root['lsn'] + 99}&level=0&nodes=80")
+        assert gone.status_code == 409 and "is no longer held" in gone.json()["status"]["error"], gone.text
+        for query, why in (("level=4&nodes=80", "`level`"), ("level=1&nodes=80", "`nodes`"), ("level=0&nodes=zz", "`nodes`")):
+            r = http.get(f"{base}?lsn={root['lsn']}&{query}")
+            assert r.status_code == 400 and why in r.json()["status"]["error"], (query, r.text)
+        r = http.post("/replication/collections/c1/points", json={"points": [1]})
+        assert r.status_code == 400 and "`ids`" in r.json()["status"]["error"], r.text
 
 
 def test_a_changed_byte_in_a_shipped_frame_or_snapshot_is_rejected_and_fetched_again(cluster):

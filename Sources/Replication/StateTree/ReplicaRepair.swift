@@ -40,19 +40,18 @@ public struct ReplicaRepair: Sendable {
         return .repaired(lsn: local.lsn, found: found, result: result)
     }
 
-    /// The leader's root and this copy's tree, at one LSN if that happens before the deadline.
+    /// The leader's root and this copy's tree, at one LSN if that happens before the deadline
+    /// (else the last of each).
     private func rootsAtOneLSN() async throws -> (StateTreeAnswer, CollectionTree) {
-        let deadline = ContinuousClock.now + timeout
-        var remote = try await RemoteStateTree.root(leader, collection.name)
-        while true {
-            let local = collection.stateTree()
-            if local.lsn == remote.lsn || ContinuousClock.now >= deadline { return (remote, local) }
-            if local.lsn > remote.lsn {
-                remote = try await RemoteStateTree.root(leader, collection.name)
-            } else {
-                try await Task.sleep(for: .milliseconds(50))
-            }
+        let name = collection.name
+        if let pair = try await OneLSN.align(
+            within: timeout, poll: .milliseconds(50),
+            leader: { try await RemoteStateTree.root(leader, name) }, leaderLSN: \.lsn,
+            other: { collection.stateTree() }, otherLSN: \.lsn)
+        {
+            return pair
         }
+        return (try await RemoteStateTree.root(leader, name), collection.stateTree())
     }
 
     /// What to set right: the leader's points at the versions its tree named (a point the
