@@ -1,7 +1,7 @@
 // swift-tools-version:6.0
 // hsdb: a log-structured storage engine for vectors. Module graph, lowest first
 // (a module imports only modules above it): CLZ4, CZlib, CCRC32C, CHamming -> HSDBCore -> Compression,
-// WAL, Index -> Segments -> HSDB -> Backup, Replication -> HSDBServer -> hsdb. See DESIGN.md, "Modules".
+// WAL, Index, IPLD -> Segments -> HSDB -> Backup, Replication -> HSDBServer -> hsdb. See DESIGN.md, "Modules".
 import PackageDescription
 
 let package = Package(
@@ -61,14 +61,17 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "CoreMetrics", package: "swift-metrics"),
         ]),
-        // Backup archives: content-addressed codecs (CID, DAG-CBOR, UnixFS, CARv1) on top of HSDB.
+        // The content-addressing codecs (varint, CID, DAG-CBOR, DAG-PB, UnixFS, CARv1): backup
+        // archives and bootstrap snapshots are both DAGs of these blocks.
+        .target(name: "IPLD", dependencies: ["HSDBCore", .product(name: "Crypto", package: "swift-crypto")]),
+        // Backup archives (CARs of IPLD blocks) on top of HSDB.
         .target(name: "Backup", dependencies: [
-            "HSDBCore", "HSDB", .product(name: "Crypto", package: "swift-crypto"),
+            "HSDBCore", "HSDB", "IPLD", .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         // Replication: WAL shipping with a running hash, bootstrap from snapshots, slots.
         .target(name: "Replication", dependencies: [
-            "HSDBCore", "HSDB", .product(name: "Crypto", package: "swift-crypto"),
+            "HSDBCore", "HSDB", "IPLD", .product(name: "Crypto", package: "swift-crypto"),
             // The follower's HTTP/1.1 client to its leader (SwiftNIO, as the server).
             .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -111,7 +114,8 @@ let package = Package(
             name: "HSDBTests", dependencies: ["HSDB", "HSDBTestSupport", "CrashChild", "EmbeddedExample"],
             exclude: ["Fixtures"]),  // read by path (#filePath), not bundled
         .testTarget(name: "FuzzTargetTests", dependencies: ["FuzzTargets", "HSDBCore"]),
-        .testTarget(name: "BackupTests", dependencies: ["Backup", "HSDBCore", "HSDB", "HSDBTestSupport"]),
+        .testTarget(name: "IPLDTests", dependencies: ["IPLD", "HSDBCore"]),
+        .testTarget(name: "BackupTests", dependencies: ["Backup", "IPLD", "HSDBCore", "HSDB", "HSDBTestSupport"]),
         .testTarget(name: "ReplicationTests", dependencies: [
             "Replication", "HSDBCore", "HSDB", "HSDBTestSupport", .product(name: "Crypto", package: "swift-crypto"),
         ]),

@@ -1,4 +1,5 @@
 import HSDBCore
+import IPLD
 
 /// One backup CAR of a directory, with its decoded root.
 public struct BackupArchive: Sendable {

@@ -1,5 +1,6 @@
 #if canImport(Glibc)
 import Glibc
+import IPLD
 #endif
 
 /// Wall-clock time in nanoseconds since the Unix epoch (the unit of WAL commit times), and

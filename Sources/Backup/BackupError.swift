@@ -1,4 +1,5 @@
 import HSDB
+import IPLD
 
 /// Every error of backup, verify and restore. A problem in the archive names the CAR file,
 /// the byte offset of the section concerned and the CID involved, so an operator can look.

@@ -1,4 +1,5 @@
 import Foundation
+import IPLD
 
 /// The constants of a backup directory and its root blocks (DESIGN.md, "Backup and
 /// point-in-time restore"). Frozen: part of every backup written.

@@ -1,5 +1,6 @@
 import HSDB
 import HSDBCore
+import IPLD
 
 /// What `hsdb backup list` shows: each backup (sequence, kind, root, bytes, per collection
 /// LSN and time range) and each collection's restorable window. Reads roots only (blocks are

@@ -1,4 +1,5 @@
 import HSDBCore
+import IPLD
 
 /// What a prune removed.
 public struct PruneResult: Sendable, Equatable {

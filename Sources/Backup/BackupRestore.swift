@@ -1,6 +1,7 @@
 import Foundation
 import HSDB
 import HSDBCore
+import IPLD
 
 /// Where a restore should take each collection.
 public enum RestoreTarget: Sendable, Equatable {

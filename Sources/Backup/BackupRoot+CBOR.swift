@@ -1,3 +1,4 @@
+import IPLD
 /// The DAG-CBOR form of a root block. Keys are short English words; DAG-CBOR sorts them.
 extension BackupRoot {
     func encoded() -> [UInt8] {

@@ -1,3 +1,4 @@
+import IPLD
 /// The root block of one backup CAR (DAG-CBOR): the full description of the database state
 /// it captured, and a link to the previous backup's root. DESIGN.md, "Backup and
 /// point-in-time restore", lists the keys and types.

@@ -1,4 +1,5 @@
 import HSDBCore
+import IPLD
 
 /// `hsdb backup verify`: every block hashed (while the catalogue loads), the chain complete,
 /// every link of every root resolved (UnixFS files read through, sizes checked), and each

@@ -1,6 +1,7 @@
 import Foundation
 import HSDB
 import HSDBCore
+import IPLD
 
 /// What `BackupWriter.create` wrote.
 public struct BackupSummary: Sendable {

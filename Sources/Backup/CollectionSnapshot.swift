@@ -1,6 +1,7 @@
 import Crypto
 import HSDB
 import HSDBCore
+import IPLD
 
 /// What a collection snapshot file holds and where it went.
 public struct CollectionSnapshotSummary: Sendable, Equatable {

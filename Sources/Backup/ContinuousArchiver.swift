@@ -1,6 +1,7 @@
 import Foundation
 import HSDB
 import HSDBCore
+import IPLD
 import Logging
 import Synchronization
 

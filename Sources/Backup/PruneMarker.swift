@@ -1,4 +1,5 @@
 import HSDBCore
+import IPLD
 
 /// `PRUNED` in a backup directory: the chain starts at backup `first` (a full one), whose
 /// `previous` link names a root that was deliberately removed. Without it, a chain must start

@@ -1,3 +1,4 @@
+import IPLD
 /// Which backups restore one collection to an LSN, and which LSNs can be restored at all.
 ///
 /// A target LSN t is **restorable** when some backup S has flushedLSN <= t (its segments and

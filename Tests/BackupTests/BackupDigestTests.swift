@@ -2,6 +2,7 @@
 import Foundation
 import HSDB
 import HSDBCore
+import IPLD
 import XCTest
 
 /// The state digest in a backup's root: recorded by offline backups, checked by restore, a

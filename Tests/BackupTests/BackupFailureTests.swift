@@ -2,6 +2,7 @@ import Backup
 import Foundation
 import HSDB
 import HSDBCore
+import IPLD
 import XCTest
 
 /// What backup, verify and restore refuse, and what an unchanged incremental costs.

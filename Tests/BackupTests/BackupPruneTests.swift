@@ -2,6 +2,7 @@
 import Foundation
 import HSDB
 import HSDBCore
+import IPLD
 import Logging
 import XCTest
 

@@ -1,4 +1,4 @@
-@testable import Backup
+@testable import IPLD
 import XCTest
 
 /// The builder's streaming and shape with small chunks, and the reader's checks, one test per

@@ -1,4 +1,4 @@
-@testable import Backup
+@testable import IPLD
 import XCTest
 
 /// The IPLD project's DAG-PB cross-codec fixtures (ipld/ipld,

@@ -1,4 +1,4 @@
-@testable import Backup
+@testable import IPLD
 import XCTest
 
 final class DAGCBORTests: XCTestCase {

@@ -1,4 +1,4 @@
-@testable import Backup
+@testable import IPLD
 import XCTest
 
 /// Golden values from shared/notes/car-and-cid-facts.md (checked there with multiformats and

@@ -4,24 +4,24 @@ import Dispatch
 /// catalogue hashes every block once, and SHA-256 is most of a restore's CPU time.
 /// Errors name the CAR file, the section's offset and its CID, as `CARReader`'s do.
 /// Not Sendable: one reader, one task.
-struct BlockHashBatch {
-    let file: String
+public struct BlockHashBatch {
+    public let file: String
     private var sections: [CARSection] = []
     private var bytes = 0
     /// Enough blocks to keep two cores busy (16 leaves of 256 KiB), few enough to bound
     /// memory (blocks are at most 1 MiB; backups write 256 KiB and 64 KiB leaves).
-    static let batchBytes = 4 << 20
+    public static let batchBytes = 4 << 20
 
-    init(file: String) { self.file = file }
+    public init(file: String) { self.file = file }
 
-    mutating func add(_ section: CARSection) throws {
+    public mutating func add(_ section: CARSection) throws {
         sections.append(section)
         bytes += section.bytes.count
         if bytes >= Self.batchBytes { try check() }
     }
 
     /// Checks every section added so far; the first (lowest offset) mismatch is thrown.
-    mutating func check() throws {
+    public mutating func check() throws {
         guard !sections.isEmpty else { return }
         let batch = sections
         sections = []

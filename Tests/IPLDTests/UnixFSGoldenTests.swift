@@ -1,4 +1,4 @@
-@testable import Backup
+@testable import IPLD
 import XCTest
 
 /// The UnixFS builder against third-party CIDs. Each test file is the first n bytes of the

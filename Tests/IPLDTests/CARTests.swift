@@ -1,4 +1,4 @@
-@testable import Backup
+@testable import IPLD
 import Foundation
 import HSDBCore
 import XCTest
