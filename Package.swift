@@ -79,7 +79,7 @@ let package = Package(
         ]),
         // The Qdrant-compatible REST API over the engine.
         .target(name: "HSDBServer", dependencies: [
-            "HSDB", "HSDBCore", "Backup", "Replication",
+            "HSDB", "HSDBCore", "IPLD", "Backup", "Replication",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "NIOHTTP2", package: "swift-nio-http2"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -170,6 +170,16 @@ final class BackupCatalog {
             : try UnixFSFileReader.read(root: root, lookup: { try unhashedBlock($0) }, output: output)
     }
 
+    /// Lays the UnixFS file `root` out in `file` through the assembler a bootstrap uses too,
+    /// each block hashed unless the catalogue hashed every block as it loaded.
+    func layOut(_ root: CID, bytes: UInt64, into file: any File) throws {
+        var assembler = UnixFSAssembler([UnixFSAssembler.Target(root: root, bytes: bytes, file: file)])
+        while let cid = assembler.nextAwaited() {
+            guard let block = try unhashedBlock(cid) else { throw ArchiveCodecError.blockNotFound(cid) }
+            try assembler.take(cid, block, hashed: blocksVerified)
+        }
+    }
+
     /// A UnixFS file's sizes with every structural check: from the DAG-PB nodes and the
     /// index alone when the blocks were hashed as they loaded, else by reading it through.
     func fileSizes(_ root: CID) throws -> UnixFSFileReader.Sizes {

@@ -188,16 +188,11 @@ struct CollectionRestorer {
         return bytes
     }
 
-    /// Streams a UnixFS file out of the CARs into `path`, synced.
+    /// Lays a UnixFS file out of the CARs into `path`, synced.
     private func extract(_ root: CID, bytes: UInt64, to path: String) throws {
         let file = try fs.open(path, mode: .createNew)
         defer { try? file.close() }
-        var offset: Int64 = 0
-        _ = try catalog.readFile(root) { chunk in
-            try chunk.withUnsafeBytes { try file.write($0, at: offset) }
-            offset += Int64(chunk.count)
-        }
-        guard UInt64(offset) == bytes else { throw BackupError.engine("\(path): \(offset) bytes restored, \(bytes) expected") }
+        try catalog.layOut(root, bytes: bytes, into: file)
         try file.sync()
     }
 

@@ -50,6 +50,7 @@ extension API {
 
         registerStateTree(on: router)
         registerRepairPoints(on: router)
+        registerSnapshotDAG(on: router)
         registerRepairNow(on: router)
 
         // Either role: `hsdb replica verify` compares the two.
@@ -139,6 +140,10 @@ extension API {
                 w.key("lsn"); w.int(offer.lsn)
                 w.key("hash"); w.string(offer.hash.hex)
                 w.key("bytes"); w.int(offer.bytes)
+                if let root = offer.root {
+                    w.key("root"); w.string(root.text)
+                    w.key("blocks"); w.int(offer.blocks)
+                }
                 w.key("files")
                 w.beginArray()
                 for f in offer.files {
@@ -181,7 +186,7 @@ extension API {
         }
     }
 
-    private func leaderRole() throws -> ReplicationLeader {
+    func leaderRole() throws -> ReplicationLeader {
         guard let leader = replication.leader else {
             if replication.isFenced {
                 throw APIError.wrongInput("this server is a fenced former leader (epoch \(replication.state.epoch) leads elsewhere): it ships no log")

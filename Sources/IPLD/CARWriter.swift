@@ -15,10 +15,7 @@ public struct CARWriter {
     /// Writes the header through `output`; rethrows what `output` throws.
     public init(roots: [CID], output: @escaping ([UInt8]) throws -> Void) throws {
         self.output = output
-        let header = CARHeader(roots: roots).encoded()
-        var bytes = Varint.encode(UInt64(header.count))
-        bytes.append(contentsOf: header)
-        try emit(bytes)
+        try emit(Self.header(roots: roots))
     }
 
     /// Writes to `file` from `offset` on (pwrite through HSDBCore's `File`).
@@ -34,17 +31,30 @@ public struct CARWriter {
     /// take it). REQUIRES: `bytes` hash to `cid`.
     public mutating func write(cid: CID, bytes: [UInt8]) throws {
         assert(cid.matches(bytes), "block bytes do not hash to \(cid)")
+        var section = try Self.sectionHead(cid, blockBytes: bytes.count)
+        section.append(contentsOf: bytes)
+        try emit(section)
+    }
+
+    /// The bytes of a section before its block: the length varint and the CID. For writers
+    /// that send the block itself from elsewhere (a bootstrap stream sends leaves in place).
+    public static func sectionHead(_ cid: CID, blockBytes: Int) throws -> [UInt8] {
         let cidBytes = cid.bytes
-        let length = cidBytes.count + bytes.count
+        let length = cidBytes.count + blockBytes
         guard length <= CARFormat.maxSectionBytes else {
             throw ArchiveCodecError.carFormat(reason:
                 "section for \(cid) is \(length) bytes, over the \(CARFormat.maxSectionBytes)-byte limit")
         }
-        var section = Varint.encode(UInt64(length))
-        section.reserveCapacity(section.count + length)
-        section.append(contentsOf: cidBytes)
-        section.append(contentsOf: bytes)
-        try emit(section)
+        var head = Varint.encode(UInt64(length))
+        head.reserveCapacity(head.count + length)
+        head.append(contentsOf: cidBytes)
+        return head
+    }
+
+    /// The header's bytes as a stream begins: its length varint and the DAG-CBOR header.
+    public static func header(roots: [CID]) -> [UInt8] {
+        let header = CARHeader(roots: roots).encoded()
+        return Varint.encode(UInt64(header.count)) + header
     }
 
     public mutating func write(_ block: Block) throws {

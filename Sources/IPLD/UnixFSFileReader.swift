@@ -90,7 +90,7 @@ public enum UnixFSFileReader {
         }
     }
 
-    private static func decodeFileNode(_ cid: CID, _ block: [UInt8]) throws -> (DAGPBNode, UnixFSData) {
+    static func decodeFileNode(_ cid: CID, _ block: [UInt8]) throws -> (DAGPBNode, UnixFSData) {
         let node: DAGPBNode
         let unixFS: UnixFSData
         do {

@@ -7,9 +7,9 @@ import Logging
 /// it was down): the collection was moved aside (`Database.quarantined`), the leader's
 /// catalogue lists it, so the follower bootstraps it; before that, every intact segment of
 /// the damaged copy (its SHA-256 is its content id, which names the file) is moved into the
-/// bootstrap's incoming directory under that SHA-256, where a snapshot file already verified
-/// waits. The bootstrap then downloads only what differs: the damaged or missing segments,
-/// and the small metadata and manifest.
+/// bootstrap's incoming directory under that SHA-256. The bootstrap reads each back against
+/// the snapshot's DAG, block by block, and downloads only the blocks that differ: those of
+/// the damaged or missing segments, and the small metadata and manifest.
 public enum QuarantineRepair {
     /// Moves the intact segments of each quarantined collection into
     /// `<data>/replication/incoming/<name>/`; returns how many were kept, per collection.

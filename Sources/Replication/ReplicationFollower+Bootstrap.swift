@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import HSDB
 import HSDBCore
+import IPLD
 
 extension ReplicationFollower {
     /// Replaces this copy of `name` with a snapshot the leader prepares: asks for one, fetches
@@ -16,18 +17,24 @@ extension ReplicationFollower {
         // The leader flushes the collection before it answers: give it time.
         let prepare = leader.request(.POST, path, readTimeout: LeaderClient.preparationTimeout)
         let offer = try Self.decodeOffer(try await leader.json(prepare, collection: name))
-        let incoming = try prepareIncoming(name, for: offer)
-        for file in offer.files { try await fetch(file, of: offer, into: incoming, for: name) }
+        let files: [(name: String, path: String)]
+        if let root = offer.root {
+            files = try await receiveDAG(offer, root: root, for: name)
+        } else {  // a leader older than snapshot DAGs: each file whole, checked by its SHA-256
+            let incoming = try prepareIncoming(name, for: offer)
+            for file in offer.files { try await fetch(file, of: offer, into: incoming, for: name) }
+            files = offer.files.map { ($0.name, incoming + "/" + $0.sha256) }
+        }
         let staged = try db.makeStagingDirectory()
         do {
-            try Self.layOut(offer, from: incoming, into: staged)
+            try Self.layOut(files, lsn: offer.lsn, into: staged)
         } catch {
             try? FileManager.default.removeItem(atPath: staged)
             throw error
         }
         try await db.installCollection(name, from: staged)
         try await LogChain.anchorRestored(try db.collection(name), at: offer.lsn, hash: offer.hash)
-        try? FileManager.default.removeItem(atPath: incoming)
+        try? FileManager.default.removeItem(atPath: incomingDirectory + "/" + name)
         update(name) { $0.appliedLSN = offer.lsn }
         logger.info("replication: '\(name)' restored from the leader's snapshot at LSN \(offer.lsn) (\(offer.bytes) bytes in \(offer.files.count) files)")
     }
@@ -47,7 +54,13 @@ extension ReplicationFollower {
             return SnapshotOffer.File(name: n, bytes: Int(bytes), sha256: sha.lowercased())
         }
         guard files.contains(where: { $0.name == DatabaseLayout.metadataFileName }) else { throw malformed }
-        return SnapshotOffer(name: name, lsn: UInt64(lsn), hash: hash, files: files)
+        var offer = SnapshotOffer(name: name, lsn: UInt64(lsn), hash: hash, files: files)
+        if let rootValue = o["root"] {
+            guard case .string(let text) = rootValue, let root = try? CID(text: text), root.codec == .dagCBOR else { throw malformed }
+            offer.root = root
+            if case .int(let blocks)? = o["blocks"] { offer.blocks = Int(blocks) }
+        }
+        return offer
     }
 
     private static func isPlainName(_ name: String) -> Bool {
@@ -122,19 +135,19 @@ extension ReplicationFollower {
 
     /// The verified files as a collection directory in `staged`: metadata, manifest, the
     /// segments (moved, not copied), and a WAL that continues right after the snapshot's LSN.
-    private static func layOut(_ offer: SnapshotOffer, from incoming: String, into staged: String) throws {
+    private static func layOut(_ files: [(name: String, path: String)], lsn: UInt64, into staged: String) throws {
         let fs = POSIXFileSystem()
         let segments = staged + "/" + DatabaseLayout.segmentsDirectoryName
         let wal = staged + "/" + DatabaseLayout.walDirectoryName
         try fs.createDirectory(segments)
         try fs.createDirectory(wal)
-        for file in offer.files {
+        for file in files {
             let inSegments = file.name.hasSuffix(".seg")
-            try fs.rename(incoming + "/" + file.sha256, to: (inSegments ? segments : staged) + "/" + file.name)
+            try fs.rename(file.path, to: (inSegments ? segments : staged) + "/" + file.name)
         }
-        let walFile = try fs.open(wal + "/" + DatabaseLayout.walFileName(firstLSN: offer.lsn + 1), mode: .createNew)
+        let walFile = try fs.open(wal + "/" + DatabaseLayout.walFileName(firstLSN: lsn + 1), mode: .createNew)
         defer { try? walFile.close() }
-        try DatabaseLayout.walFileHeader(firstLSN: offer.lsn + 1).withUnsafeBytes { try walFile.write($0, at: 0) }
+        try DatabaseLayout.walFileHeader(firstLSN: lsn + 1).withUnsafeBytes { try walFile.write($0, at: 0) }
         try walFile.sync()
         for d in [segments, wal, staged] { try fs.syncDirectory(d) }
     }

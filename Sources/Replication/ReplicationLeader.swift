@@ -1,6 +1,7 @@
 import Foundation
 import HSDB
 import HSDBCore
+import IPLD
 import Logging
 import Synchronization
 
@@ -32,7 +33,7 @@ public final class ReplicationLeader: Sendable {
     private let lost = Mutex<Set<FollowerKey>>([])
     /// The last snapshot prepared per collection (offered again while it is fresh enough);
     /// the newest only, so the mappings it holds keep at most one retired state alive.
-    private let offers = Mutex<[String: (id: ObjectIdentifier, offer: SnapshotOffer, prepared: PreparedSnapshot)]>([:])
+    private let offers = Mutex<[String: (id: ObjectIdentifier, offer: SnapshotOffer, prepared: PreparedSnapshot, dag: SnapshotDAG)]>([:])
     /// Writes waiting for followers to make them durable.
     private let copyWaiters = CopyWaiters()
 
@@ -263,10 +264,11 @@ public final class ReplicationLeader: Sendable {
             throw ReplicationError.io("the chain of '\(collection.name)' does not reach the snapshot's LSN \(prepared.lsn)")
         }
         try await collection.pinWAL(Self.slotPrefix + node, from: prepared.lsn + 1)
+        let dag = try await runBlocking("hsdb.snapshot.dag") { try SnapshotDAG(prepared, collection: collection.name, hash: hash) }
         let offer = SnapshotOffer(name: "\(collection.name)-\(UUID().uuidString.lowercased())", lsn: prepared.lsn, hash: hash,
-                                  files: prepared.files.map(\.description))
-        logger.info("replication: snapshot \(offer.name) of '\(collection.name)' at LSN \(offer.lsn) (\(offer.bytes) bytes in \(offer.files.count) files) for follower \(node)")
-        offers.withLock { $0[collection.name] = (ObjectIdentifier(collection), offer, prepared) }
+                                  files: prepared.files.map(\.description), root: dag.root, blocks: dag.blockCount)
+        logger.info("replication: snapshot \(offer.name) of '\(collection.name)' at LSN \(offer.lsn) (\(offer.bytes) bytes in \(offer.files.count) files) as \(dag.blockCount) blocks under root \(dag.root), for follower \(node)")
+        offers.withLock { $0[collection.name] = (ObjectIdentifier(collection), offer, prepared, dag) }
         return offer
     }
 
@@ -274,7 +276,7 @@ public final class ReplicationLeader: Sendable {
     /// still in the chain, and the log after it under half a slot's cap. So a follower
     /// killed or cut off mid-download gets the same files, and resumes.
     private func reusableOffer(_ collection: Collection, chain: LogChain) async throws -> SnapshotOffer? {
-        guard let (id, offer, _) = offers.withLock({ $0[collection.name] }), id == ObjectIdentifier(collection),
+        guard let (id, offer, _, _) = offers.withLock({ $0[collection.name] }), id == ObjectIdentifier(collection),
             offer.lsn >= (await chain.anchorLSN),
             try collection.walBytes(from: offer.lsn + 1) < slotMaxBytes / 2
         else { return nil }
@@ -287,6 +289,12 @@ public final class ReplicationLeader: Sendable {
         offers.withLock { all in
             all.values.first { $0.offer.name == snapshot }?.prepared.files.first { $0.description.name == file }
         }
+    }
+
+    /// A prepared snapshot's DAG and the capture its leaves are read from, or nil when there
+    /// is no such snapshot (a newer one replaced it, or the leader restarted).
+    public func snapshotDAG(_ snapshot: String) -> (prepared: PreparedSnapshot, dag: SnapshotDAG)? {
+        offers.withLock { all in all.values.first { $0.offer.name == snapshot }.map { ($0.prepared, $0.dag) } }
     }
 
     // MARK: Status
@@ -347,6 +355,10 @@ public struct SnapshotOffer: Sendable, Equatable {
     public let lsn: UInt64
     public let hash: LogHash
     public let files: [File]
+    /// The root of the snapshot's DAG (`SnapshotRoot`) and its block count; nil from a
+    /// leader older than snapshot DAGs, whose followers fetch the files whole.
+    public var root: CID? = nil
+    public var blocks: Int = 0
 
     public var bytes: Int { files.reduce(0) { $0 + $1.bytes } }
 }

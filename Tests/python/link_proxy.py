@@ -115,7 +115,7 @@ class LinkProxy:
                                 # (CRLF, hex size, CRLF), so it lands in the body.
                                 data[len(data) - 12] ^= 0x5A
                                 data = bytes(data)
-                        elif b"application/octet-stream" in data:
+                        elif b"application/octet-stream" in data or b"application/vnd.ipld.car" in data:
                             binary = True  # flip only in later chunks, never in the head
                     peers[s].sendall(data)
                     if s is b and binary:
