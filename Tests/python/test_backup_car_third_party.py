@@ -174,3 +174,64 @@ def test_a_qdrant_snapshot_is_a_standalone_backup_car(fresh_server, tmp_path):
     assert collection["wal"] and collection["lastLSN"] == 25, collection["lastLSN"]
     for wal in collection["wal"]:
         assert len(file_bytes(wal["file"], blocks)) == wal["bytes"]
+
+
+def test_a_bootstrap_stream_reads_as_a_backup_does(fresh_server, tmp_path):
+    """The snapshot a leader offers a follower, fetched as its DAG (GET /replication/dags/{name}),
+    reads with the same third-party libraries: one root, every block hashed, every link
+    resolved, the root block naming each file of the collection, each rebuilt from its UnixFS
+    DAG byte for byte as the leader serves it whole; and the same segment has the same CID as
+    in a backup of the same state (the same blocks)."""
+    data, backups = str(tmp_path / "data"), str(tmp_path / "backups")
+    s = fresh_server("--backup-dir", backups, "--archive-interval", "3600", "--memtable-mb", "1", data=data)
+    with httpx.Client(base_url=s.url, timeout=30) as http:
+        assert http.put("/collections/c", json={"vectors": {"size": 64, "distance": "Cosine"}}).status_code == 200
+        for batch in range(12):
+            pts = [{"id": batch * 100 + i, "vector": [((i * 3 + j + batch) % 17) / 17 for j in range(64)],
+                    "payload": {"text": "b" * 300}} for i in range(100)]
+            assert http.put("/collections/c/points?wait=true", json={"points": pts}).status_code == 200
+        offer = http.post("/replication/collections/c/snapshot?follower=7d1a3c2e-0000-4000-8000-000000000001").json()["result"]
+        assert http.post("/backups").status_code == 200
+        stream = http.get(f"/replication/dags/{offer['name']}")
+        assert stream.status_code == 200 and stream.headers["content-type"].startswith("application/vnd.ipld.car")
+        whole = {f["name"]: http.get(f"/replication/snapshots/{offer['name']}/{f['name']}").content for f in offer["files"]}
+        structure = http.get(f"/replication/dags/{offer['name']}?leaves=false")
+        one = http.post(f"/replication/dags/{offer['name']}/blocks", json={"cids": [offer["root"]]})
+        stranger = CID("base32", 1, "raw", multihash.wrap(hashlib.sha256(b"x").digest(), "sha2-256")).encode("base32")
+        refused = http.post(f"/replication/dags/{offer['name']}/blocks", json={"cids": [offer["root"], stranger]})
+        malformed = http.post(f"/replication/dags/{offer['name']}/blocks", json={"cids": ["nonsense"]})
+        gone = http.get("/replication/dags/c-00000000-0000-0000-0000-000000000000")
+    path = tmp_path / "bootstrap.car"
+    path.write_bytes(stream.content)
+    (root,), blocks = read_car(str(path))
+    assert root.encode("base32") == offer["root"] and root.codec.code == DAG_CBOR
+    for cid, block in blocks.items():
+        for link in links(cid, block):
+            assert link in blocks, f"{cid} links {link}, which the stream does not hold"
+    decoded = dag_cbor.decode(blocks[root])
+    assert decoded["format"] == "hsdb-bootstrap-snapshot" and decoded["collection"] == "c"
+    assert decoded["lsn"] == offer["lsn"] and decoded["hash"].hex() == offer["hash"]
+    assert sorted(f["name"] for f in decoded["files"]) == sorted(whole)
+    for f in decoded["files"]:
+        rebuilt = file_bytes(f["root"], blocks)
+        assert rebuilt == whole[f["name"]] and len(rebuilt) == f["bytes"], f["name"]
+    # The same segment is the same DAG in the backup taken of the same state.
+    chain = {}
+    for car in sorted(n for n in os.listdir(backups) if n.endswith(".car")):
+        (backup_root,), backup_blocks = read_car(os.path.join(backups, car))
+        chain.update(backup_blocks)
+    (collection,) = dag_cbor.decode(chain[backup_root])["collections"]
+    by_name = {f["name"]: f["root"] for f in decoded["files"]}
+    assert collection["segments"]
+    for seg in collection["segments"]:
+        assert by_name[seg["id"] + ".seg"] == seg["file"]
+    # The structure alone: no raw leaf; the blocks asked for, in a CAR of their own.
+    (path := tmp_path / "structure.car").write_bytes(structure.content)
+    _, nodes = read_car(str(path))
+    assert root in nodes and all(cid.codec.code != RAW for cid in nodes)
+    (path := tmp_path / "one.car").write_bytes(one.content)
+    assert list(read_car(str(path))[1]) == [root]
+    assert refused.status_code == 400 and refused.json()["status"]["error"] == \
+        f"Wrong input: cids[1]: {stranger} is not a block of this snapshot"
+    assert malformed.status_code == 400 and malformed.json()["status"]["error"] == "Wrong input: cids[0] is not a CID"
+    assert gone.status_code == 404
