@@ -6,9 +6,10 @@ to its reference measured in the same run. Prints one JSON line per measurement.
   loopback     raw loopback TCP throughput (Python sockets, 1 MiB writes), the link's ceiling
   apply_lag    steady ingest at a fixed rate; per write, the time from the leader's answer
                to the follower reporting it applied (polled every 2 ms: that is the resolution)
-  bootstrap    a follower bootstrapping from the leader's snapshot (its files fetched one by
-               one, each checked, then installed); against `cp -r` + `sync` of the leader's
-               collection directory
+  bootstrap    a follower bootstrapping from the leader's snapshot (its Merkle DAG streamed,
+               each block checked as it arrives, the files installed); against `cp -r` +
+               `sync` of the leader's collection directory (after a `sync` of what the
+               servers left)
   ingest       leader upsert throughput with 0 and with 1 follower streaming
 
 Usage: python3 replication.py HSDB_BINARY [--points N] [--rate POINTS_PER_S] [--seconds S]
@@ -236,8 +237,9 @@ def bootstrap_run(args, work, fill):
     snap = int(offers[-1])
     follower.stop()
     leader.stop()
-    t0 = time.perf_counter()
     shutil.rmtree(f"{work}/cp", ignore_errors=True)
+    subprocess.run(["sync"], check=True)  # what the servers left dirty is not cp's to write
+    t0 = time.perf_counter()
     subprocess.run(["cp", "-r", f"{work}/L/collections/c", f"{work}/cp"], check=True)
     subprocess.run(["sync"], check=True)
     cp = time.perf_counter() - t0

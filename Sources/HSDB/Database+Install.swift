@@ -32,7 +32,11 @@ extension Database {
                     let (_, config, _) = try CollectionMetadata.decode(try fs.readFile(metaPath), path: metaPath)
                     let created = UInt64(Date().timeIntervalSince1970 * 1000)
                     try fs.writeFileAtomically(metaPath, bytes: CollectionMetadata.encode(name: name, config: config, createdMilliseconds: created))
-                    return try Collection.open(directory: staged, fileSystem: fs, options: options, logger: logger)
+                    // A trial: no merge to start and stop, no background hash (the final open has both).
+                    var trial = options
+                    trial.compaction.enabled = false
+                    trial.verifySegmentsOnOpen = false
+                    return try Collection.open(directory: staged, fileSystem: fs, options: trial, logger: logger)
                 } catch {
                     try? fs.removeTree(staged)
                     throw HSDBError.wrap(error)

@@ -1,3 +1,4 @@
+import Dispatch
 import HSDBCore
 
 /// Lays UnixFS files out in place from their blocks, in any order in which a node comes before
@@ -84,6 +85,30 @@ public struct UnixFSAssembler {
         return true
     }
 
+    /// Takes blocks in order as `take` does, the leaves hashed and written on every core: the
+    /// nodes are taken in turn (they decide which leaves are awaited), then each leaf is hashed
+    /// and, when it matches, written at its places. Returns, per block, whether it was awaited;
+    /// throws the first error in the batch's order (a leaf that does not hash is not written).
+    public mutating func take(batch blocks: [(cid: CID, bytes: [UInt8])]) throws -> [Bool] {
+        var awaitedFlags: [Bool] = []
+        var leaves: [(cid: CID, bytes: [UInt8], places: [Place])] = []
+        for (cid, bytes) in blocks {
+            guard cid.codec == .raw, let places = awaited.removeValue(forKey: cid) else {
+                awaitedFlags.append(try take(cid, bytes))
+                continue
+            }
+            for p in places where UInt64(bytes.count) != p.bytes {
+                throw ArchiveCodecError.unixFS(cid, reason: "a leaf of \(bytes.count) bytes where its parent claims \(p.bytes)")
+            }
+            leaves.append((cid, bytes, places))
+            awaitedFlags.append(true)
+        }
+        let errors = LeafWrites.run(leaves, targets.map(\.file))
+        if let first = errors.compactMap({ $0 }).first { throw first }
+        leafBytesWritten += leaves.reduce(0) { $0 + $1.places.reduce(0) { $0 + $1.bytes } }
+        return awaitedFlags
+    }
+
     /// Marks an awaited raw leaf as already in place at every one of its places (the caller
     /// read them back and they hash to `cid`): a resumed bootstrap keeps what it holds.
     public mutating func alreadyHeld(_ cid: CID) {
@@ -123,5 +148,28 @@ public struct UnixFSAssembler {
     private mutating func expect(_ cid: CID, _ place: Place) {
         awaited[cid, default: []].append(place)
         stack.append(cid)
+    }
+}
+
+/// Leaves hashed and written concurrently (each at distinct offsets, so no two writes overlap).
+private enum LeafWrites {
+    static func run(_ leaves: [(cid: CID, bytes: [UInt8], places: [UnixFSAssembler.Place])], _ files: [any File]) -> [(any Error)?] {
+        let errors = Errors(count: leaves.count)
+        DispatchQueue.concurrentPerform(iterations: leaves.count) { i in
+            let leaf = leaves[i]
+            guard leaf.cid.matches(leaf.bytes) else { return errors.set(i, ArchiveCodecError.hashMismatch(leaf.cid)) }
+            do {
+                for p in leaf.places { try leaf.bytes.withUnsafeBytes { try files[p.file].write($0, at: Int64(p.offset)) } }
+            } catch { errors.set(i, error) }
+        }
+        return errors.all
+    }
+
+    /// One slot per leaf, each written by one iteration only.
+    private final class Errors: @unchecked Sendable {
+        private var slots: [(any Error)?]
+        init(count: Int) { slots = Array(repeating: nil, count: count) }
+        func set(_ i: Int, _ error: any Error) { slots.withUnsafeMutableBufferPointer { $0[i] = error } }
+        var all: [(any Error)?] { slots }
     }
 }

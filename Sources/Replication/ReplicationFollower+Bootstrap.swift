@@ -17,6 +17,7 @@ extension ReplicationFollower {
         // The leader flushes the collection before it answers: give it time.
         let prepare = leader.request(.POST, path, readTimeout: LeaderClient.preparationTimeout)
         let offer = try Self.decodeOffer(try await leader.json(prepare, collection: name))
+        let started = ContinuousClock.now
         let files: [(name: String, path: String)]
         if let root = offer.root {
             files = try await receiveDAG(offer, root: root, for: name)
@@ -25,6 +26,7 @@ extension ReplicationFollower {
             for file in offer.files { try await fetch(file, of: offer, into: incoming, for: name) }
             files = offer.files.map { ($0.name, incoming + "/" + $0.sha256) }
         }
+        let received = ContinuousClock.now
         let staged = try db.makeStagingDirectory()
         do {
             try Self.layOut(files, lsn: offer.lsn, into: staged)
@@ -36,7 +38,8 @@ extension ReplicationFollower {
         try await LogChain.anchorRestored(try db.collection(name), at: offer.lsn, hash: offer.hash)
         try? FileManager.default.removeItem(atPath: incomingDirectory + "/" + name)
         update(name) { $0.appliedLSN = offer.lsn }
-        logger.info("replication: '\(name)' restored from the leader's snapshot at LSN \(offer.lsn) (\(offer.bytes) bytes in \(offer.files.count) files)")
+        let (fetch, install) = (received - started, ContinuousClock.now - received)
+        logger.info("replication: '\(name)' restored from the leader's snapshot at LSN \(offer.lsn) (\(offer.bytes) bytes in \(offer.files.count) files; received in \(fetch), installed in \(install))")
     }
 
     static func decodeOffer(_ value: JSONValue) throws -> SnapshotOffer {

@@ -38,9 +38,7 @@ extension ReplicationFollower {
             var parser = CARStreamParser(name: "snapshot \(receiver.offer.name) from \(leader.base)")
             while let chunk = try await response.next() {
                 try Task.checkCancellation()
-                for section in try chunk.withUnsafeReadableBytes({ try parser.push($0) }) {
-                    try receiver.take(section.cid, section.bytes)
-                }
+                try receiver.take(try chunk.withUnsafeReadableBytes { try parser.push($0) })
                 update(name) { $0.snapshotBytesFetched += Int64(chunk.readableBytes) }
             }
             try parser.finish()

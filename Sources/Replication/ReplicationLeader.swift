@@ -264,10 +264,12 @@ public final class ReplicationLeader: Sendable {
             throw ReplicationError.io("the chain of '\(collection.name)' does not reach the snapshot's LSN \(prepared.lsn)")
         }
         try await collection.pinWAL(Self.slotPrefix + node, from: prepared.lsn + 1)
+        let cutStart = ContinuousClock.now
         let dag = try await runBlocking("hsdb.snapshot.dag") { try SnapshotDAG(prepared, collection: collection.name, hash: hash) }
+        let cut = ContinuousClock.now - cutStart
         let offer = SnapshotOffer(name: "\(collection.name)-\(UUID().uuidString.lowercased())", lsn: prepared.lsn, hash: hash,
                                   files: prepared.files.map(\.description), root: dag.root, blocks: dag.blockCount)
-        logger.info("replication: snapshot \(offer.name) of '\(collection.name)' at LSN \(offer.lsn) (\(offer.bytes) bytes in \(offer.files.count) files) as \(dag.blockCount) blocks under root \(dag.root), for follower \(node)")
+        logger.info("replication: snapshot \(offer.name) of '\(collection.name)' at LSN \(offer.lsn) (\(offer.bytes) bytes in \(offer.files.count) files) as \(dag.blockCount) blocks under root \(dag.root) (hashed in \(cut)), for follower \(node)")
         offers.withLock { $0[collection.name] = (ObjectIdentifier(collection), offer, prepared, dag) }
         return offer
     }

@@ -72,6 +72,46 @@ final class UnixFSAssemblerTests: XCTestCase {
         XCTAssertEqual(try contents("b"), b)
     }
 
+    /// Pre-order cut into batches: the same bytes; a damaged leaf in a batch is refused and
+    /// not written, the leaves before it in the batch are.
+    func testBatchesTakeAsSingleBlocksDo() throws {
+        var source = SeededBytes()
+        var bytes = source.next(301)
+        bytes.replaceSubrange(100..<140, with: [UInt8](repeating: 3, count: 40))
+        let (result, blocks) = try build(bytes)
+        var order: [CID] = []
+        func visit(_ cid: CID) throws {
+            order.append(cid)
+            if cid.codec == .dagPB { for link in try DAGPBNode(decoding: blocks[cid]!).links { try visit(link.hash) } }
+        }
+        try visit(result.root)
+        for size in [1, 3, 7, order.count] {
+            let file = try open("batch\(size)")
+            var assembler = UnixFSAssembler([.init(root: result.root, bytes: 301, file: file)])
+            for start in stride(from: 0, to: order.count, by: size) {
+                let batch = order[start..<min(start + size, order.count)].map { ($0, blocks[$0]!) }
+                _ = try assembler.take(batch: batch)
+            }
+            try file.close()
+            XCTAssertTrue(assembler.isComplete, "batches of \(size)")
+            XCTAssertEqual(try contents("batch\(size)"), bytes, "batches of \(size)")
+        }
+        let file = try open("damaged")
+        var assembler = UnixFSAssembler([.init(root: result.root, bytes: 301, file: file)])
+        let firstLeaf = order.firstIndex { $0.codec == .raw }!
+        _ = try assembler.take(batch: order[..<firstLeaf].map { ($0, blocks[$0]!) })
+        let leaves = order[firstLeaf...].prefix(3).map { ($0, blocks[$0]!) }
+        var damaged = leaves
+        damaged[1].1[0] ^= 1
+        XCTAssertThrowsError(try assembler.take(batch: damaged)) { XCTAssertEqual($0 as? ArchiveCodecError, .hashMismatch(leaves[1].0)) }
+        try file.close()
+        // Chunks 0 and 2 are written, the damaged chunk 1 is not.
+        let written = try contents("damaged")
+        XCTAssertEqual(Array(written[0..<4]), Array(bytes[0..<4]))
+        XCTAssertEqual(Array(written[4..<8]), [0, 0, 0, 0])
+        XCTAssertEqual(Array(written[8..<12]), Array(bytes[8..<12]))
+    }
+
     func testBlocksNotAwaitedOrDamagedOrLyingAreRefused() throws {
         var source = SeededBytes()
         let bytes = source.next(40)

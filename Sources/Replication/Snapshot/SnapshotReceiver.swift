@@ -44,6 +44,21 @@ final class SnapshotReceiver {
         }
     }
 
+    /// Takes the sections of one chunk of the stream, as `take` does each, the leaves hashed
+    /// and written on every core.
+    func take(_ sections: [CARSection]) throws {
+        var rest = sections[...]
+        while root == nil, let first = rest.popFirst() { try take(first.cid, first.bytes) }
+        let flags = try assembler.take(batch: rest.map { ($0.cid, $0.bytes) })
+        for (section, awaited) in zip(rest, flags) {
+            if awaited {
+                taken.insert(section.cid)
+            } else if !taken.contains(section.cid) && section.cid != rootCID {
+                throw ReplicationError.badFrame("snapshot block \(section.cid) is not linked from what came before it")
+            }
+        }
+    }
+
     /// The blocks still awaited, for a request of those alone.
     var missing: [CID] { root == nil ? [rootCID] : assembler.awaitedBlocks.map(\.cid) }
 
