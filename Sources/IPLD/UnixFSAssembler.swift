@@ -43,6 +43,8 @@ public struct UnixFSAssembler {
     /// Awaited CIDs, the next on top: pre-order, so a restore writes each file front to back.
     private var stack: [CID] = []
     public private(set) var leafBytesWritten: UInt64 = 0
+    /// Per file, the offset up to which writeback was started.
+    private var writebackMarks: [Int: UInt64] = [:]
 
     public init(_ targets: [Target]) {
         self.targets = targets
@@ -85,7 +87,7 @@ public struct UnixFSAssembler {
         return true
     }
 
-    /// Takes blocks in order as `take` does, the leaves hashed and written on every core: the
+    /// Takes blocks in order as `take` does, the leaves hashed on every core: the
     /// nodes are taken in turn (they decide which leaves are awaited), then each leaf is hashed
     /// and, when it matches, written at its places. Returns, per block, whether it was awaited;
     /// throws the first error in the batch's order (a leaf that does not hash is not written).
@@ -103,9 +105,13 @@ public struct UnixFSAssembler {
             leaves.append((cid, bytes, places))
             awaitedFlags.append(true)
         }
-        let errors = LeafWrites.run(leaves, targets.map(\.file))
-        if let first = errors.compactMap({ $0 }).first { throw first }
-        leafBytesWritten += leaves.reduce(0) { $0 + $1.places.reduce(0) { $0 + $1.bytes } }
+        // Hashing is most of the CPU; the writes go in order on this thread (writes to one
+        // file take its inode lock in turn, so writing them concurrently only spins).
+        let good = LeafHashes.check(leaves.map { ($0.cid, $0.bytes) })
+        for (leaf, ok) in zip(leaves, good) {
+            guard ok else { throw ArchiveCodecError.hashMismatch(leaf.cid) }
+            for p in leaf.places { try write(leaf.cid, leaf.bytes, at: p) }
+        }
         return awaitedFlags
     }
 
@@ -120,9 +126,19 @@ public struct UnixFSAssembler {
         guard UInt64(bytes.count) == p.bytes else {
             throw ArchiveCodecError.unixFS(cid, reason: "a leaf of \(bytes.count) bytes where its parent claims \(p.bytes)")
         }
-        try bytes.withUnsafeBytes { try targets[p.file].file.write($0, at: Int64(p.offset)) }
+        let file = targets[p.file].file
+        try bytes.withUnsafeBytes { try file.write($0, at: Int64(p.offset)) }
         leafBytesWritten += p.bytes
+        // Pages written back as a file fills, so its final sync has little left to write.
+        let end = p.offset + p.bytes
+        let mark = writebackMarks[p.file, default: 0]
+        if end > mark, end - mark >= Self.writebackBytes {
+            file.startWriteback(from: Int64(mark), count: Int64(end - mark))
+            writebackMarks[p.file] = end
+        }
     }
+
+    static let writebackBytes: UInt64 = 8 << 20
 
     /// A node's inline data at its offset, then its children awaited after it, in order.
     private mutating func expand(_ cid: CID, _ node: DAGPBNode, _ unixFS: UnixFSData, at p: Place) throws {
@@ -151,25 +167,20 @@ public struct UnixFSAssembler {
     }
 }
 
-/// Leaves hashed and written concurrently (each at distinct offsets, so no two writes overlap).
-private enum LeafWrites {
-    static func run(_ leaves: [(cid: CID, bytes: [UInt8], places: [UnixFSAssembler.Place])], _ files: [any File]) -> [(any Error)?] {
-        let errors = Errors(count: leaves.count)
-        DispatchQueue.concurrentPerform(iterations: leaves.count) { i in
-            let leaf = leaves[i]
-            guard leaf.cid.matches(leaf.bytes) else { return errors.set(i, ArchiveCodecError.hashMismatch(leaf.cid)) }
-            do {
-                for p in leaf.places { try leaf.bytes.withUnsafeBytes { try files[p.file].write($0, at: Int64(p.offset)) } }
-            } catch { errors.set(i, error) }
+/// Leaves hashed on every core.
+private enum LeafHashes {
+    static func check(_ leaves: [(cid: CID, bytes: [UInt8])]) -> [Bool] {
+        var good = [Bool](repeating: false, count: leaves.count)
+        good.withUnsafeMutableBufferPointer { out in
+            let out = Slots(out)
+            DispatchQueue.concurrentPerform(iterations: leaves.count) { i in out.base[i] = leaves[i].cid.matches(leaves[i].bytes) }
         }
-        return errors.all
+        return good
     }
 
-    /// One slot per leaf, each written by one iteration only.
-    private final class Errors: @unchecked Sendable {
-        private var slots: [(any Error)?]
-        init(count: Int) { slots = Array(repeating: nil, count: count) }
-        func set(_ i: Int, _ error: any Error) { slots.withUnsafeMutableBufferPointer { $0[i] = error } }
-        var all: [(any Error)?] { slots }
+    /// Distinct indices per iteration, so no two threads touch one element.
+    private struct Slots: @unchecked Sendable {
+        let base: UnsafeMutableBufferPointer<Bool>
+        init(_ base: UnsafeMutableBufferPointer<Bool>) { self.base = base }
     }
 }

@@ -14,7 +14,7 @@ extension ReplicationFollower {
         update(name) { $0.state = .bootstrapping; $0.bootstraps += 1 }
         await reportDivergence(name)
         let path = "/replication/collections/\(LeaderClient.segment(name))/snapshot?follower=\(nodeID)"
-        // The leader flushes the collection before it answers: give it time.
+        // The leader may flush the collection before it answers: give it time.
         let prepare = leader.request(.POST, path, readTimeout: LeaderClient.preparationTimeout)
         let offer = try Self.decodeOffer(try await leader.json(prepare, collection: name))
         let started = ContinuousClock.now

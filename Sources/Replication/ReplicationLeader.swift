@@ -238,8 +238,13 @@ public final class ReplicationLeader: Sendable {
 
     // MARK: Bootstrap
 
-    /// A snapshot of `collection` for a follower to bootstrap from: the collection flushed,
-    /// then its files at the flushed LSN (metadata, manifest, segments) held as the mappings
+    /// The log after a snapshot's segments a follower streams rather than the leader flushing
+    /// it first: at most this many bytes of WAL files.
+    static let unflushedTailMaxBytes: Int64 = 64 << 20
+
+    /// A snapshot of `collection` for a follower to bootstrap from: its files at the flushed
+    /// LSN (the collection flushed first when more than 64 MiB of log, or a log the chain
+    /// does not reach, follows it), metadata, manifest and segments held as the mappings
     /// a capture takes, so a compaction that retires a segment changes nothing a download
     /// reads, and nothing is copied on the leader's disk. The follower's slot is pinned at
     /// the snapshot's LSN first, so the log after it stays for the follower.
@@ -258,14 +263,21 @@ public final class ReplicationLeader: Sendable {
         _ = lost.withLock { $0.remove(FollowerKey(node: node, collection: collection.name)) }
         // Keep what the chain may need while the snapshot is taken.
         try await collection.pinWAL(Self.slotPrefix + node, from: await chain.anchorLSN + 1)
-        try await collection.flush()
-        let prepared = try await PreparedSnapshot.capture(collection)
-        guard let hash = try await chain.hash(at: prepared.lsn) else {
+        var prepared = try await PreparedSnapshot.capture(collection)
+        var hash = try await chain.hash(at: prepared.lsn)
+        let tail = try collection.walBytes(from: prepared.lsn + 1)
+        if hash == nil || tail > Self.unflushedTailMaxBytes {
+            // A short log after the segments streams faster than a flush builds a segment.
+            try await collection.flush()
+            prepared = try await PreparedSnapshot.capture(collection)
+            hash = try await chain.hash(at: prepared.lsn)
+        }
+        guard let hash else {
             throw ReplicationError.io("the chain of '\(collection.name)' does not reach the snapshot's LSN \(prepared.lsn)")
         }
         try await collection.pinWAL(Self.slotPrefix + node, from: prepared.lsn + 1)
         let cutStart = ContinuousClock.now
-        let dag = try await runBlocking("hsdb.snapshot.dag") { try SnapshotDAG(prepared, collection: collection.name, hash: hash) }
+        let dag = try await runBlocking("hsdb.snapshot.dag") { [prepared] in try SnapshotDAG(prepared, collection: collection.name, hash: hash) }
         let cut = ContinuousClock.now - cutStart
         let offer = SnapshotOffer(name: "\(collection.name)-\(UUID().uuidString.lowercased())", lsn: prepared.lsn, hash: hash,
                                   files: prepared.files.map(\.description), root: dag.root, blocks: dag.blockCount)
