@@ -52,13 +52,6 @@ public protocol File: AnyObject, Sendable {
     func close() throws
 }
 
-extension File {
-    /// Starts writing back the dirty pages of a range without waiting (a hint: durability
-    /// still takes `sync`). A file written in long runs calls it as it goes, so the final
-    /// sync finds little left to write. Files other than POSIX ones ignore it.
-    public func startWriteback(from offset: Int64, count: Int64) {}
-}
-
 public protocol FileLock: AnyObject, Sendable {
     func unlock()
 }

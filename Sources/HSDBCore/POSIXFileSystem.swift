@@ -147,18 +147,6 @@ final class POSIXFile: File {
         }
     }
 
-    /// sync_file_range(2) with SYNC_FILE_RANGE_WRITE: queues the writeback and returns.
-    func startWriteback(from offset: Int64, count: Int64) {
-        _ = Self.syncFileRange?(fd, off_t(offset), off_t(count), Self.syncFileRangeWrite)
-    }
-
-    /// Glibc's sync_file_range, which Swift's Glibc module does not declare (Linux only).
-    private static let syncFileRange: (@convention(c) (Int32, off_t, off_t, UInt32) -> Int32)? = {
-        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "sync_file_range") else { return nil }
-        return unsafeBitCast(symbol, to: (@convention(c) (Int32, off_t, off_t, UInt32) -> Int32).self)
-    }()
-    private static let syncFileRangeWrite: UInt32 = 2  // SYNC_FILE_RANGE_WRITE
-
     func size() throws -> Int64 {
         var st = stat()
         guard fstat(fd, &st) == 0 else { throw IOError("fstat", path: path, errno: errno) }

@@ -43,8 +43,6 @@ public struct UnixFSAssembler {
     /// Awaited CIDs, the next on top: pre-order, so a restore writes each file front to back.
     private var stack: [CID] = []
     public private(set) var leafBytesWritten: UInt64 = 0
-    /// Per file, the offset up to which writeback was started.
-    private var writebackMarks: [Int: UInt64] = [:]
 
     public init(_ targets: [Target]) {
         self.targets = targets
@@ -126,19 +124,9 @@ public struct UnixFSAssembler {
         guard UInt64(bytes.count) == p.bytes else {
             throw ArchiveCodecError.unixFS(cid, reason: "a leaf of \(bytes.count) bytes where its parent claims \(p.bytes)")
         }
-        let file = targets[p.file].file
-        try bytes.withUnsafeBytes { try file.write($0, at: Int64(p.offset)) }
+        try bytes.withUnsafeBytes { try targets[p.file].file.write($0, at: Int64(p.offset)) }
         leafBytesWritten += p.bytes
-        // Pages written back as a file fills, so its final sync has little left to write.
-        let end = p.offset + p.bytes
-        let mark = writebackMarks[p.file, default: 0]
-        if end > mark, end - mark >= Self.writebackBytes {
-            file.startWriteback(from: Int64(mark), count: Int64(end - mark))
-            writebackMarks[p.file] = end
-        }
     }
-
-    static let writebackBytes: UInt64 = 8 << 20
 
     /// A node's inline data at its offset, then its children awaited after it, in order.
     private mutating func expand(_ cid: CID, _ node: DAGPBNode, _ unixFS: UnixFSData, at p: Place) throws {

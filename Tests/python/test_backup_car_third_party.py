@@ -186,10 +186,14 @@ def test_a_bootstrap_stream_reads_as_a_backup_does(fresh_server, tmp_path):
     s = fresh_server("--backup-dir", backups, "--archive-interval", "3600", "--memtable-mb", "1", data=data)
     with httpx.Client(base_url=s.url, timeout=30) as http:
         assert http.put("/collections/c", json={"vectors": {"size": 64, "distance": "Cosine"}}).status_code == 200
-        for batch in range(12):
+        for batch in range(40):  # about 2.4 MB: flushed into segments from 1 MiB memtables
             pts = [{"id": batch * 100 + i, "vector": [((i * 3 + j + batch) % 17) / 17 for j in range(64)],
                     "payload": {"text": "b" * 300}} for i in range(100)]
             assert http.put("/collections/c/points?wait=true", json={"points": pts}).status_code == 200
+        deadline = time.monotonic() + 60  # segments in the snapshot: wait for the 1 MiB memtables' flushes
+        while http.get("/collections/c").json()["result"]["segments_count"] < 1:
+            assert time.monotonic() < deadline, "no segments were flushed"
+            time.sleep(0.05)
         offer = http.post("/replication/collections/c/snapshot?follower=7d1a3c2e-0000-4000-8000-000000000001").json()["result"]
         assert http.post("/backups").status_code == 200
         stream = http.get(f"/replication/dags/{offer['name']}")
