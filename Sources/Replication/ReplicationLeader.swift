@@ -277,7 +277,9 @@ public final class ReplicationLeader: Sendable {
         }
         try await collection.pinWAL(Self.slotPrefix + node, from: prepared.lsn + 1)
         let cutStart = ContinuousClock.now
-        let dag = try await runBlocking("hsdb.snapshot.dag") { [prepared] in try SnapshotDAG(prepared, collection: collection.name, hash: hash) }
+        let dag = try await runBlocking("hsdb.snapshot.dag") { [prepared] in
+            try SnapshotDAG(prepared, collection: collection.name, hash: hash)
+        }
         let cut = ContinuousClock.now - cutStart
         let offer = SnapshotOffer(name: "\(collection.name)-\(UUID().uuidString.lowercased())", lsn: prepared.lsn, hash: hash,
                                   files: prepared.files.map(\.description), root: dag.root, blocks: dag.blockCount)

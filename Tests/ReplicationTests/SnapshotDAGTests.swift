@@ -73,7 +73,7 @@ final class SnapshotDAGTests: XCTestCase {
         var parser = CARStreamParser(name: "test")
         for start in stride(from: 0, to: bytes.count, by: chunk) {
             let sections = try bytes[start..<min(start + chunk, bytes.count)].withUnsafeBytes { try parser.push($0) }
-            for s in sections { try receiver.take(s.cid, s.bytes) }
+            try receiver.take(sections)
         }
     }
 

@@ -33,22 +33,12 @@ final class SnapshotReceiver {
 
     var isComplete: Bool { root != nil && assembler.isComplete }
 
-    /// Takes one block of the stream. Throws for a block that is not part of the DAG (or not
-    /// yet linked by a block taken), that does not hash to its CID, or that breaks its file.
-    func take(_ cid: CID, _ bytes: [UInt8]) throws {
-        guard root != nil else { return try takeRoot(cid, bytes) }
-        if try assembler.take(cid, bytes) {
-            taken.insert(cid)
-        } else if !taken.contains(cid) && cid != rootCID {
-            throw ReplicationError.badFrame("snapshot block \(cid) is not linked from what came before it")
-        }
-    }
-
-    /// Takes the sections of one chunk of the stream, as `take` does each, the leaves hashed
-    /// and written on every core.
+    /// Takes the sections of one chunk of the stream, the leaves hashed on every core. Throws
+    /// for a block that is not part of the DAG (or not yet linked by a block taken), that
+    /// does not hash to its CID, or that breaks its file.
     func take(_ sections: [CARSection]) throws {
         var rest = sections[...]
-        while root == nil, let first = rest.popFirst() { try take(first.cid, first.bytes) }
+        while root == nil, let first = rest.popFirst() { try takeRoot(first.cid, first.bytes) }
         let flags = try assembler.take(batch: rest.map { ($0.cid, $0.bytes) })
         for (section, awaited) in zip(rest, flags) {
             if awaited {
