@@ -119,6 +119,6 @@ let package = Package(
         .testTarget(name: "ReplicationTests", dependencies: [
             "Replication", "HSDBCore", "HSDB", "HSDBTestSupport", .product(name: "Crypto", package: "swift-crypto"),
         ]),
-        .testTarget(name: "HSDBServerTests", dependencies: ["HSDBServer", "HSDB", "HSDBTestSupport"]),
+        .testTarget(name: "HSDBServerTests", dependencies: ["HSDBServer", "HSDB", "Replication", "HSDBTestSupport"]),
     ]
 )

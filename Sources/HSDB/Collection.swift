@@ -87,6 +87,18 @@ public final class Collection: Sendable {
     /// (`fsync`: on disk). Within one batch, a later point with the same id wins.
     @discardableResult
     public func upsert(_ points: [Point]) async throws -> WriteResult {
+        let (record, prepared) = try Self.prepareUpsert(points, config: config, limits: limits)
+        return try await log(record, .upsert(prepared))
+    }
+
+    /// Checks `points` as an upsert into a collection of `config` would, writing nothing: a
+    /// node that splits a batch across shards refuses it whole before any shard applies a part.
+    public static func checkUpsert(_ points: [Point], config: CollectionConfig, limits: Limits) throws {
+        _ = try prepareUpsert(points, config: config, limits: limits)
+    }
+
+    /// The upsert's WAL record and its points as stored (vectors checked, cosine normalised).
+    static func prepareUpsert(_ points: [Point], config: CollectionConfig, limits: Limits) throws -> (WALRecordBuffer, [Point]) {
         try Validation.checkBatchSize(points.count, limits: limits)
         var prepared: [Point] = []
         prepared.reserveCapacity(points.count)
@@ -98,12 +110,14 @@ public final class Collection: Sendable {
             count: points.count, dimension: config.dimension, sparse: sparse, absentVectors: absent, multivectors: multivectors)
         for (index, point) in points.enumerated() {
             var p = point
-            if let vector = point.vector { p.vector = try checkedVector(vector, lane: 0, context: "point \(index) (id \(point.id))") }
+            if let vector = point.vector {
+                p.vector = try checkedVector(vector, lane: 0, config: config, context: "point \(index) (id \(point.id))")
+            }
             for (name, vector) in point.named {
                 guard let lane = config.lane(of: name) else {
                     throw HSDBError.invalidArgument("point \(index) (id \(point.id)): the collection has no dense vector named '\(name)'")
                 }
-                p.named[name] = try checkedVector(vector, lane: lane, context: "point \(index) (id \(point.id)), vector '\(name)'")
+                p.named[name] = try checkedVector(vector, lane: lane, config: config, context: "point \(index) (id \(point.id)), vector '\(name)'")
             }
             try Validation.checkSparse(point.sparse, config: config, context: "point \(index) (id \(point.id))")
             try Validation.checkPayload(point.payload, limits: limits, context: "point \(index) (id \(point.id))")
@@ -111,12 +125,16 @@ public final class Collection: Sendable {
             try Validation.checkPayloadSize(payloadBytes, limits: limits, context: "point \(index) (id \(point.id))")
             prepared.append(p)
         }
-        return try await log(consume record, .upsert(prepared))
+        return (record, prepared)
+    }
+
+    func checkedVector(_ vector: [Float], lane: Int, context: @autoclosure () -> String) throws -> [Float] {
+        try Self.checkedVector(vector, lane: lane, config: config, context: context())
     }
 
     /// `vector` checked against lane `lane`'s dimension, normalised for cosine (a multivector:
     /// one or more vectors of that dimension, one after another, each checked and normalised).
-    func checkedVector(_ vector: [Float], lane: Int, context: @autoclosure () -> String) throws -> [Float] {
+    static func checkedVector(_ vector: [Float], lane: Int, config: CollectionConfig, context: @autoclosure () -> String) throws -> [Float] {
         let (dimension, metric) = config.dense(lane)
         guard config.isMultivector(lane) else { return try checkedVector(vector, dimension: dimension, metric: metric, context: context()) }
         guard !vector.isEmpty, vector.count % dimension == 0 else {
@@ -130,7 +148,7 @@ public final class Collection: Sendable {
         return out
     }
 
-    private func checkedVector(_ v: [Float], dimension: Int, metric: Metric, context: @autoclosure () -> String) throws -> [Float] {
+    private static func checkedVector(_ v: [Float], dimension: Int, metric: Metric, context: @autoclosure () -> String) throws -> [Float] {
         let sumOfSquares = try Validation.checkVector(v, dimension: dimension, context: context())
         return metric == .cosine ? Distance.scaled(v, by: 1 / sumOfSquares.squareRoot()) : v
     }

@@ -41,7 +41,7 @@ extension CollectionConfig {
     func isMultivector(_ lane: Int) -> Bool { lane > 0 && namedVectors[lane - 1].multivector }
 
     /// Lane `lane`'s dimension and metric (0: the first dense vector's).
-    func dense(_ lane: Int) -> (dimension: Int, metric: Metric) {
+    public func dense(_ lane: Int) -> (dimension: Int, metric: Metric) {
         lane == 0 ? (dimension, metric) : (namedVectors[lane - 1].dimension, namedVectors[lane - 1].metric)
     }
 }

@@ -41,6 +41,14 @@ public enum HTTPServer {
         router.add(middleware: QdrantMetricsMiddleware<HSDBRequestContext>(statistics: metrics.routes))
         router.add(middleware: ErrorEnvelopeMiddleware())
         if let key = settings.apiKey { router.add(middleware: APIKeyMiddleware(key: Array(key.utf8))) }
+        let shards = try settings.cluster.map { cluster in
+            try ShardGroups(parent: db, settings: settings, cluster: cluster, metrics: metrics, logger: logger)
+        }
+        if let shards, let cluster = settings.cluster {
+            router.add(middleware: ShardDispatchMiddleware(groups: shards))
+            let shardRouter = ShardRouter(groups: shards, apiKey: settings.leaderAPIKey, leaseTTL: cluster.leaseTTL, logger: logger)
+            router.add(middleware: ShardCoordinator(router: shardRouter, db: db, settings: settings))
+        }
         router.add(middleware: ReadOnlyFollowerMiddleware(node: replication))
         api.register(on: router)
         let app = Application(
@@ -54,6 +62,7 @@ public enum HTTPServer {
         if let archiver { services.insert(.init(service: BackupService(archiver: archiver)), at: 0) }
         // Last, so the first to stop: the lease is revoked before the server drains.
         if let cluster = settings.cluster { services.append(.init(service: try ClusterService(node: replication, settings: cluster))) }
+        if let shards { services.append(.init(service: ShardService(groups: shards))) }
         let group = ServiceGroup(configuration: .init(
             services: services,
             gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))

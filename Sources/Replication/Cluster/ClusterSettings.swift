@@ -52,7 +52,12 @@ public struct ClusterSettings: Sendable, Equatable {
         deadlineMargin = ttl / 10
     }
 
-    public var prefix: String { "/hsdb/\(cluster)/" }
+    /// Where under the cluster's keys this election runs: empty for the node's own, a shard
+    /// group's path for one shard's (`group(uid:shard:)`).
+    public var scope = ""
+
+    public var clusterPrefix: String { "/hsdb/\(cluster)/" }
+    public var prefix: String { clusterPrefix + scope }
     public var leaderKey: String { prefix + "leader" }
     public var epochKey: String { prefix + "epoch" }
     public var switchoverKey: String { prefix + "switchover" }

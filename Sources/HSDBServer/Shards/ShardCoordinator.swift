@@ -1,0 +1,129 @@
+import Foundation
+import HSDB
+import HSDBCore
+import Hummingbird
+import NIOCore
+import NIOHTTP1
+import Replication
+
+/// Answers every request on a sharded collection, on whichever node it arrives (DESIGN.md,
+/// "Shards"): creates and drops the map in etcd, splits writes by the shard of each point's
+/// id and sends each part to its shard's leader, fans reads out to one copy per shard and
+/// merges their answers exactly. Requests on other collections pass through unchanged.
+struct ShardCoordinator: RouterMiddleware {
+    let router: ShardRouter
+    let db: Database
+    let settings: ServerSettings
+
+    var groups: ShardGroups { router.groups }
+
+    func handle(
+        _ request: Request, context: HSDBRequestContext, next: (Request, HSDBRequestContext) async throws -> Response
+    ) async throws -> Response {
+        let start = ContinuousClock.now
+        let parts = request.uri.path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
+        guard parts.first == "collections" else { return try await next(request, context) }
+        if parts.count == 1 {
+            guard request.method == .get else { return try await next(request, context) }
+            return try await list(request, context, next: next)
+        }
+        guard let name = parts[1].removingPercentEncoding else { return try await next(request, context) }
+        if parts.count == 2, request.method == .put {
+            let body = try await collect(request)
+            if groups.map(name) != nil { throw APIError(HSDBError.collectionAlreadyExists(name)) }
+            if let fields = try? JSONFields(JSONParser.parse(body), path: ""), fields["shard_number"].map({ $0 != .null }) ?? false {
+                return try await create(name, body: body, fields: fields, start: start)
+            }
+            return try await next(Request(head: request.head, body: .init(buffer: ByteBuffer(bytes: body))), context)
+        }
+        guard let map = await shardMap(name) else { return try await next(request, context) }
+        return try await sharded(map, Array(parts.dropFirst(2)), request, start)
+    }
+
+    /// The map of `name` when it is a sharded collection: as last read, or read now when no
+    /// collection of this node has the name (it may have been created on another node since).
+    private func shardMap(_ name: String) async -> ShardMap? {
+        if let map = groups.map(name) { return map }
+        if (try? db.collection(name)) != nil { return nil }
+        return try? await groups.refresh()[name]
+    }
+
+    private func sharded(_ map: ShardMap, _ tail: [String], _ request: Request, _ start: ContinuousClock.Instant) async throws -> Response {
+        let m = request.method
+        switch (m, tail.joined(separator: "/")) {
+        case (.get, ""): return try await info(map, request, start)
+        case (.delete, ""): return try await drop(map, start)
+        case (.put, ""): throw APIError(HSDBError.collectionAlreadyExists(map.name))
+        case (.patch, ""), (.put, "index"): return try await broadcastWrite(map, request, start)
+        case (.delete, _) where tail.count == 2 && tail[0] == "index": return try await broadcastWrite(map, request, start)
+        case (.get, "exists"): return Envelope.ok(since: start) { w in w.object(["exists": .bool(true)]) }
+        case (.get, "cluster"): return try await clusterInfo(map, start)
+        case (.put, "points"): return try await splitWrite(map, request, start, .upsert)
+        case (.put, "points/vectors"): return try await splitWrite(map, request, start, .vectors)
+        case (.post, "points/delete"), (.post, "points/payload"), (.put, "points/payload"), (.post, "points/payload/delete"),
+            (.post, "points/payload/clear"), (.post, "points/vectors/delete"):
+            return try await splitWrite(map, request, start, .selector)
+        case (.post, "points"): return try await retrieve(map, request, start)
+        case (.get, _) where tail.count == 2 && tail[0] == "points": return try await retrieveOne(map, tail[1], request)
+        case (.post, "points/search"): return try await search(map, request, start, batch: false)
+        case (.post, "points/search/batch"): return try await search(map, request, start, batch: true)
+        case (.post, "points/query"): return try await query(map, request, start, batch: false)
+        case (.post, "points/query/batch"): return try await query(map, request, start, batch: true)
+        case (.post, "points/scroll"): return try await scroll(map, request, start)
+        case (.post, "points/count"): return try await count(map, request, start)
+        default:
+            throw APIError.wrongInput(
+                "\(m.rawValue) \(request.uri.path) is not supported on a sharded collection (created with shard_number in a cluster) yet; "
+                    + "see DESIGN.md, \"Shards\"")
+        }
+    }
+
+    // MARK: Helpers
+
+    func collect(_ request: Request) async throws -> [UInt8] {
+        let buffer = try await request.body.collect(upTo: settings.maxBodyBytes)
+        return Array(buffer.readableBytesView)
+    }
+
+    func fields(_ body: [UInt8]) throws -> JSONFields {
+        guard !body.isEmpty else { throw APIError.format("the request body is empty; expected a JSON object") }
+        do {
+            return try JSONFields(try JSONParser.parse(body), path: "")
+        } catch let e as JSONParseError {
+            throw APIError.format(e.description)
+        }
+    }
+
+    static func encode(_ value: JSONValue) -> [UInt8] {
+        var w = JSONTextWriter()
+        w.value(value)
+        return w.bytes
+    }
+
+    /// Percent-encodes a path segment (a collection name may hold any character but `/`).
+    static func segment(_ s: String) -> String {
+        s.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~"))) ?? s
+    }
+
+    static func method(_ m: HTTPRequest.Method) -> HTTPMethod { HTTPMethod(rawValue: m.rawValue) }
+
+    /// The collection's configuration, from the create request the map keeps.
+    static func config(_ map: ShardMap) throws -> CollectionConfig {
+        try CollectionSpec.config(from: try JSONFields(try JSONParser.parse(Array(map.config.utf8)), path: ""))
+    }
+
+    /// Runs `body` for every shard at once; the answers in shard order.
+    static func eachShard<T: Sendable>(_ map: ShardMap, _ body: @escaping @Sendable (Int) async throws -> T) async throws -> [T] {
+        try await withThrowingTaskGroup(of: (Int, T).self) { group in
+            for shard in map.shards.indices { group.addTask { (shard, try await body(shard)) } }
+            var answers = [T?](repeating: nil, count: map.shards.count)
+            for try await (shard, answer) in group { answers[shard] = answer }
+            return answers.map { $0! }
+        }
+    }
+
+    /// Relays a copy's answer as it came (status and body).
+    static func relay(_ answer: PeerClient.Answer) -> Response {
+        Envelope.json(Array(answer.body.readableBytesView), status: .init(code: answer.status))
+    }
+}
