@@ -5,11 +5,14 @@ import Replication
 /// The replication node as the cluster election drives it.
 struct ClusterRoles: ClusterRoleControl {
     let node: ReplicationNode
+    /// Why this copy may not lead besides damage (a shard's copy still being made), or nil.
+    var refusesLead: @Sendable () -> String? = { nil }
 
     var nodeID: String { node.state.nodeID.uuidString.lowercased() }
     var roleName: String { node.role }
 
     var cannotLead: String? {
+        if let why = refusesLead() { return why }
         let unrepaired = node.db.quarantined.filter { FileManager.default.fileExists(atPath: $0.directory) }.map(\.name)
         guard !unrepaired.isEmpty else { return nil }
         return "it set aside damaged collection(s) \(unrepaired.sorted().joined(separator: ", ")), not yet fetched again from a leader"

@@ -15,7 +15,7 @@ extension ReadOnlyFollowerMiddleware {
         next: (Request, HSDBRequestContext) async throws -> Response
     ) async throws -> Response {
         if case .leader = node.roleNow, cluster.isLeading {
-            guard cluster.mayAcknowledge else { throw Self.leaseLapsed(cluster) }
+            guard cluster.mayAcknowledge else { throw Self.notLeadingNow(cluster) }
             let response = try await next(request, context)
             guard cluster.mayAcknowledge else { throw Self.leaseLapsed(cluster) }
             return response
@@ -33,6 +33,17 @@ extension ReadOnlyFollowerMiddleware {
             message: "Service unavailable: cluster '\(cluster.settings.cluster)' has no leader now (an election is under way); retry shortly")
         error.retryAfterSeconds = 1
         throw error
+    }
+
+    /// Before a write: this leader may not acknowledge now (its lease is in doubt, or it is
+    /// handing over); nothing was written, so the client may retry at once.
+    static func notLeadingNow(_ cluster: ClusterElection) -> APIError {
+        var error = APIError(
+            status: .serviceUnavailable,
+            message: "Service unavailable: this server cannot acknowledge writes now (its leader lease in etcd is in doubt, "
+                + "or it is handing the lead over) in cluster '\(cluster.settings.cluster)'; the write was not applied: retry shortly")
+        error.retryAfterSeconds = 1
+        return error
     }
 
     static func leaseLapsed(_ cluster: ClusterElection) -> APIError {

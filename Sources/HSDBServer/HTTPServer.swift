@@ -42,7 +42,9 @@ public enum HTTPServer {
         router.add(middleware: ErrorEnvelopeMiddleware())
         if let key = settings.apiKey { router.add(middleware: APIKeyMiddleware(key: Array(key.utf8))) }
         let shards = try settings.cluster.map { cluster in
-            try ShardGroups(parent: db, settings: settings, cluster: cluster, metrics: metrics, logger: logger)
+            try ShardGroups(parent: db, settings: settings, cluster: cluster, metrics: metrics, logger: logger) {
+                replication.cluster?.isLeading ?? false
+            }
         }
         if let shards, let cluster = settings.cluster {
             router.add(middleware: ShardDispatchMiddleware(groups: shards))

@@ -29,6 +29,9 @@ public struct ServerSettings: Sendable {
     public var cluster: ClusterSettings?
     /// The API key the leader asks for, if any.
     public var leaderAPIKey: String?
+    /// Cluster mode: how long a node may be gone before the shard copies it held are made
+    /// again on other nodes.
+    public var shardGrace: Duration = .seconds(300)
     /// On a leader: a follower's slot holding more WAL than this is dropped (it bootstraps).
     public var replicationSlotMaxBytes: Int64 = 1 << 30
     /// On a leader: the copies (leader included) a write must be durable on before it is

@@ -80,6 +80,9 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .long, help: "Cluster mode: seconds of the leader's lease; a dead leader is replaced after about this long. Keepalive (TTL/5), etcd request timeout (3 x TTL/10) and the deadline margin (TTL/10) follow from it.")
     var leaseTtl = 10.0
 
+    @Option(name: .long, help: "Cluster mode: seconds a node may be gone (no lease in etcd) before the cluster's leader makes its copies of shards again on other nodes.")
+    var shardGrace = 300.0
+
     @Option(name: .long, help: "Archive incremental CAR backups into this directory, continuously (every --archive-interval while anything changed), on POST /backups, and at shutdown.")
     var backupDir: String?
 
@@ -146,6 +149,8 @@ struct Serve: AsyncParsableCommand {
         if let etcd {
             guard replicaOf == nil else { throw ValidationError("--etcd and --replica-of exclude each other: in a cluster the election chooses whom to follow") }
             settings.cluster = try clusterSettings(etcd: etcd)
+            guard shardGrace >= 0, shardGrace.isFinite else { throw ValidationError("--shard-grace must not be negative") }
+            settings.shardGrace = .milliseconds(Int64(shardGrace * 1000))
             settings.leaderAPIKey = leaderApiKey ?? settings.apiKey
         }
         var options = DatabaseOptions(durability: mode)

@@ -193,7 +193,7 @@ class ClusterWriter(threading.Thread):
         self.target = None
         if r.status_code in (307, 403):
             return False
-        if r.status_code == 503 and "no leader" in r.text:
+        if r.status_code == 503 and ("no leader" in r.text or "was not applied" in r.text):
             return False  # refused before the write: no node leads
         if r.status_code == 503:
             return None

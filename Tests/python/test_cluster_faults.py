@@ -95,7 +95,7 @@ class Client(threading.Thread):
         if r.status_code == 200:
             return True, None
         self.target = None
-        if r.status_code in (307, 403) or (r.status_code == 503 and "no leader" in r.text):
+        if r.status_code in (307, 403) or (r.status_code == 503 and ("no leader" in r.text or "was not applied" in r.text)):
             return False, None
         if r.status_code == 503:
             return None, None

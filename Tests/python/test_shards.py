@@ -154,3 +154,142 @@ def test_sharded_collections_are_listed_dropped_and_refuse_what_they_do_not_supp
         # Created again under the same name: a new incarnation, empty.
         ok(http.put(f"{nodes[1].url}/collections/s", json={"vectors": {"size": 4, "distance": "Dot"}, "shard_number": 2}))
         assert ok(http.post(f"{nodes[0].url}/collections/s/points/count", json={}))["count"] == 0
+
+
+def shard_map(etcd, name):  # noqa: F811
+    """The collection's shard map as etcd holds it."""
+    import json as _json
+    from etcd_harness import EtcdClient
+    with EtcdClient(etcd.url) as e:
+        return _json.loads(e.get(f"/hsdb/hsdb/collections/{name}"))
+
+
+class Ingest:
+    """Upserts batches of new ids through one node, recording what was acknowledged and when."""
+
+    def __init__(self, url, name, rng):
+        import threading
+        self.url, self.name, self.rng = url, name, rng
+        self.acked, self.times, self.failures = [], [], []
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.next_id = 10_000_000
+
+    def run(self):
+        import time as _t
+        with httpx.Client(timeout=60) as http:
+            while not self.stop.is_set():
+                batch = points(self.rng, 8, start=self.next_id)
+                for p in batch:
+                    p["id"] = self.next_id
+                    self.next_id += 1
+                r = http.put(f"{self.url}/collections/{self.name}/points?wait=true", json={"points": batch})
+                if r.status_code == 200:
+                    self.acked += [p["id"] for p in batch]
+                    self.times.append(_t.monotonic())
+                else:
+                    self.failures.append(r.text)
+
+    def rate(self, since, until):
+        return sum(1 for t in self.times if since <= t < until) / max(until - since, 1e-9)
+
+
+def all_ids(http, url, name):
+    ids, offset = set(), None
+    while True:
+        body = {"limit": 1000, "with_payload": False}
+        if offset is not None:
+            body["offset"] = offset
+        page = ok(http.post(f"{url}/collections/{name}/points/scroll", json=body))
+        ids |= {p["id"] for p in page["points"]}
+        offset = page["next_page_offset"]
+        if offset is None:
+            return ids
+
+
+def wait_for(predicate, timeout, what):
+    import time as _t
+    deadline = _t.monotonic() + timeout
+    while _t.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        _t.sleep(0.2)
+    pytest.fail(f"timed out waiting for {what}")
+
+
+def test_a_shard_moves_under_ingest_through_qdrant_client_without_losing_a_write(cluster, etcd):  # noqa: F811
+    import time as _t
+    from qdrant_client import QdrantClient, models
+    leader, _ = cluster.leader()
+    nodes = list(cluster.nodes.values())
+    client = QdrantClient(url=nodes[1].url, timeout=60)
+    client.create_collection("m", vectors_config=models.VectorParams(size=DIM, distance=models.Distance.COSINE),
+                             shard_number=3, replication_factor=1)
+    rng = random.Random(3)
+    client.upsert("m", points=[models.PointStruct(**p) for p in points(rng, 300)], wait=True)
+    info = client.collection_cluster_info("m")
+    assert info.shard_count == 3 and len(info.local_shards) + len(info.remote_shards) == 3
+    m = shard_map(etcd, "m")
+    source = m["shards"][0]["replicas"][0]
+    target = next(n for n in cluster.nodes if n != source)
+    peer = {n.name: ok(httpx.get(f"{n.url}/cluster"))["peer_id"] for n in nodes}
+    ingest = Ingest(nodes[2].url, "m", random.Random(4))
+    ingest.thread.start()
+    _t.sleep(2)
+    began = _t.monotonic()
+    assert client.cluster_collection_update("m", models.MoveShardOperation(move_shard=models.MoveShard(
+        shard_id=0, from_peer_id=peer[source], to_peer_id=peer[target])))
+    transfers = client.collection_cluster_info("m").shard_transfers
+    assert transfers is not None
+    wait_for(lambda: shard_map(etcd, "m")["shards"][0]["replicas"] == [target] and "transfers" not in shard_map(etcd, "m"),
+             90, "the move to finish")
+    took = _t.monotonic() - began
+    _t.sleep(1)
+    ingest.stop.set()
+    ingest.thread.join(timeout=60)
+    with httpx.Client(timeout=60) as http:
+        held = all_ids(http, nodes[0].url, "m")
+        assert set(ingest.acked) <= held, sorted(set(ingest.acked) - held)[:20]
+        assert ok(http.post(f"{nodes[0].url}/collections/m/points/count", json={"exact": True}))["count"] == len(held)
+        # The source no longer holds the shard (its copy is removed); the target does.
+        wait_for(lambda: not any(s["shard_id"] == 0 for s in ok(http.get(
+            f"{cluster.nodes[source].url}/collections/m/cluster"))["local_shards"]), 30, "the source to drop its copy")
+        assert any(s["shard_id"] == 0 for s in ok(http.get(f"{cluster.nodes[target].url}/collections/m/cluster"))["local_shards"])
+    before = ingest.rate(began - 2, began)
+    during = ingest.rate(began, began + took)
+    print(f"\nmove of shard 0: {took:.2f} s; ingest {before:.0f} points/s before, {during:.0f} during; "
+          f"{len(ingest.acked)} acknowledged, {len(ingest.failures)} refused")
+    assert not ingest.failures, ingest.failures[:3]
+
+
+def test_a_departed_node_has_its_copies_made_again_after_the_grace_time(etcd, tmp_path):  # noqa: F811
+    c = Cluster(etcd, tmp_path, extra=("--shard-grace", "2")).start()
+    try:
+        leader, _ = c.leader()
+        nodes = list(c.nodes.values())
+        rng = random.Random(5)
+        with httpx.Client(timeout=60) as http:
+            ok(http.put(f"{nodes[0].url}/collections/r", json={
+                "vectors": {"size": DIM, "distance": "Dot"}, "shard_number": 3, "replication_factor": 2}))
+            data = points(rng, 300)
+            ok(http.put(f"{nodes[0].url}/collections/r/points?wait=true", json={"points": data}))
+            victim = next(n for n in nodes if n is not leader)
+            victim.kill()
+            live = {n.name for n in nodes if n is not victim}
+
+            def replaced():
+                m = shard_map(etcd, "r")
+                return "transfers" not in m and all(set(s["replicas"]) == live for s in m["shards"])
+            wait_for(replaced, 90, "every shard to have its two copies on the live nodes")
+            survivor = next(n for n in nodes if n is not victim)
+            assert all_ids(http, survivor.url, "r") == {p["id"] for p in data}
+            # Every live node holds a full copy of every shard, each with the points of its shard.
+            for node in nodes:
+                if node is victim:
+                    continue
+                local = ok(http.get(f"{node.url}/collections/r/cluster"))["local_shards"]
+                assert sorted(s["shard_id"] for s in local) == [0, 1, 2]
+                assert sum(s["points_count"] for s in local) == len(data)
+    finally:
+        c.close()

@@ -38,7 +38,8 @@ extension ShardCoordinator {
         let writeFactor = try CollectionSpec.writeConsistencyFactor(fields) ?? 1
         _ = try CollectionSpec.config(from: fields)
         guard (try? db.collection(name)) == nil else { throw APIError(HSDBError.collectionAlreadyExists(name)) }
-        let nodes = try await groups.store.members().map(\.name)
+        let members = try await groups.store.members()
+        let nodes = members.map(\.name)
         guard factor <= nodes.count else {
             throw APIError.wrongInput(
                 "replication_factor \(factor) needs \(factor) nodes, and cluster '\(groups.store.settings.cluster)' has \(nodes.count) now")
@@ -46,10 +47,11 @@ extension ShardCoordinator {
         guard writeFactor <= factor else {
             throw APIError.wrongInput("write_consistency_factor \(writeFactor) exceeds replication_factor \(factor)")
         }
-        let map = ShardMap(
+        var map = ShardMap(
             name: name, uid: UUID().uuidString.lowercased(), replicationFactor: factor, writeConsistencyFactor: writeFactor,
             config: String(decoding: body, as: UTF8.self),
             shards: ShardMap.place(shardNumber: shardNumber, replicationFactor: factor, on: nodes))
+        map.nodeIDs = Dictionary(members.map { ($0.name, $0.nodeID) }) { a, _ in a }
         guard try await groups.store.create(map) else { throw APIError(HSDBError.collectionAlreadyExists(name)) }
         let created = try await groups.refresh()[name] ?? map
         await awaitLeaders(created)
@@ -104,33 +106,5 @@ extension ShardCoordinator {
             merged["config"] = .object(config)
         }
         return Envelope.ok(since: start) { $0.value(.object(merged)) }
-    }
-
-    /// `GET /collections/{c}/cluster` in Qdrant's shape: this node's copies with their point
-    /// counts, the other nodes' copies by peer id.
-    func clusterInfo(_ map: ShardMap, _ start: ContinuousClock.Instant) async throws -> Response {
-        let me = groups.nodeName
-        var local: [JSONValue] = []
-        var remote: [JSONValue] = []
-        for shard in map.shards {
-            for node in shard.replicas {
-                if node == me {
-                    let points = groups.group(uid: map.uid, shard: shard.id).flatMap { try? $0.db.collection(map.name).count() } ?? 0
-                    local.append(.object(["shard_id": .int(Int64(shard.id)), "points_count": .int(Int64(points)), "state": .string("Active")]))
-                } else {
-                    _ = await router.copyURL(node, map, shard.id)
-                    let peer = router.member(node).map { API.peerID($0.nodeID) } ?? 0
-                    remote.append(.object(["shard_id": .int(Int64(shard.id)), "peer_id": .int(peer), "state": .string("Active")]))
-                }
-            }
-        }
-        _ = await router.copyURL(me, map, 0)
-        let peer = router.member(me).map { API.peerID($0.nodeID) } ?? 0
-        return Envelope.ok(since: start) { w in
-            w.object([
-                "peer_id": .int(peer), "shard_count": .int(Int64(map.shards.count)), "local_shards": .array(local),
-                "remote_shards": .array(remote), "shard_transfers": .array([]),
-            ])
-        }
     }
 }

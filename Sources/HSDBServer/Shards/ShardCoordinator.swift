@@ -58,6 +58,7 @@ struct ShardCoordinator: RouterMiddleware {
         case (.delete, _) where tail.count == 2 && tail[0] == "index": return try await broadcastWrite(map, request, start)
         case (.get, "exists"): return Envelope.ok(since: start) { w in w.object(["exists": .bool(true)]) }
         case (.get, "cluster"): return try await clusterInfo(map, start)
+        case (.post, "cluster"): return try await updateCluster(map, request, start)
         case (.put, "points"): return try await splitWrite(map, request, start, .upsert)
         case (.put, "points/vectors"): return try await splitWrite(map, request, start, .vectors)
         case (.post, "points/delete"), (.post, "points/payload"), (.put, "points/payload"), (.post, "points/payload/delete"),

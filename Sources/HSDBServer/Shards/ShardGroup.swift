@@ -4,6 +4,7 @@ import HSDBCore
 import Hummingbird
 import Logging
 import Replication
+import Synchronization
 
 /// This node's copy of one shard (DESIGN.md, "Shards"): a database of its own under
 /// `<data>/shards/<uid>/<k>/` holding the one collection, with its own replication node and
@@ -20,13 +21,17 @@ final class ShardGroup: Sendable {
     let election: ClusterElection
     let responder: RouterResponder<HSDBRequestContext>
     private let tasks: [Task<Void, Never>]
+    /// Set once a transfer's destination copy has been seen caught up: from then on it may
+    /// lead (a move hands the lead to it).
+    let madeWhole = Atomic<Bool>(false)
 
     static func directory(data: String, uid: String, shard: Int) -> String { "\(data)/shards/\(uid)/\(shard)" }
 
     /// Opens (creating it the first time) this node's copy of shard `shard` of `map` and starts
     /// its election and replication.
     static func open(
-        _ map: ShardMap, shard: Int, parent: Database, settings: ServerSettings, metrics: ServerMetrics, logger: Logger
+        _ map: ShardMap, shard: Int, parent: Database, settings: ServerSettings, metrics: ServerMetrics, logger: Logger,
+        refusesLead: @escaping @Sendable () -> String?
     ) async throws -> ShardGroup {
         guard let cluster = settings.cluster else { throw ClusterError.refused("shards need cluster mode (--etcd)") }
         var options = parent.options
@@ -44,14 +49,18 @@ final class ShardGroup: Sendable {
             groupSettings.replicaOf = nil
             groupSettings.backupDirectory = nil
             groupSettings.snapshotsDirectory = nil
-            return try ShardGroup(map, shard: shard, db: db, settings: groupSettings, metrics: metrics, logger: logger)
+            return try ShardGroup(
+                map, shard: shard, db: db, settings: groupSettings, metrics: metrics, logger: logger, refusesLead: refusesLead)
         } catch {
             try? await db.close()
             throw error
         }
     }
 
-    private init(_ map: ShardMap, shard: Int, db: Database, settings: ServerSettings, metrics: ServerMetrics, logger: Logger) throws {
+    private init(
+        _ map: ShardMap, shard: Int, db: Database, settings: ServerSettings, metrics: ServerMetrics, logger: Logger,
+        refusesLead: @escaping @Sendable () -> String?
+    ) throws {
         var logger = logger
         logger[metadataKey: "shard"] = "\(map.name)/\(shard)"
         uid = map.uid
@@ -59,7 +68,7 @@ final class ShardGroup: Sendable {
         collection = map.name
         self.db = db
         let node = try ReplicationNode(db: db, settings: settings, logger: logger)
-        let election = try ClusterElection(settings: settings.cluster!, roles: ClusterRoles(node: node), logger: logger)
+        let election = try ClusterElection(settings: settings.cluster!, roles: ClusterRoles(node: node, refusesLead: refusesLead), logger: logger)
         node.election.withLock { $0 = election }
         self.node = node
         self.election = election
@@ -85,4 +94,10 @@ final class ShardGroup: Sendable {
     }
 
     var isLeading: Bool { election.isLeading }
+
+    /// The copy follows its shard's leader and has applied everything it was last sent.
+    var isCaughtUp: Bool {
+        guard let status = node.follower?.status().first(where: { $0.collection == collection }) else { return false }
+        return status.state == .streaming && status.appliedLSN >= status.leaderLSN
+    }
 }

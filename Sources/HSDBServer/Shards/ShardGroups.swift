@@ -16,11 +16,26 @@ final class ShardGroups: Sendable {
     let settings: ServerSettings
     let metrics: ServerMetrics
     let logger: Logger
+    /// How long a node may be gone before the copies it held are made again elsewhere.
+    let grace: Duration
+    /// True while this node leads the cluster: it alone re-replicates a departed node's copies.
+    let isController: @Sendable () -> Bool
+    let peers: PeerClient
     private let known = Mutex<(maps: [String: ShardMap], read: Bool)>(([:], false))
     private let running = Mutex<[String: ShardGroup]>([:])
+    /// Transfers this node drives now (their keys).
+    let driving = Mutex<Set<String>>([])
+    /// Since when each replica's node has been seen without a member key (controller only).
+    let missingSince = Mutex<[String: ContinuousClock.Instant]>([:])
 
-    init(parent: Database, settings: ServerSettings, cluster: ClusterSettings, metrics: ServerMetrics, logger: Logger) throws {
+    init(
+        parent: Database, settings: ServerSettings, cluster: ClusterSettings, metrics: ServerMetrics, logger: Logger,
+        isController: @escaping @Sendable () -> Bool
+    ) throws {
         store = try ShardMapStore(settings: cluster)
+        grace = settings.shardGrace
+        self.isController = isController
+        peers = PeerClient(apiKey: settings.leaderAPIKey)
         self.parent = parent
         self.settings = settings
         self.metrics = metrics
@@ -47,12 +62,23 @@ final class ShardGroups: Sendable {
 
     static func key(_ uid: String, _ shard: Int) -> String { "\(uid)/\(shard)" }
 
+    /// Why this node's copy of `shard` may not lead: it is a transfer's destination, not yet
+    /// complete (an empty or partial copy must never be elected over the copies it is made from).
+    func refusal(_ name: String, _ shard: Int) -> String? {
+        guard let map = map(name), let t = map.transfer(into: shard), t.to == nodeName else { return nil }
+        if group(uid: map.uid, shard: shard)?.madeWhole.load(ordering: .relaxed) == true { return nil }
+        return "its copy of shard \(shard) of '\(name)' is still being made (from \(t.from))"
+    }
+
     // MARK: The loop
 
     func run() async {
         while !Task.isCancelled {
             do {
-                try await reconcile(try await refresh())
+                let maps = try await refresh()
+                try await reconcile(maps)
+                driveTransfers(maps)
+                if isController() { await replaceDeparted(maps) }
             } catch is CancellationError {
                 break
             } catch {
@@ -64,6 +90,7 @@ final class ShardGroups: Sendable {
     }
 
     func stopAll() async {
+        driving.withLock { $0.removeAll() }
         let all = running.withLock { r in defer { r = [:] }; return Array(r.values) }
         for group in all { await group.stop() }
     }
@@ -82,7 +109,10 @@ final class ShardGroups: Sendable {
         }
         for (key, (map, shard)) in wanted where running.withLock({ $0[key] == nil }) {
             do {
-                let group = try await ShardGroup.open(map, shard: shard, parent: parent, settings: settings, metrics: metrics, logger: logger)
+                let name = map.name
+                let group = try await ShardGroup.open(
+                    map, shard: shard, parent: parent, settings: settings, metrics: metrics, logger: logger
+                ) { [weak self] in self?.refusal(name, shard) }
                 running.withLock { $0[key] = group }
                 logger.info("shards: holding a copy of shard \(shard) of '\(map.name)' (\(map.shards.count) shards)")
             } catch {

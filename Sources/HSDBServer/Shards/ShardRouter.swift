@@ -79,7 +79,8 @@ final class ShardRouter: Sendable {
                     answer = redirected
                 }
                 if Self.noCopyHere(answer) || answer.status == 307 { continue }
-                if answer.status == 503, Self.message(answer).contains("no leader") { break }
+                // Refused before anything was written: an election, or a leader handing over.
+                if answer.status == 503, Self.message(answer).contains("no leader") || Self.message(answer).contains("was not applied") { break }
                 if answer.status < 300 { remember(map, shard, leader: base) }
                 return answer
             }

@@ -16,6 +16,23 @@ public struct ShardMap: Codable, Sendable, Equatable {
         }
     }
 
+    /// A copy being made (`to`, already among the shard's replicas) from the shard's leader;
+    /// when it has caught up, `from` leaves the replicas (a move) or stays (`sync`: a
+    /// replication). The destination node drives it; its copy may not lead until then.
+    public struct Transfer: Codable, Sendable, Equatable {
+        public var shard: Int
+        public var from: String
+        public var to: String
+        public var sync: Bool
+
+        public init(shard: Int, from: String, to: String, sync: Bool) {
+            self.shard = shard
+            self.from = from
+            self.to = to
+            self.sync = sync
+        }
+    }
+
     public var name: String
     /// Names this incarnation of the collection: its shard groups' directories and etcd keys
     /// (a collection dropped and created again under the same name shares nothing with the old).
@@ -26,11 +43,16 @@ public struct ShardMap: Codable, Sendable, Equatable {
     /// The create request's body as given (JSON text): each copy creates its collection from it.
     public var config: String
     public var shards: [Shard]
+    /// Transfers under way (absent when none).
+    public var transfers: [Transfer]?
+    /// Each replica's node id (`NODE`), so its peer id is known even while it is down.
+    public var nodeIDs: [String: String]?
     /// The key's mod revision in etcd when read (not part of the stored value).
     public var revision: Int64 = 0
 
     enum CodingKeys: String, CodingKey {
-        case name, uid, config, shards
+        case name, uid, config, shards, transfers
+        case nodeIDs = "node_ids"
         case replicationFactor = "replication_factor"
         case writeConsistencyFactor = "write_consistency_factor"
         case virtualNodes = "virtual_nodes"
@@ -60,6 +82,11 @@ public struct ShardMap: Codable, Sendable, Equatable {
             Shard(id: k, replicas: (0..<replicationFactor).map { sorted[(k + $0) % sorted.count] })
         }
     }
+
+    public var pendingTransfers: [Transfer] { transfers ?? [] }
+
+    /// The transfer under way into shard `shard`, if any.
+    public func transfer(into shard: Int) -> Transfer? { pendingTransfers.first { $0.shard == shard } }
 
     /// The shards with a copy on `node`.
     public func shards(on node: String) -> [Int] { shards.filter { $0.replicas.contains(node) }.map(\.id) }
