@@ -6,7 +6,9 @@ stalled past its lease, a follower killed, or the lead handed over, in an order 
 the seed. At the end the history is checked (linearizability.py): per key, some order of the
 operations within their times explains every acknowledged write and every read the leader
 vouched for (`hsdb-leader-epoch`), and the final state; so every acknowledged upsert is
-present and nothing is that was never written.
+present and nothing is that was never written. The same loop runs on a sharded collection
+(three shards of two copies, each with its own leader), where any node routes each
+operation to its key's shard, and a shard's move joins the faults.
 
 Knobs: HSDB_CLUSTER_SEED (default 7), HSDB_CLUSTER_FAULT_ROUNDS (default 4) or
 HSDB_CLUSTER_FAULT_SECONDS (run for that long instead, e.g. 3600)."""
@@ -103,9 +105,26 @@ class Client(threading.Thread):
         return False, None
 
 
-def inject(cluster, fault, rng):
+def move_a_shard(cluster, etcd, rng):  # noqa: F811
+    """Moves a random shard of `kv` from one of its copies to the node without one, and waits
+    until the move is done."""
+    from test_shards import shard_map, wait_for
+    m = shard_map(etcd, "kv")
+    shard = rng.randrange(len(m["shards"]))
+    replicas = m["shards"][shard]["replicas"]
+    source, target = rng.choice(replicas), next(n for n in cluster.nodes if n not in replicas)
+    peer = {n.name: httpx.get(f"{n.url}/cluster", timeout=10).json()["result"]["peer_id"] for n in cluster.live()}
+    body = {"move_shard": {"shard_id": shard, "from_peer_id": peer[source], "to_peer_id": peer[target]}}
+    r = httpx.post(f"{cluster.nodes[target].url}/collections/kv/cluster", json=body, timeout=30)
+    assert r.status_code == 200, r.text
+    wait_for(lambda: "transfers" not in shard_map(etcd, "kv"), 90, f"the move of shard {shard} to {target}")
+
+
+def inject(cluster, fault, rng, etcd=None):  # noqa: F811
     leader, epoch = cluster.leader()
-    if fault == "kill leader":
+    if fault == "move shard":
+        move_a_shard(cluster, etcd, rng)
+    elif fault == "kill leader":
         leader.kill()
         cluster.leader(above_epoch=epoch, exclude=(leader.name,), timeout=LEASE_TTL * 6)
         leader.start()
@@ -124,7 +143,8 @@ def inject(cluster, fault, rng):
     cluster.leader()
 
 
-def test_faults_under_concurrent_clients_keep_the_history_linearizable(etcd, tmp_path):  # noqa: F811
+@pytest.mark.parametrize("sharded", [False, True], ids=["replicated", "sharded"])
+def test_faults_under_concurrent_clients_keep_the_history_linearizable(etcd, tmp_path, sharded):  # noqa: F811
     rng = random.Random(SEED)
     cluster = Cluster(etcd, tmp_path).start()
     history, lock = [], threading.Lock()
@@ -132,17 +152,21 @@ def test_faults_under_concurrent_clients_keep_the_history_linearizable(etcd, tmp
     try:
         leader, _ = cluster.leader()
         spec = {"vectors": {"size": len(VECTOR), "distance": "Dot"}, "write_consistency_factor": 2}
+        if sharded:
+            spec.update(shard_number=3, replication_factor=2)
         assert httpx.put(f"{leader.url}/collections/kv", json=spec, timeout=30).status_code == 200
         cluster.wait_followers(leader)
         clients = [Client(cluster, i, rng.random(), history, lock) for i in range(3)]
         for c in clients:
             c.start()
-        faults = ["kill leader", "stall leader", "kill follower", "switchover"]
+        # On shards, a node-level switchover moves no shard's lead: a shard's move does.
+        faults = ["move shard", "kill leader", "stall leader", "kill follower"] if sharded else \
+            ["kill leader", "stall leader", "kill follower", "switchover"]
         started, done = time.monotonic(), []
         while (time.monotonic() - started < SECONDS) if SECONDS else len(done) < ROUNDS:
             time.sleep(rng.uniform(0.5, 2))
             fault = faults[len(done) % len(faults)] if len(done) < len(faults) else rng.choice(faults)
-            inject(cluster, fault, rng)
+            inject(cluster, fault, rng, etcd)
             done.append(fault)
         time.sleep(1)
         for c in clients:

@@ -123,8 +123,10 @@ struct ShardCoordinator: RouterMiddleware {
         }
     }
 
-    /// Relays a copy's answer as it came (status and body).
+    /// Relays a copy's answer as it came (status, body, and its leader's vouching header).
     static func relay(_ answer: PeerClient.Answer) -> Response {
-        Envelope.json(Array(answer.body.readableBytesView), status: .init(code: answer.status))
+        var response = Envelope.json(Array(answer.body.readableBytesView), status: .init(code: answer.status))
+        if let epoch = answer.leaderEpoch { response.headers[ReadOnlyFollowerMiddleware.leaderEpochHeader] = epoch }
+        return response
     }
 }

@@ -10,6 +10,8 @@ public struct PeerClient: Sendable {
         public var body: ByteBuffer
         /// A redirect's target (`Location`), as a follower's copy of a shard answers a write.
         public var location: String?
+        /// `hsdb-leader-epoch`: the copy's leader vouched for this read (DESIGN.md, "Clients and writes").
+        public var leaderEpoch: String?
     }
 
     /// How long a peer may stay silent while it works on a call (a big search).
@@ -29,7 +31,9 @@ public struct PeerClient: Sendable {
         let request = client.request(method, path, headers: headers, readTimeout: Self.readTimeout, json: body)
         return try await client.send(request, accepting: Set(100...599)) { response in
             let body = try await response.collect(upTo: Self.maxAnswerBytes)
-            return Answer(status: Int(response.status), body: body, location: response.headers.first(name: "Location"))
+            return Answer(
+                status: Int(response.status), body: body, location: response.headers.first(name: "Location"),
+                leaderEpoch: response.headers.first(name: "hsdb-leader-epoch"))
         }
     }
 }
