@@ -4,6 +4,7 @@ shard a replica group on two nodes with its own leader; any node takes any reque
 answers are checked against one unsharded collection holding the same points (exact search,
 scroll, count, retrieve equal; approximate search at the same recall), and stay so when a
 node is killed and its shards fail over."""
+import os
 import random
 import uuid
 
@@ -164,6 +165,15 @@ def shard_map(etcd, name):  # noqa: F811
         return _json.loads(e.get(f"/hsdb/hsdb/collections/{name}"))
 
 
+def shard_leader(etcd, name, shard):  # noqa: F811
+    """The node leading a shard, as its election's leader key in etcd names it."""
+    import json as _json
+    from etcd_harness import EtcdClient
+    uid = shard_map(etcd, name)["uid"]
+    with EtcdClient(etcd.url) as e:
+        return _json.loads(e.get(f"/hsdb/hsdb/shards/{uid}/{shard}/leader"))["name"]
+
+
 class Ingest:
     """Upserts batches of new ids through one node, recording what was acknowledged and when."""
 
@@ -291,5 +301,119 @@ def test_a_departed_node_has_its_copies_made_again_after_the_grace_time(etcd, tm
                 local = ok(http.get(f"{node.url}/collections/r/cluster"))["local_shards"]
                 assert sorted(s["shard_id"] for s in local) == [0, 1, 2]
                 assert sum(s["points_count"] for s in local) == len(data)
+    finally:
+        c.close()
+
+
+class Model:
+    """What one collection holds after the acknowledged writes: id -> (unit vector, payload)."""
+
+    def __init__(self):
+        self.points = {}
+
+    def upsert(self, batch):
+        for p in batch:
+            norm = sum(x * x for x in p["vector"]) ** 0.5
+            self.points[p["id"]] = ([x / norm for x in p["vector"]], dict(p.get("payload") or {}))
+
+    def delete(self, ids):
+        for i in ids:
+            self.points.pop(i, None)
+
+    def delete_group(self, g):
+        self.points = {k: v for k, v in self.points.items() if v[1].get("g") != g}
+
+    def set_payload(self, ids, payload):
+        for i in ids:
+            if i in self.points:
+                self.points[i][1].update(payload)
+
+    def top(self, q, k):
+        norm = sum(x * x for x in q) ** 0.5
+        scored = [(sum(a * b / norm for a, b in zip(v, q)), i) for i, (v, _) in self.points.items()]
+        return sorted(scored, key=lambda t: -t[0])[:k]
+
+
+def check_against(http, url, model, rng):
+    """The sharded collection, read through `url`, holds exactly the model's points."""
+    page = ok(http.post(f"{url}/collections/mm/points/scroll", json={"limit": 10_000, "with_payload": True}))
+    assert page["next_page_offset"] is None
+    assert {p["id"]: p["payload"] for p in page["points"]} == {i: v[1] for i, v in model.points.items()}
+    assert ok(http.post(f"{url}/collections/mm/points/count", json={"exact": True}))["count"] == len(model.points)
+    q = [rng.uniform(-1, 1) for _ in range(DIM)]
+    got = ok(http.post(f"{url}/collections/mm/points/search", json={"vector": q, "limit": 5, "params": {"exact": True}}))
+    want = model.top(q, 5)
+    assert [round(p["score"], 4) for p in got] == [round(s, 4) for s, _ in want]
+    for i, (p, (s, pid)) in enumerate(zip(got, want)):
+        near_tie = any(abs(s - t) < 1e-5 for j, (t, _) in enumerate(want) if j != i)
+        assert near_tie or p["id"] == pid, (got, want)
+
+
+def test_random_operations_match_a_model_across_a_move_a_kill_and_a_failover(etcd, tmp_path):  # noqa: F811
+    """Seeded random upserts, deletes (by id and filter) and payload updates through random
+    nodes, checked against an in-memory model after each step; meanwhile a shard moves, a
+    node is SIGKILLed (its shards fail over, then are made again after the grace time) and
+    comes back (its stale copies go)."""
+    c = Cluster(etcd, tmp_path, extra=("--shard-grace", "2")).start()
+    rng = random.Random(int(os.environ.get("HSDB_SHARD_SEED", "21")))
+    model = Model()
+    try:
+        c.leader()
+        with httpx.Client(timeout=60) as http:
+            ok(http.put(f"{c.nodes['a'].url}/collections/mm", json={
+                "vectors": {"size": DIM, "distance": "Cosine"}, "shard_number": 3, "replication_factor": 2,
+                "write_consistency_factor": 2}))
+            victim = None
+            for step in range(120):
+                url = rng.choice([n.url for n in c.live()])
+                roll = rng.random()
+                if roll < 0.5:
+                    batch = points(rng, rng.randint(1, 20), start=rng.randrange(300))
+                    for p in batch:
+                        p["payload"]["g"] = rng.randrange(4)
+                    ok(http.put(f"{url}/collections/mm/points?wait=true", json={"points": batch}))
+                    model.upsert(batch)
+                elif roll < 0.65 and model.points:
+                    ids = rng.sample(sorted(model.points, key=str), min(5, len(model.points))) + [rng.randrange(1000)]
+                    ok(http.post(f"{url}/collections/mm/points/delete?wait=true", json={"points": ids}))
+                    model.delete(ids)
+                elif roll < 0.7:
+                    g = rng.randrange(4)
+                    ok(http.post(f"{url}/collections/mm/points/delete?wait=true",
+                                 json={"filter": {"must": [{"key": "g", "match": {"value": g}}]}}))
+                    model.delete_group(g)
+                elif roll < 0.85 and model.points:
+                    ids = rng.sample(sorted(model.points, key=str), min(8, len(model.points)))
+                    ok(http.post(f"{url}/collections/mm/points/payload?wait=true", json={"payload": {"tag": step}, "points": ids}))
+                    model.set_payload(ids, {"tag": step})
+                else:
+                    check_against(http, url, model, rng)
+                if step == 30:
+                    m = shard_map(etcd, "mm")
+                    replicas = m["shards"][1]["replicas"]
+                    target = next(n for n in c.nodes if n not in replicas)
+                    peer = {n.name: ok(http.get(f"{n.url}/cluster"))["peer_id"] for n in c.live()}
+                    ok(http.post(f"{url}/collections/mm/cluster", json={"move_shard": {
+                        "shard_id": 1, "from_peer_id": peer[replicas[0]], "to_peer_id": peer[target]}}))
+                if step == 60:
+                    wait_for(lambda: "transfers" not in shard_map(etcd, "mm"), 60, "the move")
+                    victim = c.nodes[shard_leader(etcd, "mm", 0)]  # a failover of shard 0 at least
+                    victim.kill()
+                    # Every acknowledged write was on two copies: the survivors hold them all.
+                    for n in c.live():
+                        check_against(http, n.url, model, rng)
+                    live = {n.name for n in c.live()}
+                    wait_for(lambda: "transfers" not in (m := shard_map(etcd, "mm"))
+                             and all(set(s["replicas"]) <= live and len(s["replicas"]) == 2 for s in m["shards"]),
+                             90, "the departed node's copies to be made again")
+                if step == 90:
+                    victim.start()
+                    # Its copies were made again elsewhere: it holds none now, and removes them.
+                    wait_for(lambda: ok(http.get(f"{victim.url}/collections/mm/cluster"))["local_shards"] == [], 30,
+                             "the returning node to drop its stale copies")
+                    wait_for(lambda: not os.path.exists(os.path.join(victim.data_dir, "shards")) or not any(
+                        os.scandir(os.path.join(victim.data_dir, "shards"))), 30, "its stale copies' directories to go")
+            for n in c.live():
+                check_against(http, n.url, model, rng)
     finally:
         c.close()
