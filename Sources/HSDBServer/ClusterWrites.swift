@@ -4,9 +4,10 @@ import Hummingbird
 import Replication
 
 extension ReadOnlyFollowerMiddleware {
-    /// A write in cluster mode. The leader takes it while its lease is certainly held, and
-    /// answers 503 if the lease's deadline passed while the write ran (it is in the log, its
-    /// outcome unknown, as with any lost answer). Any other node redirects it (307, which
+    /// A write in cluster mode. The leader takes it while its lease is certainly held and it
+    /// is not handing over, and answers 503 if the lease's deadline passed while the write
+    /// ran (it is in the log, its outcome unknown, as with any lost answer). A switchover
+    /// waits for the writes it admitted, so those are acknowledged. Any other node redirects it (307, which
     /// keeps the method and body) to the leader named in etcd: not forwarded, so the client
     /// learns where writes go and no write has two hops that can fail apart. With no leader
     /// known: 503 with Retry-After, as during an election.
@@ -15,9 +16,15 @@ extension ReadOnlyFollowerMiddleware {
         next: (Request, HSDBRequestContext) async throws -> Response
     ) async throws -> Response {
         if case .leader = node.roleNow, cluster.isLeading {
-            guard cluster.mayAcknowledge else { throw Self.notLeadingNow(cluster) }
-            let response = try await next(request, context)
-            guard cluster.mayAcknowledge else { throw Self.leaseLapsed(cluster) }
+            guard cluster.admitWrite() else { throw Self.notLeadingNow(cluster) }
+            let response: Response
+            do {
+                response = try await next(request, context)
+            } catch {
+                _ = cluster.finishWrite()
+                throw error
+            }
+            guard cluster.finishWrite() else { throw Self.leaseLapsed(cluster) }
             return response
         }
         if let leader = cluster.leader, leader.name != cluster.settings.nodeName {

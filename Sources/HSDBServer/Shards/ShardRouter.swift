@@ -104,6 +104,9 @@ final class ShardRouter: Sendable {
                 if tried.count == 1 { remember(map, shard, leader: nil) }
                 continue
             }
+            // A copy that answers but does not vouch for the read as its shard's leader may no
+            // longer lead: the next read asks etcd again.
+            if answer.leaderEpoch == nil, tried.isEmpty { remember(map, shard, leader: nil) }
             return answer
         }
         throw APIError(

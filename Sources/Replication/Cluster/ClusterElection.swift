@@ -21,6 +21,10 @@ public final class ClusterElection: Sendable {
         var deadline: LeaseDeadline
         var leading = false
         var switching = false
+        /// The round in which this node last waited for the member a switchover named.
+        var waitedForPreferred: UInt64?
+        /// Writes admitted and not yet finished (a switchover waits for them).
+        var writesInFlight = 0
         var leader: ClusterLeader?
         var members: [ClusterMember] = []
         var lastError: String?
@@ -48,6 +52,32 @@ public final class ClusterElection: Sendable {
         let now = clock.now
         return state.withLock { $0.leading && !$0.switching && $0.deadline.holds(at: now) }
     }
+
+    /// Admits a write: true, and the write counted in flight, while this node may acknowledge
+    /// (it leads, is not handing over, and its lease is certainly held). One lock with the
+    /// switchover's flag, so a write is either admitted before a handover starts (and waited
+    /// for) or refused.
+    public func admitWrite() -> Bool {
+        let now = clock.now
+        return state.withLock { s in
+            guard s.leading && !s.switching && s.deadline.holds(at: now) else { return false }
+            s.writesInFlight += 1
+            return true
+        }
+    }
+
+    /// An admitted write is done; true when it may be acknowledged: this node still leads and
+    /// its lease is certainly held. (A switchover hands over only once no write is in flight,
+    /// and the target holds what they wrote, so their acknowledgement stands.)
+    public func finishWrite() -> Bool {
+        let now = clock.now
+        return state.withLock { s in
+            s.writesInFlight -= 1
+            return s.leading && s.deadline.holds(at: now)
+        }
+    }
+
+    var writesInFlight: Int { state.withLock { $0.writesInFlight } }
 
     public var isLeading: Bool { state.withLock { $0.leading } }
     /// The leader as last read from etcd (nil: none known).
@@ -192,6 +222,16 @@ public final class ClusterElection: Sendable {
         await refreshMembers()
         let contenders = members.filter { $0.round == round && $0.name != settings.nodeName } + [mine]
         let preferred = ClusterJSON.decode(String.self, try await etcd.get(settings.switchoverKey).0?.value?.bytes)
+        if let preferred, preferred != settings.nodeName, !contenders.contains(where: { $0.name == preferred }),
+            members.contains(where: { $0.name == preferred }), state.withLock({ $0.waitedForPreferred != round })
+        {
+            // The member a switchover names is alive but has not published for this round yet
+            // (it was busy when the key went): wait for it once, rather than take its place.
+            state.withLock { $0.waitedForPreferred = round }
+            logger.info("cluster: no leader; waiting for \(preferred), named by the switchover")
+            _ = await etcd.awaitChange(of: settings.leaderKey, from: revision + 1, timeout: settings.leaseTTL)
+            return
+        }
         let best = contenders.first { $0.name == preferred } ?? contenders.reduce(mine) { $1.outranks($0) ? $1 : $0 }
         guard best.name == settings.nodeName else {
             logger.info("cluster: no leader; deferring to \(best.name) (more advanced, or chosen by a switchover)")

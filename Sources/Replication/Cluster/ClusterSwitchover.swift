@@ -1,6 +1,7 @@
 extension ClusterElection {
-    /// A planned handover: this leader stops acknowledging writes, waits until `target` (by
-    /// default the most advanced other member) holds everything it has durably, then, in one
+    /// A planned handover: this leader stops admitting writes, waits for those in flight, then
+    /// until `target` (by default the most advanced other member) holds everything it has
+    /// durably (what those writes wrote included), then, in one
     /// transaction guarded by its own lease, names the target in the switchover key and
     /// deletes the leader key. Every candidate defers to the named one, which is elected in
     /// the next round (DESIGN.md, "Automatic failover"). Returns the new leader.
@@ -20,7 +21,8 @@ extension ClusterElection {
         }
         state.withLock { $0.switching = true }
         let deadline = clock.now + timeout
-        while !(await isCaughtUp(chosen)) {
+        while true {
+            if writesInFlight == 0, await isCaughtUp(chosen) { break }
             guard clock.now < deadline else {
                 state.withLock { $0.switching = false }
                 throw ClusterError.refused("\(chosen) did not catch up within \(timeout): this server leads on")
