@@ -19,6 +19,9 @@ struct LeaderClient: Sendable {
     let apiKey: String?
     /// Who answers, as errors name it: "the leader", or "etcd" for the cluster's store.
     let peer: String
+    /// Short calls with short answers (a node's call on a shard's behalf, etcd's): NIO's
+    /// default read buffers rather than a stream's large ones.
+    var short = false
 
     init(leader: String, apiKey: String?, peer: String = "the leader") throws(ReplicationError) {
         address = try LeaderAddress(leader)
@@ -99,24 +102,32 @@ struct LeaderClient: Sendable {
 
     private func connect(readTimeout: TimeAmount) async throws -> Channel {
         do {
-            // A stream's bytes are read ahead of the consumer (a few MiB, in reads of up to
-            // 1 MiB), so the leader keeps sending while the follower checks and applies a
-            // frame; with NIO's defaults (10 reads of 2 KiB-64 KiB) the two took turns.
-            return try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            var bootstrap = ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
                 .connectTimeout(Self.connectTimeout)
-                .channelOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 64 << 10, initial: 256 << 10, maximum: 1 << 20))
-                .channelOption(.socketOption(.so_rcvbuf), value: 8 << 20)
-                .connect(host: address.host, port: address.port) { channel in
-                    channel.eventLoop.makeCompletedFuture {
-                        let pipeline = channel.pipeline.syncOperations
-                        try pipeline.addHTTPClientHandlers()
-                        try pipeline.addHandler(IdleStateHandler(readTimeout: readTimeout))
-                        try pipeline.addHandler(SilenceCloser(peer: described, timeout: readTimeout))
-                        return try Channel(
-                            wrappingChannelSynchronously: channel,
-                            configuration: .init(backPressureStrategy: .init(lowWatermark: 16, highWatermark: 64)))
-                    }
+                .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            if !short {
+                // A stream's bytes are read ahead of the consumer (a few MiB, in reads of up to
+                // 1 MiB), so the leader keeps sending while the follower checks and applies a
+                // frame; with NIO's defaults (10 reads of 2 KiB-64 KiB) the two took turns.
+                bootstrap = bootstrap
+                    .channelOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 64 << 10, initial: 256 << 10, maximum: 1 << 20))
+                    .channelOption(.socketOption(.so_rcvbuf), value: 8 << 20)
+            }
+            // An IP address is connected to as is: resolving it would cost a resolver round.
+            let target = try? SocketAddress(ipAddress: address.host, port: address.port)
+            let initializer: @Sendable (any NIOCore.Channel) -> EventLoopFuture<Channel> = { [described] channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let pipeline = channel.pipeline.syncOperations
+                    try pipeline.addHTTPClientHandlers()
+                    try pipeline.addHandler(IdleStateHandler(readTimeout: readTimeout))
+                    try pipeline.addHandler(SilenceCloser(peer: described, timeout: readTimeout))
+                    return try Channel(
+                        wrappingChannelSynchronously: channel,
+                        configuration: .init(backPressureStrategy: .init(lowWatermark: 16, highWatermark: 64)))
                 }
+            }
+            if let target { return try await bootstrap.connect(to: target, channelInitializer: initializer) }
+            return try await bootstrap.connect(host: address.host, port: address.port, channelInitializer: initializer)
         } catch {
             throw ReplicationError.io("cannot reach \(described): \(error)")
         }

@@ -417,3 +417,32 @@ def test_random_operations_match_a_model_across_a_move_a_kill_and_a_failover(etc
                 check_against(http, n.url, model, rng)
     finally:
         c.close()
+
+
+def test_the_readme_shards_example_runs_as_written(cluster, etcd):  # noqa: F811
+    """README's qdrant-client snippet, run as written against a three-node cluster (the
+    node's URL and the two peer ids filled in)."""
+    readme = open(os.path.join(os.path.dirname(__file__), "..", "..", "README.md")).read()
+    section = readme.split("### Shards: a collection bigger than one machine", 1)[1]
+    code = section.split("```python\n", 1)[1].split("```", 1)[0]
+    cluster.leader()
+    nodes = list(cluster.nodes.values())
+    code = code.replace("http://127.0.0.1:6332", nodes[1].url)
+
+    def peers_for_shard_0():
+        m = shard_map(etcd, "big")
+        holders = m["shards"][0]["replicas"]
+        peer = {n.name: ok(httpx.get(f"{n.url}/cluster"))["peer_id"] for n in nodes}
+        return peer[holders[0]], peer[next(n for n in peer if n not in holders)], holders[0]
+
+    head, tail = code.split("# move shard 0", 1)
+    tail = tail.split("\n", 1)[1]
+    scope = {}
+    exec(head, scope)
+    from_peer, to_peer, source = peers_for_shard_0()
+    exec(tail.replace("FROM_PEER", str(from_peer)).replace("TO_PEER", str(to_peer)), scope)
+    hits = scope["client"].query_points("big", query=[1, 1, 2, 3], limit=3).points
+    assert len(hits) == 3 and hits[0].id == 1
+    wait_for(lambda: "transfers" not in shard_map(etcd, "big") and source not in shard_map(etcd, "big")["shards"][0]["replicas"],
+             60, "the README's move")
+    assert scope["client"].count("big", exact=True).count == 99

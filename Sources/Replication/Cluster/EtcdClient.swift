@@ -17,7 +17,11 @@ public final class EtcdClient: Sendable {
     public init(endpoints: [String], requestTimeout: Duration = .seconds(3)) throws(ReplicationError) {
         guard !endpoints.isEmpty else { throw .io("no etcd endpoint given") }
         var clients: [LeaderClient] = []
-        for endpoint in endpoints { clients.append(try LeaderClient(leader: endpoint, apiKey: nil, peer: "etcd")) }
+        for endpoint in endpoints {
+            var client = try LeaderClient(leader: endpoint, apiKey: nil, peer: "etcd")
+            client.short = true
+            clients.append(client)
+        }
         self.clients = clients
         self.requestTimeout = TimeAmount(requestTimeout)
     }

@@ -27,7 +27,8 @@ public struct PeerClient: Sendable {
     public func call(
         _ method: HTTPMethod, _ base: String, _ path: String, body: [UInt8]?, headers: [(String, String)] = []
     ) async throws -> Answer {
-        let client = try LeaderClient(leader: base, apiKey: apiKey, peer: "node")
+        var client = try LeaderClient(leader: base, apiKey: apiKey, peer: "node")
+        client.short = true
         let request = client.request(method, path, headers: headers, readTimeout: Self.readTimeout, json: body)
         return try await client.send(request, accepting: Set(100...599)) { response in
             let body = try await response.collect(upTo: Self.maxAnswerBytes)
