@@ -446,3 +446,33 @@ def test_the_readme_shards_example_runs_as_written(cluster, etcd):  # noqa: F811
     wait_for(lambda: "transfers" not in shard_map(etcd, "big") and source not in shard_map(etcd, "big")["shards"][0]["replicas"],
              60, "the README's move")
     assert scope["client"].count("big", exact=True).count == 99
+
+
+def test_a_transfer_whose_destination_dies_is_abandoned_or_repaired(etcd, tmp_path):  # noqa: F811
+    """A move's destination is SIGKILLed as the move starts. Either the move had finished
+    (then the dead node's new copy is replaced after the grace time) or it had not (then the
+    transfer is abandoned after the grace time): in the end no transfer is left, the shard
+    has two live copies, and nothing acknowledged is missing."""
+    c = Cluster(etcd, tmp_path, extra=("--shard-grace", "2")).start()
+    try:
+        c.leader()
+        nodes = list(c.nodes.values())
+        with httpx.Client(timeout=60) as http:
+            ok(http.put(f"{nodes[0].url}/collections/t", json={
+                "vectors": {"size": DIM, "distance": "Dot"}, "shard_number": 3, "replication_factor": 2}))
+            data = points(random.Random(9), 300)
+            ok(http.put(f"{nodes[0].url}/collections/t/points?wait=true", json={"points": data}))
+            replicas = shard_map(etcd, "t")["shards"][0]["replicas"]
+            target = next(n for n in c.nodes.values() if n.name not in replicas)
+            peer = {n.name: ok(http.get(f"{n.url}/cluster"))["peer_id"] for n in nodes}
+            survivor = next(n for n in nodes if n is not target)
+            ok(http.post(f"{survivor.url}/collections/t/cluster", json={"move_shard": {
+                "shard_id": 0, "from_peer_id": peer[replicas[0]], "to_peer_id": peer[target.name]}}))
+            target.kill()
+            live = {n.name for n in c.live()}
+            wait_for(lambda: "transfers" not in (m := shard_map(etcd, "t"))
+                     and all(set(s["replicas"]) <= live and len(s["replicas"]) == 2 for s in m["shards"]),
+                     90, "the transfer to be abandoned or the dead node's copies replaced")
+            assert all_ids(http, survivor.url, "t") == {p["id"] for p in data}
+    finally:
+        c.close()

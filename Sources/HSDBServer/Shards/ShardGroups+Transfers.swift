@@ -79,6 +79,10 @@ extension ShardGroups {
             return m
         }
         for map in maps.values {
+            if let stuck = map.pendingTransfers.first(where: { since[$0.to].map { now - $0 >= grace } ?? false }) {
+                await abandon(stuck, of: map)
+                continue
+            }
             for shard in map.shards where map.transfer(into: shard.id) == nil {
                 guard let departed = shard.replicas.first(where: { since[$0].map { now - $0 >= grace } ?? false }) else { continue }
                 guard let target = live.subtracting(shard.replicas).min(by: { (load[$0] ?? 0, $0) < (load[$1] ?? 0, $1) }) else { continue }
@@ -92,6 +96,18 @@ extension ShardGroups {
                 }
                 break  // one change per map per round: the next round reads the new revision
             }
+        }
+    }
+
+    /// A transfer whose destination has been gone for the grace time is dropped with the
+    /// destination's copy (the shard keeps the copies it had), so the shard can be repaired.
+    private func abandon(_ t: ShardMap.Transfer, of map: ShardMap) async {
+        var next = map
+        next.shards[t.shard].replicas.removeAll { $0 == t.to }
+        next.transfers = map.pendingTransfers.filter { $0 != t }
+        if next.transfers?.isEmpty == true { next.transfers = nil }
+        if (try? await store.replace(next)) == true {
+            logger.notice("shards: \(t.to) has been gone \(grace): its unfinished copy of shard \(t.shard) of '\(map.name)' is abandoned")
         }
     }
 }
