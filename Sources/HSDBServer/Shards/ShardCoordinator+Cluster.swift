@@ -52,7 +52,9 @@ extension ShardCoordinator {
         let peers = await peerIDs(map)
         func node(_ key: String) throws -> String {
             guard let id = try spec.count(key, max: Int.max) else { throw APIError.format("missing field `\(op).\(key)`") }
-            guard let name = peers.first(where: { $0.value == Int64(id) })?.key else { throw APIError.wrongInput("Peer \(id) does not exist") }
+            guard let name = peers.first(where: { $0.value == Int64(id) })?.key else {
+                throw APIError.wrongInput("Peer \(id) does not exist")
+            }
             return name
         }
         guard let shard = try spec.count("shard_id"), shard < map.shards.count else {
@@ -77,8 +79,9 @@ extension ShardCoordinator {
             next.transfers = map.pendingTransfers.filter { $0 != t }
         default:
             let peer = try node("peer_id")
-            guard map.shards[shard].replicas.contains(peer) else { throw APIError.wrongInput("Shard \(shard) is not present on peer \(peers[peer] ?? 0)") }
-            guard map.shards[shard].replicas.count > 1 else { throw APIError.wrongInput("Shard \(shard) has one copy only: it cannot be dropped") }
+            let replicas = map.shards[shard].replicas
+            guard replicas.contains(peer) else { throw APIError.wrongInput("Shard \(shard) is not present on peer \(peers[peer] ?? 0)") }
+            guard replicas.count > 1 else { throw APIError.wrongInput("Shard \(shard) has one copy only: it cannot be dropped") }
             guard map.transfer(into: shard) == nil else { throw APIError.wrongInput("Shard \(shard) has a transfer under way") }
             try await handOffLead(map, shard, from: peer)
             next.shards[shard].replicas.removeAll { $0 == peer }
@@ -105,7 +108,9 @@ extension ShardCoordinator {
         guard let leader = try await groups.store.leader(of: map, shard: shard), leader.name == node else { return }
         let answer = try await router.peers.call(.POST, leader.advertise, "/cluster/switchover", body: nil)
         guard answer.status == 200 else {
-            throw APIError(status: .conflict, message: "Conflict: the copy on \(node) leads shard \(shard) and could not hand over: \(ShardRouter.message(answer))")
+            throw APIError(
+                status: .conflict,
+                message: "Conflict: the copy on \(node) leads shard \(shard) and could not hand over: \(ShardRouter.message(answer))")
         }
     }
 

@@ -11,7 +11,7 @@ extension ShardCoordinator {
         let config = try Self.config(map)
         let searches = batch ? try Self.list(given, "searches") : [given.values]
         let plans = try searches.map { try Self.topPlan($0, defaultLimit: nil, lane: Self.laneName($0["vector"]), config) }
-        let body: JSONValue = batch ? .object(given.values.merging(["searches": .array(plans.map { .object($0.body) })]) { $1 }) : .object(plans[0].body)
+        let body = Self.body(given, plans, batch: batch)
         let answers = try await fanOut(map, request, body)
         let merged = plans.indices.map { i in
             ShardMerge.scored(
@@ -30,11 +30,12 @@ extension ShardCoordinator {
         let queries = batch ? try Self.list(given, "searches") : [given.values]
         for q in queries { try Self.checkShardable(q) }
         let plans = try queries.map { try Self.topPlan($0, defaultLimit: 10, lane: ($0["using"]).flatMap(Self.string) ?? "", config) }
-        let body: JSONValue = batch ? .object(given.values.merging(["searches": .array(plans.map { .object($0.body) })]) { $1 }) : .object(plans[0].body)
+        let body = Self.body(given, plans, batch: batch)
         let answers = try await fanOut(map, request, body)
         let merged = plans.indices.map { i -> JSONValue in
             let lists = answers.map { Self.array(Self.field(batch ? Self.element($0, i) : $0, "points")) }
-            return .object(["points": .array(ShardMerge.scored(lists, limit: plans[i].limit, offset: plans[i].offset, ascending: plans[i].ascending))])
+            let plan = plans[i]
+            return .object(["points": .array(ShardMerge.scored(lists, limit: plan.limit, offset: plan.offset, ascending: plan.ascending))])
         }
         return Envelope.ok(since: start) { w in w.value(batch ? .array(merged) : merged[0]) }
     }
@@ -121,6 +122,12 @@ extension ShardCoordinator {
         return TopPlan(body: body, limit: limit, offset: offset, ascending: metric == .euclidean)
     }
 
+    /// The body each shard gets: the one plan's, or the batch with every plan's.
+    static func body(_ given: JSONFields, _ plans: [TopPlan], batch: Bool) -> JSONValue {
+        guard batch else { return .object(plans[0].body) }
+        return .object(given.values.merging(["searches": .array(plans.map { .object($0.body) })]) { $1 })
+    }
+
     /// Refuses a query whose answer on one shard needs points held by others.
     static func checkShardable(_ q: [String: JSONValue]) throws {
         for key in ["prefetch", "lookup_from"] where q[key] != nil && q[key] != .null {
@@ -132,8 +139,8 @@ extension ShardCoordinator {
             if o["indices"] != nil { return }
             if let near = o["nearest"], case .array = near { return }
             if case .object(let sparse)? = o["nearest"], sparse["indices"] != nil { return }
-            throw APIError.wrongInput(
-                "this query (\(o.keys.sorted().joined(separator: ", "))) is not supported on a sharded collection yet: only a vector to be near")
+            let keys = o.keys.sorted().joined(separator: ", ")
+            throw APIError.wrongInput("this query (\(keys)) is not supported on a sharded collection yet: only a vector to be near")
         default:
             throw APIError.wrongInput("a query by point id is not supported on a sharded collection yet: give the vector")
         }

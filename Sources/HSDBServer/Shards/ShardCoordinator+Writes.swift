@@ -14,7 +14,9 @@ extension ShardCoordinator {
         let body = try await collect(request)
         let given = try fields(body)
         try check(given, kind, map)
-        guard let parts = try ShardSplit.parts(given.values, ring: map.ring) else { return try await send(map, request, body, to: nil, start) }
+        guard let parts = try ShardSplit.parts(given.values, ring: map.ring) else {
+            return try await send(map, request, body, to: nil, start)
+        }
         let bodies = parts.mapValues { Self.encode(.object($0)) }
         return try await send(map, request, nil, to: bodies, start)
     }
@@ -50,7 +52,8 @@ extension ShardCoordinator {
             for shard in shards {
                 group.addTask {
                     do {
-                        return (shard, .success(try ShardRouter.result(try await router.write(map, shard, method, path, bodies?[shard] ?? body))))
+                        let answer = try await router.write(map, shard, method, path, bodies?[shard] ?? body)
+                        return (shard, .success(try ShardRouter.result(answer)))
                     } catch {
                         return (shard, .failure(APIError.from(error)))
                     }
@@ -61,7 +64,10 @@ extension ShardCoordinator {
             return all.sorted { $0.0 < $1.0 }
         }
         let applied = answers.compactMap { shard, r in (try? r.get()).map { _ in shard } }
-        if let (shard, failure) = answers.first(where: { if case .failure = $0.1 { true } else { false } }), case .failure(let error) = failure {
+        let failed = answers.compactMap { shard, r -> (Int, APIError)? in
+            if case .failure(let e) = r { (shard, e) } else { nil }
+        }
+        if let (shard, error) = failed.first {
             guard !applied.isEmpty else { throw error }
             throw APIError(
                 status: error.status,

@@ -68,7 +68,8 @@ final class ShardGroup: Sendable {
         collection = map.name
         self.db = db
         let node = try ReplicationNode(db: db, settings: settings, logger: logger)
-        let election = try ClusterElection(settings: settings.cluster!, roles: ClusterRoles(node: node, refusesLead: refusesLead), logger: logger)
+        let roles = ClusterRoles(node: node, refusesLead: refusesLead)
+        let election = try ClusterElection(settings: settings.cluster!, roles: roles, logger: logger)
         node.election.withLock { $0 = election }
         self.node = node
         self.election = election

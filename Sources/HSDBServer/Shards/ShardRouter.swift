@@ -80,7 +80,7 @@ final class ShardRouter: Sendable {
                 }
                 if Self.noCopyHere(answer) || answer.status == 307 { continue }
                 // Refused before anything was written: an election, or a leader handing over.
-                if answer.status == 503, Self.message(answer).contains("no leader") || Self.message(answer).contains("was not applied") { break }
+                if answer.status == 503, Self.refusedBeforeWriting(Self.message(answer)) { break }
                 if answer.status < 300 { remember(map, shard, leader: base) }
                 return answer
             }
@@ -114,8 +114,15 @@ final class ShardRouter: Sendable {
             message: "Service unavailable: shard \(shard) of collection '\(map.name)' has no copy reachable (tried \(tried.joined(separator: ", ")))")
     }
 
-    private func call(_ map: ShardMap, _ base: String, _ method: HTTPMethod, _ path: String, _ body: [UInt8]?) async throws -> PeerClient.Answer {
+    private func call(
+        _ map: ShardMap, _ base: String, _ method: HTTPMethod, _ path: String, _ body: [UInt8]?
+    ) async throws -> PeerClient.Answer {
         try await peers.call(method, base, path, body: body, headers: [("hsdb-shard-map-revision", String(map.revision))])
+    }
+
+    /// A 503 a shard's copy gives before writing anything (an election, a handover).
+    static func refusedBeforeWriting(_ message: String) -> Bool {
+        message.contains("no leader") || message.contains("was not applied")
     }
 
     static func noCopyHere(_ answer: PeerClient.Answer) -> Bool {
