@@ -43,7 +43,8 @@ extension Collection {
         }
     }
 
-    private static func facetOrder(_ a: JSONValue, _ b: JSONValue) -> Bool {
+    /// How facet values of equal counts are ordered (a sharded collection merges by it too).
+    public static func facetOrder(_ a: JSONValue, _ b: JSONValue) -> Bool {
         switch (a, b) {
         case (.string(let x), .string(let y)): return x < y
         case (.int(let x), .int(let y)): return x < y

@@ -78,6 +78,9 @@ def same_answers(http, urls, rng, exact=True):
             body = {"exact": True} if flt is None else {"exact": True, "filter": flt}
             assert ok(http.post(f"{url}/collections/sharded/points/count", json=body)) == \
                 ok(http.post(f"{leader_url}/collections/flat/points/count", json=body))
+        for body in ({"key": "even"}, {"key": "i", "limit": 5}, {"key": "even", "filter": {"must": [{"key": "i", "range": {"lt": 300}}]}}):
+            assert ok(http.post(f"{url}/collections/sharded/facet", json=body)) == \
+                ok(http.post(f"{leader_url}/collections/flat/facet", json=body))
         ids = [0, 7, 3, 999999, 5, 7]
         want = ok(http.post(f"{leader_url}/collections/flat/points", json={"ids": ids}))
         got = ok(http.post(f"{url}/collections/sharded/points", json={"ids": ids}))
@@ -117,6 +120,9 @@ def test_a_sharded_collection_answers_as_one_collection_and_survives_a_node(clus
         write_both(http, leader.url, {"points": [data[i]["id"] for i in range(0, 90, 3)]}, "points/delete", "post")
         write_both(http, leader.url, {"filter": {"must": [{"key": "i", "range": {"gte": 500, "lt": 520}}]}}, "points/delete", "post")
         write_both(http, leader.url, {"payload": {"tag": "x"}, "points": [data[i]["id"] for i in range(100, 200, 7)]}, "points/payload", "post")
+        # A payload index goes to every shard; facets then sum exactly.
+        write_both(http, leader.url, {"field_name": "even", "field_schema": "bool"}, "index", "put")
+        write_both(http, leader.url, {"field_name": "i", "field_schema": "integer"}, "index", "put")
         same_answers(http, [n.url for n in nodes], rng)
         # Bad input changes nothing on any shard: one point of the wrong dimension.
         bad = points(rng, 10, start=N) + [{"id": N + 99, "vector": [0.5] * (DIM + 1)}]

@@ -60,6 +60,21 @@ extension ShardCoordinator {
         return Envelope.ok(since: start) { w in w.object(["count": .int(answers.reduce(0) { $0 + ShardMerge.int($1, "count") })]) }
     }
 
+    /// `facet`: every shard asked for all its values' counts (so the sums are exact), summed,
+    /// then ordered as one collection orders them and cut to `limit`.
+    func facet(_ map: ShardMap, _ request: Request, _ start: ContinuousClock.Instant) async throws -> Response {
+        let given = try fields(try await collect(request))
+        let limit = try given.count("limit", max: Self.facetValuesMax) ?? 10
+        guard limit >= 1 else { throw APIError.validation("limit", "value 0 invalid, must be 1 or larger") }
+        var body = given.values
+        body["limit"] = .int(Int64(Self.facetValuesMax))
+        let answers = try await fanOut(map, request, .object(body))
+        let hits = ShardMerge.facets(answers.map { Self.array(Self.field($0, "hits")) }, limit: limit)
+        return Envelope.ok(since: start) { w in w.object(["hits": .array(hits)]) }
+    }
+
+    static let facetValuesMax = 1_000_000
+
     /// `POST points` by ids: each shard asked for its ids; the records in the order asked (an id asked twice, twice).
     func retrieve(_ map: ShardMap, _ request: Request, _ start: ContinuousClock.Instant) async throws -> Response {
         let given = try fields(try await collect(request))

@@ -1,3 +1,4 @@
+import HSDB
 import HSDBCore
 
 /// Exact merges of the shards' answers into the answer one collection would give (DESIGN.md,
@@ -23,6 +24,18 @@ enum ShardMerge {
         var rest: [JSONValue] = all.dropFirst(limit).compactMap { id(of: $0) }
         rest += pages.compactMap(\.next).filter { $0 != .null }
         return (page, rest.min { order($0, $1) })
+    }
+
+    /// The shards' facet hits (`{"value", "count"}`, every value each) summed per value, by
+    /// count descending, then value as one collection orders them; the first `limit`.
+    static func facets(_ lists: [[JSONValue]], limit: Int) -> [JSONValue] {
+        var counts: [String: (value: JSONValue, count: Int64)] = [:]
+        for hit in lists.joined() {
+            guard case .object(let o) = hit, let value = o["value"] else { continue }
+            counts["\(value)", default: (value, 0)].count += int(hit, "count")
+        }
+        let sorted = counts.values.sorted { $0.count != $1.count ? $0.count > $1.count : Collection.facetOrder($0.value, $1.value) }
+        return sorted.prefix(limit).map { .object(["value": $0.value, "count": .int($0.count)]) }
     }
 
     /// Orders point ids as one collection does: integers first, numerically; then UUIDs,
