@@ -78,6 +78,17 @@ def same_answers(http, urls, rng, exact=True):
             body = {"exact": True} if flt is None else {"exact": True, "filter": flt}
             assert ok(http.post(f"{url}/collections/sharded/points/count", json=body)) == \
                 ok(http.post(f"{leader_url}/collections/flat/points/count", json=body))
+        for strategy in ("average_vector", "best_score"):
+            body = {"positive": [7, 11], "negative": [13], "strategy": strategy, "limit": 6, "offset": 1,
+                    "with_payload": False, "params": {"exact": exact}}
+            want = ok(http.post(f"{leader_url}/collections/flat/points/recommend", json=body))
+            got = ok(http.post(f"{url}/collections/sharded/points/recommend", json=body))
+            assert [p["id"] for p in got] == [p["id"] for p in want], strategy
+            assert [round(p["score"], 4) for p in got] == [round(p["score"], 4) for p in want], strategy
+        missing = {"positive": [424242], "limit": 3}
+        r = http.post(f"{url}/collections/sharded/points/recommend", json=missing)
+        w = http.post(f"{leader_url}/collections/flat/points/recommend", json=missing)
+        assert (r.status_code, r.json()["status"]) == (w.status_code, w.json()["status"]), r.text
         for body in ({"key": "even"}, {"key": "i", "limit": 5}, {"key": "even", "filter": {"must": [{"key": "i", "range": {"lt": 300}}]}}):
             assert ok(http.post(f"{url}/collections/sharded/facet", json=body)) == \
                 ok(http.post(f"{leader_url}/collections/flat/facet", json=body))
@@ -151,7 +162,7 @@ def test_sharded_collections_are_listed_dropped_and_refuse_what_they_do_not_supp
         r = http.put(f"{nodes[0].url}/collections/s2", json={"vectors": {"size": 4, "distance": "Dot"}, "shard_number": 2,
                                                               "replication_factor": 5})
         assert r.status_code == 400 and "replication_factor 5 needs 5 nodes" in r.text, r.text
-        r = http.post(f"{nodes[0].url}/collections/s/points/recommend", json={"positive": [1], "limit": 3})
+        r = http.post(f"{nodes[0].url}/collections/s/points/discover", json={"target": [1, 0, 0, 0], "limit": 3})
         assert r.status_code == 400 and "not supported on a sharded collection" in r.text, r.text
         r = http.post(f"{nodes[0].url}/collections/s/points/query", json={"query": 1, "limit": 3})
         assert r.status_code == 400 and "by point id" in r.text, r.text

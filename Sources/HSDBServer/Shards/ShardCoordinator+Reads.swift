@@ -112,7 +112,7 @@ extension ShardCoordinator {
     // MARK: Pieces
 
     /// Sends the same read to one copy of every shard; their results in shard order.
-    private func fanOut(_ map: ShardMap, _ request: Request, _ body: JSONValue) async throws -> [JSONValue] {
+    func fanOut(_ map: ShardMap, _ request: Request, _ body: JSONValue) async throws -> [JSONValue] {
         let (router, path, bytes) = (router, request.uri.description, Self.encode(body))
         return try await Self.eachShard(map) { shard in try ShardRouter.result(try await router.read(map, shard, .POST, path, bytes)) }
     }

@@ -73,6 +73,7 @@ struct ShardCoordinator: RouterMiddleware {
         case (.post, "points/scroll"): return try await scroll(map, request, start)
         case (.post, "points/count"): return try await count(map, request, start)
         case (.post, "facet"): return try await facet(map, request, start)
+        case (.post, "points/recommend"): return try await recommend(map, request, start)
         default:
             throw APIError.wrongInput(
                 "\(m.rawValue) \(request.uri.path) is not supported on a sharded collection (created with shard_number in a cluster) yet; "
