@@ -1,15 +1,21 @@
 import HSDBCore
 
-/// Fuses the ranked lists of a query's prefetches into one (DESIGN.md, "Hybrid queries").
-enum ScoreFusion {
+/// Fuses the ranked lists of a query's prefetches into one (DESIGN.md, "Hybrid queries");
+/// a sharded collection fuses its merged prefetch lists with the same code.
+public enum ScoreFusion {
     /// One prefetch's hits, best first; `higherIsBetter` false for euclidean distances.
-    struct Ranked {
-        var hits: [ScoredPoint]
-        var higherIsBetter: Bool
+    public struct Ranked: Sendable {
+        public var hits: [ScoredPoint]
+        public var higherIsBetter: Bool
+
+        public init(hits: [ScoredPoint], higherIsBetter: Bool) {
+            self.hits = hits
+            self.higherIsBetter = higherIsBetter
+        }
     }
 
     /// (id, fused score), best first; ties in ascending id order so answers are stable.
-    static func fuse(_ lists: [Ranked], _ fusion: Query.Fusion) -> [(id: PointID, score: Float)] {
+    public static func fuse(_ lists: [Ranked], _ fusion: Query.Fusion) -> [(id: PointID, score: Float)] {
         var scores: [PointID: Float] = [:]
         switch fusion {
         case .rrf(let k, let weights):

@@ -78,6 +78,18 @@ def same_answers(http, urls, rng, exact=True):
             body = {"exact": True} if flt is None else {"exact": True, "filter": flt}
             assert ok(http.post(f"{url}/collections/sharded/points/count", json=body)) == \
                 ok(http.post(f"{leader_url}/collections/flat/points/count", json=body))
+        # Prefetches fused (RRF, DBSF) or re-scored by a vector: the same top list.
+        q1, q2 = ([rng.uniform(-1, 1) for _ in range(DIM)] for _ in range(2))
+        for top in ({"fusion": "rrf"}, {"fusion": "dbsf"}, {"rrf": {"k": 5}}, q1):
+            body = {"prefetch": [{"query": q1, "limit": 20, "params": {"exact": True}},
+                                 {"query": q2, "limit": 15, "filter": {"must": [{"key": "even", "match": {"value": True}}]},
+                                  "params": {"exact": True}}],
+                    "query": top, "limit": 6, "offset": 1, "with_payload": True,
+                    "filter": {"must_not": [{"key": "i", "range": {"gte": 400}}]}}
+            want = ok(http.post(f"{leader_url}/collections/flat/points/query", json=body))["points"]
+            got = ok(http.post(f"{url}/collections/sharded/points/query", json=body))["points"]
+            assert [(p["id"], round(p["score"], 4), p["payload"]) for p in got] == \
+                [(p["id"], round(p["score"], 4), p["payload"]) for p in want], top
         for strategy in ("average_vector", "best_score"):
             body = {"positive": [7, 11], "negative": [13], "strategy": strategy, "limit": 6, "offset": 1,
                     "with_payload": False, "params": {"exact": exact}}
