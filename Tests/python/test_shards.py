@@ -505,3 +505,26 @@ def test_a_transfer_whose_destination_dies_is_abandoned_or_repaired(etcd, tmp_pa
             assert all_ids(http, survivor.url, "t") == {p["id"] for p in data}
     finally:
         c.close()
+
+
+def test_a_shard_without_a_reachable_copy_fails_reads_unless_partial_answers_are_asked_for(cluster, etcd):  # noqa: F811
+    cluster.leader()
+    nodes = list(cluster.nodes.values())
+    with httpx.Client(timeout=60) as http:
+        ok(http.put(f"{nodes[0].url}/collections/p", json={"vectors": {"size": DIM, "distance": "Dot"}, "shard_number": 3}))
+        data = points(random.Random(11), 300)
+        ok(http.put(f"{nodes[0].url}/collections/p/points?wait=true", json={"points": data}))
+        m = shard_map(etcd, "p")
+        lost = 1
+        victim = cluster.nodes[m["shards"][lost]["replicas"][0]]
+        held = {s["shard_id"]: s["points_count"] for n in nodes for s in ok(http.get(f"{n.url}/collections/p/cluster"))["local_shards"]}
+        victim.kill()
+        asker = next(n for n in nodes if n is not victim)
+        q = {"vector": [0.5] * DIM, "limit": 5}
+        r = http.post(f"{asker.url}/collections/p/points/search", json=q)
+        assert r.status_code == 503 and f"shard {lost} of collection 'p' has no copy reachable" in r.text, r.text
+        r = http.post(f"{asker.url}/collections/p/points/count?partial=true", json={"exact": True})
+        assert r.status_code == 200 and r.headers["hsdb-missing-shards"] == str(lost), r.text
+        assert r.json()["result"]["count"] == len(data) - held[lost]
+        r = http.post(f"{asker.url}/collections/p/points/search?partial=true", json=q)
+        assert r.status_code == 200 and r.headers["hsdb-missing-shards"] == str(lost) and len(r.json()["result"]) == 5

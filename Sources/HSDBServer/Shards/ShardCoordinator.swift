@@ -1,10 +1,12 @@
 import Foundation
 import HSDB
 import HSDBCore
+import HTTPTypes
 import Hummingbird
 import NIOCore
 import NIOHTTP1
 import Replication
+import Synchronization
 
 /// Answers every request on a sharded collection, on whichever node it arrives (DESIGN.md,
 /// "Shards"): creates and drops the map in etcd, splits writes by the shard of each point's
@@ -37,7 +39,14 @@ struct ShardCoordinator: RouterMiddleware {
             return try await next(Request(head: request.head, body: .init(buffer: ByteBuffer(bytes: body))), context)
         }
         guard let map = await shardMap(name) else { return try await next(request, context) }
-        return try await sharded(map, Array(parts.dropFirst(2)), request, start)
+        let tail = Array(parts.dropFirst(2))
+        guard request.uri.queryParameters.get("partial") == "true" else { return try await sharded(map, tail, request, start) }
+        // Asked for: a read answers from the shards it reaches, naming those it could not.
+        let missing = MissingShards()
+        var response = try await Self.$missing.withValue(missing) { try await sharded(map, tail, request, start) }
+        let names = missing.shards.sorted().map(String.init).joined(separator: ",")
+        if !names.isEmpty { response.headers[Self.missingHeader] = names }
+        return response
     }
 
     /// The map of `name` when it is a sharded collection: as last read, or read now when no
@@ -83,6 +92,10 @@ struct ShardCoordinator: RouterMiddleware {
 
     // MARK: Helpers
 
+    static let missingHeader = HTTPField.Name("hsdb-missing-shards")!
+    /// Set while a read asked with `partial=true` runs: the shards it answered without.
+    @TaskLocal static var missing: MissingShards?
+
     func collect(_ request: Request) async throws -> [UInt8] {
         let buffer = try await request.body.collect(upTo: settings.maxBodyBytes)
         return Array(buffer.readableBytesView)
@@ -115,13 +128,24 @@ struct ShardCoordinator: RouterMiddleware {
         try CollectionSpec.config(from: try JSONFields(try JSONParser.parse(Array(map.config.utf8)), path: ""))
     }
 
-    /// Runs `body` for every shard at once; the answers in shard order.
-    static func eachShard<T: Sendable>(_ map: ShardMap, _ body: @escaping @Sendable (Int) async throws -> T) async throws -> [T] {
-        try await withThrowingTaskGroup(of: (Int, T).self) { group in
-            for shard in map.shards.indices { group.addTask { (shard, try await body(shard)) } }
-            var answers = [T?](repeating: nil, count: map.shards.count)
+    /// Runs `body` for every shard at once; the answers in shard order. In a partial read, a
+    /// shard with no copy reachable answers `.null` (no points) and is recorded.
+    static func eachShard(_ map: ShardMap, _ body: @escaping @Sendable (Int) async throws -> JSONValue) async throws -> [JSONValue] {
+        let missing = Self.missing
+        return try await withThrowingTaskGroup(of: (Int, JSONValue).self) { group in
+            for shard in map.shards.indices {
+                group.addTask {
+                    do {
+                        return (shard, try await body(shard))
+                    } catch let e as APIError where e.status == .serviceUnavailable && missing != nil {
+                        missing?.add(shard)
+                        return (shard, .null)
+                    }
+                }
+            }
+            var answers = [JSONValue](repeating: .null, count: map.shards.count)
             for try await (shard, answer) in group { answers[shard] = answer }
-            return answers.map { $0! }
+            return answers
         }
     }
 
@@ -131,4 +155,11 @@ struct ShardCoordinator: RouterMiddleware {
         if let epoch = answer.leaderEpoch { response.headers[ReadOnlyFollowerMiddleware.leaderEpochHeader] = epoch }
         return response
     }
+}
+
+/// The shards a partial read answered without (`partial=true`).
+final class MissingShards: Sendable {
+    private let found = Mutex<Set<Int>>([])
+    func add(_ shard: Int) { found.withLock { _ = $0.insert(shard) } }
+    var shards: Set<Int> { found.withLock { $0 } }
 }
