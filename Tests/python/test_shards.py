@@ -78,6 +78,14 @@ def same_answers(http, urls, rng, exact=True):
             body = {"exact": True} if flt is None else {"exact": True, "filter": flt}
             assert ok(http.post(f"{url}/collections/sharded/points/count", json=body)) == \
                 ok(http.post(f"{leader_url}/collections/flat/points/count", json=body))
+        # Near a stored point (by id, a UUID in another case too): the point itself left out.
+        some_uuid = next(p["id"] for p in ok(http.post(f"{leader_url}/collections/flat/points/scroll",
+                                                       json={"limit": 1000}))["points"] if isinstance(p["id"], str))
+        for target in (7, {"nearest": some_uuid.upper()}):
+            body = {"query": target, "limit": 5, "offset": 1, "params": {"exact": exact}}
+            want = ok(http.post(f"{leader_url}/collections/flat/points/query", json=body))["points"]
+            got = ok(http.post(f"{url}/collections/sharded/points/query", json=body))["points"]
+            assert [(p["id"], round(p["score"], 4)) for p in got] == [(p["id"], round(p["score"], 4)) for p in want], target
         # Prefetches fused (RRF, DBSF) or re-scored by a vector: the same top list.
         q1, q2 = ([rng.uniform(-1, 1) for _ in range(DIM)] for _ in range(2))
         for top in ({"fusion": "rrf"}, {"fusion": "dbsf"}, {"rrf": {"k": 5}}, q1):
@@ -177,7 +185,9 @@ def test_sharded_collections_are_listed_dropped_and_refuse_what_they_do_not_supp
         r = http.post(f"{nodes[0].url}/collections/s/points/discover", json={"target": [1, 0, 0, 0], "limit": 3})
         assert r.status_code == 400 and "not supported on a sharded collection" in r.text, r.text
         r = http.post(f"{nodes[0].url}/collections/s/points/query", json={"query": 1, "limit": 3})
-        assert r.status_code == 400 and "by point id" in r.text, r.text
+        assert r.status_code == 404 and "No point with id 1 found" in r.text, r.text
+        r = http.post(f"{nodes[0].url}/collections/s/points/query", json={"query": {"context": []}, "limit": 3})
+        assert r.status_code == 400 and "not supported on a sharded collection" in r.text, r.text
         assert ok(http.delete(f"{nodes[2].url}/collections/s")) is True
         for node in nodes:
             assert "s" not in [c["name"] for c in ok(http.get(f"{node.url}/collections"))["collections"]]

@@ -29,6 +29,7 @@ extension ShardCoordinator {
         let config = try Self.config(map)
         let queries = batch ? try Self.list(given, "searches") : [given.values]
         if !batch, given.has("prefetch") { return try await fused(map, given, request, start) }
+        if !batch, let id = Self.pointTarget(given["query"]) { return try await nearestTo(map, id, given, request, start) }
         for q in queries { try Self.checkShardable(q) }
         let plans = try queries.map { try Self.topPlan($0, defaultLimit: 10, lane: ($0["using"]).flatMap(Self.string) ?? "", config) }
         let body = Self.body(given, plans, batch: batch)
