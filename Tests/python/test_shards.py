@@ -8,10 +8,13 @@ import os
 import random
 import uuid
 
+import subprocess
+
 import httpx
 import pytest
 
 from cluster_harness import Cluster
+from conftest import BINARY
 from etcd_harness import etcd  # noqa: F401  (fixture)
 
 DIM = 16
@@ -123,7 +126,7 @@ def write_both(http, url, body, path="points", method="put"):
         ok(getattr(http, method)(f"{url}/collections/{name}/{path}?wait=true", json=body))
 
 
-def test_a_sharded_collection_answers_as_one_collection_and_survives_a_node(cluster):
+def test_a_sharded_collection_answers_as_one_collection_and_survives_a_node(cluster, etcd):  # noqa: F811
     leader, _ = cluster.leader()
     rng = random.Random(7)
     nodes = list(cluster.nodes.values())
@@ -147,6 +150,15 @@ def test_a_sharded_collection_answers_as_one_collection_and_survives_a_node(clus
         assert len(counts) == 3 and all(len(v) == 1 and min(v) > 0 for v in counts.values()), counts
         assert sum(min(v) for v in counts.values()) == N
         assert ok(http.get(f"{nodes[2].url}/collections/sharded"))["points_count"] == N
+        # Each shard is a replica group of its own: `hsdb replica verify` proves its copies
+        # equal, given any copy's URL (a node's URL and the shard's prefix).
+        uid = shard_map(etcd, "sharded")["uid"]
+        for shard in range(3):
+            holder = next(n for n in nodes if any(s["shard_id"] == shard for s in ok(
+                http.get(f"{n.url}/collections/sharded/cluster"))["local_shards"]))
+            r = subprocess.run([BINARY, "replica", "verify", "--cluster", f"{holder.url}/shards/{uid}/{shard}"],
+                               capture_output=True, text=True, timeout=120)
+            assert r.returncode == 0 and r.stdout.count("equal  sharded:") == 1, r.stdout + r.stderr
         # Deletes by id and by filter, payload set by id: the same on both.
         write_both(http, leader.url, {"points": [data[i]["id"] for i in range(0, 90, 3)]}, "points/delete", "post")
         write_both(http, leader.url, {"filter": {"must": [{"key": "i", "range": {"gte": 500, "lt": 520}}]}}, "points/delete", "post")
