@@ -70,8 +70,10 @@ extension Collection {
         }
         CrashPoint.reach("compaction-before-retire")
         // Only now that the manifest no longer lists them may the inputs' files go; each goes
-        // when the last snapshot holding it is dropped.
-        for h in inputs { h.markObsolete() }
+        // when the last snapshot holding it is dropped. Segment files are named by their
+        // content: an input whose points come out unchanged (one segment, nothing to purge)
+        // has the output's very name, and its file is the output's, so it stays.
+        for h in inputs where h.segment.path != merged?.segment.path { h.markObsolete() }
         compactionCount.add(1, ordering: .relaxed)
         CoreMetrics.Timer(label: "hsdb_compaction_duration", dimensions: [("collection", name)]).recordNanoseconds((ContinuousClock.now - started).nanoseconds)
         logger.info(

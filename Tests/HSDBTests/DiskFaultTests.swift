@@ -40,6 +40,19 @@ final class DiskFaultTests: XCTestCase {
         print("disk fault test: \(calls) faults injected (\(tornWrites) torn writes), \(refusedTotal) operations refused, every acknowledged one kept")
     }
 
+    /// Seed 857290 failing call 2 (found by the random seed in CI): after the refused write,
+    /// the last compaction's output had the same content, so the same file name, as its one
+    /// input, and retiring the input removed the file the manifest now listed. The database
+    /// then did not open ("segment listed in the manifest is missing").
+    func testACompactionWhoseOutputIsItsInputKeepsTheFile() async throws {
+        let workload = FaultWorkload(seed: 857290, operations: 36)
+        let fs = FaultInjectingFileSystem()
+        let result = try await workload.run(fs, failing: .init(nil, nth: 2, errno: ENOSPC, tornPrefixBytes: 0))
+        XCTAssertEqual(result.refused.count, 1)
+        XCTAssertFalse(try fs.listDirectory("/db/collections/c/segments").isEmpty)
+        try await checkAfterRestart(fs, workload, result, powerLoss: false, context: "seed 857290, failing I/O call 2")
+    }
+
     /// Power loss before each I/O call of the same workload in turn: whatever no completed
     /// fsync covered (file bytes and directory entries, so a rename not followed by a
     /// directory fsync is undone) is lost, and the database must open with every acknowledged
