@@ -219,3 +219,14 @@ def all_ids(url, collection):
             offset = page["next_page_offset"]
             if offset is None:
                 return ids
+
+
+def wait_for(probe, timeout, what):
+    """Polls `probe` until it returns something true (returned), or fails the test."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = probe()
+        if value:
+            return value
+        time.sleep(0.02)
+    pytest.fail(f"timed out after {timeout} s waiting for {what}")

@@ -9,7 +9,7 @@ import time
 import httpx
 import pytest
 
-from cluster_harness import LEASE_TTL, Cluster, ClusterWriter, all_ids
+from cluster_harness import LEASE_TTL, Cluster, ClusterWriter, all_ids, wait_for
 from conftest import BINARY
 from etcd_harness import etcd, etcd3  # noqa: F401  (fixtures)
 from test_replication import assert_verified

@@ -108,7 +108,8 @@ class Client(threading.Thread):
 def move_a_shard(cluster, etcd, rng):  # noqa: F811
     """Moves a random shard of `kv` from one of its copies to the node without one, and waits
     until the move is done."""
-    from test_shards import shard_map, wait_for
+    from cluster_harness import wait_for
+    from test_shards import shard_map
     m = shard_map(etcd, "kv")
     shard = rng.randrange(len(m["shards"]))
     replicas = m["shards"][shard]["replicas"]

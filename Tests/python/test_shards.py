@@ -4,18 +4,20 @@ shard a replica group on two nodes with its own leader; any node takes any reque
 answers are checked against one unsharded collection holding the same points (exact search,
 scroll, count, retrieve equal; approximate search at the same recall), and stay so when a
 node is killed and its shards fail over."""
+import json
 import os
 import random
-import uuid
-
 import subprocess
+import threading
+import time
+import uuid
 
 import httpx
 import pytest
 
-from cluster_harness import Cluster
+from cluster_harness import Cluster, all_ids, wait_for
 from conftest import BINARY
-from etcd_harness import etcd  # noqa: F401  (fixture)
+from etcd_harness import EtcdClient, etcd  # noqa: F401  (fixture)
 
 DIM = 16
 N = 600
@@ -210,26 +212,21 @@ def test_sharded_collections_are_listed_dropped_and_refuse_what_they_do_not_supp
 
 def shard_map(etcd, name):  # noqa: F811
     """The collection's shard map as etcd holds it."""
-    import json as _json
-    from etcd_harness import EtcdClient
     with EtcdClient(etcd.url) as e:
-        return _json.loads(e.get(f"/hsdb/hsdb/collections/{name}"))
+        return json.loads(e.get(f"/hsdb/hsdb/collections/{name}"))
 
 
 def shard_leader(etcd, name, shard):  # noqa: F811
     """The node leading a shard, as its election's leader key in etcd names it."""
-    import json as _json
-    from etcd_harness import EtcdClient
     uid = shard_map(etcd, name)["uid"]
     with EtcdClient(etcd.url) as e:
-        return _json.loads(e.get(f"/hsdb/hsdb/shards/{uid}/{shard}/leader"))["name"]
+        return json.loads(e.get(f"/hsdb/hsdb/shards/{uid}/{shard}/leader"))["name"]
 
 
 class Ingest:
     """Upserts batches of new ids through one node, recording what was acknowledged and when."""
 
     def __init__(self, url, name, rng):
-        import threading
         self.url, self.name, self.rng = url, name, rng
         self.acked, self.times, self.failures = [], [], []
         self.stop = threading.Event()
@@ -237,7 +234,6 @@ class Ingest:
         self.next_id = 10_000_000
 
     def run(self):
-        import time as _t
         with httpx.Client(timeout=60) as http:
             while not self.stop.is_set():
                 batch = points(self.rng, 8, start=self.next_id)
@@ -247,7 +243,7 @@ class Ingest:
                 r = http.put(f"{self.url}/collections/{self.name}/points?wait=true", json={"points": batch})
                 if r.status_code == 200:
                     self.acked += [p["id"] for p in batch]
-                    self.times.append(_t.monotonic())
+                    self.times.append(time.monotonic())
                 else:
                     self.failures.append(r.text)
 
@@ -255,32 +251,7 @@ class Ingest:
         return sum(1 for t in self.times if since <= t < until) / max(until - since, 1e-9)
 
 
-def all_ids(http, url, name):
-    ids, offset = set(), None
-    while True:
-        body = {"limit": 1000, "with_payload": False}
-        if offset is not None:
-            body["offset"] = offset
-        page = ok(http.post(f"{url}/collections/{name}/points/scroll", json=body))
-        ids |= {p["id"] for p in page["points"]}
-        offset = page["next_page_offset"]
-        if offset is None:
-            return ids
-
-
-def wait_for(predicate, timeout, what):
-    import time as _t
-    deadline = _t.monotonic() + timeout
-    while _t.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        _t.sleep(0.2)
-    pytest.fail(f"timed out waiting for {what}")
-
-
 def test_a_shard_moves_under_ingest_through_qdrant_client_without_losing_a_write(cluster, etcd):  # noqa: F811
-    import time as _t
     from qdrant_client import QdrantClient, models
     leader, _ = cluster.leader()
     nodes = list(cluster.nodes.values())
@@ -297,20 +268,20 @@ def test_a_shard_moves_under_ingest_through_qdrant_client_without_losing_a_write
     peer = {n.name: ok(httpx.get(f"{n.url}/cluster"))["peer_id"] for n in nodes}
     ingest = Ingest(nodes[2].url, "m", random.Random(4))
     ingest.thread.start()
-    _t.sleep(2)
-    began = _t.monotonic()
+    time.sleep(2)
+    began = time.monotonic()
     assert client.cluster_collection_update("m", models.MoveShardOperation(move_shard=models.MoveShard(
         shard_id=0, from_peer_id=peer[source], to_peer_id=peer[target])))
     transfers = client.collection_cluster_info("m").shard_transfers
     assert transfers is not None
     wait_for(lambda: shard_map(etcd, "m")["shards"][0]["replicas"] == [target] and "transfers" not in shard_map(etcd, "m"),
              90, "the move to finish")
-    took = _t.monotonic() - began
-    _t.sleep(1)
+    took = time.monotonic() - began
+    time.sleep(1)
     ingest.stop.set()
     ingest.thread.join(timeout=60)
     with httpx.Client(timeout=60) as http:
-        held = all_ids(http, nodes[0].url, "m")
+        held = all_ids(nodes[0].url, "m")
         assert set(ingest.acked) <= held, sorted(set(ingest.acked) - held)[:20]
         assert ok(http.post(f"{nodes[0].url}/collections/m/points/count", json={"exact": True}))["count"] == len(held)
         # The source no longer holds the shard (its copy is removed); the target does.
@@ -344,7 +315,7 @@ def test_a_departed_node_has_its_copies_made_again_after_the_grace_time(etcd, tm
                 return "transfers" not in m and all(set(s["replicas"]) == live for s in m["shards"])
             wait_for(replaced, 90, "every shard to have its two copies on the live nodes")
             survivor = next(n for n in nodes if n is not victim)
-            assert all_ids(http, survivor.url, "r") == {p["id"] for p in data}
+            assert all_ids(survivor.url, "r") == {p["id"] for p in data}
             # Every live node holds a full copy of every shard, each with the points of its shard.
             for node in nodes:
                 if node is victim:
@@ -524,7 +495,7 @@ def test_a_transfer_whose_destination_dies_is_abandoned_or_repaired(etcd, tmp_pa
             wait_for(lambda: "transfers" not in (m := shard_map(etcd, "t"))
                      and all(set(s["replicas"]) <= live and len(s["replicas"]) == 2 for s in m["shards"]),
                      90, "the transfer to be abandoned or the dead node's copies replaced")
-            assert all_ids(http, survivor.url, "t") == {p["id"] for p in data}
+            assert all_ids(survivor.url, "t") == {p["id"] for p in data}
     finally:
         c.close()
 
