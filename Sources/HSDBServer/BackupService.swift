@@ -10,3 +10,15 @@ struct BackupService: Service {
         await archiver.run { Task.isShuttingDownGracefully }
     }
 }
+
+extension ContinuousArchiver.Settings {
+    /// The archiver's settings from `hsdb serve`'s options, archiving into `directory`.
+    init(serverSettings settings: ServerSettings, directory: String) {
+        self.init(directory: directory)
+        interval = settings.archiveInterval
+        maxRetainedBytes = settings.backupMaxRetainedBytes
+        baseEvery = settings.baseBackupEvery
+        baseAfterBytes = settings.baseBackupAfterBytes
+        keepFull = settings.backupKeepFull
+    }
+}

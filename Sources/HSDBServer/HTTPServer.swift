@@ -19,13 +19,7 @@ public enum HTTPServer {
         let snapshots = SnapshotStore(root: settings.snapshotsDirectory ?? db.path + "/snapshots")
         let replication = try ReplicationNode(db: db, settings: settings, logger: logger)
         let archiver = settings.backupDirectory.map { directory in
-            var s = ContinuousArchiver.Settings(directory: directory)
-            s.interval = settings.archiveInterval
-            s.maxRetainedBytes = settings.backupMaxRetainedBytes
-            s.baseEvery = settings.baseBackupEvery
-            s.baseAfterBytes = settings.baseBackupAfterBytes
-            s.keepFull = settings.backupKeepFull
-            return ContinuousArchiver(database: db, settings: s, logger: logger)
+            ContinuousArchiver(database: db, settings: .init(serverSettings: settings, directory: directory), logger: logger)
         }
         if archiver == nil {
             let released = try await ContinuousArchiver.releasePins(of: db)

@@ -97,8 +97,9 @@ struct ReadOnlyFollowerMiddleware: RouterMiddleware {
         case .get, .head, .options: return false
         case .post:
             let parts = path.split(separator: "/", omittingEmptySubsequences: true)
-            // Replication and cluster calls are between servers (or an operator's), not writes.
-            if parts.first == "replication" || parts.first == "cluster" { return false }
+            // Replication and cluster calls are between servers (or an operator's), not writes;
+            // a backup archives this copy as it stands.
+            if ["replication", "cluster", "backups"].contains(parts.first) { return false }
             guard parts.count >= 3, parts[0] == "collections" else { return true }
             // POST .../points retrieves; POST .../snapshots snapshots this copy.
             if parts.count == 3 { return !["points", "snapshots", "facet"].contains(parts[2]) }

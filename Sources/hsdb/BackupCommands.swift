@@ -140,8 +140,14 @@ struct BackupPrune: ParsableCommand {
     }
 }
 
-struct Restore: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Restore a backup directory into a new database directory, optionally to a point in time.")
+struct Restore: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Restore a backup directory into a new database directory, optionally to a point in time.",
+        discussion: """
+            A collection sharded across a cluster's nodes (its backups under <from>/shards/<collection>) is \
+            restored from its shards' backups into one collection of the new database: gather every \
+            node's --backup-dir into one directory first (cp -r).
+            """)
 
     @Option(name: .long, help: "Backup directory.")
     var from: String
@@ -149,7 +155,7 @@ struct Restore: ParsableCommand {
     @Option(name: .long, help: "New database directory (must not exist, or be empty).")
     var to: String
 
-    @Option(name: .long, help: "Only this collection.")
+    @Option(name: .long, help: "Only this collection (a sharded one: all its shards).")
     var collection: String?
 
     @Option(name: .customLong("at-lsn"), help: "Restore to this LSN (needs --collection).")
@@ -158,7 +164,7 @@ struct Restore: ParsableCommand {
     @Option(name: .customLong("at-time"), help: "Restore to the last commit at or before this RFC 3339 time.")
     var atTime: String?
 
-    func run() throws {
+    func run() async throws {
         var goal = RestoreTarget.latest
         if atLSN != nil && atTime != nil { OperatorCommand.fail("hsdb restore: give --at-lsn or --at-time, not both", code: 1) }
         if let n = atLSN { goal = .lsn(n) }
@@ -166,18 +172,24 @@ struct Restore: ParsableCommand {
             guard let ns = BackupClock.parse(t) else { OperatorCommand.fail("hsdb restore: --at-time \(t) is not an RFC 3339 time (2026-12-02T06:11:11.5Z)", code: 1) }
             goal = .time(ns)
         }
+        let progress: @Sendable (String) -> Void = { line in FileHandle.standardError.write(Data((line + "\n").utf8)) }
         do {
-            let reached = try BackupRestore.restore(from: from, to: to, collection: collection, at: goal) { line in
-                FileHandle.standardError.write(Data((line + "\n").utf8))
+            if let collection, try !ShardBackupLayout.incarnations(root: from, collection: collection).isEmpty {
+                let shards = try await ShardedRestore.restore(from: from, to: to, collection: collection, at: goal, progress: progress)
+                for s in shards { print("shard \(s.shard) (node \(s.node)): " + Self.describe(s.reached)) }
+                return
             }
-            for r in reached {
-                let digests = r.digestsChecked.isEmpty
-                    ? "state digest not checked (no backup recorded one in the range restored)"
-                    : "state digest matches at LSN " + r.digestsChecked.map(String.init).joined(separator: ", ")
-                print("\(r.name): LSN \(r.lsn), committed \(r.commitTime.map(BackupClock.format) ?? "(no commit time)"); \(digests)")
-            }
+            let reached = try BackupRestore.restore(from: from, to: to, collection: collection, at: goal, progress: progress)
+            for r in reached { print("\(r.name): " + Self.describe(r)) }
         } catch {
             OperatorCommand.fail("hsdb restore: \(error)", code: 1)
         }
+    }
+
+    static func describe(_ r: RestoredCollection) -> String {
+        let digests = r.digestsChecked.isEmpty
+            ? "state digest not checked (no backup recorded one in the range restored)"
+            : "state digest matches at LSN " + r.digestsChecked.map(String.init).joined(separator: ", ")
+        return "LSN \(r.lsn), committed \(r.commitTime.map(BackupClock.format) ?? "(no commit time)"); \(digests)"
     }
 }

@@ -1,3 +1,4 @@
+import Backup
 import Foundation
 import HSDB
 import HSDBCore
@@ -20,7 +21,11 @@ final class ShardGroup: Sendable {
     let node: ReplicationNode
     let election: ClusterElection
     let responder: RouterResponder<HSDBRequestContext>
+    /// With `--backup-dir`: this copy's own archiver (DESIGN.md, "Backups of shards").
+    let archiver: ContinuousArchiver?
     private let tasks: [Task<Void, Never>]
+    private let archiving: Task<Void, Never>?
+    private let stopArchiving = StopFlag()
     /// Set once a transfer's destination copy has been seen caught up: from then on it may
     /// lead (a move hands the lead to it).
     let madeWhole = Atomic<Bool>(false)
@@ -47,7 +52,7 @@ final class ShardGroup: Sendable {
             var groupSettings = settings
             groupSettings.cluster = cluster.group(uid: map.uid, shard: shard)
             groupSettings.replicaOf = nil
-            groupSettings.backupDirectory = nil
+            groupSettings.backupDirectory = try await backupDirectory(of: map, shard: shard, db: db, settings: settings)
             groupSettings.snapshotsDirectory = nil
             return try ShardGroup(
                 map, shard: shard, db: db, settings: groupSettings, metrics: metrics, logger: logger, refusesLead: refusesLead)
@@ -73,20 +78,38 @@ final class ShardGroup: Sendable {
         node.election.withLock { $0 = election }
         self.node = node
         self.election = election
+        archiver = settings.backupDirectory.map { ContinuousArchiver(database: db, settings: .init(serverSettings: settings, directory: $0), logger: logger) }
         let api = API(
             db: db, settings: settings, metrics: metrics, snapshots: SnapshotStore(root: db.path + "/snapshots"), replication: node,
-            archiver: nil, logger: logger)
+            archiver: archiver, logger: logger)
         let router = Router(context: HSDBRequestContext.self)
         router.add(middleware: ErrorEnvelopeMiddleware())
         router.add(middleware: ReadOnlyFollowerMiddleware(node: node))
         api.register(on: router)
         responder = router.buildResponder()
         tasks = [Task { await election.run() }, Task { try? await ReplicationService(node: node).run() }]
+        let stop = stopArchiving
+        archiving = archiver.map { a in Task { await a.run { stop.isRaised } } }
     }
 
-    /// Stops the election (revoking its lease, so a copy it led is replaced at once) and the
-    /// replication, then closes the database.
+    /// With `--backup-dir`: this copy's backup directory, `<backup-dir>/shards/<name>/<uid>/<k>/<node>`,
+    /// after the `SHARDS` file beside it is written. Without: the archive's WAL pins are released.
+    private static func backupDirectory(of map: ShardMap, shard: Int, db: Database, settings: ServerSettings) async throws -> String? {
+        guard let root = settings.backupDirectory, let node = settings.cluster?.nodeName else {
+            _ = try await ContinuousArchiver.releasePins(of: db)
+            return nil
+        }
+        let layout = ShardBackupLayout(collection: map.name, uid: map.uid, shardCount: map.shards.count)
+        try layout.publish(root: root, fileSystem: POSIXFileSystem())
+        return layout.chainDirectory(root: root, shard: shard, node: node)
+    }
+
+    /// Takes a last backup (with `--backup-dir`), stops the election (revoking its lease, so a
+    /// copy it led is replaced at once) and the replication, then closes the database.
     func stop() async {
+        // The last backup first, of every write this copy acknowledged.
+        stopArchiving.raise()
+        await archiving?.value
         for task in tasks { task.cancel() }
         node.leader?.stop()
         await node.stopFollowing()
