@@ -2,8 +2,8 @@ import NIOCore
 import NIOHTTP1
 
 /// A node's calls to another node's REST API on a shard's behalf (a part of a write sent to
-/// its shard's leader, a search sent to one copy of each shard): one HTTP/1.1 connection per
-/// call, as the follower's calls, answered with whatever status the peer gives.
+/// its shard's leader, a search sent to one copy of each shard), on connections kept alive
+/// between calls (`PeerConnections`), answered with whatever status the peer gives.
 public struct PeerClient: Sendable {
     public struct Answer: Sendable {
         public var status: Int
@@ -22,19 +22,26 @@ public struct PeerClient: Sendable {
 
     public init(apiKey: String?) { self.apiKey = apiKey }
 
-    /// `method` `base` + `path` with a JSON `body`; throws `ReplicationError.io` when the peer
-    /// cannot be reached or the connection breaks.
+    /// `method` `base` + `path` with a JSON `body`, on a kept-alive connection to the peer;
+    /// throws `ReplicationError.io` when the peer cannot be reached or the connection breaks.
     public func call(
         _ method: HTTPMethod, _ base: String, _ path: String, body: [UInt8]?, headers: [(String, String)] = []
     ) async throws -> Answer {
-        var client = try LeaderClient(leader: base, apiKey: apiKey, peer: "node")
-        client.short = true
-        let request = client.request(method, path, headers: headers, readTimeout: Self.readTimeout, json: body)
-        return try await client.send(request, accepting: Set(100...599)) { response in
-            let body = try await response.collect(upTo: Self.maxAnswerBytes)
-            return Answer(
-                status: Int(response.status), body: body, location: response.headers.first(name: "Location"),
-                leaderEpoch: response.headers.first(name: "hsdb-leader-epoch"))
+        let address = try LeaderAddress(base)
+        var head = HTTPRequestHead(version: .http1_1, method: method, uri: address.prefix + path)
+        head.headers.add(name: "Host", value: address.hostHeader)
+        if let body {
+            head.headers.add(name: "Content-Type", value: "application/json")
+            head.headers.add(name: "Content-Length", value: String(body.count))
+        } else if method == .POST || method == .PUT {
+            head.headers.add(name: "Content-Length", value: "0")
         }
+        if let apiKey { head.headers.add(name: "api-key", value: apiKey) }
+        for (name, value) in headers { head.headers.add(name: name, value: value) }
+        let answer = try await PeerConnections.shared.exchange(
+            address, head: head, body: body, readTimeout: Self.readTimeout, maxAnswerBytes: Self.maxAnswerBytes, peer: "node at \(address.url)")
+        return Answer(
+            status: Int(answer.head.status.code), body: answer.body, location: answer.head.headers.first(name: "Location"),
+            leaderEpoch: answer.head.headers.first(name: "hsdb-leader-epoch"))
     }
 }
