@@ -22,6 +22,13 @@ struct ShardCoordinator: RouterMiddleware {
     func handle(
         _ request: Request, context: HSDBRequestContext, next: (Request, HSDBRequestContext) async throws -> Response
     ) async throws -> Response {
+        // Reads for this node's own copies are answered in process, in this request's context.
+        try await LocalShardCall.$context.withValue(context) { try await route(request, context: context, next: next) }
+    }
+
+    private func route(
+        _ request: Request, context: HSDBRequestContext, next: (Request, HSDBRequestContext) async throws -> Response
+    ) async throws -> Response {
         let start = ContinuousClock.now
         let parts = request.uri.path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
         guard parts.first == "collections" else { return try await next(request, context) }

@@ -98,8 +98,15 @@ final class ShardRouter: Sendable {
     /// A read: the shard's leader when it answers, else any copy.
     func read(_ map: ShardMap, _ shard: Int, _ method: HTTPMethod, _ path: String, _ body: [UInt8]?) async throws -> PeerClient.Answer {
         var tried: [String] = []
+        let own = await copyURL(groups.nodeName, map, shard)
         for url in await candidates(map, shard, readLeader: true) {
-            guard let answer = try? await call(map, url, method, path, body), !Self.noCopyHere(answer) else {
+            let local = url == own ? groups.group(uid: map.uid, shard: shard) : nil
+            let answer = if let local, let context = LocalShardCall.context {
+                try? await LocalShardCall.answer(local, method, path, body: body, revision: map.revision, context: context)
+            } else {
+                try? await call(map, url, method, path, body)
+            }
+            guard let answer, !Self.noCopyHere(answer) else {
                 tried.append(url)
                 if tried.count == 1 { remember(map, shard, leader: nil) }
                 continue

@@ -12,6 +12,13 @@ public struct PeerClient: Sendable {
         public var location: String?
         /// `hsdb-leader-epoch`: the copy's leader vouched for this read (DESIGN.md, "Clients and writes").
         public var leaderEpoch: String?
+
+        public init(status: Int, body: ByteBuffer, location: String?, leaderEpoch: String?) {
+            self.status = status
+            self.body = body
+            self.location = location
+            self.leaderEpoch = leaderEpoch
+        }
     }
 
     /// How long a peer may stay silent while it works on a call (a big search).
