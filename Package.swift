@@ -28,9 +28,13 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.81.0"),
         // Graceful shutdown of the server with its replication streams (in Hummingbird's graph).
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
-        // HTTP/2 for the gRPC port's refusals (already in Hummingbird's graph).
-        .package(url: "https://github.com/apple/swift-nio-http2", from: "1.45.0"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        // Qdrant's gRPC API on port 6334: grpc-swift 2 over its NIO HTTP/2 transport, and the
+        // protobuf runtime of the code generated from Protos/ (scripts/generate-grpc.sh).
+        .package(url: "https://github.com/grpc/grpc-swift-2", from: "2.4.0"),
+        .package(url: "https://github.com/grpc/grpc-swift-nio-transport", from: "2.9.0"),
+        .package(url: "https://github.com/grpc/grpc-swift-protobuf", from: "2.4.0"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.0"),
     ],
     targets: [
@@ -77,11 +81,18 @@ let package = Package(
             .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
         ]),
-        // The Qdrant-compatible REST API over the engine.
+        // Qdrant's gRPC messages and services, generated from Protos/ and committed.
+        .target(name: "QdrantAPI", dependencies: [
+            .product(name: "GRPCCore", package: "grpc-swift-2"), .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+            .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+        ]),
+        // The Qdrant-compatible REST API over the engine, and the gRPC API answered by it.
         .target(name: "HSDBServer", dependencies: [
-            "HSDB", "HSDBCore", "IPLD", "Backup", "Replication",
+            "HSDB", "HSDBCore", "IPLD", "Backup", "Replication", "QdrantAPI",
+            .product(name: "GRPCCore", package: "grpc-swift-2"),
+            .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
+            .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             .product(name: "Hummingbird", package: "hummingbird"),
-            .product(name: "NIOHTTP2", package: "swift-nio-http2"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),

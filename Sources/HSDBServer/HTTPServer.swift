@@ -12,8 +12,10 @@ public enum HTTPServer {
     /// Serves `db` until SIGINT or SIGTERM: then stops accepting connections, lets requests in
     /// flight finish, and returns (the caller closes the database, which syncs it).
     /// `onListening` receives the bound port (useful with port 0).
+    /// `onGRPCListening` receives the gRPC port once bound (with `settings.grpcPort`).
     public static func run(
-        db: Database, settings: ServerSettings, logger: Logger, onListening: @escaping @Sendable (Int) -> Void = { _ in }
+        db: Database, settings: ServerSettings, logger: Logger, onListening: @escaping @Sendable (Int) -> Void = { _ in },
+        onGRPCListening: @escaping @Sendable (Int) -> Void = { _ in }
     ) async throws {
         let metrics = ServerMetrics.bootstrap()
         let snapshots = SnapshotStore(root: settings.snapshotsDirectory ?? db.path + "/snapshots")
@@ -47,8 +49,9 @@ public enum HTTPServer {
         }
         router.add(middleware: ReadOnlyFollowerMiddleware(node: replication))
         api.register(on: router)
+        let responder = router.buildResponder()
         let app = Application(
-            router: router,
+            responder: responder,
             configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "hsdb"),
             onServerRunning: { channel in onListening(channel.localAddress?.port ?? settings.port) },
             logger: logger)
@@ -59,6 +62,14 @@ public enum HTTPServer {
         // Last, so the first to stop: the lease is revoked before the server drains.
         if let cluster = settings.cluster { services.append(.init(service: try ClusterService(node: replication, settings: cluster))) }
         if let shards { services.append(.init(service: ShardService(groups: shards))) }
+        if let port = settings.grpcPort {
+            let bridge = GRPCBridge(responder: responder, logger: logger)
+            let grpc = GRPCEndpoint(
+                host: settings.host, port: port, bridge: bridge, maxMessageBytes: settings.maxBodyBytes, logger: logger,
+                onListening: onGRPCListening)
+            // After the REST server in the list, so stopped before it: calls in flight finish first.
+            services.append(.init(service: grpc, successTerminationBehavior: .ignore))
+        }
         let group = ServiceGroup(configuration: .init(
             services: services,
             gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))

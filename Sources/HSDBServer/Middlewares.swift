@@ -55,8 +55,9 @@ struct EarlyRefusalMiddleware: RouterMiddleware {
         } else {
             return try await next(request, context)
         }
+        guard let channel = context.channel else { throw refusal }  // in process: nothing to drain
         try await LingeringRefusal.refuse(
-            channel: context.channel, status: refusal.status.code, reason: refusal.status.reasonPhrase,
+            channel: channel, status: refusal.status.code, reason: refusal.status.reasonPhrase,
             body: Envelope.errorBytes(refusal, since: .now))
         // The connection is closed: this answer is never written.
         return Response(status: refusal.status)

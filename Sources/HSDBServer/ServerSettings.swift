@@ -6,6 +6,8 @@ import Replication
 public struct ServerSettings: Sendable {
     public var host = "127.0.0.1"
     public var port = 6333
+    /// Qdrant's gRPC API on this port (0: any free port); nil: no gRPC listener.
+    public var grpcPort: Int? = 6334
     /// When set, every route but `/`, the health checks and `/metrics` needs the `api-key`
     /// header (or `Authorization: Bearer <key>`) to equal it.
     public var apiKey: String?

@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import Synchronization
 import HSDB
 import HSDBServer
 import Logging
@@ -41,7 +40,7 @@ struct Serve: AsyncParsableCommand {
     @Flag(inversion: .prefixedNo, help: "Search a collection's segments in parallel when a search runs alone.")
     var parallelSearch = true
 
-    @Option(name: .long, help: "Port where Qdrant's gRPC API would be: every call there is answered UNIMPLEMENTED, naming the REST port (0: any free port).")
+    @Option(name: .long, help: "Port of Qdrant's gRPC API (0: any free port).")
     var grpcPort = 6334
 
     @Flag(name: .long, help: "Do not listen on the gRPC port at all.")
@@ -114,6 +113,7 @@ struct Serve: AsyncParsableCommand {
         var settings = ServerSettings()
         settings.host = host
         settings.port = port
+        settings.grpcPort = noGrpc ? nil : grpcPort
         settings.apiKey = apiKey ?? ProcessInfo.processInfo.environment["HSDB_API_KEY"].flatMap { $0.isEmpty ? nil : $0 }
         settings.maxBodyBytes = maxBodyBytes
         settings.maxBatchPoints = maxBatchPoints
@@ -174,25 +174,15 @@ struct Serve: AsyncParsableCommand {
         logger.info("hsdb \(HSDBVersion.string): data in \(data), \(collections.count) collection(s), \(points) point(s) recovered, durability \(mode)")
         do {
             let (host, keyed) = (host, settings.apiKey != nil)
-            let grpc = GRPCSlot()
-            try await HTTPServer.run(db: db, settings: settings, logger: logger) { [noGrpc, grpcPort] bound in
+            let onGRPC: @Sendable (Int) -> Void = { port in
+                logger.info("gRPC on \(host):\(port)\(keyed ? " (api key required)" : "")")
+                FileHandle.standardOutput.write(Data("hsdb gRPC on \(host):\(port)\n".utf8))
+            }
+            try await HTTPServer.run(db: db, settings: settings, logger: logger, onListening: { bound in
                 logger.info("listening on http://\(host):\(bound)\(keyed ? " (api key required)" : "")")
                 // Unbuffered, so a parent process reading stdout learns the port at once.
                 FileHandle.standardOutput.write(Data("hsdb listening on http://\(host):\(bound)\n".utf8))
-                guard !noGrpc else { return }
-                Task {
-                    do {
-                        let listener = try await GRPCRefusal.listen(host: host, port: grpcPort, restPort: bound)
-                        grpc.listener.withLock { $0 = listener }
-                        let port = listener.port ?? grpcPort
-                        logger.info("gRPC port \(port): every call is answered UNIMPLEMENTED (hsdb serves REST only)")
-                        FileHandle.standardOutput.write(Data("hsdb gRPC refusals on \(host):\(port)\n".utf8))
-                    } catch {
-                        logger.warning("could not listen on the gRPC port \(grpcPort): \(error); gRPC clients will see the connection refused (--grpc-port, --no-grpc)")
-                    }
-                }
-            }
-            await grpc.listener.withLock { $0 }?.close()
+            }, onGRPCListening: onGRPC)
         } catch {
             try? await db.close()
             throw error
@@ -235,8 +225,4 @@ extension Serve {
     }
 }
 
-/// Where the gRPC refusal listener is kept once it is bound, to close it at shutdown.
-final class GRPCSlot: Sendable {
-    let listener = Mutex<GRPCRefusal.Listener?>(nil)
-}
 

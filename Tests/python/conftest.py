@@ -20,12 +20,26 @@ class Server:
         self.proc = subprocess.Popen(
             [BINARY, "serve", "--data", data_dir, "--port", "0", "--grpc-port", "0", *extra],
             stdout=subprocess.PIPE, stderr=self.log, text=True)
+        # The REST and gRPC listeners each print their line when bound, in either order.
+        self._grpc_port = None
         line = self.proc.stdout.readline()
+        if line.startswith("hsdb gRPC on "):
+            self._grpc_port = int(line.rsplit(":", 1)[1])
+            line = self.proc.stdout.readline()
         if not line.startswith("hsdb listening on "):
             self.proc.kill()
             raise RuntimeError(f"hsdb serve did not start: {line!r}; log in {data_dir}.log")
         self.url = line.split()[-1]
         self.port = int(self.url.rsplit(":", 1)[1])
+
+    @property
+    def grpc_port(self):
+        """The gRPC port (its line read now if it came after the REST one)."""
+        if self._grpc_port is None:
+            line = self.proc.stdout.readline()
+            assert line.startswith("hsdb gRPC on "), line
+            self._grpc_port = int(line.rsplit(":", 1)[1])
+        return self._grpc_port
 
     def stop(self, sig=signal.SIGTERM, timeout=30):
         if self.proc.poll() is None:

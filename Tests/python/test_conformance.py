@@ -402,24 +402,6 @@ def test_optimizer_and_wal_settings_are_kept_and_reported(http):
     http.delete("/collections/kept")
 
 
-def test_prefer_grpc_gets_unimplemented_naming_the_rest_port(fresh_server):
-    """Item 12: the gRPC port answers every call with UNIMPLEMENTED and a message pointing
-    to the REST port, instead of refusing the connection."""
-    import grpc
-    from qdrant_client import QdrantClient
-    s = fresh_server()
-    line = s.proc.stdout.readline()
-    assert line.startswith("hsdb gRPC refusals on "), line
-    grpc_port = int(line.rsplit(":", 1)[1])
-    client = QdrantClient(host="127.0.0.1", port=s.port, grpc_port=grpc_port, prefer_grpc=True, timeout=10)
-    for call in (client.get_collections, lambda: client.collection_exists("x")):
-        with pytest.raises(grpc.RpcError) as e:
-            call()
-        assert e.value.code() == grpc.StatusCode.UNIMPLEMENTED
-        assert f"REST API only, on port {s.port}" in e.value.details()
-    assert httpx.get(s.url + "/collections").status_code == 200
-
-
 def test_no_grpc_turns_the_listener_off(fresh_server):
     s = fresh_server("--no-grpc")
     assert httpx.get(s.url + "/").status_code == 200
