@@ -6,7 +6,7 @@
 # written to Fuzz/findings/. Run for hours: Fuzz/run.sh wal-recovery 36000
 set -euo pipefail
 cd "$(dirname "$0")"
-targets=(manifest payload-codec rest-request segment-reader wal-recovery)
+targets=(grpc-request manifest payload-codec rest-request segment-reader wal-recovery)
 if [ $# -eq 0 ]; then printf '%s\n' "${targets[@]}"; exit 0; fi
 name=$1 seconds=${2:?usage: Fuzz/run.sh NAME SECONDS}
 [[ " ${targets[*]} " == *" $name "* ]] || { echo "unknown target '$name'; targets: ${targets[*]}" >&2; exit 2; }

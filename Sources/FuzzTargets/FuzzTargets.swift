@@ -6,7 +6,7 @@ import HSDBServer
 /// only the libFuzzer drivers, built with `-sanitize=fuzzer,address`. Each body returns
 /// normally for any input, and traps (a finding) when a property it checks is broken.
 public enum FuzzTargets {
-    public static let names = ["manifest", "payload-codec", "rest-request", "segment-reader", "wal-recovery"]
+    public static let names = ["grpc-request", "manifest", "payload-codec", "rest-request", "segment-reader", "wal-recovery"]
 
     /// Runs the target `name` on one input.
     public static func run(_ name: String, _ data: UnsafeRawBufferPointer) {
@@ -16,6 +16,7 @@ public enum FuzzTargets {
         case "wal-recovery": WALRecoveryTarget.run(data)
         case "segment-reader": SegmentReaderTarget.run(data)
         case "rest-request": RequestDecoderFuzzing.run(data)
+        case "grpc-request": GRPCRequestFuzzing.run(data)
         default: preconditionFailure("unknown fuzz target \(name); known: \(names.joined(separator: ", "))")
         }
     }
@@ -27,6 +28,7 @@ public enum FuzzTargets {
         switch name {
         case "segment-reader": SegmentReaderTarget.seeds()
         case "manifest": ManifestFuzzing.seeds()
+        case "grpc-request": GRPCRequestFuzzing.seeds()
         default: []
         }
     }

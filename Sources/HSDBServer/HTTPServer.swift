@@ -65,7 +65,8 @@ public enum HTTPServer {
         if let port = settings.grpcPort {
             let bridge = GRPCBridge(responder: responder, logger: logger)
             let grpc = GRPCEndpoint(
-                host: settings.host, port: port, bridge: bridge, maxMessageBytes: settings.maxBodyBytes, logger: logger,
+                host: settings.host, port: port, bridge: bridge, maxMessageBytes: settings.maxBodyBytes,
+                statistics: metrics.grpc, logger: logger,
                 onListening: onGRPCListening)
             // After the REST server in the list, so stopped before it: calls in flight finish first.
             services.append(.init(service: grpc, successTerminationBehavior: .ignore))

@@ -6,12 +6,25 @@
 /// lines are per collection instead (a `collection` label) and routes without one are left out.
 extension PrometheusText {
     mutating func restResponses(_ statistics: RouteStatistics, perCollection: Bool) {
+        responses("rest", statistics, perCollection: perCollection) { $0 >= 400 }
+    }
+
+    /// Qdrant's gRPC families, `grpc_responses_*`, by `endpoint` (the method's path) and
+    /// `status` (the gRPC code; anything but 0 fails).
+    mutating func grpcResponses(_ statistics: RouteStatistics) {
+        responses("grpc", statistics, perCollection: false) { $0 != 0 }
+    }
+
+    private mutating func responses(
+        _ api: String, _ statistics: RouteStatistics, perCollection: Bool, failed: (Int) -> Bool
+    ) {
         var series: [Series] = []
         func add(_ byEndpoint: [String: [Int: ResponseStatistics]], collection: String?) {
             for (endpoint, byStatus) in byEndpoint.sorted(by: { $0.key < $1.key }) {
                 let (method, pattern) = Self.split(endpoint)
                 for (status, stats) in byStatus.sorted(by: { $0.key < $1.key }) {
-                    var labels = [("method", method), ("endpoint", pattern), ("status", String(status))]
+                    var labels = [("endpoint", pattern), ("status", String(status))]
+                    if !method.isEmpty { labels.insert(("method", method), at: 0) }
                     if let collection { labels.append(("collection", collection)) }
                     series.append(Series(labels: labels, status: status, stats: stats))
                 }
@@ -25,13 +38,13 @@ extension PrometheusText {
         func lines(_ value: (ResponseStatistics) -> String) -> [(labels: String, value: String)] {
             series.map { (Self.joinedLabels($0.labels), value($0.stats)) }
         }
-        family("rest_responses_total", "counter", "total number of responses", lines { String($0.count) })
-        family("rest_responses_fail_total", "counter", "total number of failed responses",
-               series.filter { $0.status >= 400 }.map { (Self.joinedLabels($0.labels), String($0.stats.count)) })
-        family("rest_responses_avg_duration_seconds", "gauge", "average response duration", lines { "\($0.averageMicros / 1e6)" })
-        family("rest_responses_min_duration_seconds", "gauge", "minimum response duration", lines { "\($0.minMicros / 1e6)" })
-        family("rest_responses_max_duration_seconds", "gauge", "maximum response duration", lines { "\($0.maxMicros / 1e6)" })
-        histogram("rest_responses_duration_seconds", "response duration histogram", series)
+        family("\(api)_responses_total", "counter", "total number of responses", lines { String($0.count) })
+        family("\(api)_responses_fail_total", "counter", "total number of failed responses",
+               series.filter { failed($0.status) }.map { (Self.joinedLabels($0.labels), String($0.stats.count)) })
+        family("\(api)_responses_avg_duration_seconds", "gauge", "average response duration", lines { "\($0.averageMicros / 1e6)" })
+        family("\(api)_responses_min_duration_seconds", "gauge", "minimum response duration", lines { "\($0.minMicros / 1e6)" })
+        family("\(api)_responses_max_duration_seconds", "gauge", "maximum response duration", lines { "\($0.maxMicros / 1e6)" })
+        histogram("\(api)_responses_duration_seconds", "response duration histogram", series)
     }
 
     /// One (endpoint, status[, collection]) line set.

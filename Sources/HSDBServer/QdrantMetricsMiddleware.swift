@@ -12,6 +12,8 @@ struct QdrantMetricsMiddleware<Context: RequestContext>: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let start = DispatchTime.now().uptimeNanoseconds
         let response = try await next(request, context)  // errors became envelopes further in
+        // A gRPC call answered by these routes is counted as the gRPC call it is.
+        if GRPCBridge.answering { return response }
         let elapsed = DispatchTime.now().uptimeNanoseconds - start
         // Router middleware runs after the route was resolved, so its parameters are known.
         let collection = context.parameters.get("collection").map { $0.removingPercentEncoding ?? $0 }

@@ -62,8 +62,9 @@ final class RouteStatistics: Sendable {
 
     private func snapshot() -> [Key: ResponseStatistics] { state.withLock { $0.entries } }
 
-    /// `METHOD /pattern`, Qdrant's name for an endpoint.
-    static func endpointName(_ key: Key) -> String { key.method + " " + qdrantPattern(key.route) }
+    /// `METHOD /pattern`, Qdrant's name for a REST endpoint; a gRPC method (no HTTP method) by
+    /// its path, `/qdrant.Collections/List`.
+    static func endpointName(_ key: Key) -> String { key.method.isEmpty ? key.route : key.method + " " + qdrantPattern(key.route) }
 
     /// The route pattern with Qdrant's parameter names (`/collections/{collection_name}/points/{id}`,
     /// `.../index/{field_name}`, `.../snapshots/{snapshot_name}`), so label filters and

@@ -10,6 +10,8 @@ final class ServerMetrics: Sendable {
     let registry: PrometheusCollectorRegistry
     /// REST responses by route, status and collection (`/telemetry`, `rest_responses_*`).
     let routes = RouteStatistics()
+    /// gRPC calls by method path and gRPC status (`GRPCMetricsInterceptor`).
+    let grpc = RouteStatistics()
 
     /// Engine counters as last scraped, per metric and collection, so Prometheus counters
     /// advance by the difference.
@@ -95,6 +97,7 @@ final class ServerMetrics: Sendable {
         }
         var rest = PrometheusText()
         rest.restResponses(routes, perCollection: perCollection)
+        rest.grpcResponses(grpc)
         return registry.emitToBuffer() + Array((qdrant + rest.text).utf8)
     }
 

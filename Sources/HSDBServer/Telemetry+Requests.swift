@@ -2,10 +2,10 @@ import Foundation
 import HSDBCore
 
 /// `/telemetry`'s `requests`: REST responses by endpoint and status (Qdrant's
-/// `OperationDurationStatistics`), per collection as well when asked; gRPC's are empty,
-/// as hsdb's gRPC port answers nothing but a refusal.
+/// `OperationDurationStatistics`), per collection as well when asked; gRPC calls by method
+/// path and gRPC status code.
 extension API {
-    static func writeRequests(_ routes: RouteStatistics, perCollection: Bool, to w: inout JSONTextWriter) {
+    static func writeRequests(_ routes: RouteStatistics, grpc: RouteStatistics, perCollection: Bool, to w: inout JSONTextWriter) {
         w.beginObject()
         w.key("rest")
         w.beginObject()
@@ -21,7 +21,7 @@ extension API {
         w.endObject()
         w.key("grpc")
         w.beginObject()
-        w.key("responses"); w.beginObject(); w.endObject()
+        w.key("responses"); writeByEndpoint(grpc.byEndpoint(), to: &w)
         if perCollection { w.key("per_collection_responses"); w.beginObject(); w.endObject() }
         w.endObject()
         w.endObject()

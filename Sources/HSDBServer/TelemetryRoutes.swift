@@ -30,7 +30,7 @@ extension API {
                 w.endObject()
                 w.key("collections"); Self.writeCollections(count: names.count, collections, level: level, peer: peerID, to: &w)
                 w.key("cluster"); w.beginObject(); w.key("enabled"); w.bool(false); w.endObject()
-                w.key("requests"); Self.writeRequests(metrics.routes, perCollection: perCollection, to: &w)
+                w.key("requests"); Self.writeRequests(metrics.routes, grpc: metrics.grpc, perCollection: perCollection, to: &w)
                 if level >= 1 { Self.writeNodeResources(to: &w) }
                 w.key("quota"); Self.writeQuota(to: &w)
                 w.endObject()

@@ -41,6 +41,7 @@ final class FuzzSeedTests: XCTestCase {
     func testSegmentReaderSeeds() throws { try replay("segment-reader", mutations: 300) }
     func testRESTRequestSeeds() throws { try replay("rest-request", mutations: 3000) }
     func testManifestSeeds() throws { try replay("manifest", mutations: 2000) }
+    func testGRPCRequestSeeds() throws { try replay("grpc-request", mutations: 3000) }
 
     func testEveryTargetHasSeeds() throws {
         for name in FuzzTargets.names { XCTAssertFalse(try seeds(name).isEmpty && FuzzTargets.generatedSeeds(name).isEmpty, name) }

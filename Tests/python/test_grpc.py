@@ -127,3 +127,20 @@ def test_the_readme_grpc_snippet_runs_as_written(fresh_server):
     code = code.replace("port=6333", f"port={s.port}").replace("grpc_port=6334", f"grpc_port={s.grpc_port}")
     exec(code, {"QdrantClient": QdrantClient, "models": models})
     assert QdrantClient(url=s.url).get_collection("docs").config.params.vectors.size == 384
+
+
+def test_grpc_calls_are_counted_as_grpc_not_rest(fresh_server):
+    s = fresh_server()
+    g, _ = clients(s)
+    for _ in range(3):
+        g.get_collections()
+    with pytest.raises(grpc.RpcError):
+        g.get_collection("absent")
+    telemetry = httpx.get(s.url + "/telemetry?details_level=1").json()["result"]["requests"]
+    grpc_responses = telemetry["grpc"]["responses"]
+    assert grpc_responses["/qdrant.Collections/List"]["0"]["count"] == 3
+    assert grpc_responses["/qdrant.Collections/Get"]["5"]["count"] == 1  # NOT_FOUND
+    assert "GET /collections" not in telemetry["rest"]["responses"]
+    metrics = httpx.get(s.url + "/metrics").text
+    assert 'grpc_responses_total{endpoint="/qdrant.Collections/List",status="0"} 3' in metrics
+    assert 'grpc_responses_fail_total{endpoint="/qdrant.Collections/Get",status="5"} 1' in metrics

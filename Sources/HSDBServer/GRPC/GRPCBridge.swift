@@ -1,3 +1,4 @@
+import Dispatch
 import Foundation
 import GRPCCore
 import HSDBCore
@@ -16,6 +17,8 @@ struct GRPCBridge: Sendable {
 
     /// The `api-key` (or `authorization`) metadata of the call being answered.
     @TaskLocal static var credentials: HTTPFields = [:]
+    /// Set while a gRPC call is answered (its REST requests are not counted as REST ones).
+    @TaskLocal static var answering = false
 
     /// The envelope's `result` and `time` of `method path` with `body`, or the REST error as an
     /// `RPCError`. `enveloped: false`: a route answering bare JSON (the root), returned whole.
@@ -76,5 +79,34 @@ struct GRPCCredentialsInterceptor: ServerInterceptor {
         if let key = request.metadata[stringValues: "api-key"].first(where: { _ in true }) { fields[HTTPField.Name("api-key")!] = key }
         if let auth = request.metadata[stringValues: "authorization"].first(where: { _ in true }) { fields[.authorization] = auth }
         return try await GRPCBridge.$credentials.withValue(fields) { try await next(request, context) }
+    }
+}
+
+/// Counts each call in `/metrics`' `grpc_responses_*` and `/telemetry`'s `requests.grpc`, by
+/// method path and gRPC status; the REST requests the call becomes are not counted as REST.
+struct GRPCMetricsInterceptor: ServerInterceptor {
+    let statistics: RouteStatistics
+
+    func intercept<Input: Sendable, Output: Sendable>(
+        request: StreamingServerRequest<Input>, context: ServerContext,
+        next: (StreamingServerRequest<Input>, ServerContext) async throws -> StreamingServerResponse<Output>
+    ) async throws -> StreamingServerResponse<Output> {
+        let start = DispatchTime.now().uptimeNanoseconds
+        let response: StreamingServerResponse<Output>
+        do {
+            response = try await GRPCBridge.$answering.withValue(true) { try await next(request, context) }
+        } catch let error as RPCError {
+            record(context, code: error.code.rawValue, since: start)
+            throw error
+        }
+        let code = switch response.accepted { case .success: 0; case .failure(let e): e.code.rawValue }
+        record(context, code: code, since: start)
+        return response
+    }
+
+    private func record(_ context: ServerContext, code: Int, since start: UInt64) {
+        statistics.record(
+            method: "", route: "/" + context.descriptor.fullyQualifiedMethod, status: code, collection: nil,
+            nanoseconds: DispatchTime.now().uptimeNanoseconds - start, respondedAt: Date().timeIntervalSince1970)
     }
 }

@@ -15,7 +15,7 @@ struct GRPCEndpoint: Service {
     let onListening: @Sendable (Int) -> Void
 
     init(
-        host: String, port: Int, bridge: GRPCBridge, maxMessageBytes: Int, logger: Logger,
+        host: String, port: Int, bridge: GRPCBridge, maxMessageBytes: Int, statistics: RouteStatistics, logger: Logger,
         onListening: @escaping @Sendable (Int) -> Void
     ) {
         var config = HTTP2ServerTransport.Posix.Config.defaults
@@ -25,7 +25,7 @@ struct GRPCEndpoint: Service {
         server = GRPCServer(
             transport: transport,
             services: [GRPCHealthService(bridge: bridge), GRPCCollectionsService(bridge: bridge)],
-            interceptors: [GRPCCredentialsInterceptor()])
+            interceptors: [GRPCMetricsInterceptor(statistics: statistics), GRPCCredentialsInterceptor()])
         self.port = port
         self.logger = logger
         self.onListening = onListening
