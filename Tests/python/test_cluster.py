@@ -208,13 +208,3 @@ def test_a_follower_killed_during_the_election_does_not_stop_it(cluster):
     others[0].start()
     assert cluster.leader()[0] is new
     verify_all(cluster, new, 1)
-
-
-def wait_for(probe, timeout, what):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = probe()
-        if value:
-            return value
-        time.sleep(0.02)
-    pytest.fail(f"timed out after {timeout} s waiting for {what}")

@@ -64,9 +64,7 @@ struct GRPCBridge: Sendable {
     }
 
     /// A collection name as one path segment.
-    static func segment(_ s: String) -> String {
-        s.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(.init(charactersIn: "-._~"))) ?? s
-    }
+    static func segment(_ s: String) -> String { ShardCoordinator.segment(s) }
 }
 
 /// Hands each call's credentials to the bridge, which sends them on as the REST headers.
