@@ -1,7 +1,7 @@
 // swift-tools-version:6.0
 // hsdb: a log-structured storage engine for vectors. Module graph, lowest first
 // (a module imports only modules above it): CLZ4, CZlib, CCRC32C, CHamming -> HSDBCore -> Compression,
-// WAL, Index, IPLD -> Segments -> HSDB -> Backup, Replication -> HSDBServer -> hsdb. See DESIGN.md, "Modules".
+// WAL, Index, IPLD -> Segments -> HSDB -> Backup, Replication (and QdrantAPI, the generated gRPC code) -> HSDBServer -> hsdb. See DESIGN.md, "Modules".
 import PackageDescription
 
 let package = Package(
