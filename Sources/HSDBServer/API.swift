@@ -70,6 +70,7 @@ struct API: Sendable {
     }
 
     func jsonBody(_ request: Request) async throws -> JSONValue {
+        if let parsed = InProcessCall.parsedBody { return parsed }
         // A declared length over the limit was refused by `EarlyRefusalMiddleware`.
         let buffer = try await collectBody(request)
         guard buffer.readableBytes > 0 else { throw APIError.format("the request body is empty; expected a JSON object") }

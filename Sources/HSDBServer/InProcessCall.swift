@@ -1,3 +1,4 @@
+import HSDBCore
 import HTTPTypes
 import Hummingbird
 import NIOCore
@@ -12,8 +13,13 @@ enum InProcessCall {
         let body: ByteBuffer
     }
 
+    /// A request body handed over already parsed (a gRPC call's, converted from its message):
+    /// the routes take it instead of reading bytes, which are then not made at all. Set only
+    /// around the one request `send` makes, so no other request (a nested one included) sees it.
+    @TaskLocal static var parsedBody: JSONValue?
+
     static func send(
-        _ method: HTTPRequest.Method, _ path: String, body: [UInt8]?, headers: HTTPFields = [:],
+        _ method: HTTPRequest.Method, _ path: String, body: [UInt8]?, parsed: JSONValue? = nil, headers: HTTPFields = [:],
         to responder: some HTTPResponder<HSDBRequestContext>, context: HSDBRequestContext
     ) async throws -> Answer {
         var head = HTTPRequest(method: method, scheme: "http", authority: "localhost", path: path)
@@ -23,7 +29,7 @@ enum InProcessCall {
             head.headerFields[.contentLength] = String(body.count)
         }
         let request = Request(head: head, body: .init(buffer: ByteBuffer(bytes: body ?? [])))
-        let response = try await responder.respond(to: request, context: context)
+        let response = try await $parsedBody.withValue(parsed) { try await responder.respond(to: request, context: context) }
         let sink = BodySink()
         try await response.body.write(BodySink.Writer(sink: sink))
         return Answer(status: response.status, headers: response.headers, body: sink.buffer.withLock { $0 })

@@ -318,6 +318,254 @@ public nonisolated enum Qdrant_ShardingMethod: SwiftProtobuf.Enum, Swift.CaseIte
 
 }
 
+public nonisolated enum Qdrant_Memory: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+  case unknown // = 0
+  case cold // = 1
+  case cached // = 2
+  case pinned // = 3
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unknown
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unknown
+    case 1: self = .cold
+    case 2: self = .cached
+    case 3: self = .pinned
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unknown: return 0
+    case .cold: return 1
+    case .cached: return 2
+    case .pinned: return 3
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Qdrant_Memory] = [
+    .unknown,
+    .cold,
+    .cached,
+    .pinned,
+  ]
+
+}
+
+public nonisolated enum Qdrant_TokenizerType: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+  case unknown // = 0
+  case prefix // = 1
+  case whitespace // = 2
+  case word // = 3
+  case multilingual // = 4
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unknown
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unknown
+    case 1: self = .prefix
+    case 2: self = .whitespace
+    case 3: self = .word
+    case 4: self = .multilingual
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unknown: return 0
+    case .prefix: return 1
+    case .whitespace: return 2
+    case .word: return 3
+    case .multilingual: return 4
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Qdrant_TokenizerType] = [
+    .unknown,
+    .prefix,
+    .whitespace,
+    .word,
+    .multilingual,
+  ]
+
+}
+
+public nonisolated enum Qdrant_QuantizationType: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+  case unknownQuantization // = 0
+  case int8 // = 1
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unknownQuantization
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unknownQuantization
+    case 1: self = .int8
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unknownQuantization: return 0
+    case .int8: return 1
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Qdrant_QuantizationType] = [
+    .unknownQuantization,
+    .int8,
+  ]
+
+}
+
+public nonisolated enum Qdrant_CompressionRatio: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+  case x4 // = 0
+  case x8 // = 1
+  case x16 // = 2
+  case x32 // = 3
+  case x64 // = 4
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .x4
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .x4
+    case 1: self = .x8
+    case 2: self = .x16
+    case 3: self = .x32
+    case 4: self = .x64
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .x4: return 0
+    case .x8: return 1
+    case .x16: return 2
+    case .x32: return 3
+    case .x64: return 4
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Qdrant_CompressionRatio] = [
+    .x4,
+    .x8,
+    .x16,
+    .x32,
+    .x64,
+  ]
+
+}
+
+public nonisolated enum Qdrant_BinaryQuantizationEncoding: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+  case oneBit // = 0
+  case twoBits // = 1
+  case oneAndHalfBits // = 2
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .oneBit
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .oneBit
+    case 1: self = .twoBits
+    case 2: self = .oneAndHalfBits
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .oneBit: return 0
+    case .twoBits: return 1
+    case .oneAndHalfBits: return 2
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Qdrant_BinaryQuantizationEncoding] = [
+    .oneBit,
+    .twoBits,
+    .oneAndHalfBits,
+  ]
+
+}
+
+public nonisolated enum Qdrant_TurboQuantBitSize: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+  case bits1 // = 0
+  case bits15 // = 1
+  case bits2 // = 2
+  case bits4 // = 3
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .bits1
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .bits1
+    case 1: self = .bits15
+    case 2: self = .bits2
+    case 3: self = .bits4
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .bits1: return 0
+    case .bits15: return 1
+    case .bits2: return 2
+    case .bits4: return 3
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Qdrant_TurboQuantBitSize] = [
+    .bits1,
+    .bits15,
+    .bits2,
+    .bits4,
+  ]
+
+}
+
 public nonisolated struct Qdrant_VectorParams: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -335,6 +583,15 @@ public nonisolated struct Qdrant_VectorParams: Sendable {
   public var hasHnswConfig: Bool {self._hnswConfig != nil}
   /// Clears the value of `hnswConfig`. Subsequent reads from it will return its default value.
   public mutating func clearHnswConfig() {self._hnswConfig = nil}
+
+  public var quantizationConfig: Qdrant_QuantizationConfig {
+    get {_quantizationConfig ?? Qdrant_QuantizationConfig()}
+    set {_quantizationConfig = newValue}
+  }
+  /// Returns true if `quantizationConfig` has been explicitly set.
+  public var hasQuantizationConfig: Bool {self._quantizationConfig != nil}
+  /// Clears the value of `quantizationConfig`. Subsequent reads from it will return its default value.
+  public mutating func clearQuantizationConfig() {self._quantizationConfig = nil}
 
   public var onDisk: Bool {
     get {_onDisk ?? false}
@@ -368,6 +625,7 @@ public nonisolated struct Qdrant_VectorParams: Sendable {
   public init() {}
 
   fileprivate var _hnswConfig: Qdrant_HnswConfigDiff? = nil
+  fileprivate var _quantizationConfig: Qdrant_QuantizationConfig? = nil
   fileprivate var _onDisk: Bool? = nil
   fileprivate var _datatype: Qdrant_Datatype? = nil
   fileprivate var _multivectorConfig: Qdrant_MultiVectorConfig? = nil
@@ -940,6 +1198,15 @@ public nonisolated struct Qdrant_CreateCollection: @unchecked Sendable {
   /// Clears the value of `shardingMethod`. Subsequent reads from it will return its default value.
   public mutating func clearShardingMethod() {_uniqueStorage()._shardingMethod = nil}
 
+  public var quantizationConfig: Qdrant_QuantizationConfig {
+    get {_storage._quantizationConfig ?? Qdrant_QuantizationConfig()}
+    set {_uniqueStorage()._quantizationConfig = newValue}
+  }
+  /// Returns true if `quantizationConfig` has been explicitly set.
+  public var hasQuantizationConfig: Bool {_storage._quantizationConfig != nil}
+  /// Clears the value of `quantizationConfig`. Subsequent reads from it will return its default value.
+  public mutating func clearQuantizationConfig() {_uniqueStorage()._quantizationConfig = nil}
+
   public var sparseVectorsConfig: Qdrant_SparseVectorConfig {
     get {_storage._sparseVectorsConfig ?? Qdrant_SparseVectorConfig()}
     set {_uniqueStorage()._sparseVectorsConfig = newValue}
@@ -948,6 +1215,20 @@ public nonisolated struct Qdrant_CreateCollection: @unchecked Sendable {
   public var hasSparseVectorsConfig: Bool {_storage._sparseVectorsConfig != nil}
   /// Clears the value of `sparseVectorsConfig`. Subsequent reads from it will return its default value.
   public mutating func clearSparseVectorsConfig() {_uniqueStorage()._sparseVectorsConfig = nil}
+
+  public var strictModeConfig: Qdrant_StrictModeConfig {
+    get {_storage._strictModeConfig ?? Qdrant_StrictModeConfig()}
+    set {_uniqueStorage()._strictModeConfig = newValue}
+  }
+  /// Returns true if `strictModeConfig` has been explicitly set.
+  public var hasStrictModeConfig: Bool {_storage._strictModeConfig != nil}
+  /// Clears the value of `strictModeConfig`. Subsequent reads from it will return its default value.
+  public mutating func clearStrictModeConfig() {_uniqueStorage()._strictModeConfig = nil}
+
+  public var metadata: Dictionary<String,Qdrant_Value> {
+    get {_storage._metadata}
+    set {_uniqueStorage()._metadata = newValue}
+  }
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -1110,6 +1391,29 @@ public nonisolated struct Qdrant_CollectionConfig: @unchecked Sendable {
   /// Clears the value of `walConfig`. Subsequent reads from it will return its default value.
   public mutating func clearWalConfig() {_uniqueStorage()._walConfig = nil}
 
+  public var quantizationConfig: Qdrant_QuantizationConfig {
+    get {_storage._quantizationConfig ?? Qdrant_QuantizationConfig()}
+    set {_uniqueStorage()._quantizationConfig = newValue}
+  }
+  /// Returns true if `quantizationConfig` has been explicitly set.
+  public var hasQuantizationConfig: Bool {_storage._quantizationConfig != nil}
+  /// Clears the value of `quantizationConfig`. Subsequent reads from it will return its default value.
+  public mutating func clearQuantizationConfig() {_uniqueStorage()._quantizationConfig = nil}
+
+  public var strictModeConfig: Qdrant_StrictModeConfig {
+    get {_storage._strictModeConfig ?? Qdrant_StrictModeConfig()}
+    set {_uniqueStorage()._strictModeConfig = newValue}
+  }
+  /// Returns true if `strictModeConfig` has been explicitly set.
+  public var hasStrictModeConfig: Bool {_storage._strictModeConfig != nil}
+  /// Clears the value of `strictModeConfig`. Subsequent reads from it will return its default value.
+  public mutating func clearStrictModeConfig() {_uniqueStorage()._strictModeConfig = nil}
+
+  public var metadata: Dictionary<String,Qdrant_Value> {
+    get {_storage._metadata}
+    set {_uniqueStorage()._metadata = newValue}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -1219,6 +1523,1767 @@ public nonisolated struct Qdrant_CollectionInfo: Sendable {
   fileprivate var _updateQueue: Qdrant_UpdateQueueInfo? = nil
 }
 
+public nonisolated struct Qdrant_KeywordIndexParams: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var isTenant: Bool {
+    get {_isTenant ?? false}
+    set {_isTenant = newValue}
+  }
+  /// Returns true if `isTenant` has been explicitly set.
+  public var hasIsTenant: Bool {self._isTenant != nil}
+  /// Clears the value of `isTenant`. Subsequent reads from it will return its default value.
+  public mutating func clearIsTenant() {self._isTenant = nil}
+
+  /// NOTE: This field was marked as deprecated in the .proto file.
+  public var onDisk: Bool {
+    get {_onDisk ?? false}
+    set {_onDisk = newValue}
+  }
+  /// Returns true if `onDisk` has been explicitly set.
+  public var hasOnDisk: Bool {self._onDisk != nil}
+  /// Clears the value of `onDisk`. Subsequent reads from it will return its default value.
+  public mutating func clearOnDisk() {self._onDisk = nil}
+
+  public var enableHnsw: Bool {
+    get {_enableHnsw ?? false}
+    set {_enableHnsw = newValue}
+  }
+  /// Returns true if `enableHnsw` has been explicitly set.
+  public var hasEnableHnsw: Bool {self._enableHnsw != nil}
+  /// Clears the value of `enableHnsw`. Subsequent reads from it will return its default value.
+  public mutating func clearEnableHnsw() {self._enableHnsw = nil}
+
+  public var prefix: Qdrant_KeywordPrefixParams {
+    get {_prefix ?? Qdrant_KeywordPrefixParams()}
+    set {_prefix = newValue}
+  }
+  /// Returns true if `prefix` has been explicitly set.
+  public var hasPrefix: Bool {self._prefix != nil}
+  /// Clears the value of `prefix`. Subsequent reads from it will return its default value.
+  public mutating func clearPrefix() {self._prefix = nil}
+
+  public var memory: Qdrant_Memory {
+    get {_memory ?? .unknown}
+    set {_memory = newValue}
+  }
+  /// Returns true if `memory` has been explicitly set.
+  public var hasMemory: Bool {self._memory != nil}
+  /// Clears the value of `memory`. Subsequent reads from it will return its default value.
+  public mutating func clearMemory() {self._memory = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _isTenant: Bool? = nil
+  fileprivate var _onDisk: Bool? = nil
+  fileprivate var _enableHnsw: Bool? = nil
+  fileprivate var _prefix: Qdrant_KeywordPrefixParams? = nil
+  fileprivate var _memory: Qdrant_Memory? = nil
+}
+
+public nonisolated struct Qdrant_KeywordPrefixParams: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Qdrant_IntegerIndexParams: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var lookup: Bool {
+    get {_lookup ?? false}
+    set {_lookup = newValue}
+  }
+  /// Returns true if `lookup` has been explicitly set.
+  public var hasLookup: Bool {self._lookup != nil}
+  /// Clears the value of `lookup`. Subsequent reads from it will return its default value.
+  public mutating func clearLookup() {self._lookup = nil}
+
+  public var range: Bool {
+    get {_range ?? false}
+    set {_range = newValue}
+  }
+  /// Returns true if `range` has been explicitly set.
+  public var hasRange: Bool {self._range != nil}
+  /// Clears the value of `range`. Subsequent reads from it will return its default value.
+  public mutating func clearRange() {self._range = nil}
+
+  public var isPrincipal: Bool {
+    get {_isPrincipal ?? false}
+    set {_isPrincipal = newValue}
+  }
+  /// Returns true if `isPrincipal` has been explicitly set.
+  public var hasIsPrincipal: Bool {self._isPrincipal != nil}
+  /// Clears the value of `isPrincipal`. Subsequent reads from it will return its default value.
+  public mutating func clearIsPrincipal() {self._isPrincipal = nil}
+
+  /// NOTE: This field was marked as deprecated in the .proto file.
+  public var onDisk: Bool {
+    get {_onDisk ?? false}
+    set {_onDisk = newValue}
+  }
+  /// Returns true if `onDisk` has been explicitly set.
+  public var hasOnDisk: Bool {self._onDisk != nil}
+  /// Clears the value of `onDisk`. Subsequent reads from it will return its default value.
+  public mutating func clearOnDisk() {self._onDisk = nil}
+
+  public var enableHnsw: Bool {
+    get {_enableHnsw ?? false}
+    set {_enableHnsw = newValue}
+  }
+  /// Returns true if `enableHnsw` has been explicitly set.
+  public var hasEnableHnsw: Bool {self._enableHnsw != nil}
+  /// Clears the value of `enableHnsw`. Subsequent reads from it will return its default value.
+  public mutating func clearEnableHnsw() {self._enableHnsw = nil}
+
+  public var memory: Qdrant_Memory {
+    get {_memory ?? .unknown}
+    set {_memory = newValue}
+  }
+  /// Returns true if `memory` has been explicitly set.
+  public var hasMemory: Bool {self._memory != nil}
+  /// Clears the value of `memory`. Subsequent reads from it will return its default value.
+  public mutating func clearMemory() {self._memory = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _lookup: Bool? = nil
+  fileprivate var _range: Bool? = nil
+  fileprivate var _isPrincipal: Bool? = nil
+  fileprivate var _onDisk: Bool? = nil
+  fileprivate var _enableHnsw: Bool? = nil
+  fileprivate var _memory: Qdrant_Memory? = nil
+}
+
+public nonisolated struct Qdrant_FloatIndexParams: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// NOTE: This field was marked as deprecated in the .proto file.
+  public var onDisk: Bool {
+    get {_onDisk ?? false}
+    set {_onDisk = newValue}
+  }
+  /// Returns true if `onDisk` has been explicitly set.
+  public var hasOnDisk: Bool {self._onDisk != nil}
+  /// Clears the value of `onDisk`. Subsequent reads from it will return its default value.
+  public mutating func clearOnDisk() {self._onDisk = nil}
+
+  public var isPrincipal: Bool {
+    get {_isPrincipal ?? false}
+    set {_isPrincipal = newValue}
+  }
+  /// Returns true if `isPrincipal` has been explicitly set.
+  public var hasIsPrincipal: Bool {self._isPrincipal != nil}
+  /// Clears the value of `isPrincipal`. Subsequent reads from it will return its default value.
+  public mutating func clearIsPrincipal() {self._isPrincipal = nil}
+
+  public var enableHnsw: Bool {
+    get {_enableHnsw ?? false}
+    set {_enableHnsw = newValue}
+  }
+  /// Returns true if `enableHnsw` has been explicitly set.
+  public var hasEnableHnsw: Bool {self._enableHnsw != nil}
+  /// Clears the value of `enableHnsw`. Subsequent reads from it will return its default value.
+  public mutating func clearEnableHnsw() {self._enableHnsw = nil}
+
+  public var memory: Qdrant_Memory {
+    get {_memory ?? .unknown}
+    set {_memory = newValue}
+  }
+  /// Returns true if `memory` has been explicitly set.
+  public var hasMemory: Bool {self._memory != nil}
+  /// Clears the value of `memory`. Subsequent reads from it will return its default value.
+  public mutating func clearMemory() {self._memory = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _onDisk: Bool? = nil
+  fileprivate var _isPrincipal: Bool? = nil
+  fileprivate var _enableHnsw: Bool? = nil
+  fileprivate var _memory: Qdrant_Memory? = nil
+}
+
+public nonisolated struct Qdrant_GeoIndexParams: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// NOTE: This field was marked as deprecated in the .proto file.
+  public var onDisk: Bool {
+    get {_onDisk ?? false}
+    set {_onDisk = newValue}
+  }
+  /// Returns true if `onDisk` has been explicitly set.
+  public var hasOnDisk: Bool {self._onDisk != nil}
+  /// Clears the value of `onDisk`. Subsequent reads from it will return its default value.
+  public mutating func clearOnDisk() {self._onDisk = nil}
+
+  public var enableHnsw: Bool {
+    get {_enableHnsw ?? false}
+    set {_enableHnsw = newValue}
+  }
+  /// Returns true if `enableHnsw` has been explicitly set.
+  public var hasEnableHnsw: Bool {self._enableHnsw != nil}
+  /// Clears the value of `enableHnsw`. Subsequent reads from it will return its default value.
+  public mutating func clearEnableHnsw() {self._enableHnsw = nil}
+
+  public var memory: Qdrant_Memory {
+    get {_memory ?? .unknown}
+    set {_memory = newValue}
+  }
+  /// Returns true if `memory` has been explicitly set.
+  public var hasMemory: Bool {self._memory != nil}
+  /// Clears the value of `memory`. Subsequent reads from it will return its default value.
+  public mutating func clearMemory() {self._memory = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _onDisk: Bool? = nil
+  fileprivate var _enableHnsw: Bool? = nil
+  fileprivate var _memory: Qdrant_Memory? = nil
+}
+
+public nonisolated struct Qdrant_StopwordsSet: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var languages: [String] = []
+
+  public var custom: [String] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Qdrant_TextIndexParams: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var tokenizer: Qdrant_TokenizerType = .unknown
+
+  public var lowercase: Bool {
+    get {_lowercase ?? false}
+    set {_lowercase = newValue}
+  }
+  /// Returns true if `lowercase` has been explicitly set.
+  public var hasLowercase: Bool {self._lowercase != nil}
+  /// Clears the value of `lowercase`. Subsequent reads from it will return its default value.
+  public mutating func clearLowercase() {self._lowercase = nil}
+
+  public var minTokenLen: UInt64 {
+    get {_minTokenLen ?? 0}
+    set {_minTokenLen = newValue}
+  }
+  /// Returns true if `minTokenLen` has been explicitly set.
+  public var hasMinTokenLen: Bool {self._minTokenLen != nil}
+  /// Clears the value of `minTokenLen`. Subsequent reads from it will return its default value.
+  public mutating func clearMinTokenLen() {self._minTokenLen = nil}
+
+  public var maxTokenLen: UInt64 {
+    get {_maxTokenLen ?? 0}
+    set {_maxTokenLen = newValue}
+  }
+  /// Returns true if `maxTokenLen` has been explicitly set.
+  public var hasMaxTokenLen: Bool {self._maxTokenLen != nil}
+  /// Clears the value of `maxTokenLen`. Subsequent reads from it will return its default value.
+  public mutating func clearMaxTokenLen() {self._maxTokenLen = nil}
+
+  /// NOTE: This field was marked as deprecated in the .proto file.
+  public var onDisk: Bool {
+    get {_onDisk ?? false}
+    set {_onDisk = newValue}
+  }
+  /// Returns true if `onDisk` has been explicitly set.
+  public var hasOnDisk: Bool {self._onDisk != nil}
+  /// Clears the value of `onDisk`. Subsequent reads from it will return its default value.
+  public mutating func clearOnDisk() {self._onDisk = nil}
+
+  public var stopwords: Qdrant_StopwordsSet {
+    get {_stopwords ?? Qdrant_StopwordsSet()}
+    set {_stopwords = newValue}
+  }
+  /// Returns true if `stopwords` has been explicitly set.
+  public var hasStopwords: Bool {self._stopwords != nil}
+  /// Clears the value of `stopwords`. Subsequent reads from it will return its default value.
+  public mutating func clearStopwords() {self._stopwords = nil}
+
+  public var phraseMatching: Bool {
+    get {_phraseMatching ?? false}
+    set {_phraseMatching = newValue}
+  }
+  /// Returns true if `phraseMatching` has been explicitly set.
+  public var hasPhraseMatching: Bool {self._phraseMatching != nil}
+  /// Clears the value of `phraseMatching`. Subsequent reads from it will return its default value.
+  public mutating func clearPhraseMatching() {self._phraseMatching = nil}
+
+  public var stemmer: Qdrant_StemmingAlgorithm {
+    get {_stemmer ?? Qdrant_StemmingAlgorithm()}
+    set {_stemmer = newValue}
+  }
+  /// Returns true if `stemmer` has been explicitly set.
+  public var hasStemmer: Bool {self._stemmer != nil}
+  /// Clears the value of `stemmer`. Subsequent reads from it will return its default value.
+  public mutating func clearStemmer() {self._stemmer = nil}
+
+  public var asciiFolding: Bool {
+    get {_asciiFolding ?? false}
+    set {_asciiFolding = newValue}
+  }
+  /// Returns true if `asciiFolding` has been explicitly set.
+  public var hasAsciiFolding: Bool {self._asciiFolding != nil}
+  /// Clears the value of `asciiFolding`. Subsequent reads from it will return its default value.
+  public mutating func clearAsciiFolding() {self._asciiFolding = nil}
+
+  public var enableHnsw: Bool {
+    get {_enableHnsw ?? false}
+    set {_enableHnsw = newValue}
+  }
+  /// Returns true if `enableHnsw` has been explicitly set.
+  public var hasEnableHnsw: Bool {self._enableHnsw != nil}
+  /// Clears the value of `enableHnsw`. Subsequent reads from it will return its default value.
+  public mutating func clearEnableHnsw() {self._enableHnsw = nil}
+
+  public var memory: Qdrant_Memory {
+    get {_memory ?? .unknown}
+    set {_memory = newValue}
+  }
+  /// Returns true if `memory` has been explicitly set.
+  public var hasMemory: Bool {self._memory != nil}
+  /// Clears the value of `memory`. Subsequent reads from it will return its default value.
+  public mutating func clearMemory() {self._memory = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _lowercase: Bool? = nil
+  fileprivate var _minTokenLen: UInt64? = nil
+  fileprivate var _maxTokenLen: UInt64? = nil
+  fileprivate var _onDisk: Bool? = nil
+  fileprivate var _stopwords: Qdrant_StopwordsSet? = nil
+  fileprivate var _phraseMatching: Bool? = nil
+  fileprivate var _stemmer: Qdrant_StemmingAlgorithm? = nil
+  fileprivate var _asciiFolding: Bool? = nil
+  fileprivate var _enableHnsw: Bool? = nil
+  fileprivate var _memory: Qdrant_Memory? = nil
+}
+
+public nonisolated struct Qdrant_StemmingAlgorithm: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var stemmingParams: Qdrant_StemmingAlgorithm.OneOf_StemmingParams? = nil
+
+  public var snowball: Qdrant_SnowballParams {
+    get {
+      if case .snowball(let v)? = stemmingParams {return v}
+      return Qdrant_SnowballParams()
+    }
+    set {stemmingParams = .snowball(newValue)}
+  }
+
+  public var disabled: Qdrant_DisabledStemmer {
+    get {
+      if case .disabled(let v)? = stemmingParams {return v}
+      return Qdrant_DisabledStemmer()
+    }
+    set {stemmingParams = .disabled(newValue)}
+  }
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public nonisolated enum OneOf_StemmingParams: Equatable, Sendable {
+    case snowball(Qdrant_SnowballParams)
+    case disabled(Qdrant_DisabledStemmer)
+
+  }
+
+  public init() {}
+}
+
+public nonisolated struct Qdrant_SnowballParams: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var language: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Qdrant_DisabledStemmer: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Qdrant_BoolIndexParams: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// NOTE: This field was marked as deprecated in the .proto file.
+  public var onDisk: Bool {
+    get {_onDisk ?? false}
+    set {_onDisk = newValue}
+  }
+  /// Returns true if `onDisk` has been explicitly set.
+  public var hasOnDisk: Bool {self._onDisk != nil}
+  /// Clears the value of `onDisk`. Subsequent reads from it will return its default value.
+  public mutating func clearOnDisk() {self._onDisk = nil}
+
+  public var enableHnsw: Bool {
+    get {_enableHnsw ?? false}
+    set {_enableHnsw = newValue}
+  }
+  /// Returns true if `enableHnsw` has been explicitly set.
+  public var hasEnableHnsw: Bool {self._enableHnsw != nil}
+  /// Clears the value of `enableHnsw`. Subsequent reads from it will return its default value.
+  public mutating func clearEnableHnsw() {self._enableHnsw = nil}
+
+  public var memory: Qdrant_Memory {
+    get {_memory ?? .unknown}
+    set {_memory = newValue}
+  }
+  /// Returns true if `memory` has been explicitly set.
+  public var hasMemory: Bool {self._memory != nil}
+  /// Clears the value of `memory`. Subsequent reads from it will return its default value.
+  public mutating func clearMemory() {self._memory = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _onDisk: Bool? = nil
+  fileprivate var _enableHnsw: Bool? = nil
+  fileprivate var _memory: Qdrant_Memory? = nil
+}
+
+public nonisolated struct Qdrant_DatetimeIndexParams: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// NOTE: This field was marked as deprecated in the .proto file.
+  public var onDisk: Bool {
+    get {_onDisk ?? false}
+    set {_onDisk = newValue}
+  }
+  /// Returns true if `onDisk` has been explicitly set.
+  public var hasOnDisk: Bool {self._onDisk != nil}
+  /// Clears the value of `onDisk`. Subsequent reads from it will return its default value.
+  public mutating func clearOnDisk() {self._onDisk = nil}
+
+  public var isPrincipal: Bool {
+    get {_isPrincipal ?? false}
+    set {_isPrincipal = newValue}
+  }
+  /// Returns true if `isPrincipal` has been explicitly set.
+  public var hasIsPrincipal: Bool {self._isPrincipal != nil}
+  /// Clears the value of `isPrincipal`. Subsequent reads from it will return its default value.
+  public mutating func clearIsPrincipal() {self._isPrincipal = nil}
+
+  public var enableHnsw: Bool {
+    get {_enableHnsw ?? false}
+    set {_enableHnsw = newValue}
+  }
+  /// Returns true if `enableHnsw` has been explicitly set.
+  public var hasEnableHnsw: Bool {self._enableHnsw != nil}
+  /// Clears the value of `enableHnsw`. Subsequent reads from it will return its default value.
+  public mutating func clearEnableHnsw() {self._enableHnsw = nil}
+
+  public var memory: Qdrant_Memory {
+    get {_memory ?? .unknown}
+    set {_memory = newValue}
+  }
+  /// Returns true if `memory` has been explicitly set.
+  public var hasMemory: Bool {self._memory != nil}
+  /// Clears the value of `memory`. Subsequent reads from it will return its default value.
+  public mutating func clearMemory() {self._memory = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _onDisk: Bool? = nil
+  fileprivate var _isPrincipal: Bool? = nil
+  fileprivate var _enableHnsw: Bool? = nil
+  fileprivate var _memory: Qdrant_Memory? = nil
+}
+
+public nonisolated struct Qdrant_UuidIndexParams: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var isTenant: Bool {
+    get {_isTenant ?? false}
+    set {_isTenant = newValue}
+  }
+  /// Returns true if `isTenant` has been explicitly set.
+  public var hasIsTenant: Bool {self._isTenant != nil}
+  /// Clears the value of `isTenant`. Subsequent reads from it will return its default value.
+  public mutating func clearIsTenant() {self._isTenant = nil}
+
+  /// NOTE: This field was marked as deprecated in the .proto file.
+  public var onDisk: Bool {
+    get {_onDisk ?? false}
+    set {_onDisk = newValue}
+  }
+  /// Returns true if `onDisk` has been explicitly set.
+  public var hasOnDisk: Bool {self._onDisk != nil}
+  /// Clears the value of `onDisk`. Subsequent reads from it will return its default value.
+  public mutating func clearOnDisk() {self._onDisk = nil}
+
+  public var enableHnsw: Bool {
+    get {_enableHnsw ?? false}
+    set {_enableHnsw = newValue}
+  }
+  /// Returns true if `enableHnsw` has been explicitly set.
+  public var hasEnableHnsw: Bool {self._enableHnsw != nil}
+  /// Clears the value of `enableHnsw`. Subsequent reads from it will return its default value.
+  public mutating func clearEnableHnsw() {self._enableHnsw = nil}
+
+  public var memory: Qdrant_Memory {
+    get {_memory ?? .unknown}
+    set {_memory = newValue}
+  }
+  /// Returns true if `memory` has been explicitly set.
+  public var hasMemory: Bool {self._memory != nil}
+  /// Clears the value of `memory`. Subsequent reads from it will return its default value.
+  public mutating func clearMemory() {self._memory = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _isTenant: Bool? = nil
+  fileprivate var _onDisk: Bool? = nil
+  fileprivate var _enableHnsw: Bool? = nil
+  fileprivate var _memory: Qdrant_Memory? = nil
+}
+
+public nonisolated struct Qdrant_PayloadIndexParams: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var indexParams: Qdrant_PayloadIndexParams.OneOf_IndexParams? = nil
+
+  public var keywordIndexParams: Qdrant_KeywordIndexParams {
+    get {
+      if case .keywordIndexParams(let v)? = indexParams {return v}
+      return Qdrant_KeywordIndexParams()
+    }
+    set {indexParams = .keywordIndexParams(newValue)}
+  }
+
+  public var integerIndexParams: Qdrant_IntegerIndexParams {
+    get {
+      if case .integerIndexParams(let v)? = indexParams {return v}
+      return Qdrant_IntegerIndexParams()
+    }
+    set {indexParams = .integerIndexParams(newValue)}
+  }
+
+  public var floatIndexParams: Qdrant_FloatIndexParams {
+    get {
+      if case .floatIndexParams(let v)? = indexParams {return v}
+      return Qdrant_FloatIndexParams()
+    }
+    set {indexParams = .floatIndexParams(newValue)}
+  }
+
+  public var geoIndexParams: Qdrant_GeoIndexParams {
+    get {
+      if case .geoIndexParams(let v)? = indexParams {return v}
+      return Qdrant_GeoIndexParams()
+    }
+    set {indexParams = .geoIndexParams(newValue)}
+  }
+
+  public var textIndexParams: Qdrant_TextIndexParams {
+    get {
+      if case .textIndexParams(let v)? = indexParams {return v}
+      return Qdrant_TextIndexParams()
+    }
+    set {indexParams = .textIndexParams(newValue)}
+  }
+
+  public var boolIndexParams: Qdrant_BoolIndexParams {
+    get {
+      if case .boolIndexParams(let v)? = indexParams {return v}
+      return Qdrant_BoolIndexParams()
+    }
+    set {indexParams = .boolIndexParams(newValue)}
+  }
+
+  public var datetimeIndexParams: Qdrant_DatetimeIndexParams {
+    get {
+      if case .datetimeIndexParams(let v)? = indexParams {return v}
+      return Qdrant_DatetimeIndexParams()
+    }
+    set {indexParams = .datetimeIndexParams(newValue)}
+  }
+
+  public var uuidIndexParams: Qdrant_UuidIndexParams {
+    get {
+      if case .uuidIndexParams(let v)? = indexParams {return v}
+      return Qdrant_UuidIndexParams()
+    }
+    set {indexParams = .uuidIndexParams(newValue)}
+  }
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public nonisolated enum OneOf_IndexParams: Equatable, Sendable {
+    case keywordIndexParams(Qdrant_KeywordIndexParams)
+    case integerIndexParams(Qdrant_IntegerIndexParams)
+    case floatIndexParams(Qdrant_FloatIndexParams)
+    case geoIndexParams(Qdrant_GeoIndexParams)
+    case textIndexParams(Qdrant_TextIndexParams)
+    case boolIndexParams(Qdrant_BoolIndexParams)
+    case datetimeIndexParams(Qdrant_DatetimeIndexParams)
+    case uuidIndexParams(Qdrant_UuidIndexParams)
+
+  }
+
+  public init() {}
+}
+
+public nonisolated struct Qdrant_ChangeAliases: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var actions: [Qdrant_AliasOperations] = []
+
+  public var timeout: UInt64 {
+    get {_timeout ?? 0}
+    set {_timeout = newValue}
+  }
+  /// Returns true if `timeout` has been explicitly set.
+  public var hasTimeout: Bool {self._timeout != nil}
+  /// Clears the value of `timeout`. Subsequent reads from it will return its default value.
+  public mutating func clearTimeout() {self._timeout = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _timeout: UInt64? = nil
+}
+
+public nonisolated struct Qdrant_AliasOperations: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var action: Qdrant_AliasOperations.OneOf_Action? = nil
+
+  public var createAlias: Qdrant_CreateAlias {
+    get {
+      if case .createAlias(let v)? = action {return v}
+      return Qdrant_CreateAlias()
+    }
+    set {action = .createAlias(newValue)}
+  }
+
+  public var renameAlias: Qdrant_RenameAlias {
+    get {
+      if case .renameAlias(let v)? = action {return v}
+      return Qdrant_RenameAlias()
+    }
+    set {action = .renameAlias(newValue)}
+  }
+
+  public var deleteAlias: Qdrant_DeleteAlias {
+    get {
+      if case .deleteAlias(let v)? = action {return v}
+      return Qdrant_DeleteAlias()
+    }
+    set {action = .deleteAlias(newValue)}
+  }
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public nonisolated enum OneOf_Action: Equatable, Sendable {
+    case createAlias(Qdrant_CreateAlias)
+    case renameAlias(Qdrant_RenameAlias)
+    case deleteAlias(Qdrant_DeleteAlias)
+
+  }
+
+  public init() {}
+}
+
+public nonisolated struct Qdrant_CreateAlias: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var collectionName: String = String()
+
+  public var aliasName: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Qdrant_RenameAlias: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var oldAliasName: String = String()
+
+  public var newAliasName: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Qdrant_DeleteAlias: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var aliasName: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Qdrant_ListAliasesRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Qdrant_ListCollectionAliasesRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var collectionName: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Qdrant_AliasDescription: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var aliasName: String = String()
+
+  public var collectionName: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Qdrant_ListAliasesResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var aliases: [Qdrant_AliasDescription] = []
+
+  public var time: Double = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Qdrant_ShardKey: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var key: Qdrant_ShardKey.OneOf_Key? = nil
+
+  public var keyword: String {
+    get {
+      if case .keyword(let v)? = key {return v}
+      return String()
+    }
+    set {key = .keyword(newValue)}
+  }
+
+  public var number: UInt64 {
+    get {
+      if case .number(let v)? = key {return v}
+      return 0
+    }
+    set {key = .number(newValue)}
+  }
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public nonisolated enum OneOf_Key: Equatable, Sendable {
+    case keyword(String)
+    case number(UInt64)
+
+  }
+
+  public init() {}
+}
+
+public nonisolated struct Qdrant_ScalarQuantization: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var type: Qdrant_QuantizationType = .unknownQuantization
+
+  public var quantile: Float {
+    get {_quantile ?? 0}
+    set {_quantile = newValue}
+  }
+  /// Returns true if `quantile` has been explicitly set.
+  public var hasQuantile: Bool {self._quantile != nil}
+  /// Clears the value of `quantile`. Subsequent reads from it will return its default value.
+  public mutating func clearQuantile() {self._quantile = nil}
+
+  /// NOTE: This field was marked as deprecated in the .proto file.
+  public var alwaysRam: Bool {
+    get {_alwaysRam ?? false}
+    set {_alwaysRam = newValue}
+  }
+  /// Returns true if `alwaysRam` has been explicitly set.
+  public var hasAlwaysRam: Bool {self._alwaysRam != nil}
+  /// Clears the value of `alwaysRam`. Subsequent reads from it will return its default value.
+  public mutating func clearAlwaysRam() {self._alwaysRam = nil}
+
+  public var memory: Qdrant_Memory {
+    get {_memory ?? .unknown}
+    set {_memory = newValue}
+  }
+  /// Returns true if `memory` has been explicitly set.
+  public var hasMemory: Bool {self._memory != nil}
+  /// Clears the value of `memory`. Subsequent reads from it will return its default value.
+  public mutating func clearMemory() {self._memory = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _quantile: Float? = nil
+  fileprivate var _alwaysRam: Bool? = nil
+  fileprivate var _memory: Qdrant_Memory? = nil
+}
+
+public nonisolated struct Qdrant_ProductQuantization: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var compression: Qdrant_CompressionRatio = .x4
+
+  /// NOTE: This field was marked as deprecated in the .proto file.
+  public var alwaysRam: Bool {
+    get {_alwaysRam ?? false}
+    set {_alwaysRam = newValue}
+  }
+  /// Returns true if `alwaysRam` has been explicitly set.
+  public var hasAlwaysRam: Bool {self._alwaysRam != nil}
+  /// Clears the value of `alwaysRam`. Subsequent reads from it will return its default value.
+  public mutating func clearAlwaysRam() {self._alwaysRam = nil}
+
+  public var memory: Qdrant_Memory {
+    get {_memory ?? .unknown}
+    set {_memory = newValue}
+  }
+  /// Returns true if `memory` has been explicitly set.
+  public var hasMemory: Bool {self._memory != nil}
+  /// Clears the value of `memory`. Subsequent reads from it will return its default value.
+  public mutating func clearMemory() {self._memory = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _alwaysRam: Bool? = nil
+  fileprivate var _memory: Qdrant_Memory? = nil
+}
+
+public nonisolated struct Qdrant_BinaryQuantizationQueryEncoding: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var variant: Qdrant_BinaryQuantizationQueryEncoding.OneOf_Variant? = nil
+
+  public var setting: Qdrant_BinaryQuantizationQueryEncoding.Setting {
+    get {
+      if case .setting(let v)? = variant {return v}
+      return .default
+    }
+    set {variant = .setting(newValue)}
+  }
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public nonisolated enum OneOf_Variant: Equatable, Sendable {
+    case setting(Qdrant_BinaryQuantizationQueryEncoding.Setting)
+
+  }
+
+  public nonisolated enum Setting: SwiftProtobuf.Enum, Swift.CaseIterable {
+    public typealias RawValue = Int
+    case `default` // = 0
+    case binary // = 1
+    case scalar4Bits // = 2
+    case scalar8Bits // = 3
+    case UNRECOGNIZED(Int)
+
+    public init() {
+      self = .default
+    }
+
+    public init?(rawValue: Int) {
+      switch rawValue {
+      case 0: self = .default
+      case 1: self = .binary
+      case 2: self = .scalar4Bits
+      case 3: self = .scalar8Bits
+      default: self = .UNRECOGNIZED(rawValue)
+      }
+    }
+
+    public var rawValue: Int {
+      switch self {
+      case .default: return 0
+      case .binary: return 1
+      case .scalar4Bits: return 2
+      case .scalar8Bits: return 3
+      case .UNRECOGNIZED(let i): return i
+      }
+    }
+
+    // The compiler won't synthesize support with the UNRECOGNIZED case.
+    public static let allCases: [Qdrant_BinaryQuantizationQueryEncoding.Setting] = [
+      .default,
+      .binary,
+      .scalar4Bits,
+      .scalar8Bits,
+    ]
+
+  }
+
+  public init() {}
+}
+
+public nonisolated struct Qdrant_BinaryQuantization: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// NOTE: This field was marked as deprecated in the .proto file.
+  public var alwaysRam: Bool {
+    get {_alwaysRam ?? false}
+    set {_alwaysRam = newValue}
+  }
+  /// Returns true if `alwaysRam` has been explicitly set.
+  public var hasAlwaysRam: Bool {self._alwaysRam != nil}
+  /// Clears the value of `alwaysRam`. Subsequent reads from it will return its default value.
+  public mutating func clearAlwaysRam() {self._alwaysRam = nil}
+
+  public var encoding: Qdrant_BinaryQuantizationEncoding {
+    get {_encoding ?? .oneBit}
+    set {_encoding = newValue}
+  }
+  /// Returns true if `encoding` has been explicitly set.
+  public var hasEncoding: Bool {self._encoding != nil}
+  /// Clears the value of `encoding`. Subsequent reads from it will return its default value.
+  public mutating func clearEncoding() {self._encoding = nil}
+
+  public var queryEncoding: Qdrant_BinaryQuantizationQueryEncoding {
+    get {_queryEncoding ?? Qdrant_BinaryQuantizationQueryEncoding()}
+    set {_queryEncoding = newValue}
+  }
+  /// Returns true if `queryEncoding` has been explicitly set.
+  public var hasQueryEncoding: Bool {self._queryEncoding != nil}
+  /// Clears the value of `queryEncoding`. Subsequent reads from it will return its default value.
+  public mutating func clearQueryEncoding() {self._queryEncoding = nil}
+
+  public var memory: Qdrant_Memory {
+    get {_memory ?? .unknown}
+    set {_memory = newValue}
+  }
+  /// Returns true if `memory` has been explicitly set.
+  public var hasMemory: Bool {self._memory != nil}
+  /// Clears the value of `memory`. Subsequent reads from it will return its default value.
+  public mutating func clearMemory() {self._memory = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _alwaysRam: Bool? = nil
+  fileprivate var _encoding: Qdrant_BinaryQuantizationEncoding? = nil
+  fileprivate var _queryEncoding: Qdrant_BinaryQuantizationQueryEncoding? = nil
+  fileprivate var _memory: Qdrant_Memory? = nil
+}
+
+public nonisolated struct Qdrant_TurboQuantization: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// NOTE: This field was marked as deprecated in the .proto file.
+  public var alwaysRam: Bool {
+    get {_alwaysRam ?? false}
+    set {_alwaysRam = newValue}
+  }
+  /// Returns true if `alwaysRam` has been explicitly set.
+  public var hasAlwaysRam: Bool {self._alwaysRam != nil}
+  /// Clears the value of `alwaysRam`. Subsequent reads from it will return its default value.
+  public mutating func clearAlwaysRam() {self._alwaysRam = nil}
+
+  public var bits: Qdrant_TurboQuantBitSize {
+    get {_bits ?? .bits1}
+    set {_bits = newValue}
+  }
+  /// Returns true if `bits` has been explicitly set.
+  public var hasBits: Bool {self._bits != nil}
+  /// Clears the value of `bits`. Subsequent reads from it will return its default value.
+  public mutating func clearBits() {self._bits = nil}
+
+  public var memory: Qdrant_Memory {
+    get {_memory ?? .unknown}
+    set {_memory = newValue}
+  }
+  /// Returns true if `memory` has been explicitly set.
+  public var hasMemory: Bool {self._memory != nil}
+  /// Clears the value of `memory`. Subsequent reads from it will return its default value.
+  public mutating func clearMemory() {self._memory = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _alwaysRam: Bool? = nil
+  fileprivate var _bits: Qdrant_TurboQuantBitSize? = nil
+  fileprivate var _memory: Qdrant_Memory? = nil
+}
+
+public nonisolated struct Qdrant_QuantizationConfig: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var quantization: Qdrant_QuantizationConfig.OneOf_Quantization? = nil
+
+  public var scalar: Qdrant_ScalarQuantization {
+    get {
+      if case .scalar(let v)? = quantization {return v}
+      return Qdrant_ScalarQuantization()
+    }
+    set {quantization = .scalar(newValue)}
+  }
+
+  public var product: Qdrant_ProductQuantization {
+    get {
+      if case .product(let v)? = quantization {return v}
+      return Qdrant_ProductQuantization()
+    }
+    set {quantization = .product(newValue)}
+  }
+
+  public var binary: Qdrant_BinaryQuantization {
+    get {
+      if case .binary(let v)? = quantization {return v}
+      return Qdrant_BinaryQuantization()
+    }
+    set {quantization = .binary(newValue)}
+  }
+
+  public var turboquant: Qdrant_TurboQuantization {
+    get {
+      if case .turboquant(let v)? = quantization {return v}
+      return Qdrant_TurboQuantization()
+    }
+    set {quantization = .turboquant(newValue)}
+  }
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public nonisolated enum OneOf_Quantization: Equatable, Sendable {
+    case scalar(Qdrant_ScalarQuantization)
+    case product(Qdrant_ProductQuantization)
+    case binary(Qdrant_BinaryQuantization)
+    case turboquant(Qdrant_TurboQuantization)
+
+  }
+
+  public init() {}
+}
+
+public nonisolated struct Qdrant_StrictModeConfig: @unchecked Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var enabled: Bool {
+    get {_storage._enabled ?? false}
+    set {_uniqueStorage()._enabled = newValue}
+  }
+  /// Returns true if `enabled` has been explicitly set.
+  public var hasEnabled: Bool {_storage._enabled != nil}
+  /// Clears the value of `enabled`. Subsequent reads from it will return its default value.
+  public mutating func clearEnabled() {_uniqueStorage()._enabled = nil}
+
+  public var maxQueryLimit: UInt32 {
+    get {_storage._maxQueryLimit ?? 0}
+    set {_uniqueStorage()._maxQueryLimit = newValue}
+  }
+  /// Returns true if `maxQueryLimit` has been explicitly set.
+  public var hasMaxQueryLimit: Bool {_storage._maxQueryLimit != nil}
+  /// Clears the value of `maxQueryLimit`. Subsequent reads from it will return its default value.
+  public mutating func clearMaxQueryLimit() {_uniqueStorage()._maxQueryLimit = nil}
+
+  public var maxTimeout: UInt32 {
+    get {_storage._maxTimeout ?? 0}
+    set {_uniqueStorage()._maxTimeout = newValue}
+  }
+  /// Returns true if `maxTimeout` has been explicitly set.
+  public var hasMaxTimeout: Bool {_storage._maxTimeout != nil}
+  /// Clears the value of `maxTimeout`. Subsequent reads from it will return its default value.
+  public mutating func clearMaxTimeout() {_uniqueStorage()._maxTimeout = nil}
+
+  public var unindexedFilteringRetrieve: Bool {
+    get {_storage._unindexedFilteringRetrieve ?? false}
+    set {_uniqueStorage()._unindexedFilteringRetrieve = newValue}
+  }
+  /// Returns true if `unindexedFilteringRetrieve` has been explicitly set.
+  public var hasUnindexedFilteringRetrieve: Bool {_storage._unindexedFilteringRetrieve != nil}
+  /// Clears the value of `unindexedFilteringRetrieve`. Subsequent reads from it will return its default value.
+  public mutating func clearUnindexedFilteringRetrieve() {_uniqueStorage()._unindexedFilteringRetrieve = nil}
+
+  public var unindexedFilteringUpdate: Bool {
+    get {_storage._unindexedFilteringUpdate ?? false}
+    set {_uniqueStorage()._unindexedFilteringUpdate = newValue}
+  }
+  /// Returns true if `unindexedFilteringUpdate` has been explicitly set.
+  public var hasUnindexedFilteringUpdate: Bool {_storage._unindexedFilteringUpdate != nil}
+  /// Clears the value of `unindexedFilteringUpdate`. Subsequent reads from it will return its default value.
+  public mutating func clearUnindexedFilteringUpdate() {_uniqueStorage()._unindexedFilteringUpdate = nil}
+
+  public var searchMaxHnswEf: UInt32 {
+    get {_storage._searchMaxHnswEf ?? 0}
+    set {_uniqueStorage()._searchMaxHnswEf = newValue}
+  }
+  /// Returns true if `searchMaxHnswEf` has been explicitly set.
+  public var hasSearchMaxHnswEf: Bool {_storage._searchMaxHnswEf != nil}
+  /// Clears the value of `searchMaxHnswEf`. Subsequent reads from it will return its default value.
+  public mutating func clearSearchMaxHnswEf() {_uniqueStorage()._searchMaxHnswEf = nil}
+
+  public var searchAllowExact: Bool {
+    get {_storage._searchAllowExact ?? false}
+    set {_uniqueStorage()._searchAllowExact = newValue}
+  }
+  /// Returns true if `searchAllowExact` has been explicitly set.
+  public var hasSearchAllowExact: Bool {_storage._searchAllowExact != nil}
+  /// Clears the value of `searchAllowExact`. Subsequent reads from it will return its default value.
+  public mutating func clearSearchAllowExact() {_uniqueStorage()._searchAllowExact = nil}
+
+  public var searchMaxOversampling: Float {
+    get {_storage._searchMaxOversampling ?? 0}
+    set {_uniqueStorage()._searchMaxOversampling = newValue}
+  }
+  /// Returns true if `searchMaxOversampling` has been explicitly set.
+  public var hasSearchMaxOversampling: Bool {_storage._searchMaxOversampling != nil}
+  /// Clears the value of `searchMaxOversampling`. Subsequent reads from it will return its default value.
+  public mutating func clearSearchMaxOversampling() {_uniqueStorage()._searchMaxOversampling = nil}
+
+  public var upsertMaxBatchsize: UInt64 {
+    get {_storage._upsertMaxBatchsize ?? 0}
+    set {_uniqueStorage()._upsertMaxBatchsize = newValue}
+  }
+  /// Returns true if `upsertMaxBatchsize` has been explicitly set.
+  public var hasUpsertMaxBatchsize: Bool {_storage._upsertMaxBatchsize != nil}
+  /// Clears the value of `upsertMaxBatchsize`. Subsequent reads from it will return its default value.
+  public mutating func clearUpsertMaxBatchsize() {_uniqueStorage()._upsertMaxBatchsize = nil}
+
+  public var searchMaxBatchsize: UInt64 {
+    get {_storage._searchMaxBatchsize ?? 0}
+    set {_uniqueStorage()._searchMaxBatchsize = newValue}
+  }
+  /// Returns true if `searchMaxBatchsize` has been explicitly set.
+  public var hasSearchMaxBatchsize: Bool {_storage._searchMaxBatchsize != nil}
+  /// Clears the value of `searchMaxBatchsize`. Subsequent reads from it will return its default value.
+  public mutating func clearSearchMaxBatchsize() {_uniqueStorage()._searchMaxBatchsize = nil}
+
+  public var maxCollectionVectorSizeBytes: UInt64 {
+    get {_storage._maxCollectionVectorSizeBytes ?? 0}
+    set {_uniqueStorage()._maxCollectionVectorSizeBytes = newValue}
+  }
+  /// Returns true if `maxCollectionVectorSizeBytes` has been explicitly set.
+  public var hasMaxCollectionVectorSizeBytes: Bool {_storage._maxCollectionVectorSizeBytes != nil}
+  /// Clears the value of `maxCollectionVectorSizeBytes`. Subsequent reads from it will return its default value.
+  public mutating func clearMaxCollectionVectorSizeBytes() {_uniqueStorage()._maxCollectionVectorSizeBytes = nil}
+
+  public var readRateLimit: UInt32 {
+    get {_storage._readRateLimit ?? 0}
+    set {_uniqueStorage()._readRateLimit = newValue}
+  }
+  /// Returns true if `readRateLimit` has been explicitly set.
+  public var hasReadRateLimit: Bool {_storage._readRateLimit != nil}
+  /// Clears the value of `readRateLimit`. Subsequent reads from it will return its default value.
+  public mutating func clearReadRateLimit() {_uniqueStorage()._readRateLimit = nil}
+
+  public var writeRateLimit: UInt32 {
+    get {_storage._writeRateLimit ?? 0}
+    set {_uniqueStorage()._writeRateLimit = newValue}
+  }
+  /// Returns true if `writeRateLimit` has been explicitly set.
+  public var hasWriteRateLimit: Bool {_storage._writeRateLimit != nil}
+  /// Clears the value of `writeRateLimit`. Subsequent reads from it will return its default value.
+  public mutating func clearWriteRateLimit() {_uniqueStorage()._writeRateLimit = nil}
+
+  public var maxCollectionPayloadSizeBytes: UInt64 {
+    get {_storage._maxCollectionPayloadSizeBytes ?? 0}
+    set {_uniqueStorage()._maxCollectionPayloadSizeBytes = newValue}
+  }
+  /// Returns true if `maxCollectionPayloadSizeBytes` has been explicitly set.
+  public var hasMaxCollectionPayloadSizeBytes: Bool {_storage._maxCollectionPayloadSizeBytes != nil}
+  /// Clears the value of `maxCollectionPayloadSizeBytes`. Subsequent reads from it will return its default value.
+  public mutating func clearMaxCollectionPayloadSizeBytes() {_uniqueStorage()._maxCollectionPayloadSizeBytes = nil}
+
+  public var filterMaxConditions: UInt64 {
+    get {_storage._filterMaxConditions ?? 0}
+    set {_uniqueStorage()._filterMaxConditions = newValue}
+  }
+  /// Returns true if `filterMaxConditions` has been explicitly set.
+  public var hasFilterMaxConditions: Bool {_storage._filterMaxConditions != nil}
+  /// Clears the value of `filterMaxConditions`. Subsequent reads from it will return its default value.
+  public mutating func clearFilterMaxConditions() {_uniqueStorage()._filterMaxConditions = nil}
+
+  public var conditionMaxSize: UInt64 {
+    get {_storage._conditionMaxSize ?? 0}
+    set {_uniqueStorage()._conditionMaxSize = newValue}
+  }
+  /// Returns true if `conditionMaxSize` has been explicitly set.
+  public var hasConditionMaxSize: Bool {_storage._conditionMaxSize != nil}
+  /// Clears the value of `conditionMaxSize`. Subsequent reads from it will return its default value.
+  public mutating func clearConditionMaxSize() {_uniqueStorage()._conditionMaxSize = nil}
+
+  public var multivectorConfig: Qdrant_StrictModeMultivectorConfig {
+    get {_storage._multivectorConfig ?? Qdrant_StrictModeMultivectorConfig()}
+    set {_uniqueStorage()._multivectorConfig = newValue}
+  }
+  /// Returns true if `multivectorConfig` has been explicitly set.
+  public var hasMultivectorConfig: Bool {_storage._multivectorConfig != nil}
+  /// Clears the value of `multivectorConfig`. Subsequent reads from it will return its default value.
+  public mutating func clearMultivectorConfig() {_uniqueStorage()._multivectorConfig = nil}
+
+  public var sparseConfig: Qdrant_StrictModeSparseConfig {
+    get {_storage._sparseConfig ?? Qdrant_StrictModeSparseConfig()}
+    set {_uniqueStorage()._sparseConfig = newValue}
+  }
+  /// Returns true if `sparseConfig` has been explicitly set.
+  public var hasSparseConfig: Bool {_storage._sparseConfig != nil}
+  /// Clears the value of `sparseConfig`. Subsequent reads from it will return its default value.
+  public mutating func clearSparseConfig() {_uniqueStorage()._sparseConfig = nil}
+
+  public var maxPointsCount: UInt64 {
+    get {_storage._maxPointsCount ?? 0}
+    set {_uniqueStorage()._maxPointsCount = newValue}
+  }
+  /// Returns true if `maxPointsCount` has been explicitly set.
+  public var hasMaxPointsCount: Bool {_storage._maxPointsCount != nil}
+  /// Clears the value of `maxPointsCount`. Subsequent reads from it will return its default value.
+  public mutating func clearMaxPointsCount() {_uniqueStorage()._maxPointsCount = nil}
+
+  public var maxPayloadIndexCount: UInt64 {
+    get {_storage._maxPayloadIndexCount ?? 0}
+    set {_uniqueStorage()._maxPayloadIndexCount = newValue}
+  }
+  /// Returns true if `maxPayloadIndexCount` has been explicitly set.
+  public var hasMaxPayloadIndexCount: Bool {_storage._maxPayloadIndexCount != nil}
+  /// Clears the value of `maxPayloadIndexCount`. Subsequent reads from it will return its default value.
+  public mutating func clearMaxPayloadIndexCount() {_uniqueStorage()._maxPayloadIndexCount = nil}
+
+  /// NOTE: This field was marked as deprecated in the .proto file.
+  public var maxResidentMemoryPercent: UInt32 {
+    get {_storage._maxResidentMemoryPercent ?? 0}
+    set {_uniqueStorage()._maxResidentMemoryPercent = newValue}
+  }
+  /// Returns true if `maxResidentMemoryPercent` has been explicitly set.
+  public var hasMaxResidentMemoryPercent: Bool {_storage._maxResidentMemoryPercent != nil}
+  /// Clears the value of `maxResidentMemoryPercent`. Subsequent reads from it will return its default value.
+  public mutating func clearMaxResidentMemoryPercent() {_uniqueStorage()._maxResidentMemoryPercent = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _storage = _StorageClass.defaultInstance
+}
+
+public nonisolated struct Qdrant_StrictModeSparseConfig: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var sparseConfig: Dictionary<String,Qdrant_StrictModeSparse> = [:]
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Qdrant_StrictModeSparse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var maxLength: UInt64 {
+    get {_maxLength ?? 0}
+    set {_maxLength = newValue}
+  }
+  /// Returns true if `maxLength` has been explicitly set.
+  public var hasMaxLength: Bool {self._maxLength != nil}
+  /// Clears the value of `maxLength`. Subsequent reads from it will return its default value.
+  public mutating func clearMaxLength() {self._maxLength = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _maxLength: UInt64? = nil
+}
+
+public nonisolated struct Qdrant_StrictModeMultivectorConfig: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var multivectorConfig: Dictionary<String,Qdrant_StrictModeMultivector> = [:]
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Qdrant_StrictModeMultivector: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var maxVectors: UInt64 {
+    get {_maxVectors ?? 0}
+    set {_maxVectors = newValue}
+  }
+  /// Returns true if `maxVectors` has been explicitly set.
+  public var hasMaxVectors: Bool {self._maxVectors != nil}
+  /// Clears the value of `maxVectors`. Subsequent reads from it will return its default value.
+  public mutating func clearMaxVectors() {self._maxVectors = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _maxVectors: UInt64? = nil
+}
+
+public nonisolated struct Qdrant_VectorParamsDiff: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var hnswConfig: Qdrant_HnswConfigDiff {
+    get {_hnswConfig ?? Qdrant_HnswConfigDiff()}
+    set {_hnswConfig = newValue}
+  }
+  /// Returns true if `hnswConfig` has been explicitly set.
+  public var hasHnswConfig: Bool {self._hnswConfig != nil}
+  /// Clears the value of `hnswConfig`. Subsequent reads from it will return its default value.
+  public mutating func clearHnswConfig() {self._hnswConfig = nil}
+
+  public var quantizationConfig: Qdrant_QuantizationConfigDiff {
+    get {_quantizationConfig ?? Qdrant_QuantizationConfigDiff()}
+    set {_quantizationConfig = newValue}
+  }
+  /// Returns true if `quantizationConfig` has been explicitly set.
+  public var hasQuantizationConfig: Bool {self._quantizationConfig != nil}
+  /// Clears the value of `quantizationConfig`. Subsequent reads from it will return its default value.
+  public mutating func clearQuantizationConfig() {self._quantizationConfig = nil}
+
+  /// NOTE: This field was marked as deprecated in the .proto file.
+  public var onDisk: Bool {
+    get {_onDisk ?? false}
+    set {_onDisk = newValue}
+  }
+  /// Returns true if `onDisk` has been explicitly set.
+  public var hasOnDisk: Bool {self._onDisk != nil}
+  /// Clears the value of `onDisk`. Subsequent reads from it will return its default value.
+  public mutating func clearOnDisk() {self._onDisk = nil}
+
+  public var memory: Qdrant_Memory {
+    get {_memory ?? .unknown}
+    set {_memory = newValue}
+  }
+  /// Returns true if `memory` has been explicitly set.
+  public var hasMemory: Bool {self._memory != nil}
+  /// Clears the value of `memory`. Subsequent reads from it will return its default value.
+  public mutating func clearMemory() {self._memory = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _hnswConfig: Qdrant_HnswConfigDiff? = nil
+  fileprivate var _quantizationConfig: Qdrant_QuantizationConfigDiff? = nil
+  fileprivate var _onDisk: Bool? = nil
+  fileprivate var _memory: Qdrant_Memory? = nil
+}
+
+public nonisolated struct Qdrant_VectorParamsDiffMap: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var map: Dictionary<String,Qdrant_VectorParamsDiff> = [:]
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Qdrant_VectorsConfigDiff: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var config: Qdrant_VectorsConfigDiff.OneOf_Config? = nil
+
+  public var params: Qdrant_VectorParamsDiff {
+    get {
+      if case .params(let v)? = config {return v}
+      return Qdrant_VectorParamsDiff()
+    }
+    set {config = .params(newValue)}
+  }
+
+  public var paramsMap: Qdrant_VectorParamsDiffMap {
+    get {
+      if case .paramsMap(let v)? = config {return v}
+      return Qdrant_VectorParamsDiffMap()
+    }
+    set {config = .paramsMap(newValue)}
+  }
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public nonisolated enum OneOf_Config: Equatable, Sendable {
+    case params(Qdrant_VectorParamsDiff)
+    case paramsMap(Qdrant_VectorParamsDiffMap)
+
+  }
+
+  public init() {}
+}
+
+public nonisolated struct Qdrant_Disabled: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Qdrant_QuantizationConfigDiff: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var quantization: Qdrant_QuantizationConfigDiff.OneOf_Quantization? = nil
+
+  public var scalar: Qdrant_ScalarQuantization {
+    get {
+      if case .scalar(let v)? = quantization {return v}
+      return Qdrant_ScalarQuantization()
+    }
+    set {quantization = .scalar(newValue)}
+  }
+
+  public var product: Qdrant_ProductQuantization {
+    get {
+      if case .product(let v)? = quantization {return v}
+      return Qdrant_ProductQuantization()
+    }
+    set {quantization = .product(newValue)}
+  }
+
+  public var disabled: Qdrant_Disabled {
+    get {
+      if case .disabled(let v)? = quantization {return v}
+      return Qdrant_Disabled()
+    }
+    set {quantization = .disabled(newValue)}
+  }
+
+  public var binary: Qdrant_BinaryQuantization {
+    get {
+      if case .binary(let v)? = quantization {return v}
+      return Qdrant_BinaryQuantization()
+    }
+    set {quantization = .binary(newValue)}
+  }
+
+  public var turboquant: Qdrant_TurboQuantization {
+    get {
+      if case .turboquant(let v)? = quantization {return v}
+      return Qdrant_TurboQuantization()
+    }
+    set {quantization = .turboquant(newValue)}
+  }
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public nonisolated enum OneOf_Quantization: Equatable, Sendable {
+    case scalar(Qdrant_ScalarQuantization)
+    case product(Qdrant_ProductQuantization)
+    case disabled(Qdrant_Disabled)
+    case binary(Qdrant_BinaryQuantization)
+    case turboquant(Qdrant_TurboQuantization)
+
+  }
+
+  public init() {}
+}
+
+public nonisolated struct Qdrant_PayloadStorageParams: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var memory: Qdrant_Memory {
+    get {_memory ?? .unknown}
+    set {_memory = newValue}
+  }
+  /// Returns true if `memory` has been explicitly set.
+  public var hasMemory: Bool {self._memory != nil}
+  /// Clears the value of `memory`. Subsequent reads from it will return its default value.
+  public mutating func clearMemory() {self._memory = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _memory: Qdrant_Memory? = nil
+}
+
+public nonisolated struct Qdrant_UpdateCollection: @unchecked Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var collectionName: String {
+    get {_storage._collectionName}
+    set {_uniqueStorage()._collectionName = newValue}
+  }
+
+  public var optimizersConfig: Qdrant_OptimizersConfigDiff {
+    get {_storage._optimizersConfig ?? Qdrant_OptimizersConfigDiff()}
+    set {_uniqueStorage()._optimizersConfig = newValue}
+  }
+  /// Returns true if `optimizersConfig` has been explicitly set.
+  public var hasOptimizersConfig: Bool {_storage._optimizersConfig != nil}
+  /// Clears the value of `optimizersConfig`. Subsequent reads from it will return its default value.
+  public mutating func clearOptimizersConfig() {_uniqueStorage()._optimizersConfig = nil}
+
+  public var timeout: UInt64 {
+    get {_storage._timeout ?? 0}
+    set {_uniqueStorage()._timeout = newValue}
+  }
+  /// Returns true if `timeout` has been explicitly set.
+  public var hasTimeout: Bool {_storage._timeout != nil}
+  /// Clears the value of `timeout`. Subsequent reads from it will return its default value.
+  public mutating func clearTimeout() {_uniqueStorage()._timeout = nil}
+
+  public var params: Qdrant_CollectionParamsDiff {
+    get {_storage._params ?? Qdrant_CollectionParamsDiff()}
+    set {_uniqueStorage()._params = newValue}
+  }
+  /// Returns true if `params` has been explicitly set.
+  public var hasParams: Bool {_storage._params != nil}
+  /// Clears the value of `params`. Subsequent reads from it will return its default value.
+  public mutating func clearParams() {_uniqueStorage()._params = nil}
+
+  public var hnswConfig: Qdrant_HnswConfigDiff {
+    get {_storage._hnswConfig ?? Qdrant_HnswConfigDiff()}
+    set {_uniqueStorage()._hnswConfig = newValue}
+  }
+  /// Returns true if `hnswConfig` has been explicitly set.
+  public var hasHnswConfig: Bool {_storage._hnswConfig != nil}
+  /// Clears the value of `hnswConfig`. Subsequent reads from it will return its default value.
+  public mutating func clearHnswConfig() {_uniqueStorage()._hnswConfig = nil}
+
+  public var vectorsConfig: Qdrant_VectorsConfigDiff {
+    get {_storage._vectorsConfig ?? Qdrant_VectorsConfigDiff()}
+    set {_uniqueStorage()._vectorsConfig = newValue}
+  }
+  /// Returns true if `vectorsConfig` has been explicitly set.
+  public var hasVectorsConfig: Bool {_storage._vectorsConfig != nil}
+  /// Clears the value of `vectorsConfig`. Subsequent reads from it will return its default value.
+  public mutating func clearVectorsConfig() {_uniqueStorage()._vectorsConfig = nil}
+
+  public var quantizationConfig: Qdrant_QuantizationConfigDiff {
+    get {_storage._quantizationConfig ?? Qdrant_QuantizationConfigDiff()}
+    set {_uniqueStorage()._quantizationConfig = newValue}
+  }
+  /// Returns true if `quantizationConfig` has been explicitly set.
+  public var hasQuantizationConfig: Bool {_storage._quantizationConfig != nil}
+  /// Clears the value of `quantizationConfig`. Subsequent reads from it will return its default value.
+  public mutating func clearQuantizationConfig() {_uniqueStorage()._quantizationConfig = nil}
+
+  public var sparseVectorsConfig: Qdrant_SparseVectorConfig {
+    get {_storage._sparseVectorsConfig ?? Qdrant_SparseVectorConfig()}
+    set {_uniqueStorage()._sparseVectorsConfig = newValue}
+  }
+  /// Returns true if `sparseVectorsConfig` has been explicitly set.
+  public var hasSparseVectorsConfig: Bool {_storage._sparseVectorsConfig != nil}
+  /// Clears the value of `sparseVectorsConfig`. Subsequent reads from it will return its default value.
+  public mutating func clearSparseVectorsConfig() {_uniqueStorage()._sparseVectorsConfig = nil}
+
+  public var strictModeConfig: Qdrant_StrictModeConfig {
+    get {_storage._strictModeConfig ?? Qdrant_StrictModeConfig()}
+    set {_uniqueStorage()._strictModeConfig = newValue}
+  }
+  /// Returns true if `strictModeConfig` has been explicitly set.
+  public var hasStrictModeConfig: Bool {_storage._strictModeConfig != nil}
+  /// Clears the value of `strictModeConfig`. Subsequent reads from it will return its default value.
+  public mutating func clearStrictModeConfig() {_uniqueStorage()._strictModeConfig = nil}
+
+  public var metadata: Dictionary<String,Qdrant_Value> {
+    get {_storage._metadata}
+    set {_uniqueStorage()._metadata = newValue}
+  }
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _storage = _StorageClass.defaultInstance
+}
+
+public nonisolated struct Qdrant_CollectionParamsDiff: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var replicationFactor: UInt32 {
+    get {_replicationFactor ?? 0}
+    set {_replicationFactor = newValue}
+  }
+  /// Returns true if `replicationFactor` has been explicitly set.
+  public var hasReplicationFactor: Bool {self._replicationFactor != nil}
+  /// Clears the value of `replicationFactor`. Subsequent reads from it will return its default value.
+  public mutating func clearReplicationFactor() {self._replicationFactor = nil}
+
+  public var writeConsistencyFactor: UInt32 {
+    get {_writeConsistencyFactor ?? 0}
+    set {_writeConsistencyFactor = newValue}
+  }
+  /// Returns true if `writeConsistencyFactor` has been explicitly set.
+  public var hasWriteConsistencyFactor: Bool {self._writeConsistencyFactor != nil}
+  /// Clears the value of `writeConsistencyFactor`. Subsequent reads from it will return its default value.
+  public mutating func clearWriteConsistencyFactor() {self._writeConsistencyFactor = nil}
+
+  /// NOTE: This field was marked as deprecated in the .proto file.
+  public var onDiskPayload: Bool {
+    get {_onDiskPayload ?? false}
+    set {_onDiskPayload = newValue}
+  }
+  /// Returns true if `onDiskPayload` has been explicitly set.
+  public var hasOnDiskPayload: Bool {self._onDiskPayload != nil}
+  /// Clears the value of `onDiskPayload`. Subsequent reads from it will return its default value.
+  public mutating func clearOnDiskPayload() {self._onDiskPayload = nil}
+
+  public var readFanOutFactor: UInt32 {
+    get {_readFanOutFactor ?? 0}
+    set {_readFanOutFactor = newValue}
+  }
+  /// Returns true if `readFanOutFactor` has been explicitly set.
+  public var hasReadFanOutFactor: Bool {self._readFanOutFactor != nil}
+  /// Clears the value of `readFanOutFactor`. Subsequent reads from it will return its default value.
+  public mutating func clearReadFanOutFactor() {self._readFanOutFactor = nil}
+
+  public var readFanOutDelayMs: UInt64 {
+    get {_readFanOutDelayMs ?? 0}
+    set {_readFanOutDelayMs = newValue}
+  }
+  /// Returns true if `readFanOutDelayMs` has been explicitly set.
+  public var hasReadFanOutDelayMs: Bool {self._readFanOutDelayMs != nil}
+  /// Clears the value of `readFanOutDelayMs`. Subsequent reads from it will return its default value.
+  public mutating func clearReadFanOutDelayMs() {self._readFanOutDelayMs = nil}
+
+  public var payload: Qdrant_PayloadStorageParams {
+    get {_payload ?? Qdrant_PayloadStorageParams()}
+    set {_payload = newValue}
+  }
+  /// Returns true if `payload` has been explicitly set.
+  public var hasPayload: Bool {self._payload != nil}
+  /// Clears the value of `payload`. Subsequent reads from it will return its default value.
+  public mutating func clearPayload() {self._payload = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _replicationFactor: UInt32? = nil
+  fileprivate var _writeConsistencyFactor: UInt32? = nil
+  fileprivate var _onDiskPayload: Bool? = nil
+  fileprivate var _readFanOutFactor: UInt32? = nil
+  fileprivate var _readFanOutDelayMs: UInt64? = nil
+  fileprivate var _payload: Qdrant_PayloadStorageParams? = nil
+}
+
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "qdrant"
@@ -1251,9 +3316,33 @@ nonisolated extension Qdrant_ShardingMethod: SwiftProtobuf._ProtoNameProviding {
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0Auto\0\u{1}Custom\0")
 }
 
+nonisolated extension Qdrant_Memory: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0MemoryUnknown\0\u{1}Cold\0\u{1}Cached\0\u{1}Pinned\0")
+}
+
+nonisolated extension Qdrant_TokenizerType: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0Unknown\0\u{1}Prefix\0\u{1}Whitespace\0\u{1}Word\0\u{1}Multilingual\0")
+}
+
+nonisolated extension Qdrant_QuantizationType: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0UnknownQuantization\0\u{1}Int8\0")
+}
+
+nonisolated extension Qdrant_CompressionRatio: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0x4\0\u{1}x8\0\u{1}x16\0\u{1}x32\0\u{1}x64\0")
+}
+
+nonisolated extension Qdrant_BinaryQuantizationEncoding: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0OneBit\0\u{1}TwoBits\0\u{1}OneAndHalfBits\0")
+}
+
+nonisolated extension Qdrant_TurboQuantBitSize: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0Bits1\0\u{1}Bits1_5\0\u{1}Bits2\0\u{1}Bits4\0")
+}
+
 nonisolated extension Qdrant_VectorParams: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".VectorParams"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}size\0\u{1}distance\0\u{3}hnsw_config\0\u{4}\u{2}on_disk\0\u{1}datatype\0\u{3}multivector_config\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}size\0\u{1}distance\0\u{3}hnsw_config\0\u{3}quantization_config\0\u{3}on_disk\0\u{1}datatype\0\u{3}multivector_config\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1264,6 +3353,7 @@ nonisolated extension Qdrant_VectorParams: SwiftProtobuf.Message, SwiftProtobuf.
       case 1: try { try decoder.decodeSingularUInt64Field(value: &self.size) }()
       case 2: try { try decoder.decodeSingularEnumField(value: &self.distance) }()
       case 3: try { try decoder.decodeSingularMessageField(value: &self._hnswConfig) }()
+      case 4: try { try decoder.decodeSingularMessageField(value: &self._quantizationConfig) }()
       case 5: try { try decoder.decodeSingularBoolField(value: &self._onDisk) }()
       case 6: try { try decoder.decodeSingularEnumField(value: &self._datatype) }()
       case 7: try { try decoder.decodeSingularMessageField(value: &self._multivectorConfig) }()
@@ -1286,6 +3376,9 @@ nonisolated extension Qdrant_VectorParams: SwiftProtobuf.Message, SwiftProtobuf.
     try { if let v = self._hnswConfig {
       try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
     } }()
+    try { if let v = self._quantizationConfig {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+    } }()
     try { if let v = self._onDisk {
       try visitor.visitSingularBoolField(value: v, fieldNumber: 5)
     } }()
@@ -1302,6 +3395,7 @@ nonisolated extension Qdrant_VectorParams: SwiftProtobuf.Message, SwiftProtobuf.
     if lhs.size != rhs.size {return false}
     if lhs.distance != rhs.distance {return false}
     if lhs._hnswConfig != rhs._hnswConfig {return false}
+    if lhs._quantizationConfig != rhs._quantizationConfig {return false}
     if lhs._onDisk != rhs._onDisk {return false}
     if lhs._datatype != rhs._datatype {return false}
     if lhs._multivectorConfig != rhs._multivectorConfig {return false}
@@ -2006,7 +4100,7 @@ nonisolated extension Qdrant_OptimizersConfigDiff: SwiftProtobuf.Message, SwiftP
 
 nonisolated extension Qdrant_CreateCollection: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".CreateCollection"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}collection_name\0\u{4}\u{3}hnsw_config\0\u{3}wal_config\0\u{3}optimizers_config\0\u{3}shard_number\0\u{3}on_disk_payload\0\u{1}timeout\0\u{3}vectors_config\0\u{3}replication_factor\0\u{3}write_consistency_factor\0\u{4}\u{3}sharding_method\0\u{3}sparse_vectors_config\0\u{c}\u{2}\u{1}\u{c}\u{3}\u{1}\u{c}\u{d}\u{1}")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}collection_name\0\u{4}\u{3}hnsw_config\0\u{3}wal_config\0\u{3}optimizers_config\0\u{3}shard_number\0\u{3}on_disk_payload\0\u{1}timeout\0\u{3}vectors_config\0\u{3}replication_factor\0\u{3}write_consistency_factor\0\u{4}\u{2}quantization_config\0\u{3}sharding_method\0\u{3}sparse_vectors_config\0\u{3}strict_mode_config\0\u{1}metadata\0\u{c}\u{2}\u{1}\u{c}\u{3}\u{1}\u{c}\u{d}\u{1}")
 
   fileprivate class _StorageClass {
     var _collectionName: String = String()
@@ -2020,7 +4114,10 @@ nonisolated extension Qdrant_CreateCollection: SwiftProtobuf.Message, SwiftProto
     var _replicationFactor: UInt32? = nil
     var _writeConsistencyFactor: UInt32? = nil
     var _shardingMethod: Qdrant_ShardingMethod? = nil
+    var _quantizationConfig: Qdrant_QuantizationConfig? = nil
     var _sparseVectorsConfig: Qdrant_SparseVectorConfig? = nil
+    var _strictModeConfig: Qdrant_StrictModeConfig? = nil
+    var _metadata: Dictionary<String,Qdrant_Value> = [:]
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -2042,7 +4139,10 @@ nonisolated extension Qdrant_CreateCollection: SwiftProtobuf.Message, SwiftProto
       _replicationFactor = source._replicationFactor
       _writeConsistencyFactor = source._writeConsistencyFactor
       _shardingMethod = source._shardingMethod
+      _quantizationConfig = source._quantizationConfig
       _sparseVectorsConfig = source._sparseVectorsConfig
+      _strictModeConfig = source._strictModeConfig
+      _metadata = source._metadata
     }
   }
 
@@ -2071,8 +4171,11 @@ nonisolated extension Qdrant_CreateCollection: SwiftProtobuf.Message, SwiftProto
         case 10: try { try decoder.decodeSingularMessageField(value: &_storage._vectorsConfig) }()
         case 11: try { try decoder.decodeSingularUInt32Field(value: &_storage._replicationFactor) }()
         case 12: try { try decoder.decodeSingularUInt32Field(value: &_storage._writeConsistencyFactor) }()
+        case 14: try { try decoder.decodeSingularMessageField(value: &_storage._quantizationConfig) }()
         case 15: try { try decoder.decodeSingularEnumField(value: &_storage._shardingMethod) }()
         case 16: try { try decoder.decodeSingularMessageField(value: &_storage._sparseVectorsConfig) }()
+        case 17: try { try decoder.decodeSingularMessageField(value: &_storage._strictModeConfig) }()
+        case 18: try { try decoder.decodeMapField(fieldType: SwiftProtobuf._ProtobufMessageMap<SwiftProtobuf.ProtobufString,Qdrant_Value>.self, value: &_storage._metadata) }()
         default: break
         }
       }
@@ -2115,12 +4218,21 @@ nonisolated extension Qdrant_CreateCollection: SwiftProtobuf.Message, SwiftProto
       try { if let v = _storage._writeConsistencyFactor {
         try visitor.visitSingularUInt32Field(value: v, fieldNumber: 12)
       } }()
+      try { if let v = _storage._quantizationConfig {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 14)
+      } }()
       try { if let v = _storage._shardingMethod {
         try visitor.visitSingularEnumField(value: v, fieldNumber: 15)
       } }()
       try { if let v = _storage._sparseVectorsConfig {
         try visitor.visitSingularMessageField(value: v, fieldNumber: 16)
       } }()
+      try { if let v = _storage._strictModeConfig {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 17)
+      } }()
+      if !_storage._metadata.isEmpty {
+        try visitor.visitMapField(fieldType: SwiftProtobuf._ProtobufMessageMap<SwiftProtobuf.ProtobufString,Qdrant_Value>.self, value: _storage._metadata, fieldNumber: 18)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -2141,7 +4253,10 @@ nonisolated extension Qdrant_CreateCollection: SwiftProtobuf.Message, SwiftProto
         if _storage._replicationFactor != rhs_storage._replicationFactor {return false}
         if _storage._writeConsistencyFactor != rhs_storage._writeConsistencyFactor {return false}
         if _storage._shardingMethod != rhs_storage._shardingMethod {return false}
+        if _storage._quantizationConfig != rhs_storage._quantizationConfig {return false}
         if _storage._sparseVectorsConfig != rhs_storage._sparseVectorsConfig {return false}
+        if _storage._strictModeConfig != rhs_storage._strictModeConfig {return false}
+        if _storage._metadata != rhs_storage._metadata {return false}
         return true
       }
       if !storagesAreEqual {return false}
@@ -2346,13 +4461,16 @@ nonisolated extension Qdrant_CollectionParams: SwiftProtobuf.Message, SwiftProto
 
 nonisolated extension Qdrant_CollectionConfig: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".CollectionConfig"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}params\0\u{3}hnsw_config\0\u{3}optimizer_config\0\u{3}wal_config\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}params\0\u{3}hnsw_config\0\u{3}optimizer_config\0\u{3}wal_config\0\u{3}quantization_config\0\u{3}strict_mode_config\0\u{1}metadata\0")
 
   fileprivate class _StorageClass {
     var _params: Qdrant_CollectionParams? = nil
     var _hnswConfig: Qdrant_HnswConfigDiff? = nil
     var _optimizerConfig: Qdrant_OptimizersConfigDiff? = nil
     var _walConfig: Qdrant_WalConfigDiff? = nil
+    var _quantizationConfig: Qdrant_QuantizationConfig? = nil
+    var _strictModeConfig: Qdrant_StrictModeConfig? = nil
+    var _metadata: Dictionary<String,Qdrant_Value> = [:]
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -2367,6 +4485,9 @@ nonisolated extension Qdrant_CollectionConfig: SwiftProtobuf.Message, SwiftProto
       _hnswConfig = source._hnswConfig
       _optimizerConfig = source._optimizerConfig
       _walConfig = source._walConfig
+      _quantizationConfig = source._quantizationConfig
+      _strictModeConfig = source._strictModeConfig
+      _metadata = source._metadata
     }
   }
 
@@ -2389,6 +4510,9 @@ nonisolated extension Qdrant_CollectionConfig: SwiftProtobuf.Message, SwiftProto
         case 2: try { try decoder.decodeSingularMessageField(value: &_storage._hnswConfig) }()
         case 3: try { try decoder.decodeSingularMessageField(value: &_storage._optimizerConfig) }()
         case 4: try { try decoder.decodeSingularMessageField(value: &_storage._walConfig) }()
+        case 5: try { try decoder.decodeSingularMessageField(value: &_storage._quantizationConfig) }()
+        case 6: try { try decoder.decodeSingularMessageField(value: &_storage._strictModeConfig) }()
+        case 7: try { try decoder.decodeMapField(fieldType: SwiftProtobuf._ProtobufMessageMap<SwiftProtobuf.ProtobufString,Qdrant_Value>.self, value: &_storage._metadata) }()
         default: break
         }
       }
@@ -2413,6 +4537,15 @@ nonisolated extension Qdrant_CollectionConfig: SwiftProtobuf.Message, SwiftProto
       try { if let v = _storage._walConfig {
         try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
       } }()
+      try { if let v = _storage._quantizationConfig {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
+      } }()
+      try { if let v = _storage._strictModeConfig {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 6)
+      } }()
+      if !_storage._metadata.isEmpty {
+        try visitor.visitMapField(fieldType: SwiftProtobuf._ProtobufMessageMap<SwiftProtobuf.ProtobufString,Qdrant_Value>.self, value: _storage._metadata, fieldNumber: 7)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -2426,6 +4559,9 @@ nonisolated extension Qdrant_CollectionConfig: SwiftProtobuf.Message, SwiftProto
         if _storage._hnswConfig != rhs_storage._hnswConfig {return false}
         if _storage._optimizerConfig != rhs_storage._optimizerConfig {return false}
         if _storage._walConfig != rhs_storage._walConfig {return false}
+        if _storage._quantizationConfig != rhs_storage._quantizationConfig {return false}
+        if _storage._strictModeConfig != rhs_storage._strictModeConfig {return false}
+        if _storage._metadata != rhs_storage._metadata {return false}
         return true
       }
       if !storagesAreEqual {return false}
@@ -2568,6 +4704,2355 @@ nonisolated extension Qdrant_CollectionInfo: SwiftProtobuf.Message, SwiftProtobu
     if lhs._pointsCount != rhs._pointsCount {return false}
     if lhs._indexedVectorsCount != rhs._indexedVectorsCount {return false}
     if lhs._updateQueue != rhs._updateQueue {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Qdrant_KeywordIndexParams: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".KeywordIndexParams"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}is_tenant\0\u{3}on_disk\0\u{3}enable_hnsw\0\u{1}prefix\0\u{1}memory\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularBoolField(value: &self._isTenant) }()
+      case 2: try { try decoder.decodeSingularBoolField(value: &self._onDisk) }()
+      case 3: try { try decoder.decodeSingularBoolField(value: &self._enableHnsw) }()
+      case 4: try { try decoder.decodeSingularMessageField(value: &self._prefix) }()
+      case 5: try { try decoder.decodeSingularEnumField(value: &self._memory) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._isTenant {
+      try visitor.visitSingularBoolField(value: v, fieldNumber: 1)
+    } }()
+    try { if let v = self._onDisk {
+      try visitor.visitSingularBoolField(value: v, fieldNumber: 2)
+    } }()
+    try { if let v = self._enableHnsw {
+      try visitor.visitSingularBoolField(value: v, fieldNumber: 3)
+    } }()
+    try { if let v = self._prefix {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+    } }()
+    try { if let v = self._memory {
+      try visitor.visitSingularEnumField(value: v, fieldNumber: 5)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Qdrant_KeywordIndexParams, rhs: Qdrant_KeywordIndexParams) -> Bool {
+    if lhs._isTenant != rhs._isTenant {return false}
+    if lhs._onDisk != rhs._onDisk {return false}
+    if lhs._enableHnsw != rhs._enableHnsw {return false}
+    if lhs._prefix != rhs._prefix {return false}
+    if lhs._memory != rhs._memory {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Qdrant_KeywordPrefixParams: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".KeywordPrefixParams"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap()
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    // Load everything into unknown fields
+    while try decoder.nextFieldNumber() != nil {}
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Qdrant_KeywordPrefixParams, rhs: Qdrant_KeywordPrefixParams) -> Bool {
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Qdrant_IntegerIndexParams: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".IntegerIndexParams"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}lookup\0\u{1}range\0\u{3}is_principal\0\u{3}on_disk\0\u{3}enable_hnsw\0\u{1}memory\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularBoolField(value: &self._lookup) }()
+      case 2: try { try decoder.decodeSingularBoolField(value: &self._range) }()
+      case 3: try { try decoder.decodeSingularBoolField(value: &self._isPrincipal) }()
+      case 4: try { try decoder.decodeSingularBoolField(value: &self._onDisk) }()
+      case 5: try { try decoder.decodeSingularBoolField(value: &self._enableHnsw) }()
+      case 6: try { try decoder.decodeSingularEnumField(value: &self._memory) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._lookup {
+      try visitor.visitSingularBoolField(value: v, fieldNumber: 1)
+    } }()
+    try { if let v = self._range {
+      try visitor.visitSingularBoolField(value: v, fieldNumber: 2)
+    } }()
+    try { if let v = self._isPrincipal {
+      try visitor.visitSingularBoolField(value: v, fieldNumber: 3)
+    } }()
+    try { if let v = self._onDisk {
+      try visitor.visitSingularBoolField(value: v, fieldNumber: 4)
+    } }()
+    try { if let v = self._enableHnsw {
+      try visitor.visitSingularBoolField(value: v, fieldNumber: 5)
+    } }()
+    try { if let v = self._memory {
+      try visitor.visitSingularEnumField(value: v, fieldNumber: 6)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Qdrant_IntegerIndexParams, rhs: Qdrant_IntegerIndexParams) -> Bool {
+    if lhs._lookup != rhs._lookup {return false}
+    if lhs._range != rhs._range {return false}
+    if lhs._isPrincipal != rhs._isPrincipal {return false}
+    if lhs._onDisk != rhs._onDisk {return false}
+    if lhs._enableHnsw != rhs._enableHnsw {return false}
+    if lhs._memory != rhs._memory {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Qdrant_FloatIndexParams: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".FloatIndexParams"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}on_disk\0\u{3}is_principal\0\u{3}enable_hnsw\0\u{1}memory\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularBoolField(value: &self._onDisk) }()
+      case 2: try { try decoder.decodeSingularBoolField(value: &self._isPrincipal) }()
+      case 3: try { try decoder.decodeSingularBoolField(value: &self._enableHnsw) }()
+      case 4: try { try decoder.decodeSingularEnumField(value: &self._memory) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._onDisk {
+      try visitor.visitSingularBoolField(value: v, fieldNumber: 1)
+    } }()
+    try { if let v = self._isPrincipal {
+      try visitor.visitSingularBoolField(value: v, fieldNumber: 2)
+    } }()
+    try { if let v = self._enableHnsw {
+      try visitor.visitSingularBoolField(value: v, fieldNumber: 3)
+    } }()
+    try { if let v = self._memory {
+      try visitor.visitSingularEnumField(value: v, fieldNumber: 4)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Qdrant_FloatIndexParams, rhs: Qdrant_FloatIndexParams) -> Bool {
+    if lhs._onDisk != rhs._onDisk {return false}
+    if lhs._isPrincipal != rhs._isPrincipal {return false}
+    if lhs._enableHnsw != rhs._enableHnsw {return false}
+    if lhs._memory != rhs._memory {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Qdrant_GeoIndexParams: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GeoIndexParams"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}on_disk\0\u{3}enable_hnsw\0\u{1}memory\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularBoolField(value: &self._onDisk) }()
+      case 2: try { try decoder.decodeSingularBoolField(value: &self._enableHnsw) }()
+      case 3: try { try decoder.decodeSingularEnumField(value: &self._memory) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._onDisk {
+      try visitor.visitSingularBoolField(value: v, fieldNumber: 1)
+    } }()
+    try { if let v = self._enableHnsw {
+      try visitor.visitSingularBoolField(value: v, fieldNumber: 2)
+    } }()
+    try { if let v = self._memory {
+      try visitor.visitSingularEnumField(value: v, fieldNumber: 3)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Qdrant_GeoIndexParams, rhs: Qdrant_GeoIndexParams) -> Bool {
+    if lhs._onDisk != rhs._onDisk {return false}
+    if lhs._enableHnsw != rhs._enableHnsw {return false}
+    if lhs._memory != rhs._memory {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Qdrant_StopwordsSet: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".StopwordsSet"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}languages\0\u{1}custom\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedStringField(value: &self.languages) }()
+      case 2: try { try decoder.decodeRepeatedStringField(value: &self.custom) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.languages.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.languages, fieldNumber: 1)
+    }
+    if !self.custom.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.custom, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Qdrant_StopwordsSet, rhs: Qdrant_StopwordsSet) -> Bool {
+    if lhs.languages != rhs.languages {return false}
+    if lhs.custom != rhs.custom {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Qdrant_TextIndexParams: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".TextIndexParams"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}tokenizer\0\u{1}lowercase\0\u{3}min_token_len\0\u{3}max_token_len\0\u{3}on_disk\0\u{1}stopwords\0\u{3}phrase_matching\0\u{1}stemmer\0\u{3}ascii_folding\0\u{3}enable_hnsw\0\u{1}memory\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularEnumField(value: &self.tokenizer) }()
+      case 2: try { try decoder.decodeSingularBoolField(value: &self._lowercase) }()
+      case 3: try { try decoder.decodeSingularUInt64Field(value: &self._minTokenLen) }()
+      case 4: try { try decoder.decodeSingularUInt64Field(value: &self._maxTokenLen) }()
+      case 5: try { try decoder.decodeSingularBoolField(value: &self._onDisk) }()
+      case 6: try { try decoder.decodeSingularMessageField(value: &self._stopwords) }()
+      case 7: try { try decoder.decodeSingularBoolField(value: &self._phraseMatching) }()
+      case 8: try { try decoder.decodeSingularMessageField(value: &self._stemmer) }()
+      case 9: try { try decoder.decodeSingularBoolField(value: &self._asciiFolding) }()
+      case 10: try { try decoder.decodeSingularBoolField(value: &self._enableHnsw) }()
+      case 11: try { try decoder.decodeSingularEnumField(value: &self._memory) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if self.tokenizer != .unknown {
+      try visitor.visitSingularEnumField(value: self.tokenizer, fieldNumber: 1)
+    }
+    try { if let v = self._lowercase {
+      try visitor.visitSingularBoolField(value: v, fieldNumber: 2)
+    } }()
+    try { if let v = self._minTokenLen {
+      try visitor.visitSingularUInt64Field(value: v, fieldNumber: 3)
+    } }()
+    try { if let v = self._maxTokenLen {
+      try visitor.visitSingularUInt64Field(value: v, fieldNumber: 4)
+    } }()
+    try { if let v = self._onDisk {
+      try visitor.visitSingularBoolField(value: v, fieldNumber: 5)
+    } }()
+    try { if let v = self._stopwords {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 6)
+    } }()
+    try { if let v = self._phraseMatching {
+      try visitor.visitSingularBoolField(value: v, fieldNumber: 7)
+    } }()
+    try { if let v = self._stemmer {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 8)
+    } }()
+    try { if let v = self._asciiFolding {
+      try visitor.visitSingularBoolField(value: v, fieldNumber: 9)
+    } }()
+    try { if let v = self._enableHnsw {
+      try visitor.visitSingularBoolField(value: v, fieldNumber: 10)
+    } }()
+    try { if let v = self._memory {
+      try visitor.visitSingularEnumField(value: v, fieldNumber: 11)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Qdrant_TextIndexParams, rhs: Qdrant_TextIndexParams) -> Bool {
+    if lhs.tokenizer != rhs.tokenizer {return false}
+    if lhs._lowercase != rhs._lowercase {return false}
+    if lhs._minTokenLen != rhs._minTokenLen {return false}
+    if lhs._maxTokenLen != rhs._maxTokenLen {return false}
+    if lhs._onDisk != rhs._onDisk {return false}
+    if lhs._stopwords != rhs._stopwords {return false}
+    if lhs._phraseMatching != rhs._phraseMatching {return false}
+    if lhs._stemmer != rhs._stemmer {return false}
+    if lhs._asciiFolding != rhs._asciiFolding {return false}
+    if lhs._enableHnsw != rhs._enableHnsw {return false}
+    if lhs._memory != rhs._memory {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Qdrant_StemmingAlgorithm: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".StemmingAlgorithm"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}snowball\0\u{1}disabled\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try {
+        var v: Qdrant_SnowballParams?
+        var hadOneofValue = false
+        if let current = self.stemmingParams {
+          hadOneofValue = true
+          if case .snowball(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.stemmingParams = .snowball(v)
+        }
+      }()
+      case 2: try {
+        var v: Qdrant_DisabledStemmer?
+        var hadOneofValue = false
+        if let current = self.stemmingParams {
+          hadOneofValue = true
+          if case .disabled(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.stemmingParams = .disabled(v)
+        }
+      }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    switch self.stemmingParams {
+    case .snowball?: try {
+      guard case .snowball(let v)? = self.stemmingParams else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    }()
+    case .disabled?: try {
+      guard case .disabled(let v)? = self.stemmingParams else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    }()
+    case nil: break
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Qdrant_StemmingAlgorithm, rhs: Qdrant_StemmingAlgorithm) -> Bool {
+    if lhs.stemmingParams != rhs.stemmingParams {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Qdrant_SnowballParams: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SnowballParams"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}language\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.language) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.language.isEmpty {
+      try visitor.visitSingularStringField(value: self.language, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Qdrant_SnowballParams, rhs: Qdrant_SnowballParams) -> Bool {
+    if lhs.language != rhs.language {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Qdrant_DisabledStemmer: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".DisabledStemmer"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap()
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    // Load everything into unknown fields
+    while try decoder.nextFieldNumber() != nil {}
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Qdrant_DisabledStemmer, rhs: Qdrant_DisabledStemmer) -> Bool {
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Qdrant_BoolIndexParams: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".BoolIndexParams"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}on_disk\0\u{3}enable_hnsw\0\u{1}memory\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularBoolField(value: &self._onDisk) }()
+      case 2: try { try decoder.decodeSingularBoolField(value: &self._enableHnsw) }()
+      case 3: try { try decoder.decodeSingularEnumField(value: &self._memory) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._onDisk {
+      try visitor.visitSingularBoolField(value: v, fieldNumber: 1)
+    } }()
+    try { if let v = self._enableHnsw {
+      try visitor.visitSingularBoolField(value: v, fieldNumber: 2)
+    } }()
+    try { if let v = self._memory {
+      try visitor.visitSingularEnumField(value: v, fieldNumber: 3)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Qdrant_BoolIndexParams, rhs: Qdrant_BoolIndexParams) -> Bool {
+    if lhs._onDisk != rhs._onDisk {return false}
+    if lhs._enableHnsw != rhs._enableHnsw {return false}
+    if lhs._memory != rhs._memory {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Qdrant_DatetimeIndexParams: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".DatetimeIndexParams"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}on_disk\0\u{3}is_principal\0\u{3}enable_hnsw\0\u{1}memory\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularBoolField(value: &self._onDisk) }()
+      case 2: try { try decoder.decodeSingularBoolField(value: &self._isPrincipal) }()
+      case 3: try { try decoder.decodeSingularBoolField(value: &self._enableHnsw) }()
+      case 4: try { try decoder.decodeSingularEnumField(value: &self._memory) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._onDisk {
+      try visitor.visitSingularBoolField(value: v, fieldNumber: 1)
+    } }()
+    try { if let v = self._isPrincipal {
+      try visitor.visitSingularBoolField(value: v, fieldNumber: 2)
+    } }()
+    try { if let v = self._enableHnsw {
+      try visitor.visitSingularBoolField(value: v, fieldNumber: 3)
+    } }()
+    try { if let v = self._memory {
+      try visitor.visitSingularEnumField(value: v, fieldNumber: 4)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Qdrant_DatetimeIndexParams, rhs: Qdrant_DatetimeIndexParams) -> Bool {
+    if lhs._onDisk != rhs._onDisk {return false}
+    if lhs._isPrincipal != rhs._isPrincipal {return false}
+    if lhs._enableHnsw != rhs._enableHnsw {return false}
+    if lhs._memory != rhs._memory {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Qdrant_UuidIndexParams: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".UuidIndexParams"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}is_tenant\0\u{3}on_disk\0\u{3}enable_hnsw\0\u{1}memory\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularBoolField(value: &self._isTenant) }()
+      case 2: try { try decoder.decodeSingularBoolField(value: &self._onDisk) }()
+      case 3: try { try decoder.decodeSingularBoolField(value: &self._enableHnsw) }()
+      case 4: try { try decoder.decodeSingularEnumField(value: &self._memory) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._isTenant {
+      try visitor.visitSingularBoolField(value: v, fieldNumber: 1)
+    } }()
+    try { if let v = self._onDisk {
+      try visitor.visitSingularBoolField(value: v, fieldNumber: 2)
+    } }()
+    try { if let v = self._enableHnsw {
+      try visitor.visitSingularBoolField(value: v, fieldNumber: 3)
+    } }()
+    try { if let v = self._memory {
+      try visitor.visitSingularEnumField(value: v, fieldNumber: 4)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Qdrant_UuidIndexParams, rhs: Qdrant_UuidIndexParams) -> Bool {
+    if lhs._isTenant != rhs._isTenant {return false}
+    if lhs._onDisk != rhs._onDisk {return false}
+    if lhs._enableHnsw != rhs._enableHnsw {return false}
+    if lhs._memory != rhs._memory {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Qdrant_PayloadIndexParams: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".PayloadIndexParams"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}text_index_params\0\u{3}integer_index_params\0\u{3}keyword_index_params\0\u{3}float_index_params\0\u{3}geo_index_params\0\u{3}bool_index_params\0\u{3}datetime_index_params\0\u{3}uuid_index_params\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try {
+        var v: Qdrant_TextIndexParams?
+        var hadOneofValue = false
+        if let current = self.indexParams {
+          hadOneofValue = true
+          if case .textIndexParams(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.indexParams = .textIndexParams(v)
+        }
+      }()
+      case 2: try {
+        var v: Qdrant_IntegerIndexParams?
+        var hadOneofValue = false
+        if let current = self.indexParams {
+          hadOneofValue = true
+          if case .integerIndexParams(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.indexParams = .integerIndexParams(v)
+        }
+      }()
+      case 3: try {
+        var v: Qdrant_KeywordIndexParams?
+        var hadOneofValue = false
+        if let current = self.indexParams {
+          hadOneofValue = true
+          if case .keywordIndexParams(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.indexParams = .keywordIndexParams(v)
+        }
+      }()
+      case 4: try {
+        var v: Qdrant_FloatIndexParams?
+        var hadOneofValue = false
+        if let current = self.indexParams {
+          hadOneofValue = true
+          if case .floatIndexParams(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.indexParams = .floatIndexParams(v)
+        }
+      }()
+      case 5: try {
+        var v: Qdrant_GeoIndexParams?
+        var hadOneofValue = false
+        if let current = self.indexParams {
+          hadOneofValue = true
+          if case .geoIndexParams(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.indexParams = .geoIndexParams(v)
+        }
+      }()
+      case 6: try {
+        var v: Qdrant_BoolIndexParams?
+        var hadOneofValue = false
+        if let current = self.indexParams {
+          hadOneofValue = true
+          if case .boolIndexParams(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.indexParams = .boolIndexParams(v)
+        }
+      }()
+      case 7: try {
+        var v: Qdrant_DatetimeIndexParams?
+        var hadOneofValue = false
+        if let current = self.indexParams {
+          hadOneofValue = true
+          if case .datetimeIndexParams(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.indexParams = .datetimeIndexParams(v)
+        }
+      }()
+      case 8: try {
+        var v: Qdrant_UuidIndexParams?
+        var hadOneofValue = false
+        if let current = self.indexParams {
+          hadOneofValue = true
+          if case .uuidIndexParams(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.indexParams = .uuidIndexParams(v)
+        }
+      }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    switch self.indexParams {
+    case .textIndexParams?: try {
+      guard case .textIndexParams(let v)? = self.indexParams else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    }()
+    case .integerIndexParams?: try {
+      guard case .integerIndexParams(let v)? = self.indexParams else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    }()
+    case .keywordIndexParams?: try {
+      guard case .keywordIndexParams(let v)? = self.indexParams else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    }()
+    case .floatIndexParams?: try {
+      guard case .floatIndexParams(let v)? = self.indexParams else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+    }()
+    case .geoIndexParams?: try {
+      guard case .geoIndexParams(let v)? = self.indexParams else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
+    }()
+    case .boolIndexParams?: try {
+      guard case .boolIndexParams(let v)? = self.indexParams else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 6)
+    }()
+    case .datetimeIndexParams?: try {
+      guard case .datetimeIndexParams(let v)? = self.indexParams else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 7)
+    }()
+    case .uuidIndexParams?: try {
+      guard case .uuidIndexParams(let v)? = self.indexParams else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 8)
+    }()
+    case nil: break
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Qdrant_PayloadIndexParams, rhs: Qdrant_PayloadIndexParams) -> Bool {
+    if lhs.indexParams != rhs.indexParams {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Qdrant_ChangeAliases: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ChangeAliases"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}actions\0\u{1}timeout\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.actions) }()
+      case 2: try { try decoder.decodeSingularUInt64Field(value: &self._timeout) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.actions.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.actions, fieldNumber: 1)
+    }
+    try { if let v = self._timeout {
+      try visitor.visitSingularUInt64Field(value: v, fieldNumber: 2)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Qdrant_ChangeAliases, rhs: Qdrant_ChangeAliases) -> Bool {
+    if lhs.actions != rhs.actions {return false}
+    if lhs._timeout != rhs._timeout {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Qdrant_AliasOperations: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".AliasOperations"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}create_alias\0\u{3}rename_alias\0\u{3}delete_alias\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try {
+        var v: Qdrant_CreateAlias?
+        var hadOneofValue = false
+        if let current = self.action {
+          hadOneofValue = true
+          if case .createAlias(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.action = .createAlias(v)
+        }
+      }()
+      case 2: try {
+        var v: Qdrant_RenameAlias?
+        var hadOneofValue = false
+        if let current = self.action {
+          hadOneofValue = true
+          if case .renameAlias(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.action = .renameAlias(v)
+        }
+      }()
+      case 3: try {
+        var v: Qdrant_DeleteAlias?
+        var hadOneofValue = false
+        if let current = self.action {
+          hadOneofValue = true
+          if case .deleteAlias(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.action = .deleteAlias(v)
+        }
+      }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    switch self.action {
+    case .createAlias?: try {
+      guard case .createAlias(let v)? = self.action else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    }()
+    case .renameAlias?: try {
+      guard case .renameAlias(let v)? = self.action else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    }()
+    case .deleteAlias?: try {
+      guard case .deleteAlias(let v)? = self.action else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    }()
+    case nil: break
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Qdrant_AliasOperations, rhs: Qdrant_AliasOperations) -> Bool {
+    if lhs.action != rhs.action {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Qdrant_CreateAlias: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CreateAlias"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}collection_name\0\u{3}alias_name\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.collectionName) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.aliasName) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.collectionName.isEmpty {
+      try visitor.visitSingularStringField(value: self.collectionName, fieldNumber: 1)
+    }
+    if !self.aliasName.isEmpty {
+      try visitor.visitSingularStringField(value: self.aliasName, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Qdrant_CreateAlias, rhs: Qdrant_CreateAlias) -> Bool {
+    if lhs.collectionName != rhs.collectionName {return false}
+    if lhs.aliasName != rhs.aliasName {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Qdrant_RenameAlias: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".RenameAlias"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}old_alias_name\0\u{3}new_alias_name\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.oldAliasName) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.newAliasName) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.oldAliasName.isEmpty {
+      try visitor.visitSingularStringField(value: self.oldAliasName, fieldNumber: 1)
+    }
+    if !self.newAliasName.isEmpty {
+      try visitor.visitSingularStringField(value: self.newAliasName, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Qdrant_RenameAlias, rhs: Qdrant_RenameAlias) -> Bool {
+    if lhs.oldAliasName != rhs.oldAliasName {return false}
+    if lhs.newAliasName != rhs.newAliasName {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Qdrant_DeleteAlias: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".DeleteAlias"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}alias_name\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.aliasName) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.aliasName.isEmpty {
+      try visitor.visitSingularStringField(value: self.aliasName, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Qdrant_DeleteAlias, rhs: Qdrant_DeleteAlias) -> Bool {
+    if lhs.aliasName != rhs.aliasName {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Qdrant_ListAliasesRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListAliasesRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap()
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    // Load everything into unknown fields
+    while try decoder.nextFieldNumber() != nil {}
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Qdrant_ListAliasesRequest, rhs: Qdrant_ListAliasesRequest) -> Bool {
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Qdrant_ListCollectionAliasesRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListCollectionAliasesRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}collection_name\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.collectionName) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.collectionName.isEmpty {
+      try visitor.visitSingularStringField(value: self.collectionName, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Qdrant_ListCollectionAliasesRequest, rhs: Qdrant_ListCollectionAliasesRequest) -> Bool {
+    if lhs.collectionName != rhs.collectionName {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Qdrant_AliasDescription: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".AliasDescription"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}alias_name\0\u{3}collection_name\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.aliasName) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.collectionName) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.aliasName.isEmpty {
+      try visitor.visitSingularStringField(value: self.aliasName, fieldNumber: 1)
+    }
+    if !self.collectionName.isEmpty {
+      try visitor.visitSingularStringField(value: self.collectionName, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Qdrant_AliasDescription, rhs: Qdrant_AliasDescription) -> Bool {
+    if lhs.aliasName != rhs.aliasName {return false}
+    if lhs.collectionName != rhs.collectionName {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Qdrant_ListAliasesResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListAliasesResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}aliases\0\u{1}time\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.aliases) }()
+      case 2: try { try decoder.decodeSingularDoubleField(value: &self.time) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.aliases.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.aliases, fieldNumber: 1)
+    }
+    if self.time.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.time, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Qdrant_ListAliasesResponse, rhs: Qdrant_ListAliasesResponse) -> Bool {
+    if lhs.aliases != rhs.aliases {return false}
+    if lhs.time != rhs.time {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Qdrant_ShardKey: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ShardKey"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}keyword\0\u{1}number\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try {
+        var v: String?
+        try decoder.decodeSingularStringField(value: &v)
+        if let v = v {
+          if self.key != nil {try decoder.handleConflictingOneOf()}
+          self.key = .keyword(v)
+        }
+      }()
+      case 2: try {
+        var v: UInt64?
+        try decoder.decodeSingularUInt64Field(value: &v)
+        if let v = v {
+          if self.key != nil {try decoder.handleConflictingOneOf()}
+          self.key = .number(v)
+        }
+      }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    switch self.key {
+    case .keyword?: try {
+      guard case .keyword(let v)? = self.key else { preconditionFailure() }
+      try visitor.visitSingularStringField(value: v, fieldNumber: 1)
+    }()
+    case .number?: try {
+      guard case .number(let v)? = self.key else { preconditionFailure() }
+      try visitor.visitSingularUInt64Field(value: v, fieldNumber: 2)
+    }()
+    case nil: break
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Qdrant_ShardKey, rhs: Qdrant_ShardKey) -> Bool {
+    if lhs.key != rhs.key {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Qdrant_ScalarQuantization: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ScalarQuantization"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}type\0\u{1}quantile\0\u{3}always_ram\0\u{1}memory\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularEnumField(value: &self.type) }()
+      case 2: try { try decoder.decodeSingularFloatField(value: &self._quantile) }()
+      case 3: try { try decoder.decodeSingularBoolField(value: &self._alwaysRam) }()
+      case 4: try { try decoder.decodeSingularEnumField(value: &self._memory) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if self.type != .unknownQuantization {
+      try visitor.visitSingularEnumField(value: self.type, fieldNumber: 1)
+    }
+    try { if let v = self._quantile {
+      try visitor.visitSingularFloatField(value: v, fieldNumber: 2)
+    } }()
+    try { if let v = self._alwaysRam {
+      try visitor.visitSingularBoolField(value: v, fieldNumber: 3)
+    } }()
+    try { if let v = self._memory {
+      try visitor.visitSingularEnumField(value: v, fieldNumber: 4)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Qdrant_ScalarQuantization, rhs: Qdrant_ScalarQuantization) -> Bool {
+    if lhs.type != rhs.type {return false}
+    if lhs._quantile != rhs._quantile {return false}
+    if lhs._alwaysRam != rhs._alwaysRam {return false}
+    if lhs._memory != rhs._memory {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Qdrant_ProductQuantization: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ProductQuantization"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}compression\0\u{3}always_ram\0\u{1}memory\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularEnumField(value: &self.compression) }()
+      case 2: try { try decoder.decodeSingularBoolField(value: &self._alwaysRam) }()
+      case 3: try { try decoder.decodeSingularEnumField(value: &self._memory) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if self.compression != .x4 {
+      try visitor.visitSingularEnumField(value: self.compression, fieldNumber: 1)
+    }
+    try { if let v = self._alwaysRam {
+      try visitor.visitSingularBoolField(value: v, fieldNumber: 2)
+    } }()
+    try { if let v = self._memory {
+      try visitor.visitSingularEnumField(value: v, fieldNumber: 3)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Qdrant_ProductQuantization, rhs: Qdrant_ProductQuantization) -> Bool {
+    if lhs.compression != rhs.compression {return false}
+    if lhs._alwaysRam != rhs._alwaysRam {return false}
+    if lhs._memory != rhs._memory {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Qdrant_BinaryQuantizationQueryEncoding: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".BinaryQuantizationQueryEncoding"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\u{4}setting\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 4: try {
+        var v: Qdrant_BinaryQuantizationQueryEncoding.Setting?
+        try decoder.decodeSingularEnumField(value: &v)
+        if let v = v {
+          if self.variant != nil {try decoder.handleConflictingOneOf()}
+          self.variant = .setting(v)
+        }
+      }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if case .setting(let v)? = self.variant {
+      try visitor.visitSingularEnumField(value: v, fieldNumber: 4)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Qdrant_BinaryQuantizationQueryEncoding, rhs: Qdrant_BinaryQuantizationQueryEncoding) -> Bool {
+    if lhs.variant != rhs.variant {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Qdrant_BinaryQuantizationQueryEncoding.Setting: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0Default\0\u{1}Binary\0\u{1}Scalar4Bits\0\u{1}Scalar8Bits\0")
+}
+
+nonisolated extension Qdrant_BinaryQuantization: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".BinaryQuantization"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}always_ram\0\u{1}encoding\0\u{3}query_encoding\0\u{1}memory\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularBoolField(value: &self._alwaysRam) }()
+      case 2: try { try decoder.decodeSingularEnumField(value: &self._encoding) }()
+      case 3: try { try decoder.decodeSingularMessageField(value: &self._queryEncoding) }()
+      case 4: try { try decoder.decodeSingularEnumField(value: &self._memory) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._alwaysRam {
+      try visitor.visitSingularBoolField(value: v, fieldNumber: 1)
+    } }()
+    try { if let v = self._encoding {
+      try visitor.visitSingularEnumField(value: v, fieldNumber: 2)
+    } }()
+    try { if let v = self._queryEncoding {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    } }()
+    try { if let v = self._memory {
+      try visitor.visitSingularEnumField(value: v, fieldNumber: 4)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Qdrant_BinaryQuantization, rhs: Qdrant_BinaryQuantization) -> Bool {
+    if lhs._alwaysRam != rhs._alwaysRam {return false}
+    if lhs._encoding != rhs._encoding {return false}
+    if lhs._queryEncoding != rhs._queryEncoding {return false}
+    if lhs._memory != rhs._memory {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Qdrant_TurboQuantization: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".TurboQuantization"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}always_ram\0\u{1}bits\0\u{1}memory\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularBoolField(value: &self._alwaysRam) }()
+      case 2: try { try decoder.decodeSingularEnumField(value: &self._bits) }()
+      case 3: try { try decoder.decodeSingularEnumField(value: &self._memory) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._alwaysRam {
+      try visitor.visitSingularBoolField(value: v, fieldNumber: 1)
+    } }()
+    try { if let v = self._bits {
+      try visitor.visitSingularEnumField(value: v, fieldNumber: 2)
+    } }()
+    try { if let v = self._memory {
+      try visitor.visitSingularEnumField(value: v, fieldNumber: 3)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Qdrant_TurboQuantization, rhs: Qdrant_TurboQuantization) -> Bool {
+    if lhs._alwaysRam != rhs._alwaysRam {return false}
+    if lhs._bits != rhs._bits {return false}
+    if lhs._memory != rhs._memory {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Qdrant_QuantizationConfig: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".QuantizationConfig"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}scalar\0\u{1}product\0\u{1}binary\0\u{1}turboquant\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try {
+        var v: Qdrant_ScalarQuantization?
+        var hadOneofValue = false
+        if let current = self.quantization {
+          hadOneofValue = true
+          if case .scalar(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.quantization = .scalar(v)
+        }
+      }()
+      case 2: try {
+        var v: Qdrant_ProductQuantization?
+        var hadOneofValue = false
+        if let current = self.quantization {
+          hadOneofValue = true
+          if case .product(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.quantization = .product(v)
+        }
+      }()
+      case 3: try {
+        var v: Qdrant_BinaryQuantization?
+        var hadOneofValue = false
+        if let current = self.quantization {
+          hadOneofValue = true
+          if case .binary(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.quantization = .binary(v)
+        }
+      }()
+      case 4: try {
+        var v: Qdrant_TurboQuantization?
+        var hadOneofValue = false
+        if let current = self.quantization {
+          hadOneofValue = true
+          if case .turboquant(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.quantization = .turboquant(v)
+        }
+      }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    switch self.quantization {
+    case .scalar?: try {
+      guard case .scalar(let v)? = self.quantization else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    }()
+    case .product?: try {
+      guard case .product(let v)? = self.quantization else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    }()
+    case .binary?: try {
+      guard case .binary(let v)? = self.quantization else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    }()
+    case .turboquant?: try {
+      guard case .turboquant(let v)? = self.quantization else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+    }()
+    case nil: break
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Qdrant_QuantizationConfig, rhs: Qdrant_QuantizationConfig) -> Bool {
+    if lhs.quantization != rhs.quantization {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Qdrant_StrictModeConfig: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".StrictModeConfig"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}enabled\0\u{3}max_query_limit\0\u{3}max_timeout\0\u{3}unindexed_filtering_retrieve\0\u{3}unindexed_filtering_update\0\u{3}search_max_hnsw_ef\0\u{3}search_allow_exact\0\u{3}search_max_oversampling\0\u{3}upsert_max_batchsize\0\u{3}max_collection_vector_size_bytes\0\u{3}read_rate_limit\0\u{3}write_rate_limit\0\u{3}max_collection_payload_size_bytes\0\u{3}filter_max_conditions\0\u{3}condition_max_size\0\u{3}multivector_config\0\u{3}sparse_config\0\u{3}max_points_count\0\u{3}max_payload_index_count\0\u{3}search_max_batchsize\0\u{3}max_resident_memory_percent\0\u{c}\u{16}\u{1}")
+
+  fileprivate class _StorageClass {
+    var _enabled: Bool? = nil
+    var _maxQueryLimit: UInt32? = nil
+    var _maxTimeout: UInt32? = nil
+    var _unindexedFilteringRetrieve: Bool? = nil
+    var _unindexedFilteringUpdate: Bool? = nil
+    var _searchMaxHnswEf: UInt32? = nil
+    var _searchAllowExact: Bool? = nil
+    var _searchMaxOversampling: Float? = nil
+    var _upsertMaxBatchsize: UInt64? = nil
+    var _searchMaxBatchsize: UInt64? = nil
+    var _maxCollectionVectorSizeBytes: UInt64? = nil
+    var _readRateLimit: UInt32? = nil
+    var _writeRateLimit: UInt32? = nil
+    var _maxCollectionPayloadSizeBytes: UInt64? = nil
+    var _filterMaxConditions: UInt64? = nil
+    var _conditionMaxSize: UInt64? = nil
+    var _multivectorConfig: Qdrant_StrictModeMultivectorConfig? = nil
+    var _sparseConfig: Qdrant_StrictModeSparseConfig? = nil
+    var _maxPointsCount: UInt64? = nil
+    var _maxPayloadIndexCount: UInt64? = nil
+    var _maxResidentMemoryPercent: UInt32? = nil
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _enabled = source._enabled
+      _maxQueryLimit = source._maxQueryLimit
+      _maxTimeout = source._maxTimeout
+      _unindexedFilteringRetrieve = source._unindexedFilteringRetrieve
+      _unindexedFilteringUpdate = source._unindexedFilteringUpdate
+      _searchMaxHnswEf = source._searchMaxHnswEf
+      _searchAllowExact = source._searchAllowExact
+      _searchMaxOversampling = source._searchMaxOversampling
+      _upsertMaxBatchsize = source._upsertMaxBatchsize
+      _searchMaxBatchsize = source._searchMaxBatchsize
+      _maxCollectionVectorSizeBytes = source._maxCollectionVectorSizeBytes
+      _readRateLimit = source._readRateLimit
+      _writeRateLimit = source._writeRateLimit
+      _maxCollectionPayloadSizeBytes = source._maxCollectionPayloadSizeBytes
+      _filterMaxConditions = source._filterMaxConditions
+      _conditionMaxSize = source._conditionMaxSize
+      _multivectorConfig = source._multivectorConfig
+      _sparseConfig = source._sparseConfig
+      _maxPointsCount = source._maxPointsCount
+      _maxPayloadIndexCount = source._maxPayloadIndexCount
+      _maxResidentMemoryPercent = source._maxResidentMemoryPercent
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularBoolField(value: &_storage._enabled) }()
+        case 2: try { try decoder.decodeSingularUInt32Field(value: &_storage._maxQueryLimit) }()
+        case 3: try { try decoder.decodeSingularUInt32Field(value: &_storage._maxTimeout) }()
+        case 4: try { try decoder.decodeSingularBoolField(value: &_storage._unindexedFilteringRetrieve) }()
+        case 5: try { try decoder.decodeSingularBoolField(value: &_storage._unindexedFilteringUpdate) }()
+        case 6: try { try decoder.decodeSingularUInt32Field(value: &_storage._searchMaxHnswEf) }()
+        case 7: try { try decoder.decodeSingularBoolField(value: &_storage._searchAllowExact) }()
+        case 8: try { try decoder.decodeSingularFloatField(value: &_storage._searchMaxOversampling) }()
+        case 9: try { try decoder.decodeSingularUInt64Field(value: &_storage._upsertMaxBatchsize) }()
+        case 10: try { try decoder.decodeSingularUInt64Field(value: &_storage._maxCollectionVectorSizeBytes) }()
+        case 11: try { try decoder.decodeSingularUInt32Field(value: &_storage._readRateLimit) }()
+        case 12: try { try decoder.decodeSingularUInt32Field(value: &_storage._writeRateLimit) }()
+        case 13: try { try decoder.decodeSingularUInt64Field(value: &_storage._maxCollectionPayloadSizeBytes) }()
+        case 14: try { try decoder.decodeSingularUInt64Field(value: &_storage._filterMaxConditions) }()
+        case 15: try { try decoder.decodeSingularUInt64Field(value: &_storage._conditionMaxSize) }()
+        case 16: try { try decoder.decodeSingularMessageField(value: &_storage._multivectorConfig) }()
+        case 17: try { try decoder.decodeSingularMessageField(value: &_storage._sparseConfig) }()
+        case 18: try { try decoder.decodeSingularUInt64Field(value: &_storage._maxPointsCount) }()
+        case 19: try { try decoder.decodeSingularUInt64Field(value: &_storage._maxPayloadIndexCount) }()
+        case 20: try { try decoder.decodeSingularUInt64Field(value: &_storage._searchMaxBatchsize) }()
+        case 21: try { try decoder.decodeSingularUInt32Field(value: &_storage._maxResidentMemoryPercent) }()
+        default: break
+        }
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      try { if let v = _storage._enabled {
+        try visitor.visitSingularBoolField(value: v, fieldNumber: 1)
+      } }()
+      try { if let v = _storage._maxQueryLimit {
+        try visitor.visitSingularUInt32Field(value: v, fieldNumber: 2)
+      } }()
+      try { if let v = _storage._maxTimeout {
+        try visitor.visitSingularUInt32Field(value: v, fieldNumber: 3)
+      } }()
+      try { if let v = _storage._unindexedFilteringRetrieve {
+        try visitor.visitSingularBoolField(value: v, fieldNumber: 4)
+      } }()
+      try { if let v = _storage._unindexedFilteringUpdate {
+        try visitor.visitSingularBoolField(value: v, fieldNumber: 5)
+      } }()
+      try { if let v = _storage._searchMaxHnswEf {
+        try visitor.visitSingularUInt32Field(value: v, fieldNumber: 6)
+      } }()
+      try { if let v = _storage._searchAllowExact {
+        try visitor.visitSingularBoolField(value: v, fieldNumber: 7)
+      } }()
+      try { if let v = _storage._searchMaxOversampling {
+        try visitor.visitSingularFloatField(value: v, fieldNumber: 8)
+      } }()
+      try { if let v = _storage._upsertMaxBatchsize {
+        try visitor.visitSingularUInt64Field(value: v, fieldNumber: 9)
+      } }()
+      try { if let v = _storage._maxCollectionVectorSizeBytes {
+        try visitor.visitSingularUInt64Field(value: v, fieldNumber: 10)
+      } }()
+      try { if let v = _storage._readRateLimit {
+        try visitor.visitSingularUInt32Field(value: v, fieldNumber: 11)
+      } }()
+      try { if let v = _storage._writeRateLimit {
+        try visitor.visitSingularUInt32Field(value: v, fieldNumber: 12)
+      } }()
+      try { if let v = _storage._maxCollectionPayloadSizeBytes {
+        try visitor.visitSingularUInt64Field(value: v, fieldNumber: 13)
+      } }()
+      try { if let v = _storage._filterMaxConditions {
+        try visitor.visitSingularUInt64Field(value: v, fieldNumber: 14)
+      } }()
+      try { if let v = _storage._conditionMaxSize {
+        try visitor.visitSingularUInt64Field(value: v, fieldNumber: 15)
+      } }()
+      try { if let v = _storage._multivectorConfig {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 16)
+      } }()
+      try { if let v = _storage._sparseConfig {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 17)
+      } }()
+      try { if let v = _storage._maxPointsCount {
+        try visitor.visitSingularUInt64Field(value: v, fieldNumber: 18)
+      } }()
+      try { if let v = _storage._maxPayloadIndexCount {
+        try visitor.visitSingularUInt64Field(value: v, fieldNumber: 19)
+      } }()
+      try { if let v = _storage._searchMaxBatchsize {
+        try visitor.visitSingularUInt64Field(value: v, fieldNumber: 20)
+      } }()
+      try { if let v = _storage._maxResidentMemoryPercent {
+        try visitor.visitSingularUInt32Field(value: v, fieldNumber: 21)
+      } }()
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Qdrant_StrictModeConfig, rhs: Qdrant_StrictModeConfig) -> Bool {
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._enabled != rhs_storage._enabled {return false}
+        if _storage._maxQueryLimit != rhs_storage._maxQueryLimit {return false}
+        if _storage._maxTimeout != rhs_storage._maxTimeout {return false}
+        if _storage._unindexedFilteringRetrieve != rhs_storage._unindexedFilteringRetrieve {return false}
+        if _storage._unindexedFilteringUpdate != rhs_storage._unindexedFilteringUpdate {return false}
+        if _storage._searchMaxHnswEf != rhs_storage._searchMaxHnswEf {return false}
+        if _storage._searchAllowExact != rhs_storage._searchAllowExact {return false}
+        if _storage._searchMaxOversampling != rhs_storage._searchMaxOversampling {return false}
+        if _storage._upsertMaxBatchsize != rhs_storage._upsertMaxBatchsize {return false}
+        if _storage._searchMaxBatchsize != rhs_storage._searchMaxBatchsize {return false}
+        if _storage._maxCollectionVectorSizeBytes != rhs_storage._maxCollectionVectorSizeBytes {return false}
+        if _storage._readRateLimit != rhs_storage._readRateLimit {return false}
+        if _storage._writeRateLimit != rhs_storage._writeRateLimit {return false}
+        if _storage._maxCollectionPayloadSizeBytes != rhs_storage._maxCollectionPayloadSizeBytes {return false}
+        if _storage._filterMaxConditions != rhs_storage._filterMaxConditions {return false}
+        if _storage._conditionMaxSize != rhs_storage._conditionMaxSize {return false}
+        if _storage._multivectorConfig != rhs_storage._multivectorConfig {return false}
+        if _storage._sparseConfig != rhs_storage._sparseConfig {return false}
+        if _storage._maxPointsCount != rhs_storage._maxPointsCount {return false}
+        if _storage._maxPayloadIndexCount != rhs_storage._maxPayloadIndexCount {return false}
+        if _storage._maxResidentMemoryPercent != rhs_storage._maxResidentMemoryPercent {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Qdrant_StrictModeSparseConfig: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".StrictModeSparseConfig"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}sparse_config\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeMapField(fieldType: SwiftProtobuf._ProtobufMessageMap<SwiftProtobuf.ProtobufString,Qdrant_StrictModeSparse>.self, value: &self.sparseConfig) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.sparseConfig.isEmpty {
+      try visitor.visitMapField(fieldType: SwiftProtobuf._ProtobufMessageMap<SwiftProtobuf.ProtobufString,Qdrant_StrictModeSparse>.self, value: self.sparseConfig, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Qdrant_StrictModeSparseConfig, rhs: Qdrant_StrictModeSparseConfig) -> Bool {
+    if lhs.sparseConfig != rhs.sparseConfig {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Qdrant_StrictModeSparse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".StrictModeSparse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{4}\u{a}max_length\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 10: try { try decoder.decodeSingularUInt64Field(value: &self._maxLength) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._maxLength {
+      try visitor.visitSingularUInt64Field(value: v, fieldNumber: 10)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Qdrant_StrictModeSparse, rhs: Qdrant_StrictModeSparse) -> Bool {
+    if lhs._maxLength != rhs._maxLength {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Qdrant_StrictModeMultivectorConfig: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".StrictModeMultivectorConfig"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}multivector_config\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeMapField(fieldType: SwiftProtobuf._ProtobufMessageMap<SwiftProtobuf.ProtobufString,Qdrant_StrictModeMultivector>.self, value: &self.multivectorConfig) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.multivectorConfig.isEmpty {
+      try visitor.visitMapField(fieldType: SwiftProtobuf._ProtobufMessageMap<SwiftProtobuf.ProtobufString,Qdrant_StrictModeMultivector>.self, value: self.multivectorConfig, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Qdrant_StrictModeMultivectorConfig, rhs: Qdrant_StrictModeMultivectorConfig) -> Bool {
+    if lhs.multivectorConfig != rhs.multivectorConfig {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Qdrant_StrictModeMultivector: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".StrictModeMultivector"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}max_vectors\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt64Field(value: &self._maxVectors) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._maxVectors {
+      try visitor.visitSingularUInt64Field(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Qdrant_StrictModeMultivector, rhs: Qdrant_StrictModeMultivector) -> Bool {
+    if lhs._maxVectors != rhs._maxVectors {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Qdrant_VectorParamsDiff: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".VectorParamsDiff"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}hnsw_config\0\u{3}quantization_config\0\u{3}on_disk\0\u{1}memory\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._hnswConfig) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._quantizationConfig) }()
+      case 3: try { try decoder.decodeSingularBoolField(value: &self._onDisk) }()
+      case 4: try { try decoder.decodeSingularEnumField(value: &self._memory) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._hnswConfig {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try { if let v = self._quantizationConfig {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    try { if let v = self._onDisk {
+      try visitor.visitSingularBoolField(value: v, fieldNumber: 3)
+    } }()
+    try { if let v = self._memory {
+      try visitor.visitSingularEnumField(value: v, fieldNumber: 4)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Qdrant_VectorParamsDiff, rhs: Qdrant_VectorParamsDiff) -> Bool {
+    if lhs._hnswConfig != rhs._hnswConfig {return false}
+    if lhs._quantizationConfig != rhs._quantizationConfig {return false}
+    if lhs._onDisk != rhs._onDisk {return false}
+    if lhs._memory != rhs._memory {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Qdrant_VectorParamsDiffMap: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".VectorParamsDiffMap"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}map\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeMapField(fieldType: SwiftProtobuf._ProtobufMessageMap<SwiftProtobuf.ProtobufString,Qdrant_VectorParamsDiff>.self, value: &self.map) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.map.isEmpty {
+      try visitor.visitMapField(fieldType: SwiftProtobuf._ProtobufMessageMap<SwiftProtobuf.ProtobufString,Qdrant_VectorParamsDiff>.self, value: self.map, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Qdrant_VectorParamsDiffMap, rhs: Qdrant_VectorParamsDiffMap) -> Bool {
+    if lhs.map != rhs.map {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Qdrant_VectorsConfigDiff: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".VectorsConfigDiff"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}params\0\u{3}params_map\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try {
+        var v: Qdrant_VectorParamsDiff?
+        var hadOneofValue = false
+        if let current = self.config {
+          hadOneofValue = true
+          if case .params(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.config = .params(v)
+        }
+      }()
+      case 2: try {
+        var v: Qdrant_VectorParamsDiffMap?
+        var hadOneofValue = false
+        if let current = self.config {
+          hadOneofValue = true
+          if case .paramsMap(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.config = .paramsMap(v)
+        }
+      }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    switch self.config {
+    case .params?: try {
+      guard case .params(let v)? = self.config else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    }()
+    case .paramsMap?: try {
+      guard case .paramsMap(let v)? = self.config else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    }()
+    case nil: break
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Qdrant_VectorsConfigDiff, rhs: Qdrant_VectorsConfigDiff) -> Bool {
+    if lhs.config != rhs.config {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Qdrant_Disabled: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Disabled"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap()
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    // Load everything into unknown fields
+    while try decoder.nextFieldNumber() != nil {}
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Qdrant_Disabled, rhs: Qdrant_Disabled) -> Bool {
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Qdrant_QuantizationConfigDiff: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".QuantizationConfigDiff"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}scalar\0\u{1}product\0\u{1}disabled\0\u{1}binary\0\u{1}turboquant\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try {
+        var v: Qdrant_ScalarQuantization?
+        var hadOneofValue = false
+        if let current = self.quantization {
+          hadOneofValue = true
+          if case .scalar(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.quantization = .scalar(v)
+        }
+      }()
+      case 2: try {
+        var v: Qdrant_ProductQuantization?
+        var hadOneofValue = false
+        if let current = self.quantization {
+          hadOneofValue = true
+          if case .product(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.quantization = .product(v)
+        }
+      }()
+      case 3: try {
+        var v: Qdrant_Disabled?
+        var hadOneofValue = false
+        if let current = self.quantization {
+          hadOneofValue = true
+          if case .disabled(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.quantization = .disabled(v)
+        }
+      }()
+      case 4: try {
+        var v: Qdrant_BinaryQuantization?
+        var hadOneofValue = false
+        if let current = self.quantization {
+          hadOneofValue = true
+          if case .binary(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.quantization = .binary(v)
+        }
+      }()
+      case 5: try {
+        var v: Qdrant_TurboQuantization?
+        var hadOneofValue = false
+        if let current = self.quantization {
+          hadOneofValue = true
+          if case .turboquant(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.quantization = .turboquant(v)
+        }
+      }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    switch self.quantization {
+    case .scalar?: try {
+      guard case .scalar(let v)? = self.quantization else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    }()
+    case .product?: try {
+      guard case .product(let v)? = self.quantization else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    }()
+    case .disabled?: try {
+      guard case .disabled(let v)? = self.quantization else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    }()
+    case .binary?: try {
+      guard case .binary(let v)? = self.quantization else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+    }()
+    case .turboquant?: try {
+      guard case .turboquant(let v)? = self.quantization else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
+    }()
+    case nil: break
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Qdrant_QuantizationConfigDiff, rhs: Qdrant_QuantizationConfigDiff) -> Bool {
+    if lhs.quantization != rhs.quantization {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Qdrant_PayloadStorageParams: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".PayloadStorageParams"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}memory\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularEnumField(value: &self._memory) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._memory {
+      try visitor.visitSingularEnumField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Qdrant_PayloadStorageParams, rhs: Qdrant_PayloadStorageParams) -> Bool {
+    if lhs._memory != rhs._memory {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Qdrant_UpdateCollection: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".UpdateCollection"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}collection_name\0\u{3}optimizers_config\0\u{1}timeout\0\u{1}params\0\u{3}hnsw_config\0\u{3}vectors_config\0\u{3}quantization_config\0\u{3}sparse_vectors_config\0\u{3}strict_mode_config\0\u{1}metadata\0")
+
+  fileprivate class _StorageClass {
+    var _collectionName: String = String()
+    var _optimizersConfig: Qdrant_OptimizersConfigDiff? = nil
+    var _timeout: UInt64? = nil
+    var _params: Qdrant_CollectionParamsDiff? = nil
+    var _hnswConfig: Qdrant_HnswConfigDiff? = nil
+    var _vectorsConfig: Qdrant_VectorsConfigDiff? = nil
+    var _quantizationConfig: Qdrant_QuantizationConfigDiff? = nil
+    var _sparseVectorsConfig: Qdrant_SparseVectorConfig? = nil
+    var _strictModeConfig: Qdrant_StrictModeConfig? = nil
+    var _metadata: Dictionary<String,Qdrant_Value> = [:]
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _collectionName = source._collectionName
+      _optimizersConfig = source._optimizersConfig
+      _timeout = source._timeout
+      _params = source._params
+      _hnswConfig = source._hnswConfig
+      _vectorsConfig = source._vectorsConfig
+      _quantizationConfig = source._quantizationConfig
+      _sparseVectorsConfig = source._sparseVectorsConfig
+      _strictModeConfig = source._strictModeConfig
+      _metadata = source._metadata
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularStringField(value: &_storage._collectionName) }()
+        case 2: try { try decoder.decodeSingularMessageField(value: &_storage._optimizersConfig) }()
+        case 3: try { try decoder.decodeSingularUInt64Field(value: &_storage._timeout) }()
+        case 4: try { try decoder.decodeSingularMessageField(value: &_storage._params) }()
+        case 5: try { try decoder.decodeSingularMessageField(value: &_storage._hnswConfig) }()
+        case 6: try { try decoder.decodeSingularMessageField(value: &_storage._vectorsConfig) }()
+        case 7: try { try decoder.decodeSingularMessageField(value: &_storage._quantizationConfig) }()
+        case 8: try { try decoder.decodeSingularMessageField(value: &_storage._sparseVectorsConfig) }()
+        case 9: try { try decoder.decodeSingularMessageField(value: &_storage._strictModeConfig) }()
+        case 10: try { try decoder.decodeMapField(fieldType: SwiftProtobuf._ProtobufMessageMap<SwiftProtobuf.ProtobufString,Qdrant_Value>.self, value: &_storage._metadata) }()
+        default: break
+        }
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if !_storage._collectionName.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._collectionName, fieldNumber: 1)
+      }
+      try { if let v = _storage._optimizersConfig {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+      } }()
+      try { if let v = _storage._timeout {
+        try visitor.visitSingularUInt64Field(value: v, fieldNumber: 3)
+      } }()
+      try { if let v = _storage._params {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+      } }()
+      try { if let v = _storage._hnswConfig {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
+      } }()
+      try { if let v = _storage._vectorsConfig {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 6)
+      } }()
+      try { if let v = _storage._quantizationConfig {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 7)
+      } }()
+      try { if let v = _storage._sparseVectorsConfig {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 8)
+      } }()
+      try { if let v = _storage._strictModeConfig {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 9)
+      } }()
+      if !_storage._metadata.isEmpty {
+        try visitor.visitMapField(fieldType: SwiftProtobuf._ProtobufMessageMap<SwiftProtobuf.ProtobufString,Qdrant_Value>.self, value: _storage._metadata, fieldNumber: 10)
+      }
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Qdrant_UpdateCollection, rhs: Qdrant_UpdateCollection) -> Bool {
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._collectionName != rhs_storage._collectionName {return false}
+        if _storage._optimizersConfig != rhs_storage._optimizersConfig {return false}
+        if _storage._timeout != rhs_storage._timeout {return false}
+        if _storage._params != rhs_storage._params {return false}
+        if _storage._hnswConfig != rhs_storage._hnswConfig {return false}
+        if _storage._vectorsConfig != rhs_storage._vectorsConfig {return false}
+        if _storage._quantizationConfig != rhs_storage._quantizationConfig {return false}
+        if _storage._sparseVectorsConfig != rhs_storage._sparseVectorsConfig {return false}
+        if _storage._strictModeConfig != rhs_storage._strictModeConfig {return false}
+        if _storage._metadata != rhs_storage._metadata {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Qdrant_CollectionParamsDiff: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CollectionParamsDiff"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}replication_factor\0\u{3}write_consistency_factor\0\u{3}on_disk_payload\0\u{3}read_fan_out_factor\0\u{3}read_fan_out_delay_ms\0\u{1}payload\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt32Field(value: &self._replicationFactor) }()
+      case 2: try { try decoder.decodeSingularUInt32Field(value: &self._writeConsistencyFactor) }()
+      case 3: try { try decoder.decodeSingularBoolField(value: &self._onDiskPayload) }()
+      case 4: try { try decoder.decodeSingularUInt32Field(value: &self._readFanOutFactor) }()
+      case 5: try { try decoder.decodeSingularUInt64Field(value: &self._readFanOutDelayMs) }()
+      case 6: try { try decoder.decodeSingularMessageField(value: &self._payload) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._replicationFactor {
+      try visitor.visitSingularUInt32Field(value: v, fieldNumber: 1)
+    } }()
+    try { if let v = self._writeConsistencyFactor {
+      try visitor.visitSingularUInt32Field(value: v, fieldNumber: 2)
+    } }()
+    try { if let v = self._onDiskPayload {
+      try visitor.visitSingularBoolField(value: v, fieldNumber: 3)
+    } }()
+    try { if let v = self._readFanOutFactor {
+      try visitor.visitSingularUInt32Field(value: v, fieldNumber: 4)
+    } }()
+    try { if let v = self._readFanOutDelayMs {
+      try visitor.visitSingularUInt64Field(value: v, fieldNumber: 5)
+    } }()
+    try { if let v = self._payload {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 6)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Qdrant_CollectionParamsDiff, rhs: Qdrant_CollectionParamsDiff) -> Bool {
+    if lhs._replicationFactor != rhs._replicationFactor {return false}
+    if lhs._writeConsistencyFactor != rhs._writeConsistencyFactor {return false}
+    if lhs._onDiskPayload != rhs._onDiskPayload {return false}
+    if lhs._readFanOutFactor != rhs._readFanOutFactor {return false}
+    if lhs._readFanOutDelayMs != rhs._readFanOutDelayMs {return false}
+    if lhs._payload != rhs._payload {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

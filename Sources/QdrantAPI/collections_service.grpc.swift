@@ -61,6 +61,19 @@ public enum Qdrant_Collections: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "Update" metadata.
+        public enum Update: Sendable {
+            /// Request type for "Update".
+            public typealias Input = Qdrant_UpdateCollection
+            /// Response type for "Update".
+            public typealias Output = Qdrant_CollectionOperationResponse
+            /// Descriptor for "Update".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "qdrant.Collections"),
+                method: "Update",
+                type: .unary
+            )
+        }
         /// Namespace for "Delete" metadata.
         public enum Delete: Sendable {
             /// Request type for "Delete".
@@ -71,6 +84,45 @@ public enum Qdrant_Collections: Sendable {
             public static let descriptor = GRPCCore.MethodDescriptor(
                 service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "qdrant.Collections"),
                 method: "Delete",
+                type: .unary
+            )
+        }
+        /// Namespace for "UpdateAliases" metadata.
+        public enum UpdateAliases: Sendable {
+            /// Request type for "UpdateAliases".
+            public typealias Input = Qdrant_ChangeAliases
+            /// Response type for "UpdateAliases".
+            public typealias Output = Qdrant_CollectionOperationResponse
+            /// Descriptor for "UpdateAliases".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "qdrant.Collections"),
+                method: "UpdateAliases",
+                type: .unary
+            )
+        }
+        /// Namespace for "ListCollectionAliases" metadata.
+        public enum ListCollectionAliases: Sendable {
+            /// Request type for "ListCollectionAliases".
+            public typealias Input = Qdrant_ListCollectionAliasesRequest
+            /// Response type for "ListCollectionAliases".
+            public typealias Output = Qdrant_ListAliasesResponse
+            /// Descriptor for "ListCollectionAliases".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "qdrant.Collections"),
+                method: "ListCollectionAliases",
+                type: .unary
+            )
+        }
+        /// Namespace for "ListAliases" metadata.
+        public enum ListAliases: Sendable {
+            /// Request type for "ListAliases".
+            public typealias Input = Qdrant_ListAliasesRequest
+            /// Response type for "ListAliases".
+            public typealias Output = Qdrant_ListAliasesResponse
+            /// Descriptor for "ListAliases".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "qdrant.Collections"),
+                method: "ListAliases",
                 type: .unary
             )
         }
@@ -92,7 +144,11 @@ public enum Qdrant_Collections: Sendable {
             Get.descriptor,
             List.descriptor,
             Create.descriptor,
+            Update.descriptor,
             Delete.descriptor,
+            UpdateAliases.descriptor,
+            ListCollectionAliases.descriptor,
+            ListAliases.descriptor,
             CollectionExists.descriptor
         ]
     }
@@ -162,6 +218,20 @@ extension Qdrant_Collections {
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Qdrant_CollectionOperationResponse>
 
+        /// Handle the "Update" method.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Qdrant_UpdateCollection` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Qdrant_CollectionOperationResponse` messages.
+        func update(
+            request: GRPCCore.StreamingServerRequest<Qdrant_UpdateCollection>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Qdrant_CollectionOperationResponse>
+
         /// Handle the "Delete" method.
         ///
         /// - Parameters:
@@ -175,6 +245,48 @@ extension Qdrant_Collections {
             request: GRPCCore.StreamingServerRequest<Qdrant_DeleteCollection>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Qdrant_CollectionOperationResponse>
+
+        /// Handle the "UpdateAliases" method.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Qdrant_ChangeAliases` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Qdrant_CollectionOperationResponse` messages.
+        func updateAliases(
+            request: GRPCCore.StreamingServerRequest<Qdrant_ChangeAliases>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Qdrant_CollectionOperationResponse>
+
+        /// Handle the "ListCollectionAliases" method.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Qdrant_ListCollectionAliasesRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Qdrant_ListAliasesResponse` messages.
+        func listCollectionAliases(
+            request: GRPCCore.StreamingServerRequest<Qdrant_ListCollectionAliasesRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Qdrant_ListAliasesResponse>
+
+        /// Handle the "ListAliases" method.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Qdrant_ListAliasesRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Qdrant_ListAliasesResponse` messages.
+        func listAliases(
+            request: GRPCCore.StreamingServerRequest<Qdrant_ListAliasesRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Qdrant_ListAliasesResponse>
 
         /// Handle the "CollectionExists" method.
         ///
@@ -241,6 +353,20 @@ extension Qdrant_Collections {
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Qdrant_CollectionOperationResponse>
 
+        /// Handle the "Update" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Qdrant_UpdateCollection` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Qdrant_CollectionOperationResponse` message.
+        func update(
+            request: GRPCCore.ServerRequest<Qdrant_UpdateCollection>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Qdrant_CollectionOperationResponse>
+
         /// Handle the "Delete" method.
         ///
         /// - Parameters:
@@ -254,6 +380,48 @@ extension Qdrant_Collections {
             request: GRPCCore.ServerRequest<Qdrant_DeleteCollection>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Qdrant_CollectionOperationResponse>
+
+        /// Handle the "UpdateAliases" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Qdrant_ChangeAliases` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Qdrant_CollectionOperationResponse` message.
+        func updateAliases(
+            request: GRPCCore.ServerRequest<Qdrant_ChangeAliases>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Qdrant_CollectionOperationResponse>
+
+        /// Handle the "ListCollectionAliases" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Qdrant_ListCollectionAliasesRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Qdrant_ListAliasesResponse` message.
+        func listCollectionAliases(
+            request: GRPCCore.ServerRequest<Qdrant_ListCollectionAliasesRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Qdrant_ListAliasesResponse>
+
+        /// Handle the "ListAliases" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Qdrant_ListAliasesRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Qdrant_ListAliasesResponse` message.
+        func listAliases(
+            request: GRPCCore.ServerRequest<Qdrant_ListAliasesRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Qdrant_ListAliasesResponse>
 
         /// Handle the "CollectionExists" method.
         ///
@@ -318,6 +486,20 @@ extension Qdrant_Collections {
             context: GRPCCore.ServerContext
         ) async throws -> Qdrant_CollectionOperationResponse
 
+        /// Handle the "Update" method.
+        ///
+        /// - Parameters:
+        ///   - request: A `Qdrant_UpdateCollection` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Qdrant_CollectionOperationResponse` to respond with.
+        func update(
+            request: Qdrant_UpdateCollection,
+            context: GRPCCore.ServerContext
+        ) async throws -> Qdrant_CollectionOperationResponse
+
         /// Handle the "Delete" method.
         ///
         /// - Parameters:
@@ -331,6 +513,48 @@ extension Qdrant_Collections {
             request: Qdrant_DeleteCollection,
             context: GRPCCore.ServerContext
         ) async throws -> Qdrant_CollectionOperationResponse
+
+        /// Handle the "UpdateAliases" method.
+        ///
+        /// - Parameters:
+        ///   - request: A `Qdrant_ChangeAliases` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Qdrant_CollectionOperationResponse` to respond with.
+        func updateAliases(
+            request: Qdrant_ChangeAliases,
+            context: GRPCCore.ServerContext
+        ) async throws -> Qdrant_CollectionOperationResponse
+
+        /// Handle the "ListCollectionAliases" method.
+        ///
+        /// - Parameters:
+        ///   - request: A `Qdrant_ListCollectionAliasesRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Qdrant_ListAliasesResponse` to respond with.
+        func listCollectionAliases(
+            request: Qdrant_ListCollectionAliasesRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Qdrant_ListAliasesResponse
+
+        /// Handle the "ListAliases" method.
+        ///
+        /// - Parameters:
+        ///   - request: A `Qdrant_ListAliasesRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Qdrant_ListAliasesResponse` to respond with.
+        func listAliases(
+            request: Qdrant_ListAliasesRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Qdrant_ListAliasesResponse
 
         /// Handle the "CollectionExists" method.
         ///
@@ -386,11 +610,55 @@ extension Qdrant_Collections.StreamingServiceProtocol {
             }
         )
         router.registerHandler(
+            forMethod: Qdrant_Collections.Method.Update.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Qdrant_UpdateCollection>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Qdrant_CollectionOperationResponse>(),
+            handler: { request, context in
+                try await self.update(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
             forMethod: Qdrant_Collections.Method.Delete.descriptor,
             deserializer: GRPCProtobuf.ProtobufDeserializer<Qdrant_DeleteCollection>(),
             serializer: GRPCProtobuf.ProtobufSerializer<Qdrant_CollectionOperationResponse>(),
             handler: { request, context in
                 try await self.delete(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Qdrant_Collections.Method.UpdateAliases.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Qdrant_ChangeAliases>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Qdrant_CollectionOperationResponse>(),
+            handler: { request, context in
+                try await self.updateAliases(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Qdrant_Collections.Method.ListCollectionAliases.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Qdrant_ListCollectionAliasesRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Qdrant_ListAliasesResponse>(),
+            handler: { request, context in
+                try await self.listCollectionAliases(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Qdrant_Collections.Method.ListAliases.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Qdrant_ListAliasesRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Qdrant_ListAliasesResponse>(),
+            handler: { request, context in
+                try await self.listAliases(
                     request: request,
                     context: context
                 )
@@ -446,11 +714,55 @@ extension Qdrant_Collections.ServiceProtocol {
         return GRPCCore.StreamingServerResponse(single: response)
     }
 
+    public func update(
+        request: GRPCCore.StreamingServerRequest<Qdrant_UpdateCollection>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Qdrant_CollectionOperationResponse> {
+        let response = try await self.update(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
     public func delete(
         request: GRPCCore.StreamingServerRequest<Qdrant_DeleteCollection>,
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.StreamingServerResponse<Qdrant_CollectionOperationResponse> {
         let response = try await self.delete(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func updateAliases(
+        request: GRPCCore.StreamingServerRequest<Qdrant_ChangeAliases>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Qdrant_CollectionOperationResponse> {
+        let response = try await self.updateAliases(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func listCollectionAliases(
+        request: GRPCCore.StreamingServerRequest<Qdrant_ListCollectionAliasesRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Qdrant_ListAliasesResponse> {
+        let response = try await self.listCollectionAliases(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func listAliases(
+        request: GRPCCore.StreamingServerRequest<Qdrant_ListAliasesRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Qdrant_ListAliasesResponse> {
+        let response = try await self.listAliases(
             request: GRPCCore.ServerRequest(stream: request),
             context: context
         )
@@ -511,12 +823,64 @@ extension Qdrant_Collections.SimpleServiceProtocol {
         )
     }
 
+    public func update(
+        request: GRPCCore.ServerRequest<Qdrant_UpdateCollection>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Qdrant_CollectionOperationResponse> {
+        return GRPCCore.ServerResponse<Qdrant_CollectionOperationResponse>(
+            message: try await self.update(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
     public func delete(
         request: GRPCCore.ServerRequest<Qdrant_DeleteCollection>,
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.ServerResponse<Qdrant_CollectionOperationResponse> {
         return GRPCCore.ServerResponse<Qdrant_CollectionOperationResponse>(
             message: try await self.delete(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func updateAliases(
+        request: GRPCCore.ServerRequest<Qdrant_ChangeAliases>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Qdrant_CollectionOperationResponse> {
+        return GRPCCore.ServerResponse<Qdrant_CollectionOperationResponse>(
+            message: try await self.updateAliases(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func listCollectionAliases(
+        request: GRPCCore.ServerRequest<Qdrant_ListCollectionAliasesRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Qdrant_ListAliasesResponse> {
+        return GRPCCore.ServerResponse<Qdrant_ListAliasesResponse>(
+            message: try await self.listCollectionAliases(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func listAliases(
+        request: GRPCCore.ServerRequest<Qdrant_ListAliasesRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Qdrant_ListAliasesResponse> {
+        return GRPCCore.ServerResponse<Qdrant_ListAliasesResponse>(
+            message: try await self.listAliases(
                 request: request.message,
                 context: context
             ),

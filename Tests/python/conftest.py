@@ -89,11 +89,31 @@ def fresh_server():
                 s.stop()
 
 
+def connection(server, transport):
+    """How qdrant-client (and the stores built on it) reach `server`: REST by URL, or, with
+    transport "grpc", Qdrant's gRPC API (prefer_grpc=True, as many snippets set)."""
+    if transport == "grpc":
+        return {"host": "127.0.0.1", "port": server.port, "grpc_port": server.grpc_port, "prefer_grpc": True}
+    return {"url": server.url}
+
+
+def qdrant_client(server, transport, cls=None, **kw):
+    """qdrant-client (or its async twin), unmodified, on `server` over `transport`."""
+    import qdrant_client
+    cls = cls or qdrant_client.QdrantClient
+    return cls(**connection(server, transport), **{"timeout": 30, **kw})
+
+
+@pytest.fixture(params=["rest", "grpc"])
+def transport(request):
+    """Each test taking it runs twice: over REST and over gRPC, with the same assertions."""
+    return request.param
+
+
 @pytest.fixture()
-def client(server):
-    """qdrant-client, unmodified, on the session's server."""
-    from qdrant_client import QdrantClient
-    c = QdrantClient(url=server.url, timeout=30)
+def client(server, transport):
+    """qdrant-client, unmodified, on the session's server, over REST and over gRPC."""
+    c = qdrant_client(server, transport)
     yield c
     c.close()
 

@@ -6,7 +6,7 @@ import random
 
 import pytest
 from qdrant_client import models
-from qdrant_client.http.exceptions import UnexpectedResponse
+from refusals import refused
 
 R = 6371008.8
 

@@ -65,6 +65,12 @@ def test_errors_carry_qdrants_status_and_the_rest_message(fresh_server):
         (lambda: g.get_collection("absent"), grpc.StatusCode.NOT_FOUND, "GET", "/collections/absent", None),
         (lambda: g.create_collection("z", vectors_config=models.VectorParams(size=0, distance=models.Distance.COSINE)),
          grpc.StatusCode.INVALID_ARGUMENT, "PUT", "/collections/z", {"vectors": {"size": 0, "distance": "Cosine"}}),
+        (lambda: g.upsert("c", [models.PointStruct(id=1, vector=[1, 0, 0])]),  # a wrong dimension
+         grpc.StatusCode.INVALID_ARGUMENT, "PUT", "/collections/c/points", {"points": [{"id": 1, "vector": [1, 0, 0]}]}),
+        (lambda: g.upsert("absent", [models.PointStruct(id=1, vector=[1, 0, 0, 0])]),
+         grpc.StatusCode.NOT_FOUND, "PUT", "/collections/absent/points", {"points": [{"id": 1, "vector": [1, 0, 0, 0]}]}),
+        (lambda: g.query_points("c", query=[1, 0, 0, 0], using="other"),
+         grpc.StatusCode.INVALID_ARGUMENT, "POST", "/collections/c/points/query", {"query": [1, 0, 0, 0], "using": "other"}),
     ]
     for call, code, method, path, body in cases:
         with pytest.raises(grpc.RpcError) as e:
@@ -72,17 +78,20 @@ def test_errors_carry_qdrants_status_and_the_rest_message(fresh_server):
         assert e.value.code() == code, e.value
         rest = httpx.request(method, s.url + path, json=body)
         assert e.value.details() == rest.json()["status"]["error"]
-    # A setting this server's contract does not declare is refused, not ignored.
+    # A setting this server's contract does not declare (here a field numbered 99) is
+    # refused, not ignored; a method it does not declare is UNIMPLEMENTED. Neither changes anything.
+    channel = grpc.insecure_channel(f"127.0.0.1:{s.grpc_port}")
+    create = channel.unary_unary("/qdrant.Collections/Create", request_serializer=lambda b: b, response_deserializer=lambda b: b)
     with pytest.raises(grpc.RpcError) as e:
-        g.create_collection("q", vectors_config=models.VectorParams(size=4, distance=models.Distance.COSINE),
-                            quantization_config=models.BinaryQuantization(binary=models.BinaryQuantizationConfig()))
+        create(b"\x0a\x01q" + b"\x98\x06\x01", timeout=10)
     assert e.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert "CreateCollection sets a field hsdb does not support" in e.value.details()
-    # A method not answered yet: UNIMPLEMENTED, and the server stays up.
+    undeclared = channel.unary_unary("/qdrant.Points/CreateVectorName", request_serializer=lambda b: b, response_deserializer=lambda b: b)
     with pytest.raises(grpc.RpcError) as e:
-        g.upsert("c", points=[models.PointStruct(id=1, vector=[1, 0, 0, 0])])
+        undeclared(b"\x0a\x01c", timeout=10)
     assert e.value.code() == grpc.StatusCode.UNIMPLEMENTED
-    assert collection_names(r) == ["c"]
+    channel.close()
+    assert collection_names(r) == ["c"] and r.count("c").count == 0
 
 
 def test_malformed_and_oversized_messages_change_nothing(fresh_server):

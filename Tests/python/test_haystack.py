@@ -11,6 +11,8 @@ from haystack_integrations.components.retrievers.qdrant import QdrantEmbeddingRe
 from haystack_integrations.document_stores.qdrant import QdrantDocumentStore
 from qdrant_client import QdrantClient
 
+from conftest import connection
+
 from test_llamaindex import DIM, TEXTS, bag_of_words
 
 DATES = ["2019-03-01T00:00:00", "2021-06-15T12:00:00", "2023-01-01T00:00:00",
@@ -23,8 +25,8 @@ def documents():
 
 
 @pytest.fixture()
-def store(server):
-    s = QdrantDocumentStore(url=server.url, index="haystack", embedding_dim=DIM, recreate_index=True,
+def store(server, transport):
+    s = QdrantDocumentStore(**connection(server, transport), index="haystack", embedding_dim=DIM, recreate_index=True,
                             return_embedding=True, wait_result_from_api=True, similarity="cosine")
     yield s
     client = QdrantClient(url=server.url)

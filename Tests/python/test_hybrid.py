@@ -10,7 +10,7 @@ import time
 
 import pytest
 from qdrant_client import QdrantClient, models
-from qdrant_client.http.exceptions import UnexpectedResponse
+from refusals import refused
 
 DIM = 8
 
@@ -223,7 +223,7 @@ def test_points_without_their_dense_vector(client, hybrid):
             assert h.score == pytest.approx(sum(a * b for a, b in zip(q, v)) / norm / math.sqrt(sum(x * x for x in v)), abs=1e-4)
     sparse_hits = client.query_points(hybrid, query=models.SparseVector(indices=[1], values=[1]), using="text", limit=100).points
     assert sorted(h.id for h in sparse_hits) == [i for i in range(60) if i % 3 and i % 5 == 1]
-    with pytest.raises(UnexpectedResponse) as e:
+    with refused() as e:
         client.query_points(hybrid, query=1, limit=3)
     assert e.value.status_code == 400 and "point 1 has no dense vector" in str(e.value)
     client.update_vectors(hybrid, [models.PointVectors(id=1, vector={"": [1.0] * DIM})])
@@ -371,7 +371,7 @@ def test_fusion_over_a_named_dense_vector_as_the_readme_shows(client):
                                                               models.Prefetch(query=models.SparseVector(indices=[4], values=[1.0]), using="bm25", limit=5)],
                                    query=models.FusionQuery(fusion=models.Fusion.RRF), limit=3).points
         assert hits[0].id == 4 and hits[0].score == pytest.approx(2 / 2)  # first in both, k = 2: 1 / (1 + 2 - 1) each
-        with pytest.raises(UnexpectedResponse) as e:  # a vector query still needs its name
+        with refused() as e:  # a vector query still needs its name
             client.query_points("readme-hybrid", prefetch=[models.Prefetch(query=vs[4], using="dense")], query=vs[4])
         assert "Not existing vector name error: " in e.value.content.decode()
     finally:

@@ -6,6 +6,8 @@ from langchain_core.embeddings import DeterministicFakeEmbedding
 from langchain_qdrant import QdrantVectorStore
 from qdrant_client import models
 
+from conftest import connection
+
 TEXTS = [
     "cats sleep most of the day",
     "the rust borrow checker rejects aliasing",
@@ -19,10 +21,10 @@ METADATAS = [{"topic": "pets", "n": 0}, {"topic": "code", "n": 1}, {"topic": "co
 
 
 @pytest.fixture()
-def store(server):
+def store(server, transport):
     embeddings = DeterministicFakeEmbedding(size=32)
     s = QdrantVectorStore.from_texts(
-        TEXTS, embeddings, metadatas=METADATAS, url=server.url, collection_name="langchain", force_recreate=True)
+        TEXTS, embeddings, metadatas=METADATAS, **connection(server, transport), collection_name="langchain", force_recreate=True)
     yield s
     s.client.delete_collection("langchain")
 
@@ -59,17 +61,17 @@ def test_get_by_ids_and_delete(store):
     assert store.get_by_ids(ids) == []
 
 
-def test_reconnect_to_existing_collection(server, store):
+def test_reconnect_to_existing_collection(server, transport, store):
     again = QdrantVectorStore.from_existing_collection(
-        embedding=DeterministicFakeEmbedding(size=32), collection_name="langchain", url=server.url)
+        embedding=DeterministicFakeEmbedding(size=32), collection_name="langchain", **connection(server, transport))
     assert again.similarity_search(TEXTS[0], k=1)[0].page_content == TEXTS[0]
 
 
-def test_a_named_vector_as_vector_name_creates_it(server):
+def test_a_named_vector_as_vector_name_creates_it(server, transport):
     """`vector_name` makes LangChain create, write and search the collection's vector by name
     (and MMR reads the vectors back by that name)."""
     s = QdrantVectorStore.from_texts(
-        TEXTS, DeterministicFakeEmbedding(size=32), metadatas=METADATAS, url=server.url,
+        TEXTS, DeterministicFakeEmbedding(size=32), metadatas=METADATAS, **connection(server, transport),
         collection_name="langchain-named", vector_name="text-dense", force_recreate=True)
     try:
         assert list(s.client.get_collection("langchain-named").config.params.vectors) == ["text-dense"]
@@ -79,7 +81,7 @@ def test_a_named_vector_as_vector_name_creates_it(server):
         assert len(docs) == 3 and docs[0].page_content == TEXTS[2]
         # Opening the existing collection checks its vector's name and size, as against Qdrant.
         again = QdrantVectorStore.from_existing_collection(
-            embedding=DeterministicFakeEmbedding(size=32), collection_name="langchain-named", url=server.url,
+            embedding=DeterministicFakeEmbedding(size=32), collection_name="langchain-named", **connection(server, transport),
             vector_name="text-dense")
         assert again.similarity_search(TEXTS[5], k=1)[0].page_content == TEXTS[5]
     finally:

@@ -15,6 +15,8 @@ from llama_index.core.vector_stores import ExactMatchFilter, MetadataFilters, Ve
 from llama_index.vector_stores.qdrant import QdrantVectorStore
 from qdrant_client import AsyncQdrantClient, QdrantClient
 
+from conftest import connection
+
 DIM = 64
 TEXTS = [
     ("cats sleep most of the day", "pets", 2019),
@@ -51,8 +53,8 @@ def nodes():
 
 
 @pytest.fixture()
-def store(server):
-    client, aclient = QdrantClient(url=server.url), AsyncQdrantClient(url=server.url)
+def store(server, transport):
+    client, aclient = QdrantClient(**connection(server, transport)), AsyncQdrantClient(**connection(server, transport))
     if client.collection_exists("llamaindex"):
         client.delete_collection("llamaindex")
     yield QdrantVectorStore(client=client, aclient=aclient, collection_name="llamaindex")

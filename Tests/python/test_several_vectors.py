@@ -7,7 +7,7 @@ import random
 
 import pytest
 from qdrant_client import QdrantClient, models
-from qdrant_client.http.exceptions import UnexpectedResponse
+from refusals import refused
 
 DOT, COSINE, EUCLID = models.Distance.DOT, models.Distance.COSINE, models.Distance.EUCLID
 
@@ -111,16 +111,16 @@ def test_one_vector_changes_and_the_others_stay(client):
 
 def test_names_and_sizes_are_checked(client):
     create(client, "checked")
-    with pytest.raises(UnexpectedResponse) as e:
+    with refused() as e:
         client.upsert("checked", [models.PointStruct(id=1, vector={"video": [1.0]})])
     assert e.value.status_code == 400 and "Not existing vector name error: video" in e.value.content.decode()
-    with pytest.raises(UnexpectedResponse) as e:
+    with refused() as e:
         client.upsert("checked", [models.PointStruct(id=1, vector={"image": [1.0, 2.0]})])
     assert e.value.status_code == 400 and "dimension" in e.value.content.decode()
-    with pytest.raises(UnexpectedResponse) as e:
+    with refused() as e:
         client.query_points("checked", query=[1.0] * 4, using="video")
     assert e.value.status_code == 400 and "Not existing vector name error: video" in e.value.content.decode()
-    with pytest.raises(UnexpectedResponse) as e:
+    with refused() as e:
         client.query_points("checked", query=[1.0] * 8, using="image")
     assert e.value.status_code == 400 and "expected dim: 4, got 8" in e.value.content.decode()
     assert client.count("checked").count == 0
@@ -187,7 +187,7 @@ def test_multivectors_are_scored_by_max_sim(client, distance):
     # One vector as the query is a multivector of one.
     one = client.query_points(name, query=query[0], using="colbert", limit=3).points
     assert [h.id for h in one] == sorted(stored, key=lambda i: (-max_sim(query[:1], stored[i], distance), i))[:3]
-    with pytest.raises(UnexpectedResponse) as e:
+    with refused() as e:
         client.upsert(name, [models.PointStruct(id=100, vector={"colbert": [[1.0, 2.0, 3.0], [1.0]]})])
     assert e.value.status_code in (400, 422)
     assert client.count(name).count == 40

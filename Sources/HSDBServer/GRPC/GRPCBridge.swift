@@ -25,14 +25,15 @@ struct GRPCBridge: Sendable {
     func call(
         _ method: HTTPRequest.Method, _ path: String, body: JSONValue? = nil, enveloped: Bool = true
     ) async throws -> (result: JSONValue, time: Double) {
-        var bytes: [UInt8]?
-        if let body {
-            var w = JSONTextWriter()
-            w.value(body)
-            bytes = w.bytes
+        if let body, GRPCJSON.nests(body, deeperThan: JSONParser.defaultMaxDepth) {
+            // What REST's parser refuses, refused here too (protobuf's own limit is deeper).
+            throw RPCError(code: .invalidArgument, message: "Format error in JSON body: JSON nests deeper than \(JSONParser.defaultMaxDepth) levels")
         }
+        // The body goes over parsed: no JSON text is written or read for it (the floats of an
+        // upsert stay binary until the engine's decoder takes them).
         let answer = try await InProcessCall.send(
-            method, path, body: bytes, headers: Self.credentials, to: responder, context: HSDBRequestContext(inProcess: logger))
+            method, path, body: body.map { _ in [] }, parsed: body, headers: Self.credentials, to: responder,
+            context: HSDBRequestContext(inProcess: logger))
         let envelope = try? answer.body.withUnsafeReadableBytes { try JSONParser.parse($0) }
         guard case .object(let top)? = envelope else {
             throw RPCError(code: Self.code(answer.status), message: String(buffer: answer.body))

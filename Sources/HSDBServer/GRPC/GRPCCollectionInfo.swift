@@ -54,6 +54,13 @@ enum GRPCCollectionInfo {
             if let x = GRPCJSON.uint(GRPCJSON.field(w, "wal_segments_ahead")) { config.walConfig.walSegmentsAhead = x }
             if let x = GRPCJSON.uint(GRPCJSON.field(w, "wal_retain_closed")) { config.walConfig.walRetainClosed = x }
         }
+        if let q = GRPCJSON.message(Qdrant_QuantizationConfig.self, from: GRPCJSON.field(c, "quantization_config")) {
+            config.quantizationConfig = q
+        }
+        if let s = GRPCJSON.message(Qdrant_StrictModeConfig.self, from: GRPCJSON.field(c, "strict_mode_config")) {
+            config.strictModeConfig = s
+        }
+        if case .object(let metadata)? = GRPCJSON.field(c, "metadata") { config.metadata = metadata.mapValues(GRPCValues.value) }
         return config
     }
 
@@ -89,6 +96,9 @@ enum GRPCCollectionInfo {
         if case .string(let d)? = GRPCJSON.field(v, "distance") { p.distance = distances[d] ?? .unknownDistance }
         if case .bool(let b)? = GRPCJSON.field(v, "on_disk") { p.onDisk = b }
         if let h = GRPCJSON.field(v, "hnsw_config"), h != .null { p.hnswConfig = hnsw(h) }
+        if let q = GRPCJSON.message(Qdrant_QuantizationConfig.self, from: GRPCJSON.field(v, "quantization_config")) {
+            p.quantizationConfig = q
+        }
         let datatypes: [String: Qdrant_Datatype] = ["float32": .float32, "uint8": .uint8, "float16": .float16]
         if case .string(let d)? = GRPCJSON.field(v, "datatype") { p.datatype = datatypes[d] ?? .default }
         if let m = GRPCJSON.field(v, "multivector_config"), m != .null { p.multivectorConfig = Qdrant_MultiVectorConfig() }

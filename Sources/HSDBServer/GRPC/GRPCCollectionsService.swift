@@ -2,7 +2,8 @@ import GRPCCore
 import HSDBCore
 import QdrantAPI
 
-/// `qdrant.Collections`: list, exists, get, create and delete, answered by the REST routes.
+/// `qdrant.Collections`: list, exists, get, create, update and delete (aliases in
+/// `+Aliases`), answered by the REST routes.
 struct GRPCCollectionsService: Qdrant_Collections.SimpleServiceProtocol {
     let bridge: GRPCBridge
 
@@ -43,6 +44,13 @@ struct GRPCCollectionsService: Qdrant_Collections.SimpleServiceProtocol {
         let body = try GRPCCreateCollection.body(of: request)
         let timeout = request.hasTimeout ? "?timeout=\(request.timeout)" : ""
         let (result, time) = try await bridge.call(.put, "/collections/\(GRPCBridge.segment(request.collectionName))\(timeout)", body: body)
+        return Self.operation(result, time)
+    }
+
+    func update(request: Qdrant_UpdateCollection, context: ServerContext) async throws -> Qdrant_CollectionOperationResponse {
+        let body = try GRPCUpdateCollection.body(of: request)
+        let timeout = request.hasTimeout ? "?timeout=\(request.timeout)" : ""
+        let (result, time) = try await bridge.call(.patch, "/collections/\(GRPCBridge.segment(request.collectionName))\(timeout)", body: body)
         return Self.operation(result, time)
     }
 

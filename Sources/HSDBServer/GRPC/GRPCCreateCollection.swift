@@ -25,6 +25,9 @@ enum GRPCCreateCollection {
         if m.hasOnDiskPayload { o["on_disk_payload"] = .bool(m.onDiskPayload) }
         if m.hasShardingMethod { o["sharding_method"] = .string(m.shardingMethod == .custom ? "custom" : "auto") }
         if m.hasSparseVectorsConfig { o["sparse_vectors"] = try sparse(m.sparseVectorsConfig) }
+        if m.hasQuantizationConfig { o["quantization_config"] = try GRPCJSON.restShape(m.quantizationConfig) }
+        if m.hasStrictModeConfig { o["strict_mode_config"] = try GRPCJSON.restShape(m.strictModeConfig) }
+        if !m.metadata.isEmpty { o["metadata"] = GRPCValues.json(m.metadata) }
         return .object(o)
     }
 
@@ -43,6 +46,7 @@ enum GRPCCreateCollection {
         try GRPCJSON.refuseUnknownFields(p)
         var o: [String: JSONValue] = ["size": .int(Int64(clamping: p.size)), "distance": .string(try distance(p.distance))]
         if p.hasHnswConfig { o["hnsw_config"] = try hnsw(p.hnswConfig) }
+        if p.hasQuantizationConfig { o["quantization_config"] = try GRPCJSON.restShape(p.quantizationConfig) }
         if p.hasOnDisk { o["on_disk"] = .bool(p.onDisk) }
         if p.hasDatatype { o["datatype"] = .string(try datatype(p.datatype)) }
         if p.hasMultivectorConfig { o["multivector_config"] = .object(["comparator": .string("max_sim")]) }

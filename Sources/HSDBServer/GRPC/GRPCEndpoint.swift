@@ -24,7 +24,10 @@ struct GRPCEndpoint: Service {
             address: .ipv4(host: host, port: port), transportSecurity: .plaintext, config: config)
         server = GRPCServer(
             transport: transport,
-            services: [GRPCHealthService(bridge: bridge), GRPCCollectionsService(bridge: bridge)],
+            services: [
+                GRPCHealthService(bridge: bridge), GRPCCollectionsService(bridge: bridge), GRPCPointsService(bridge: bridge),
+                GRPCSnapshotsService(bridge: bridge),
+            ],
             interceptors: [GRPCMetricsInterceptor(statistics: statistics), GRPCCredentialsInterceptor()])
         self.port = port
         self.logger = logger

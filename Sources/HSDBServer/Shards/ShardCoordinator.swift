@@ -104,6 +104,7 @@ struct ShardCoordinator: RouterMiddleware {
     @TaskLocal static var missing: MissingShards?
 
     func collect(_ request: Request) async throws -> [UInt8] {
+        if let parsed = InProcessCall.parsedBody { return Self.encode(parsed) }
         let buffer = try await request.body.collect(upTo: settings.maxBodyBytes)
         return Array(buffer.readableBytesView)
     }
