@@ -12,6 +12,8 @@ let package = Package(
         .executable(name: "hsdb", targets: ["hsdb"]),
         // The distance kernels and HNSW on their own, for the benchmarks package.
         .library(name: "Index", targets: ["Index"]),
+        // Qdrant's gRPC messages (generated from Protos/), for the benchmarks package's client.
+        .library(name: "QdrantAPI", targets: ["QdrantAPI"]),
         // For the libFuzzer drivers in Fuzz/ (a package of their own); not an API.
         .library(name: "FuzzTargets", targets: ["FuzzTargets"]),
     ],

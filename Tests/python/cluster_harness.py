@@ -27,9 +27,10 @@ def free_port():
 class Node:
     """One `hsdb serve` in cluster mode; keeps its port and data across restarts."""
 
-    def __init__(self, name, data_dir, etcd_endpoints, ttl=LEASE_TTL, extra=()):
+    def __init__(self, name, data_dir, etcd_endpoints, ttl=LEASE_TTL, extra=(), grpc=False):
         self.name, self.data_dir, self.etcd, self.ttl, self.extra = name, data_dir, etcd_endpoints, ttl, list(extra)
         self.port = free_port()
+        self.grpc_port = free_port() if grpc else None
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc = None
         self.stopped = False
@@ -40,11 +41,14 @@ class Node:
         self.logs.append(log_path)
         self.log = open(log_path, "w")
         self.proc = subprocess.Popen(
-            [BINARY, "serve", "--data", self.data_dir, "--port", str(self.port), "--no-grpc",
+            [BINARY, "serve", "--data", self.data_dir, "--port", str(self.port),
+             *(["--grpc-port", str(self.grpc_port)] if self.grpc_port else ["--no-grpc"]),
              "--etcd", self.etcd, "--node-id", self.name, "--advertise", self.url, "--lease-ttl", str(self.ttl),
              *self.extra],
             stdout=subprocess.PIPE, stderr=self.log, text=True)
         line = self.proc.stdout.readline()
+        if line.startswith("hsdb gRPC on "):  # the two listeners report in either order
+            line = self.proc.stdout.readline()
         if not line.startswith("hsdb listening on "):
             self.proc.kill()
             pytest.fail(f"node {self.name} did not start: {line!r}\n{self.tail()}")
@@ -100,9 +104,9 @@ class Node:
 
 
 class Cluster:
-    def __init__(self, etcd, tmp_path, names=("a", "b", "c"), ttl=LEASE_TTL, extra=()):
+    def __init__(self, etcd, tmp_path, names=("a", "b", "c"), ttl=LEASE_TTL, extra=(), grpc=False):
         self.etcd = etcd
-        self.nodes = {n: Node(n, str(tmp_path / n), etcd.endpoints_arg, ttl, extra) for n in names}
+        self.nodes = {n: Node(n, str(tmp_path / n), etcd.endpoints_arg, ttl, extra, grpc) for n in names}
 
     def start(self):
         for node in self.nodes.values():

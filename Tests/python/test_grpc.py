@@ -139,7 +139,9 @@ def test_the_readme_grpc_snippet_runs_as_written(fresh_server):
     code = readme.split("gRPC (port 6334", 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
     code = code.replace("port=6333", f"port={s.port}").replace("grpc_port=6334", f"grpc_port={s.grpc_port}")
     exec(code, {"QdrantClient": QdrantClient, "models": models})
-    assert QdrantClient(url=s.url).get_collection("docs").config.params.vectors.size == 384
+    rest = QdrantClient(url=s.url, check_compatibility=False)
+    assert rest.get_collection("docs").config.params.vectors.size == 384
+    assert rest.retrieve("docs", [1])[0].payload == {"lang": "en"}
 
 
 def test_grpc_calls_are_counted_as_grpc_not_rest(fresh_server):

@@ -183,6 +183,49 @@ def test_a_sharded_collection_answers_as_one_collection_and_survives_a_node(clus
         same_answers(http, [nodes[0].url, nodes[1].url], rng)
 
 
+def test_a_sharded_collection_over_grpc_answers_as_over_rest(etcd, tmp_path):  # noqa: F811
+    """qdrant-client with prefer_grpc=True on any node of a cluster: its writes are split by
+    shard (the coordinator takes the gRPC call's parsed body) and its reads equal REST's."""
+    from qdrant_client import QdrantClient, models
+    cluster = Cluster(etcd, tmp_path, grpc=True).start()
+    try:
+        leader, _ = cluster.leader()
+        nodes = list(cluster.nodes.values())
+        rng = random.Random(3)
+        with httpx.Client(timeout=60) as http:
+            create_pair(http, leader.url)
+            data = points(rng, 120)
+            for i, node in enumerate(nodes):
+                g = QdrantClient(host="127.0.0.1", port=node.port, grpc_port=node.grpc_port, prefer_grpc=True,
+                                 timeout=30, check_compatibility=False)
+                chunk = data[i * 40:(i + 1) * 40]
+                wait_for(lambda: g.collection_exists("sharded"), 30, "the node's gRPC port answers")
+                g.upsert("sharded", [models.PointStruct(id=p["id"], vector=p["vector"], payload=p["payload"]) for p in chunk],
+                         wait=True)
+                ok(http.put(f"{leader.url}/collections/flat/points?wait=true", json={"points": chunk}))
+                g.close()
+            g = QdrantClient(host="127.0.0.1", port=nodes[1].port, grpc_port=nodes[1].grpc_port, prefer_grpc=True,
+                             timeout=30, check_compatibility=False)
+            assert g.count("sharded", exact=True).count == 120
+            flt = models.Filter(must=[models.FieldCondition(key="even", match=models.MatchValue(value=True))])
+            for _ in range(5):
+                q = [rng.uniform(-1, 1) for _ in range(DIM)]
+                got = g.query_points("sharded", query=q, limit=5, query_filter=flt, with_payload=True,
+                                     search_params=models.SearchParams(exact=True)).points
+                want = ok(http.post(f"{leader.url}/collections/flat/points/query", json={
+                    "query": q, "limit": 5, "with_payload": True, "params": {"exact": True},
+                    "filter": {"must": [{"key": "even", "match": {"value": True}}]}}))["points"]
+                assert [(p.id, round(p.score, 4), p.payload) for p in got] == \
+                    [(p["id"], round(p["score"], 4), p["payload"]) for p in want]
+            ids = [p["id"] for p in data[:10]]
+            g.delete("sharded", points_selector=models.PointIdsList(points=ids), wait=True)
+            assert g.count("sharded", exact=True).count == 110
+            assert g.retrieve("sharded", ids) == []
+            g.close()
+    finally:
+        cluster.close()
+
+
 def test_sharded_collections_are_listed_dropped_and_refuse_what_they_do_not_support(cluster):
     leader, _ = cluster.leader()
     nodes = list(cluster.nodes.values())
