@@ -5,9 +5,7 @@ import QdrantAPI
 /// also a batch's entry).
 enum GRPCPointRequests {
     static func search(_ s: Qdrant_SearchPoints) throws -> [String: JSONValue] {
-        var vector: JSONValue = s.hasSparseIndices
-            ? GRPCVectors.sparse(indices: s.sparseIndices.data, values: s.vector) : GRPCVectors.floats(s.vector)
-        if s.hasVectorName { vector = ["name": .string(s.vectorName), "vector": vector] }
+        let vector = searched(s.vector, s.hasSparseIndices ? s.sparseIndices : nil, s.hasVectorName ? s.vectorName : nil)
         var o: [String: JSONValue] = ["vector": vector, "limit": .int(Int64(clamping: s.limit))]
         if s.hasFilter { o["filter"] = try GRPCFilters.filter(s.filter) }
         if s.hasWithPayload { o["with_payload"] = GRPCSelectors.withPayload(s.withPayload) }
@@ -20,9 +18,7 @@ enum GRPCPointRequests {
     }
 
     static func searchGroups(_ s: Qdrant_SearchPointGroups) throws -> [String: JSONValue] {
-        var vector: JSONValue = s.hasSparseIndices
-            ? GRPCVectors.sparse(indices: s.sparseIndices.data, values: s.vector) : GRPCVectors.floats(s.vector)
-        if s.hasVectorName { vector = ["name": .string(s.vectorName), "vector": vector] }
+        let vector = searched(s.vector, s.hasSparseIndices ? s.sparseIndices : nil, s.hasVectorName ? s.vectorName : nil)
         var o: [String: JSONValue] = [
             "vector": vector, "limit": .int(Int64(s.limit)), "group_by": .string(s.groupBy), "group_size": .int(Int64(s.groupSize)),
         ]
@@ -85,6 +81,13 @@ enum GRPCPointRequests {
         if d.hasLookupFrom { o["lookup_from"] = GRPCSelectors.lookup(d.lookupFrom) }
         if d.hasShardKeySelector { o["shard_key"] = GRPCSelectors.shardKey(d.shardKeySelector) }
         return o
+    }
+
+    /// A search's vector as REST's `vector`: dense, or sparse (with `sparse_indices`), and
+    /// `{"name", "vector"}` when it names the collection's vector.
+    static func searched(_ values: [Float], _ sparse: Qdrant_SparseIndices?, _ name: String?) -> JSONValue {
+        let vector = sparse.map { GRPCVectors.sparse(indices: $0.data, values: values) } ?? GRPCVectors.floats(values)
+        return name.map { ["name": .string($0), "vector": vector] } ?? vector
     }
 
     /// Recommend's examples: point ids, then vectors, on each side.

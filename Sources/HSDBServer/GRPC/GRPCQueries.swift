@@ -4,51 +4,41 @@ import QdrantAPI
 /// The universal query API's messages as the body of REST's `points/query`.
 enum GRPCQueries {
     static func body(_ q: Qdrant_QueryPoints) throws -> JSONValue {
-        var o: [String: JSONValue] = [:]
-        if !q.prefetch.isEmpty { o["prefetch"] = .array(try q.prefetch.map(prefetch)) }
-        if q.hasQuery { o["query"] = try query(q.query) }
-        if q.hasUsing { o["using"] = .string(q.using) }
-        if q.hasFilter { o["filter"] = try GRPCFilters.filter(q.filter) }
-        if q.hasParams { o["params"] = try GRPCSelectors.params(q.params) }
-        if q.hasScoreThreshold { o["score_threshold"] = .double(Double(q.scoreThreshold)) }
-        if q.hasLimit { o["limit"] = .int(Int64(clamping: q.limit)) }
+        var o = try shared(q)
         if q.hasOffset { o["offset"] = .int(Int64(clamping: q.offset)) }
         if q.hasWithVectors { o["with_vector"] = GRPCSelectors.withVectors(q.withVectors) }
         if q.hasWithPayload { o["with_payload"] = GRPCSelectors.withPayload(q.withPayload) }
-        if q.hasLookupFrom { o["lookup_from"] = GRPCSelectors.lookup(q.lookupFrom) }
         if q.hasShardKeySelector { o["shard_key"] = GRPCSelectors.shardKey(q.shardKeySelector) }
         return .object(o)
     }
 
     static func groupsBody(_ q: Qdrant_QueryPointGroups) throws -> JSONValue {
-        var o: [String: JSONValue] = ["group_by": .string(q.groupBy)]
-        if !q.prefetch.isEmpty { o["prefetch"] = .array(try q.prefetch.map(prefetch)) }
-        if q.hasQuery { o["query"] = try query(q.query) }
-        if q.hasUsing { o["using"] = .string(q.using) }
-        if q.hasFilter { o["filter"] = try GRPCFilters.filter(q.filter) }
-        if q.hasParams { o["params"] = try GRPCSelectors.params(q.params) }
-        if q.hasScoreThreshold { o["score_threshold"] = .double(Double(q.scoreThreshold)) }
-        if q.hasLimit { o["limit"] = .int(Int64(clamping: q.limit)) }
+        var o = try shared(q)
+        o["group_by"] = .string(q.groupBy)
         if q.hasGroupSize { o["group_size"] = .int(Int64(clamping: q.groupSize)) }
         if q.hasWithVectors { o["with_vector"] = GRPCSelectors.withVectors(q.withVectors) }
         if q.hasWithPayload { o["with_payload"] = GRPCSelectors.withPayload(q.withPayload) }
-        if q.hasLookupFrom { o["lookup_from"] = GRPCSelectors.lookup(q.lookupFrom) }
         if q.hasWithLookup { o["with_lookup"] = GRPCSelectors.withLookup(q.withLookup) }
         if q.hasShardKeySelector { o["shard_key"] = GRPCSelectors.shardKey(q.shardKeySelector) }
         return .object(o)
     }
 
     static func prefetch(_ p: Qdrant_PrefetchQuery) throws -> JSONValue {
+        .object(try shared(p))
+    }
+
+    /// The fields a query, a grouped query and a prefetch share.
+    static func shared(_ q: some GRPCQueryFields) throws -> [String: JSONValue] {
         var o: [String: JSONValue] = [:]
-        if !p.prefetch.isEmpty { o["prefetch"] = .array(try p.prefetch.map(prefetch)) }
-        if p.hasQuery { o["query"] = try query(p.query) }
-        if p.hasUsing { o["using"] = .string(p.using) }
-        if p.hasFilter { o["filter"] = try GRPCFilters.filter(p.filter) }
-        if p.hasParams { o["params"] = try GRPCSelectors.params(p.params) }
-        if p.hasScoreThreshold { o["score_threshold"] = .double(Double(p.scoreThreshold)) }
-        if p.hasLimit { o["limit"] = .int(Int64(clamping: p.limit)) }
-        if p.hasLookupFrom { o["lookup_from"] = GRPCSelectors.lookup(p.lookupFrom) }
-        return .object(o)
+        if !q.prefetch.isEmpty { o["prefetch"] = .array(try q.prefetch.map(prefetch)) }
+        if q.hasQuery { o["query"] = try query(q.query) }
+        if q.hasUsing { o["using"] = .string(q.using) }
+        if q.hasFilter { o["filter"] = try GRPCFilters.filter(q.filter) }
+        if q.hasParams { o["params"] = try GRPCSelectors.params(q.params) }
+        if q.hasScoreThreshold { o["score_threshold"] = .double(Double(q.scoreThreshold)) }
+        if q.hasLimit { o["limit"] = .int(Int64(clamping: q.limit)) }
+        if q.hasLookupFrom { o["lookup_from"] = GRPCSelectors.lookup(q.lookupFrom) }
+        return o
     }
 
     static func query(_ q: Qdrant_Query) throws -> JSONValue {
@@ -99,3 +89,26 @@ enum GRPCQueries {
         .array(try list.map { ["positive": try GRPCVectors.json($0.positive), "negative": try GRPCVectors.json($0.negative)] })
     }
 }
+
+/// The fields Qdrant's `QueryPoints`, `QueryPointGroups` and `PrefetchQuery` have in common.
+protocol GRPCQueryFields {
+    var prefetch: [Qdrant_PrefetchQuery] { get }
+    var query: Qdrant_Query { get }
+    var hasQuery: Bool { get }
+    var using: String { get }
+    var hasUsing: Bool { get }
+    var filter: Qdrant_Filter { get }
+    var hasFilter: Bool { get }
+    var params: Qdrant_SearchParams { get }
+    var hasParams: Bool { get }
+    var scoreThreshold: Float { get }
+    var hasScoreThreshold: Bool { get }
+    var limit: UInt64 { get }
+    var hasLimit: Bool { get }
+    var lookupFrom: Qdrant_LookupLocation { get }
+    var hasLookupFrom: Bool { get }
+}
+
+extension Qdrant_QueryPoints: GRPCQueryFields {}
+extension Qdrant_QueryPointGroups: GRPCQueryFields {}
+extension Qdrant_PrefetchQuery: GRPCQueryFields {}
